@@ -1,0 +1,127 @@
+"""One error hierarchy for the engine.
+
+Every error carries a plain message that says what is wrong and what to do, and the ids it is
+about as attributes, so the web layer and the API can map it to an HTTP status and a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EngineError):
+    http_status = 404
+
+
+class InstanceNotFound(NotFound):
+    def __init__(self, instance_id: object) -> None:
+        super().__init__(f"Process instance {instance_id} does not exist.")
+        self.instance_id = instance_id
+
+
+class TaskNotFound(NotFound):
+    def __init__(self, task_id: object) -> None:
+        super().__init__(f"Task {task_id} does not exist.")
+        self.task_id = task_id
+
+
+class DefinitionNotFound(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"No active process definition with key '{key}'. Deploy it first.")
+        self.key = key
+
+
+class NotAllowed(EngineError):
+    """The acting user may not do this."""
+
+    http_status = 403
+
+
+class Conflict(EngineError):
+    """The thing changed under the caller: someone else completed, claimed or moved it first."""
+
+    http_status = 409
+
+
+class TaskNotReady(Conflict):
+    def __init__(self, task_id: object, message: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+@dataclass
+class FieldError:
+    path: str
+    message: str
+
+
+class FormInvalid(EngineError):
+    """Submitted data does not satisfy the task's form."""
+
+    http_status = 422
+
+    def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None) -> None:
+        count = len(errors)
+        super().__init__(f"The form has {count} invalid field{'s' if count != 1 else ''}; correct them and submit again.")
+        self.errors = errors
+        self.values = values or {}
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an uploaded file."""
+
+    file: str
+    message: str
+    element_id: str | None = None
+    element_name: str | None = None
+    line: int | None = None
+    severity: str = "error"  # "error" blocks the deployment, "warning" does not
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class DeploymentRejected(EngineError):
+    problems: list[Problem] = field(default_factory=list)
+
+    http_status = 422
+
+    def __post_init__(self) -> None:
+        first = self.problems[0].message if self.problems else "unknown problem"
+        super().__init__(f"Deployment refused: {len(self.problems)} problem(s). First: {first}")
+
+
+class ExpressionError(EngineError):
+    """An expression from a model could not be parsed or evaluated safely."""
+
+    http_status = 422
+
+    def __init__(self, message: str, expression: str | None = None) -> None:
+        super().__init__(message)
+        self.expression = expression
+
+
+class EngineStateError(EngineError):
+    """The engine refused to continue because the instance would end in a wrong state."""
+
+    http_status = 409
