@@ -6,7 +6,7 @@ about as attributes, so the web layer and the API can map it to an HTTP status a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -73,7 +73,8 @@ class FormInvalid(EngineError):
 
     def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None) -> None:
         count = len(errors)
-        super().__init__(f"The form has {count} invalid field{'s' if count != 1 else ''}; correct them and submit again.")
+        plural = "s" if count != 1 else ""
+        super().__init__(f"The form has {count} invalid field{plural}; correct them and submit again.")
         self.errors = errors
         self.values = values or {}
 
@@ -100,15 +101,15 @@ class Problem:
         }
 
 
-@dataclass
 class DeploymentRejected(EngineError):
-    problems: list[Problem] = field(default_factory=list)
+    """Uploaded files cannot be deployed; ``problems`` lists every reason found."""
 
     http_status = 422
 
-    def __post_init__(self) -> None:
-        first = self.problems[0].message if self.problems else "unknown problem"
-        super().__init__(f"Deployment refused: {len(self.problems)} problem(s). First: {first}")
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0].message if problems else "unknown problem"
+        super().__init__(f"Deployment refused: {len(problems)} problem(s). First: {first}")
+        self.problems = problems
 
 
 class ExpressionError(EngineError):

@@ -1,0 +1,10 @@
+"""eISO engine: deploy and run BPMN processes on SpiffWorkflow, with persistence and history.
+
+Importing this package registers the built-in job handlers.
+"""
+
+from . import objectives as objectives  # registers the eiso.publish_objectives handler
+from .deployment import Deployer, DeploymentResult, SourceFile
+from .runtime import Engine
+
+__all__ = ["Deployer", "DeploymentResult", "Engine", "SourceFile"]

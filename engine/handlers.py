@@ -1,0 +1,46 @@
+"""Named job handlers: what a service task's job type means inside eISO.
+
+A service task whose type (C8 ``zeebe:taskDefinition type``, C7 ``camunda:topic``) names a handler
+registered here is completed by that handler inside the same transaction as the step that reached
+it. Deployment refuses job types that no handler knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import ProcessInstance, User
+
+
+@dataclass
+class JobContext:
+    session: Session
+    instance: ProcessInstance
+    element_id: str
+    data: Mapping[str, Any]
+    actor: User | None
+    now: datetime
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        """Add a history event; the engine writes it with the job's completion."""
+        self.events.append((kind, data))
+
+
+Handler = Callable[[JobContext], dict[str, Any] | None]
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(job_type: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[job_type] = fn
+        return fn
+
+    return register

@@ -1,0 +1,321 @@
+"""Database tables of the engine: organisation, definitions, instances, task rows, history, notices.
+
+Plain SQLAlchemy 2 declarative models. The web app binds them through Flask-SQLAlchemy
+(``SQLAlchemy(model_class=Base)``); the engine itself only ever receives a ``Session``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonValue = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite hands back naive values, which are UTC by construction."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonValue, list[Any]: JsonValue}
+
+
+# --- organisation -----------------------------------------------------------------------------
+
+
+class Unit(Base):
+    """An agency or office (đơn vị) that runs its own quality management system."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str] = mapped_column(String(40), default="")
+    quality_policy: Mapped[str] = mapped_column(Text, default="")
+    departments: Mapped[list[Department]] = relationship(back_populates="unit", order_by="Department.id")
+
+
+class Department(Base):
+    """A department (phòng ban) inside a unit."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("unit_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[Unit] = relationship(back_populates="departments")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department: Mapped[Department | None] = relationship()
+    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class RoleAssignment(Base):
+    """A role a user holds in one unit (optionally for one department of it)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "unit_id", "role", "department_id"),
+        Index("ix_role_assignments_unit_role", "unit_id", "role"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[Unit] = relationship()
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+class Deployment(Base):
+    """One upload of files that were deployed together."""
+
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(100), default="")
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deployed_at: Mapped[datetime]
+    files: Mapped[list[DeployedFile]] = relationship(back_populates="deployment", order_by="DeployedFile.id")
+
+
+class DeployedFile(Base):
+    __tablename__ = "deployed_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10))  # bpmn | form | dmn
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    deployment: Mapped[Deployment] = relationship(back_populates="files")
+
+
+class ProcessDefinition(Base):
+    """One version of one executable process, with its parsed spec stored once."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    dialect: Mapped[str] = mapped_column(String(20))  # camunda8 | camunda7 | bpmn
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    bpmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
+    spec_json: Mapped[str] = mapped_column(Text)
+    elements: Mapped[dict[str, Any]]  # element id -> {name, type, ...}; flows; user task metadata
+    starter_roles: Mapped[list[Any]]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    bpmn_file: Mapped[DeployedFile] = relationship()
+    deployment: Mapped[Deployment] = relationship()
+
+
+class FormDefinition(Base):
+    """One version of a form-js form, by its form id."""
+
+    __tablename__ = "form_definitions"
+    __table_args__ = (UniqueConstraint("form_key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    schema: Mapped[dict[str, Any]]
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    created_at: Mapped[datetime]
+    deployment: Mapped[Deployment] = relationship()
+
+
+# --- runtime ----------------------------------------------------------------------------------
+
+
+class ProcessInstance(Base):
+    """A running or finished process; ``state`` is the serialized workflow without its spec."""
+
+    __tablename__ = "process_instances"
+    __table_args__ = (Index("ix_process_instances_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20))  # running | completed
+    state: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic concurrency: every UPDATE checks and bumps the revision (StaleDataError if it moved).
+    __mapper_args__ = {"version_id_col": revision}
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    definition: Mapped[ProcessDefinition] = relationship()
+    unit: Mapped[Unit] = relationship()
+    started_by: Mapped[User | None] = relationship()
+
+
+class TaskRow(Base):
+    """Read model of a user task (or job) for inboxes and reports; never needs the workflow."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_assignee_state", "assignee_id", "state"),
+        Index("ix_tasks_unit_state", "unit_id", "state"),
+        Index("ix_tasks_instance_state", "instance_id", "state"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10), default="user")  # user | job
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("form_definitions.id"))
+    candidate_roles: Mapped[list[Any]]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None]
+    instance: Mapped[ProcessInstance] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    form: Mapped[FormDefinition | None] = relationship()
+
+
+class TaskCandidate(Base):
+    """Who may claim an open task: a role within the task's unit, or a named user."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_role", "role", "task_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str | None] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class HistoryEvent(Base):
+    """Append-only audit trail of one instance; written in the same transaction as the state."""
+
+    __tablename__ = "history_events"
+    __table_args__ = (Index("ix_history_events_instance", "instance_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[User | None] = relationship()
+
+
+class Notice(Base):
+    """A message in a user's inbox (objectives disseminated, a process changed, ...)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+# --- registers --------------------------------------------------------------------------------
+
+
+class ObjectiveSet(Base):
+    """A unit's approved set of quality objectives (TCVN ISO 9001:2015, 6.2)."""
+
+    __tablename__ = "objective_sets"
+    __table_args__ = (Index("ix_objective_sets_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    decision_number: Mapped[str] = mapped_column(String(100), default="")
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12))  # current | superseded
+    published_at: Mapped[datetime]
+    items: Mapped[list[QualityObjective]] = relationship(
+        back_populates="objective_set", order_by="QualityObjective.position", cascade="all, delete-orphan"
+    )
+
+
+class QualityObjective(Base):
+    __tablename__ = "quality_objectives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("objective_sets.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    objective_set: Mapped[ObjectiveSet] = relationship(back_populates="items")
+    department: Mapped[Department | None] = relationship()

@@ -1,0 +1,184 @@
+"""Reading uploaded BPMN: safe XML, dialect detection, Camunda extensions, and an element index.
+
+Everything here goes through SpiffWorkflow's own extension points: a ``BpmnParser`` subclass whose
+``OVERRIDE_PARSER_CLASSES`` wrap each stock task parser so that ``parse_extensions`` reads the
+``zeebe:`` and ``camunda:`` extension elements into the spec's ``extensions`` dict (which the stock
+serializer already stores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.specs.defaults import UserTask
+
+from .errors import Problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+MODELER_NS = "http://camunda.org/schema/modeler/1.0"
+NSMAP = {"bpmn": BPMN_NS, "zeebe": ZEEBE_NS, "camunda": CAMUNDA_NS}
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+FLOW_NODE_TAGS = {
+    "startEvent", "endEvent", "userTask", "task", "manualTask", "serviceTask", "sendTask", "receiveTask",
+    "scriptTask", "businessRuleTask", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "complexGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+    "boundaryEvent", "subProcess", "callActivity", "transaction", "adHocSubProcess",
+}  # fmt: skip
+
+
+class JobTask(UserTask):
+    """A service task that waits until a handler (ours now, external workers later) completes it."""
+
+
+def _xml_parser() -> etree.XMLParser:
+    # No DTDs, no entities, no network: uploaded XML is hostile until proven otherwise.
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+
+
+def parse_xml(content: bytes, filename: str) -> tuple[etree._ElementTree | None, list[Problem]]:
+    """Parse untrusted XML; return the tree or the problems that make it unusable."""
+    if len(content) > MAX_FILE_BYTES:
+        mb = MAX_FILE_BYTES // (1024 * 1024)
+        return None, [Problem(filename, f"The file is larger than {mb} MB; split the model or remove embedded data.")]
+    try:
+        tree = etree.ElementTree(etree.fromstring(content, _xml_parser()))
+    except etree.XMLSyntaxError as exc:
+        return None, [Problem(filename, f"The file is not well-formed XML: {exc.msg}.", line=exc.lineno)]
+    if tree.docinfo.doctype:
+        return None, [Problem(filename, "The file declares a DTD (<!DOCTYPE>); BPMN files must not contain one.")]
+    return tree, []
+
+
+def detect_dialect(root: etree._Element) -> str:
+    platform = root.get(f"{{{MODELER_NS}}}executionPlatform", "")
+    if platform == "Camunda Cloud" or root.xpath("//zeebe:*", namespaces=NSMAP):
+        return "camunda8"
+    if platform == "Camunda Platform" or root.xpath("//camunda:*|//@camunda:*", namespaces=NSMAP):
+        return "camunda7"
+    return "bpmn"
+
+
+def _camunda_attributes(node: etree._Element) -> dict[str, str]:
+    prefix = f"{{{CAMUNDA_NS}}}"
+    return {k[len(prefix):]: v for k, v in node.attrib.items() if k.startswith(prefix)}
+
+
+def read_extensions(node: etree._Element) -> dict[str, Any]:
+    """Collect a flow node's Camunda 7/8 extension elements and attributes into a JSON-friendly dict."""
+    ext: dict[str, Any] = {}
+    attrs = _camunda_attributes(node)
+    if attrs:
+        ext["camunda"] = attrs
+    for child in node.iterfind(f"{{{BPMN_NS}}}extensionElements/*"):
+        qname = etree.QName(child)
+        if qname.namespace == ZEEBE_NS and qname.localname in ("properties", "taskHeaders"):
+            entries = child.iterfind(f"{{{ZEEBE_NS}}}*")
+            ext[qname.localname] = {e.get("name") or e.get("key"): e.get("value") for e in entries}
+        elif qname.namespace == ZEEBE_NS:
+            ext[qname.localname] = dict(child.attrib)
+        elif qname.namespace == CAMUNDA_NS and qname.localname == "properties":
+            entries = child.iterfind(f"{{{CAMUNDA_NS}}}property")
+            ext["properties"] = {e.get("name"): e.get("value") for e in entries}
+    return ext
+
+
+def _parse_extensions(self: Any, node: etree._Element | None = None) -> dict[str, Any]:
+    return read_extensions(self.node if node is None else node)
+
+
+def _with_extensions(parser_class: type) -> type:
+    return type(f"Eiso{parser_class.__name__}", (parser_class,), {"parse_extensions": _parse_extensions})
+
+
+class EisoParser(BpmnParser):
+    """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (_with_extensions(parser), JobTask if tag == f"{{{BPMN_NS}}}serviceTask" else spec)
+        for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+    }
+
+
+@dataclass
+class ProcessInfo:
+    """What the rest of the product needs to know about one process, without the engine."""
+
+    key: str
+    name: str
+    description: str
+    executable: bool
+    starter_roles: list[str]
+    elements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def user_task_info(node: etree._Element) -> dict[str, Any]:
+    """Assignment and form of a user task in either dialect (literal values; expressions kept as text)."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    assignment = ext.get("assignmentDefinition", {})
+    form = ext.get("formDefinition", {})
+    return {
+        "candidate_groups": _split(assignment.get("candidateGroups") or c7.get("candidateGroups")),
+        "candidate_users": _split(assignment.get("candidateUsers") or c7.get("candidateUsers")),
+        "assignee": assignment.get("assignee") or c7.get("assignee"),
+        "form_key": form.get("formId") or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
+        "properties": ext.get("properties", {}),
+    }
+
+
+def _c7_form_key(form_key: str | None) -> str | None:
+    prefix = "camunda-forms:deployment:"
+    if form_key and form_key.startswith(prefix):
+        return form_key[len(prefix):].removesuffix(".form")
+    return form_key
+
+
+def _element_entry(node: etree._Element) -> dict[str, Any]:
+    tag = etree.QName(node).localname
+    entry: dict[str, Any] = {"type": tag, "name": node.get("name") or "", "line": node.sourceline}
+    if tag == "userTask":
+        entry.update(user_task_info(node))
+    elif tag == "serviceTask":
+        ext = read_extensions(node)
+        entry["job_type"] = ext.get("taskDefinition", {}).get("type") or ext.get("camunda", {}).get("topic")
+    return entry
+
+
+def process_info(process: etree._Element) -> ProcessInfo:
+    ext = read_extensions(process)
+    props = ext.get("properties", {})
+    starters = _split(props.get("candidateStarterGroups") or ext.get("camunda", {}).get("candidateStarterGroups"))
+    doc = process.findtext(f"{{{BPMN_NS}}}documentation") or ""
+    info = ProcessInfo(
+        key=process.get("id", ""),
+        name=process.get("name") or process.get("id", ""),
+        description=doc.strip(),
+        executable=process.get("isExecutable", "false").lower() == "true",
+        starter_roles=starters,
+    )
+    for node in process.iter(f"{{{BPMN_NS}}}*"):
+        tag = etree.QName(node).localname
+        if tag in FLOW_NODE_TAGS and node.get("id"):
+            info.elements[node.get("id")] = _element_entry(node)
+        elif tag == "sequenceFlow" and node.get("id"):
+            info.flows[node.get("id")] = {
+                "source": node.get("sourceRef"),
+                "target": node.get("targetRef"),
+                "name": node.get("name") or "",
+                "condition": (node.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip(),
+            }
+    return info

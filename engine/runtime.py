@@ -1,0 +1,470 @@
+"""Engine commands. Each one is one transaction: lock, load, apply, run steps, save, record, commit.
+
+A command either commits everything it did (state with a new revision, task rows, history events,
+notices and register rows) or nothing at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+import forms
+
+from .errors import (
+    Conflict,
+    DefinitionNotFound,
+    EngineError,
+    EngineStateError,
+    FormInvalid,
+    NotAllowed,
+    TaskNotFound,
+    TaskNotReady,
+)
+from .handlers import HANDLERS, JobContext
+from .models import (
+    FormDefinition,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskRow,
+    Unit,
+    User,
+)
+from .organisation import roles_in_unit
+from .parsing import JobTask
+from .scripting import evaluate_expression
+from .serialization import dump_state, load_state, new_workflow
+
+# SpiffWorkflow's task iterator stops at depth 1000: a rework loop that grows the task tree past it
+# makes the workflow look finished while a task is still due. Refuse well before that depth.
+MAX_SAFE_DEPTH = 900
+MAX_JOB_ROUNDS = 1000
+ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def feel_for_forms(expression: str, context: Mapping[str, Any]) -> Any:
+    """The evaluator handed to ``forms`` for conditions and computed values."""
+    return evaluate_expression("=" + expression, context)
+
+
+@dataclass
+class _Recorder:
+    """Collects the history events of one command; they are added just before commit."""
+
+    instance: ProcessInstance
+    actor: User | None
+    now: datetime
+    events: list[HistoryEvent] = field(default_factory=list)
+
+    def add(self, kind: str, *, element: tuple[str, str] | None = None, task_id: str | None = None,
+            data: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.events.append(
+            HistoryEvent(
+                instance_id=self.instance.id,
+                at=self.now,
+                actor_id=self.actor.id if self.actor else None,
+                kind=kind,
+                element_id=element[0] if element else None,
+                element_name=element[1] if element else None,
+                task_id=task_id,
+                data=data or {},
+            )
+        )
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
+
+
+def active_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    # workflow.tasks is a plain dict: unlike get_tasks() it has no depth limit.
+    return [t for t in workflow.tasks.values() if t.has_state(ACTIVE_STATES)]
+
+
+def guard_loop(workflow: BpmnWorkflow, max_depth: int = MAX_SAFE_DEPTH) -> None:
+    """Refuse to continue where SpiffWorkflow would silently lose track of due tasks."""
+    active = active_tasks(workflow)
+    if workflow.is_completed() and active:
+        names = ", ".join(sorted({t.task_spec.bpmn_name or t.task_spec.name for t in active}))
+        raise EngineStateError(f"The engine reported the process finished while steps are still due ({names}).")
+    deepest = max((t.depth for t in active), default=0)
+    if deepest > max_depth:
+        raise EngineStateError(
+            "This process has gone round its loop too many times for the engine to follow it safely "
+            f"(task depth {deepest}, limit {max_depth}). Nothing was changed; ask an administrator to close "
+            "this instance and start a new one."
+        )
+
+
+class Engine:
+    """Runs process instances for one database session. Every public method is one transaction."""
+
+    def __init__(self, session: Session, *, max_depth: int = MAX_SAFE_DEPTH) -> None:
+        self.session = session
+        self.max_depth = max_depth
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[None]:
+        try:
+            yield
+            self.session.commit()
+        except StaleDataError:
+            self.session.rollback()
+            raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
+        except OperationalError as exc:
+            self.session.rollback()
+            if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+                raise Conflict("The process is being changed by someone else right now; try again in a moment.")
+            raise
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    def _lock_instance(self, instance_id: int) -> ProcessInstance:
+        instance = self.session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+        if instance is None:
+            raise EngineError(f"Process instance {instance_id} disappeared.")
+        return instance
+
+    # --- start -------------------------------------------------------------------------------
+
+    def active_definition(self, key: str) -> ProcessDefinition:
+        stmt = (
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key, ProcessDefinition.is_active.is_(True))
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        definition = self.session.scalar(stmt)
+        if definition is None:
+            raise DefinitionNotFound(key)
+        return definition
+
+    def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int) -> bool:
+        roles = roles_in_unit(self.session, actor, unit_id)
+        return bool(roles) and (not definition.starter_roles or bool(roles & set(definition.starter_roles)))
+
+    def start(
+        self,
+        key: str,
+        *,
+        actor: User,
+        unit_id: int,
+        now: datetime,
+        business_key: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> ProcessInstance:
+        with self._unit_of_work():
+            definition = self.active_definition(key)
+            unit = self.session.get(Unit, unit_id)
+            if unit is None or not self.may_start(actor, definition, unit_id):
+                raise NotAllowed(f"You may not start '{definition.name}' in this unit.")
+            workflow = new_workflow(definition.spec_json)
+            data = {**self._context_variables(unit, actor), **dict(variables or {})}
+            for task in active_tasks(workflow):
+                task.data.update(data)
+            instance = ProcessInstance(
+                definition=definition, unit_id=unit_id, business_key=business_key, started_by_id=actor.id,
+                status="running", state="", started_at=now, updated_at=now,
+            )  # fmt: skip
+            self.session.add(instance)
+            self.session.flush()
+            recorder = _Recorder(instance, actor, now)
+            recorder.add("instance_started", data={"business_key": business_key, "variables": dict(variables or {})})
+            self._advance(workflow, instance, recorder)
+            self._finish(workflow, instance, recorder)
+        return instance
+
+    @staticmethod
+    def _context_variables(unit: Unit, actor: User) -> dict[str, Any]:
+        """Data every process of a unit can use (forms list departments with ``valuesKey: departments``)."""
+        return {
+            "unit": {"code": unit.code, "name": unit.name},
+            "departments": [{"label": d.name, "value": d.code} for d in unit.departments],
+            "initiator": actor.username,
+        }
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def task_row(self, task_id: str) -> TaskRow:
+        row = self.session.get(TaskRow, task_id)
+        if row is None:
+            raise TaskNotFound(task_id)
+        return row
+
+    def is_candidate(self, row: TaskRow, user: User) -> bool:
+        candidates = self.session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == row.id)).all()
+        if any(c.user_id == user.id for c in candidates):
+            return True
+        roles = roles_in_unit(self.session, user, row.unit_id)
+        return any(c.role in roles for c in candidates if c.role)
+
+    def may_work(self, row: TaskRow, user: User) -> bool:
+        if row.assignee_id is not None:
+            return row.assignee_id == user.id
+        return self.is_candidate(row, user)
+
+    def _require_open(self, row: TaskRow) -> None:
+        if row.state == "open":
+            return
+        if row.state == "completed":
+            who = row.completed_by.full_name if row.completed_by else "the system"
+            when = row.completed_at.isoformat(timespec="minutes") if row.completed_at else ""
+            raise TaskNotReady(row.id, f"This task was already completed by {who} at {when}; nothing was changed.")
+        raise TaskNotReady(row.id, "This task is no longer active (the process moved on); nothing was changed.")
+
+    def claim(self, task_id: str, *, actor: User, now: datetime) -> TaskRow:
+        with self._unit_of_work():
+            row = self.task_row(task_id)
+            self._require_open(row)
+            if row.assignee_id == actor.id:
+                return row
+            if row.assignee_id is not None:
+                raise Conflict(f"This task is already held by {row.assignee.full_name if row.assignee else '?'}.")
+            if not self.is_candidate(row, actor):
+                raise NotAllowed("You are not among the people who may take this task.")
+            claimed = self.session.execute(
+                update(TaskRow)
+                .where(TaskRow.id == task_id, TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+                .values(assignee_id=actor.id, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict("Someone else took this task a moment ago.")
+            self._task_event(row, actor, now, "task_claimed")
+        self.session.refresh(row)
+        return row
+
+    def unclaim(self, task_id: str, *, actor: User, now: datetime) -> TaskRow:
+        with self._unit_of_work():
+            row = self.task_row(task_id)
+            self._require_open(row)
+            if row.assignee_id != actor.id:
+                raise NotAllowed("Only the person holding a task can hand it back.")
+            row.assignee_id = None
+            row.claimed_at = None
+            self._task_event(row, actor, now, "task_unclaimed")
+        return row
+
+    def _task_event(self, row: TaskRow, actor: User, now: datetime, kind: str) -> None:
+        self.session.add(
+            HistoryEvent(instance_id=row.instance_id, at=now, actor_id=actor.id, kind=kind,
+                         element_id=row.element_id, element_name=row.name, task_id=row.id, data={})
+        )  # fmt: skip
+
+    def task_data(self, row: TaskRow) -> dict[str, Any]:
+        """The data a task's form starts from (deserializes this one instance)."""
+        instance = row.instance
+        workflow = load_state(instance.state, instance.definition.spec_json)
+        task = workflow.get_task_from_id(uuid.UUID(row.id))
+        return dict(task.data)
+
+    def task_form(self, row: TaskRow) -> forms.Form | None:
+        return forms.load_form_js(row.form.schema) if row.form else None
+
+    def complete(
+        self,
+        task_id: str,
+        *,
+        actor: User,
+        now: datetime,
+        post: Mapping[str, list[str]] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        locale: str = "vi",
+    ) -> TaskRow:
+        """Complete a user task with an HTML form post or JSON variables, validated by its form."""
+        with self._unit_of_work():
+            row = self.task_row(task_id)
+            instance = self._lock_instance(row.instance_id)
+            self.session.refresh(row)
+            self._require_open(row)
+            if not self.may_work(row, actor):
+                raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
+            workflow = load_state(instance.state, instance.definition.spec_json)
+            task = workflow.get_task_from_id(uuid.UUID(task_id))
+            if not task.has_state(TaskState.READY):
+                raise TaskNotReady(task_id, "The process is not waiting for this task any more.")
+            values = self._validated(row, dict(task.data), post, variables, locale)
+            recorder = _Recorder(instance, actor, now)
+            if row.assignee_id is None:
+                row.assignee_id, row.claimed_at = actor.id, now
+                recorder.add("task_claimed", element=(row.element_id, row.name), task_id=row.id)
+            changed = _changed(task.data, values)
+            task.data.update(values)
+            self._run(task)
+            row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
+            recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id,
+                         data={"changed": changed})  # fmt: skip
+            self._advance(workflow, instance, recorder)
+            self._finish(workflow, instance, recorder)
+        return row
+
+    def _validated(
+        self,
+        row: TaskRow,
+        data: dict[str, Any],
+        post: Mapping[str, list[str]] | None,
+        variables: Mapping[str, Any] | None,
+        locale: str,
+    ) -> dict[str, Any]:
+        form = self.task_form(row)
+        if form is None:
+            return dict(variables or {})
+        if post is not None:
+            result = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale)
+        else:
+            result = form.validate_json(variables or {}, data, evaluate=feel_for_forms, locale=locale)
+        if not result.ok:
+            raise FormInvalid(result.errors, result.raw)
+        return dict(result.values)
+
+    # --- running -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _run(task: Task) -> None:
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise EngineError(f"The step '{task.task_spec.bpmn_name or task.task_spec.name}' failed: {exc}")
+
+    def _advance(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """Run engine steps and our own job handlers until the process waits for people."""
+        for _ in range(MAX_JOB_ROUNDS):
+            try:
+                workflow.do_engine_steps(did_complete_task=lambda t: self._passed(t, instance, recorder))
+            except SpiffWorkflowException as exc:
+                raise EngineError(f"The process could not continue: {exc}")
+            jobs = [t for t in active_tasks(workflow) if _is_ready_job(t)]
+            if not jobs:
+                break
+            for job in jobs:
+                self._run_job(job, instance, recorder)
+        guard_loop(workflow, self.max_depth)
+
+    def _passed(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
+        spec = task.task_spec
+        if not isinstance(spec, ExclusiveGateway | InclusiveGateway):
+            return
+        taken = [c.task_spec.name for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
+        flows = instance.definition.elements.get("flows", {})
+        chosen = [
+            {"flow": fid, "name": f["name"], "target": f["target"]}
+            for fid, f in flows.items()
+            if f["source"] == spec.name and f["target"] in taken
+        ]
+        recorder.add("gateway_taken", element=(spec.name, spec.bpmn_name or ""), data={"taken": chosen})
+
+    def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
+        node = instance.definition.elements["nodes"].get(job.task_spec.name, {})
+        job_type = node.get("job_type")
+        handler = HANDLERS.get(job_type or "")
+        if handler is None:
+            step = node.get("name") or job.task_spec.name
+            raise EngineError(f"No handler for job type '{job_type}' at step '{step}'.")
+        context = JobContext(self.session, instance, job.task_spec.name, dict(job.data), recorder.actor, recorder.now)
+        output = handler(context) or {}
+        job.data.update(output)
+        self._run(job)
+        element = (job.task_spec.name, node.get("name", ""))
+        for kind, data in context.events:
+            recorder.add(kind, element=element, data=data)
+        recorder.add("job_completed", element=element, data={"job_type": job_type, "output": output})
+
+    def _finish(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """Save state under the revision check, sync task rows, write history."""
+        now = recorder.now
+        self._sync_tasks(workflow, instance, recorder)
+        if workflow.is_completed() and instance.status != "completed":
+            instance.status, instance.completed_at = "completed", now
+            recorder.add("instance_completed")
+        instance.state = dump_state(workflow)
+        instance.updated_at = now
+        self.session.add_all(recorder.events)
+        self.session.flush()
+
+    def _sync_tasks(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        open_rows = {
+            r.id: r
+            for r in self.session.scalars(
+                select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")
+            )
+        }
+        ready = {
+            str(t.id): t
+            for t in active_tasks(workflow)
+            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask) and not isinstance(t.task_spec, JobTask)
+        }
+        for task_id, task in ready.items():
+            if task_id not in open_rows:
+                self._create_row(task, instance, recorder)
+        for task_id, row in open_rows.items():
+            if task_id not in ready:
+                row.state = "cancelled"
+                recorder.add("task_cancelled", element=(row.element_id, row.name), task_id=row.id)
+
+    def _create_row(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> TaskRow:
+        node = instance.definition.elements["nodes"].get(task.task_spec.name, {})
+        data = dict(task.data)
+        roles = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
+        row = TaskRow(
+            id=str(task.id), instance_id=instance.id, element_id=task.task_spec.name,
+            name=node.get("name") or task.task_spec.name, kind="user", unit_id=instance.unit_id,
+            form_id=node.get("form_definition_id"), candidate_roles=roles, state="open", created_at=recorder.now,
+        )  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        for role in roles:
+            self.session.add(TaskCandidate(task_id=row.id, role=role))
+        for username in _resolve_list(node.get("candidate_users", []), data):
+            user = self.session.scalar(select(User).where(User.username == str(username)))
+            if user is not None:
+                self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
+        assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
+        if assignee:
+            user = self.session.scalar(select(User).where(User.username == str(assignee[0])))
+            row.assignee_id = user.id if user else None
+        recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
+                     data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None})  # fmt: skip
+        return row
+
+    def form_for(self, form_id: int | None) -> FormDefinition | None:
+        return self.session.get(FormDefinition, form_id) if form_id else None
+
+
+def _is_ready_job(task: Task) -> bool:
+    return isinstance(task.task_spec, JobTask) and task.has_state(TaskState.READY)
+
+
+def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
+    """Literal entries as they are; FEEL entries (``=...``) evaluated to a value or a list of values."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith("="):
+            result = evaluate_expression(value, data)
+            if isinstance(result, str):
+                out.extend(v.strip() for v in result.split(",") if v.strip())
+            elif isinstance(result, list):
+                out.extend(result)
+            elif result is not None:
+                out.append(result)
+        else:
+            out.append(value)
+    return out

@@ -1,0 +1,91 @@
+"""The eISO web application: inbox, processes, instances, public portal and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, g, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SAEngine
+
+from .extensions import babel, csrf, db, migrate
+from .settings import ROOT, Settings
+
+
+def now() -> datetime:
+    """The clock of the web layer; the engine always receives time as an argument."""
+    return datetime.now(UTC)
+
+
+def _select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in ("vi", "en"):
+        return str(chosen)
+    return str(g.get("default_locale", "vi"))
+
+
+@event.listens_for(SAEngine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite: enforce foreign keys, let readers work during a write, and wait for a busy writer.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "webapp" / "translations"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        TESTING=settings.testing,
+        WTF_CSRF_ENABLED=not settings.testing,
+        EISO_SETTINGS=settings,
+    )
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    return app
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from .i18n import compile_catalogs
+
+    compile_catalogs()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+
+    @app.before_request
+    def _defaults() -> None:
+        g.default_locale = settings.default_locale
+
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(ROOT / "forms" / "templates"))])  # type: ignore[list-item]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import auth, errors, views
+    from .blueprints import api, inbox, portal, processes
+
+    app.before_request(auth.load_user)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(processes.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    errors.register(app)
+    views.register(app)

@@ -1,0 +1,190 @@
+"""JSON API under /api/v1 (HTTP Basic with local accounts). Same engine calls as the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy import select
+
+from engine import Deployer, Engine, SourceFile, queries
+from engine.errors import InstanceNotFound, NotAllowed
+from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, RoleAssignment, TaskRow
+from engine.organisation import authenticate, unit_ids_of
+
+from .. import now
+from ..extensions import db
+from ..openapi import OPENAPI
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def basic_auth(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        auth = request.authorization
+        user = authenticate(db.session, auth.username or "", auth.password or "") if auth else None
+        if user is None:
+            abort(401, "Send HTTP Basic credentials of an active eISO account.")
+        g.user = user
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        abort(400, "The request body must be a JSON object.")
+    return body
+
+
+def _definition(d: ProcessDefinition) -> dict[str, Any]:
+    return {"key": d.key, "version": d.version, "name": d.name, "description": d.description,
+            "dialect": d.dialect, "starter_roles": d.starter_roles, "id": d.id}  # fmt: skip
+
+
+def _task(t: TaskRow) -> dict[str, Any]:
+    return {
+        "id": t.id, "name": t.name, "element_id": t.element_id, "instance_id": t.instance_id,
+        "process_key": t.instance.definition.key, "unit_id": t.unit_id, "state": t.state,
+        "candidate_roles": t.candidate_roles, "assignee": t.assignee.username if t.assignee else None,
+        "created_at": t.created_at.isoformat(), "completed_at": t.completed_at.isoformat() if t.completed_at else None,
+        "due_at": t.due_at.isoformat() if t.due_at else None, "form_key": t.form.form_key if t.form else None,
+    }  # fmt: skip
+
+
+def _event(e: HistoryEvent) -> dict[str, Any]:
+    return {
+        "id": e.id, "at": e.at.isoformat(), "kind": e.kind, "actor": e.actor.username if e.actor else None,
+        "element_id": e.element_id, "element_name": e.element_name, "task_id": e.task_id, "data": e.data,
+    }  # fmt: skip
+
+
+def _instance(i: ProcessInstance, with_history: bool = False) -> dict[str, Any]:
+    out = {
+        "id": i.id, "process_key": i.definition.key, "version": i.definition.version, "unit_id": i.unit_id,
+        "business_key": i.business_key, "status": i.status, "revision": i.revision,
+        "started_by": i.started_by.username if i.started_by else None, "started_at": i.started_at.isoformat(),
+        "completed_at": i.completed_at.isoformat() if i.completed_at else None,
+        "tasks": [_task(t) for t in queries.instance_tasks(db.session, i.id)],
+    }  # fmt: skip
+    if with_history:
+        out["history"] = [_event(e) for e in queries.history(db.session, i.id)]
+    return out
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(OPENAPI)
+
+
+@bp.get("/process-definitions")
+@basic_auth
+def definitions() -> Any:
+    return jsonify([_definition(d) for d in queries.active_definitions(db.session)])
+
+
+@bp.post("/process-definitions/<key>/start")
+@basic_auth
+def start(key: str) -> Any:
+    body = _json_body()
+    unit_id = body.get("unit_id")
+    if unit_id is None:
+        units = unit_ids_of(db.session, g.user)
+        if len(units) != 1:
+            abort(400, "Give 'unit_id': you belong to several units (or none).")
+        unit_id = next(iter(units))
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict) or not isinstance(unit_id, int):
+        abort(400, "'variables' must be an object and 'unit_id' an integer.")
+    instance = Engine(db.session).start(key, actor=g.user, unit_id=unit_id, now=now(),
+                                        business_key=body.get("business_key"), variables=variables)  # fmt: skip
+    return jsonify(_instance(instance)), 201
+
+
+@bp.get("/tasks")
+@basic_auth
+def tasks() -> Any:
+    return jsonify({
+        "mine": [_task(t) for t in queries.my_tasks(db.session, g.user)],
+        "claimable": [_task(t) for t in queries.claimable_tasks(db.session, g.user)],
+    })  # fmt: skip
+
+
+def _visible(task_id: str) -> tuple[Engine, TaskRow]:
+    engine = Engine(db.session)
+    row = engine.task_row(task_id)
+    if not (engine.may_work(row, g.user) or queries.may_view_instance(db.session, g.user, row.instance)):
+        raise NotAllowed("You may not see this task.")
+    return engine, row
+
+
+@bp.get("/tasks/<task_id>")
+@basic_auth
+def task(task_id: str) -> Any:
+    engine, row = _visible(task_id)
+    out = _task(row)
+    out["form"] = row.form.schema if row.form else None
+    out["data"] = engine.task_data(row) if row.state == "open" else None
+    return jsonify(out)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@basic_auth
+def claim(task_id: str) -> Any:
+    return jsonify(_task(Engine(db.session).claim(task_id, actor=g.user, now=now())))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@basic_auth
+def unclaim(task_id: str) -> Any:
+    return jsonify(_task(Engine(db.session).unclaim(task_id, actor=g.user, now=now())))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@basic_auth
+def complete(task_id: str) -> Any:
+    variables = _json_body().get("variables") or {}
+    if not isinstance(variables, dict):
+        abort(400, "'variables' must be an object.")
+    locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
+    row = Engine(db.session).complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
+    return jsonify(_task(row))
+
+
+@bp.get("/instances/<int:instance_id>")
+@basic_auth
+def instance(instance_id: int) -> Any:
+    found = db.session.get(ProcessInstance, instance_id)
+    if found is None:
+        raise InstanceNotFound(instance_id)
+    if not queries.may_view_instance(db.session, g.user, found):
+        raise NotAllowed("This process belongs to a unit you are not a member of.")
+    return jsonify(_instance(found, with_history=True))
+
+
+@bp.post("/deployments")
+@basic_auth
+def deploy() -> Any:
+    is_admin = db.session.scalar(
+        select(RoleAssignment.id).where(RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin").limit(1)
+    )
+    if not is_admin:
+        raise NotAllowed("Only administrators may deploy processes.")
+    files = [SourceFile(f.filename or "unnamed", f.read()) for f in request.files.getlist("files")]
+    result = Deployer(db.session).deploy(files, actor=g.user, now=now(), name=request.form.get("name", ""),
+                                         source=request.form.get("source", "api"))  # fmt: skip
+    body = {
+        "deployment_id": result.deployment.id,
+        "definitions": [_definition(d) for d in result.definitions],
+        "unchanged": [_definition(d) for d in result.unchanged],
+        "forms": [{"form_key": f.form_key, "version": f.version} for f in result.forms],
+        "warnings": [w.as_dict() for w in result.warnings],
+    }
+    return jsonify(body), 201

@@ -1,0 +1,60 @@
+"""Engine errors and HTTP errors become pages (or JSON under /api) that say what to do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import DeploymentRejected, EngineError, FormInvalid
+
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid data",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_payload(status: int, message: str, **extra: Any) -> dict[str, Any]:
+    return {"status": status, "error": TITLES.get(status, "Error"), "message": message, **extra}
+
+
+def _engine_error(exc: EngineError) -> Any:
+    status = exc.http_status
+    extra: dict[str, Any] = {}
+    if isinstance(exc, FormInvalid):
+        extra["field_errors"] = exc.errors
+    if isinstance(exc, DeploymentRejected):
+        extra["problems"] = [p.as_dict() for p in exc.problems]
+    if _wants_json():
+        return jsonify(error_payload(status, exc.message, **extra)), status
+    return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
+                           message=exc.message, problems=extra.get("problems")), status  # fmt: skip
+
+
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    message = exc.description or ""
+    if _wants_json():
+        response = jsonify(error_payload(status, message))
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="eISO"'
+        return response, status
+    return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
+                           message=message), status  # fmt: skip
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(HTTPException, _http_error)

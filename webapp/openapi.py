@@ -1,0 +1,101 @@
+"""OpenAPI 3.1 description of /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": _json(_ref("Error"), "No or wrong credentials"),
+    "403": _json(_ref("Error"), "Not allowed for this user or unit"),
+    "404": _json(_ref("Error"), "Not found"),
+}
+TASK_ID = [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _op(summary: str, ok: dict[str, Any], *, extra: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**ok, **ERRORS, **(extra or {})}, **more}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "eISO API", "version": "1.0.0",
+             "description": "Processes, tasks and instances of eISO. HTTP Basic with an eISO account."},  # fmt: skip
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"basic": []}],
+    "paths": {
+        "/process-definitions": {"get": _op("Active process definitions", {"200": _json(
+            {"type": "array", "items": _ref("Definition")}, "Definitions")})},
+        "/process-definitions/{key}/start": {"post": _op(
+            "Start an instance", {"201": _json(_ref("Instance"), "Started")},
+            extra={"400": _json(_ref("Error"), "Bad body")},
+            parameters=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+            requestBody={"content": {"application/json": {"schema": _ref("StartRequest")}}})},
+        "/tasks": {"get": _op("My tasks and the tasks I may claim", {"200": _json(
+            {"type": "object", "properties": {"mine": {"type": "array", "items": _ref("Task")},
+                                              "claimable": {"type": "array", "items": _ref("Task")}}},
+            "Tasks")})},
+        "/tasks/{task_id}": {"get": _op("A task with its form schema and current data",
+                                        {"200": _json(_ref("TaskDetail"), "Task")}, parameters=TASK_ID)},
+        "/tasks/{task_id}/claim": {"post": _op("Claim a task", {"200": _json(_ref("Task"), "Claimed")},
+                                               extra={"409": _json(_ref("Error"), "Held by someone else")},
+                                               parameters=TASK_ID)},
+        "/tasks/{task_id}/unclaim": {"post": _op("Hand a task back", {"200": _json(_ref("Task"), "Released")},
+                                                 parameters=TASK_ID)},
+        "/tasks/{task_id}/complete": {"post": _op(
+            "Complete a task with variables validated by its form", {"200": _json(_ref("Task"), "Completed")},
+            extra={"409": _json(_ref("Error"), "Already completed or changed concurrently"),
+                   "422": _json(_ref("Error"), "Invalid form data; see field_errors")},
+            parameters=TASK_ID,
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "variables": {"type": "object"}}}}}})},
+        "/instances/{instance_id}": {"get": _op(
+            "An instance with its tasks and history", {"200": _json(_ref("Instance"), "Instance")},
+            parameters=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        "/deployments": {"post": _op(
+            "Deploy .bpmn and .form files (administrators)", {"201": _json({"type": "object"}, "Deployed")},
+            extra={"422": _json(_ref("Error"), "Refused; see problems")},
+            requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                "name": {"type": "string"}}}}}})},
+    },
+    "components": {
+        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["status", "message"], "properties": {
+                "status": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"},
+                "field_errors": {"type": "object", "additionalProperties": {"type": "string"}},
+                "problems": {"type": "array", "items": {"type": "object"}}}},
+            "Definition": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "key": {"type": "string"}, "version": {"type": "integer"},
+                "name": {"type": "string"}, "description": {"type": "string"}, "dialect": {"type": "string"},
+                "starter_roles": {"type": "array", "items": {"type": "string"}}}},
+            "StartRequest": {"type": "object", "properties": {
+                "unit_id": {"type": "integer"}, "business_key": {"type": "string"}, "variables": {"type": "object"}}},
+            "Task": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}, "element_id": {"type": "string"},
+                "instance_id": {"type": "integer"}, "process_key": {"type": "string"}, "unit_id": {"type": "integer"},
+                "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+                "candidate_roles": {"type": "array", "items": {"type": "string"}},
+                "assignee": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
+                "completed_at": {"type": ["string", "null"]}, "due_at": {"type": ["string", "null"]},
+                "form_key": {"type": ["string", "null"]}}},
+            "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
+                "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]}}}]},
+            "Instance": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
+                "unit_id": {"type": "integer"}, "business_key": {"type": ["string", "null"]},
+                "status": {"type": "string"}, "revision": {"type": "integer"},
+                "tasks": {"type": "array", "items": _ref("Task")},
+                "history": {"type": "array", "items": {"type": "object"}}}},
+        },
+    },
+}  # fmt: skip

@@ -1,0 +1,58 @@
+"""Settings read once from the environment into a frozen object, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    """SQLAlchemy URL. Default: SQLite file ``eiso.sqlite3`` in the instance folder."""
+    secret_key: str
+    """Signs session cookies. Default: a random key kept in ``instance/secret_key``."""
+    instance_path: Path
+    """Folder for the SQLite file, the secret key and uploaded files. Default: ``./instance``."""
+    default_locale: str = "vi"
+    """UI language when the user has not chosen one: ``vi`` or ``en``."""
+    bpmn_library: Path = ROOT / "bpmn"
+    """The shipped process library deployed by ``eiso demo load``."""
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        instance = Path(env.get("EISO_INSTANCE_PATH") or ROOT / "instance").resolve()
+        locale = env.get("EISO_DEFAULT_LOCALE", "vi")
+        if locale not in ("vi", "en"):
+            raise SettingsError(f"EISO_DEFAULT_LOCALE must be 'vi' or 'en', not '{locale}'.")
+        values: dict[str, object] = {
+            "database_url": env.get("EISO_DATABASE_URL") or f"sqlite:///{instance / 'eiso.sqlite3'}",
+            "secret_key": env.get("EISO_SECRET_KEY") or "",
+            "instance_path": instance,
+            "default_locale": locale,
+        }
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        if not settings.secret_key:
+            settings = _with_persistent_secret(settings)
+        return settings
+
+
+def _with_persistent_secret(settings: Settings) -> Settings:
+    """Keep one random key per instance folder so logins survive a restart."""
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = settings.instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return Settings(**{**settings.__dict__, "secret_key": key_file.read_text().strip()})
