@@ -11,13 +11,19 @@ from typing import Any
 
 
 class EngineError(Exception):
-    """Root of every error the engine raises on purpose."""
+    """Root of every error the engine raises on purpose.
+
+    ``template`` is an English sentence with ``%(name)s`` placeholders and ``params`` fills them;
+    the web layer looks the template up in its message catalogue to answer in the user's language.
+    """
 
     http_status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        self.message = template % params if params else template
+        super().__init__(self.message)
 
 
 class NotFound(EngineError):
@@ -26,19 +32,19 @@ class NotFound(EngineError):
 
 class InstanceNotFound(NotFound):
     def __init__(self, instance_id: object) -> None:
-        super().__init__(f"Process instance {instance_id} does not exist.")
+        super().__init__("Process instance %(id)s does not exist.", id=instance_id)
         self.instance_id = instance_id
 
 
 class TaskNotFound(NotFound):
     def __init__(self, task_id: object) -> None:
-        super().__init__(f"Task {task_id} does not exist.")
+        super().__init__("Task %(id)s does not exist.", id=task_id)
         self.task_id = task_id
 
 
 class DefinitionNotFound(NotFound):
     def __init__(self, key: str) -> None:
-        super().__init__(f"No active process definition with key '{key}'. Deploy it first.")
+        super().__init__("No active process definition with key '%(key)s'. Deploy it first.", key=key)
         self.key = key
 
 
@@ -55,8 +61,8 @@ class Conflict(EngineError):
 
 
 class TaskNotReady(Conflict):
-    def __init__(self, task_id: object, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, task_id: object, template: str, **params: Any) -> None:
+        super().__init__(template, **params)
         self.task_id = task_id
 
 
@@ -72,9 +78,7 @@ class FormInvalid(EngineError):
     http_status = 422
 
     def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None) -> None:
-        count = len(errors)
-        plural = "s" if count != 1 else ""
-        super().__init__(f"The form has {count} invalid field{plural}; correct them and submit again.")
+        super().__init__("The form has invalid fields (%(count)s); correct them and submit again.", count=len(errors))
         self.errors = errors
         self.values = values or {}
 
@@ -108,7 +112,7 @@ class DeploymentRejected(EngineError):
 
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0].message if problems else "unknown problem"
-        super().__init__(f"Deployment refused: {len(problems)} problem(s). First: {first}")
+        super().__init__("Deployment refused: %(count)s problem(s). First: %(first)s", count=len(problems), first=first)
         self.problems = problems
 
 
@@ -117,8 +121,8 @@ class ExpressionError(EngineError):
 
     http_status = 422
 
-    def __init__(self, message: str, expression: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, expression: str | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
         self.expression = expression
 
 

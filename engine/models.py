@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -58,8 +58,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonValue, list[Any]: JsonValue}
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING),
+        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JsonValue, list[Any]: JsonValue},
+    )
 
 
 # --- organisation -----------------------------------------------------------------------------

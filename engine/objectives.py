@@ -21,7 +21,7 @@ def _date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise EngineError(f"'{value}' is not a date (expected YYYY-MM-DD).")
+        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
 def current_objectives(session: Session, unit_id: int) -> ObjectiveSet | None:

@@ -7,10 +7,12 @@ notices and register rows) or nothing at all.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -31,6 +33,7 @@ from .errors import (
     EngineError,
     EngineStateError,
     FormInvalid,
+    InstanceNotFound,
     NotAllowed,
     TaskNotFound,
     TaskNotReady,
@@ -55,6 +58,7 @@ from .serialization import dump_state, load_state, new_workflow
 # makes the workflow look finished while a task is still due. Refuse well before that depth.
 MAX_SAFE_DEPTH = 900
 MAX_JOB_ROUNDS = 1000
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -102,30 +106,64 @@ def guard_loop(workflow: BpmnWorkflow, max_depth: int = MAX_SAFE_DEPTH) -> None:
     active = active_tasks(workflow)
     if workflow.is_completed() and active:
         names = ", ".join(sorted({t.task_spec.bpmn_name or t.task_spec.name for t in active}))
-        raise EngineStateError(f"The engine reported the process finished while steps are still due ({names}).")
+        raise EngineStateError(
+            "The engine reported the process finished while steps are still due (%(names)s).", names=names
+        )
     deepest = max((t.depth for t in active), default=0)
     if deepest > max_depth:
         raise EngineStateError(
             "This process has gone round its loop too many times for the engine to follow it safely "
-            f"(task depth {deepest}, limit {max_depth}). Nothing was changed; ask an administrator to close "
-            "this instance and start a new one."
+            "(task depth %(depth)s, limit %(limit)s). Nothing was changed; ask an administrator to close "
+            "this instance and start a new one.",
+            depth=deepest,
+            limit=max_depth,
         )
+
+
+class WorkflowCache:
+    """Deserialized workflows kept between commands, keyed by instance and revision.
+
+    A command takes its workflow out of the cache and puts it back only after its commit, so a
+    failed command never leaves a half-changed workflow behind, and a revision written by another
+    process simply misses the cache.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+
+    def take(self, instance_id: int, revision: int) -> BpmnWorkflow | None:
+        item = self._items.pop(instance_id, None)
+        return item[1] if item is not None and item[0] == revision else None
+
+    def put(self, instance_id: int, revision: int, workflow: BpmnWorkflow) -> None:
+        self._items[instance_id] = (revision, workflow)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
 
 
 class Engine:
     """Runs process instances for one database session. Every public method is one transaction."""
 
-    def __init__(self, session: Session, *, max_depth: int = MAX_SAFE_DEPTH) -> None:
+    def __init__(
+        self, session: Session, *, max_depth: int = MAX_SAFE_DEPTH, cache: WorkflowCache | None = None
+    ) -> None:
         self.session = session
         self.max_depth = max_depth
+        self.cache = cache
+        self._to_cache: list[tuple[ProcessInstance, BpmnWorkflow]] = []
 
     # --- transactions ------------------------------------------------------------------------
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[None]:
+        self._to_cache = []
         try:
             yield
             self.session.commit()
+            if self.cache is not None:
+                for instance, workflow in self._to_cache:
+                    self.cache.put(instance.id, instance.revision, workflow)
         except StaleDataError:
             self.session.rollback()
             raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
@@ -138,10 +176,14 @@ class Engine:
             self.session.rollback()
             raise
 
+    def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        cached = self.cache.take(instance.id, instance.revision) if self.cache is not None else None
+        return cached or load_state(instance.state, instance.definition.spec_json)
+
     def _lock_instance(self, instance_id: int) -> ProcessInstance:
         instance = self.session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
         if instance is None:
-            raise EngineError(f"Process instance {instance_id} disappeared.")
+            raise InstanceNotFound(instance_id)
         return instance
 
     # --- start -------------------------------------------------------------------------------
@@ -176,7 +218,7 @@ class Engine:
             definition = self.active_definition(key)
             unit = self.session.get(Unit, unit_id)
             if unit is None or not self.may_start(actor, definition, unit_id):
-                raise NotAllowed(f"You may not start '{definition.name}' in this unit.")
+                raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
             workflow = new_workflow(definition.spec_json)
             data = {**self._context_variables(unit, actor), **dict(variables or {})}
             for task in active_tasks(workflow):
@@ -227,8 +269,10 @@ class Engine:
             return
         if row.state == "completed":
             who = row.completed_by.full_name if row.completed_by else "the system"
-            when = row.completed_at.isoformat(timespec="minutes") if row.completed_at else ""
-            raise TaskNotReady(row.id, f"This task was already completed by {who} at {when}; nothing was changed.")
+            when = row.completed_at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y") if row.completed_at else ""
+            raise TaskNotReady(
+                row.id, "This task was already completed by %(who)s at %(when)s; nothing was changed.", who=who, when=when
+            )
         raise TaskNotReady(row.id, "This task is no longer active (the process moved on); nothing was changed.")
 
     def claim(self, task_id: str, *, actor: User, now: datetime) -> TaskRow:
@@ -238,7 +282,8 @@ class Engine:
             if row.assignee_id == actor.id:
                 return row
             if row.assignee_id is not None:
-                raise Conflict(f"This task is already held by {row.assignee.full_name if row.assignee else '?'}.")
+                holder = row.assignee.full_name if row.assignee else "?"
+                raise Conflict("This task is already held by %(who)s.", who=holder)
             if not self.is_candidate(row, actor):
                 raise NotAllowed("You are not among the people who may take this task.")
             claimed = self.session.execute(
@@ -298,11 +343,11 @@ class Engine:
             self._require_open(row)
             if not self.may_work(row, actor):
                 raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
-            workflow = load_state(instance.state, instance.definition.spec_json)
+            workflow = self._load(instance)
             task = workflow.get_task_from_id(uuid.UUID(task_id))
             if not task.has_state(TaskState.READY):
                 raise TaskNotReady(task_id, "The process is not waiting for this task any more.")
-            values = self._validated(row, dict(task.data), post, variables, locale)
+            values = self._validated(row, dict(task.data), post, variables, locale, now.astimezone(LOCAL_TZ).date())
             recorder = _Recorder(instance, actor, now)
             if row.assignee_id is None:
                 row.assignee_id, row.claimed_at = actor.id, now
@@ -324,14 +369,15 @@ class Engine:
         post: Mapping[str, list[str]] | None,
         variables: Mapping[str, Any] | None,
         locale: str,
+        today: date,
     ) -> dict[str, Any]:
         form = self.task_form(row)
         if form is None:
             return dict(variables or {})
         if post is not None:
-            result = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale)
+            result = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale, today=today)
         else:
-            result = form.validate_json(variables or {}, data, evaluate=feel_for_forms, locale=locale)
+            result = form.validate_json(variables or {}, data, evaluate=feel_for_forms, locale=locale, today=today)
         if not result.ok:
             raise FormInvalid(result.errors, result.raw)
         return dict(result.values)
@@ -343,7 +389,8 @@ class Engine:
         try:
             task.run()
         except SpiffWorkflowException as exc:
-            raise EngineError(f"The step '{task.task_spec.bpmn_name or task.task_spec.name}' failed: {exc}")
+            step = task.task_spec.bpmn_name or task.task_spec.name
+            raise EngineError("The step '%(step)s' failed: %(reason)s", step=step, reason=str(exc))
 
     def _advance(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         """Run engine steps and our own job handlers until the process waits for people."""
@@ -351,7 +398,7 @@ class Engine:
             try:
                 workflow.do_engine_steps(did_complete_task=lambda t: self._passed(t, instance, recorder))
             except SpiffWorkflowException as exc:
-                raise EngineError(f"The process could not continue: {exc}")
+                raise EngineError("The process could not continue: %(reason)s", reason=str(exc))
             jobs = [t for t in active_tasks(workflow) if _is_ready_job(t)]
             if not jobs:
                 break
@@ -378,7 +425,7 @@ class Engine:
         handler = HANDLERS.get(job_type or "")
         if handler is None:
             step = node.get("name") or job.task_spec.name
-            raise EngineError(f"No handler for job type '{job_type}' at step '{step}'.")
+            raise EngineError("No handler for job type '%(type)s' at step '%(step)s'.", type=job_type, step=step)
         context = JobContext(self.session, instance, job.task_spec.name, dict(job.data), recorder.actor, recorder.now)
         output = handler(context) or {}
         job.data.update(output)
@@ -399,6 +446,7 @@ class Engine:
         instance.updated_at = now
         self.session.add_all(recorder.events)
         self.session.flush()
+        self._to_cache.append((instance, workflow))
 
     def _sync_tasks(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         open_rows = {

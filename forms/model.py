@@ -39,9 +39,13 @@ class FormSchemaError(ValueError):
 
 
 class FileLike(Protocol):
-    """An uploaded file as far as validation cares (werkzeug's ``FileStorage`` fits)."""
+    """An uploaded file as far as validation cares (werkzeug's ``FileStorage`` fits).
 
-    filename: str | None
+    A ``mimetype`` or ``content_type`` attribute, when present, is used for ``accept`` media types.
+    """
+
+    @property
+    def filename(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,11 @@ class Field:
     @property
     def is_multi_value(self) -> bool:
         return self.type in MULTI_VALUE_TYPES
+
+    @property
+    def always_locked(self) -> bool:
+        """Readonly or disabled without a condition."""
+        return self.readonly is True or self.disabled is True
 
     @property
     def may_be_locked(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, session
+from flask import Flask, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
@@ -19,6 +19,8 @@ def now() -> datetime:
 
 
 def _select_locale() -> str:
+    if request.path.startswith("/api/"):  # other systems say what they want in Accept-Language
+        return request.accept_languages.best_match(["vi", "en"]) or str(g.get("default_locale", "vi"))
     chosen = session.get("locale")
     if chosen in ("vi", "en"):
         return str(chosen)

@@ -30,6 +30,11 @@ def error_payload(status: int, message: str, **extra: Any) -> dict[str, Any]:
     return {"status": status, "error": TITLES.get(status, "Error"), "message": message, **extra}
 
 
+def translated(exc: EngineError) -> str:
+    """The error in the user's language when the catalogue has it, else the English sentence."""
+    return _(exc.template, **exc.params) if exc.params else _(exc.template)
+
+
 def _engine_error(exc: EngineError) -> Any:
     status = exc.http_status
     extra: dict[str, Any] = {}
@@ -38,9 +43,9 @@ def _engine_error(exc: EngineError) -> Any:
     if isinstance(exc, DeploymentRejected):
         extra["problems"] = [p.as_dict() for p in exc.problems]
     if _wants_json():
-        return jsonify(error_payload(status, exc.message, **extra)), status
+        return jsonify(error_payload(status, translated(exc), **extra)), status
     return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
-                           message=exc.message, problems=extra.get("problems")), status  # fmt: skip
+                           message=translated(exc), problems=extra.get("problems")), status  # fmt: skip
 
 
 def _http_error(exc: HTTPException) -> Any:

@@ -19,6 +19,7 @@ MAX_EVAL_DEPTH = 250  # nested evaluation (user-defined functions calling each o
 MAX_STRING_LENGTH = 1_000_000  # characters in one string produced by an operation
 MAX_LIST_LENGTH = 100_000  # items in one list produced by an operation or a range
 MAX_ALLOCATION = 10_000_000  # characters + list items produced in total by one evaluation
+MAX_RESULT_SIZE = 2_000_000  # characters + list items + context entries of the final result
 MAX_EXPONENT = 1_000  # |y| in x ** y
 MAX_INPUT_DEPTH = 200  # nesting of lists/dicts handed in by the caller
 

@@ -75,8 +75,10 @@ def submit(task_id: str) -> Any:
     post.pop("csrf_token", None)
     engine = _engine()
     form = engine.task_form(row)
-    if form is not None and form.is_action(post):
-        return _render_task(row, values=form.apply_action(post))
+    if form is not None and row.state == "open":
+        rows_changed = form.apply_action(post, engine.task_data(row))
+        if rows_changed is not None:  # "add row" / "remove row": show the form again, save nothing
+            return _render_task(row, values=rows_changed)
     try:
         engine.complete(task_id, actor=g.user, now=now(), post=post, locale=str(get_locale()))
     except FormInvalid as exc:

@@ -1,0 +1,126 @@
+"""Display components: markdown and HTML made safe, tables, document lists, links and images.
+
+Markdown is rendered with markdown-it-py and the result sanitised with nh3, like any HTML from a form.
+``{{ placeholders }}`` are filled in *after* sanitising, HTML-escaped, so data can never inject markup
+and markdown never reinterprets a value. Links and images only point to http(s), site-relative paths
+or (images) ``data:image/`` URIs; an ``iframe`` component becomes a link, never an embedded page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from .feel import TEMPLATE, Scope, evaluate_expression, placeholder_value, resolve_text, source_value, to_text
+from .model import Evaluate, Expression, Field
+from .paths import get_in, split_key
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+_SLOT = re.compile(r"eisoslot(\d+)x")
+_SAFE_LINK = re.compile(r"(https?://[^\s]+|/(?!/)[^\s]*)", re.IGNORECASE)
+_SAFE_IMAGE = re.compile(r"data:image/[\w.+-]+[;,][^\s]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def markdown_html(text: str, scope: Scope, evaluate: Evaluate | None) -> Markup:
+    return _safe_html(_source_text(text, scope, evaluate), scope, evaluate, markdown=True)
+
+
+def sanitized_html(content: str, scope: Scope, evaluate: Evaluate | None) -> Markup:
+    return _safe_html(_source_text(content, scope, evaluate), scope, evaluate, markdown=False)
+
+
+def _source_text(text: str, scope: Scope, evaluate: Evaluate | None) -> str:
+    if text.startswith("="):
+        return to_text(evaluate_expression(Expression(text[1:].strip()), scope, evaluate))
+    return text
+
+
+def _safe_html(text: str, scope: Scope, evaluate: Evaluate | None, *, markdown: bool) -> Markup:
+    slots: list[str] = []
+
+    def park(match: re.Match[str]) -> str:
+        slots.append(str(escape(to_text(placeholder_value(match.group(1), scope, evaluate)))))
+        return f"eisoslot{len(slots) - 1}x"
+
+    parked = TEMPLATE.sub(park, text)
+    html = nh3.clean(_MARKDOWN.render(parked) if markdown else parked)
+    return Markup(_SLOT.sub(lambda match: slots[int(match.group(1))], html))  # noqa: S704 - sanitised above
+
+
+def safe_link(url: str) -> str | None:
+    url = url.strip()
+    return url if _SAFE_LINK.fullmatch(url) else None
+
+
+def safe_image(url: str) -> str | None:
+    url = url.strip()
+    return url if _SAFE_IMAGE.fullmatch(url) else safe_link(url)
+
+
+def image(field: Field, scope: Scope, evaluate: Evaluate | None) -> Link:
+    """The image's source (empty when unsafe or missing) and its alternative text."""
+    source = safe_image(resolve_text(field.spec.get("source"), scope, evaluate)) or ""
+    return Link(source, resolve_text(field.spec.get("alt"), scope, evaluate))
+
+
+def external_link(field: Field, scope: Scope, evaluate: Evaluate | None, label: str) -> Link | None:
+    href = safe_link(resolve_text(field.spec.get("url"), scope, evaluate))
+    return Link(href, label or href) if href else None
+
+
+def table(field: Field, scope: Scope, evaluate: Evaluate | None) -> Table:
+    """A table from ``dataSource`` and ``columns`` (or ``columnsExpression``); all rows, no paging."""
+    columns = _columns(field, scope, evaluate)
+    rows = source_value(field.spec.get("dataSource"), scope, evaluate)
+    records = [row for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
+    cells = [[to_text(get_in(record, split_key(key))) for _, key in columns] for record in records]
+    return Table([title for title, _ in columns], cells)
+
+
+def _columns(field: Field, scope: Scope, evaluate: Evaluate | None) -> list[tuple[str, str]]:
+    columns = field.spec.get("columns")
+    if columns is None:
+        columns = source_value(field.spec.get("columnsExpression"), scope, evaluate)
+    if not isinstance(columns, list):
+        return []
+    found = [column for column in columns if isinstance(column, Mapping) and isinstance(column.get("key"), str)]
+    return [(str(column.get("label") or column["key"]), column["key"]) for column in found]
+
+
+def documents(field: Field, scope: Scope, evaluate: Evaluate | None) -> list[Link]:
+    """Links to the documents of a ``documentPreview``: form-js references or ``{name, url}`` items."""
+    items = source_value(field.spec.get("dataSource"), scope, evaluate)
+    if isinstance(items, Mapping):
+        items = [items]
+    links = (_document(item) for item in items) if isinstance(items, list) else ()
+    return [link for link in links if link is not None]
+
+
+def _document(item: Any) -> Link | None:
+    if not isinstance(item, Mapping):
+        return None
+    metadata = item.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    href = safe_link(str(item.get("url") or item.get("endpoint") or ""))
+    name = item.get("name") or item.get("title") or metadata.get("fileName") or item.get("documentId")
+    if href is None and not name:
+        return None
+    return Link(href or "", str(name or href))

@@ -1,0 +1,136 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when reachable), the demo organisation,
+the shipped library deployed, and a clock that tests move instead of sleeping."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.orm import Session
+
+import engine.demo
+from engine import Deployer, SourceFile
+from engine.models import Base, Unit, User
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "bpmn"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+POSTGRES_URL = os.environ.get("EISO_TEST_POSTGRES_URL", "postgresql+psycopg://eiso:eiso@127.0.0.1:5432/eiso_test")
+REQUIRE_POSTGRES = os.environ.get("EISO_REQUIRE_POSTGRES") == "1"
+
+# Demo accounts share one password hash, made once per test session (scrypt is slow on purpose).
+_DEMO_HASH: dict[str, str] = {}
+
+
+def _fast_demo_hash(password: str) -> str:
+    if password not in _DEMO_HASH:
+        _DEMO_HASH[password] = engine.organisation.hash_password(password)
+    return _DEMO_HASH[password]
+
+
+engine.demo.hash_password = _fast_demo_hash  # type: ignore[assignment]
+
+
+@dataclass
+class Clock:
+    """The time tests pass to the engine; ``advance`` moves it."""
+
+    now: datetime = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # Monday 08:30 in Hà Nội
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now = self.now + timedelta(**kwargs)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+_pg_engine: SAEngine | None = None
+_pg_error: str | None = None
+
+
+def _postgres() -> SAEngine:
+    global _pg_engine, _pg_error
+    if _pg_engine is None and _pg_error is None:
+        try:
+            candidate = create_engine(POSTGRES_URL, pool_pre_ping=True)
+            with candidate.connect() as conn:
+                conn.execute(text("select 1"))
+            Base.metadata.drop_all(candidate)
+            Base.metadata.create_all(candidate)
+            _pg_engine = candidate
+        except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
+            _pg_error = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+    if _pg_engine is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(_pg_error or "PostgreSQL required")
+        pytest.skip(_pg_error or "PostgreSQL not reachable")
+    return _pg_engine
+
+
+def _truncate(db: SAEngine) -> None:
+    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    with db.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A clean database with the schema, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'eiso.sqlite3'}"
+        db = create_engine(url)
+        Base.metadata.create_all(db)
+        db.dispose()
+        yield url
+    else:
+        pg = _postgres()
+        _truncate(pg)
+        yield POSTGRES_URL
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[SAEngine]:
+    import webapp  # noqa: F401 - installs the SQLite pragmas listener
+
+    db = _postgres() if db_url.startswith("postgresql") else create_engine(db_url)
+    yield db
+    if not db_url.startswith("postgresql"):
+        db.dispose()
+
+
+@pytest.fixture
+def session(db_engine: SAEngine) -> Iterator[Session]:
+    with Session(db_engine, expire_on_commit=True) as s:
+        yield s
+
+
+@pytest.fixture
+def unit(session: Session) -> Unit:
+    created, _ = engine.demo.load_demo(session)
+    return created
+
+
+@pytest.fixture
+def library(session: Session, unit: Unit, clock: Clock) -> None:
+    files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+    Deployer(session).deploy(files, actor=None, now=clock.now, source="library")
+
+
+@pytest.fixture
+def users(session: Session, unit: Unit) -> dict[str, User]:
+    return {u.username: u for u in session.query(User).all()}
+
+
+def deploy_fixture(session: Session, now: datetime, *names: str) -> None:
+    files = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in names]
+    Deployer(session).deploy(files, actor=None, now=now)

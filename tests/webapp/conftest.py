@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import Deployer, SourceFile
+from engine.demo import load_demo
+from tests.conftest import LIBRARY, Clock
+from webapp import create_app
+from webapp.extensions import db
+from webapp.settings import Settings
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    settings = Settings.from_env({}, database_url=db_url, instance_path=tmp_path / "instance", testing=True,
+                                 secret_key="test-secret")  # fmt: skip
+    application = create_app(settings)
+    with application.app_context():
+        load_demo(db.session)
+        files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+        Deployer(db.session).deploy(files, actor=None, now=clock.now, source="library")
+        db.session.remove()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        if db_url.startswith("sqlite"):
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def login(client: FlaskClient, username: str) -> FlaskClient:
+    response = client.post("/login", data={"username": username, "password": "demo"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def basic(username: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:demo".encode()).decode()
+    return {"Authorization": f"Basic {token}"}

@@ -1,0 +1,81 @@
+"""A real Chromium, driven by Playwright, logs in and completes a task on a real server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import Deployer, SourceFile
+from engine.demo import load_demo
+from tests.conftest import LIBRARY, Clock
+from webapp import create_app
+from webapp.extensions import db
+from webapp.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(tmp_path: Path, clock: Clock) -> Iterator[str]:
+    settings = Settings.from_env({}, instance_path=tmp_path, secret_key="browser-test")  # CSRF on, as in production
+    app = create_app(settings)
+    with app.app_context():
+        from engine.models import Base
+
+        Base.metadata.create_all(db.engine)
+        load_demo(db.session)
+        files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+        Deployer(db.session).deploy(files, actor=None, now=clock.now)
+        db.session.remove()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("EISO_REQUIRE_BROWSER") == "1":
+            pytest.fail("/usr/bin/chromium is required (apt-get install chromium)")
+        pytest.skip("no /usr/bin/chromium on this machine")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        context = browser.new_context(base_url=server, locale="vi-VN")
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_secretary_logs_in_and_submits_the_draft(page, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.get_by_label("Tên đăng nhập").fill("thuky")
+    page.get_by_label("Mật khẩu").fill("demo")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Khởi tạo quy trình").click()
+    page.locator("[data-start=quality_objectives]").click()
+
+    page.get_by_label("Năm áp dụng").fill("2027")
+    page.get_by_label("Tên bộ mục tiêu").fill("Mục tiêu chất lượng năm 2027")
+    page.get_by_label("Mục tiêu", exact=True).fill("100% hồ sơ giải quyết đúng hạn")
+    page.get_by_label("Chỉ tiêu và cách đo lường").fill("Tỷ lệ đúng hạn ≥ 100%")
+    page.get_by_label("Phòng chịu trách nhiệm").select_option("vp")
+    page.get_by_label("Thời hạn hoàn thành").fill("2027-12-31")
+    page.get_by_role("button", name="Hoàn thành công việc").click()
+
+    page.wait_for_url("**/instances/*")
+    assert page.get_by_text("Đã hoàn thành công việc").is_visible()
+    assert page.locator("tr.task-open").get_by_text("Xem xét, phê duyệt mục tiêu").is_visible()
