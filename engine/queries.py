@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Exists, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql import Select
 
@@ -25,7 +25,7 @@ from .models import (
 from .organisation import roles_in_unit
 
 
-def _candidate_clause(user: User):  # type: ignore[no-untyped-def]
+def _candidate_clause(user: User) -> Exists:
     role_match = exists().where(
         RoleAssignment.user_id == user.id,
         RoleAssignment.unit_id == TaskRow.unit_id,
@@ -36,7 +36,7 @@ def _candidate_clause(user: User):  # type: ignore[no-untyped-def]
     )
 
 
-def _open_tasks() -> Select[tuple[TaskRow]]:
+def _open_tasks() -> Select[TaskRow]:
     return (
         select(TaskRow)
         .where(TaskRow.state == "open")

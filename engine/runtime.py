@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, UserTask
@@ -270,9 +270,8 @@ class Engine:
         if row.state == "completed":
             who = row.completed_by.full_name if row.completed_by else "the system"
             when = row.completed_at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y") if row.completed_at else ""
-            raise TaskNotReady(
-                row.id, "This task was already completed by %(who)s at %(when)s; nothing was changed.", who=who, when=when
-            )
+            message = "This task was already completed by %(who)s at %(when)s; nothing was changed."
+            raise TaskNotReady(row.id, message, who=who, when=when)
         raise TaskNotReady(row.id, "This task is no longer active (the process moved on); nothing was changed.")
 
     def claim(self, task_id: str, *, actor: User, now: datetime) -> TaskRow:

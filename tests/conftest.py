@@ -120,10 +120,13 @@ def unit(session: Session) -> Unit:
     return created
 
 
+def library_files() -> list[SourceFile]:
+    return [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+
+
 @pytest.fixture
 def library(session: Session, unit: Unit, clock: Clock) -> None:
-    files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
-    Deployer(session).deploy(files, actor=None, now=clock.now, source="library")
+    Deployer(session).deploy(library_files(), actor=None, now=clock.now, source="library")
 
 
 @pytest.fixture

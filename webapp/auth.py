@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from engine.models import User
 from engine.organisation import authenticate
 
-from .extensions import db
+from .extensions import sa_session
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def load_user() -> None:
     user_id = session.get("user_id")
-    user = db.session.get(User, user_id) if user_id else None
+    user = sa_session().get(User, user_id) if user_id else None
     g.user = user if user is not None and user.is_active else None
 
 
@@ -44,7 +44,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "POST":
-        user = authenticate(db.session, request.form.get("username", "").strip(), request.form.get("password", ""))
+        user = authenticate(sa_session(), request.form.get("username", "").strip(), request.form.get("password", ""))
         if user is not None:
             session.clear()
             session["user_id"] = user.id

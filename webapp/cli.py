@@ -15,7 +15,7 @@ from engine.errors import DeploymentRejected
 from engine.models import User
 
 from . import create_app, now
-from .extensions import db
+from .extensions import sa_session
 
 DEPLOYABLE = (".bpmn", ".form")
 
@@ -40,9 +40,9 @@ def collect_files(paths: list[Path]) -> list[SourceFile]:
 
 
 def deploy_paths(paths: list[Path], source: str) -> None:
-    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    admin = sa_session().scalar(select(User).where(User.username == "admin"))
     try:
-        result = Deployer(db.session).deploy(collect_files(paths), actor=admin, now=now(), source=source)
+        result = Deployer(sa_session()).deploy(collect_files(paths), actor=admin, now=now(), source=source)
     except DeploymentRejected as exc:
         for p in exc.problems:
             where = ":".join(str(x) for x in (p.file, p.line) if x)
@@ -74,7 +74,7 @@ def demo_group() -> None:
 @with_appcontext
 def demo_load() -> None:
     """Create the demo unit and accounts, and deploy the shipped process library."""
-    unit, created = load_demo(db.session)
+    unit, created = load_demo(sa_session())
     click.echo(("Created" if created else "Kept") + f" demo unit: {unit.name}")
     deploy_paths([current_app.config["EISO_SETTINGS"].bpmn_library], source="library")
     click.echo(f"Demo accounts (password '{PASSWORD}'):")

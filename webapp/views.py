@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from engine import queries
 from engine.organisation import ROLES
 
-from .extensions import db
+from .extensions import sa_session
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -31,7 +31,7 @@ def role_name(code: str) -> str:
 
 def _context() -> dict[str, Any]:
     user = g.get("user")
-    counts = queries.inbox_counts(db.session, user) if user is not None else None
+    counts = queries.inbox_counts(sa_session(), user) if user is not None else None
     return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale())}
 
 

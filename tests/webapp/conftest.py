@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import Deployer, SourceFile
+from engine import Deployer
 from engine.demo import load_demo
-from tests.conftest import LIBRARY, Clock
+from tests.conftest import Clock, library_files
 from webapp import create_app
 from webapp.extensions import db
 from webapp.settings import Settings
@@ -23,8 +23,7 @@ def app(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
     application = create_app(settings)
     with application.app_context():
         load_demo(db.session)
-        files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
-        Deployer(db.session).deploy(files, actor=None, now=clock.now, source="library")
+        Deployer(db.session).deploy(library_files(), actor=None, now=clock.now, source="library")
         db.session.remove()
     yield application
     with application.app_context():

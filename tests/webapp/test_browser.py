@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import Deployer, SourceFile
+from engine import Deployer
 from engine.demo import load_demo
-from tests.conftest import LIBRARY, Clock
+from tests.conftest import Clock, library_files
 from webapp import create_app
 from webapp.extensions import db
 from webapp.settings import Settings
@@ -30,8 +30,7 @@ def server(tmp_path: Path, clock: Clock) -> Iterator[str]:
 
         Base.metadata.create_all(db.engine)
         load_demo(db.session)
-        files = [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
-        Deployer(db.session).deploy(files, actor=None, now=clock.now)
+        Deployer(db.session).deploy(library_files(), actor=None, now=clock.now)
         db.session.remove()
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

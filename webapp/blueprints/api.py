@@ -15,7 +15,7 @@ from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, Role
 from engine.organisation import authenticate, unit_ids_of
 
 from .. import now
-from ..extensions import db
+from ..extensions import sa_session
 from ..openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,7 +26,7 @@ def basic_auth(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         auth = request.authorization
-        user = authenticate(db.session, auth.username or "", auth.password or "") if auth else None
+        user = authenticate(sa_session(), auth.username or "", auth.password or "") if auth else None
         if user is None:
             abort(401, "Send HTTP Basic credentials of an active eISO account.")
         g.user = user
@@ -72,10 +72,10 @@ def _instance(i: ProcessInstance, with_history: bool = False) -> dict[str, Any]:
         "business_key": i.business_key, "status": i.status, "revision": i.revision,
         "started_by": i.started_by.username if i.started_by else None, "started_at": i.started_at.isoformat(),
         "completed_at": i.completed_at.isoformat() if i.completed_at else None,
-        "tasks": [_task(t) for t in queries.instance_tasks(db.session, i.id)],
+        "tasks": [_task(t) for t in queries.instance_tasks(sa_session(), i.id)],
     }  # fmt: skip
     if with_history:
-        out["history"] = [_event(e) for e in queries.history(db.session, i.id)]
+        out["history"] = [_event(e) for e in queries.history(sa_session(), i.id)]
     return out
 
 
@@ -87,7 +87,7 @@ def openapi() -> Any:
 @bp.get("/process-definitions")
 @basic_auth
 def definitions() -> Any:
-    return jsonify([_definition(d) for d in queries.active_definitions(db.session)])
+    return jsonify([_definition(d) for d in queries.active_definitions(sa_session())])
 
 
 @bp.post("/process-definitions/<key>/start")
@@ -96,14 +96,14 @@ def start(key: str) -> Any:
     body = _json_body()
     unit_id = body.get("unit_id")
     if unit_id is None:
-        units = unit_ids_of(db.session, g.user)
+        units = unit_ids_of(sa_session(), g.user)
         if len(units) != 1:
             abort(400, "Give 'unit_id': you belong to several units (or none).")
         unit_id = next(iter(units))
     variables = body.get("variables") or {}
     if not isinstance(variables, dict) or not isinstance(unit_id, int):
         abort(400, "'variables' must be an object and 'unit_id' an integer.")
-    instance = Engine(db.session).start(key, actor=g.user, unit_id=unit_id, now=now(),
+    instance = Engine(sa_session()).start(key, actor=g.user, unit_id=unit_id, now=now(),
                                         business_key=body.get("business_key"), variables=variables)  # fmt: skip
     return jsonify(_instance(instance)), 201
 
@@ -112,15 +112,15 @@ def start(key: str) -> Any:
 @basic_auth
 def tasks() -> Any:
     return jsonify({
-        "mine": [_task(t) for t in queries.my_tasks(db.session, g.user)],
-        "claimable": [_task(t) for t in queries.claimable_tasks(db.session, g.user)],
+        "mine": [_task(t) for t in queries.my_tasks(sa_session(), g.user)],
+        "claimable": [_task(t) for t in queries.claimable_tasks(sa_session(), g.user)],
     })  # fmt: skip
 
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
-    engine = Engine(db.session)
+    engine = Engine(sa_session())
     row = engine.task_row(task_id)
-    if not (engine.may_work(row, g.user) or queries.may_view_instance(db.session, g.user, row.instance)):
+    if not (engine.may_work(row, g.user) or queries.may_view_instance(sa_session(), g.user, row.instance)):
         raise NotAllowed("You may not see this task.")
     return engine, row
 
@@ -138,13 +138,13 @@ def task(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/claim")
 @basic_auth
 def claim(task_id: str) -> Any:
-    return jsonify(_task(Engine(db.session).claim(task_id, actor=g.user, now=now())))
+    return jsonify(_task(Engine(sa_session()).claim(task_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @basic_auth
 def unclaim(task_id: str) -> Any:
-    return jsonify(_task(Engine(db.session).unclaim(task_id, actor=g.user, now=now())))
+    return jsonify(_task(Engine(sa_session()).unclaim(task_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -154,17 +154,17 @@ def complete(task_id: str) -> Any:
     if not isinstance(variables, dict):
         abort(400, "'variables' must be an object.")
     locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
-    row = Engine(db.session).complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
+    row = Engine(sa_session()).complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
     return jsonify(_task(row))
 
 
 @bp.get("/instances/<int:instance_id>")
 @basic_auth
 def instance(instance_id: int) -> Any:
-    found = db.session.get(ProcessInstance, instance_id)
+    found = sa_session().get(ProcessInstance, instance_id)
     if found is None:
         raise InstanceNotFound(instance_id)
-    if not queries.may_view_instance(db.session, g.user, found):
+    if not queries.may_view_instance(sa_session(), g.user, found):
         raise NotAllowed("This process belongs to a unit you are not a member of.")
     return jsonify(_instance(found, with_history=True))
 
@@ -172,13 +172,13 @@ def instance(instance_id: int) -> Any:
 @bp.post("/deployments")
 @basic_auth
 def deploy() -> Any:
-    is_admin = db.session.scalar(
+    is_admin = sa_session().scalar(
         select(RoleAssignment.id).where(RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin").limit(1)
     )
     if not is_admin:
         raise NotAllowed("Only administrators may deploy processes.")
     files = [SourceFile(f.filename or "unnamed", f.read()) for f in request.files.getlist("files")]
-    result = Deployer(db.session).deploy(files, actor=g.user, now=now(), name=request.form.get("name", ""),
+    result = Deployer(sa_session()).deploy(files, actor=g.user, now=now(), name=request.form.get("name", ""),
                                          source=request.form.get("source", "api"))  # fmt: skip
     body = {
         "deployment_id": result.deployment.id,

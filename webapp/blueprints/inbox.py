@@ -16,13 +16,13 @@ from forms import Form, render_form_html
 
 from .. import now
 from ..auth import login_required
-from ..extensions import db
+from ..extensions import sa_session
 
 bp = Blueprint("inbox", __name__)
 
 
 def _engine() -> Engine:
-    return Engine(db.session)
+    return Engine(sa_session())
 
 
 @bp.get("/")
@@ -30,9 +30,9 @@ def _engine() -> Engine:
 def index() -> Any:
     return render_template(
         "inbox/index.html",
-        mine=queries.my_tasks(db.session, g.user),
-        claimable=queries.claimable_tasks(db.session, g.user),
-        notices=queries.notices(db.session, g.user, limit=10),
+        mine=queries.my_tasks(sa_session(), g.user),
+        claimable=queries.claimable_tasks(sa_session(), g.user),
+        notices=queries.notices(sa_session(), g.user, limit=10),
     )
 
 
@@ -40,7 +40,7 @@ def _visible_task(task_id: str) -> TaskRow:
     engine = _engine()
     row = engine.task_row(task_id)
     if not (engine.may_work(row, g.user) or engine.is_candidate(row, g.user)
-            or queries.may_view_instance(db.session, g.user, row.instance)):  # fmt: skip
+            or queries.may_view_instance(sa_session(), g.user, row.instance)):  # fmt: skip
         abort(403, _("You may not see this task."))
     return row
 
@@ -106,14 +106,14 @@ def unclaim(task_id: str) -> Any:
 @bp.get("/notices")
 @login_required
 def notices() -> Any:
-    return render_template("inbox/notices.html", notices=queries.notices(db.session, g.user, limit=200))
+    return render_template("inbox/notices.html", notices=queries.notices(sa_session(), g.user, limit=200))
 
 
 @bp.post("/notices/<int:notice_id>/read")
 @login_required
 def read_notice(notice_id: int) -> Any:
-    notice = db.session.get(Notice, notice_id)
+    notice = sa_session().get(Notice, notice_id)
     if notice is None or notice.user_id != g.user.id:
         abort(404)
-    queries.mark_notice_read(db.session, notice, now())
+    queries.mark_notice_read(sa_session(), notice, now())
     return redirect(notice.link or url_for("inbox.notices"))
