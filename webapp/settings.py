@@ -31,17 +31,18 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = dict(os.environ if env is None else env)
-        instance = Path(env.get("EISO_INSTANCE_PATH") or ROOT / "instance").resolve()
+        instance = Path(str(overrides.get("instance_path") or env.get("EISO_INSTANCE_PATH") or ROOT / "instance"))
+        instance = instance.resolve()
         locale = env.get("EISO_DEFAULT_LOCALE", "vi")
         if locale not in ("vi", "en"):
             raise SettingsError(f"EISO_DEFAULT_LOCALE must be 'vi' or 'en', not '{locale}'.")
         values: dict[str, object] = {
             "database_url": env.get("EISO_DATABASE_URL") or f"sqlite:///{instance / 'eiso.sqlite3'}",
             "secret_key": env.get("EISO_SECRET_KEY") or "",
-            "instance_path": instance,
             "default_locale": locale,
         }
         values.update(overrides)
+        values["instance_path"] = instance
         settings = cls(**values)  # type: ignore[arg-type]
         if not settings.secret_key:
             settings = _with_persistent_secret(settings)

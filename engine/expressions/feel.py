@@ -12,11 +12,19 @@ attribute access on Python objects, bounded time and memory. Typical use::
 
 Callers strip the leading ``=`` of Camunda 8 attribute values before compiling.
 
-Not supported: names with spaces other than built-in function names (use backticks), external
-functions, type annotations beyond being skipped, the DMN 1.4 range functions (before, after,
-meets, overlaps, ...), ``context<...>`` types, and the non-deterministic ``random number()`` and
-``uuid()``. Regular expressions run on our own linear-time engine, so back-references and
-look-around are refused.
+Semantics follow Camunda 8 where DMN leaves room: errors give null (unknown names and
+functions, wrong argument types, division by zero, comparing different types); only safety
+limits and ``assert()`` raise :class:`FeelEvaluationError`. ``is defined(x)`` is false for null.
+Date-times and times without a zone are compared with zoned ones in Asia/Ho_Chi_Minh;
+``today()`` is the date there.
+
+Not supported: names with spaces other than the built-in function names (write
+`` `first name` ``; context keys with spaces are fine in literals), external functions,
+type checks of annotated parameters, ``context<...>``/``function<...>`` types (``list<T>``
+works), the DMN 1.4 range functions (before, after, meets, overlaps, includes, ...), ``is()``,
+``string format``, ``random number()`` and ``uuid()``, years outside 1-9999, precision finer than
+microseconds. Regular expressions run on our own linear-time engine: back-references,
+look-around, inline flags and class subtraction are refused.
 """
 
 from __future__ import annotations

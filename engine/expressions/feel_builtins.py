@@ -330,11 +330,13 @@ def _contains(runtime: Runtime, text: Any, match: Any) -> Any:
 
 
 @_builtin("starts with", "string", "match")
+@_builtin("starts with", "input", "match")  # the name older Camunda versions document
 def _starts_with(runtime: Runtime, text: Any, match: Any) -> Any:
     return text.startswith(match) if _strings(text, match) else None
 
 
 @_builtin("ends with", "string", "match")
+@_builtin("ends with", "input", "match")
 def _ends_with(runtime: Runtime, text: Any, match: Any) -> Any:
     return text.endswith(match) if _strings(text, match) else None
 
@@ -712,7 +714,7 @@ def _sublist(runtime: Runtime, items: Any, start: Any, length: Any = None) -> An
     return _slice(items, start, length) if isinstance(items, list) else None
 
 
-@_builtin("append", "list", "items?", variadic=True)
+@_builtin("append", "list", "item?", variadic=True)
 def _append(runtime: Runtime, items: Any, *more: Any) -> Any:
     return items + list(more) if isinstance(items, list) else None
 

@@ -188,11 +188,11 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             self.charge(0)
-        self.depth += 1
-        if self.depth > MAX_EVAL_DEPTH:
+        if self.depth >= MAX_EVAL_DEPTH:
             raise FeelEvaluationError(
                 f"Evaluation is nested more than {MAX_EVAL_DEPTH} levels deep (a function calling itself too often?)."
             )
+        self.depth += 1
         try:
             return _HANDLERS[type(node)](self, node, scope)
         finally:
@@ -337,7 +337,10 @@ class Interpreter:
             # built-ins walk their list and string arguments; charge for it, or a loop calling
             # list contains() on a big input list could run for minutes within the step budget
             self.charge(sum(_cost(arg) for arg in args))
-            return self.produced(function.invoke(self, args, names))
+            result = function.invoke(self, args, names)
+            if any(result is arg for arg in args):
+                return result  # handed through (get or else, min...), nothing new was built
+            return self.produced(result)
         if not isinstance(function, UserFunction):
             return None
         if names is None:

@@ -480,20 +480,19 @@ class FeelRegex:
         return self._pike(text, start, budget if budget is not None else [0])
 
     def finditer(self, text: str) -> Iterator[list[Span | None]]:
-        """Successive non-overlapping matches; an empty match right after a match is skipped (as in Java)."""
+        """Successive non-overlapping matches; after an empty match the search moves on one character.
+
+        As in Java and Python, an empty match may directly follow a non-empty one
+        (``replace("abc", "b*", "-")`` is ``"-a--c-"``).
+        """
         budget = [0]
         position = 0
-        last_end = -1
         while position <= len(text):
             spans = self.search(text, position, budget)
             if spans is None:
                 return
-            start, end = spans[0]  # type: ignore[misc]
-            if start == end == last_end:
-                position = start + 1
-                continue
             yield spans
-            last_end = end
+            start, end = spans[0]  # type: ignore[misc]
             position = end if end > start else end + 1
 
     def _pike(self, text: str, start: int, budget: list[int]) -> list[Span | None] | None:

@@ -67,9 +67,10 @@ def test_secretary_logs_in_and_submits_the_draft(page, db_url: str) -> None:  # 
     page.get_by_role("link", name="Khởi tạo quy trình").click()
     page.locator("[data-start=quality_objectives]").click()
 
+    assert not page.get_by_text("Lãnh đạo trả lại dự thảo").is_visible()  # only shown after a return
     page.get_by_label("Năm áp dụng").fill("2027")
     page.get_by_label("Tên bộ mục tiêu").fill("Mục tiêu chất lượng năm 2027")
-    page.get_by_label("Mục tiêu", exact=True).fill("100% hồ sơ giải quyết đúng hạn")
+    page.get_by_label("Mục tiêu*", exact=True).fill("100% hồ sơ giải quyết đúng hạn")
     page.get_by_label("Chỉ tiêu và cách đo lường").fill("Tỷ lệ đúng hạn ≥ 100%")
     page.get_by_label("Phòng chịu trách nhiệm").select_option("vp")
     page.get_by_label("Thời hạn hoàn thành").fill("2027-12-31")
