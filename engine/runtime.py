@@ -321,6 +321,15 @@ class Engine:
         task = workflow.get_task_from_id(uuid.UUID(row.id))
         return dict(task.data)
 
+    def submitted_values(self, row: TaskRow) -> dict[str, Any]:
+        """What the task was completed with, from its history event (no workflow needed)."""
+        stmt = select(HistoryEvent.data).where(
+            HistoryEvent.instance_id == row.instance_id, HistoryEvent.task_id == row.id,
+            HistoryEvent.kind == "task_completed",
+        )  # fmt: skip
+        event_data = self.session.scalar(stmt.limit(1)) or {}
+        return dict(event_data.get("values", {}))
+
     def task_form(self, row: TaskRow) -> forms.Form | None:
         return forms.load_form_js(row.form.schema) if row.form else None
 
@@ -356,7 +365,7 @@ class Engine:
             self._run(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id,
-                         data={"changed": changed})  # fmt: skip
+                         data={"changed": changed, "values": values})  # fmt: skip
             self._advance(workflow, instance, recorder)
             self._finish(workflow, instance, recorder)
         return row

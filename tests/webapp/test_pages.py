@@ -90,6 +90,8 @@ def test_whole_objectives_flow_with_a_return(client: FlaskClient) -> None:
     finished = client.post(record_url, data={"decisionNumber": "12/QĐ-SKHCN", "effectiveDate": "2027-01-02",
                                              "disseminationNote": ""})  # fmt: skip
     assert finished.status_code == 302
+    draft_view = client.get(draft_url).get_data(as_text=True)  # a completed task shows what was submitted
+    assert "100% hồ sơ giải quyết đúng hạn" in draft_view and 'name="title"' not in draft_view
     instance_page = client.get(finished.headers["Location"]).get_data(as_text=True)
     assert "Đã hoàn thành" in instance_page
     for who in ("Lê Thị Mai Anh", "Nguyễn Văn Thành"):

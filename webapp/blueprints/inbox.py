@@ -49,7 +49,7 @@ def _render_task(row: TaskRow, values: dict[str, Any] | None = None, errors: dic
                  status: int = 200) -> Any:  # fmt: skip
     engine = _engine()
     form: Form | None = engine.task_form(row)
-    data = engine.task_data(row) if row.state == "open" else {}
+    data = engine.task_data(row) if row.state == "open" else engine.submitted_values(row)
     can_work = row.state == "open" and engine.may_work(row, g.user)
     html = None
     if form is not None:
