@@ -79,7 +79,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, errors, views
+    from . import auth, commands, errors, views
     from .blueprints import api, inbox, portal, processes
 
     app.before_request(auth.load_user)
@@ -91,3 +91,4 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api.bp)
     errors.register(app)
     views.register(app)
+    commands.register(app)

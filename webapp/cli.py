@@ -1,23 +1,12 @@
-"""The ``eiso`` command: Flask's CLI with the product's own commands."""
+"""The ``eiso`` console command: Flask's CLI around the app factory (commands: webapp/commands.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import select
+from flask import Flask
+from flask.cli import FlaskGroup
 
-from engine import Deployer, SourceFile
-from engine.demo import PASSWORD, PEOPLE, load_demo
-from engine.errors import DeploymentRejected
-from engine.models import User
-
-from . import create_app, now
-from .extensions import sa_session
-
-DEPLOYABLE = (".bpmn", ".form")
+from . import create_app
 
 
 def _create_app() -> Flask:
@@ -27,84 +16,3 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """eISO: electronic ISO 9001 quality management for public administration."""
-
-
-def collect_files(paths: list[Path]) -> list[SourceFile]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in DEPLOYABLE))
-        else:
-            files.append(path)
-    return [SourceFile(p.name, p.read_bytes()) for p in files]
-
-
-def deploy_paths(paths: list[Path], source: str) -> None:
-    admin = sa_session().scalar(select(User).where(User.username == "admin"))
-    try:
-        result = Deployer(sa_session()).deploy(collect_files(paths), actor=admin, now=now(), source=source)
-    except DeploymentRejected as exc:
-        for p in exc.problems:
-            where = ":".join(str(x) for x in (p.file, p.line) if x)
-            element = f" [{p.element_id}]" if p.element_id else ""
-            click.echo(f"  {where}{element}: {p.message}", err=True)
-        raise click.ClickException("Deployment refused; nothing was stored.")
-    for d in result.definitions:
-        click.echo(f"  deployed {d.key} version {d.version} ({d.name})")
-    for d in result.unchanged:
-        click.echo(f"  unchanged {d.key} version {d.version}")
-    for w in result.warnings:
-        click.echo(f"  warning {w.file} [{w.element_id}]: {w.message}")
-
-
-@main.command("deploy")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@with_appcontext
-def deploy_command(paths: tuple[Path, ...]) -> None:
-    """Deploy .bpmn and .form files (or folders of them) as one deployment."""
-    deploy_paths(list(paths), source="cli")
-
-
-@main.group("demo")
-def demo_group() -> None:
-    """Demo organisation."""
-
-
-@demo_group.command("load")
-@with_appcontext
-def demo_load() -> None:
-    """Create the demo unit and accounts, and deploy the shipped process library."""
-    unit, created = load_demo(sa_session())
-    click.echo(("Created" if created else "Kept") + f" demo unit: {unit.name}")
-    deploy_paths([current_app.config["EISO_SETTINGS"].bpmn_library], source="library")
-    click.echo(f"Demo accounts (password '{PASSWORD}'):")
-    for person in PEOPLE:
-        click.echo(f"  {person.username:<13} {person.full_name} — {person.title}")
-
-
-@main.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-@with_appcontext
-def run_command(host: str, port: int, threads: int) -> None:
-    """Serve the web app (waitress, a production WSGI server)."""
-    import waitress
-
-    click.echo(f"eISO is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
-
-
-@main.group("bench")
-def bench_group() -> None:
-    """Benchmarks that print figures."""
-
-
-@bench_group.command("engine")
-@click.option("-n", "--instances", default=100, show_default=True, type=int)
-def bench_engine(instances: int) -> None:
-    """Run a 10-user-task diagram N times with persistence and in plain SpiffWorkflow; print tasks/s."""
-    from engine.bench import run_benchmark
-
-    for line in run_benchmark(instances):
-        click.echo(line)

@@ -25,6 +25,7 @@ TITLES = {
     409: N_("Conflict"),
     413: N_("Too large"),
     422: N_("Invalid data"),
+    500: N_("Something went wrong"),
 }
 
 
