@@ -136,6 +136,8 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
         def problem(message: str, el: dict[str, Any] = element, eid: str = element_id) -> None:
             problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
 
+        if element.get("form_key") and element["form_key"] not in form_keys:
+            problem(f"The form '{element['form_key']}' is not deployed; upload its .form file with this diagram.")
         if element["type"] == "userTask":
             for role in element["candidate_groups"]:
                 if role.startswith("="):
@@ -143,8 +145,6 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
                 elif role not in ROLES:
                     known = ", ".join(ROLES)
                     problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
-            if element["form_key"] and element["form_key"] not in form_keys:
-                problem(f"The form '{element['form_key']}' is not deployed; upload its .form file with this diagram.")
             if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:
                 problems.append(
                     Problem(filename, "The user task has no assignment; nobody will see it in an inbox.",

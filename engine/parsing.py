@@ -125,19 +125,49 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def form_info(node: etree._Element) -> dict[str, Any]:
+    """The form a user task or start event shows: a deployed form id, or Camunda 7 generated fields."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    form = ext.get("formDefinition", {})
+    return {
+        "form_key": form.get("formId") or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
+        "generated_form": generated_form_fields(node),
+    }
+
+
 def user_task_info(node: etree._Element) -> dict[str, Any]:
     """Assignment and form of a user task in either dialect (literal values; expressions kept as text)."""
     ext = read_extensions(node)
     c7 = ext.get("camunda", {})
     assignment = ext.get("assignmentDefinition", {})
-    form = ext.get("formDefinition", {})
     return {
         "candidate_groups": _split(assignment.get("candidateGroups") or c7.get("candidateGroups")),
         "candidate_users": _split(assignment.get("candidateUsers") or c7.get("candidateUsers")),
         "assignee": assignment.get("assignee") or c7.get("assignee"),
-        "form_key": form.get("formId") or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
         "properties": ext.get("properties", {}),
+        **form_info(node),
     }
+
+
+def generated_form_fields(node: etree._Element) -> list[dict[str, Any]]:
+    """Camunda 7 ``camunda:formData`` fields in the shape ``forms.load_generated_form`` reads."""
+    fields = []
+    path = f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}formData/{{{CAMUNDA_NS}}}formField"
+    for field_node in node.iterfind(path):
+        constraints = field_node.iterfind(f"{{{CAMUNDA_NS}}}validation/{{{CAMUNDA_NS}}}constraint")
+        values = field_node.iterfind(f"{{{CAMUNDA_NS}}}value")
+        fields.append(
+            {
+                "id": field_node.get("id"),
+                "label": field_node.get("label") or field_node.get("id"),
+                "type": field_node.get("type") or "string",
+                "default_value": field_node.get("defaultValue"),
+                "validation": [{"name": c.get("name"), "config": c.get("config")} for c in constraints],
+                "options": [{"id": v.get("id"), "name": v.get("name") or v.get("id")} for v in values],
+            }
+        )
+    return fields
 
 
 def _c7_form_key(form_key: str | None) -> str | None:
@@ -152,6 +182,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": tag, "name": node.get("name") or "", "line": node.sourceline}
     if tag == "userTask":
         entry.update(user_task_info(node))
+    elif tag == "startEvent":
+        entry.update(form_info(node))
     elif tag == "serviceTask":
         ext = read_extensions(node)
         entry["job_type"] = ext.get("taskDefinition", {}).get("type") or ext.get("camunda", {}).get("topic")
