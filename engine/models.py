@@ -236,6 +236,7 @@ class TaskRow(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None]
+    timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
@@ -285,6 +286,41 @@ class Notice(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class TaskDraft(Base):
+    """A form a user saved without completing the task; resumed by the same user only."""
+
+    __tablename__ = "task_drafts"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    values: Mapped[dict[str, Any]]
+    saved_at: Mapped[datetime]
+
+
+class StoredFile(Base):
+    """An uploaded file: evidence (ISO documented information) of one task of one instance.
+
+    ``pending`` while the form it came with is not yet completed, ``attached`` after.
+    """
+
+    __tablename__ = "stored_files"
+    __table_args__ = (Index("ix_stored_files_instance", "instance_id", "state"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    field: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(12))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[User] = relationship()
 
 
 # --- registers --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,13 +38,16 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
+from .files import FileStore, Upload
 from .handlers import HANDLERS, JobContext
 from .models import (
     FormDefinition,
     HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
+    StoredFile,
     TaskCandidate,
+    TaskDraft,
     TaskRow,
     Unit,
     User,
@@ -146,11 +149,17 @@ class Engine:
     """Runs process instances for one database session. Every public method is one transaction."""
 
     def __init__(
-        self, session: Session, *, max_depth: int = MAX_SAFE_DEPTH, cache: WorkflowCache | None = None
+        self,
+        session: Session,
+        *,
+        max_depth: int = MAX_SAFE_DEPTH,
+        cache: WorkflowCache | None = None,
+        files: FileStore | None = None,
     ) -> None:
         self.session = session
         self.max_depth = max_depth
         self.cache = cache
+        self.files = files
         self._to_cache: list[tuple[ProcessInstance, BpmnWorkflow]] = []
 
     # --- transactions ------------------------------------------------------------------------
@@ -213,14 +222,22 @@ class Engine:
         now: datetime,
         business_key: str | None = None,
         variables: Mapping[str, Any] | None = None,
+        post: Mapping[str, list[str]] | None = None,
+        locale: str = "vi",
     ) -> ProcessInstance:
+        """Start an instance; with a start form, ``post`` or ``variables`` are validated by it first."""
         with self._unit_of_work():
             definition = self.active_definition(key)
             unit = self.session.get(Unit, unit_id)
             if unit is None or not self.may_start(actor, definition, unit_id):
                 raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
             workflow = new_workflow(definition.spec_json)
-            data = {**self._context_variables(unit, actor), **dict(variables or {})}
+            context = self.context_variables(unit, actor)
+            form = self.start_form(definition)
+            given = dict(variables or {})
+            if form is not None:
+                given = self._check_form(form, context, post, variables, locale, now)
+            data = {**context, **given}
             for task in active_tasks(workflow):
                 task.data.update(data)
             instance = ProcessInstance(
@@ -236,7 +253,7 @@ class Engine:
         return instance
 
     @staticmethod
-    def _context_variables(unit: Unit, actor: User) -> dict[str, Any]:
+    def context_variables(unit: Unit, actor: User) -> dict[str, Any]:
         """Data every process of a unit can use (forms list departments with ``valuesKey: departments``)."""
         return {
             "unit": {"code": unit.code, "name": unit.name},
@@ -331,7 +348,22 @@ class Engine:
         return dict(event_data.get("values", {}))
 
     def task_form(self, row: TaskRow) -> forms.Form | None:
-        return forms.load_form_js(row.form.schema) if row.form else None
+        if row.form is not None:
+            return forms.load_form_js(row.form.schema)
+        node = row.instance.definition.elements["nodes"].get(row.element_id, {})
+        return forms.load_generated_form(node["generated_form"]) if node.get("generated_form") else None
+
+    def start_form(self, definition: ProcessDefinition) -> forms.Form | None:
+        """The form of the process's (first) none start event, if it has one."""
+        for node in definition.elements["nodes"].values():
+            if node["type"] != "startEvent":
+                continue
+            if node.get("form_definition_id"):
+                form = self.form_for(node["form_definition_id"])
+                return forms.load_form_js(form.schema) if form else None
+            if node.get("generated_form"):
+                return forms.load_generated_form(node["generated_form"])
+        return None
 
     def complete(
         self,
@@ -342,8 +374,13 @@ class Engine:
         post: Mapping[str, list[str]] | None = None,
         variables: Mapping[str, Any] | None = None,
         locale: str = "vi",
+        files: Mapping[str, list[StoredFile]] | None = None,
     ) -> TaskRow:
-        """Complete a user task with an HTML form post or JSON variables, validated by its form."""
+        """Complete a user task with an HTML form post or JSON variables, validated by its form.
+
+        ``files`` maps a file input's name to the uploads stashed for it (see ``stash_uploads``);
+        on completion they are attached to the task and their references stored in the data.
+        """
         with self._unit_of_work():
             row = self.task_row(task_id)
             instance = self._lock_instance(row.instance_id)
@@ -355,7 +392,8 @@ class Engine:
             task = workflow.get_task_from_id(uuid.UUID(task_id))
             if not task.has_state(TaskState.READY):
                 raise TaskNotReady(task_id, "The process is not waiting for this task any more.")
-            values = self._validated(row, dict(task.data), post, variables, locale, now.astimezone(LOCAL_TZ).date())
+            values = self._validated(row, dict(task.data), post, variables, locale, now, files or {})
+            attached = self._attach(row, files or {}, values)
             recorder = _Recorder(instance, actor, now)
             if row.assignee_id is None:
                 row.assignee_id, row.claimed_at = actor.id, now
@@ -365,7 +403,8 @@ class Engine:
             self._run(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id,
-                         data={"changed": changed, "values": values})  # fmt: skip
+                         data={"changed": changed, "values": values, "files": attached})  # fmt: skip
+            self.session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
             self._advance(workflow, instance, recorder)
             self._finish(workflow, instance, recorder)
         return row
@@ -377,18 +416,115 @@ class Engine:
         post: Mapping[str, list[str]] | None,
         variables: Mapping[str, Any] | None,
         locale: str,
-        today: date,
+        now: datetime,
+        files: Mapping[str, list[StoredFile]],
     ) -> dict[str, Any]:
         form = self.task_form(row)
         if form is None:
             return dict(variables or {})
+        return self._check_form(form, data, post, variables, locale, now, files)
+
+    @staticmethod
+    def _check_form(
+        form: forms.Form,
+        data: Mapping[str, Any],
+        post: Mapping[str, list[str]] | None,
+        variables: Mapping[str, Any] | None,
+        locale: str,
+        now: datetime,
+        files: Mapping[str, list[StoredFile]] | None = None,
+    ) -> dict[str, Any]:
+        today = now.astimezone(LOCAL_TZ).date()
         if post is not None:
-            result = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale, today=today)
+            result = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale, today=today,
+                                        files=files if form.has_files else None)  # fmt: skip
         else:
             result = form.validate_json(variables or {}, data, evaluate=feel_for_forms, locale=locale, today=today)
         if not result.ok:
-            raise FormInvalid(result.errors, result.raw)
+            raw = dict(result.raw)
+            for name, stored in (files or {}).items():
+                path = forms.parse_input_name(name)
+                if path and stored:
+                    forms.set_in(raw, path, [file_reference(f) for f in stored])
+            raise FormInvalid(result.errors, raw)
         return dict(result.values)
+
+    def _attach(self, row: TaskRow, files: Mapping[str, list[StoredFile]], values: dict[str, Any]) -> list[Any]:
+        """Attach stashed uploads to the task and put their references where the form put their names."""
+        attached = []
+        for name, stored in files.items():
+            path = forms.parse_input_name(name)
+            if path is None or not stored or forms.get_in(values, path) is None:
+                continue
+            references = [file_reference(f) for f in stored]
+            forms.set_in(values, path, references)
+            for f in stored:
+                f.state, f.task_id = "attached", row.id
+            attached.extend(references)
+        return attached
+
+    # --- uploads and drafts --------------------------------------------------------------------
+
+    def stash_uploads(
+        self, task_id: str, uploads: list[Upload], *, actor: User, now: datetime
+    ) -> dict[str, list[StoredFile]]:
+        """Check and store uploads before the form is validated, so a refused form keeps its files."""
+        if self.files is None:
+            raise EngineError("File uploads are not configured on this server.")
+        written: list[str] = []
+        stashed: dict[str, list[StoredFile]] = {}
+        try:
+            with self._unit_of_work():
+                row = self.task_row(task_id)
+                self._require_open(row)
+                if not self.may_work(row, actor):
+                    raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
+                for upload in uploads:
+                    key, digest = self.files.save(upload)
+                    written.append(key)
+                    stored = StoredFile(
+                        id=str(uuid.uuid4()), instance_id=row.instance_id, task_id=row.id, field=upload.field,
+                        filename=upload.filename[:300], content_type=upload.content_type or "application/octet-stream",
+                        size=len(upload.data), sha256=digest, storage_key=key, state="pending",
+                        uploaded_by_id=actor.id, uploaded_at=now,
+                    )  # fmt: skip
+                    self.session.add(stored)
+                    stashed.setdefault(upload.field, []).append(stored)
+        except BaseException:
+            for key in written:
+                self.files.path(key).unlink(missing_ok=True)
+            raise
+        return stashed
+
+    def pending_files(self, task_id: str, ids: list[str], *, actor: User) -> list[StoredFile]:
+        """Uploads stashed earlier for this task by this user (ids from the re-rendered form)."""
+        if not ids:
+            return []
+        stmt = select(StoredFile).where(
+            StoredFile.id.in_(ids), StoredFile.task_id == task_id, StoredFile.uploaded_by_id == actor.id,
+            StoredFile.state == "pending",
+        )  # fmt: skip
+        return list(self.session.scalars(stmt))
+
+    def save_draft(self, task_id: str, values: Mapping[str, Any], *, actor: User, now: datetime) -> None:
+        with self._unit_of_work():
+            row = self.task_row(task_id)
+            self._require_open(row)
+            if not self.may_work(row, actor):
+                raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
+            draft = self.draft_for(row, actor)
+            if draft is None:
+                self.session.add(TaskDraft(task_id=row.id, user_id=actor.id, values=dict(values), saved_at=now))
+            else:
+                draft.values, draft.saved_at = dict(values), now
+
+    def draft_for(self, row: TaskRow, user: User) -> TaskDraft | None:
+        stmt = select(TaskDraft).where(TaskDraft.task_id == row.id, TaskDraft.user_id == user.id)
+        return self.session.scalar(stmt)
+
+    def attached_files(self, instance_id: int) -> list[StoredFile]:
+        stmt = select(StoredFile).where(StoredFile.instance_id == instance_id, StoredFile.state == "attached")
+        return list(self.session.scalars(stmt.order_by(StoredFile.uploaded_at, StoredFile.filename)))
 
     # --- running -----------------------------------------------------------------------------
 
@@ -503,6 +639,11 @@ class Engine:
 
     def form_for(self, form_id: int | None) -> FormDefinition | None:
         return self.session.get(FormDefinition, form_id) if form_id else None
+
+
+def file_reference(stored: StoredFile) -> dict[str, Any]:
+    """How an attached file appears in process data and history."""
+    return {"id": stored.id, "name": stored.filename, "size": stored.size, "contentType": stored.content_type}
 
 
 def _is_ready_job(task: Task) -> bool:

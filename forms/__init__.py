@@ -24,10 +24,14 @@ from .camunda7 import load_generated_form
 from .form import Form
 from .form_js import load_form_js
 from .model import Evaluate, Field, FileLike, FormSchemaError, Option, Result
+from .paths import get_in, parse_input_name, set_in
 from .render import render_form_html
 from .rows import ACTION_FIELD
 
 __all__ = [
+    "get_in",
+    "parse_input_name",
+    "set_in",
     "ACTION_FIELD",
     "Evaluate",
     "Field",

@@ -11,7 +11,7 @@ from . import rows, submission
 from .initial import initial_values
 from .model import Evaluate, Field, FileLike, FormSchemaError, Result
 from .post import Post
-from .view import FormView, build_view
+from .view import FormView, build_view, conditional_states
 
 
 @dataclass
@@ -76,6 +76,13 @@ class Form:
         """If a row button ("Thêm dòng"/"Xóa") was pressed: the raw values with the row added or removed,
         to render again without completing the task. None for an ordinary submit. See ``forms.rows``."""
         return rows.apply_action(self.fields, post, data or {})
+
+    def conditions(
+        self, post: Post, data: Mapping[str, Any], *, evaluate: Evaluate | None = None, locale: str = "vi"
+    ) -> dict[str, bool]:
+        """For a form being filled in: which conditional components are hidden by what is typed so far."""
+        raw = self.validate_post(post, data, evaluate=evaluate, locale=locale).raw
+        return conditional_states(self.view(raw, {}, locale=locale, data=data, evaluate=evaluate))
 
     def view(
         self,

@@ -204,7 +204,8 @@ class _Builder:
         options = self.options(component, scope, shown)
         node.value = input_value(component, shown)
         node.text = readable(component, shown, options, self.locale)
-        node.options = _option_views(options or [], node.value, node.id)
+        if component.has_options:
+            node.options = _option_views(options or [], node.value, node.id)
         _input_attributes(node)
 
     def shown_value(self, component: Field, path: Path, locked: bool) -> Any:
@@ -295,7 +296,10 @@ def input_value(component: Field, value: Any) -> Any:
     """The value as an HTML input holds it."""
     if component.type == "checkbox":
         return _checked(component, value)
-    if component.is_multi_value or component.type == "filepicker":
+    if component.type == "filepicker":
+        items = value if isinstance(value, list) else [] if value in (None, "") else [value]
+        return [item if isinstance(item, dict) else {"name": token(item)} for item in items]
+    if component.is_multi_value:
         items = value if isinstance(value, list) else [] if value in (None, "") else [value]
         return [token(item) for item in items]
     if component.type == "datetime":
@@ -329,6 +333,9 @@ def readable(component: Field, value: Any, options: list[Option] | None, locale:
         return ", ".join(option_label(options, item) for item in items)
     if component.type == "number":
         return format_number(value, locale)
+    if component.type == "filepicker":
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(str(i.get("name", "")) if isinstance(i, dict) else to_text(i) for i in items)
     if component.type == "datetime":
         return format_date(to_text(value), component.subtype, locale)
     return to_text(value)
@@ -336,3 +343,20 @@ def readable(component: Field, value: Any, options: list[Option] | None, locale:
 
 def _checked(component: Field, value: Any) -> bool:
     return loose_value(component, value) is True
+
+
+def conditional_states(view: FormView) -> dict[str, bool]:
+    """Node id -> hidden, for every component with a ``conditional.hide``: what the browser toggles."""
+    states: dict[str, bool] = {}
+
+    def walk(rows: list[list[Node]]) -> None:
+        for row in rows:
+            for node in row:
+                if node.hide_expression:
+                    states[node.id] = node.hidden
+                walk(node.rows)
+                for item in node.items:
+                    walk(item.rows)
+
+    walk(view.rows)
+    return states

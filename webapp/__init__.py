@@ -9,6 +9,8 @@ from flask import Flask, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
+from engine.files import FileStore, command_scanner
+
 from .extensions import babel, csrf, db, migrate
 from .settings import ROOT, Settings
 
@@ -50,12 +52,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "webapp" / "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=(settings.max_upload_mb + 5) * 1024 * 1024,
         TESTING=settings.testing,
         WTF_CSRF_ENABLED=not settings.testing,
         EISO_SETTINGS=settings,
     )
     _init_extensions(app, settings)
+    app.extensions["eiso_files"] = FileStore(
+        settings.instance_path / "files",
+        max_bytes=settings.max_upload_mb * 1024 * 1024,
+        scanner=command_scanner(settings.virus_scan_command) if settings.virus_scan_command else None,
+    )
     _register_blueprints(app)
     return app
 

@@ -1,17 +1,24 @@
 """Flask extensions, created without an app and attached in the factory."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
+from engine import Engine
 from engine.models import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def engine() -> Engine:
+    """The engine for this request: the request's session and the app's file store."""
+    return Engine(sa_session(), files=current_app.extensions["eiso_files"])
 
 
 def sa_session() -> Session:

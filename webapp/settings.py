@@ -24,6 +24,10 @@ class Settings:
     """Folder for the SQLite file, the secret key and uploaded files. Default: ``./instance``."""
     default_locale: str = "vi"
     """UI language when the user has not chosen one: ``vi`` or ``en``."""
+    virus_scan_command: str = ""
+    """Command run on every uploaded file (the file path is appended); exit 0 = clean. Empty: no scan."""
+    max_upload_mb: int = 20
+    """Largest accepted upload, in MB."""
     bpmn_library: Path = ROOT / "bpmn"
     """The shipped process library deployed by ``eiso demo load``."""
     testing: bool = False
@@ -40,6 +44,8 @@ class Settings:
             "database_url": env.get("EISO_DATABASE_URL") or f"sqlite:///{instance / 'eiso.sqlite3'}",
             "secret_key": env.get("EISO_SECRET_KEY") or "",
             "default_locale": locale,
+            "virus_scan_command": env.get("EISO_VIRUS_SCAN_COMMAND", ""),
+            "max_upload_mb": _int(env, "EISO_MAX_UPLOAD_MB", 20),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -47,6 +53,15 @@ class Settings:
         if not settings.secret_key:
             settings = _with_persistent_secret(settings)
         return settings
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive whole number, not '{raw}'.")
+    return int(raw)
 
 
 def _with_persistent_secret(settings: Settings) -> Settings:

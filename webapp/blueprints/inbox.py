@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import Engine, queries
 from engine.errors import FormInvalid
-from engine.models import Notice, TaskRow
-from engine.runtime import feel_for_forms
-from forms import Form, render_form_html
+from engine.files import FileRejected, Upload
+from engine.models import Notice, ProcessInstance, StoredFile, TaskRow
+from engine.runtime import feel_for_forms, file_reference
+from forms import Form, parse_input_name, render_form_html, set_in
 
 from .. import now
 from ..auth import login_required
+from ..errors import translated
+from ..extensions import engine as app_engine
 from ..extensions import sa_session
 
 bp = Blueprint("inbox", __name__)
 
 
 def _engine() -> Engine:
-    return Engine(sa_session())
+    return app_engine()
 
 
 @bp.get("/")
@@ -50,13 +54,16 @@ def _render_task(row: TaskRow, values: dict[str, Any] | None = None, errors: dic
     engine = _engine()
     form: Form | None = engine.task_form(row)
     data = engine.task_data(row) if row.state == "open" else engine.submitted_values(row)
-    can_work = row.state == "open" and engine.may_work(row, g.user)
+    can_work = row.state == "open" and engine.may_work(row, g.user) and not request.args.get("print")
+    draft = engine.draft_for(row, g.user) if can_work and values is None else None
     html = None
     if form is not None:
-        shown = values if values is not None else form.initial_values(data)
+        shown = values if values is not None else draft.values if draft else form.initial_values(data)
         html = render_form_html(form, shown, errors or {}, readonly=not can_work, locale=str(get_locale()),
                                 evaluate=feel_for_forms, data=data)  # fmt: skip
-    return render_template("inbox/task.html", task=row, form_html=html, can_work=can_work,
+    files = engine.attached_files(row.instance_id)
+    return render_template("inbox/task.html", task=row, form_html=html, can_work=can_work, draft=draft,
+                           has_files=bool(form and form.has_files), files=[f for f in files if f.task_id == row.id],
                            can_claim=row.state == "open" and row.assignee_id is None
                            and engine.is_candidate(row, g.user), errors=errors or {}), status  # fmt: skip
 
@@ -79,12 +86,82 @@ def submit(task_id: str) -> Any:
         rows_changed = form.apply_action(post, engine.task_data(row))
         if rows_changed is not None:  # "add row" / "remove row": show the form again, save nothing
             return _render_task(row, values=rows_changed)
+    locale = str(get_locale())
     try:
-        engine.complete(task_id, actor=g.user, now=now(), post=post, locale=str(get_locale()))
+        files = _task_files(engine, row, post)
+    except FileRejected as exc:
+        data = engine.task_data(row)
+        raw = form.validate_post(post, data, evaluate=feel_for_forms, locale=locale).raw if form else {}
+        return _render_task(row, values=raw, errors={exc.field: translated(exc)}, status=422)
+    if "_draft" in post:
+        return _save_draft(engine, row, form, post, files, locale)
+    try:
+        engine.complete(task_id, actor=g.user, now=now(), post=post, locale=locale, files=files)
     except FormInvalid as exc:
         return _render_task(row, values=exc.values, errors=exc.errors, status=422)
     flash(_("Task “%(name)s” completed.", name=row.name), "success")
     return redirect(url_for("processes.instance", instance_id=row.instance_id))
+
+
+def _task_files(engine: Engine, row: TaskRow, post: dict[str, list[str]]) -> dict[str, list[StoredFile]]:
+    """New uploads (checked and stashed now) plus those stashed by an earlier, refused submission."""
+    uploads = [
+        Upload(name, f.filename or "unnamed", f.mimetype or "", f.read())
+        for name in request.files
+        for f in request.files.getlist(name)
+        if f.filename
+    ]
+    stashed = engine.stash_uploads(row.id, uploads, actor=g.user, now=now()) if uploads else {}
+    for key in [k for k in post if k.startswith("_file:")]:
+        name = key.removeprefix("_file:")
+        earlier = engine.pending_files(row.id, post.pop(key), actor=g.user)
+        if earlier and name not in stashed:
+            stashed[name] = earlier
+    return stashed
+
+
+def _save_draft(engine: Engine, row: TaskRow, form: Form | None, post: dict[str, list[str]],
+                files: dict[str, list[StoredFile]], locale: str) -> Any:  # fmt: skip
+    data = engine.task_data(row)
+    values = dict(form.validate_post(post, data, evaluate=feel_for_forms, locale=locale).raw) if form else {}
+    for name, stored in files.items():
+        path = parse_input_name(name)
+        if path:
+            set_in(values, path, [file_reference(f) for f in stored])
+    engine.save_draft(row.id, values, actor=g.user, now=now())
+    flash(_("Draft saved. You can come back to it later; nobody else sees it."), "success")
+    return redirect(url_for("inbox.task", task_id=row.id))
+
+
+@bp.get("/files/<file_id>")
+@login_required
+def download(file_id: str) -> Any:
+    stored = sa_session().get(StoredFile, file_id)
+    if stored is None:
+        abort(404)
+    instance = sa_session().get(ProcessInstance, stored.instance_id)
+    pending_of_other = stored.state == "pending" and stored.uploaded_by_id != g.user.id
+    if instance is None or pending_of_other or not queries.may_view_instance(sa_session(), g.user, instance):
+        abort(403, _("You may not see the files of this process."))
+    data = _engine().files.read(stored.storage_key)  # type: ignore[union-attr]
+    response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
+                         download_name=stored.filename)  # fmt: skip
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/tasks/<task_id>/conditions")
+@login_required
+def conditions(task_id: str) -> Any:
+    """Which conditional fields the form hides for what the user has typed so far (for eiso-forms.js)."""
+    row = _visible_task(task_id)
+    engine = _engine()
+    form = engine.task_form(row)
+    if form is None or row.state != "open":
+        return jsonify({"hidden": {}})
+    post = request.form.to_dict(flat=False)
+    states = form.conditions(post, engine.task_data(row), evaluate=feel_for_forms, locale=str(get_locale()))
+    return jsonify({"hidden": states})
 
 
 @bp.post("/tasks/<task_id>/claim")

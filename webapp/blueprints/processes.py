@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import Engine, queries
-from engine.errors import InstanceNotFound
-from engine.models import ProcessInstance, Unit
+from engine.errors import FormInvalid, InstanceNotFound
+from engine.models import ProcessDefinition, ProcessInstance, Unit
+from engine.runtime import feel_for_forms
+from forms import Form, render_form_html
 
 from .. import now
 from ..auth import login_required
+from ..extensions import engine as app_engine
 from ..extensions import sa_session
 
 bp = Blueprint("processes", __name__)
@@ -23,20 +27,60 @@ bp = Blueprint("processes", __name__)
 def catalogue() -> Any:
     startable = queries.startable(sa_session(), g.user)
     units = {u.id: u for u in sa_session().query(Unit).all()}
-    return render_template("processes/catalogue.html", startable=startable, units=units)
+    engine = app_engine()
+    with_form = {d.key for d, _units in startable if engine.start_form(d) is not None}
+    return render_template("processes/catalogue.html", startable=startable, units=units, with_form=with_form)
+
+
+def _unit_for_start(engine: Engine, key: str, unit_id: int | None) -> tuple[ProcessDefinition, Unit]:
+    if unit_id is None:
+        abort(400, _("Choose the unit the process runs for."))
+    definition = engine.active_definition(key)
+    unit = sa_session().get(Unit, unit_id)
+    if unit is None or not engine.may_start(g.user, definition, unit_id):
+        abort(403, _("You may not start this process in this unit."))
+    return definition, unit
+
+
+def _render_start(definition: ProcessDefinition, unit: Unit, form: Form, values: dict[str, Any],
+                  errors: dict[str, str], status: int = 200) -> Any:  # fmt: skip
+    data = Engine.context_variables(unit, g.user)
+    html = render_form_html(form, values, errors, locale=str(get_locale()), evaluate=feel_for_forms, data=data)
+    return render_template("processes/start.html", definition=definition, unit=unit, form_html=html,
+                           has_files=form.has_files, errors=errors), status  # fmt: skip
+
+
+@bp.get("/processes/<key>/start")
+@login_required
+def start_form(key: str) -> Any:
+    engine = app_engine()
+    definition, unit = _unit_for_start(engine, key, request.args.get("unit_id", type=int))
+    form = engine.start_form(definition)
+    if form is None:
+        abort(404, _("This process has no start form; start it from the catalogue."))
+    return _render_start(definition, unit, form, form.initial_values(Engine.context_variables(unit, g.user)), {})
 
 
 @bp.post("/processes/<key>/start")
 @login_required
 def start(key: str) -> Any:
-    unit_id = request.form.get("unit_id", type=int)
-    if unit_id is None:
-        abort(400, _("Choose the unit the process runs for."))
+    engine = app_engine()
+    definition, unit = _unit_for_start(engine, key, request.form.get("unit_id", type=int))
     business_key = (request.form.get("business_key") or "").strip() or None
-    instance = Engine(sa_session()).start(key, actor=g.user, unit_id=unit_id, now=now(), business_key=business_key)
+    form = engine.start_form(definition)
+    post = {k: v for k, v in request.form.to_dict(flat=False).items() if k not in ("csrf_token", "unit_id")}
+    if form is not None:
+        rows_changed = form.apply_action(post, Engine.context_variables(unit, g.user))
+        if rows_changed is not None:
+            return _render_start(definition, unit, form, rows_changed, {})
+    try:
+        instance = engine.start(key, actor=g.user, unit_id=unit.id, now=now(), business_key=business_key,
+                                post=post if form is not None else None, locale=str(get_locale()))  # fmt: skip
+    except FormInvalid as exc:
+        return _render_start(definition, unit, form, exc.values, exc.errors, status=422)  # type: ignore[arg-type]
     flash(_("Process started."), "success")
     mine = [t for t in queries.instance_tasks(sa_session(), instance.id) if t.state == "open"]
-    if len(mine) == 1 and Engine(sa_session()).may_work(mine[0], g.user):
+    if len(mine) == 1 and engine.may_work(mine[0], g.user):
         return redirect(url_for("inbox.task", task_id=mine[0].id))
     return redirect(url_for("processes.instance", instance_id=instance.id))
 
@@ -60,4 +104,5 @@ def instance(instance_id: int) -> Any:
         instance=found,
         tasks=queries.instance_tasks(sa_session(), instance_id),
         history=queries.history(sa_session(), instance_id),
+        files=app_engine().attached_files(instance_id),
     )
