@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from engine import Deployer
 from engine.demo import load_demo
-from tests.conftest import Clock, library_files
+from tests.conftest import Clock, deploy_fixture, library_files
 from webapp import create_app
 from webapp.extensions import db
 from webapp.settings import Settings
@@ -31,6 +31,7 @@ def server(tmp_path: Path, clock: Clock) -> Iterator[str]:
         Base.metadata.create_all(db.engine)
         load_demo(db.session)
         Deployer(db.session).deploy(library_files(), actor=None, now=clock.now)
+        deploy_fixture(db.session, clock.now, "evidence.bpmn", "evidence-start.form", "evidence-attach.form")
         db.session.remove()
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -79,3 +80,47 @@ def test_secretary_logs_in_and_submits_the_draft(page, db_url: str) -> None:  # 
     page.wait_for_url("**/instances/*")
     assert page.get_by_text("Đã hoàn thành công việc").is_visible()
     assert page.locator("tr.task-open").get_by_text("Xem xét, phê duyệt mục tiêu").is_visible()
+
+
+def _login(page, user: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(user)
+    page.get_by_label("Mật khẩu").fill("demo")
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_conditional_field_dynamic_list_error_and_fix(page, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _login(page, "thuky")
+    page.goto("/processes")
+    page.locator("form[action$='/processes/evidence/start'] button").click()
+
+    reason = page.get_by_label("Lý do khẩn*")
+    assert not reason.is_visible()
+    page.get_by_role("checkbox", name="Khẩn").check()
+    reason.wait_for(state="visible")  # shown while typing, by the server's FEEL evaluation
+    reason.fill("Đoàn đánh giá đến vào thứ Hai")
+    page.get_by_label("Nội dung*").fill("Biên bản họp xem xét của lãnh đạo")
+    page.get_by_label("Loại minh chứng*").select_option("other")
+    page.get_by_role("button", name="Khởi tạo").click()
+
+    page.wait_for_url("**/tasks/*")
+    assert page.get_by_label("Giải thích*").is_visible()  # kind is "other"
+    page.get_by_role("button", name="Thêm dòng").click()
+    page.get_by_label("Tên tài liệu*").first.fill("Biên bản số 3")
+    evidence = tmp_path / "bien-ban.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("Tệp minh chứng*").set_input_files(str(evidence))
+    page.get_by_label("Giải thích*").fill("Bản scan có chữ ký")
+    page.get_by_role("button", name="Hoàn thành công việc").click()
+
+    error = page.locator(".field-error")
+    assert error.count() == 1 and "bắt buộc" in error.inner_text()  # the empty second row
+    assert page.get_by_label("Tên tài liệu*").first.input_value() == "Biên bản số 3"  # input kept
+    assert page.get_by_text("bien-ban.pdf").is_visible()  # and the file too
+    page.get_by_label("Tên tài liệu*").nth(1).fill("Danh sách tham dự")
+    page.get_by_role("button", name="Hoàn thành công việc").click()
+
+    page.wait_for_url("**/instances/*")
+    assert page.get_by_text("Đã hoàn thành công việc").is_visible()
+    assert page.get_by_role("link", name="bien-ban.pdf").first.is_visible()

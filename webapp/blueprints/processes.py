@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -59,6 +59,20 @@ def start_form(key: str) -> Any:
     if form is None:
         abort(404, _("This process has no start form; start it from the catalogue."))
     return _render_start(definition, unit, form, form.initial_values(Engine.context_variables(unit, g.user)), {})
+
+
+@bp.post("/processes/<key>/conditions")
+@login_required
+def start_conditions(key: str) -> Any:
+    """Which conditional fields of the start form are hidden for what the user typed (eiso-forms.js)."""
+    engine = app_engine()
+    definition, unit = _unit_for_start(engine, key, request.form.get("unit_id", type=int))
+    form = engine.start_form(definition)
+    if form is None:
+        return jsonify({"hidden": {}})
+    post = {k: v for k, v in request.form.to_dict(flat=False).items() if k not in ("csrf_token", "unit_id")}
+    data = Engine.context_variables(unit, g.user)
+    return jsonify({"hidden": form.conditions(post, data, evaluate=feel_for_forms, locale=str(get_locale()))})
 
 
 @bp.post("/processes/<key>/start")
