@@ -237,6 +237,8 @@ class TaskRow(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None]
     timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
@@ -321,6 +323,21 @@ class StoredFile(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime]
     uploaded_by: Mapped[User] = relationship()
+
+
+class CalendarDay(Base):
+    """An agency's own exception to the national calendar: a day off, or a make-up working day.
+
+    ``unit_id`` None: the province-wide calendar every unit shares.
+    """
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))  # off | working
+    note: Mapped[str] = mapped_column(String(300), default="")
 
 
 # --- registers --------------------------------------------------------------------------------

@@ -145,6 +145,7 @@ def user_task_info(node: etree._Element) -> dict[str, Any]:
         "candidate_groups": _split(assignment.get("candidateGroups") or c7.get("candidateGroups")),
         "candidate_users": _split(assignment.get("candidateUsers") or c7.get("candidateUsers")),
         "assignee": assignment.get("assignee") or c7.get("assignee"),
+        "due_date": ext.get("taskSchedule", {}).get("dueDate") or c7.get("dueDate"),
         "properties": ext.get("properties", {}),
         **form_info(node),
     }

@@ -27,6 +27,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 import forms
 
+from .calendar import WorkingCalendar, classify
+from .deadlines import calendar_for, due_for
 from .errors import (
     Conflict,
     DefinitionNotFound,
@@ -160,6 +162,7 @@ class Engine:
         self.max_depth = max_depth
         self.cache = cache
         self.files = files
+        self._calendars: dict[int, WorkingCalendar] = {}
         self._to_cache: list[tuple[ProcessInstance, BpmnWorkflow]] = []
 
     # --- transactions ------------------------------------------------------------------------
@@ -260,6 +263,12 @@ class Engine:
             "departments": [{"label": d.name, "value": d.code} for d in unit.departments],
             "initiator": actor.username,
         }
+
+    def calendar(self, unit_id: int) -> WorkingCalendar:
+        """The unit's working calendar, built once per engine (one request or command)."""
+        if unit_id not in self._calendars:
+            self._calendars[unit_id] = calendar_for(self.session, unit_id)
+        return self._calendars[unit_id]
 
     # --- tasks -------------------------------------------------------------------------------
 
@@ -402,8 +411,9 @@ class Engine:
             task.data.update(values)
             self._run(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
-            recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id,
-                         data={"changed": changed, "values": values, "files": attached})  # fmt: skip
+            row.timing = classify(now, row.due_at, cal=self.calendar(row.unit_id))
+            completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing}
+            recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id, data=completed)
             self.session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
             self._advance(workflow, instance, recorder)
             self._finish(workflow, instance, recorder)
@@ -629,12 +639,14 @@ class Engine:
             user = self.session.scalar(select(User).where(User.username == str(username)))
             if user is not None:
                 self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
+        row.due_at = due_for(node, data, recorder.now, self.calendar(instance.unit_id))
         assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
         if assignee:
             user = self.session.scalar(select(User).where(User.username == str(assignee[0])))
             row.assignee_id = user.id if user else None
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
-                     data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None})  # fmt: skip
+                     data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
+                           "due_at": row.due_at.isoformat() if row.due_at else None})  # fmt: skip
         return row
 
     def form_for(self, form_id: int | None) -> FormDefinition | None:

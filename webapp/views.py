@@ -8,11 +8,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from engine import queries
+from engine.models import TaskRow
 from engine.organisation import ROLES
 
-from .extensions import sa_session
+from . import now
+from .errors import N_
+from .extensions import engine, sa_session
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -29,6 +33,27 @@ def role_name(code: str) -> str:
     return role.name_vi if str(get_locale()) == "vi" else role.name_en
 
 
+TIMING = {"early": N_("Early"), "on_time": N_("On time"), "late": N_("Late")}
+
+
+def time_left(task: TaskRow) -> dict[str, str] | None:
+    """How long an open task has left in working time on its unit's calendar, for the inbox."""
+    if task.due_at is None or task.state != "open":
+        return None
+    current = now()
+    if current > task.due_at:
+        return {"css": "late", "text": _("Overdue")}
+    left = engine().calendar(task.unit_id).working_time_between(current, task.due_at)
+    hours = left.total_seconds() / 3600
+    if hours >= 8:
+        return {"css": "ok", "text": _("%(n)s working days left", n=int(hours // 8))}
+    return {"css": "soon", "text": _("%(n)s working hours left", n=max(1, round(hours)))}
+
+
+def timing_name(code: str | None) -> str:
+    return _(TIMING[code]) if code in TIMING else ""
+
+
 def _context() -> dict[str, Any]:
     user = g.get("user")
     counts = queries.inbox_counts(sa_session(), user) if user is not None else None
@@ -38,4 +63,6 @@ def _context() -> dict[str, Any]:
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["role_name"] = role_name
+    app.jinja_env.filters["timing_name"] = timing_name
+    app.jinja_env.globals["time_left"] = time_left
     app.context_processor(_context)

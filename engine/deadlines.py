@@ -1,0 +1,86 @@
+"""Step deadlines: when a task is due, on the unit's working calendar, and how it finished.
+
+A user task's time limit comes from its diagram, first that applies:
+
+- the extension property ``timeLimitWorkingDays`` (``zeebe:properties`` / ``camunda:properties``):
+  N working days, due at the close of business of the Nth working day after the task arrived;
+- the extension property ``timeLimitWorkingHours``: N working hours of office time;
+- a due date (C8 ``zeebe:taskSchedule dueDate``, C7 ``camunda:dueDate``): an ISO 8601 date-time, or an
+  ISO 8601 duration counted in working time (``P3D`` = 3 working days, ``PT4H`` = 4 working hours),
+  either literal or a FEEL expression (``=...``) over the task's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .calendar import WORKING_DAY, WorkingCalendar
+from .errors import EngineError
+from .models import CalendarDay
+from .scripting import evaluate_expression
+
+DAYS_PROPERTY = "timeLimitWorkingDays"
+HOURS_PROPERTY = "timeLimitWorkingHours"
+
+
+def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
+    """The national calendar with the province's and the unit's own days off and make-up days."""
+    stmt = select(CalendarDay).where(or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id == unit_id))
+    days_off: dict[Any, str] = {}
+    working: set[Any] = set()
+    # The unit's own entry for a date wins over the province's.
+    for entry in sorted(session.scalars(stmt), key=lambda e: e.unit_id is not None):
+        days_off.pop(entry.day, None)
+        working.discard(entry.day)
+        if entry.kind == "off":
+            days_off[entry.day] = entry.note or "Ngày nghỉ"
+        else:
+            working.add(entry.day)
+    return WorkingCalendar(days_off=days_off, working_days=working)
+
+
+def _number(value: str, what: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise EngineError("The time limit %(what)s must be a number, not '%(value)s'.", what=what, value=value)
+    if number < 0:
+        raise EngineError("The time limit %(what)s must not be negative.", what=what)
+    return number
+
+
+def due_for(
+    node: Mapping[str, Any], data: Mapping[str, Any], arrived: datetime, calendar: WorkingCalendar
+) -> datetime | None:
+    """When a task of this diagram element, arriving now with this data, is due (None: no limit)."""
+    properties = node.get("properties") or {}
+    if properties.get(DAYS_PROPERTY):
+        days = _number(str(properties[DAYS_PROPERTY]), DAYS_PROPERTY)
+        if days.is_integer():
+            return calendar.add_working_days(arrived, int(days))
+        return calendar.add_working_hours(arrived, days * WORKING_DAY.total_seconds() / 3600)
+    if properties.get(HOURS_PROPERTY):
+        return calendar.add_working_hours(arrived, _number(str(properties[HOURS_PROPERTY]), HOURS_PROPERTY))
+    due = node.get("due_date")
+    if not due:
+        return None
+    value = evaluate_expression(due, data) if str(due).startswith("=") else due
+    return _due_from_value(value, arrived, calendar)
+
+
+def _due_from_value(value: Any, arrived: datetime, calendar: WorkingCalendar) -> datetime | None:
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if text.startswith("P"):
+        return calendar.add_working_duration(arrived, text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise EngineError("'%(value)s' is neither an ISO 8601 date-time nor a duration.", value=text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)
