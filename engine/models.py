@@ -239,6 +239,7 @@ class TaskRow(Base):
     timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])

@@ -77,13 +77,31 @@ def demo_load() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Run the background sweeps (deadline reminders, escalation) in this process.")
 @with_appcontext
-def run_command(host: str, port: int, threads: int) -> None:
-    """Serve the web app (waitress, a production WSGI server)."""
+def run_command(host: str, port: int, threads: int, scheduler: bool) -> None:
+    """Serve the web app (waitress, a production WSGI server) with the scheduler."""
     import waitress
 
+    from .scheduler import build_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if scheduler:
+        build_scheduler(app, blocking=False).start()
     click.echo(f"eISO is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+    waitress.serve(app, host=host, port=port, threads=threads)
+
+
+@click.command("worker")
+@click.option("--interval", default=60, show_default=True, type=int, help="Seconds between sweeps.")
+@with_appcontext
+def worker_command(interval: int) -> None:
+    """Run the background sweeps in this process (use with `eiso run --no-scheduler` to scale out)."""
+    from .scheduler import build_scheduler
+
+    click.echo(f"eISO worker: sweeping every {interval} s (Ctrl+C to stop)")
+    build_scheduler(current_app._get_current_object(), blocking=True, interval=interval).start()  # type: ignore[attr-defined]
 
 
 @click.group("bench")
@@ -102,5 +120,5 @@ def bench_engine(instances: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (deploy_command, demo_group, run_command, bench_group):
+    for command in (deploy_command, demo_group, run_command, worker_command, bench_group):
         app.cli.add_command(command)
