@@ -1,9 +1,11 @@
 """The only way expressions from uploaded models are evaluated: by our own sandboxed evaluators.
 
 SpiffWorkflow hands every condition and script to its script engine; this subclass routes each
-expression to the evaluator of its language and never reaches Python ``eval``/``exec``.
-A value starting with ``=`` is FEEL (Camunda 8). Other languages are refused at deploy time by
-``check_expression`` and refused again here if one slips through.
+expression to the evaluator of its language and never reaches Python ``eval``/``exec``:
+a value starting with ``=`` is FEEL (Camunda 8), ``${...}``/``#{...}`` is the JUEL subset (Camunda 7),
+anything else is the whitelisted Python subset (SpiffWorkflow-native models). Each evaluator is our
+own parser and interpreter with bounded time and size; ``check_expression`` runs the parser at deploy
+time so that what cannot be evaluated is refused with its reason before anything runs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from .errors import ExpressionError
-from .expressions import feel
+from .expressions import feel, juel, python_subset
 
 
 def language_of(expression: str) -> str:
@@ -32,24 +34,20 @@ def check_expression(expression: str) -> None:
     language = language_of(expression)
     if language == "feel":
         feel.compile_expression(expression.strip()[1:])
-        return
-    if language == "juel":
-        raise ExpressionError(
-            "Camunda 7 JUEL expressions (${...}) are not supported yet; "
-            "write the condition in FEEL, starting with '='.",
-            expression,
-        )
-    raise ExpressionError(
-        "Only FEEL expressions (starting with '=') are accepted; this looks like code, which is never executed.",
-        expression,
-    )
+    elif language == "juel":
+        juel.compile_expression(expression.strip())
+    else:
+        python_subset.check_expression(expression)
 
 
 def evaluate_expression(expression: str, data: Mapping[str, Any], *, now: datetime | None = None) -> Any:
     """Evaluate a model expression against process data and return a JSON-friendly value."""
-    check_expression(expression)
-    result = feel.compile_expression(expression.strip()[1:]).evaluate(data, now=now)
-    return feel.to_python(result)
+    language = language_of(expression)
+    if language == "feel":
+        return feel.to_python(feel.compile_expression(expression.strip()[1:]).evaluate(data, now=now))
+    if language == "juel":
+        return juel.compile_expression(expression.strip()).evaluate(data)
+    return python_subset.evaluate(expression, data)
 
 
 class SandboxedScriptEngine(PythonScriptEngine):

@@ -1,0 +1,51 @@
+"""The same quality-objectives flow drawn in both Camunda dialects runs end to end: Camunda 8 with FEEL
+and zeebe: extensions (the shipped library), Camunda 7 with JUEL and camunda: attributes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine
+from engine.models import ProcessDefinition, ProcessInstance, Unit, User
+from engine.objectives import current_objectives
+from engine.runtime import WorkflowCache
+from tests.conftest import Clock, deploy_fixture
+from tests.engine.test_runtime import DRAFT, open_task
+
+pytestmark = pytest.mark.usefixtures("library")
+
+
+DIALECTS = [("quality_objectives", "camunda8"), ("quality_objectives_c7", "camunda7")]
+
+
+@pytest.mark.parametrize("mode", ["straight", "reload"])
+@pytest.mark.parametrize(("key", "dialect"), DIALECTS)
+def test_objectives_flow_in_each_dialect(session: Session, users: dict[str, User], unit: Unit, clock: Clock,
+                                         key: str, dialect: str, mode: str) -> None:  # fmt: skip
+    deploy_fixture(session, clock.now, "quality-objectives-c7.bpmn")
+    definition = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)).one()
+    assert definition.dialect == dialect and definition.starter_roles == ["iso_secretary"]
+    engine = Engine(session, cache=WorkflowCache() if mode == "straight" else None)
+    with pytest.raises(Exception, match="may not start"):
+        engine.start(key, actor=users["giamdoc"], unit_id=unit.id, now=clock.now)
+    instance = engine.start(key, actor=users["thuky"], unit_id=unit.id, now=clock.now)
+
+    draft = open_task(session, instance.id)
+    assert draft.form is not None and draft.form.form_key == "quality-objectives-draft"
+    assert draft.due_at is not None  # timeLimitWorkingDays from zeebe:properties / camunda:properties
+    engine.complete(draft.id, actor=users["thuky"], now=clock.now, variables=DRAFT)
+    engine.complete(open_task(session, instance.id).id, actor=users["giamdoc"], now=clock.now,
+                    variables={"decision": "return", "returnReason": "Bổ sung cách đo."})  # fmt: skip
+    assert open_task(session, instance.id).element_id == "draft_objectives"  # the return condition held
+    engine.complete(open_task(session, instance.id).id, actor=users["thuky"], now=clock.now, variables={})
+    engine.complete(open_task(session, instance.id).id, actor=users["giamdoc"], now=clock.now,
+                    variables={"decision": "approve"})  # fmt: skip
+    engine.complete(open_task(session, instance.id).id, actor=users["thuky"], now=clock.now,
+                    variables={"decisionNumber": "07/QĐ-SKHCN", "effectiveDate": "2027-01-05"})  # fmt: skip
+
+    session.expire_all()
+    assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
+    published = current_objectives(session, unit.id)
+    assert published is not None and published.decision_number == "07/QĐ-SKHCN"
