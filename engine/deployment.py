@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 from lxml import etree
@@ -20,11 +24,24 @@ from .errors import DeploymentRejected, ExpressionError, Problem
 from .handlers import HANDLERS
 from .models import DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
 from .organisation import ROLES
-from .parsing import BPMN_NS, EisoParser, ProcessInfo, detect_dialect, parse_xml, process_info
+from .parsing import (
+    BPMN_NS,
+    FLOW_NODE_TAGS,
+    MAX_FILE_BYTES,
+    EisoParser,
+    ProcessInfo,
+    detect_dialect,
+    parse_xml,
+    process_info,
+)
 from .scripting import check_expression
 from .serialization import spec_to_json
 
 MAX_FORM_BYTES = 1024 * 1024
+MAX_ZIP_ENTRIES = 200
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
+DMN_NOT_SUPPORTED = "Decision tables (.dmn) are not supported by eISO yet; model the decision as gateway conditions."
 
 # What the engine runs today. Anything else is refused with the element and the reason, so that
 # nobody discovers it half-way through a process.
@@ -80,6 +97,10 @@ def _content_hash(*parts: str) -> str:
 def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | None:
     if len(source.content) > MAX_FORM_BYTES:
         problems.append(Problem(source.filename, "The form file is larger than 1 MB."))
+        return None
+    unreadable = _empty_or_binary(source)
+    if unreadable is not None:
+        problems.append(unreadable)
         return None
     try:
         schema = json.loads(source.content)
@@ -153,7 +174,13 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
                 )  # fmt: skip
         if element["type"] == "serviceTask" and element.get("job_type") not in HANDLERS:
             known = ", ".join(sorted(HANDLERS)) or "none"
-            problem(f"No handler for job type '{element.get('job_type')}'. Known job types: {known}.")
+            if element.get("job_type") is None:
+                problem(
+                    "The service task has no job type: set its task definition type (Camunda 8) or external topic "
+                    f"(Camunda 7); Java classes and expressions cannot run in eISO. Known job types: {known}."
+                )
+            else:
+                problem(f"No handler for job type '{element.get('job_type')}'. Known job types: {known}.")
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
             if flow[end] not in info.elements:
@@ -198,25 +225,27 @@ def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
 def _parse_bpmn(source: SourceFile, form_keys: set[str], problems: list[Problem]) -> list[_ParsedProcess]:
     tree, xml_problems = parse_xml(source.content, source.filename)
     if tree is None:
-        problems.extend(xml_problems)
+        problems.extend(_explain_unparsable(source, xml_problems))
         return []
     root = tree.getroot()
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        problems.append(Problem(source.filename, f"Not a BPMN 2.0 file: the root element is {root.tag}."))
+        problems.append(_not_bpmn(source.filename, root))
         return []
     found = _duplicate_ids(root, source.filename)
-    processes = [process_info(p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
-    executable = [p for p in processes if p.executable]
+    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    executable = [(info, node) for info, node in processes if info.executable]
     if not executable:
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
-    for info in executable:
+    for info, node in executable:
         found.extend(_unsupported(info, root, source.filename))
         found.extend(_check_elements(info, source.filename, form_keys))
+        found.extend(_unreachable(node, source.filename))
+        found.extend(_unguarded_flows(node, source.filename))
     if [p for p in found if p.severity == "error"]:
         problems.extend(found)
         return []
     problems.extend(found)
-    return [_spiff_spec(source, root, info, detect_dialect(root), problems) for info in executable]
+    return [_spiff_spec(source, root, info, detect_dialect(root), problems) for info, _ in executable]
 
 
 def _spiff_spec(
@@ -235,6 +264,206 @@ def _spiff_spec(
     return _ParsedProcess(source, info, dialect, spec_to_json(spec, subs))
 
 
+# --- files that are not XML at all, or not BPMN ---------------------------------------------------
+
+
+def _looks_binary(content: bytes) -> bool:
+    head = content[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NUL bytes by design
+        return False
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r")
+    return b"\0" in head or controls > len(head) // 100
+
+
+def _empty_or_binary(source: SourceFile) -> Problem | None:
+    if not source.content.strip():
+        return Problem(
+            source.filename, "The file is empty; save it again in Camunda Modeler and upload the saved file."
+        )
+    if _looks_binary(source.content):
+        return Problem(
+            source.filename,
+            f"The file is binary data, not a .{source.kind} text file; "
+            "upload the file exactly as Camunda Modeler saved it.",
+        )
+    return None
+
+
+def _is_truncated(content: bytes) -> bool:
+    """An XML file that never reaches the end of its root element: the upload or the save was cut off."""
+    text = content.strip()
+    return text.startswith(b"<") and not text.endswith(b"definitions>")
+
+
+def _explain_unparsable(source: SourceFile, found: list[Problem]) -> list[Problem]:
+    """Replace libxml2's wording with what the person uploading can do about it."""
+    if len(source.content) > MAX_FILE_BYTES:
+        return found
+    plain = _empty_or_binary(source)
+    if plain is not None:
+        return [plain]
+    if b"<!DOCTYPE" in source.content or b"<!ENTITY" in source.content:
+        return [
+            Problem(
+                source.filename,
+                "The file declares a DTD or entities (<!DOCTYPE>, <!ENTITY>); BPMN files "
+                "never need them and they are refused for safety. Remove them or save the diagram again.",
+            )
+        ]
+    first = found[0] if found else Problem(source.filename, "The file is not well-formed XML.")
+    if "Excessive depth" in first.message:
+        return [
+            Problem(
+                source.filename,
+                "The file is not well-formed XML for eISO: its elements are nested more than "
+                "256 levels deep, which no diagram needs. Save the diagram again in Camunda Modeler.",
+                line=first.line,
+            )
+        ]
+    if _is_truncated(source.content):
+        return [
+            Problem(
+                source.filename,
+                "The file is not well-formed XML: it ends early, as if cut off. Save the "
+                "diagram again in Camunda Modeler and upload the whole file.",
+                line=first.line,
+            )
+        ]
+    return found
+
+
+def _not_bpmn(filename: str, root: etree._Element) -> Problem:
+    qname = etree.QName(root)
+    if qname.localname == "definitions":
+        return Problem(
+            filename,
+            f"Not a BPMN 2.0 file: the definitions use the namespace '{qname.namespace or ''}' "
+            f"instead of '{BPMN_NS}'. Export the diagram as BPMN 2.0 XML.",
+            line=root.sourceline,
+        )
+    return Problem(
+        filename,
+        f"Not a BPMN 2.0 file: the root element is <{qname.localname}>, not "
+        "<bpmn:definitions>. Upload the .bpmn file saved by Camunda Modeler.",
+        line=root.sourceline,
+    )
+
+
+# --- the shape of the flow: unreachable elements, gateways without conditions ----------------------
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _flow_nodes(scope: etree._Element) -> Iterator[etree._Element]:
+    """The flow nodes placed directly in a process or subprocess (not inside nested subprocesses)."""
+    return (child for child in scope if _local(child) in FLOW_NODE_TAGS and child.get("id"))
+
+
+def _entry_points(scope: etree._Element) -> list[etree._Element]:
+    """What runs when a scope starts: its start events, and its event subprocesses (they wait for their trigger)."""
+    return [
+        node
+        for node in _flow_nodes(scope)
+        if _local(node) == "startEvent" or (_local(node) == "subProcess" and node.get("triggeredByEvent") == "true")
+    ]
+
+
+def _link_name(node: etree._Element) -> str | None:
+    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
+    return link.get("name") if link is not None else None
+
+
+class _FlowGraph:
+    """Which flow node leads to which: sequence flows, boundary events, subprocess starts and link events."""
+
+    def __init__(self, process: etree._Element) -> None:
+        self.nodes = {n.get("id"): n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS}
+        self.next: dict[str, list[str]] = {}
+        for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            self.next.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+        for node_id, node in self.nodes.items():
+            if _local(node) == "boundaryEvent":
+                self.next.setdefault(node.get("attachedToRef", ""), []).append(node_id)
+            if _local(node) in ("subProcess", "transaction", "adHocSubProcess"):
+                self.next.setdefault(node_id, []).extend(n.get("id") for n in _entry_points(node))
+        self._link_events()
+
+    def _link_events(self) -> None:
+        catches: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            if _local(node) == "intermediateCatchEvent" and _link_name(node):
+                catches.setdefault(f"{id(node.getparent())}:{_link_name(node)}", []).append(node_id)
+        for node_id, node in self.nodes.items():
+            if _local(node) == "intermediateThrowEvent" and _link_name(node):
+                key = f"{id(node.getparent())}:{_link_name(node)}"
+                self.next.setdefault(node_id, []).extend(catches.get(key, []))
+
+    def reachable(self, roots: list[str]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            node_id = todo.pop()
+            if node_id not in seen:
+                seen.add(node_id)
+                todo.extend(self.next.get(node_id, []))
+        return seen
+
+
+def _unreachable(process: etree._Element, filename: str) -> list[Problem]:
+    """Elements no path leads to from a start event. Only the outermost unreachable scope is reported."""
+    graph = _FlowGraph(process)
+    seen = graph.reachable([n.get("id") for n in _entry_points(process)])
+    if not seen:
+        return []  # no start event at all: reported on its own
+    problems = []
+    for node_id, node in graph.nodes.items():
+        parent = node.getparent()
+        parent_reached = parent is process or (parent is not None and parent.get("id") in seen)
+        if node_id in seen or not parent_reached or node.get("isForCompensation") == "true":
+            continue
+        problems.append(
+            Problem(
+                filename,
+                "No path leads to this element from a start event; connect it with a sequence flow or delete it.",
+                element_id=node_id,
+                element_name=node.get("name") or "",
+                line=node.sourceline,
+            )
+        )
+    return problems
+
+
+def _has_condition(flow: etree._Element) -> bool:
+    return bool((flow.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip())
+
+
+def _unguarded_flows(process: etree._Element, filename: str) -> list[Problem]:
+    """Exclusive and inclusive gateways that split: every way out needs a condition or must be the default."""
+    flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    problems = []
+    for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) < 2:
+            continue
+        for flow in outgoing:
+            if _has_condition(flow) or flow.get("id") == gateway.get("default"):
+                continue
+            label = flow.get("name") or flow.get("id")
+            problems.append(
+                Problem(
+                    filename,
+                    f"The way out '{label}' (to '{flow.get('targetRef')}') has no condition and is not "
+                    "the gateway's default flow; give it a condition or mark it as the default flow.",
+                    element_id=gateway.get("id"),
+                    element_name=gateway.get("name") or "",
+                    line=gateway.sourceline,
+                )
+            )
+    return problems
+
+
 class Deployer:
     """Validates a set of files and stores them as one deployment."""
 
@@ -251,6 +480,8 @@ class Deployer:
         for file in files:
             if file.kind == "bpmn":
                 processes.extend(_parse_bpmn(file, form_keys, problems))
+            elif file.kind == "dmn":
+                problems.append(Problem(file.filename, DMN_NOT_SUPPORTED))
             elif file.kind != "form":
                 problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
         self._check_unique_keys(processes, problems)
@@ -382,3 +613,85 @@ class Deployer:
         )
         self.session.add(definition)
         result.definitions.append(definition)
+
+
+# --- uploads: single files or a zip of a Camunda Modeler project folder ---------------------------
+
+
+def expand_upload(filename: str, content: bytes) -> list[SourceFile]:
+    """One uploaded file as the source files it holds; a .zip is opened in memory, never on disk.
+
+    Only the base name of every file is kept, so no path in an upload can point anywhere. A zip may
+    hold at most ``MAX_ZIP_ENTRIES`` entries expanding to at most ``MAX_ZIP_BYTES``; entries other
+    than .bpmn, .form and .dmn (project settings, read-me files, folders) are skipped.
+    """
+    name = _base_name(filename)
+    if not name.lower().endswith(".zip"):
+        return [SourceFile(name, content)]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise _zip_refused(name, "The file is not a readable zip archive; compress the project folder again.")
+    with archive:
+        files = _unzip(name, archive)
+    _check_unique_names(name, files)
+    return files
+
+
+def _base_name(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).name or "unnamed"
+
+
+def _zip_refused(name: str, message: str) -> DeploymentRejected:
+    return DeploymentRejected([Problem(name, message)])
+
+
+def _deployable_entry(entry: zipfile.ZipInfo) -> bool:
+    base = _base_name(entry.filename)
+    hidden = base.startswith(".") or "__MACOSX/" in entry.filename  # macOS resource forks, editor settings
+    return not entry.is_dir() and not hidden and base.rsplit(".", 1)[-1].lower() in DEPLOYABLE_KINDS
+
+
+def _unzip(name: str, archive: zipfile.ZipFile) -> list[SourceFile]:
+    entries = archive.infolist()
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise _zip_refused(
+            name,
+            f"The zip archive holds {len(entries)} entries, more than {MAX_ZIP_ENTRIES}; "
+            "upload only the project folder with its .bpmn and .form files.",
+        )
+    declared = sum(e.file_size for e in entries)
+    if declared > MAX_ZIP_BYTES:
+        raise _zip_refused(
+            name,
+            f"The zip archive would expand to {declared // (1024 * 1024)} MB, more than "
+            f"{MAX_ZIP_BYTES // (1024 * 1024)} MB; it is refused as a possible zip bomb. "
+            "Upload the .bpmn and .form files themselves.",
+        )
+    wanted = [e for e in entries if _deployable_entry(e)]
+    if not wanted:
+        raise _zip_refused(name, "The zip archive holds no .bpmn, .form or .dmn file.")
+    return [SourceFile(_base_name(e.filename), _read_entry(name, archive, e)) for e in wanted]
+
+
+def _read_entry(name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    if entry.flag_bits & 0x1:
+        raise _zip_refused(name, f"'{entry.filename}' in the zip archive is encrypted; upload it without a password.")
+    try:
+        with archive.open(entry) as fh:
+            # zipfile stops at the declared size (checked above) and checks the CRC: a lying header fails here.
+            return fh.read(MAX_ZIP_BYTES + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+        raise _zip_refused(
+            name, f"'{entry.filename}' in the zip archive cannot be read ({exc}); compress the project folder again."
+        )
+
+
+def _check_unique_names(name: str, files: list[SourceFile]) -> None:
+    seen: set[str] = set()
+    for file in files:
+        if file.filename in seen:
+            raise _zip_refused(
+                name, f"The zip archive holds two files named '{file.filename}' in different folders; keep one of them."
+            )
+        seen.add(file.filename)

@@ -37,6 +37,9 @@ Handler = Callable[[JobContext], dict[str, Any] | None]
 
 HANDLERS: dict[str, Handler] = {}
 
+DECISION_JOB = "eiso.decision"
+"""The built-in job of business rule tasks (registered by ``engine.decisions``)."""
+
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:

@@ -171,6 +171,22 @@ class ProcessDefinition(Base):
     deployment: Mapped[Deployment] = relationship()
 
 
+class DecisionDefinition(Base):
+    """One version of a DMN decision, by its decision id; evaluated from its stored file."""
+
+    __tablename__ = "decision_definitions"
+    __table_args__ = (UniqueConstraint("decision_key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    dmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
+    created_at: Mapped[datetime]
+    dmn_file: Mapped[DeployedFile] = relationship()
+
+
 class FormDefinition(Base):
     """One version of a form-js form, by its form id."""
 

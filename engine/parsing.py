@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
 
 from .errors import Problem
@@ -103,8 +104,12 @@ class EisoParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
 
     OVERRIDE_PARSER_CLASSES = {
-        tag: (_with_extensions(parser), JobTask if tag == f"{{{BPMN_NS}}}serviceTask" else spec)
-        for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+        **{
+            tag: (_with_extensions(parser), JobTask if tag == f"{{{BPMN_NS}}}serviceTask" else spec)
+            for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+        },
+        # Business rule tasks wait as jobs too; the engine's own handler evaluates the decision.
+        f"{{{BPMN_NS}}}businessRuleTask": (_with_extensions(TaskParser), JobTask),
     }
 
 
@@ -178,6 +183,18 @@ def _c7_form_key(form_key: str | None) -> str | None:
     return form_key
 
 
+def decision_info(node: etree._Element) -> dict[str, Any]:
+    """Which DMN decision a business rule task calls and where its result goes, in either dialect."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    c8 = ext.get("calledDecision", {})
+    return {
+        "decision_id": c8.get("decisionId") or c7.get("decisionRef"),
+        "result_variable": c8.get("resultVariable") or c7.get("resultVariable"),
+        "map_result": c7.get("mapDecisionResult") or ("camunda8" if c8 else "resultList"),
+    }
+
+
 def _element_entry(node: etree._Element) -> dict[str, Any]:
     tag = etree.QName(node).localname
     entry: dict[str, Any] = {"type": tag, "name": node.get("name") or "", "line": node.sourceline}
@@ -185,6 +202,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(user_task_info(node))
     elif tag == "startEvent":
         entry.update(form_info(node))
+    elif tag == "businessRuleTask":
+        entry.update(decision_info(node))
     elif tag == "serviceTask":
         ext = read_extensions(node)
         entry["job_type"] = ext.get("taskDefinition", {}).get("type") or ext.get("camunda", {}).get("topic")

@@ -8,11 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.sql import Select
+from sqlalchemy import Exists, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.sql import Select, Subquery
 
 from .models import (
+    DeployedFile,
+    Deployment,
+    FormDefinition,
     HistoryEvent,
     Notice,
     ProcessDefinition,
@@ -144,3 +147,132 @@ def mark_notice_read(session: Session, notice: Notice, now: datetime) -> None:
     if notice.read_at is None:
         notice.read_at = now
         session.commit()
+
+
+# --- process definitions: the library, versions and their files -------------------------------------
+
+
+@dataclass(frozen=True)
+class DefinitionSummary:
+    """One process key: the version people start today, and how it is used."""
+
+    definition: ProcessDefinition
+    versions: int
+    running: int
+    completed: int
+
+
+def _instance_counts_by_key() -> Subquery:
+    running = func.sum(case((ProcessInstance.status == "running", 1), else_=0))
+    completed = func.sum(case((ProcessInstance.status == "completed", 1), else_=0))
+    return (
+        select(ProcessDefinition.key, running.label("running"), completed.label("completed"))
+        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+
+
+def definition_summaries(session: Session) -> list[DefinitionSummary]:
+    """Every process key with its latest active version (the latest one if none is active) and counts."""
+    latest_active = func.max(case((ProcessDefinition.is_active.is_(True), ProcessDefinition.version)))
+    versions = (
+        select(
+            ProcessDefinition.key,
+            func.count().label("versions"),
+            func.coalesce(latest_active, func.max(ProcessDefinition.version)).label("shown"),
+        )
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    counts = _instance_counts_by_key()
+    stmt = (
+        select(ProcessDefinition, versions.c.versions, counts.c.running, counts.c.completed)
+        .join(versions, and_(ProcessDefinition.key == versions.c.key, ProcessDefinition.version == versions.c.shown))
+        .outerjoin(counts, counts.c.key == ProcessDefinition.key)
+        .options(defer(ProcessDefinition.spec_json))
+        .order_by(ProcessDefinition.name, ProcessDefinition.key)
+    )
+    return [DefinitionSummary(d, n, running or 0, done or 0) for d, n, running, done in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    definition: ProcessDefinition
+    deployed_by: User | None
+
+
+def definition_versions(session: Session, key: str) -> list[DefinitionVersion]:
+    """Every version of one process key, newest first, with who deployed it (specs not loaded)."""
+    stmt = (
+        select(ProcessDefinition, User)
+        .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
+        .outerjoin(User, User.id == Deployment.deployed_by_id)
+        .where(ProcessDefinition.key == key)
+        .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.deployment))
+        .order_by(ProcessDefinition.version.desc())
+    )
+    return [DefinitionVersion(d, u) for d, u in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class UsedForm:
+    form: FormDefinition
+    file: DeployedFile | None  # None for forms deployed before files were kept with them
+
+
+def _form_ids(definition: ProcessDefinition) -> set[int]:
+    nodes = (definition.elements or {}).get("nodes", {})
+    return {n["form_definition_id"] for n in nodes.values() if n.get("form_definition_id")}
+
+
+def forms_used(session: Session, definitions: list[ProcessDefinition]) -> dict[int, list[UsedForm]]:
+    """The forms each definition's tasks show, with the uploaded .form file each version came from."""
+    wanted = {d.id: _form_ids(d) for d in definitions}
+    all_ids = set().union(*wanted.values()) if wanted else set()
+    file_match = and_(
+        DeployedFile.deployment_id == FormDefinition.deployment_id,
+        DeployedFile.content_hash == FormDefinition.content_hash,
+        DeployedFile.kind == "form",
+    )
+    stmt = (
+        select(FormDefinition, DeployedFile).outerjoin(DeployedFile, file_match).where(FormDefinition.id.in_(all_ids))
+    )
+    by_id = {form.id: UsedForm(form, file) for form, file in session.execute(stmt)}
+    return {
+        def_id: sorted((by_id[i] for i in ids if i in by_id), key=lambda u: u.form.form_key)
+        for def_id, ids in wanted.items()
+    }
+
+
+def definition_file(session: Session, key: str, version: int, file_id: int) -> DeployedFile | None:
+    """A file of one version: its BPMN or a form it uses; None for any other file id."""
+    definition = session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+        .options(defer(ProcessDefinition.spec_json))
+    )
+    if definition is None:
+        return None
+    allowed = {definition.bpmn_file_id} | {
+        u.file.id for u in forms_used(session, [definition])[definition.id] if u.file is not None
+    }
+    return session.get(DeployedFile, file_id) if file_id in allowed else None
+
+
+def element_states(session: Session, instance_id: int) -> dict[str, str]:
+    """For a diagram overlay: each element with a task row, 'open' if any of its tasks is open, else 'completed'."""
+    stmt = select(TaskRow.element_id, TaskRow.state).where(
+        TaskRow.instance_id == instance_id, TaskRow.state.in_(("open", "completed"))
+    )
+    states: dict[str, str] = {}
+    for element_id, state in session.execute(stmt):
+        if states.get(element_id) != "open":
+            states[element_id] = state
+    return states
+
+
+def is_admin(session: Session, user: User) -> bool:
+    """Administrators (role ``admin`` in any unit) may deploy processes."""
+    stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+    return session.scalar(stmt.limit(1)) is not None

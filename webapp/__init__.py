@@ -87,12 +87,13 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import auth, commands, errors, views
-    from .blueprints import api, inbox, portal, processes
+    from .blueprints import api, definitions, inbox, portal, processes
 
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(definitions.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -9,7 +9,8 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
 
-from engine import Deployer, Engine, SourceFile, queries
+from engine import Deployer, Engine, queries
+from engine.deployment import expand_upload
 from engine.errors import InstanceNotFound, NotAllowed
 from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, RoleAssignment, TaskRow
 from engine.organisation import authenticate, unit_ids_of
@@ -177,7 +178,8 @@ def deploy() -> Any:
     )
     if not is_admin:
         raise NotAllowed("Only administrators may deploy processes.")
-    files = [SourceFile(f.filename or "unnamed", f.read()) for f in request.files.getlist("files")]
+    uploads = request.files.getlist("files")
+    files = [source for f in uploads for source in expand_upload(f.filename or "unnamed", f.read())]
     result = Deployer(sa_session()).deploy(files, actor=g.user, now=now(), name=request.form.get("name", ""),
                                          source=request.form.get("source", "api"))  # fmt: skip
     body = {
