@@ -36,6 +36,7 @@ from .parsing import (
 )
 from .scripting import check_expression
 from .serialization import spec_to_json
+from .timers import check_timer, schedule_start_timers
 
 MAX_FORM_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 200
@@ -48,8 +49,9 @@ DMN_NOT_SUPPORTED = "Decision tables (.dmn) are not supported by eISO yet; model
 SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
+    "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
 }  # fmt: skip
-SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition"}
+SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition"}
 
 
 @dataclass
@@ -172,6 +174,13 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
                             element_id=element_id, element_name=element["name"], line=element["line"],
                             severity="warning")
                 )  # fmt: skip
+        if "timer" in element:
+            try:
+                check_timer(element["timer"]["kind"], element["timer"]["expression"])
+            except ExpressionError as exc:
+                problem(f"The timer cannot be used: {exc.message}")
+        elif element["type"] in ("intermediateCatchEvent", "boundaryEvent"):
+            problem("Only timer events can wait here in eISO today; use a timer or remove the event.")
         if element["type"] == "serviceTask" and element.get("job_type") not in HANDLERS:
             known = ", ".join(sorted(HANDLERS)) or "none"
             if element.get("job_type") is None:
@@ -612,6 +621,8 @@ class Deployer:
             created_at=now,
         )
         self.session.add(definition)
+        self.session.flush()
+        schedule_start_timers(self.session, definition, now)
         result.definitions.append(definition)
 
 

@@ -342,6 +342,43 @@ class StoredFile(Base):
     uploaded_by: Mapped[User] = relationship()
 
 
+class Timer(Base):
+    """A timer event an instance is waiting for; the sweep fires it when ``due_at`` has come."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # the waiting event's workflow task
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # date | duration | cycle
+    due_at: Mapped[datetime]
+    period: Mapped[str | None] = mapped_column(String(60))
+    cron: Mapped[str | None] = mapped_column(String(120))
+    cycles_left: Mapped[int | None] = mapped_column(Integer)  # None: for ever
+    state: Mapped[str] = mapped_column(String(12))  # waiting | fired | cancelled | failed
+    fired_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class StartTimer(Base):
+    """The next time a timer start event starts new instances of an active definition."""
+
+    __tablename__ = "start_timers"
+    __table_args__ = (Index("ix_start_timers_state_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime]
+    period: Mapped[str | None] = mapped_column(String(60))
+    cron: Mapped[str | None] = mapped_column(String(120))
+    cycles_left: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))  # waiting | done | cancelled
+    fired_at: Mapped[datetime | None]
+    definition: Mapped[ProcessDefinition] = relationship()
+
+
 class CalendarDay(Base):
     """An agency's own exception to the national calendar: a day off, or a make-up working day.
 

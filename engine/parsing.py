@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
 
 from .errors import Problem
@@ -96,8 +97,33 @@ def _parse_extensions(self: Any, node: etree._Element | None = None) -> dict[str
     return read_extensions(self.node if node is None else node)
 
 
+def _parse_timer_event(self: Any, event: etree._Element) -> Any:
+    """Our timer definitions: fired by the engine from the ``timers`` table, never by Spiff's clock."""
+    from .timers import TIMER_CLASSES
+
+    name = self.node.get("name", self.node.get("id"))
+    for kind, tag in (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle")):
+        found = event.find(f"{{{BPMN_NS}}}{tag}")
+        if found is not None:
+            return TIMER_CLASSES[kind](name, (found.text or "").strip(), description=self.get_event_description(event))
+    raise ValidationException("The timer has no date, duration or cycle.", node=self.node, file_name=self.filename)
+
+
 def _with_extensions(parser_class: type) -> type:
-    return type(f"Eiso{parser_class.__name__}", (parser_class,), {"parse_extensions": _parse_extensions})
+    methods = {"parse_extensions": _parse_extensions, "parse_timer_event": _parse_timer_event}
+    return type(f"Eiso{parser_class.__name__}", (parser_class,), methods)
+
+
+def timer_info(node: etree._Element) -> dict[str, Any] | None:
+    """The timer of an event element: kind (date, duration, cycle) and its text (literal or expression)."""
+    definition = node.find(f"{{{BPMN_NS}}}timerEventDefinition")
+    if definition is None:
+        return None
+    for kind, tag in (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle")):
+        found = definition.find(f"{{{BPMN_NS}}}{tag}")
+        if found is not None:
+            return {"kind": kind, "expression": (found.text or "").strip()}
+    return {"kind": "", "expression": ""}
 
 
 class EisoParser(BpmnParser):
@@ -204,6 +230,13 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(form_info(node))
     elif tag == "businessRuleTask":
         entry.update(decision_info(node))
+    if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+        timer = timer_info(node)
+        if timer is not None:
+            entry["timer"] = timer
+        if tag == "boundaryEvent":
+            entry["attached_to"] = node.get("attachedToRef")
+            entry["interrupting"] = node.get("cancelActivity", "true").lower() != "false"
     elif tag == "serviceTask":
         ext = read_extensions(node)
         entry["job_type"] = ext.get("taskDefinition", {}).get("type") or ext.get("camunda", {}).get("topic")

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, StartEvent, UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -47,10 +47,12 @@ from .models import (
     HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
+    StartTimer,
     StoredFile,
     TaskCandidate,
     TaskDraft,
     TaskRow,
+    Timer,
     Unit,
     User,
 )
@@ -58,6 +60,7 @@ from .organisation import roles_in_unit
 from .parsing import JobTask
 from .scripting import evaluate_expression
 from .serialization import dump_state, load_state, new_workflow
+from .timers import Schedule, schedule, timer_kind, timer_value
 
 # SpiffWorkflow's task iterator stops at depth 1000: a rework loop that grows the task tree past it
 # makes the workflow look finished while a task is still due. Refuse well before that depth.
@@ -234,34 +237,96 @@ class Engine:
             unit = self.session.get(Unit, unit_id)
             if unit is None or not self.may_start(actor, definition, unit_id):
                 raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
-            workflow = new_workflow(definition.spec_json)
-            context = self.context_variables(unit, actor)
-            form = self.start_form(definition)
-            given = dict(variables or {})
-            if form is not None:
-                given = self._check_form(form, context, post, variables, locale, now)
-            data = {**context, **given}
-            for task in active_tasks(workflow):
-                task.data.update(data)
-            instance = ProcessInstance(
-                definition=definition, unit_id=unit_id, business_key=business_key, started_by_id=actor.id,
-                status="running", state="", started_at=now, updated_at=now,
-            )  # fmt: skip
-            self.session.add(instance)
-            self.session.flush()
-            recorder = _Recorder(instance, actor, now)
-            recorder.add("instance_started", data={"business_key": business_key, "variables": dict(variables or {})})
+            return self._start(definition, unit, actor, now, business_key, variables, post, locale)
+
+    def _start(
+        self,
+        definition: ProcessDefinition,
+        unit: Unit,
+        actor: User | None,
+        now: datetime,
+        business_key: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        post: Mapping[str, list[str]] | None = None,
+        locale: str = "vi",
+    ) -> ProcessInstance:
+        """Create and run an instance inside the caller's transaction; ``actor`` None: started by a timer."""
+        workflow = new_workflow(definition.spec_json)
+        context = self.context_variables(unit, actor)
+        form = self.start_form(definition) if actor is not None else None
+        given = self._check_form(form, context, post, variables, locale, now) if form else dict(variables or {})
+        for task in active_tasks(workflow):
+            task.data.update({**context, **given})
+        instance = ProcessInstance(
+            definition=definition, unit_id=unit.id, business_key=business_key,
+            started_by_id=actor.id if actor else None, status="running", state="", started_at=now, updated_at=now,
+        )  # fmt: skip
+        self.session.add(instance)
+        self.session.flush()
+        recorder = _Recorder(instance, actor, now)
+        recorder.add("instance_started", data={"business_key": business_key, "variables": dict(variables or {}),
+                                               "by_timer": actor is None})  # fmt: skip
+        self._advance(workflow, instance, recorder)
+        if self._fire_start_timers(workflow):
             self._advance(workflow, instance, recorder)
-            self._finish(workflow, instance, recorder)
+        self._finish(workflow, instance, recorder)
         return instance
 
     @staticmethod
-    def context_variables(unit: Unit, actor: User) -> dict[str, Any]:
+    def _fire_start_timers(workflow: BpmnWorkflow) -> bool:
+        """A timer start event has done its work once the instance exists: let it through."""
+        fired = False
+        for task in active_tasks(workflow):
+            spec = task.task_spec
+            kind = timer_kind(getattr(spec, "event_definition", None))
+            if task.state == TaskState.WAITING and isinstance(spec, StartEvent) and kind:
+                if kind == "cycle":  # a cycle event starts its path on a round, not on completion
+                    task.internal_data["cycle_occurred"] = True
+                    spec._update(task)
+                task._set_internal_data(event_fired=True)
+                spec._update(task)
+                fired = True
+        return fired
+
+    def start_by_timer(self, start_timer_id: int, *, now: datetime) -> list[ProcessInstance]:
+        """Fire a due timer start event: one new instance per unit, and schedule the next occurrence.
+
+        The claim, the instances and the next schedule commit together, so a crash fires it again
+        and two workers never start the same round twice.
+        """
+        with self._unit_of_work():
+            claimed = self.session.execute(
+                update(StartTimer)
+                .where(StartTimer.id == start_timer_id, StartTimer.state == "waiting", StartTimer.due_at <= now)
+                .values(state="done", fired_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return []
+            timer = self.session.get(StartTimer, start_timer_id, populate_existing=True)
+            assert timer is not None
+            definition = timer.definition
+            if not definition.is_active or self.active_definition(definition.key).id != definition.id:
+                timer.state = "cancelled"
+                return []
+            units = self.session.scalars(select(Unit).order_by(Unit.id)).all()
+            started = [self._start(definition, unit, None, now) for unit in units]
+            following = Schedule(timer.due_at, timer.period, timer.cycles_left, timer.cron).following(timer.due_at)
+            if following is not None and (timer.cycles_left is None or timer.cycles_left > 0):
+                self.session.add(StartTimer(
+                    definition_id=definition.id, element_id=timer.element_id, due_at=following, period=timer.period,
+                    cron=timer.cron, cycles_left=None if timer.cycles_left is None else timer.cycles_left - 1,
+                    state="waiting",
+                ))  # fmt: skip
+        return started
+
+    @staticmethod
+    def context_variables(unit: Unit, actor: User | None) -> dict[str, Any]:
         """Data every process of a unit can use (forms list departments with ``valuesKey: departments``)."""
         return {
             "unit": {"code": unit.code, "name": unit.name},
             "departments": [{"label": d.name, "value": d.code} for d in unit.departments],
-            "initiator": actor.username,
+            "initiator": actor.username if actor else None,
         }
 
     def calendar(self, unit_id: int) -> WorkingCalendar:
@@ -593,6 +658,7 @@ class Engine:
         """Save state under the revision check, sync task rows, write history."""
         now = recorder.now
         self._sync_tasks(workflow, instance, recorder)
+        self._sync_timers(workflow, instance, recorder)
         if workflow.is_completed() and instance.status != "completed":
             instance.status, instance.completed_at = "completed", now
             recorder.add("instance_completed")
@@ -621,6 +687,91 @@ class Engine:
             if task_id not in ready:
                 row.state = "cancelled"
                 recorder.add("task_cancelled", element=(row.element_id, row.name), task_id=row.id)
+
+    def _sync_timers(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """A row in ``timers`` for every timer event the instance waits for; cancel the others."""
+        waiting = {
+            str(t.id): t
+            for t in active_tasks(workflow)
+            if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
+            and not isinstance(t.task_spec, StartEvent)
+        }  # fmt: skip
+        stmt = select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
+        rows = {r.task_id: r for r in self.session.scalars(stmt)}
+        for task_id, task in waiting.items():
+            if task_id not in rows:
+                self._schedule_timer(task, instance, recorder)
+        for task_id, row in rows.items():
+            if task_id not in waiting:
+                row.state = "cancelled"
+                recorder.add("timer_cancelled", element=(row.element_id, self._name(instance, row.element_id)))
+
+    def _schedule_timer(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
+        node = instance.definition.elements["nodes"].get(task.task_spec.name, {})
+        timer = node.get("timer") or {}
+        value = timer_value(timer.get("expression", ""), task.data)
+        planned = schedule(timer.get("kind", ""), value, recorder.now)
+        self.session.add(Timer(
+            instance_id=instance.id, task_id=str(task.id), element_id=task.task_spec.name, kind=timer.get("kind"),
+            due_at=planned.first, period=planned.period, cron=planned.cron, cycles_left=planned.cycles,
+            state="waiting",
+        ))  # fmt: skip
+        recorder.add("timer_scheduled", element=(task.task_spec.name, node.get("name", "")),
+                     data={"due_at": planned.first.isoformat(), "timer": value})  # fmt: skip
+
+    @staticmethod
+    def _name(instance: ProcessInstance, element_id: str) -> str:
+        return str(instance.definition.elements["nodes"].get(element_id, {}).get("name", ""))
+
+    def fire_timer(self, timer_id: int, *, now: datetime) -> bool:
+        """Fire a due timer: claim its row and move the instance on, in one transaction.
+
+        Returns False when another worker fired it first or it is not due. A failure rolls the claim
+        back too, so the timer is tried again at the next sweep.
+        """
+        with self._unit_of_work():
+            claimed = self.session.execute(
+                update(Timer)
+                .where(Timer.id == timer_id, Timer.state == "waiting", Timer.due_at <= now)
+                .values(state="fired", fired_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            timer = self.session.get(Timer, timer_id, populate_existing=True)
+            assert timer is not None
+            instance = self._lock_instance(timer.instance_id)
+            workflow = self._load(instance)
+            task = workflow.tasks.get(uuid.UUID(timer.task_id))
+            if task is None or task.state != TaskState.WAITING:
+                timer.state = "cancelled"
+                return True
+            recorder = _Recorder(instance, None, now)
+            recorder.add("timer_fired", element=(timer.element_id, self._name(instance, timer.element_id)),
+                         data={"due_at": timer.due_at.isoformat(), "kind": timer.kind})  # fmt: skip
+            self._occur(task, timer, instance)
+            self._advance(workflow, instance, recorder)
+            self._finish(workflow, instance, recorder)
+        return True
+
+    def _occur(self, task: Task, timer: Timer, instance: ProcessInstance) -> None:
+        """Let the waiting event through; a repeating non-interrupting timer also schedules its next round."""
+        node = instance.definition.elements["nodes"].get(timer.element_id, {})
+        repeats = timer.kind == "cycle" and node.get("type") == "boundaryEvent" and not node.get("interrupting", True)
+        if repeats:  # each round starts one path while the task goes on
+            task.internal_data["cycle_occurred"] = True
+            task.task_spec._update(task)
+            following = Schedule(timer.due_at, timer.period, timer.cycles_left, timer.cron).following(timer.due_at)
+            if following is not None and (timer.cycles_left is None or timer.cycles_left > 0):
+                self.session.add(Timer(
+                    instance_id=instance.id, task_id=timer.task_id, element_id=timer.element_id, kind=timer.kind,
+                    due_at=following, period=timer.period, cron=timer.cron, state="waiting",
+                    cycles_left=None if timer.cycles_left is None else timer.cycles_left - 1,
+                ))  # fmt: skip
+                self.session.flush()
+                return
+        task._set_internal_data(event_fired=True)  # the last (or only) round: the event is done
+        task.task_spec._update(task)
 
     def _create_row(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> TaskRow:
         node = instance.definition.elements["nodes"].get(task.task_spec.name, {})

@@ -10,12 +10,21 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 
 from .parsing import JobTask
 from .scripting import SandboxedScriptEngine
+from .timers import EisoCycle, EisoDuration, EisoTimeDate
 
 _config = dict(DEFAULT_CONFIG)
 _config[JobTask] = DEFAULT_CONFIG[UserTask]
+for _ours, _stock in ((EisoTimeDate, TimeDateEventDefinition), (EisoDuration, DurationTimerEventDefinition),
+                      (EisoCycle, CycleTimerEventDefinition)):  # fmt: skip
+    _config[_ours] = DEFAULT_CONFIG[_stock]
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 SCRIPT_ENGINE = SandboxedScriptEngine()
 

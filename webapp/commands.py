@@ -94,7 +94,7 @@ def run_command(host: str, port: int, threads: int, scheduler: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--interval", default=60, show_default=True, type=int, help="Seconds between sweeps.")
+@click.option("--interval", default=30, show_default=True, type=int, help="Seconds between sweeps.")
 @with_appcontext
 def worker_command(interval: int) -> None:
     """Run the background sweeps in this process (use with `eiso run --no-scheduler` to scale out)."""

@@ -1,8 +1,11 @@
 """Background jobs: APScheduler sweeps the database; the database is the source of truth.
 
-``eiso run`` runs the sweeps in a background thread of the web process (the embedded default);
-``eiso worker`` runs them in a process of its own. Any number of either may run against one database:
-each sweep claims rows with conditional UPDATEs, so nothing is done twice.
+The sweeps: due timers and timer start events (``engine.sweeps``), then deadline reminders and
+escalation (``engine.reminders``). The first sweep runs at start-up, so what came due while nothing
+was running happens at once, oldest first. ``eiso run`` runs the sweeps in a background thread of
+the web process (the embedded default); ``eiso worker`` runs them in a process of its own. Any number
+of either may run against one database: each sweep claims rows with conditional UPDATEs, so nothing
+is done twice.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from engine.reminders import sweep_deadlines
+from engine.sweeps import sweep_timers
 
 from .extensions import db, sa_session
 
@@ -25,16 +29,19 @@ log = logging.getLogger(__name__)
 def sweep(app: Flask) -> None:
     with app.app_context():
         try:
+            fired = sweep_timers(sa_session(), datetime.now(UTC))
+            if fired.fired or fired.started or fired.failed:
+                log.info("timer sweep: %s fired, %s started, %s failed", fired.fired, fired.started, fired.failed)
             result = sweep_deadlines(sa_session(), datetime.now(UTC))
             if result.reminded or result.escalated:
                 log.info("deadline sweep: %s reminders, %s escalations", result.reminded, result.escalated)
         except Exception:  # a failed sweep is retried at the next interval; the web app goes on
-            log.exception("deadline sweep failed")
+            log.exception("sweep failed")
         finally:
             db.session.remove()
 
 
-def build_scheduler(app: Flask, *, blocking: bool, interval: int = 60) -> BaseScheduler:
+def build_scheduler(app: Flask, *, blocking: bool, interval: int = 30) -> BaseScheduler:
     scheduler: BaseScheduler = BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     scheduler.add_job(sweep, "interval", seconds=interval, args=[app], id="deadlines", coalesce=True,
                       max_instances=1, next_run_time=datetime.now(UTC))  # fmt: skip
