@@ -218,6 +218,8 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(20))  # running | completed
     state: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    paused_at: Mapped[datetime | None]  # the process clock is stopped (e.g. waiting for a citizen)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # working time paused
     # Optimistic concurrency: every UPDATE checks and bumps the revision (StaleDataError if it moved).
     __mapper_args__ = {"version_id_col": revision}
     started_at: Mapped[datetime]
@@ -305,6 +307,8 @@ class Notice(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TaskDraft(Base):
