@@ -185,6 +185,7 @@ class DecisionDefinition(Base):
     dmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
     created_at: Mapped[datetime]
     dmn_file: Mapped[DeployedFile] = relationship()
+    deployment: Mapped[Deployment] = relationship()
 
 
 class FormDefinition(Base):
@@ -218,6 +219,8 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(20))  # running | completed
     state: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime | None]  # the whole process's time limit (a dossier's appointment date)
+    timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion
     paused_at: Mapped[datetime | None]  # the process clock is stopped (e.g. waiting for a citizen)
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # working time paused
     # Optimistic concurrency: every UPDATE checks and bumps the revision (StaleDataError if it moved).

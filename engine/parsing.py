@@ -56,7 +56,8 @@ def parse_xml(content: bytes, filename: str) -> tuple[etree._ElementTree | None,
     except etree.XMLSyntaxError as exc:
         return None, [Problem(filename, f"The file is not well-formed XML: {exc.msg}.", line=exc.lineno)]
     if tree.docinfo.doctype:
-        return None, [Problem(filename, "The file declares a DTD (<!DOCTYPE>); BPMN files must not contain one.")]
+        message = "The file declares a DTD (<!DOCTYPE>); model files (BPMN, DMN) must not contain one."
+        return None, [Problem(filename, message)]
     return tree, []
 
 
@@ -148,6 +149,7 @@ class ProcessInfo:
     description: str
     executable: bool
     starter_roles: list[str]
+    properties: dict[str, Any] = field(default_factory=dict)
     elements: dict[str, dict[str, Any]] = field(default_factory=dict)
     flows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -254,6 +256,7 @@ def process_info(process: etree._Element) -> ProcessInfo:
         description=doc.strip(),
         executable=process.get("isExecutable", "false").lower() == "true",
         starter_roles=starters,
+        properties=dict(props),
     )
     for node in process.iter(f"{{{BPMN_NS}}}*"):
         tag = etree.QName(node).localname

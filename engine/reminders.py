@@ -99,7 +99,8 @@ def _notify(session: Session, users: list[User], task: TaskRow, now: datetime, k
 def _open_with_deadline(session: Session) -> list[TaskRow]:
     stmt = (
         select(TaskRow)
-        .where(TaskRow.state == "open", TaskRow.due_at.is_not(None))
+        .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
+        .where(TaskRow.state == "open", TaskRow.due_at.is_not(None), ProcessInstance.paused_at.is_(None))
         .options(joinedload(TaskRow.instance).joinedload(ProcessInstance.definition), joinedload(TaskRow.assignee))
         .order_by(TaskRow.due_at)
     )

@@ -261,6 +261,8 @@ class Engine:
             definition=definition, unit_id=unit.id, business_key=business_key,
             started_by_id=actor.id if actor else None, status="running", state="", started_at=now, updated_at=now,
         )  # fmt: skip
+        process = definition.elements.get("process", {})
+        instance.due_at = due_for(process, {**context, **given}, now, self.calendar(unit.id))
         self.session.add(instance)
         self.session.flush()
         recorder = _Recorder(instance, actor, now)
@@ -661,7 +663,9 @@ class Engine:
         self._sync_timers(workflow, instance, recorder)
         if workflow.is_completed() and instance.status != "completed":
             instance.status, instance.completed_at = "completed", now
-            recorder.add("instance_completed")
+            if instance.due_at is not None:
+                instance.timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
+            recorder.add("instance_completed", data={"timing": instance.timing})
         instance.state = dump_state(workflow)
         instance.updated_at = now
         self.session.add_all(recorder.events)

@@ -87,13 +87,16 @@ OPENAPI: dict[str, Any] = {
                 "candidate_roles": {"type": "array", "items": {"type": "string"}},
                 "assignee": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
                 "completed_at": {"type": ["string", "null"]}, "due_at": {"type": ["string", "null"]},
-                "form_key": {"type": ["string", "null"]}}},
+                "form_key": {"type": ["string", "null"]}, "timing": {"type": ["string", "null"]}}},
             "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
                 "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]}}}]},
             "Instance": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
                 "unit_id": {"type": "integer"}, "business_key": {"type": ["string", "null"]},
                 "status": {"type": "string"}, "revision": {"type": "integer"},
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "timing": {"type": ["string", "null"], "enum": ["early", "on_time", "late", None]},
+                "paused_since": {"type": ["string", "null"], "format": "date-time"},
                 "tasks": {"type": "array", "items": _ref("Task")},
                 "history": {"type": "array", "items": {"type": "object"}}}},
         },

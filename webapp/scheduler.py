@@ -1,7 +1,8 @@
 """Background jobs: APScheduler sweeps the database; the database is the source of truth.
 
-The sweeps: due timers and timer start events (``engine.sweeps``), then deadline reminders and
-escalation (``engine.reminders``). The first sweep runs at start-up, so what came due while nothing
+The sweeps: due timers and timer start events (``engine.sweeps``), deadline reminders and
+escalation (``engine.reminders``), then mail of new notices when SMTP is configured
+(``connectors.email``). The first sweep runs at start-up, so what came due while nothing
 was running happens at once, oldest first. ``eiso run`` runs the sweeps in a background thread of
 the web process (the embedded default); ``eiso worker`` runs them in a process of its own. Any number
 of either may run against one database: each sweep claims rows with conditional UPDATEs, so nothing
@@ -18,6 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from connectors.email import SmtpSettings, deliver_notices
 from engine.reminders import sweep_deadlines
 from engine.sweeps import sweep_timers
 
@@ -35,6 +37,12 @@ def sweep(app: Flask) -> None:
             result = sweep_deadlines(sa_session(), datetime.now(UTC))
             if result.reminded or result.escalated:
                 log.info("deadline sweep: %s reminders, %s escalations", result.reminded, result.escalated)
+            settings = app.config["EISO_SETTINGS"]
+            if settings.smtp_url:
+                smtp = SmtpSettings.from_url(settings.smtp_url, settings.mail_from)
+                mailed = deliver_notices(sa_session(), smtp, datetime.now(UTC), base_url=settings.public_url)
+                if mailed.sent or mailed.failed:
+                    log.info("mail: %s sent, %s to retry, %s failed", mailed.sent, mailed.retry, mailed.failed)
         except Exception:  # a failed sweep is retried at the next interval; the web app goes on
             log.exception("sweep failed")
         finally:

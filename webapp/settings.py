@@ -28,6 +28,12 @@ class Settings:
     """Command run on every uploaded file (the file path is appended); exit 0 = clean. Empty: no scan."""
     max_upload_mb: int = 20
     """Largest accepted upload, in MB."""
+    smtp_url: str = ""
+    """Mail notices through this SMTP server (see connectors/email.py); empty: inbox only."""
+    mail_from: str = ""
+    """Sender address of notice mails."""
+    public_url: str = "http://127.0.0.1:5000"
+    """The address users reach eISO at; links in mails start with it."""
     bpmn_library: Path = ROOT / "bpmn"
     """The shipped process library deployed by ``eiso demo load``."""
     testing: bool = False
@@ -46,10 +52,20 @@ class Settings:
             "default_locale": locale,
             "virus_scan_command": env.get("EISO_VIRUS_SCAN_COMMAND", ""),
             "max_upload_mb": _int(env, "EISO_MAX_UPLOAD_MB", 20),
+            "smtp_url": env.get("EISO_SMTP_URL", ""),
+            "mail_from": env.get("EISO_MAIL_FROM", ""),
+            "public_url": env.get("EISO_PUBLIC_URL", "http://127.0.0.1:5000"),
         }
         values.update(overrides)
         values["instance_path"] = instance
         settings = cls(**values)  # type: ignore[arg-type]
+        if settings.smtp_url:
+            from connectors.email import MailSettingsError, SmtpSettings
+
+            try:
+                SmtpSettings.from_url(settings.smtp_url, settings.mail_from)
+            except MailSettingsError as exc:
+                raise SettingsError(str(exc))
         if not settings.secret_key:
             settings = _with_persistent_secret(settings)
         return settings

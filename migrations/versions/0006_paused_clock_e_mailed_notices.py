@@ -1,4 +1,4 @@
-"""paused clock, e-mailed notices
+"""process deadline, paused clock, e-mailed notices
 
 Revision ID: 0006
 Revises: 0005
@@ -23,6 +23,8 @@ def upgrade():
         batch_op.add_column(sa.Column('email_attempts', sa.Integer(), server_default='0', nullable=False))
 
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('due_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('timing', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('paused_seconds', sa.Integer(), server_default='0', nullable=False))
 
@@ -34,6 +36,8 @@ def downgrade():
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
         batch_op.drop_column('paused_seconds')
         batch_op.drop_column('paused_at')
+        batch_op.drop_column('timing')
+        batch_op.drop_column('due_at')
 
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_column('email_attempts')

@@ -61,3 +61,30 @@ def test_due_date_from_a_feel_duration_and_working_hours(session: Session, users
     Engine(session).complete(first.id, actor=users["thuky"], now=clock.advance(hours=1), variables={})
     second = open_task(session, first.instance_id)  # arrives 09:30 local, 4 working hours: 11:30 + 2h = 15:30
     assert second.due_at == datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+
+
+def test_paused_clock_moves_the_process_deadline_and_is_not_counted(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    from engine.models import ProcessInstance
+    from engine.reminders import sweep_deadlines
+
+    deploy_fixture(session, clock.now, "supplement.bpmn")
+    engine = Engine(session)
+    started = engine.start("supplement", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now)
+    assert started.due_at == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 5 working days, past the 24 Nov holiday
+    assert started.paused_at is not None  # the clock stopped right away: waiting for the citizen
+    waiting = open_task(session, started.id)
+    assert sweep_deadlines(session, datetime(2026, 12, 9, tzinfo=UTC)).escalated == 0  # paused: nobody chased
+    # The citizen brings the supplement a week later (Mon 30 Nov, 08:30): 30 working hours paused
+    # (Mon 23 from 08:30, Wed to Fri, Mon 30 until 08:30; Tue 24 is a holiday).
+    engine.complete(waiting.id, actor=users["chuyenvien"], now=datetime(2026, 11, 30, 1, 30, tzinfo=UTC), variables={})
+    session.expire_all()
+    instance = session.get(ProcessInstance, started.id)
+    assert instance is not None and instance.paused_at is None
+    assert instance.due_at == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # Tue 1 Dec 17:00 + 30 working hours
+    decide = open_task(session, started.id)
+    engine.complete(decide.id, actor=users["chuyenvien"], now=datetime(2026, 12, 4, 3, 0, tzinfo=UTC), variables={})
+    session.expire_all()
+    done = session.get(ProcessInstance, started.id)
+    assert done is not None and done.timing in ("early", "on_time")  # would be late without the pause

@@ -57,6 +57,7 @@ def _task(t: TaskRow) -> dict[str, Any]:
         "candidate_roles": t.candidate_roles, "assignee": t.assignee.username if t.assignee else None,
         "created_at": t.created_at.isoformat(), "completed_at": t.completed_at.isoformat() if t.completed_at else None,
         "due_at": t.due_at.isoformat() if t.due_at else None, "form_key": t.form.form_key if t.form else None,
+        "timing": t.timing,
     }  # fmt: skip
 
 
@@ -73,6 +74,8 @@ def _instance(i: ProcessInstance, with_history: bool = False) -> dict[str, Any]:
         "business_key": i.business_key, "status": i.status, "revision": i.revision,
         "started_by": i.started_by.username if i.started_by else None, "started_at": i.started_at.isoformat(),
         "completed_at": i.completed_at.isoformat() if i.completed_at else None,
+        "due_at": i.due_at.isoformat() if i.due_at else None, "timing": i.timing,
+        "paused_since": i.paused_at.isoformat() if i.paused_at else None,
         "tasks": [_task(t) for t in queries.instance_tasks(sa_session(), i.id)],
     }  # fmt: skip
     if with_history:
