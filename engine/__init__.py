@@ -3,6 +3,8 @@
 Importing this package registers the built-in job handlers.
 """
 
+from . import clock as clock  # registers eiso.pause_clock and eiso.resume_clock
+from . import decisions as decisions  # registers the business rule task job (eiso.decision)
 from . import objectives as objectives  # registers the eiso.publish_objectives handler
 from .deployment import Deployer, DeploymentResult, SourceFile
 from .runtime import Engine

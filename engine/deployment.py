@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 import forms
 
+from .dmn import DmnInvalid, DmnModel, load_dmn
 from .errors import DeploymentRejected, ExpressionError, Problem
-from .handlers import HANDLERS
-from .models import DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
+from .handlers import DECISION_JOB, HANDLERS
+from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
 from .organisation import ROLES
 from .parsing import (
     BPMN_NS,
@@ -42,7 +43,6 @@ MAX_FORM_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 200
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
-DMN_NOT_SUPPORTED = "Decision tables (.dmn) are not supported by eISO yet; model the decision as gateway conditions."
 
 # What the engine runs today. Anything else is refused with the element and the reason, so that
 # nobody discovers it half-way through a process.
@@ -50,6 +50,7 @@ SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
+    "businessRuleTask",
 }  # fmt: skip
 SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition"}
 
@@ -152,7 +153,9 @@ def _unsupported(info: ProcessInfo, root: etree._Element, filename: str) -> list
     return problems
 
 
-def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> list[Problem]:
+def _check_elements(
+    info: ProcessInfo, filename: str, form_keys: set[str], decision_keys: set[str] | frozenset[str] = frozenset()
+) -> list[Problem]:
     problems = []
     for element_id, element in info.elements.items():
 
@@ -174,6 +177,12 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
                             element_id=element_id, element_name=element["name"], line=element["line"],
                             severity="warning")
                 )  # fmt: skip
+        if element["type"] == "businessRuleTask":
+            if not element.get("decision_id"):
+                problem("The business rule task calls no decision: set its decision id (decisionRef in Camunda 7).")
+            elif element["decision_id"] not in decision_keys:
+                missing = element["decision_id"]
+                problem(f"The decision '{missing}' is not deployed; upload its .dmn file with this diagram.")
         if "timer" in element:
             try:
                 check_timer(element["timer"]["kind"], element["timer"]["expression"])
@@ -181,8 +190,9 @@ def _check_elements(info: ProcessInfo, filename: str, form_keys: set[str]) -> li
                 problem(f"The timer cannot be used: {exc.message}")
         elif element["type"] in ("intermediateCatchEvent", "boundaryEvent"):
             problem("Only timer events can wait here in eISO today; use a timer or remove the event.")
-        if element["type"] == "serviceTask" and element.get("job_type") not in HANDLERS:
-            known = ", ".join(sorted(HANDLERS)) or "none"
+        service_jobs = sorted(set(HANDLERS) - {DECISION_JOB})  # the decision job belongs to business rule tasks
+        if element["type"] == "serviceTask" and element.get("job_type") not in service_jobs:
+            known = ", ".join(service_jobs) or "none"
             if element.get("job_type") is None:
                 problem(
                     "The service task has no job type: set its task definition type (Camunda 8) or external topic "
@@ -231,7 +241,12 @@ def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
     return problems
 
 
-def _parse_bpmn(source: SourceFile, form_keys: set[str], problems: list[Problem]) -> list[_ParsedProcess]:
+def _parse_bpmn(
+    source: SourceFile,
+    form_keys: set[str],
+    problems: list[Problem],
+    decision_keys: set[str] | frozenset[str] = frozenset(),
+) -> list[_ParsedProcess]:
     tree, xml_problems = parse_xml(source.content, source.filename)
     if tree is None:
         problems.extend(_explain_unparsable(source, xml_problems))
@@ -247,7 +262,7 @@ def _parse_bpmn(source: SourceFile, form_keys: set[str], problems: list[Problem]
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
     for info, node in executable:
         found.extend(_unsupported(info, root, source.filename))
-        found.extend(_check_elements(info, source.filename, form_keys))
+        found.extend(_check_elements(info, source.filename, form_keys, decision_keys))
         found.extend(_unreachable(node, source.filename))
         found.extend(_unguarded_flows(node, source.filename))
     if [p for p in found if p.severity == "error"]:
@@ -485,20 +500,20 @@ class Deployer:
         problems: list[Problem] = []
         parsed_forms = self._forms(files, problems)
         form_keys = {f.form_key for f in parsed_forms} | self._deployed_form_keys()
+        decisions = self._decisions(files, problems)
+        decision_keys = {key for _, model in decisions for key in model.decision_ids()} | self._deployed_decision_keys()
         processes: list[_ParsedProcess] = []
         for file in files:
             if file.kind == "bpmn":
-                processes.extend(_parse_bpmn(file, form_keys, problems))
-            elif file.kind == "dmn":
-                problems.append(Problem(file.filename, DMN_NOT_SUPPORTED))
-            elif file.kind != "form":
+                processes.extend(_parse_bpmn(file, form_keys, problems, decision_keys))
+            elif file.kind not in ("form", "dmn"):
                 problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
         self._check_unique_keys(processes, problems)
         errors = [p for p in problems if p.severity == "error"]
         if errors or not files:
             raise DeploymentRejected(errors or [Problem("", "No files were given.")])
         try:
-            result = self._store(files, parsed_forms, processes, actor, now, name, source, problems)
+            result = self._store(files, parsed_forms, processes, actor, now, name, source, problems, decisions)
             self.session.commit()
         except BaseException:
             self.session.rollback()
@@ -508,6 +523,45 @@ class Deployer:
     def _forms(self, files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
         parsed = [_parse_form(f, problems) for f in files if f.kind == "form"]
         return [p for p in parsed if p is not None]
+
+    @staticmethod
+    def _decisions(files: list[SourceFile], problems: list[Problem]) -> list[tuple[SourceFile, DmnModel]]:
+        parsed = []
+        for file in files:
+            if file.kind != "dmn":
+                continue
+            try:
+                parsed.append((file, load_dmn(file.content, file.filename)))
+            except DmnInvalid as exc:
+                problems.extend(exc.problems)
+        return parsed
+
+    def _deployed_decision_keys(self) -> set[str]:
+        return set(self.session.scalars(select(DecisionDefinition.decision_key).distinct()))
+
+    def _latest_decision(self, key: str) -> DecisionDefinition | None:
+        stmt = select(DecisionDefinition).where(DecisionDefinition.decision_key == key)
+        return self.session.scalar(stmt.order_by(DecisionDefinition.version.desc()).limit(1))
+
+    def _store_decisions(self, deployment: Deployment, decisions: list[tuple[SourceFile, DmnModel]],
+                         stored: dict[str, DeployedFile], now: datetime) -> dict[str, DecisionDefinition]:  # fmt: skip
+        """A new version of each decision whose file changed; the latest one otherwise."""
+        by_key: dict[str, DecisionDefinition] = {}
+        for file, model in decisions:
+            for key in model.decision_ids():
+                latest = self._latest_decision(key)
+                if latest is not None and latest.content_hash == file.sha256:
+                    by_key[key] = latest
+                    continue
+                row = DecisionDefinition(
+                    decision_key=key, version=(latest.version + 1) if latest else 1,
+                    name=model.decisions[key].name or key, content_hash=file.sha256, deployment=deployment,
+                    dmn_file=stored[file.filename], created_at=now,
+                )  # fmt: skip
+                self.session.add(row)
+                by_key[key] = row
+        self.session.flush()
+        return by_key
 
     def _deployed_form_keys(self) -> set[str]:
         return set(self.session.scalars(select(FormDefinition.form_key).distinct()))
@@ -530,6 +584,7 @@ class Deployer:
         name: str,
         source: str,
         problems: list[Problem],
+        decisions: list[tuple[SourceFile, DmnModel]],
     ) -> DeploymentResult:
         deployment = Deployment(
             name=name or ", ".join(f.filename for f in files)[:300],
@@ -541,8 +596,10 @@ class Deployer:
         stored = {f.filename: self._add_file(deployment, f) for f in files}
         result = DeploymentResult(deployment, [], [], warnings=problems)
         form_ids = {pf.form_key: self._store_form(deployment, pf, now, result) for pf in parsed_forms}
+        decision_ids = self._store_decisions(deployment, decisions, stored, now)
         for process in processes:
-            self._store_process(deployment, process, stored[process.source.filename], form_ids, now, result)
+            self._store_process(deployment, process, stored[process.source.filename], form_ids, now, result,
+                                decision_ids)  # fmt: skip
         self.session.flush()
         return result
 
@@ -582,6 +639,7 @@ class Deployer:
         form_ids: dict[str, FormDefinition],
         now: datetime,
         result: DeploymentResult,
+        decision_ids: dict[str, DecisionDefinition],
     ) -> None:
         elements = dict(process.info.elements)
         form_hashes = []
@@ -592,6 +650,12 @@ class Deployer:
                 assert form is not None  # checked during validation
                 element["form_definition_id"] = form.id
                 form_hashes.append(form.content_hash)
+            decision_key = element.get("decision_id") if element["type"] == "businessRuleTask" else None
+            if decision_key:
+                decision = decision_ids.get(decision_key) or self._latest_decision(decision_key)
+                assert decision is not None  # checked during validation
+                element["decision_definition_id"] = decision.id
+                form_hashes.append(f"{decision_key}:{decision.version}:{decision.content_hash}")
         content_hash = _content_hash(process.source.sha256, process.info.key, *sorted(form_hashes))
         latest = self.session.scalar(
             select(ProcessDefinition)
@@ -615,7 +679,11 @@ class Deployer:
             deployment=deployment,
             bpmn_file=bpmn_file,
             spec_json=process.spec_json,
-            elements={"nodes": elements, "flows": process.info.flows},
+            elements={
+                "nodes": elements,
+                "flows": process.info.flows,
+                "process": {"properties": process.info.properties},
+            },
             starter_roles=process.info.starter_roles,
             is_active=True,
             created_at=now,

@@ -460,7 +460,9 @@ class Interpreter:
         """An expression as a test: a condition on ``?``, a list or range holding the input, or a value."""
         inner = Scope({"?": value}, scope) if test.uses_input else scope
         expected = self.evaluate(test.expression, inner)
-        if isinstance(expected, bool) and (test.uses_input or not isinstance(value, bool)):
+        if test.uses_input:  # a condition on ``?``: only true matches (null from a null input does not)
+            return expected is True
+        if isinstance(expected, bool) and value is not None and not isinstance(value, bool):
             return expected
         if isinstance(expected, list):
             self.charge(_cost(expected))

@@ -165,9 +165,14 @@ def test_valid_files_in_a_refused_deployment_are_not_stored_either(session: Sess
     assert stored_rows(session) == (0, 0, 0)
 
 
-def test_dmn_files_are_refused_with_what_to_do(session: Session, clock: Clock) -> None:
+def test_a_dmn_file_deploys_its_decisions_and_a_broken_one_is_refused(session: Session, clock: Clock) -> None:
+    from engine.models import DecisionDefinition
+
+    dinner = (CORPUS / "camunda7-examples" / "dinnerDecisions.dmn").read_bytes()
+    Deployer(session).deploy([SourceFile("dinnerDecisions.dmn", dinner)], actor=None, now=clock.now)
+    assert sorted(session.scalars(select(DecisionDefinition.decision_key))) == ["beverages", "dish"]
     problems = refusal(session, clock, ("decide.dmn", b"<definitions/>"))
-    assert "not supported by eISO yet" in problems[0].message and "gateway conditions" in problems[0].message
+    assert problems[0].file == "decide.dmn" and "DMN" in problems[0].message
 
 
 # --- the shape of the flow -------------------------------------------------------------------------

@@ -864,3 +864,14 @@ def test_errors_are_expression_errors() -> None:
     assert issubclass(FeelEvaluationError, ExpressionError)
     with pytest.raises(ExpressionError):
         evaluate("2 ** 5000", E)
+
+
+@pytest.mark.parametrize("entry", ["? > 5", "true", "false", "? = null and false", "[1..10]", "\"a\""])
+def test_a_null_input_matches_no_condition_or_value(entry: str) -> None:
+    # A missing input (an empty form field) must not make a rule fire: null > 5 is null, not true.
+    assert compile_unary_tests(entry).matches(None, {}) is False
+
+
+def test_a_null_input_matches_null_and_any() -> None:
+    assert compile_unary_tests("null").matches(None, {}) is True
+    assert compile_unary_tests("-").matches(None, {}) is True
