@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .calendar import WORKING_DAY, WorkingCalendar
-from .errors import EngineError
+from .errors import Conflict, EngineError
 from .models import CalendarDay
 from .scripting import evaluate_expression
 
@@ -84,3 +84,22 @@ def _due_from_value(value: Any, arrived: datetime, calendar: WorkingCalendar) ->
     except ValueError:
         raise EngineError("'%(value)s' is neither an ISO 8601 date-time nor a duration.", value=text)
     return moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)
+
+
+def set_calendar_day(session: Session, unit_id: int | None, day: Any, kind: str, note: str) -> CalendarDay:
+    """Add a day off or a make-up working day to the province's (``unit_id`` None) or a unit's calendar."""
+    if kind not in ("off", "working"):
+        raise EngineError("A calendar day is either 'off' or 'working', not '%(kind)s'.", kind=kind)
+    exists = select(CalendarDay).where(CalendarDay.day == day, CalendarDay.unit_id.is_(None) if unit_id is None
+                                       else CalendarDay.unit_id == unit_id)  # fmt: skip
+    if session.scalar(exists) is not None:
+        raise Conflict("%(day)s is already in this calendar; remove it first to change it.", day=day.isoformat())
+    entry = CalendarDay(unit_id=unit_id, day=day, kind=kind, note=note[:300])
+    session.add(entry)
+    session.commit()
+    return entry
+
+
+def remove_calendar_day(session: Session, entry: CalendarDay) -> None:
+    session.delete(entry)
+    session.commit()

@@ -1,6 +1,7 @@
 """Deadline reminders and escalation, swept from the task rows by the scheduler.
 
-- **Reminder**: when an open task has at most ``remindBeforeWorkingHours`` (diagram property; default 8,
+- **Reminder**: when an open task has at most ``remindBeforeWorkingHours`` (a property of the task, else of
+  the process; default 8,
   one working day) of working time left, its holder (or, while nobody holds it, everyone who may take it)
   gets an inbox notice, once.
 - **Escalation**: when the deadline has passed, the department head of the holder's department is told
@@ -35,8 +36,11 @@ class SweepResult:
     escalated: int = 0
 
 
-def _hours(node: dict[str, Any], name: str) -> float:
+def _hours(node: dict[str, Any], name: str, process: dict[str, Any] | None = None) -> float:
+    """The task's own property, else the process's, else the default."""
     raw = (node.get("properties") or {}).get(name)
+    if raw in (None, "") and process:
+        raw = (process.get("properties") or {}).get(name)
     try:
         return float(raw) if raw not in (None, "") else DEFAULT_HOURS
     except ValueError:
@@ -45,6 +49,10 @@ def _hours(node: dict[str, Any], name: str) -> float:
 
 def _node(task: TaskRow) -> dict[str, Any]:
     return dict(task.instance.definition.elements["nodes"].get(task.element_id, {}))
+
+
+def _process(task: TaskRow) -> dict[str, Any]:
+    return dict(task.instance.definition.elements.get("process", {}))
 
 
 def _claim(session: Session, task: TaskRow, **marks: Any) -> bool:
@@ -117,7 +125,8 @@ def sweep_deadlines(session: Session, now: datetime) -> SweepResult:
         node = _node(task)
         if task.reminded_at is None and now <= task.due_at:
             left = cal.working_time_between(now, task.due_at)
-            if left <= timedelta(hours=_hours(node, REMIND_PROPERTY)) and _claim(session, task, reminded_at=now):
+            before = timedelta(hours=_hours(node, REMIND_PROPERTY, _process(task)))
+            if left <= before and _claim(session, task, reminded_at=now):
                 _notify(session, _candidates(session, task), task, now, "task_reminder",
                         f"Sắp đến hạn: {task.name}")  # fmt: skip
                 result.reminded += 1
@@ -127,7 +136,7 @@ def sweep_deadlines(session: Session, now: datetime) -> SweepResult:
             _notify(session, _heads_for(session, task), task, now, "task_escalated", f"Quá hạn: {task.name}")
             result.escalated += 1
         elif task.escalation_level == 1 and task.escalated_at is not None:
-            second = cal.add_working_hours(task.due_at, _hours(node, ESCALATE_PROPERTY))
+            second = cal.add_working_hours(task.due_at, _hours(node, ESCALATE_PROPERTY, _process(task)))
             if now > second and _claim(session, task, escalation_level=2, escalated_at=now):
                 leaders = users_with_role(session, task.unit_id, "unit_leader")
                 _notify(session, leaders, task, now, "task_escalated", f"Quá hạn kéo dài: {task.name}")

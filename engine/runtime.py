@@ -809,8 +809,10 @@ class Engine:
 
 
 def file_reference(stored: StoredFile) -> dict[str, Any]:
-    """How an attached file appears in process data and history."""
-    return {"id": stored.id, "name": stored.filename, "size": stored.size, "contentType": stored.content_type}
+    """How an attached file appears in process data and history (``url``: the download address that
+    form-js ``documentPreview`` components link to)."""
+    return {"id": stored.id, "name": stored.filename, "size": stored.size, "contentType": stored.content_type,
+            "url": f"/files/{stored.id}"}  # fmt: skip
 
 
 def _is_ready_job(task: Task) -> bool:

@@ -57,7 +57,8 @@ def timing_name(code: str | None) -> str:
 def _context() -> dict[str, Any]:
     user = g.get("user")
     counts = queries.inbox_counts(sa_session(), user) if user is not None else None
-    return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale())}
+    admin = queries.is_admin(sa_session(), user) if user is not None else False
+    return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale()), "is_admin": admin}
 
 
 def register(app: Flask) -> None:

@@ -1,0 +1,86 @@
+"""Administration: the working calendar (days off and make-up working days of the province and units)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import extract, or_, select
+
+from engine.calendar import WorkingCalendar
+from engine.deadlines import remove_calendar_day, set_calendar_day
+from engine.models import CalendarDay, RoleAssignment, Unit
+
+from ..auth import login_required
+from ..extensions import sa_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _admin_units() -> list[Unit]:
+    """The units the user administers; 403 when none."""
+    stmt = select(Unit).join(RoleAssignment, RoleAssignment.unit_id == Unit.id).where(
+        RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin")  # fmt: skip
+    units = list(sa_session().scalars(stmt.distinct().order_by(Unit.name)))
+    if not units:
+        abort(403, _("Only administrators may change the working calendar."))
+    return units
+
+
+def _national_holidays(year: int) -> list[tuple[date, str]]:
+    calendar = WorkingCalendar()
+    day, end = date(year, 1, 1), date(year, 12, 31)
+    found = []
+    while day <= end:
+        name = calendar.holiday_name(day)
+        if name:
+            found.append((day, name))
+        day += timedelta(days=1)
+    return found
+
+
+@bp.get("/calendar")
+@login_required
+def calendar() -> Any:
+    units = _admin_units()
+    year = request.args.get("year", type=int) or date.today().year
+    if not 2000 <= year <= 2100:
+        abort(400, _("Choose a year between 2000 and 2100."))
+    scope = or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id.in_([u.id for u in units]))
+    stmt = select(CalendarDay).where(scope, extract("year", CalendarDay.day) == year).order_by(CalendarDay.day)
+    return render_template("admin/calendar.html", year=year, units=units, entries=sa_session().scalars(stmt).all(),
+                           holidays=_national_holidays(year), unit_names={u.id: u.name for u in units})  # fmt: skip
+
+
+@bp.post("/calendar")
+@login_required
+def add_day() -> Any:
+    units = _admin_units()
+    try:
+        day = date.fromisoformat(request.form.get("day", ""))
+    except ValueError:
+        abort(422, _("Enter the date as YYYY-MM-DD."))
+    scope = request.form.get("scope", "province")
+    unit_id = None if scope == "province" else int(scope) if scope.isdigit() else -1
+    if unit_id is not None and unit_id not in {u.id for u in units}:
+        abort(403, _("You do not administer that unit."))
+    set_calendar_day(sa_session(), unit_id, day, request.form.get("kind", ""), request.form.get("note", "").strip())
+    flash(_("Calendar updated: deadlines computed from now on use it."), "success")
+    return redirect(url_for("admin.calendar", year=day.year))
+
+
+@bp.post("/calendar/<int:entry_id>/delete")
+@login_required
+def remove_day(entry_id: int) -> Any:
+    units = _admin_units()
+    entry = sa_session().get(CalendarDay, entry_id)
+    if entry is None:
+        abort(404)
+    if entry.unit_id is not None and entry.unit_id not in {u.id for u in units}:
+        abort(403, _("You do not administer that unit."))
+    year = entry.day.year
+    remove_calendar_day(sa_session(), entry)
+    flash(_("Calendar updated: deadlines computed from now on use it."), "success")
+    return redirect(url_for("admin.calendar", year=year))
