@@ -22,7 +22,7 @@ import forms
 
 from .dmn import DmnInvalid, DmnModel, load_dmn
 from .errors import DeploymentRejected, ExpressionError, Problem
-from .handlers import DECISION_JOB, HANDLERS
+from .handlers import BUILT_IN_JOBS, HANDLERS
 from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
 from .organisation import ROLES
 from .parsing import (
@@ -36,6 +36,7 @@ from .parsing import (
     process_info,
 )
 from .scripting import check_expression
+from .scripts import check_script
 from .serialization import spec_to_json
 from .timers import check_timer, schedule_start_timers
 
@@ -50,7 +51,7 @@ SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
-    "businessRuleTask",
+    "businessRuleTask", "scriptTask",
 }  # fmt: skip
 SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition"}
 
@@ -177,6 +178,11 @@ def _check_elements(
                             element_id=element_id, element_name=element["name"], line=element["line"],
                             severity="warning")
                 )  # fmt: skip
+        if element["type"] == "scriptTask":
+            try:
+                check_script(element.get("script") or {})
+            except ExpressionError as exc:
+                problem(f"The script cannot run: {exc.message}")
         if element["type"] == "businessRuleTask":
             if not element.get("decision_id"):
                 problem("The business rule task calls no decision: set its decision id (decisionRef in Camunda 7).")
@@ -190,7 +196,7 @@ def _check_elements(
                 problem(f"The timer cannot be used: {exc.message}")
         elif element["type"] in ("intermediateCatchEvent", "boundaryEvent"):
             problem("Only timer events can wait here in eISO today; use a timer or remove the event.")
-        service_jobs = sorted(set(HANDLERS) - {DECISION_JOB})  # the decision job belongs to business rule tasks
+        service_jobs = sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))  # those belong to other task types
         if element["type"] == "serviceTask" and element.get("job_type") not in service_jobs:
             known = ", ".join(service_jobs) or "none"
             if element.get("job_type") is None:

@@ -39,6 +39,13 @@ HANDLERS: dict[str, Handler] = {}
 
 DECISION_JOB = "eiso.decision"
 """The built-in job of business rule tasks (registered by ``engine.decisions``)."""
+SCRIPT_JOB = "eiso.script"
+"""The built-in job of script tasks (registered by ``engine.scripts``)."""
+BUILT_IN_JOBS = {
+    "businessRuleTask": DECISION_JOB,
+    "scriptTask": SCRIPT_JOB,
+}
+"""Element types whose job the engine runs itself, whatever the diagram says."""
 
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:

@@ -135,8 +135,9 @@ class EisoParser(BpmnParser):
             tag: (_with_extensions(parser), JobTask if tag == f"{{{BPMN_NS}}}serviceTask" else spec)
             for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
         },
-        # Business rule tasks wait as jobs too; the engine's own handler evaluates the decision.
+        # Business rule and script tasks wait as jobs too; the engine's own handlers run them.
         f"{{{BPMN_NS}}}businessRuleTask": (_with_extensions(TaskParser), JobTask),
+        f"{{{BPMN_NS}}}scriptTask": (_with_extensions(TaskParser), JobTask),
     }
 
 
@@ -211,6 +212,19 @@ def _c7_form_key(form_key: str | None) -> str | None:
     return form_key
 
 
+def script_info(node: etree._Element) -> dict[str, Any]:
+    """A script task's script: Camunda 8 ``zeebe:script`` (FEEL) or a BPMN ``script`` with its format."""
+    ext = read_extensions(node)
+    c8 = ext.get("script", {})
+    if c8:
+        return {"script": {"language": "feel", "text": c8.get("expression", ""), "result": c8.get("resultVariable")}}
+    text = node.findtext(f"{{{BPMN_NS}}}script") or ""
+    language = (node.get("scriptFormat") or "python").strip().lower()
+    result = ext.get("camunda", {}).get("resultVariable")
+    job = ext.get("taskDefinition", {}).get("type")
+    return {"script": {"language": language, "text": text, "result": result, "job_type": job}}
+
+
 def decision_info(node: etree._Element) -> dict[str, Any]:
     """Which DMN decision a business rule task calls and where its result goes, in either dialect."""
     ext = read_extensions(node)
@@ -232,6 +246,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(form_info(node))
     elif tag == "businessRuleTask":
         entry.update(decision_info(node))
+    elif tag == "scriptTask":
+        entry.update(script_info(node))
     if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
         timer = timer_info(node)
         if timer is not None:

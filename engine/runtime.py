@@ -41,7 +41,7 @@ from .errors import (
     TaskNotReady,
 )
 from .files import FileStore, Upload
-from .handlers import DECISION_JOB, HANDLERS, JobContext
+from .handlers import BUILT_IN_JOBS, HANDLERS, JobContext
 from .models import (
     FormDefinition,
     HistoryEvent,
@@ -642,7 +642,7 @@ class Engine:
 
     def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
         node = instance.definition.elements["nodes"].get(job.task_spec.name, {})
-        job_type = DECISION_JOB if node.get("type") == "businessRuleTask" else node.get("job_type")
+        job_type = BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type"))
         handler = HANDLERS.get(job_type or "")
         if handler is None:
             step = node.get("name") or job.task_spec.name
