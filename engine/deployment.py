@@ -23,6 +23,7 @@ import forms
 from .dmn import DmnInvalid, DmnModel, load_dmn
 from .errors import DeploymentRejected, ExpressionError, Problem
 from .handlers import BUILT_IN_JOBS, HANDLERS
+from .iomapping import check_io
 from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
 from .organisation import ROLES
 from .parsing import (
@@ -178,6 +179,11 @@ def _check_elements(
                             element_id=element_id, element_name=element["name"], line=element["line"],
                             severity="warning")
                 )  # fmt: skip
+        if element.get("io"):
+            try:
+                check_io(element["io"])
+            except ExpressionError as exc:
+                problem(f"An input/output mapping cannot be used: {exc.message}")
         if element["type"] == "scriptTask":
             try:
                 check_script(element.get("script") or {})

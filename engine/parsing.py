@@ -212,6 +212,39 @@ def _c7_form_key(form_key: str | None) -> str | None:
     return form_key
 
 
+def _c7_parameter_value(parameter: etree._Element) -> Any:
+    """A Camunda 7 input/output parameter: text (literal or ``${…}``), a list, or a map of such values."""
+    nested = [child for child in parameter if isinstance(child.tag, str)]
+    if not nested:
+        return (parameter.text or "").strip()
+    child = nested[0]
+    kind = etree.QName(child).localname
+    if kind == "list":
+        return {"list": [_c7_parameter_value(item) for item in child if isinstance(item.tag, str)]}
+    if kind == "map":
+        return {"map": {entry.get("key"): _c7_parameter_value(entry) for entry in child if isinstance(entry.tag, str)}}
+    if kind == "script":
+        return {"script": child.get("scriptFormat") or ""}
+    return (child.text or "").strip()
+
+
+def io_info(node: etree._Element) -> dict[str, Any] | None:
+    """Input and output mappings in either dialect: ``{"inputs": [(target, source)], "outputs": [...]}``.
+
+    A source is a FEEL (``=…``) or JUEL (``${…}``) expression, a literal string, or (Camunda 7) a
+    ``{"list": [...]}`` / ``{"map": {...}}`` of such sources.
+    """
+    io: dict[str, list[tuple[str, Any]]] = {"inputs": [], "outputs": []}
+    for mapping in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}ioMapping/*"):
+        kind = "inputs" if etree.QName(mapping).localname == "input" else "outputs"
+        io[kind].append((mapping.get("target") or "", mapping.get("source") or ""))
+    base = f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}inputOutput"
+    for tag, kind in (("inputParameter", "inputs"), ("outputParameter", "outputs")):
+        for parameter in node.iterfind(f"{base}/{{{CAMUNDA_NS}}}{tag}"):
+            io[kind].append((parameter.get("name") or "", _c7_parameter_value(parameter)))
+    return io if io["inputs"] or io["outputs"] else None
+
+
 def script_info(node: etree._Element) -> dict[str, Any]:
     """A script task's script: Camunda 8 ``zeebe:script`` (FEEL) or a BPMN ``script`` with its format."""
     ext = read_extensions(node)
@@ -248,6 +281,9 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(decision_info(node))
     elif tag == "scriptTask":
         entry.update(script_info(node))
+    io = io_info(node)
+    if io is not None:
+        entry["io"] = io
     if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
         timer = timer_info(node)
         if timer is not None:

@@ -42,6 +42,7 @@ from .errors import (
 )
 from .files import FileStore, Upload
 from .handlers import BUILT_IN_JOBS, HANDLERS, JobContext
+from .iomapping import on_completion, with_inputs
 from .models import (
     FormDefinition,
     HistoryEvent,
@@ -475,7 +476,9 @@ class Engine:
                 row.assignee_id, row.claimed_at = actor.id, now
                 recorder.add("task_claimed", element=(row.element_id, row.name), task_id=row.id)
             changed = _changed(task.data, values)
-            task.data.update(values)
+            flowing = on_completion(self._node(instance, row.element_id).get("io"), task.data, values)
+            task.data.clear()
+            task.data.update(flowing)
             self._run(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
             row.timing = classify(now, row.due_at, cal=self.calendar(row.unit_id))
@@ -647,9 +650,12 @@ class Engine:
         if handler is None:
             step = node.get("name") or job.task_spec.name
             raise EngineError("No handler for job type '%(type)s' at step '%(step)s'.", type=job_type, step=step)
-        context = JobContext(self.session, instance, job.task_spec.name, dict(job.data), recorder.actor, recorder.now)
+        data = with_inputs(node.get("io"), job.data)
+        context = JobContext(self.session, instance, job.task_spec.name, data, recorder.actor, recorder.now)
         output = handler(context) or {}
-        job.data.update(output)
+        flowing = on_completion(node.get("io"), data, output)
+        job.data.clear()
+        job.data.update(flowing)
         self._run(job)
         element = (job.task_spec.name, node.get("name", ""))
         for kind, data in context.events:
@@ -777,8 +783,16 @@ class Engine:
         task._set_internal_data(event_fired=True)  # the last (or only) round: the event is done
         task.task_spec._update(task)
 
+    @staticmethod
+    def _node(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
+        return dict(instance.definition.elements["nodes"].get(element_id, {}))
+
     def _create_row(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> TaskRow:
         node = instance.definition.elements["nodes"].get(task.task_spec.name, {})
+        if node.get("io"):  # the task starts: its input variables join its data
+            started = with_inputs(node["io"], task.data)
+            task.data.clear()
+            task.data.update(started)
         data = dict(task.data)
         roles = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
         row = TaskRow(

@@ -24,7 +24,7 @@ def language_of(expression: str) -> str:
     text = expression.strip()
     if text.startswith("="):
         return "feel"
-    if text.startswith(("${", "#{")):
+    if "${" in text or "#{" in text:  # JUEL, also with text around it ("Dear ${name}")
         return "juel"
     return "python"
 

@@ -1,0 +1,68 @@
+"""Input and output mappings in both dialects: inputs are the task's own variables, outputs decide what
+the process gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Deployer, Engine, SourceFile
+from engine.errors import DeploymentRejected
+from engine.models import TaskRow, Unit, User
+from tests.conftest import FIXTURES, Clock, deploy_fixture
+
+pytestmark = pytest.mark.usefixtures("library")
+DOSSIER = {"code": "000.00.12.H15-261123-0001", "owner": "chuyenvien", "applicant": {"name": "Nguyễn Văn An"}}
+
+
+def open_task(session: Session, instance_id: int) -> TaskRow:
+    return session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")).one()
+
+
+def data_of(engine: Engine, session: Session, instance_id: int) -> dict[str, Any]:
+    return {k: v for k, v in engine.task_data(open_task(session, instance_id)).items() if k not in ("departments", "unit")}
+
+
+def test_camunda8_inputs_are_local_and_outputs_are_what_the_process_gets(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    deploy_fixture(session, clock.now, "io_c8.bpmn")
+    engine = Engine(session)
+    instance = engine.start("io_c8", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now,
+                            variables={"dossier": DOSSIER, "fee": 50000})  # fmt: skip
+    review = data_of(engine, session, instance.id)
+    assert (review["applicantName"], review["doubleFee"]) == ("Nguyễn Văn An", 100000)
+    engine.complete(open_task(session, instance.id).id, actor=users["chuyenvien"], now=clock.now,
+                    variables={"approved": True, "note": "Hồ sơ đủ"})  # fmt: skip
+    after = data_of(engine, session, instance.id)
+    assert after["reviewApproved"] is True and after["reviewedFor"] == "Nguyễn Văn An"
+    assert after["total"] == 55000  # the script's result, through its output mapping
+    for local in ("applicantName", "doubleFee", "approved", "note", "amount", "withVat"):
+        assert local not in after, local
+
+
+def test_camunda7_parameters_with_text_list_and_map(session: Session, users: dict[str, User], unit: Unit,
+                                                    clock: Clock) -> None:  # fmt: skip
+    deploy_fixture(session, clock.now, "io_c7.bpmn")
+    engine = Engine(session)
+    instance = engine.start("io_c7", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now,
+                            variables={"dossier": DOSSIER})  # fmt: skip
+    review = data_of(engine, session, instance.id)
+    assert review["greeting"] == "Kính gửi Nguyễn Văn An"
+    assert review["reviewers"] == ["giamdoc", "chuyenvien"]
+    assert review["meta"] == {"code": DOSSIER["code"], "kind": "online"}
+    engine.complete(open_task(session, instance.id).id, actor=users["chuyenvien"], now=clock.now,
+                    variables={"opinion": "Đồng ý"})  # fmt: skip
+    after = data_of(engine, session, instance.id)
+    assert after["opinion"] == "Đồng ý"  # no output mappings: what the task produced flows on
+    assert "greeting" not in after and "meta" not in after  # but its inputs stay local
+
+
+def test_mappings_that_cannot_be_evaluated_are_refused_at_deploy(session: Session, clock: Clock) -> None:
+    broken = (FIXTURES / "io_c7.bpmn").read_text().replace("${dossier.code}", "${dossier.getCode()}")
+    with pytest.raises(DeploymentRejected) as caught:
+        Deployer(session).deploy([SourceFile("io.bpmn", broken.encode())], actor=None, now=clock.now)
+    assert caught.value.problems[0].element_id == "review" and "getCode" in caught.value.problems[0].message
