@@ -170,7 +170,7 @@ def _check_elements(
             for role in element["candidate_groups"]:
                 if role.startswith("="):
                     _check_expr(role, problem)
-                elif role not in ROLES:
+                elif role.partition(":")[0] not in ROLES:
                     known = ", ".join(ROLES)
                     problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
             if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:

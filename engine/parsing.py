@@ -8,6 +8,7 @@ serializer already stores).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
 
 from .errors import Problem
@@ -110,8 +112,64 @@ def _parse_timer_event(self: Any, event: etree._Element) -> Any:
     raise ValidationException("The timer has no date, duration or cycle.", node=self.node, file_name=self.filename)
 
 
+_VARIABLE = re.compile(r"^[A-Za-z_][\w]*$")
+
+
+def variable_name(text: str | None) -> str | None:
+    """``=items``, ``${items}`` or ``items`` -> ``items``; None when it is not a plain variable."""
+    if not text:
+        return None
+    name = text.strip().removeprefix("=").strip()
+    if name.startswith(("${", "#{")) and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name if _VARIABLE.match(name) else None
+
+
+def multi_instance_info(node: etree._Element) -> dict[str, Any] | None:
+    """The collection a multi-instance activity runs over, in either dialect (names as written)."""
+    loop = node.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")
+    if loop is None:
+        return None
+    c8 = loop.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}loopCharacteristics")
+    c8_attrs = dict(c8.attrib) if c8 is not None else {}
+    return {
+        "sequential": loop.get("isSequential") == "true",
+        "collection": c8_attrs.get("inputCollection") or loop.get(f"{{{CAMUNDA_NS}}}collection"),
+        "element": c8_attrs.get("inputElement") or loop.get(f"{{{CAMUNDA_NS}}}elementVariable"),
+        "output_collection": c8_attrs.get("outputCollection"),
+        "output_element": c8_attrs.get("outputElement"),
+        "cardinality": (loop.findtext(f"{{{BPMN_NS}}}loopCardinality") or "").strip() or None,
+        "completion": (loop.findtext(f"{{{BPMN_NS}}}completionCondition") or "").strip() or None,
+    }
+
+
+def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> None:
+    """Camunda's collection attributes mapped onto SpiffWorkflow's multi-instance task spec."""
+    info = multi_instance_info(self.node) or {}
+    if not info.get("collection") and not info.get("cardinality"):
+        self.raise_validation_exception("A multi-instance activity needs a collection or a cardinality.")
+    original = self.spec.task_specs.pop(self.task.name)
+    ref = TaskDataReference
+    params = {
+        "task_spec": "",
+        "cardinality": info.get("cardinality"),
+        "data_input": ref(variable_name(info["collection"])) if info.get("collection") else None,
+        "input_item": ref(info["element"]) if info.get("element") else None,
+        "data_output": ref(info["output_collection"]) if info.get("output_collection") else None,
+        "output_item": ref(variable_name(info["output_element"])) if info.get("output_element") else None,
+        "condition": info.get("completion"),
+    }
+    cls = self.SEQUENTIAL_MI_CLASS if info.get("sequential") else self.PARALLEL_MI_CLASS
+    self.task = cls(self.spec, original.name, description="MultiInstance", **params)
+    self._copy_task_attrs(original, loop_characteristics)
+
+
 def _with_extensions(parser_class: type) -> type:
-    methods = {"parse_extensions": _parse_extensions, "parse_timer_event": _parse_timer_event}
+    methods = {
+        "parse_extensions": _parse_extensions,
+        "parse_timer_event": _parse_timer_event,
+        "_add_multiinstance_task": _add_multiinstance_task,
+    }
     return type(f"Eiso{parser_class.__name__}", (parser_class,), methods)
 
 
@@ -284,6 +342,9 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
     io = io_info(node)
     if io is not None:
         entry["io"] = io
+    loop = multi_instance_info(node)
+    if loop is not None:
+        entry["multi_instance"] = loop
     if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
         timer = timer_info(node)
         if timer is not None:

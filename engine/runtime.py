@@ -44,10 +44,12 @@ from .files import FileStore, Upload
 from .handlers import BUILT_IN_JOBS, HANDLERS, JobContext
 from .iomapping import on_completion, with_inputs
 from .models import (
+    Department,
     FormDefinition,
     HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
+    RoleAssignment,
     StartTimer,
     StoredFile,
     TaskCandidate,
@@ -634,30 +636,30 @@ class Engine:
         spec = task.task_spec
         if not isinstance(spec, ExclusiveGateway | InclusiveGateway):
             return
-        taken = [c.task_spec.name for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
+        taken = [element_of(c.task_spec) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
         flows = instance.definition.elements.get("flows", {})
         chosen = [
             {"flow": fid, "name": f["name"], "target": f["target"]}
             for fid, f in flows.items()
-            if f["source"] == spec.name and f["target"] in taken
+            if f["source"] == element_of(spec) and f["target"] in taken
         ]
-        recorder.add("gateway_taken", element=(spec.name, spec.bpmn_name or ""), data={"taken": chosen})
+        recorder.add("gateway_taken", element=(element_of(spec), spec.bpmn_name or ""), data={"taken": chosen})
 
     def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
-        node = instance.definition.elements["nodes"].get(job.task_spec.name, {})
+        node = instance.definition.elements["nodes"].get(element_of(job.task_spec), {})
         job_type = BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type"))
         handler = HANDLERS.get(job_type or "")
         if handler is None:
-            step = node.get("name") or job.task_spec.name
+            step = node.get("name") or element_of(job.task_spec)
             raise EngineError("No handler for job type '%(type)s' at step '%(step)s'.", type=job_type, step=step)
         data = with_inputs(node.get("io"), job.data)
-        context = JobContext(self.session, instance, job.task_spec.name, data, recorder.actor, recorder.now)
+        context = JobContext(self.session, instance, element_of(job.task_spec), data, recorder.actor, recorder.now)
         output = handler(context) or {}
         flowing = on_completion(node.get("io"), data, output)
         job.data.clear()
         job.data.update(flowing)
         self._run(job)
-        element = (job.task_spec.name, node.get("name", ""))
+        element = (element_of(job.task_spec), node.get("name", ""))
         for kind, data in context.events:
             recorder.add(kind, element=element, data=data)
         recorder.add("job_completed", element=element, data={"job_type": job_type, "output": output})
@@ -717,16 +719,17 @@ class Engine:
                 recorder.add("timer_cancelled", element=(row.element_id, self._name(instance, row.element_id)))
 
     def _schedule_timer(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
-        node = instance.definition.elements["nodes"].get(task.task_spec.name, {})
+        node = instance.definition.elements["nodes"].get(element_of(task.task_spec), {})
         timer = node.get("timer") or {}
         value = timer_value(timer.get("expression", ""), task.data)
         planned = schedule(timer.get("kind", ""), value, recorder.now)
         self.session.add(Timer(
-            instance_id=instance.id, task_id=str(task.id), element_id=task.task_spec.name, kind=timer.get("kind"),
+            instance_id=instance.id, task_id=str(task.id), element_id=element_of(task.task_spec),
+            kind=timer.get("kind"),
             due_at=planned.first, period=planned.period, cron=planned.cron, cycles_left=planned.cycles,
             state="waiting",
         ))  # fmt: skip
-        recorder.add("timer_scheduled", element=(task.task_spec.name, node.get("name", "")),
+        recorder.add("timer_scheduled", element=(element_of(task.task_spec), node.get("name", "")),
                      data={"due_at": planned.first.isoformat(), "timer": value})  # fmt: skip
 
     @staticmethod
@@ -783,27 +786,42 @@ class Engine:
         task._set_internal_data(event_fired=True)  # the last (or only) round: the event is done
         task.task_spec._update(task)
 
+    def _department_members(self, unit_id: int, group: str) -> list[int]:
+        """``role:department`` (e.g. ``department_head:vp``): who holds that role for that department."""
+        role, _, code = group.partition(":")
+        stmt = (
+            select(RoleAssignment.user_id)
+            .join(Department, Department.id == RoleAssignment.department_id)
+            .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == role, Department.code == code)
+        )
+        return list(self.session.scalars(stmt.distinct()))
+
     @staticmethod
     def _node(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
         return dict(instance.definition.elements["nodes"].get(element_id, {}))
 
     def _create_row(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> TaskRow:
-        node = instance.definition.elements["nodes"].get(task.task_spec.name, {})
+        node = instance.definition.elements["nodes"].get(element_of(task.task_spec), {})
         if node.get("io"):  # the task starts: its input variables join its data
             started = with_inputs(node["io"], task.data)
             task.data.clear()
             task.data.update(started)
         data = dict(task.data)
-        roles = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
+        groups = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
+        roles = [g for g in groups if ":" not in g]
+        scoped = [self._department_members(instance.unit_id, g) for g in groups if ":" in g]
         row = TaskRow(
-            id=str(task.id), instance_id=instance.id, element_id=task.task_spec.name,
-            name=node.get("name") or task.task_spec.name, kind="user", unit_id=instance.unit_id,
-            form_id=node.get("form_definition_id"), candidate_roles=roles, state="open", created_at=recorder.now,
+            id=str(task.id), instance_id=instance.id, element_id=element_of(task.task_spec),
+            name=node.get("name") or element_of(task.task_spec), kind="user", unit_id=instance.unit_id,
+            form_id=node.get("form_definition_id"), candidate_roles=groups, state="open", created_at=recorder.now,
         )  # fmt: skip
         self.session.add(row)
         self.session.flush()
         for role in roles:
             self.session.add(TaskCandidate(task_id=row.id, role=role))
+        for user_ids in scoped:
+            for user_id in user_ids:
+                self.session.add(TaskCandidate(task_id=row.id, user_id=user_id))
         for username in _resolve_list(node.get("candidate_users", []), data):
             user = self.session.scalar(select(User).where(User.username == str(username)))
             if user is not None:
@@ -822,6 +840,11 @@ class Engine:
         return self.session.get(FormDefinition, form_id) if form_id else None
 
 
+def element_of(spec: Any) -> str:
+    """The diagram element a task spec comes from (multi-instance children are renamed specs)."""
+    return str(getattr(spec, "bpmn_id", None) or spec.name)
+
+
 def file_reference(stored: StoredFile) -> dict[str, Any]:
     """How an attached file appears in process data and history (``url``: the download address that
     form-js ``documentPreview`` components link to)."""
@@ -837,7 +860,7 @@ def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
     """Literal entries as they are; FEEL entries (``=...``) evaluated to a value or a list of values."""
     out: list[Any] = []
     for value in values:
-        if isinstance(value, str) and value.startswith("="):
+        if isinstance(value, str) and (value.startswith("=") or "${" in value or "#{" in value):
             result = evaluate_expression(value, data)
             if isinstance(result, str):
                 out.extend(v.strip() for v in result.split(",") if v.strip())

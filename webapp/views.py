@@ -27,6 +27,10 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 def role_name(code: str) -> str:
+    """A role, or a role for one department (``department_head:vp``), as a reader says it."""
+    code, _, department = code.partition(":")
+    if department:
+        return f"{role_name(code)} ({department})"
     role = ROLES.get(code)
     if role is None:
         return code
