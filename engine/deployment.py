@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 import forms
 
+from . import versions
 from .dmn import DmnInvalid, DmnModel, load_dmn
 from .errors import DeploymentRejected, ExpressionError, Problem
 from .handlers import BUILT_IN_JOBS, HANDLERS
 from .iomapping import check_io
-from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, User
+from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, Unit, User
 from .organisation import ROLES
 from .parsing import (
     BPMN_NS,
@@ -33,13 +34,14 @@ from .parsing import (
     EisoParser,
     ProcessInfo,
     detect_dialect,
+    embedded_forms,
     parse_xml,
     process_info,
 )
 from .scripting import check_expression
 from .scripts import check_script
 from .serialization import spec_to_json
-from .timers import check_timer, schedule_start_timers
+from .timers import check_timer
 
 MAX_FORM_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 200
@@ -84,6 +86,16 @@ class _ParsedProcess:
     info: ProcessInfo
     dialect: str
     spec_json: str
+    executable: bool = True
+    problems: list[Problem] = field(default_factory=list)  # why a documentation diagram cannot run
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a deployment goes: the owning unit (None: the shared library), and why it changed."""
+
+    unit_id: int | None = None
+    change_summary: str = ""
 
 
 @dataclass
@@ -115,15 +127,30 @@ def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | No
     if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
         problems.append(Problem(source.filename, "Not a form-js form: the top level needs 'components'."))
         return None
-    if not schema.get("id"):
-        problems.append(Problem(source.filename, "The form has no 'id'; set the Form ID in Camunda Modeler."))
-        return None
     try:
         forms.load_form_js(schema)
     except forms.FormSchemaError as exc:
         problems.append(Problem(source.filename, str(exc)))
         return None
-    return _ParsedForm(source, str(schema["id"]), schema)
+    # A form without an id can still be used by its file name (Camunda 7: camunda-forms:deployment:x.form).
+    return _ParsedForm(source, str(schema.get("id") or f"file:{source.filename}"), schema)
+
+
+def _embedded_forms(files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
+    """Forms a Camunda 8 diagram carries inside itself (``zeebe:userTaskForm``), by their id."""
+    found = []
+    for file in files:
+        if file.kind != "bpmn":
+            continue
+        tree, _ = parse_xml(file.content, file.filename)
+        if tree is None:
+            continue  # reported when the diagram itself is read
+        for form_id, text in embedded_forms(tree.getroot()).items():
+            embedded = SourceFile(f"{file.filename}#{form_id}", text.encode())
+            parsed = _parse_form(embedded, problems)
+            if parsed is not None:
+                found.append(_ParsedForm(embedded, form_id, parsed.schema))
+    return found
 
 
 def _unsupported(info: ProcessInfo, root: etree._Element, filename: str) -> list[Problem]:
@@ -164,8 +191,13 @@ def _check_elements(
         def problem(message: str, el: dict[str, Any] = element, eid: str = element_id) -> None:
             problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
 
-        if element.get("form_key") and element["form_key"] not in form_keys:
-            problem(f"The form '{element['form_key']}' is not deployed; upload its .form file with this diagram.")
+        form_key = element.get("form_key")
+        if form_key and form_key.startswith(("embedded:", "app:")):
+            problem(f"The form '{form_key}' is an HTML or JSF page, which eISO cannot show; draw the form in "
+                    "Camunda Modeler's form editor (.form) and link it.")  # fmt: skip
+        elif form_key and form_key not in form_keys:
+            shown = form_key.removeprefix("file:")
+            problem(f"The form '{shown}' is not deployed; upload its .form file with this diagram.")
         if element["type"] == "userTask":
             for role in element["candidate_groups"]:
                 if role.startswith("="):
@@ -208,10 +240,11 @@ def _check_elements(
             if element.get("job_type") is None:
                 problem(
                     "The service task has no job type: set its task definition type (Camunda 8) or external topic "
-                    f"(Camunda 7); Java classes and expressions cannot run in eISO. Known job types: {known}."
+                    f"(Camunda 7); Java classes and expressions cannot run in eISO. Built-in job types: {known}; "
+                    "any other type waits for an external worker."
                 )
-            else:
-                problem(f"No handler for job type '{element.get('job_type')}'. Known job types: {known}.")
+            elif element["job_type"] in BUILT_IN_JOBS.values():
+                problem(f"The job type '{element['job_type']}' is reserved for eISO's own tasks; choose another.")
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
             if flow[end] not in info.elements:
@@ -273,15 +306,87 @@ def _parse_bpmn(
     if not executable:
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
     for info, node in executable:
-        found.extend(_unsupported(info, root, source.filename))
-        found.extend(_check_elements(info, source.filename, form_keys, decision_keys))
-        found.extend(_unreachable(node, source.filename))
-        found.extend(_unguarded_flows(node, source.filename))
+        found.extend(_process_problems(info, node, root, source.filename, form_keys, decision_keys))
     if [p for p in found if p.severity == "error"]:
         problems.extend(found)
         return []
     problems.extend(found)
     return [_spiff_spec(source, root, info, detect_dialect(root), problems) for info, _ in executable]
+
+
+def _process_problems(
+    info: ProcessInfo,
+    node: etree._Element,
+    root: etree._Element,
+    filename: str,
+    form_keys: set[str],
+    decision_keys: set[str] | frozenset[str],
+) -> list[Problem]:
+    """Everything that stops one process from running in eISO."""
+    return [
+        *_unsupported(info, root, filename),
+        *_check_elements(info, filename, form_keys, decision_keys),
+        *_unreachable(node, filename),
+        *_unguarded_flows(node, filename),
+    ]
+
+
+# --- documentation-only diagrams -------------------------------------------------------------------
+
+
+def _parse_documentation(
+    source: SourceFile,
+    form_keys: set[str],
+    problems: list[Problem],
+    decision_keys: set[str] | frozenset[str] = frozenset(),
+) -> list[_ParsedProcess]:
+    """A diagram kept as documentation only has to be BPMN; what stops it from running is kept with it."""
+    tree, xml_problems = parse_xml(source.content, source.filename)
+    if tree is None:
+        problems.extend(_explain_unparsable(source, xml_problems))
+        return []
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        problems.append(_not_bpmn(source.filename, root))
+        return []
+    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    if not processes:
+        problems.append(Problem(source.filename, "The file holds no process to document; export it from a BPMN tool."))
+        return []
+    reasons = _reasons_not_to_run(source, root, processes, form_keys, decision_keys)
+    info = _documented_process(root, [info for info, _ in processes], source.filename)
+    return [_ParsedProcess(source, info, detect_dialect(root), "", executable=False, problems=reasons)]
+
+
+def _reasons_not_to_run(
+    source: SourceFile,
+    root: etree._Element,
+    processes: list[tuple[ProcessInfo, etree._Element]],
+    form_keys: set[str],
+    decision_keys: set[str] | frozenset[str],
+) -> list[Problem]:
+    """The executable check's problems, plus those of the processes not marked executable."""
+    found: list[Problem] = []
+    _embedded_forms([source], found)
+    _parse_bpmn(source, form_keys, found, decision_keys)
+    for info, node in processes:
+        if not info.executable:
+            found.extend(_process_problems(info, node, root, source.filename, form_keys, decision_keys))
+    unique = {(p.message, p.element_id, p.line): p for p in found if p.severity == "error"}
+    return list(unique.values())
+
+
+def _documented_process(root: etree._Element, processes: list[ProcessInfo], filename: str) -> ProcessInfo:
+    """One definition per diagram: named after its executable (else largest) process, indexing all of them."""
+    main = max(processes, key=lambda info: (info.executable, len(info.elements)))
+    participant = root.find(f"{{{BPMN_NS}}}collaboration/{{{BPMN_NS}}}participant[@processRef='{main.key}']")
+    fallback = root.get("name") or (participant.get("name") if participant is not None else None)
+    name = main.name if main.name != main.key else fallback or PurePosixPath(filename).stem
+    return ProcessInfo(
+        key=main.key, name=name, description=main.description, executable=False, starter_roles=[],
+        elements={k: v for info in processes for k, v in info.elements.items()},
+        flows={k: v for info in processes for k, v in info.flows.items()},
+    )  # fmt: skip
 
 
 def _spiff_spec(
@@ -507,30 +612,71 @@ class Deployer:
         self.session = session
 
     def deploy(
-        self, files: list[SourceFile], *, actor: User | None, now: datetime, name: str = "", source: str = ""
+        self,
+        files: list[SourceFile],
+        *,
+        actor: User | None,
+        now: datetime,
+        name: str = "",
+        source: str = "",
+        unit_id: int | None = None,
+        as_documentation: bool = False,
+        change_summary: str = "",
     ) -> DeploymentResult:
+        """Validate and store ``files``; ``unit_id`` names the owning unit (None: the shared library).
+
+        A version for a unit starts as a draft under change control (see ``engine.versions``);
+        ``as_documentation`` stores diagrams that cannot run, to be shown and published only.
+        """
+        target = _Target(unit_id, change_summary.strip())
         problems: list[Problem] = []
-        parsed_forms = self._forms(files, problems)
-        form_keys = {f.form_key for f in parsed_forms} | self._deployed_form_keys()
+        embedded = [] if as_documentation else _embedded_forms(files, problems)  # documentation runs no form
+        parsed_forms = self._forms(files, problems) + embedded
+        form_keys = {f.form_key for f in parsed_forms} | {f"file:{f.source.filename}" for f in parsed_forms}
+        form_keys |= self._deployed_form_keys()
         decisions = self._decisions(files, problems)
         decision_keys = {key for _, model in decisions for key in model.decision_ids()} | self._deployed_decision_keys()
         processes: list[_ParsedProcess] = []
         for file in files:
             if file.kind == "bpmn":
-                processes.extend(_parse_bpmn(file, form_keys, problems, decision_keys))
+                parse = _parse_documentation if as_documentation else _parse_bpmn
+                processes.extend(parse(file, form_keys, problems, decision_keys))
+            elif as_documentation:
+                problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation."))
             elif file.kind not in ("form", "dmn"):
                 problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
         self._check_unique_keys(processes, problems)
+        self._check_target(processes, target, actor, problems)
         errors = [p for p in problems if p.severity == "error"]
         if errors or not files:
             raise DeploymentRejected(errors or [Problem("", "No files were given.")])
         try:
-            result = self._store(files, parsed_forms, processes, actor, now, name, source, problems, decisions)
+            result = self._store(files, parsed_forms, processes, actor, now, name, source, problems, decisions, target)
+            for definition in result.definitions:
+                versions.place(self.session, definition, actor=actor, now=now)
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
         return result
+
+    def _check_target(
+        self, processes: list[_ParsedProcess], target: _Target, actor: User | None, problems: list[Problem]
+    ) -> None:
+        """The unit exists, owns (or may take over) every key, and can review drafts when they need it."""
+        unit = self.session.get(Unit, target.unit_id) if target.unit_id is not None else None
+        if target.unit_id is not None and unit is None:
+            problems.append(Problem("", f"Unit {target.unit_id} does not exist; choose the unit owning the process."))
+            return
+        for p in processes:
+            key, filename = p.info.key, p.source.filename
+            found = versions.ownership_problem(self.session, key, target.unit_id, p.executable, filename)
+            if found is not None:
+                problems.append(found)
+        needs_review = processes and not versions.goes_live_at_once(self.session, actor, unit)
+        if needs_review and versions.active_version(self.session, versions.CHANGE_CONTROL_KEY) is None:
+            problems.append(Problem("", "A unit's new version is reviewed in the change-control process; deploy "
+                                        "the shipped library (bpmn/change-control.bpmn) first."))  # fmt: skip
 
     def _forms(self, files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
         parsed = [_parse_form(f, problems) for f in files if f.kind == "form"]
@@ -576,7 +722,9 @@ class Deployer:
         return by_key
 
     def _deployed_form_keys(self) -> set[str]:
-        return set(self.session.scalars(select(FormDefinition.form_key).distinct()))
+        keys = set(self.session.scalars(select(FormDefinition.form_key).distinct()))
+        names = self.session.scalars(select(DeployedFile.filename).where(DeployedFile.kind == "form").distinct())
+        return keys | {f"file:{name}" for name in names}
 
     @staticmethod
     def _check_unique_keys(processes: list[_ParsedProcess], problems: list[Problem]) -> None:
@@ -597,6 +745,7 @@ class Deployer:
         source: str,
         problems: list[Problem],
         decisions: list[tuple[SourceFile, DmnModel]],
+        target: _Target,
     ) -> DeploymentResult:
         deployment = Deployment(
             name=name or ", ".join(f.filename for f in files)[:300],
@@ -607,11 +756,14 @@ class Deployer:
         self.session.add(deployment)
         stored = {f.filename: self._add_file(deployment, f) for f in files}
         result = DeploymentResult(deployment, [], [], warnings=problems)
-        form_ids = {pf.form_key: self._store_form(deployment, pf, now, result) for pf in parsed_forms}
+        form_ids: dict[str, FormDefinition] = {}
+        for pf in parsed_forms:
+            stored_form = self._store_form(deployment, pf, now, result)
+            form_ids[pf.form_key] = form_ids[f"file:{pf.source.filename}"] = stored_form
         decision_ids = self._store_decisions(deployment, decisions, stored, now)
         for process in processes:
             self._store_process(deployment, process, stored[process.source.filename], form_ids, now, result,
-                                decision_ids)  # fmt: skip
+                                decision_ids, target)  # fmt: skip
         self.session.flush()
         return result
 
@@ -621,6 +773,17 @@ class Deployer:
         return row
 
     def _latest_form(self, form_key: str) -> FormDefinition | None:
+        if form_key.startswith("file:"):  # the newest form deployed from a file of that name
+            by_file = (
+                select(FormDefinition)
+                .join(DeployedFile, (DeployedFile.deployment_id == FormDefinition.deployment_id)
+                      & (DeployedFile.content_hash == FormDefinition.content_hash))  # fmt: skip
+                .where(DeployedFile.kind == "form", DeployedFile.filename == form_key.removeprefix("file:"))
+                .order_by(FormDefinition.id.desc())
+            )
+            found = self.session.scalar(by_file.limit(1))
+            if found is not None:
+                return found
         stmt = select(FormDefinition).where(FormDefinition.form_key == form_key)
         return self.session.scalar(stmt.order_by(FormDefinition.version.desc()).limit(1))
 
@@ -652,10 +815,11 @@ class Deployer:
         now: datetime,
         result: DeploymentResult,
         decision_ids: dict[str, DecisionDefinition],
+        target: _Target,
     ) -> None:
         elements = dict(process.info.elements)
-        form_hashes = []
-        for element in elements.values():
+        form_hashes = [] if process.executable else ["documentation"]
+        for element in elements.values() if process.executable else ():  # a documentation diagram's forms are text
             key = element.get("form_key")
             if key:
                 form = form_ids.get(key) or self._latest_form(key)
@@ -697,12 +861,15 @@ class Deployer:
                 "process": {"properties": process.info.properties},
             },
             starter_roles=process.info.starter_roles,
-            is_active=True,
+            unit_id=target.unit_id,
+            status="draft",  # until engine.versions places it
+            executable=process.executable,
+            problems=[p.as_dict() for p in process.problems],
+            change_summary=target.change_summary,
             created_at=now,
         )
         self.session.add(definition)
         self.session.flush()
-        schedule_start_timers(self.session, definition, now)
         result.definitions.append(definition)
 
 

@@ -22,9 +22,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -76,6 +80,8 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(300))
     short_name: Mapped[str] = mapped_column(String(40), default="")
     quality_policy: Mapped[str] = mapped_column(Text, default="")
+    # Administrators of the unit may deploy new versions without the leader's approval (change control).
+    allow_direct_deploy: Mapped[bool] = mapped_column(default=False, server_default=false())
     departments: Mapped[list[Department]] = relationship(back_populates="unit", order_by="Department.id")
 
 
@@ -149,10 +155,17 @@ class DeployedFile(Base):
 
 
 class ProcessDefinition(Base):
-    """One version of one executable process, with its parsed spec stored once."""
+    """One version of one process, with its parsed spec stored once.
+
+    ``status``: ``draft`` (waiting for the unit leader's approval), ``active`` (the version people
+    start), ``returned`` (the leader sent the draft back), ``superseded`` (a later version became
+    active). ``unit_id`` None: the shared library, deployed by administrators and active at once.
+    A documentation diagram (``executable`` False) is stored and shown but never run; ``problems``
+    says why it could not run.
+    """
 
     __tablename__ = "process_definitions"
-    __table_args__ = (UniqueConstraint("key", "version"),)
+    __table_args__ = (UniqueConstraint("key", "version"), Index("ix_process_definitions_key_status", "key", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -162,13 +175,40 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
     bpmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)  # empty for documentation diagrams
     elements: Mapped[dict[str, Any]]  # element id -> {name, type, ...}; flows; user task metadata
     starter_roles: Mapped[list[Any]]
-    is_active: Mapped[bool] = mapped_column(default=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    executable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    problems: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    change_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime]
     bpmn_file: Mapped[DeployedFile] = relationship()
     deployment: Mapped[Deployment] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> ColumnElement[bool]:
+        return cls.status == "active"
+
+    @property
+    def started_by_system(self) -> bool:
+        """eISO starts it itself (process property ``startedBy`` = ``system``), e.g. change control."""
+        properties = (self.elements or {}).get("process", {}).get("properties", {})
+        return bool(properties.get("startedBy") == "system")
+
+    def startable_in(self, unit_id: int) -> bool:
+        """People may start this version in the unit: it runs, it is active, and it is shared or the unit's own."""
+        return (
+            self.executable and self.status == "active" and self.unit_id in (None, unit_id)
+            and not self.started_by_system
+        )  # fmt: skip
 
 
 class DecisionDefinition(Base):
@@ -399,6 +439,54 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(10))  # off | working
     note: Mapped[str] = mapped_column(String(300), default="")
+
+
+# --- change control and instance migration --------------------------------------------------------
+
+
+class VersionReview(Base):
+    """A draft version's passage through change control (TCVN ISO 9001:2015, 7.5.3): the process instance
+    in which the unit leader reviews it, who asked, and the decision."""
+
+    __tablename__ = "version_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(10))  # approved | returned
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    definition: Mapped[ProcessDefinition] = relationship()
+    instance: Mapped[ProcessInstance] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class InstanceMigration(Base):
+    """A running instance moved to another version of its process, with what is needed to move it back.
+
+    ``previous_tasks`` holds the open task rows as they were (id, name, form); ``revision_after`` is the
+    instance's revision right after the move: a revert is only allowed while it has not changed.
+    """
+
+    __tablename__ = "instance_migrations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    previous_state: Mapped[str] = mapped_column(Text)
+    previous_tasks: Mapped[list[Any]]
+    revision_after: Mapped[int] = mapped_column(Integer)
+    migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    migrated_at: Mapped[datetime]
+    reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reverted_at: Mapped[datetime | None]
+    instance: Mapped[ProcessInstance] = relationship()
+    from_definition: Mapped[ProcessDefinition] = relationship(foreign_keys=[from_definition_id])
+    to_definition: Mapped[ProcessDefinition] = relationship(foreign_keys=[to_definition_id])
+    migrated_by: Mapped[User | None] = relationship(foreign_keys=[migrated_by_id])
 
 
 # --- registers --------------------------------------------------------------------------------

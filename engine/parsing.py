@@ -223,7 +223,7 @@ def form_info(node: etree._Element) -> dict[str, Any]:
     c7 = ext.get("camunda", {})
     form = ext.get("formDefinition", {})
     return {
-        "form_key": form.get("formId") or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
+        "form_key": _c8_form_key(form) or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
         "generated_form": generated_form_fields(node),
     }
 
@@ -263,11 +263,30 @@ def generated_form_fields(node: etree._Element) -> list[dict[str, Any]]:
     return fields
 
 
+FORM_FILE_PREFIXES = ("camunda-forms:deployment:", "camunda-forms:app:")
+
+
 def _c7_form_key(form_key: str | None) -> str | None:
-    prefix = "camunda-forms:deployment:"
-    if form_key and form_key.startswith(prefix):
-        return form_key[len(prefix):].removesuffix(".form")
+    """Camunda 7 names a form-js form by its file (``camunda-forms:deployment:x.form``): ``file:x.form``."""
+    for prefix in FORM_FILE_PREFIXES:
+        if form_key and form_key.startswith(prefix):
+            return "file:" + form_key[len(prefix):].rsplit("/", 1)[-1]
     return form_key
+
+
+def _c8_form_key(form: dict[str, str]) -> str | None:
+    """Camunda 8: a deployed form by id, or a form embedded in the diagram (``camunda-forms:bpmn:<id>``)."""
+    key = form.get("formKey") or ""
+    return form.get("formId") or (key.removeprefix("camunda-forms:bpmn:") if key else None)
+
+
+def embedded_forms(root: etree._Element) -> dict[str, str]:
+    """Forms embedded in a Camunda 8 diagram (``zeebe:userTaskForm``): id -> JSON text."""
+    return {
+        node.get("id", ""): node.text or ""
+        for node in root.iter(f"{{{ZEEBE_NS}}}userTaskForm")
+        if node.get("id")
+    }
 
 
 def _c7_parameter_value(parameter: etree._Element) -> Any:
@@ -352,9 +371,12 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         if tag == "boundaryEvent":
             entry["attached_to"] = node.get("attachedToRef")
             entry["interrupting"] = node.get("cancelActivity", "true").lower() != "false"
-    elif tag == "serviceTask":
+    elif tag in ("serviceTask", "sendTask"):
         ext = read_extensions(node)
-        entry["job_type"] = ext.get("taskDefinition", {}).get("type") or ext.get("camunda", {}).get("topic")
+        definition = ext.get("taskDefinition", {})
+        entry["job_type"] = definition.get("type") or ext.get("camunda", {}).get("topic")
+        entry["retries"] = definition.get("retries")
+        entry["headers"] = ext.get("taskHeaders", {})
     return entry
 
 

@@ -23,6 +23,7 @@ from .models import (
     RoleAssignment,
     TaskCandidate,
     TaskRow,
+    Unit,
     User,
 )
 from .organisation import roles_in_unit
@@ -80,9 +81,10 @@ def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
 
 
 def active_definitions(session: Session) -> list[ProcessDefinition]:
+    """The version people start of every process that runs (documentation diagrams never do)."""
     latest = (
         select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .where(ProcessDefinition.is_active.is_(True))
+        .where(ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True))
         .group_by(ProcessDefinition.key)
         .subquery()
     )
@@ -101,7 +103,8 @@ def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, lis
     result = []
     for definition in active_definitions(session):
         wanted = set(definition.starter_roles)
-        units = [u for u, roles in roles_by_unit.items() if not wanted or roles & wanted]
+        units = [u for u, roles in roles_by_unit.items()
+                 if definition.startable_in(u) and (not wanted or roles & wanted)]  # fmt: skip
         if units:
             result.append((definition, sorted(units)))
     return result
@@ -160,6 +163,15 @@ class DefinitionSummary:
     versions: int
     running: int
     completed: int
+    drafts: tuple[int, ...] = ()  # versions waiting for the unit leader's approval
+
+
+@dataclass(frozen=True)
+class LibraryGroup:
+    """The processes one unit owns; ``unit`` None: the shared library."""
+
+    unit: Unit | None
+    summaries: list[DefinitionSummary]
 
 
 def _instance_counts_by_key() -> Subquery:
@@ -174,8 +186,8 @@ def _instance_counts_by_key() -> Subquery:
 
 
 def definition_summaries(session: Session) -> list[DefinitionSummary]:
-    """Every process key with its latest active version (the latest one if none is active) and counts."""
-    latest_active = func.max(case((ProcessDefinition.is_active.is_(True), ProcessDefinition.version)))
+    """Every process key with its active version (the latest one if none is active), drafts and counts."""
+    latest_active = func.max(case((ProcessDefinition.status == "active", ProcessDefinition.version)))
     versions = (
         select(
             ProcessDefinition.key,
@@ -190,10 +202,32 @@ def definition_summaries(session: Session) -> list[DefinitionSummary]:
         select(ProcessDefinition, versions.c.versions, counts.c.running, counts.c.completed)
         .join(versions, and_(ProcessDefinition.key == versions.c.key, ProcessDefinition.version == versions.c.shown))
         .outerjoin(counts, counts.c.key == ProcessDefinition.key)
-        .options(defer(ProcessDefinition.spec_json))
+        .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.unit))
         .order_by(ProcessDefinition.name, ProcessDefinition.key)
     )
-    return [DefinitionSummary(d, n, running or 0, done or 0) for d, n, running, done in session.execute(stmt)]
+    drafts = _drafts_by_key(session)
+    return [
+        DefinitionSummary(d, n, running or 0, done or 0, drafts.get(d.key, ()))
+        for d, n, running, done in session.execute(stmt)
+    ]
+
+
+def _drafts_by_key(session: Session) -> dict[str, tuple[int, ...]]:
+    stmt = select(ProcessDefinition.key, ProcessDefinition.version).where(ProcessDefinition.status == "draft")
+    found: dict[str, tuple[int, ...]] = {}
+    for key, version in session.execute(stmt.order_by(ProcessDefinition.version)):
+        found[key] = (*found.get(key, ()), version)
+    return found
+
+
+def library_groups(session: Session) -> list[LibraryGroup]:
+    """The process library grouped by owning unit: the shared library first, then units by name."""
+    groups: dict[int | None, LibraryGroup] = {}
+    for summary in definition_summaries(session):
+        unit = summary.definition.unit
+        key = unit.id if unit is not None else None
+        groups.setdefault(key, LibraryGroup(unit, [])).summaries.append(summary)
+    return sorted(groups.values(), key=lambda g: (g.unit is not None, g.unit.name if g.unit else ""))
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from .errors import (
 from .files import FileStore, Upload
 from .handlers import BUILT_IN_JOBS, HANDLERS, JobContext
 from .iomapping import on_completion, with_inputs
+from .jobs import ExternalJob, job_row
 from .models import (
     Department,
     FormDefinition,
@@ -108,8 +109,12 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, A
 
 
 def active_tasks(workflow: BpmnWorkflow) -> list[Task]:
-    # workflow.tasks is a plain dict: unlike get_tasks() it has no depth limit.
-    return [t for t in workflow.tasks.values() if t.has_state(ACTIVE_STATES)]
+    """Active tasks of the process and of its (embedded or called) subprocesses.
+
+    The ``tasks`` dicts are read directly: unlike ``get_tasks()`` they have no depth limit.
+    """
+    workflows = [workflow, *workflow.subprocesses.values()]
+    return [t for wf in workflows for t in wf.tasks.values() if t.has_state(ACTIVE_STATES)]
 
 
 def guard_loop(workflow: BpmnWorkflow, max_depth: int = MAX_SAFE_DEPTH) -> None:
@@ -209,7 +214,8 @@ class Engine:
     def active_definition(self, key: str) -> ProcessDefinition:
         stmt = (
             select(ProcessDefinition)
-            .where(ProcessDefinition.key == key, ProcessDefinition.is_active.is_(True))
+            .where(ProcessDefinition.key == key, ProcessDefinition.status == "active")
+            .where(ProcessDefinition.executable.is_(True))  # documentation diagrams never run
             .order_by(ProcessDefinition.version.desc())
             .limit(1)
         )
@@ -219,6 +225,8 @@ class Engine:
         return definition
 
     def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int) -> bool:
+        if not definition.startable_in(unit_id):  # another unit's own process, or one eISO starts itself
+            return False
         roles = roles_in_unit(self.session, actor, unit_id)
         return bool(roles) and (not definition.starter_roles or bool(roles & set(definition.starter_roles)))
 
@@ -314,7 +322,8 @@ class Engine:
             if not definition.is_active or self.active_definition(definition.key).id != definition.id:
                 timer.state = "cancelled"
                 return []
-            units = self.session.scalars(select(Unit).order_by(Unit.id)).all()
+            owned = [Unit.id == definition.unit_id] if definition.unit_id is not None else []  # a unit's own process
+            units = self.session.scalars(select(Unit).where(*owned).order_by(Unit.id)).all()
             started = [self._start(definition, unit, None, now) for unit in units]
             following = Schedule(timer.due_at, timer.period, timer.cycles_left, timer.cron).following(timer.due_at)
             if following is not None and (timer.cycles_left is None or timer.cycles_left > 0):
@@ -625,7 +634,7 @@ class Engine:
                 workflow.do_engine_steps(did_complete_task=lambda t: self._passed(t, instance, recorder))
             except SpiffWorkflowException as exc:
                 raise EngineError("The process could not continue: %(reason)s", reason=str(exc))
-            jobs = [t for t in active_tasks(workflow) if _is_ready_job(t)]
+            jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
             if not jobs:
                 break
             for job in jobs:
@@ -644,6 +653,30 @@ class Engine:
             if f["source"] == element_of(spec) and f["target"] in taken
         ]
         recorder.add("gateway_taken", element=(element_of(spec), spec.bpmn_name or ""), data={"taken": chosen})
+
+    def _runs_here(self, instance: ProcessInstance, task: Task) -> bool:
+        """A built-in handler runs this job now; any other job type waits for an external worker."""
+        node = self._node(instance, element_of(task.task_spec))
+        return BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type")) in HANDLERS
+
+    def _sync_jobs(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """A row in ``external_jobs`` for each job the instance waits on; cancel those it stopped waiting on."""
+        waiting = {
+            str(t.id): t for t in active_tasks(workflow)
+            if _is_ready_job(t) and not self._runs_here(instance, t)
+        }  # fmt: skip
+        stmt = select(ExternalJob).where(ExternalJob.instance_id == instance.id, ExternalJob.state == "open")
+        rows = {r.id: r for r in self.session.scalars(stmt)}
+        for task_id, task in waiting.items():
+            if task_id not in rows and self.session.get(ExternalJob, task_id) is None:
+                element_id = element_of(task.task_spec)
+                node = {"id": element_id, **self._node(instance, element_id)}
+                self.session.add(job_row(task, node, instance, recorder.now))
+                recorder.add("job_created", element=(element_id, node.get("name", "")),
+                             data={"job_type": node.get("job_type")})  # fmt: skip
+        for task_id, row in rows.items():
+            if task_id not in waiting:
+                row.state = "cancelled"
 
     def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
         node = instance.definition.elements["nodes"].get(element_of(job.task_spec), {})
@@ -669,6 +702,7 @@ class Engine:
         now = recorder.now
         self._sync_tasks(workflow, instance, recorder)
         self._sync_timers(workflow, instance, recorder)
+        self._sync_jobs(workflow, instance, recorder)
         if workflow.is_completed() and instance.status != "completed":
             instance.status, instance.completed_at = "completed", now
             if instance.due_at is not None:

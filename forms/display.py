@@ -2,7 +2,8 @@
 
 Markdown is rendered with markdown-it-py and the result sanitised with nh3, like any HTML from a form.
 ``{{ placeholders }}`` are filled in *after* sanitising, HTML-escaped, so data can never inject markup
-and markdown never reinterprets a value. Links and images only point to http(s), site-relative paths
+and markdown never reinterprets a value; the result is sanitised once more, because an escaped value
+can still be a dangerous link address. Links and images only point to http(s), site-relative paths
 or (images) ``data:image/`` URIs; an ``iframe`` component becomes a link, never an embedded page.
 """
 
@@ -62,7 +63,10 @@ def _safe_html(text: str, scope: Scope, evaluate: Evaluate | None, *, markdown: 
 
     parked = TEMPLATE.sub(park, text)
     html = nh3.clean(_MARKDOWN.render(parked) if markdown else parked)
-    return Markup(_SLOT.sub(lambda match: slots[int(match.group(1))], html))  # noqa: S704 - sanitised above
+    # Sanitise again once the values are in: an escaped value can still be a dangerous link address
+    # (``[open]({{url}})`` with url = ``javascript:…``), which only an HTML-aware cleaner removes.
+    filled = nh3.clean(_SLOT.sub(lambda match: slots[int(match.group(1))], html))
+    return Markup(filled)  # noqa: S704 - sanitised just above
 
 
 def safe_link(url: str) -> str | None:

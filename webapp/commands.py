@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import Deployer, SourceFile
 from engine.demo import PASSWORD, PEOPLE, load_demo
 from engine.errors import DeploymentRejected
-from engine.models import User
+from engine.models import Unit, User
 
 from . import now
 from .extensions import sa_session
@@ -30,10 +30,14 @@ def collect_files(paths: list[Path]) -> list[SourceFile]:
     return [SourceFile(p.name, p.read_bytes()) for p in files]
 
 
-def deploy_paths(paths: list[Path], source: str) -> None:
+def deploy_paths(paths: list[Path], source: str, *, documentation: bool = False, unit_code: str | None = None,
+                 summary: str = "") -> None:  # fmt: skip
     admin = sa_session().scalar(select(User).where(User.username == "admin"))
+    unit_id = _unit_id(unit_code) if unit_code else None
     try:
-        result = Deployer(sa_session()).deploy(collect_files(paths), actor=admin, now=now(), source=source)
+        result = Deployer(sa_session()).deploy(collect_files(paths), actor=admin, now=now(), source=source,
+                                               unit_id=unit_id, as_documentation=documentation,
+                                               change_summary=summary)  # fmt: skip
     except DeploymentRejected as exc:
         for p in exc.problems:
             where = ":".join(str(x) for x in (p.file, p.line) if x)
@@ -41,19 +45,30 @@ def deploy_paths(paths: list[Path], source: str) -> None:
             click.echo(f"  {where}{element}: {p.message}", err=True)
         raise click.ClickException("Deployment refused; nothing was stored.")
     for d in result.definitions:
-        click.echo(f"  deployed {d.key} version {d.version} ({d.name})")
+        kind = "" if d.executable else ", documentation"
+        click.echo(f"  deployed {d.key} version {d.version} ({d.name}; {d.status}{kind})")
     for d in result.unchanged:
         click.echo(f"  unchanged {d.key} version {d.version}")
     for w in result.warnings:
         click.echo(f"  warning {w.file} [{w.element_id}]: {w.message}")
 
 
+def _unit_id(code: str) -> int:
+    unit = sa_session().scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise click.ClickException(f"No unit with code '{code}'.")
+    return unit.id
+
+
 @click.command("deploy")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--documentation", is_flag=True, help="Store non-executable diagrams as documentation, never run.")
+@click.option("--unit", "unit_code", help="Code of the owning unit: the new versions are drafts for its leader.")
+@click.option("--summary", default="", help="What changed, for the reviewer and the people notified.")
 @with_appcontext
-def deploy_command(paths: tuple[Path, ...]) -> None:
+def deploy_command(paths: tuple[Path, ...], documentation: bool, unit_code: str | None, summary: str) -> None:
     """Deploy .bpmn and .form files (or folders of them) as one deployment."""
-    deploy_paths(list(paths), source="cli")
+    deploy_paths(list(paths), source="cli", documentation=documentation, unit_code=unit_code, summary=summary)
 
 
 @click.group("demo")
@@ -119,6 +134,25 @@ def bench_engine(instances: int) -> None:
         click.echo(line)
 
 
+@click.group("unit")
+def unit_group() -> None:
+    """Units and their settings."""
+
+
+@unit_group.command("direct-deploy")
+@click.argument("code")
+@click.argument("setting", type=click.Choice(["on", "off"]))
+@with_appcontext
+def unit_direct_deploy(code: str, setting: str) -> None:
+    """Let the unit's administrators deploy new versions without the leader's approval (on), or not (off)."""
+    unit = sa_session().get(Unit, _unit_id(code))
+    assert unit is not None
+    unit.allow_direct_deploy = setting == "on"
+    sa_session().commit()
+    click.echo(f"{unit.name}: administrators' uploads " + ("go live at once" if setting == "on" else
+                                                           "need the unit leader's approval"))  # fmt: skip
+
+
 def register(app: Flask) -> None:
-    for command in (deploy_command, demo_group, run_command, worker_command, bench_group):
+    for command in (deploy_command, demo_group, run_command, worker_command, bench_group, unit_group):
         app.cli.add_command(command)

@@ -61,11 +61,17 @@ OPENAPI: dict[str, Any] = {
             "An instance with its tasks and history", {"200": _json(_ref("Instance"), "Instance")},
             parameters=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/deployments": {"post": _op(
-            "Deploy .bpmn and .form files (administrators)", {"201": _json({"type": "object"}, "Deployed")},
+            "Deploy .bpmn and .form files: administrators to the shared library, a unit's administrators and ISO "
+            "secretaries to the unit (drafts until its leader approves them)",
+            {"201": _json({"type": "object"}, "Deployed")},
             extra={"422": _json(_ref("Error"), "Refused; see problems")},
             requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                "name": {"type": "string"}}}}}})},
+                "name": {"type": "string"},
+                "unit_id": {"type": "integer", "description": "owning unit; omitted: the shared library"},
+                "change_summary": {"type": "string", "description": "what changed, for the reviewer"},
+                "as_documentation": {"type": "string", "enum": ["1"],
+                                     "description": "store non-executable diagrams as documentation"}}}}}})},
     },
     "components": {
         "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
@@ -77,7 +83,9 @@ OPENAPI: dict[str, Any] = {
             "Definition": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "key": {"type": "string"}, "version": {"type": "integer"},
                 "name": {"type": "string"}, "description": {"type": "string"}, "dialect": {"type": "string"},
-                "starter_roles": {"type": "array", "items": {"type": "string"}}}},
+                "starter_roles": {"type": "array", "items": {"type": "string"}},
+                "status": {"type": "string", "enum": ["draft", "active", "returned", "superseded"]},
+                "unit_id": {"type": ["integer", "null"]}, "executable": {"type": "boolean"}}},
             "StartRequest": {"type": "object", "properties": {
                 "unit_id": {"type": "integer"}, "business_key": {"type": "string"}, "variables": {"type": "object"}}},
             "Task": {"type": "object", "properties": {

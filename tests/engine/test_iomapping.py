@@ -23,7 +23,8 @@ def open_task(session: Session, instance_id: int) -> TaskRow:
 
 
 def data_of(engine: Engine, session: Session, instance_id: int) -> dict[str, Any]:
-    return {k: v for k, v in engine.task_data(open_task(session, instance_id)).items() if k not in ("departments", "unit")}
+    data = engine.task_data(open_task(session, instance_id))
+    return {k: v for k, v in data.items() if k not in ("departments", "unit")}
 
 
 def test_camunda8_inputs_are_local_and_outputs_are_what_the_process_gets(

@@ -249,3 +249,14 @@ def test_the_macro_works_from_another_jinja_environment(plan_form: Form) -> None
     html = page_template.render(form=plan_form, values=plan_form.initial_values(PLAN_DATA))
 
     assert parse_html(html).xpath("//form//input[@name='title']")
+
+
+def test_a_data_value_cannot_become_a_script_link() -> None:
+    from forms import load_form_js, render_form_html
+
+    form = load_form_js({"type": "default", "id": "x", "components": [
+        {"type": "text", "id": "t", "text": "[Mở hồ sơ]({{link}}) và <a href=\"{{link}}\">đây</a>"}]})  # fmt: skip
+    html = str(render_form_html(form, {}, {}, data={"link": "javascript:alert(document.cookie)"}))
+    assert "javascript:" not in html and "Mở hồ sơ" in html
+    safe = str(render_form_html(form, {}, {}, data={"link": "https://dichvucong.gov.vn/h/1"}))
+    assert 'href="https://dichvucong.gov.vn/h/1"' in safe

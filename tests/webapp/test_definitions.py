@@ -218,11 +218,16 @@ def test_api_deployments_accept_a_zip(client: FlaskClient) -> None:
     assert refused.status_code == 422 and "zip bomb" in refused.json["problems"][0]["message"]
 
 
-def test_only_administrators_may_upload(client: FlaskClient) -> None:
-    login(client, "thuky")
+def test_only_administrators_and_iso_secretaries_may_upload(client: FlaskClient) -> None:
+    rework = ("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes())
+    login(client, "chuyenvien")
     assert client.get("/definitions/upload").status_code == 403
-    assert _upload(client, ("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes())).status_code == 403
+    assert _upload(client, rework).status_code == 403
     assert 'href="/definitions/upload"' not in client.get("/definitions").get_data(as_text=True)
+    login(client, "thuky")  # the ISO secretary submits drafts for her unit, never to the shared library
+    form = client.get("/definitions/upload").get_data(as_text=True)
+    assert "Sở Khoa học và Công nghệ tỉnh Đắk Lắk" in form and "Thư viện dùng chung" not in form
+    assert _upload(client, rework).status_code == 403
     assert client.get("/definitions/rework_loop").status_code == 404  # nothing was deployed
 
 

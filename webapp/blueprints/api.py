@@ -7,12 +7,11 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, g, jsonify, request
-from sqlalchemy import select
 
-from engine import Deployer, Engine, queries
+from engine import Deployer, Engine, queries, versions
 from engine.deployment import expand_upload
 from engine.errors import InstanceNotFound, NotAllowed
-from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, RoleAssignment, TaskRow
+from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.organisation import authenticate, unit_ids_of
 
 from .. import now
@@ -47,7 +46,8 @@ def _json_body() -> dict[str, Any]:
 
 def _definition(d: ProcessDefinition) -> dict[str, Any]:
     return {"key": d.key, "version": d.version, "name": d.name, "description": d.description,
-            "dialect": d.dialect, "starter_roles": d.starter_roles, "id": d.id}  # fmt: skip
+            "dialect": d.dialect, "starter_roles": d.starter_roles, "id": d.id, "status": d.status,
+            "unit_id": d.unit_id, "executable": d.executable}  # fmt: skip
 
 
 def _task(t: TaskRow) -> dict[str, Any]:
@@ -176,15 +176,16 @@ def instance(instance_id: int) -> Any:
 @bp.post("/deployments")
 @basic_auth
 def deploy() -> Any:
-    is_admin = sa_session().scalar(
-        select(RoleAssignment.id).where(RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin").limit(1)
-    )
-    if not is_admin:
+    unit_id = request.form.get("unit_id", type=int)
+    if not versions.may_deploy(sa_session(), g.user, unit_id):
         raise NotAllowed("Only administrators may deploy processes.")
     uploads = request.files.getlist("files")
     files = [source for f in uploads for source in expand_upload(f.filename or "unnamed", f.read())]
-    result = Deployer(sa_session()).deploy(files, actor=g.user, now=now(), name=request.form.get("name", ""),
-                                         source=request.form.get("source", "api"))  # fmt: skip
+    result = Deployer(sa_session()).deploy(
+        files, actor=g.user, now=now(), name=request.form.get("name", ""), source=request.form.get("source", "api"),
+        unit_id=unit_id, as_documentation=request.form.get("as_documentation") == "1",
+        change_summary=request.form.get("change_summary", ""),
+    )  # fmt: skip
     body = {
         "deployment_id": result.deployment.id,
         "definitions": [_definition(d) for d in result.definitions],

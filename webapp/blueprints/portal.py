@@ -1,16 +1,20 @@
-"""The public ISO portal: each unit's quality policy and current objectives, no login needed."""
+"""The public ISO portal: each unit's quality policy, current objectives and published procedures, no login
+needed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.models import Unit
+from engine import versions
+from engine.models import ProcessDefinition, Unit
 from engine.objectives import current_objectives
 
 from ..extensions import sa_session
+from .definitions import send_model_file, viewer_available
 
 bp = Blueprint("portal", __name__)
 
@@ -22,6 +26,13 @@ def _unit(code: str) -> Unit:
     return unit
 
 
+def _procedure(unit: Unit, key: str) -> ProcessDefinition:
+    found = versions.published_procedure(sa_session(), unit.id, key)
+    if found is None:
+        abort(404, _("This unit has published no procedure with that name."))
+    return found
+
+
 @bp.get("/units")
 def units() -> Any:
     return render_template("portal/units.html", units=sa_session().scalars(select(Unit).order_by(Unit.name)).all())
@@ -31,3 +42,22 @@ def units() -> Any:
 def objectives(code: str) -> Any:
     unit = _unit(code)
     return render_template("portal/objectives.html", unit=unit, objective_set=current_objectives(sa_session(), unit.id))
+
+
+@bp.get("/units/<code>/processes")
+def processes(code: str) -> Any:
+    unit = _unit(code)
+    return render_template("portal/processes.html", unit=unit, procedures=versions.published(sa_session(), unit.id))
+
+
+@bp.get("/units/<code>/processes/<key>")
+def procedure(code: str, key: str) -> Any:
+    unit = _unit(code)
+    return render_template("portal/procedure.html", unit=unit, definition=_procedure(unit, key),
+                           viewer_available=viewer_available())  # fmt: skip
+
+
+@bp.get("/units/<code>/processes/<key>/diagram")
+def diagram(code: str, key: str) -> Any:
+    unit = _unit(code)
+    return send_model_file(_procedure(unit, key).bpmn_file)

@@ -1,0 +1,82 @@
+"""Worker API for external jobs (/api/v1/jobs): fetch and lock, complete, fail; retry for administrators.
+
+Workers authenticate with HTTP Basic as an eISO account holding the ``admin`` role (an integration
+account). Bodies and answers are JSON; errors use the API's usual ``{"status", "message"}`` shape.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from engine import Engine, queries
+from engine.errors import NotAllowed
+from engine.jobs import complete_job, fail_job, fetch_and_lock, retry_job
+
+from .. import now
+from ..extensions import sa_session
+from .api import basic_auth
+
+bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1/jobs")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "Send a JSON object.")
+    return body
+
+
+def _worker() -> Engine:
+    if not queries.is_admin(sa_session(), g.user):
+        raise NotAllowed("Only integration accounts (role admin) may work on jobs.")
+    return Engine(sa_session())
+
+
+def _int(body: dict[str, Any], name: str, default: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        abort(400, f"'{name}' must be a whole number.")
+    return value
+
+
+@bp.post("/fetch-and-lock")
+@basic_auth
+def fetch() -> Any:
+    engine, body = _worker(), _body()
+    topics = body.get("topics")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        abort(400, "'topics' must be a list of job types.")
+    jobs = fetch_and_lock(engine, str(body.get("workerId") or ""), topics, max_jobs=_int(body, "maxJobs", 10),
+                          lock=timedelta(milliseconds=_int(body, "lockDuration", 300_000)), now=now())  # fmt: skip
+    return jsonify(jobs)
+
+
+@bp.post("/<job_id>/complete")
+@basic_auth
+def complete(job_id: str) -> Any:
+    engine, body = _worker(), _body()
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        abort(400, "'variables' must be an object.")
+    complete_job(engine, job_id, str(body.get("workerId") or ""), variables, now=now())
+    return jsonify({"id": job_id, "state": "completed"})
+
+
+@bp.post("/<job_id>/failure")
+@basic_auth
+def failure(job_id: str) -> Any:
+    engine, body = _worker(), _body()
+    job = fail_job(engine, job_id, str(body.get("workerId") or ""), str(body.get("errorMessage") or ""),
+                   retries=_int(body, "retries", 0), retry_after=timedelta(milliseconds=_int(body, "retryTimeout", 0)),
+                   now=now())  # fmt: skip
+    return jsonify({"id": job.id, "state": job.state, "retries": job.retries})
+
+
+@bp.post("/<job_id>/retry")
+@basic_auth
+def retry(job_id: str) -> Any:
+    job = retry_job(_worker(), job_id, retries=_int(_body(), "retries", 3), now=now())
+    return jsonify({"id": job.id, "state": job.state, "retries": job.retries})
