@@ -60,6 +60,31 @@ OPENAPI: dict[str, Any] = {
         "/instances/{instance_id}": {"get": _op(
             "An instance with its tasks and history", {"200": _json(_ref("Instance"), "Instance")},
             parameters=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        "/jobs/fetch-and-lock": {"post": _op(
+            "Lock open external jobs of some topics for a worker (integration accounts)",
+            {"200": _json({"type": "array", "items": _ref("Job")}, "Locked jobs with their variables")},
+            extra={"400": _json(_ref("Error"), "Bad body")},
+            requestBody={"content": {"application/json": {"schema": {
+                "type": "object", "required": ["workerId", "topics"], "properties": {
+                    "workerId": {"type": "string"}, "topics": {"type": "array", "items": {"type": "string"}},
+                    "maxJobs": {"type": "integer"}, "lockDuration": {"type": "integer", "description": "ms"}}}}}})},
+        "/jobs/{job_id}/complete": {"post": _op(
+            "Complete a locked job with variables", {"200": _json({"type": "object"}, "Completed")},
+            extra={"409": _json(_ref("Error"), "Not locked by this worker, or no longer open")},
+            parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "workerId": {"type": "string"}, "variables": {"type": "object"}}}}}})},
+        "/jobs/{job_id}/failure": {"post": _op(
+            "Report a failure: retries left (0 raises an incident) and when to retry",
+            {"200": _json({"type": "object"}, "Recorded")},
+            extra={"409": _json(_ref("Error"), "Not locked by this worker")},
+            parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "workerId": {"type": "string"}, "errorMessage": {"type": "string"}, "retries": {"type": "integer"},
+                "retryTimeout": {"type": "integer", "description": "ms"}}}}}})},
+        "/jobs/{job_id}/retry": {"post": _op(
+            "Give a job with an incident new retries", {"200": _json({"type": "object"}, "Open again")},
+            parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/deployments": {"post": _op(
             "Deploy .bpmn and .form files: administrators to the shared library, a unit's administrators and ISO "
             "secretaries to the unit (drafts until its leader approves them)",
@@ -86,6 +111,11 @@ OPENAPI: dict[str, Any] = {
                 "starter_roles": {"type": "array", "items": {"type": "string"}},
                 "status": {"type": "string", "enum": ["draft", "active", "returned", "superseded"]},
                 "unit_id": {"type": ["integer", "null"]}, "executable": {"type": "boolean"}}},
+            "Job": {"type": "object", "properties": {
+                "id": {"type": "string"}, "topic": {"type": "string"}, "instance_id": {"type": "integer"},
+                "element_id": {"type": "string"}, "business_key": {"type": ["string", "null"]},
+                "retries": {"type": "integer"}, "headers": {"type": "object"}, "variables": {"type": "object"},
+                "lock_expires_at": {"type": ["string", "null"], "format": "date-time"}}},
             "StartRequest": {"type": "object", "properties": {
                 "unit_id": {"type": "integer"}, "business_key": {"type": "string"}, "variables": {"type": "object"}}},
             "Task": {"type": "object", "properties": {

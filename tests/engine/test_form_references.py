@@ -26,8 +26,8 @@ def test_the_camunda7_invoice_example_runs_with_its_forms(session: Session, unit
     engine = Engine(session)
     with pytest.raises(FormInvalid):  # the start form (start-form.form by its file name) requires its fields
         engine.start("camundaFormsQuickstart", actor=demo, unit_id=unit.id, now=clock.now, variables={"amount": ""})
-    instance = engine.start("camundaFormsQuickstart", actor=demo, unit_id=unit.id, now=clock.now,
-                            variables={"creditor": "Công ty A", "amount": "1200000", "invoiceNumber": "C-101"})  # fmt: skip
+    invoice = {"creditor": "Công ty A", "amount": "1200000", "invoiceNumber": "C-101"}
+    instance = engine.start("camundaFormsQuickstart", actor=demo, unit_id=unit.id, now=clock.now, variables=invoice)
     task = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)).one()
     assert task.assignee_id == demo.id and task.form is not None
     assert engine.task_data(task)["creditor"] == "Công ty A"
