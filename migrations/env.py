@@ -96,6 +96,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            _run_sqlite(connection, conf_args)
+            return
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -104,6 +107,31 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+def _run_sqlite(connection, conf_args):
+    """All revisions in one SQLite transaction, foreign keys checked once at the end.
+
+    SQLite changes a table by copying it and dropping the old one, which fails while foreign keys are
+    enforced and other rows point at it; and the driver would commit each DDL statement on its own, so
+    a failed upgrade would leave a half-changed schema. We issue BEGIN/COMMIT ourselves instead.
+    """
+    raw = connection.connection.driver_connection
+    raw.isolation_level = None  # the driver stops managing transactions; we do
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.exec_driver_sql("BEGIN")
+    try:
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.run_migrations()
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"The migration left rows pointing at nothing: {broken[:5]}")
+        connection.exec_driver_sql("COMMIT")
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK")
+        raise
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
