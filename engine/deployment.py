@@ -54,9 +54,9 @@ SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
-    "businessRuleTask", "scriptTask",
+    "businessRuleTask", "scriptTask", "receiveTask",
 }  # fmt: skip
-SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition"}
+SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition", "messageEventDefinition"}
 
 
 @dataclass
@@ -232,8 +232,20 @@ def _check_elements(
                 check_timer(element["timer"]["kind"], element["timer"]["expression"])
             except ExpressionError as exc:
                 problem(f"The timer cannot be used: {exc.message}")
-        elif element["type"] in ("intermediateCatchEvent", "boundaryEvent"):
-            problem("Only timer events can wait here in eISO today; use a timer or remove the event.")
+        elif element["type"] in ("intermediateCatchEvent", "boundaryEvent") and "message" not in element:
+            problem("Only timer and message events can wait here in eISO today; use one of them or remove the event.")
+        if element.get("event_subprocess"):
+            problem("Event subprocesses are not supported by eISO yet; model the reaction with a boundary event "
+                    "on the task or subprocess it belongs to.")  # fmt: skip
+        if "message" in element:
+            message = element["message"]
+            if element["type"] == "endEvent":
+                problem("Sending a message from an end event is not supported: end with a service task whose job "
+                        "a worker (e.g. the iGate connector) completes.")  # fmt: skip
+            elif not message.get("name"):
+                problem(f"The event refers to message '{message.get('ref')}', which the file does not define.")
+            elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
+                _check_expr(message["correlation_key"], problem)
         service_jobs = sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))  # those belong to other task types
         if element["type"] == "serviceTask" and element.get("job_type") not in service_jobs:
             known = ", ".join(service_jobs) or "none"

@@ -409,6 +409,22 @@ class Timer(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
+class MessageSubscription(Base):
+    """A message an instance waits for (catch event, boundary event, receive task), with its key."""
+
+    __tablename__ = "message_subscriptions"
+    __table_args__ = (Index("ix_message_subscriptions_name_key", "message_name", "correlation_key", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation_key: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(12))  # waiting | correlated | cancelled
+    created_at: Mapped[datetime]
+    correlated_at: Mapped[datetime | None]
+
+
 class StartTimer(Base):
     """The next time a timer start event starts new instances of an active definition."""
 

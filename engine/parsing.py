@@ -173,6 +173,21 @@ def _with_extensions(parser_class: type) -> type:
     return type(f"Eiso{parser_class.__name__}", (parser_class,), methods)
 
 
+def message_info(node: etree._Element) -> dict[str, Any] | None:
+    """The message an event or receive task waits for: its name and (Camunda 8) correlation key."""
+    definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    ref = definition.get("messageRef") if definition is not None else node.get("messageRef")
+    if definition is None and etree.QName(node).localname != "receiveTask":
+        return None
+    root = node.getroottree().getroot()
+    message = next((m for m in root.iterfind(f"{{{BPMN_NS}}}message") if m.get("id") == ref), None)
+    if message is None:
+        return {"name": "", "ref": ref, "correlation_key": None}
+    subscription = message.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}subscription")
+    key = subscription.get("correlationKey") if subscription is not None else None
+    return {"name": message.get("name") or message.get("id"), "ref": ref, "correlation_key": key}
+
+
 def timer_info(node: etree._Element) -> dict[str, Any] | None:
     """The timer of an event element: kind (date, duration, cycle) and its text (literal or expression)."""
     definition = node.find(f"{{{BPMN_NS}}}timerEventDefinition")
@@ -358,16 +373,21 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(decision_info(node))
     elif tag == "scriptTask":
         entry.update(script_info(node))
+    elif tag == "subProcess" and node.get("triggeredByEvent") == "true":
+        entry["event_subprocess"] = True
     io = io_info(node)
     if io is not None:
         entry["io"] = io
     loop = multi_instance_info(node)
     if loop is not None:
         entry["multi_instance"] = loop
-    if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent"):
+    if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask", "endEvent"):
         timer = timer_info(node)
         if timer is not None:
             entry["timer"] = timer
+        message = message_info(node)
+        if message is not None:
+            entry["message"] = message
         if tag == "boundaryEvent":
             entry["attached_to"] = node.get("attachedToRef")
             entry["interrupting"] = node.get("cancelActivity", "true").lower() != "false"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, StartEvent, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -48,6 +49,7 @@ from .models import (
     Department,
     FormDefinition,
     HistoryEvent,
+    MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
     RoleAssignment,
@@ -287,11 +289,12 @@ class Engine:
 
     @staticmethod
     def _fire_start_timers(workflow: BpmnWorkflow) -> bool:
-        """A timer start event has done its work once the instance exists: let it through."""
+        """A timer or message start event has done its work once the instance exists: let it through."""
         fired = False
         for task in active_tasks(workflow):
             spec = task.task_spec
-            kind = timer_kind(getattr(spec, "event_definition", None))
+            definition = getattr(spec, "event_definition", None)
+            kind = timer_kind(definition) or ("message" if isinstance(definition, MessageEventDefinition) else None)
             if task.state == TaskState.WAITING and isinstance(spec, StartEvent) and kind:
                 if kind == "cycle":  # a cycle event starts its path on a round, not on completion
                     task.internal_data["cycle_occurred"] = True
@@ -678,6 +681,35 @@ class Engine:
             if task_id not in waiting:
                 row.state = "cancelled"
 
+    def _sync_subscriptions(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """A row in ``message_subscriptions`` for every message the instance waits for; cancel the others."""
+        waiting = {
+            str(t.id): t for t in active_tasks(workflow)
+            if t.state == TaskState.WAITING and isinstance(getattr(t.task_spec, "event_definition", None),
+                                                           MessageEventDefinition)
+            and not isinstance(t.task_spec, StartEvent)
+        }  # fmt: skip
+        stmt = select(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id, MessageSubscription.state == "waiting"
+        )
+        rows = {r.task_id: r for r in self.session.scalars(stmt)}
+        for task_id, task in waiting.items():
+            if task_id in rows:
+                continue
+            element_id = element_of(task.task_spec)
+            message = self._node(instance, element_id).get("message") or {}
+            key = message.get("correlation_key")
+            value = evaluate_expression(key, task.data) if key and key.startswith(("=", "${")) else key
+            self.session.add(MessageSubscription(
+                instance_id=instance.id, task_id=task_id, element_id=element_id, message_name=message.get("name", ""),
+                correlation_key=None if value is None else str(value), state="waiting", created_at=recorder.now,
+            ))  # fmt: skip
+            recorder.add("message_awaited", element=(element_id, self._name(instance, element_id)),
+                         data={"message": message.get("name"), "correlation_key": value})  # fmt: skip
+        for task_id, row in rows.items():
+            if task_id not in waiting:
+                row.state = "cancelled"
+
     def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
         node = instance.definition.elements["nodes"].get(element_of(job.task_spec), {})
         job_type = BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type"))
@@ -703,6 +735,7 @@ class Engine:
         self._sync_tasks(workflow, instance, recorder)
         self._sync_timers(workflow, instance, recorder)
         self._sync_jobs(workflow, instance, recorder)
+        self._sync_subscriptions(workflow, instance, recorder)
         if workflow.is_completed() and instance.status != "completed":
             instance.status, instance.completed_at = "completed", now
             if instance.due_at is not None:

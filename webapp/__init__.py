@@ -87,7 +87,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import auth, commands, errors, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, portal, processes
+    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
 
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
@@ -98,6 +98,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(jobs_api.bp)
     csrf.exempt(jobs_api.bp)
+    app.register_blueprint(messages_api.bp)
+    csrf.exempt(messages_api.bp)
     app.register_blueprint(admin.bp)
     csrf.exempt(api.bp)
     errors.register(app)

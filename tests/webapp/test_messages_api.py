@@ -1,0 +1,51 @@
+"""Another system sends messages: one starts a dossier's process, another (with the dossier's code as
+correlation key) tells the waiting instance that the citizen's supplement arrived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.conftest import FIXTURES
+from tests.webapp.conftest import basic
+
+ADMIN = basic("admin")
+
+
+def _send(client: FlaskClient, body: dict[str, Any]) -> Any:
+    return client.post("/api/v1/messages", headers={**ADMIN, "Accept-Language": "en"}, json=body)
+
+
+def _open(client: FlaskClient, instance_id: int) -> list[str]:
+    instance = client.get(f"/api/v1/instances/{instance_id}", headers=ADMIN).json
+    return [t["element_id"] for t in instance["tasks"] if t["state"] == "open"]
+
+
+def test_a_message_starts_the_process_and_another_reaches_it(client: FlaskClient) -> None:
+    with open(FIXTURES / "supplement_message.bpmn", "rb") as fh:
+        assert client.post("/api/v1/deployments", headers=ADMIN,
+                           data={"files": [(fh, "supplement_message.bpmn")]}).status_code == 201  # fmt: skip
+    code = "000.00.12.H15-261123-0007"
+    started = _send(client, {"name": "dossier_received", "unit_id": 1, "variables": {"dossierCode": code}})
+    assert started.status_code == 200 and len(started.json["started"]) == 1
+    instance_id = started.json["started"][0]
+    [check] = [t for t in client.get("/api/v1/tasks", headers=basic("chuyenvien")).json["claimable"]
+               if t["instance_id"] == instance_id]  # fmt: skip
+    client.post(f"/api/v1/tasks/{check['id']}/complete", headers=basic("chuyenvien"), json={"variables": {}})
+    assert _open(client, instance_id) == []  # waiting for the citizen
+
+    wrong = _send(client, {"name": "supplement_received", "correlationKey": "another-dossier", "variables": {}})
+    assert wrong.status_code == 404 and "another-dossier" in wrong.json["message"]
+    right = _send(client, {"name": "supplement_received", "correlationKey": code,
+                           "variables": {"supplement": ["Bản sao CCCD"]}})  # fmt: skip
+    assert right.json == {"correlated": [instance_id], "started": []}
+    assert _open(client, instance_id) == ["decide"]
+    task = client.get("/api/v1/tasks", headers=basic("chuyenvien")).json["claimable"][0]
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=ADMIN).json["data"]["supplement"] == ["Bản sao CCCD"]
+    assert _send(client, {"name": "supplement_received", "correlationKey": code}).status_code == 404  # once
+
+
+def test_only_integration_accounts_send_messages(client: FlaskClient) -> None:
+    assert client.post("/api/v1/messages", headers=basic("thuky"), json={"name": "x"}).status_code == 403
+    assert _send(client, {"correlationKey": "x"}).status_code == 400

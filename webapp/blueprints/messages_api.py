@@ -1,0 +1,37 @@
+"""POST /api/v1/messages: another system tells eISO that something happened (a supplement arrived)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from engine import Engine, queries
+from engine.errors import NotAllowed
+from engine.messages import correlate
+from engine.models import Unit
+
+from .. import now
+from ..extensions import sa_session
+from .api import basic_auth
+
+bp = Blueprint("messages_api", __name__, url_prefix="/api/v1/messages")
+
+
+@bp.post("")
+@basic_auth
+def publish() -> Any:
+    if not queries.is_admin(sa_session(), g.user):
+        raise NotAllowed("Only integration accounts (role admin) may send messages.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
+        abort(400, "Send a JSON object with the message 'name' and, if needed, 'correlationKey', 'variables' and "
+                   "'unit_id'.")
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        abort(400, "'variables' must be an object.")
+    key = body.get("correlationKey")
+    unit = sa_session().get(Unit, body["unit_id"]) if isinstance(body.get("unit_id"), int) else None
+    result = correlate(Engine(sa_session()), body["name"], None if key is None else str(key), variables,
+                       actor=g.user, unit=unit, now=now())  # fmt: skip
+    return jsonify({"correlated": result.correlated, "started": result.started})
