@@ -206,10 +206,10 @@ def _check_elements(
                     known = ", ".join(ROLES)
                     problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
             if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:
+                unassigned = "The user task has no assignment; only the unit's administrators will see it."
                 problems.append(
-                    Problem(filename, "The user task has no assignment; nobody will see it in an inbox.",
-                            element_id=element_id, element_name=element["name"], line=element["line"],
-                            severity="warning")
+                    Problem(filename, unassigned, element_id=element_id, element_name=element["name"],
+                            line=element["line"], severity="warning")
                 )  # fmt: skip
         if element.get("io"):
             try:

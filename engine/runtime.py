@@ -875,6 +875,8 @@ class Engine:
             task.data.update(started)
         data = dict(task.data)
         groups = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
+        if not groups and not node.get("candidate_users") and not node.get("assignee"):
+            groups = ["admin"]  # a task the diagram gives to nobody falls to the unit's administrators
         roles = [g for g in groups if ":" not in g]
         scoped = [self._department_members(instance.unit_id, g) for g in groups if ":" in g]
         row = TaskRow(

@@ -49,3 +49,17 @@ def test_a_message_starts_the_process_and_another_reaches_it(client: FlaskClient
 def test_only_integration_accounts_send_messages(client: FlaskClient) -> None:
     assert client.post("/api/v1/messages", headers=basic("thuky"), json={"name": "x"}).status_code == 403
     assert _send(client, {"correlationKey": "x"}).status_code == 400
+
+
+def test_the_corpus_message_start_example_runs_to_the_end(client: FlaskClient) -> None:
+    from tests.conftest import CORPUS
+
+    with open(CORPUS / "camunda7-examples" / "message_start_process.bpmn", "rb") as fh:
+        deployed = client.post("/api/v1/deployments", headers=ADMIN, data={"files": [(fh, "message_start.bpmn")]})
+    assert "only the unit's administrators will see it" in deployed.json["warnings"][0]["message"]
+    started = _send(client, {"name": "instantiationMessage", "unit_id": 1})
+    [instance_id] = started.json["started"]
+    claimable = client.get("/api/v1/tasks", headers=ADMIN).json["claimable"]
+    [task] = [t for t in claimable if t["instance_id"] == instance_id]
+    assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=ADMIN, json={"variables": {}}).status_code == 200
+    assert client.get(f"/api/v1/instances/{instance_id}", headers=ADMIN).json["status"] == "completed"
