@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.claims import claim
 from engine.models import Notice, User
 
 MAX_ATTEMPTS = 5
@@ -97,12 +98,9 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
 
 
 def _claim(session: Session, notice_id: int, now: datetime) -> bool:
-    result = session.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.emailed_at.is_(None)).values(emailed_at=now)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    claimed = claim(session, Notice, notice_id, Notice.emailed_at.is_(None), emailed_at=now)
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return claimed
 
 
 def deliver_notices(session: Session, settings: SmtpSettings, now: datetime, *, base_url: str = "",

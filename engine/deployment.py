@@ -298,19 +298,27 @@ def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
     return problems
 
 
+def _bpmn_root(source: SourceFile, problems: list[Problem]) -> etree._Element | None:
+    """The ``definitions`` element of a BPMN file, or None with the reason added to ``problems``."""
+    tree, xml_problems = parse_xml(source.content, source.filename)
+    if tree is None:
+        problems.extend(_explain_unparsable(source, xml_problems))
+        return None
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        problems.append(_not_bpmn(source.filename, root))
+        return None
+    return root
+
+
 def _parse_bpmn(
     source: SourceFile,
     form_keys: set[str],
     problems: list[Problem],
     decision_keys: set[str] | frozenset[str] = frozenset(),
 ) -> list[_ParsedProcess]:
-    tree, xml_problems = parse_xml(source.content, source.filename)
-    if tree is None:
-        problems.extend(_explain_unparsable(source, xml_problems))
-        return []
-    root = tree.getroot()
-    if root.tag != f"{{{BPMN_NS}}}definitions":
-        problems.append(_not_bpmn(source.filename, root))
+    root = _bpmn_root(source, problems)
+    if root is None:
         return []
     found = _duplicate_ids(root, source.filename)
     processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
@@ -353,13 +361,8 @@ def _parse_documentation(
     decision_keys: set[str] | frozenset[str] = frozenset(),
 ) -> list[_ParsedProcess]:
     """A diagram kept as documentation only has to be BPMN; what stops it from running is kept with it."""
-    tree, xml_problems = parse_xml(source.content, source.filename)
-    if tree is None:
-        problems.extend(_explain_unparsable(source, xml_problems))
-        return []
-    root = tree.getroot()
-    if root.tag != f"{{{BPMN_NS}}}definitions":
-        problems.append(_not_bpmn(source.filename, root))
+    root = _bpmn_root(source, problems)
+    if root is None:
         return []
     processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
     if not processes:

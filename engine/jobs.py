@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .claims import claim
 from .errors import Conflict, EngineError, NotFound
 from .iomapping import on_completion, with_inputs
 from .models import Base, HistoryEvent, ProcessInstance
@@ -81,14 +82,10 @@ def fetch_and_lock(engine: Engine, worker_id: str, topics: list[str], *, max_job
     ).all()
     locked = []
     for job_id in candidates:
-        claimed = session.execute(
-            update(ExternalJob)
-            .where(ExternalJob.id == job_id, ExternalJob.state == "open", _lock_free(now))
-            .values(locked_by=worker_id, lock_expires_at=now + lock)
-            .execution_options(synchronize_session=False)
-        )
+        free = (ExternalJob.state == "open", _lock_free(now))
+        claimed = claim(session, ExternalJob, job_id, *free, locked_by=worker_id, lock_expires_at=now + lock)
         session.commit()
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        if claimed:
             locked.append(_describe(engine, job_id))
     return locked
 

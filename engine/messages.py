@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from .claims import claim
 from .errors import NotFound
 from .models import MessageSubscription, ProcessDefinition, Unit, User
 
@@ -42,13 +43,9 @@ def _deliver(engine: Engine, subscription_id: int, variables: dict[str, Any], no
     from .runtime import _Recorder
 
     with engine._unit_of_work():
-        claimed = engine.session.execute(
-            update(MessageSubscription)
-            .where(MessageSubscription.id == subscription_id, MessageSubscription.state == "waiting")
-            .values(state="correlated", correlated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        waiting = MessageSubscription.state == "waiting"
+        if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
+                     correlated_at=now):  # fmt: skip
             return None
         row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
         assert row is not None

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from .claims import claim
 from .deadlines import calendar_for
 from .models import HistoryEvent, Notice, ProcessInstance, RoleAssignment, TaskCandidate, TaskRow, User
 from .organisation import users_with_role
@@ -57,14 +58,12 @@ def _process(task: TaskRow) -> dict[str, Any]:
 
 def _claim(session: Session, task: TaskRow, **marks: Any) -> bool:
     """Set the marks only if no other worker set them first."""
-    conditions = [TaskRow.id == task.id, TaskRow.state == "open"]
+    conditions = [TaskRow.state == "open"]
     if "reminded_at" in marks:
         conditions.append(TaskRow.reminded_at.is_(None))
     if "escalation_level" in marks:
         conditions.append(TaskRow.escalation_level == marks["escalation_level"] - 1)
-    result = session.execute(update(TaskRow).where(*conditions).values(**marks).execution_options(
-        synchronize_session=False))  # fmt: skip
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return claim(session, TaskRow, task.id, *conditions, **marks)
 
 
 def _candidates(session: Session, task: TaskRow) -> list[User]:

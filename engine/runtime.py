@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 import forms
 
 from .calendar import WorkingCalendar, classify
+from .claims import claim
 from .deadlines import calendar_for, due_for
 from .errors import (
     Conflict,
@@ -311,13 +312,8 @@ class Engine:
         and two workers never start the same round twice.
         """
         with self._unit_of_work():
-            claimed = self.session.execute(
-                update(StartTimer)
-                .where(StartTimer.id == start_timer_id, StartTimer.state == "waiting", StartTimer.due_at <= now)
-                .values(state="done", fired_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            due = (StartTimer.state == "waiting", StartTimer.due_at <= now)
+            if not claim(self.session, StartTimer, start_timer_id, *due, state="done", fired_at=now):
                 return []
             timer = self.session.get(StartTimer, start_timer_id, populate_existing=True)
             assert timer is not None
@@ -393,13 +389,8 @@ class Engine:
                 raise Conflict("This task is already held by %(who)s.", who=holder)
             if not self.is_candidate(row, actor):
                 raise NotAllowed("You are not among the people who may take this task.")
-            claimed = self.session.execute(
-                update(TaskRow)
-                .where(TaskRow.id == task_id, TaskRow.assignee_id.is_(None), TaskRow.state == "open")
-                .values(assignee_id=actor.id, claimed_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+            if not claim(self.session, TaskRow, task_id, *free, assignee_id=actor.id, claimed_at=now):
                 raise Conflict("Someone else took this task a moment ago.")
             self._task_event(row, actor, now, "task_claimed")
         self.session.refresh(row)
@@ -810,13 +801,8 @@ class Engine:
         back too, so the timer is tried again at the next sweep.
         """
         with self._unit_of_work():
-            claimed = self.session.execute(
-                update(Timer)
-                .where(Timer.id == timer_id, Timer.state == "waiting", Timer.due_at <= now)
-                .values(state="fired", fired_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            due = (Timer.state == "waiting", Timer.due_at <= now)
+            if not claim(self.session, Timer, timer_id, *due, state="fired", fired_at=now):
                 return False
             timer = self.session.get(Timer, timer_id, populate_existing=True)
             assert timer is not None
