@@ -369,6 +369,9 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(user_task_info(node))
     elif tag == "startEvent":
         entry.update(form_info(node))
+        initiator = read_extensions(node).get("camunda", {}).get("initiator")
+        if initiator:
+            entry["initiator"] = initiator  # Camunda 7: the variable that receives who started the process
     elif tag == "businessRuleTask":
         entry.update(decision_info(node))
     elif tag == "scriptTask":

@@ -269,8 +269,10 @@ class Engine:
         context = self.context_variables(unit, actor)
         form = self.start_form(definition) if actor is not None else None
         given = self._check_form(form, context, post, variables, locale, now) if form else dict(variables or {})
+        initiator = {n["initiator"]: actor.username for n in definition.elements["nodes"].values()
+                     if n["type"] == "startEvent" and n.get("initiator") and actor is not None}  # fmt: skip
         for task in active_tasks(workflow):
-            task.data.update({**context, **given})
+            task.data.update({**context, **given, **initiator})
         instance = ProcessInstance(
             definition=definition, unit_id=unit.id, business_key=business_key,
             started_by_id=actor.id if actor else None, status="running", state="", started_at=now, updated_at=now,

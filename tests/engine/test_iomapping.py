@@ -67,3 +67,14 @@ def test_mappings_that_cannot_be_evaluated_are_refused_at_deploy(session: Sessio
     with pytest.raises(DeploymentRejected) as caught:
         Deployer(session).deploy([SourceFile("io.bpmn", broken.encode())], actor=None, now=clock.now)
     assert caught.value.problems[0].element_id == "review" and "getCode" in caught.value.problems[0].message
+
+
+def test_camunda7_initiator_names_who_started(session: Session, users: dict[str, User], unit: Unit,
+                                              clock: Clock) -> None:  # fmt: skip
+    plain = '<bpmn:startEvent id="start">'
+    text = (FIXTURES / "io_c7.bpmn").read_text().replace(plain, plain[:-1] + ' camunda:initiator="submittedBy">')
+    Deployer(session).deploy([SourceFile("io_c7.bpmn", text.encode())], actor=None, now=clock.now)
+    engine = Engine(session)
+    instance = engine.start("io_c7", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now,
+                            variables={"dossier": DOSSIER})  # fmt: skip
+    assert data_of(engine, session, instance.id)["submittedBy"] == "chuyenvien"
