@@ -7,22 +7,25 @@ A user task's time limit comes from its diagram, first that applies:
 - the extension property ``timeLimitWorkingHours``: N working hours of office time;
 - a due date (C8 ``zeebe:taskSchedule dueDate``, C7 ``camunda:dueDate``): an ISO 8601 date-time, or an
   ISO 8601 duration counted in working time (``P3D`` = 3 working days, ``PT4H`` = 4 working hours),
-  either literal or a FEEL expression (``=...``) over the task's data.
+  either literal or an expression (FEEL ``=...``, JUEL ``${...}``) over the task's data.
+
+A follow-up date (C8 ``zeebe:taskSchedule followUpDate``, C7 ``camunda:followUpDate``) takes the same
+values and goes through the same code (``follow_up_for``): when to look at the task again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .calendar import WORKING_DAY, WorkingCalendar
+from .calendar import WORKING_DAY, WorkingCalendar, parse_working_duration
 from .errors import Conflict, EngineError
 from .models import CalendarDay
-from .scripting import evaluate_expression
+from .scripting import check_expression, evaluate_expression
 
 DAYS_PROPERTY = "timeLimitWorkingDays"
 HOURS_PROPERTY = "timeLimitWorkingHours"
@@ -66,24 +69,61 @@ def due_for(
         return calendar.add_working_hours(arrived, days * WORKING_DAY.total_seconds() / 3600)
     if properties.get(HOURS_PROPERTY):
         return calendar.add_working_hours(arrived, _number(str(properties[HOURS_PROPERTY]), HOURS_PROPERTY))
-    due = node.get("due_date")
-    if not due:
+    return moment_for(node.get("due_date"), data, arrived, calendar)
+
+
+def follow_up_for(
+    node: Mapping[str, Any], data: Mapping[str, Any], arrived: datetime, calendar: WorkingCalendar
+) -> datetime | None:
+    """When a task of this diagram element, arriving now with this data, should be looked at again."""
+    return moment_for(node.get("follow_up_date"), data, arrived, calendar)
+
+
+def _is_expression(text: str) -> bool:
+    return text.strip().startswith(("=", "${", "#{"))
+
+
+def moment_for(
+    text: str | None, data: Mapping[str, Any], arrived: datetime, calendar: WorkingCalendar
+) -> datetime | None:
+    """A due or follow-up date as the diagram writes it (literal or expression), as a moment; None: none."""
+    if not text:
         return None
-    value = evaluate_expression(due, data) if str(due).startswith("=") else due
-    return _due_from_value(value, arrived, calendar)
+    value = evaluate_expression(text, data) if _is_expression(str(text)) else text
+    return _moment_from_value(value, arrived, calendar)
 
 
-def _due_from_value(value: Any, arrived: datetime, calendar: WorkingCalendar) -> datetime | None:
+def _moment_from_value(value: Any, arrived: datetime, calendar: WorkingCalendar) -> datetime | None:
+    """An ISO 8601 date-time or date (local time when it has no offset), or a duration of working time; in UTC."""
     if value is None or value == "":
         return None
-    text = str(value)
-    if text.startswith("P"):
-        return calendar.add_working_duration(arrived, text)
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            if text.startswith("P"):
+                return calendar.add_working_duration(arrived, text)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise EngineError("'%(value)s' is neither an ISO 8601 date-time nor a duration.", value=text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)).astimezone(UTC)
+
+
+def check_moment(text: str) -> None:
+    """Deploy-time check of a due or follow-up date: an expression must parse, a literal must be understood."""
+    if _is_expression(text):
+        check_expression(text.strip())
+        return
+    value = text.strip()
     try:
-        moment = datetime.fromisoformat(text)
+        parse_working_duration(value) if value.startswith("P") else datetime.fromisoformat(value)
     except ValueError:
-        raise EngineError("'%(value)s' is neither an ISO 8601 date-time nor a duration.", value=text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.tz)
+        raise EngineError(
+            "'%(value)s' is neither an ISO 8601 date-time (2027-01-05T08:00:00), a date (2027-01-05) nor a "
+            "duration of working time (P3D, PT4H).",
+            value=value,
+        )
 
 
 def set_calendar_day(session: Session, unit_id: int | None, day: Any, kind: str, note: str) -> CalendarDay:

@@ -6,7 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -21,23 +21,37 @@ from sqlalchemy.orm import Session
 import forms
 
 from . import versions
+from .deadlines import check_moment
+from .delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
 from .dmn import DmnInvalid, DmnModel, load_dmn
-from .errors import DeploymentRejected, ExpressionError, Problem
+from .errors import DeploymentRejected, EngineError, ExpressionError, Problem
 from .handlers import BUILT_IN_JOBS, HANDLERS
 from .iomapping import check_io
-from .models import DecisionDefinition, DeployedFile, Deployment, FormDefinition, ProcessDefinition, Unit, User
+from .models import (
+    VERSION_TAG_LENGTH,
+    DecisionDefinition,
+    DeployedFile,
+    Deployment,
+    FormDefinition,
+    ProcessDefinition,
+    Unit,
+    User,
+)
 from .organisation import ROLES
 from .parsing import (
     BPMN_NS,
     FLOW_NODE_TAGS,
     MAX_FILE_BYTES,
+    MESSAGE_THROW_TAGS,
     EisoParser,
     ProcessInfo,
     detect_dialect,
     embedded_forms,
+    has_job,
     parse_xml,
     process_info,
 )
+from .priority import check_priority
 from .scripting import check_expression
 from .scripts import check_script
 from .serialization import spec_to_json
@@ -51,12 +65,23 @@ DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
 # What the engine runs today. Anything else is refused with the element and the reason, so that
 # nobody discovers it half-way through a process.
 SUPPORTED_ELEMENTS = {
-    "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask",
+    "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask", "sendTask",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
-    "businessRuleTask", "scriptTask", "receiveTask",
+    "intermediateThrowEvent",  # a message thrown by a job worker; other event definitions are refused below
+    "businessRuleTask", "scriptTask", "receiveTask", "callActivity",
 }  # fmt: skip
-SUPPORTED_EVENT_DEFINITIONS = {"terminateEventDefinition", "timerEventDefinition", "messageEventDefinition"}
+SUPPORTED_EVENT_DEFINITIONS = {
+    "terminateEventDefinition", "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
+    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
+}  # fmt: skip
+# Which event definitions each kind of event may carry (BPMN 2.0, table 10.93/10.95, as both Camunda engines run them).
+CATCHES = {
+    "intermediateCatchEvent": ("timer", "message", "signal", "conditional"),
+    "boundaryEvent": ("timer", "message", "signal", "conditional", "error", "escalation"),
+    "eventSubprocessStart": ("timer", "message", "signal", "error", "escalation"),
+}
+EVENT_KINDS = ("timer", "message", "signal", "conditional", "error", "escalation")
 
 
 @dataclass
@@ -205,6 +230,7 @@ def _check_elements(
                 elif role.partition(":")[0] not in ROLES:
                     known = ", ".join(ROLES)
                     problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
+            _check_task_schedule(element, problem)
             if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:
                 unassigned = "The user task has no assignment; only the unit's administrators will see it."
                 problems.append(
@@ -221,7 +247,7 @@ def _check_elements(
                 check_script(element.get("script") or {})
             except ExpressionError as exc:
                 problem(f"The script cannot run: {exc.message}")
-        if element["type"] == "businessRuleTask":
+        if element["type"] == "businessRuleTask" and not _waits_as_job(element):
             if not element.get("decision_id"):
                 problem("The business rule task calls no decision: set its decision id (decisionRef in Camunda 7).")
             elif element["decision_id"] not in decision_keys:
@@ -232,31 +258,17 @@ def _check_elements(
                 check_timer(element["timer"]["kind"], element["timer"]["expression"])
             except ExpressionError as exc:
                 problem(f"The timer cannot be used: {exc.message}")
-        elif element["type"] in ("intermediateCatchEvent", "boundaryEvent") and "message" not in element:
-            problem("Only timer and message events can wait here in eISO today; use one of them or remove the event.")
-        if element.get("event_subprocess"):
-            problem("Event subprocesses are not supported by eISO yet; model the reaction with a boundary event "
-                    "on the task or subprocess it belongs to.")  # fmt: skip
-        if "message" in element:
+        _check_events(element, problem)
+        if element["type"] == "callActivity":
+            _check_call(element["call"], problem)
+        if "message" in element and element["type"] not in MESSAGE_THROW_TAGS:  # a thrown message: its job below
             message = element["message"]
-            if element["type"] == "endEvent":
-                problem("Sending a message from an end event is not supported: end with a service task whose job "
-                        "a worker (e.g. the iGate connector) completes.")  # fmt: skip
-            elif not message.get("name"):
+            if not message.get("name"):
                 problem(f"The event refers to message '{message.get('ref')}', which the file does not define.")
             elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
                 _check_expr(message["correlation_key"], problem)
-        service_jobs = sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))  # those belong to other task types
-        if element["type"] == "serviceTask" and element.get("job_type") not in service_jobs:
-            known = ", ".join(service_jobs) or "none"
-            if element.get("job_type") is None:
-                problem(
-                    "The service task has no job type: set its task definition type (Camunda 8) or external topic "
-                    f"(Camunda 7); Java classes and expressions cannot run in eISO. Built-in job types: {known}; "
-                    "any other type waits for an external worker."
-                )
-            elif element["job_type"] in BUILT_IN_JOBS.values():
-                problem(f"The job type '{element['job_type']}' is reserved for eISO's own tasks; choose another.")
+        if _waits_as_job(element):
+            _check_job(element, problem)
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
             if flow[end] not in info.elements:
@@ -272,6 +284,122 @@ def _check_elements(
     if not any(e["type"] == "startEvent" for e in info.elements.values()):
         problems.append(Problem(filename, f"Process '{info.key}' has no start event; add one."))
     return problems
+
+
+JOB_STEPS = {"serviceTask": "service task", "sendTask": "send task", "businessRuleTask": "business rule task"}
+
+
+def _waits_as_job(element: dict[str, Any]) -> bool:
+    """Service and send tasks, message throw events, and business rule tasks that a worker does."""
+    if element["type"] in MESSAGE_THROW_TAGS:
+        return "message" in element
+    if element["type"] == "businessRuleTask":
+        return has_job(element)  # the index keeps a job only when no decision is called
+    return element["type"] in JOB_STEPS
+
+
+def _check_job(element: dict[str, Any], report: Any) -> None:
+    """The step names a job type (perhaps through a registered Java delegate) that is not eISO's own."""
+    job_type = element.get("job_type")
+    known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "none"
+    if not job_type and element.get("delegate"):
+        report(unmapped_message(element))
+    elif not job_type and element["type"] in MESSAGE_THROW_TAGS:
+        report("A message event that sends a message needs a job whose worker sends it, as in Camunda: set its "
+               "task definition type (Camunda 8) or an external topic on its message definition (Camunda 7; a Java "
+               f"delegate there must be mapped in {REGISTRY_SETTING}). Built-in job types: {known}; any other type "
+               "waits for an external worker.")  # fmt: skip
+    elif not job_type:
+        report(f"The {JOB_STEPS[element['type']]} has no job type: set its task definition type (Camunda 8) or "
+               f"external topic (Camunda 7), or map its Java delegate in {REGISTRY_SETTING}. Built-in job types: "
+               f"{known}; any other type waits for an external worker.")  # fmt: skip
+    elif job_type in BUILT_IN_JOBS.values():
+        report(f"The job type '{job_type}' is reserved for eISO's own tasks; choose another.")
+
+
+def _check_task_schedule(element: dict[str, Any], report: Any) -> None:
+    """A user task's priority, due date and follow-up date can be evaluated when the task arrives."""
+    checks = (("priority", check_priority, "The priority"), ("due_date", check_moment, "The due date"),
+              ("follow_up_date", check_moment, "The follow-up date"))  # fmt: skip
+    for key, check, what in checks:
+        if not element.get(key):
+            continue
+        try:
+            check(str(element[key]))
+        except EngineError as exc:
+            report(f"{what} cannot be used: {exc.message}")
+
+
+def _check_version_tag(info: ProcessInfo, filename: str) -> list[Problem]:
+    if info.version_tag is None or len(info.version_tag) <= VERSION_TAG_LENGTH:
+        return []
+    message = f"The version tag is longer than {VERSION_TAG_LENGTH} characters; shorten it (e.g. '2.1')."
+    return [Problem(filename, message, element_id=info.key, element_name=info.name)]
+
+
+def _check_events(element: dict[str, Any], problem: Any) -> None:
+    """Errors, escalations, signals and conditions: defined where they are used, and used where BPMN allows."""
+    kinds = [k for k in EVENT_KINDS if k in element]
+    kind_name = element["type"]
+    if element["type"] == "startEvent" and element.get("in_event_subprocess"):
+        kind_name = "eventSubprocessStart"
+        if not kinds:
+            problem("The start event of an event subprocess needs an event (timer, message, signal, error or "
+                    "escalation) that starts it.")  # fmt: skip
+        elif element.get("nested") and kinds != ["timer"]:
+            problem("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
+                    "subprocess to the process level, or use a boundary event on the subprocess.")  # fmt: skip
+    allowed = CATCHES.get(kind_name)
+    if allowed is not None:
+        if kind_name != "eventSubprocessStart" and not kinds:
+            problem("This event waits for nothing: give it a timer, message, signal or condition, or remove it.")
+        for kind in kinds:
+            if kind not in allowed:
+                problem(f"A {kind} event cannot be used here in eISO; it can wait as: {', '.join(allowed)}.")
+    elif element["type"] == "startEvent":
+        for kind in set(kinds) - {"timer", "message", "signal"}:
+            problem(f"A process cannot start with a {kind} event; use a none, timer, message or signal start event.")
+    elif element["type"] == "intermediateThrowEvent":
+        for kind in set(kinds) & {"error", "conditional", "timer"}:
+            problem(f"A {kind} event cannot be thrown in the middle of a path; "
+                    + ("end the path with an error end event." if kind == "error" else "remove it."))  # fmt: skip
+    for kind in ("error", "escalation"):
+        if kind in element and not element[kind].get("defined"):
+            problem(f"The event refers to {kind} '{element[kind].get('ref')}', which the file does not define.")
+        thrown = element["type"] in ("endEvent", "intermediateThrowEvent")
+        if kind in element and thrown and element[kind].get("defined") and not element[kind].get("code"):
+            problem(f"The thrown {kind} has no code; set its code so that an event can catch it.")
+    if "signal" in element and not element["signal"].get("name"):
+        problem(f"The event refers to signal '{element['signal'].get('ref')}', which the file does not define.")
+    if "conditional" in element:
+        condition = element["conditional"].get("condition")
+        if not condition:
+            problem("The conditional event has no condition; write one (FEEL '=…' or Camunda 7 '${…}').")
+        else:
+            _check_expr(condition, problem)
+
+
+def _check_call(call: dict[str, Any], problem: Any) -> None:
+    """A call activity names the process it calls and a binding eISO knows; its expressions parse."""
+    element = call.get("element") or ""
+    if not element:
+        where = "zeebe:calledElement processId" if call["dialect"] == "camunda8" else "calledElement"
+        problem(f"The call activity names no process to call: set its called element ({where}).")
+    elif element.startswith("=") or "${" in element or "#{" in element:
+        _check_expr(element, problem)
+    binding = call.get("binding") or "latest"
+    if binding not in ("latest", "deployment", "version", "versionTag"):
+        problem(f"The call activity's binding '{binding}' is unknown; use latest, deployment, version or versionTag.")
+    elif binding == "version" and not call.get("version"):
+        problem("The call activity binds to a version but names none: set calledElementVersion.")
+    elif binding == "versionTag" and not call.get("version_tag"):
+        problem("The call activity binds to a version tag but names none: set the version tag to call.")
+    for mapping in call.get("in", []) + call.get("out", []):
+        for key in ("source_expression", "business_key"):
+            if mapping.get(key) and ("${" in mapping[key] or "#{" in mapping[key]):
+                _check_expr(mapping[key], problem)
+        if not (mapping["all"] or mapping["business_key"] or mapping["target"]):
+            problem("A camunda:in/out mapping of the call activity has no target; set its target or variables='all'.")
 
 
 def _check_expr(expression: str, report: Any) -> None:
@@ -311,17 +439,26 @@ def _bpmn_root(source: SourceFile, problems: list[Problem]) -> etree._Element | 
     return root
 
 
+def _processes(root: etree._Element, delegates: Mapping[str, str]) -> list[tuple[ProcessInfo, etree._Element]]:
+    """Every process of a file with its element index, Java delegates mapped through the registry."""
+    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    for info, _ in processes:
+        apply_registry(info, delegates)
+    return processes
+
+
 def _parse_bpmn(
     source: SourceFile,
     form_keys: set[str],
     problems: list[Problem],
     decision_keys: set[str] | frozenset[str] = frozenset(),
+    delegates: Mapping[str, str] = NO_DELEGATES,
 ) -> list[_ParsedProcess]:
     root = _bpmn_root(source, problems)
     if root is None:
         return []
     found = _duplicate_ids(root, source.filename)
-    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    processes = _processes(root, delegates)
     executable = [(info, node) for info, node in processes if info.executable]
     if not executable:
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
@@ -346,6 +483,7 @@ def _process_problems(
     return [
         *_unsupported(info, root, filename),
         *_check_elements(info, filename, form_keys, decision_keys),
+        *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),
     ]
@@ -359,16 +497,17 @@ def _parse_documentation(
     form_keys: set[str],
     problems: list[Problem],
     decision_keys: set[str] | frozenset[str] = frozenset(),
+    delegates: Mapping[str, str] = NO_DELEGATES,
 ) -> list[_ParsedProcess]:
     """A diagram kept as documentation only has to be BPMN; what stops it from running is kept with it."""
     root = _bpmn_root(source, problems)
     if root is None:
         return []
-    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    processes = _processes(root, delegates)
     if not processes:
         problems.append(Problem(source.filename, "The file holds no process to document; export it from a BPMN tool."))
         return []
-    reasons = _reasons_not_to_run(source, root, processes, form_keys, decision_keys)
+    reasons = _reasons_not_to_run(source, root, processes, form_keys, decision_keys, delegates)
     info = _documented_process(root, [info for info, _ in processes], source.filename)
     return [_ParsedProcess(source, info, detect_dialect(root), "", executable=False, problems=reasons)]
 
@@ -379,11 +518,12 @@ def _reasons_not_to_run(
     processes: list[tuple[ProcessInfo, etree._Element]],
     form_keys: set[str],
     decision_keys: set[str] | frozenset[str],
+    delegates: Mapping[str, str],
 ) -> list[Problem]:
     """The executable check's problems, plus those of the processes not marked executable."""
     found: list[Problem] = []
     _embedded_forms([source], found)
-    _parse_bpmn(source, form_keys, found, decision_keys)
+    _parse_bpmn(source, form_keys, found, decision_keys, delegates)
     for info, node in processes:
         if not info.executable:
             found.extend(_process_problems(info, node, root, source.filename, form_keys, decision_keys))
@@ -399,6 +539,7 @@ def _documented_process(root: etree._Element, processes: list[ProcessInfo], file
     name = main.name if main.name != main.key else fallback or PurePosixPath(filename).stem
     return ProcessInfo(
         key=main.key, name=name, description=main.description, executable=False, starter_roles=[],
+        version_tag=main.version_tag,
         elements={k: v for info in processes for k, v in info.elements.items()},
         flows={k: v for info in processes for k, v in info.flows.items()},
     )  # fmt: skip
@@ -621,10 +762,15 @@ def _unguarded_flows(process: etree._Element, filename: str) -> list[Problem]:
 
 
 class Deployer:
-    """Validates a set of files and stores them as one deployment."""
+    """Validates a set of files and stores them as one deployment.
 
-    def __init__(self, session: Session) -> None:
+    ``delegates`` is the server's registry of Camunda 7 Java delegates: class name or expression text
+    -> job type (see ``engine.delegates``).
+    """
+
+    def __init__(self, session: Session, delegates: Mapping[str, str] = NO_DELEGATES) -> None:
         self.session = session
+        self.delegates = dict(delegates)
 
     def deploy(
         self,
@@ -655,7 +801,7 @@ class Deployer:
         for file in files:
             if file.kind == "bpmn":
                 parse = _parse_documentation if as_documentation else _parse_bpmn
-                processes.extend(parse(file, form_keys, problems, decision_keys))
+                processes.extend(parse(file, form_keys, problems, decision_keys, self.delegates))
             elif as_documentation:
                 problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation."))
             elif file.kind not in ("form", "dmn"):
@@ -847,6 +993,8 @@ class Deployer:
                 assert decision is not None  # checked during validation
                 element["decision_definition_id"] = decision.id
                 form_hashes.append(f"{decision_key}:{decision.version}:{decision.content_hash}")
+            if element.get("delegate"):  # the registry's mapping is part of the version, like a pinned decision
+                form_hashes.append(f"delegate:{element['delegate']}={element.get('job_type')}")
         content_hash = _content_hash(process.source.sha256, process.info.key, *sorted(form_hashes))
         latest = self.session.scalar(
             select(ProcessDefinition)
@@ -881,6 +1029,7 @@ class Deployer:
             executable=process.executable,
             problems=[p.as_dict() for p in process.problems],
             change_summary=target.change_summary,
+            version_tag=(process.info.version_tag or "")[:VERSION_TAG_LENGTH] or None,  # documentation: cut
             created_at=now,
         )
         self.session.add(definition)

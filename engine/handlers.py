@@ -1,8 +1,9 @@
-"""Named job handlers: what a service task's job type means inside eISO.
+"""Named job handlers: what a job type means inside eISO.
 
-A service task whose type (C8 ``zeebe:taskDefinition type``, C7 ``camunda:topic``) names a handler
-registered here is completed by that handler inside the same transaction as the step that reached
-it. Deployment refuses job types that no handler knows.
+A step that waits as a job (service and send tasks, message throw events with a job; C8
+``zeebe:taskDefinition type``, C7 ``camunda:topic`` or a mapped Java delegate, see ``engine.delegates``)
+whose type names a handler registered here is completed by that handler inside the same transaction
+as the step that reached it; any other type waits for an external worker (``engine.jobs``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ BUILT_IN_JOBS = {
     "scriptTask": SCRIPT_JOB,
 }
 """Element types whose job the engine runs itself, whatever the diagram says."""
+
+
+def job_type_of(node: Mapping[str, Any]) -> str | None:
+    """The job a step of the element index stands for. A business rule task that calls no decision has
+    a job type of its own (a worker's topic or a mapped Camunda 7 delegate); script tasks never do."""
+    return node.get("job_type") or BUILT_IN_JOBS.get(node.get("type", ""))
 
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:

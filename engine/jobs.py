@@ -1,4 +1,5 @@
-"""External jobs: service tasks whose job type no built-in handler knows wait for a worker.
+"""External jobs: service and send tasks and message throw events whose job type no built-in handler
+knows wait for a worker.
 
 A worker (another system, or a connector) asks for jobs of its topics with ``fetch_and_lock``, does
 the work, then reports ``complete_job`` (with variables) or ``fail_job`` (with the retries left). A
@@ -31,7 +32,7 @@ MAX_LOCK = timedelta(hours=24)
 
 
 class ExternalJob(Base):
-    """A service task waiting for an external worker."""
+    """A step (service or send task, message throw event…) waiting for an external worker."""
 
     __tablename__ = "external_jobs"
     __table_args__ = (Index("ix_external_jobs_topic_state", "job_type", "state"),)
@@ -143,6 +144,51 @@ def complete_job(engine: Engine, job_id: str, worker_id: str, variables: dict[st
         engine._finish(workflow, instance, recorder)
 
 
+def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str, message: str,
+                    variables: dict[str, Any], *, now: datetime) -> bool:  # fmt: skip
+    """The worker reports a business error (Camunda 7 ``bpmnError``, Camunda 8 "throw error").
+
+    The error boundary event on the task (or on an enclosing subprocess, or an error event
+    subprocess) that catches ``error_code`` takes the process on, with ``variables`` as data. When
+    nothing catches it the job becomes an incident, as in Camunda 8, and waits for an administrator.
+    Returns whether the error was caught.
+    """
+    from .events import deliver, error_event
+    from .runtime import _Recorder
+
+    if not error_code:
+        raise EngineError("Give the error code the diagram's error events catch.")
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        instance = engine._lock_instance(job.instance_id)
+        workflow = engine._load(instance)
+        task = workflow.get_task_from_id(uuid.UUID(job.id))
+        if not task.has_state(TaskState.READY):
+            raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
+        payload = {**task.data, **variables}
+        caught = deliver(task, error_event(error_code, payload))
+        recorder = _Recorder(instance, None, now)
+        data = {"job_type": job.job_type, "worker": worker_id, "code": error_code, "message": message[:4000],
+                "variables": variables}  # fmt: skip
+        job.error_message = f"{error_code}: {message}"[:4000]
+        if caught is None:
+            job.state, job.locked_by, job.lock_expires_at = "incident", None, None
+            uncaught = f"No event catches the error {error_code!r}."
+            data.update(job=job.id, error=uncaught)
+            recorder.add("incident", element=(job.element_id, job.name), data=data)
+            engine.session.add_all(recorder.events)
+            return False
+        catcher = engine._node(instance, str(caught.task_spec.bpmn_id)).get("error") or {}
+        for name, value in ((catcher.get("code_variable"), error_code), (catcher.get("message_variable"), message)):
+            if name:  # Camunda 7 camunda:errorCodeVariable / errorMessageVariable
+                caught.internal_data.setdefault(caught.task_spec.event_definition.name, {})[name] = value
+        job.state, job.completed_at = "completed", now
+        recorder.add("job_error_thrown", element=(job.element_id, job.name), data=data)
+        engine._advance(workflow, instance, recorder)
+        engine._finish(workflow, instance, recorder)
+    return True
+
+
 def fail_job(engine: Engine, job_id: str, worker_id: str, error: str, *, retries: int, retry_after: timedelta,
              now: datetime) -> ExternalJob:  # fmt: skip
     """The worker could not do the job: try again later, or raise an incident when no retries are left."""
@@ -156,6 +202,16 @@ def fail_job(engine: Engine, job_id: str, worker_id: str, error: str, *, retries
             engine.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="incident",
                                             element_id=job.element_id, element_name=job.name,
                                             data={"job": job.id, "error": job.error_message}))  # fmt: skip
+    return job
+
+
+def extend_lock(engine: Engine, job_id: str, worker_id: str, *, lock: timedelta, now: datetime) -> ExternalJob:
+    """The worker needs longer: its lock now ends ``lock`` from now (only while it still holds the lock)."""
+    if not timedelta(0) < lock <= MAX_LOCK:
+        raise EngineError("Give a new lock duration of more than 0 and at most 24 hours.")
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        job.lock_expires_at = now + lock
     return job
 
 

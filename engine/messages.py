@@ -11,17 +11,21 @@ message nobody waits for is not kept: the caller is told, and can send it again 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .claims import claim
 from .errors import NotFound
-from .models import MessageSubscription, ProcessDefinition, Unit, User
+from .events import find_task, start_event_subprocess
+from .models import MessageSubscription, ProcessDefinition, ProcessInstance, Unit, User
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -51,24 +55,34 @@ def _deliver(engine: Engine, subscription_id: int, variables: dict[str, Any], no
         assert row is not None
         instance = engine._lock_instance(row.instance_id)
         workflow = engine._load(instance)
-        task = workflow.get_task_from_id(uuid.UUID(row.task_id))
-        if task.state != TaskState.WAITING:
+        if not trigger(workflow, row, variables):
             row.state = "cancelled"
             return None
-        task.internal_data[task.task_spec.event_definition.name] = dict(variables)  # the payload, merged on run
-        task._set_internal_data(event_fired=True)
-        task.task_spec._update(task)
         recorder = _Recorder(instance, None, now)
-        recorder.add("message_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
-                     data={"message": row.message_name, "correlation_key": row.correlation_key,
+        recorder.add(f"{row.kind}_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
+                     data={row.kind: row.message_name, "correlation_key": row.correlation_key,
                            "variables": variables})  # fmt: skip
         engine._advance(workflow, instance, recorder)
         engine._finish(workflow, instance, recorder)
         return instance.id
 
 
+def trigger(workflow: BpmnWorkflow, row: MessageSubscription, variables: dict[str, Any]) -> bool:
+    """Let the message or signal of a subscription through; False when nothing waits for it any more."""
+    definition = (SignalEventDefinition if row.kind == "signal" else MessageEventDefinition)(row.message_name)
+    if not row.task_id:  # the start event of an event subprocess
+        return start_event_subprocess(workflow, BpmnEvent(definition, payload=dict(variables))) is not None
+    task = find_task(workflow, row.task_id)
+    if task is None or task.state != TaskState.WAITING:
+        return False
+    task.internal_data[task.task_spec.event_definition.name] = dict(variables)  # the payload, merged on run
+    task._set_internal_data(event_fired=True)
+    task.task_spec._update(task)
+    return True
+
+
 def _start_by_message(engine: Engine, name: str, variables: dict[str, Any], actor: User, unit: Unit,
-                      now: datetime) -> list[int]:  # fmt: skip
+                      now: datetime, business_key: str | None = None) -> list[int]:  # fmt: skip
     started = []
     for definition in engine.session.scalars(select(ProcessDefinition)):
         if not definition.is_active:
@@ -76,25 +90,34 @@ def _start_by_message(engine: Engine, name: str, variables: dict[str, Any], acto
         starts = [n for n in definition.elements["nodes"].values()
                   if n["type"] == "startEvent" and (n.get("message") or {}).get("name") == name]  # fmt: skip
         if starts and engine.may_start(actor, definition, unit.id):
-            instance = engine.start(definition.key, actor=actor, unit_id=unit.id, now=now, variables=variables)
+            instance = engine.start(definition.key, actor=actor, unit_id=unit.id, now=now, variables=variables,
+                                    business_key=business_key)  # fmt: skip
             started.append(instance.id)
     return started
 
 
 def correlate(engine: Engine, name: str, key: str | None, variables: dict[str, Any], *, actor: User,
-              unit: Unit | None, now: datetime) -> Correlation:  # fmt: skip
-    """Deliver a message; raises NoOneWaiting when no instance waits for it and nothing starts with it."""
+              unit: Unit | None, now: datetime, business_key: str | None = None) -> Correlation:  # fmt: skip
+    """Deliver a message; raises NoOneWaiting when no instance waits for it and nothing starts with it.
+
+    With ``business_key`` (Camunda 7 correlates by it) only instances with that business key receive the
+    message, and the instances it starts get it.
+    """
     stmt = select(MessageSubscription.id).where(
-        MessageSubscription.message_name == name, MessageSubscription.state == "waiting",
+        MessageSubscription.kind == "message", MessageSubscription.message_name == name,
+        MessageSubscription.state == "waiting",
         MessageSubscription.correlation_key.is_(None) if key is None else MessageSubscription.correlation_key == key,
     )  # fmt: skip
+    if business_key is not None:
+        keyed = select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)
+        stmt = stmt.where(MessageSubscription.instance_id.in_(keyed))
     result = Correlation()
     for subscription_id in list(engine.session.scalars(stmt.order_by(MessageSubscription.id))):
         instance_id = _deliver(engine, subscription_id, variables, now)
         if instance_id is not None:
             result.correlated.append(instance_id)
     if unit is not None:
-        result.started = _start_by_message(engine, name, variables, actor, unit, now)
+        result.started = _start_by_message(engine, name, variables, actor, unit, now, business_key)
     if not result.correlated and not result.started:
         raise NoOneWaiting(name, key)
     return result

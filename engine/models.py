@@ -40,6 +40,8 @@ NAMING = {
 }
 
 JsonValue = JSON().with_variant(JSONB(), "postgresql")
+DEFAULT_PRIORITY = 50  # a task's priority when its diagram gives none (as in Camunda)
+VERSION_TAG_LENGTH = 100
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -183,6 +185,8 @@ class ProcessDefinition(Base):
     executable: Mapped[bool] = mapped_column(default=True, server_default=true())
     problems: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     change_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The modeller's own name for this version (C7 ``camunda:versionTag``, C8 ``zeebe:versionTag``), e.g. "2.1".
+    version_tag: Mapped[str | None] = mapped_column(String(VERSION_TAG_LENGTH))
     created_at: Mapped[datetime]
     bpmn_file: Mapped[DeployedFile] = relationship()
     deployment: Mapped[Deployment] = relationship()
@@ -256,7 +260,10 @@ class ProcessInstance(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(20))  # running | completed
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | cancelled
+    # A called process (call activity): the instance and the task that called it, and wait for it.
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    parent_task_id: Mapped[str | None] = mapped_column(String(36))
     state: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     due_at: Mapped[datetime | None]  # the whole process's time limit (a dossier's appointment date)
@@ -297,6 +304,9 @@ class TaskRow(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None]
+    # 0..100, higher first (C7 ``camunda:priority``, C8 ``zeebe:priorityDefinition``); 50 when the diagram gives none.
+    priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY, server_default=str(DEFAULT_PRIORITY))
+    follow_up_at: Mapped[datetime | None] = mapped_column(index=True)  # when to look at the task again
     timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
@@ -410,14 +420,17 @@ class Timer(Base):
 
 
 class MessageSubscription(Base):
-    """A message an instance waits for (catch event, boundary event, receive task), with its key."""
+    """A message or signal an instance waits for (catch event, boundary event, receive task, event
+    subprocess start: ``task_id`` empty), with its correlation key."""
 
     __tablename__ = "message_subscriptions"
-    __table_args__ = (Index("ix_message_subscriptions_name_key", "message_name", "correlation_key", "state"),)
+    __table_args__ = (Index("ix_message_subscriptions_name_key", "message_name", "correlation_key", "state"),
+                      Index("ix_message_subscriptions_kind_name", "kind", "message_name", "state"))  # fmt: skip
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8), default="message", server_default="message")  # message | signal
     message_name: Mapped[str] = mapped_column(String(200))
     correlation_key: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[str] = mapped_column(String(12))  # waiting | correlated | cancelled

@@ -38,7 +38,12 @@ FLOW_NODE_TAGS = {
 
 
 class JobTask(UserTask):
-    """A service task that waits until a handler (ours now, external workers later) completes it."""
+    """A step that waits as a job (service, send, script and business rule tasks, message throw events)
+    until a built-in handler or an external worker completes it."""
+
+
+class CallTask(UserTask):
+    """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
 
 
 def _xml_parser() -> etree.XMLParser:
@@ -164,8 +169,18 @@ def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> 
     self._copy_task_attrs(original, loop_characteristics)
 
 
+def _parse_conditional_event(self: Any, event: etree._Element) -> Any:
+    from .events import EisoConditional
+
+    condition = (event.findtext(f"{{{BPMN_NS}}}condition") or "").strip()
+    if not condition:
+        raise ValidationException("The conditional event has no condition.", node=self.node, file_name=self.filename)
+    return EisoConditional(condition, description=self.get_event_description(event))
+
+
 def _with_extensions(parser_class: type) -> type:
     methods = {
+        "parse_conditional_event": _parse_conditional_event,
         "parse_extensions": _parse_extensions,
         "parse_timer_event": _parse_timer_event,
         "_add_multiinstance_task": _add_multiinstance_task,
@@ -188,6 +203,43 @@ def message_info(node: etree._Element) -> dict[str, Any] | None:
     return {"name": message.get("name") or message.get("id"), "ref": ref, "correlation_key": key}
 
 
+def _referenced(node: etree._Element, tag: str, ref: str | None) -> etree._Element | None:
+    root = node.getroottree().getroot()
+    return next((e for e in root.iterfind(f"{{{BPMN_NS}}}{tag}") if e.get("id") == ref), None) if ref else None
+
+
+def code_events_info(node: etree._Element) -> dict[str, Any]:
+    """Error, escalation, signal and conditional event definitions of an event, as the index keeps them."""
+    found: dict[str, Any] = {}
+    definition = node.find(f"{{{BPMN_NS}}}errorEventDefinition")
+    if definition is not None:
+        error = _referenced(node, "error", definition.get("errorRef"))
+        found["error"] = {
+            "ref": definition.get("errorRef"),
+            "defined": error is not None or not definition.get("errorRef"),
+            "code": (error.get("errorCode") or error.get("name")) if error is not None else None,
+            "code_variable": definition.get(f"{{{CAMUNDA_NS}}}errorCodeVariable"),
+            "message_variable": definition.get(f"{{{CAMUNDA_NS}}}errorMessageVariable"),
+        }
+    definition = node.find(f"{{{BPMN_NS}}}escalationEventDefinition")
+    if definition is not None:
+        escalation = _referenced(node, "escalation", definition.get("escalationRef"))
+        found["escalation"] = {
+            "ref": definition.get("escalationRef"),
+            "defined": escalation is not None or not definition.get("escalationRef"),
+            "code": (escalation.get("escalationCode") or escalation.get("name")) if escalation is not None else None,
+        }
+    definition = node.find(f"{{{BPMN_NS}}}signalEventDefinition")
+    if definition is not None:
+        signal = _referenced(node, "signal", definition.get("signalRef"))
+        found["signal"] = {"ref": definition.get("signalRef"),
+                           "name": (signal.get("name") or signal.get("id")) if signal is not None else ""}  # fmt: skip
+    definition = node.find(f"{{{BPMN_NS}}}conditionalEventDefinition")
+    if definition is not None:
+        found["conditional"] = {"condition": (definition.findtext(f"{{{BPMN_NS}}}condition") or "").strip()}
+    return found
+
+
 def timer_info(node: etree._Element) -> dict[str, Any] | None:
     """The timer of an event element: kind (date, duration, cycle) and its text (literal or expression)."""
     definition = node.find(f"{{{BPMN_NS}}}timerEventDefinition")
@@ -198,6 +250,63 @@ def timer_info(node: etree._Element) -> dict[str, Any] | None:
         if found is not None:
             return {"kind": kind, "expression": (found.text or "").strip()}
     return {"kind": "", "expression": ""}
+
+
+DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
+"""Camunda 7 Java implementations of a service-like step, mapped to job types at deploy (engine.delegates)."""
+MESSAGE_THROW_TAGS = ("intermediateThrowEvent", "endEvent")
+
+
+def job_info(node: etree._Element) -> dict[str, Any]:
+    """How a service-like step is done: a job type (C8 ``zeebe:taskDefinition``, C7 external ``camunda:topic``)
+    with retries and headers, or else the Camunda 7 Java delegate it names (``delegate``, still to be mapped).
+
+    Camunda 7 puts a message event's implementation on its ``messageEventDefinition``.
+    """
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    message = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if message is not None:
+        c7 = {**c7, **_camunda_attributes(message)}
+    definition = ext.get("taskDefinition", {})
+    info: dict[str, Any] = {
+        "job_type": definition.get("type") or c7.get("topic"),
+        "retries": definition.get("retries"),
+        "headers": ext.get("taskHeaders", {}),
+    }
+    if ext.get("properties"):  # C7 camunda:properties: the external task's extension properties
+        info["properties"] = ext["properties"]
+    delegate = next((kind for kind in DELEGATE_ATTRIBUTES if (c7.get(kind) or "").strip()), None)
+    if delegate and not info["job_type"]:
+        info.update(delegate=c7[delegate].strip(), delegate_kind=delegate)
+    return info
+
+
+def has_job(info: dict[str, Any]) -> bool:
+    """Whether ``job_info`` (or an element index entry) names a job type or a delegate to map to one."""
+    return bool(info.get("job_type") or info.get("delegate"))
+
+
+def is_message_job(node: etree._Element) -> bool:
+    """A message throw event that a job implements (Camunda 7 and 8 both let a worker send the message)."""
+    return node.find(f"{{{BPMN_NS}}}messageEventDefinition") is not None and has_job(job_info(node))
+
+
+class _MessageJobParser:
+    """Message throw events with a job implementation wait as a ``JobTask``; every other throw event
+    (none, error, escalation, signal, or a message with no implementation) keeps its stock spec."""
+
+    def create_task(self: Any) -> Any:
+        if not is_message_job(self.node):
+            return super().create_task()  # type: ignore[misc]
+        task = JobTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        if etree.QName(self.node).localname == "endEvent":
+            task.connect(self.spec.end)  # as the stock end event parser does: the scope may end here
+        return task
+
+
+def _with_message_jobs(parser_class: type) -> type:
+    return type(f"EisoMessageJob{parser_class.__name__}", (_MessageJobParser, _with_extensions(parser_class)), {})
 
 
 class EisoParser(BpmnParser):
@@ -211,6 +320,15 @@ class EisoParser(BpmnParser):
         # Business rule and script tasks wait as jobs too; the engine's own handlers run them.
         f"{{{BPMN_NS}}}businessRuleTask": (_with_extensions(TaskParser), JobTask),
         f"{{{BPMN_NS}}}scriptTask": (_with_extensions(TaskParser), JobTask),
+        # A called process runs as an instance of its own, found by key when the call starts.
+        f"{{{BPMN_NS}}}callActivity": (_with_extensions(TaskParser), CallTask),
+        # Send tasks are service tasks that send something; message throw events with a job as well.
+        f"{{{BPMN_NS}}}sendTask": (_with_extensions(TaskParser), JobTask),
+        **{
+            tag: (_with_message_jobs(parser), spec)
+            for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+            if etree.QName(tag).localname in MESSAGE_THROW_TAGS
+        },
     }
 
 
@@ -224,6 +342,7 @@ class ProcessInfo:
     executable: bool
     starter_roles: list[str]
     properties: dict[str, Any] = field(default_factory=dict)
+    version_tag: str | None = None  # the modeller's name for the version (C7 versionTag, C8 zeebe:versionTag)
     elements: dict[str, dict[str, Any]] = field(default_factory=dict)
     flows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -253,6 +372,8 @@ def user_task_info(node: etree._Element) -> dict[str, Any]:
         "candidate_users": _split(assignment.get("candidateUsers") or c7.get("candidateUsers")),
         "assignee": assignment.get("assignee") or c7.get("assignee"),
         "due_date": ext.get("taskSchedule", {}).get("dueDate") or c7.get("dueDate"),
+        "follow_up_date": ext.get("taskSchedule", {}).get("followUpDate") or c7.get("followUpDate"),
+        "priority": ext.get("priorityDefinition", {}).get("priority") or c7.get("priority"),
         "properties": ext.get("properties", {}),
         **form_info(node),
     }
@@ -362,6 +483,40 @@ def decision_info(node: etree._Element) -> dict[str, Any]:
     }
 
 
+def call_info(node: etree._Element) -> dict[str, Any]:
+    """What a call activity calls and which variables go in and come back, in either dialect.
+
+    Camunda 8 (``zeebe:calledElement``): all variables go both ways unless
+    ``propagateAllParentVariables``/``propagateAllChildVariables`` are false; input and output
+    mappings (``zeebe:ioMapping``) narrow them. Camunda 7: only what ``camunda:in``/``camunda:out``
+    name (``variables="all"`` for everything), and ``camunda:in businessKey``.
+    """
+    ext = read_extensions(node)
+    c8 = ext.get("calledElement")
+    c7 = ext.get("camunda", {})
+
+    def mappings(tag: str) -> list[dict[str, Any]]:
+        return [
+            {"source": m.get("source"), "source_expression": m.get("sourceExpression"), "target": m.get("target"),
+             "all": m.get("variables") == "all", "business_key": m.get("businessKey")}
+            for m in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}{tag}")
+        ]  # fmt: skip
+
+    if c8 is not None:
+        return {"call": {
+            "dialect": "camunda8", "element": c8.get("processId") or "", "binding": c8.get("bindingType") or "latest",
+            "version_tag": c8.get("versionTag"), "version": None,
+            "propagate_parent": c8.get("propagateAllParentVariables", "true").lower() != "false",
+            "propagate_child": c8.get("propagateAllChildVariables", "true").lower() != "false",
+            "in": [], "out": [],
+        }}  # fmt: skip
+    return {"call": {
+        "dialect": "camunda7", "element": node.get("calledElement") or "", "binding": c7.get("calledElementBinding")
+        or "latest", "version": c7.get("calledElementVersion"), "version_tag": c7.get("calledElementVersionTag"),
+        "propagate_parent": False, "propagate_child": False, "in": mappings("in"), "out": mappings("out"),
+    }}  # fmt: skip
+
+
 def _element_entry(node: etree._Element) -> dict[str, Any]:
     tag = etree.QName(node).localname
     entry: dict[str, Any] = {"type": tag, "name": node.get("name") or "", "line": node.sourceline}
@@ -374,8 +529,13 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
             entry["initiator"] = initiator  # Camunda 7: the variable that receives who started the process
     elif tag == "businessRuleTask":
         entry.update(decision_info(node))
+        job = job_info(node)
+        if not entry["decision_id"] and has_job(job):
+            entry.update(job)  # no decision to call: a worker's job, as in both Camunda engines
     elif tag == "scriptTask":
         entry.update(script_info(node))
+    elif tag == "callActivity":
+        entry.update(call_info(node))
     elif tag == "subProcess" and node.get("triggeredByEvent") == "true":
         entry["event_subprocess"] = True
     io = io_info(node)
@@ -384,7 +544,18 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
     loop = multi_instance_info(node)
     if loop is not None:
         entry["multi_instance"] = loop
-    if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask", "endEvent"):
+    if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "endEvent"):
+        entry.update(code_events_info(node))
+    if tag == "startEvent":
+        entry["interrupting"] = node.get("isInterrupting", "true").lower() != "false"
+        holder = node.getparent()
+        if holder is not None and etree.QName(holder).localname == "subProcess" \
+                and holder.get("triggeredByEvent") == "true":
+            entry["in_event_subprocess"] = holder.get("id")
+            outer = holder.getparent()
+            entry["nested"] = outer is not None and etree.QName(outer).localname in ("subProcess", "transaction")
+    if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "receiveTask",
+               "endEvent"):
         timer = timer_info(node)
         if timer is not None:
             entry["timer"] = timer
@@ -394,13 +565,16 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         if tag == "boundaryEvent":
             entry["attached_to"] = node.get("attachedToRef")
             entry["interrupting"] = node.get("cancelActivity", "true").lower() != "false"
-    elif tag in ("serviceTask", "sendTask"):
-        ext = read_extensions(node)
-        definition = ext.get("taskDefinition", {})
-        entry["job_type"] = definition.get("type") or ext.get("camunda", {}).get("topic")
-        entry["retries"] = definition.get("retries")
-        entry["headers"] = ext.get("taskHeaders", {})
+    if tag in ("serviceTask", "sendTask") or (tag in MESSAGE_THROW_TAGS and "message" in entry):
+        entry.update(job_info(node))
     return entry
+
+
+def version_tag(process: etree._Element) -> str | None:
+    """C7 ``camunda:versionTag`` on the process, or C8 ``<zeebe:versionTag value="…"/>`` in its extensions."""
+    ext = read_extensions(process)
+    tag = ext.get("versionTag", {}).get("value") or ext.get("camunda", {}).get("versionTag") or ""
+    return tag.strip() or None
 
 
 def process_info(process: etree._Element) -> ProcessInfo:
@@ -415,6 +589,7 @@ def process_info(process: etree._Element) -> ProcessInfo:
         executable=process.get("isExecutable", "false").lower() == "true",
         starter_roles=starters,
         properties=dict(props),
+        version_tag=version_tag(process),
     )
     for node in process.iter(f"{{{BPMN_NS}}}*"):
         tag = etree.QName(node).localname

@@ -40,21 +40,38 @@ def _candidate_clause(user: User) -> Exists:
     )
 
 
-def _open_tasks() -> Select[TaskRow]:
-    return (
+INBOX_SORTS = ("received", "priority")
+
+
+@dataclass(frozen=True)
+class InboxOptions:
+    """How the inbox lists are ordered and narrowed."""
+
+    sort: str = "received"
+    """``received``: oldest first; ``priority``: higher priority first, then the nearest due date."""
+    follow_up_by: datetime | None = None
+    """Only the tasks whose follow-up date has come by this moment (None: every task)."""
+
+
+def _open_tasks(options: InboxOptions) -> Select[TaskRow]:
+    stmt = (
         select(TaskRow)
         .where(TaskRow.state == "open")
         .options(joinedload(TaskRow.instance).joinedload(ProcessInstance.definition), joinedload(TaskRow.assignee))
-        .order_by(TaskRow.created_at, TaskRow.id)
     )
+    if options.follow_up_by is not None:
+        stmt = stmt.where(TaskRow.follow_up_at <= options.follow_up_by)
+    if options.sort == "priority":
+        stmt = stmt.order_by(TaskRow.priority.desc(), TaskRow.due_at.asc().nulls_last())
+    return stmt.order_by(TaskRow.created_at, TaskRow.id)
 
 
-def my_tasks(session: Session, user: User) -> list[TaskRow]:
-    return list(session.scalars(_open_tasks().where(TaskRow.assignee_id == user.id)))
+def my_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
+    return list(session.scalars(_open_tasks(options).where(TaskRow.assignee_id == user.id)))
 
 
-def claimable_tasks(session: Session, user: User) -> list[TaskRow]:
-    stmt = _open_tasks().where(TaskRow.assignee_id.is_(None), _candidate_clause(user))
+def claimable_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
+    stmt = _open_tasks(options).where(TaskRow.assignee_id.is_(None), _candidate_clause(user))
     return list(session.scalars(stmt))
 
 

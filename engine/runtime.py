@@ -16,7 +16,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway, StartEvent, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    ExclusiveGateway,
+    InclusiveGateway,
+    IntermediateCatchEvent,
+    StartEvent,
+    UserTask,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
@@ -29,8 +37,9 @@ from sqlalchemy.orm.exc import StaleDataError
 import forms
 
 from .calendar import WorkingCalendar, classify
+from .calls import apply_returns, cancel_orphans, child_outcomes, notify_parent, start_calls
 from .claims import claim
-from .deadlines import calendar_for, due_for
+from .deadlines import calendar_for, due_for, follow_up_for
 from .errors import (
     Conflict,
     DefinitionNotFound,
@@ -42,8 +51,17 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
+from .events import (
+    conditions_interrupt,
+    event_subprocess_started,
+    find_task,
+    idle_event_subprocesses,
+    interrupt_scope,
+    is_code_event,
+    refresh_conditions,
+)
 from .files import FileStore, Upload
-from .handlers import BUILT_IN_JOBS, HANDLERS, JobContext
+from .handlers import HANDLERS, JobContext, job_type_of
 from .iomapping import on_completion, with_inputs
 from .jobs import ExternalJob, job_row
 from .models import (
@@ -64,9 +82,11 @@ from .models import (
     User,
 )
 from .organisation import roles_in_unit
-from .parsing import JobTask
+from .parsing import CallTask, JobTask
+from .priority import priority_for
 from .scripting import evaluate_expression
 from .serialization import dump_state, load_state, new_workflow
+from .signals import broadcast
 from .timers import Schedule, schedule, timer_kind, timer_value
 
 # SpiffWorkflow's task iterator stops at depth 1000: a rework loop that grows the task tree past it
@@ -74,6 +94,7 @@ from .timers import Schedule, schedule, timer_kind, timer_value
 MAX_SAFE_DEPTH = 900
 MAX_JOB_ROUNDS = 1000
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SCOPE_SUBSCRIPTION = "start:"  # key prefix of an event subprocess's subscription (it has no task yet)
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -178,12 +199,20 @@ class Engine:
         self.files = files
         self._calendars: dict[int, WorkingCalendar] = {}
         self._to_cache: list[tuple[ProcessInstance, BpmnWorkflow]] = []
+        self._signals: list[tuple[int, str, dict[str, Any]]] = []  # thrown, to broadcast: (instance, name, data)
+        self._signal_depth = 0
+        self._in_progress: dict[int, BpmnWorkflow] = {}  # instances being advanced by this command
+        self._returns: list[tuple[int, str, str, Any, int]] = []  # called instances' outcomes for their callers
+        self._call_depth = 0
 
     # --- transactions ------------------------------------------------------------------------
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[None]:
         self._to_cache = []
+        self._signals = []
+        self._in_progress = {}
+        self._returns = []
         try:
             yield
             self.session.commit()
@@ -263,11 +292,14 @@ class Engine:
         variables: Mapping[str, Any] | None = None,
         post: Mapping[str, list[str]] | None = None,
         locale: str = "vi",
+        cause: Mapping[str, Any] | None = None,
+        parent: tuple[int, str] | None = None,
     ) -> ProcessInstance:
-        """Create and run an instance inside the caller's transaction; ``actor`` None: started by a timer."""
+        """Create and run an instance inside the caller's transaction; ``actor`` None: started by eISO
+        (a timer, a signal, a calling process: ``cause`` says which)."""
         workflow = new_workflow(definition.spec_json)
         context = self.context_variables(unit, actor)
-        form = self.start_form(definition) if actor is not None else None
+        form = self.start_form(definition) if actor is not None and not cause else None
         given = self._check_form(form, context, post, variables, locale, now) if form else dict(variables or {})
         initiator = {n["initiator"]: actor.username for n in definition.elements["nodes"].values()
                      if n["type"] == "startEvent" and n.get("initiator") and actor is not None}  # fmt: skip
@@ -279,11 +311,12 @@ class Engine:
         )  # fmt: skip
         process = definition.elements.get("process", {})
         instance.due_at = due_for(process, {**context, **given}, now, self.calendar(unit.id))
+        instance.parent_instance_id, instance.parent_task_id = parent if parent else (None, None)
         self.session.add(instance)
         self.session.flush()
         recorder = _Recorder(instance, actor, now)
         recorder.add("instance_started", data={"business_key": business_key, "variables": dict(variables or {}),
-                                               "by_timer": actor is None})  # fmt: skip
+                                               "by_timer": actor is None and not cause, **(cause or {})})  # fmt: skip
         self._advance(workflow, instance, recorder)
         if self._fire_start_timers(workflow):
             self._advance(workflow, instance, recorder)
@@ -297,8 +330,10 @@ class Engine:
         for task in active_tasks(workflow):
             spec = task.task_spec
             definition = getattr(spec, "event_definition", None)
-            kind = timer_kind(definition) or ("message" if isinstance(definition, MessageEventDefinition) else None)
-            if task.state == TaskState.WAITING and isinstance(spec, StartEvent) and kind:
+            kind = timer_kind(definition) or (
+                "message" if isinstance(definition, MessageEventDefinition | SignalEventDefinition) else None
+            )
+            if task.state == TaskState.WAITING and _is_process_start(task) and kind:
                 if kind == "cycle":  # a cycle event starts its path on a round, not on completion
                     task.internal_data["cycle_occurred"] = True
                     spec._update(task)
@@ -617,6 +652,8 @@ class Engine:
 
     @staticmethod
     def _run(task: Task) -> None:
+        if conditions_interrupt(task, task.data):
+            return  # an interrupting conditional event takes over; the task is cancelled with its scope
         try:
             task.run()
         except SpiffWorkflowException as exc:
@@ -625,11 +662,26 @@ class Engine:
 
     def _advance(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         """Run engine steps and our own job handlers until the process waits for people."""
+        self._in_progress[instance.id] = workflow
         for _ in range(MAX_JOB_ROUNDS):
+            interrupting: list[Task] = []
+
+            def passed(task: Task, interrupting: list[Task] = interrupting) -> None:
+                self._passed(task, instance, recorder, interrupting)
+
             try:
-                workflow.do_engine_steps(did_complete_task=lambda t: self._passed(t, instance, recorder))
+                workflow.do_engine_steps(did_complete_task=passed)
             except SpiffWorkflowException as exc:
                 raise EngineError("The process could not continue: %(reason)s", reason=str(exc))
+            if interrupting:
+                for holder in interrupting:
+                    self._interrupt(holder, instance, recorder)
+                continue
+            start_calls(self, workflow, instance, recorder)
+            if apply_returns(self, workflow, instance, recorder):
+                continue
+            if refresh_conditions(active_tasks(workflow)) or self._close_idle_scopes(workflow, instance):
+                continue
             jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
             if not jobs:
                 break
@@ -637,8 +689,54 @@ class Engine:
                 self._run_job(job, instance, recorder)
         guard_loop(workflow, self.max_depth)
 
-    def _passed(self, task: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
+    def _interrupt(self, holder: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
+        """An interrupting event subprocess started: the rest of its scope stops (BPMN semantics)."""
+        cancelled = interrupt_scope(holder)
+        names = sorted({self._name(instance, element_of(t.task_spec)) or element_of(t.task_spec)
+                        for t in cancelled if t.task_spec.bpmn_id})  # fmt: skip
+        recorder.add("scope_interrupted", element=(element_of(holder.task_spec), holder.task_spec.bpmn_name or ""),
+                     data={"cancelled": names})  # fmt: skip
+
+    def _close_idle_scopes(self, workflow: BpmnWorkflow, instance: ProcessInstance) -> bool:
+        """Scopes whose flow has ended stop waiting for their event subprocesses' start events."""
+        nodes = instance.definition.elements["nodes"]
+
+        def is_event_subprocess(task: Task) -> bool:
+            return bool(nodes.get(element_of(task.task_spec), {}).get("event_subprocess"))
+
+        closed = False
+        for scope in [workflow, *workflow.subprocesses.values()]:
+            for holder in idle_event_subprocesses(scope, is_event_subprocess):
+                holder.cancel()
+                closed = True
+        if closed:
+            for task in active_tasks(workflow):
+                if task.state == TaskState.WAITING and task.task_spec.bpmn_id is None:
+                    task.task_spec._update(task)  # the scope's end can now complete
+        return closed
+
+    def _passed(self, task: Task, instance: ProcessInstance, recorder: _Recorder, interrupting: list[Task]) -> None:
         spec = task.task_spec
+        holder = event_subprocess_started(task)
+        if holder is not None and self._node(instance, element_of(holder.task_spec)).get("event_subprocess"):
+            node = self._node(instance, element_of(spec))
+            element = (element_of(holder.task_spec), holder.task_spec.bpmn_name or "")
+            recorder.add("event_subprocess_started", element=element,
+                         data={"interrupting": node.get("interrupting", True)})  # fmt: skip
+            if node.get("interrupting", True):
+                interrupting.append(holder)
+            return
+        thrown = not isinstance(spec, StartEvent | BoundaryEvent | IntermediateCatchEvent)
+        if thrown and isinstance(getattr(spec, "event_definition", None), SignalEventDefinition):
+            name = spec.event_definition.name
+            recorder.add("signal_thrown", element=(element_of(spec), spec.bpmn_name or ""), data={"signal": name})
+            self._signals.append((instance.id, name, {k: v for k, v in task.data.items() if k != "departments"}))
+            return
+        if is_code_event(spec) and thrown:
+            definition = spec.event_definition
+            kind = "error_thrown" if isinstance(definition, ErrorEventDefinition) else "escalation_thrown"
+            recorder.add(kind, element=(element_of(spec), spec.bpmn_name or ""), data={"code": definition.code})
+            return
         if not isinstance(spec, ExclusiveGateway | InclusiveGateway):
             return
         taken = [element_of(c.task_spec) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
@@ -653,7 +751,7 @@ class Engine:
     def _runs_here(self, instance: ProcessInstance, task: Task) -> bool:
         """A built-in handler runs this job now; any other job type waits for an external worker."""
         node = self._node(instance, element_of(task.task_spec))
-        return BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type")) in HANDLERS
+        return job_type_of(node) in HANDLERS
 
     def _sync_jobs(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         """A row in ``external_jobs`` for each job the instance waits on; cancel those it stopped waiting on."""
@@ -675,37 +773,49 @@ class Engine:
                 row.state = "cancelled"
 
     def _sync_subscriptions(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
-        """A row in ``message_subscriptions`` for every message the instance waits for; cancel the others."""
-        waiting = {
-            str(t.id): t for t in active_tasks(workflow)
-            if t.state == TaskState.WAITING and isinstance(getattr(t.task_spec, "event_definition", None),
-                                                           MessageEventDefinition)
-            and not isinstance(t.task_spec, StartEvent)
-        }  # fmt: skip
+        """A row in ``message_subscriptions`` for every message or signal the instance waits for (events,
+        receive tasks, and the start events of its event subprocesses); cancel the others."""
+        wanted: dict[str, tuple[str, dict[str, Any], Mapping[str, Any]]] = {}
+        for t in active_tasks(workflow):
+            definition = getattr(t.task_spec, "event_definition", None)
+            if t.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition | SignalEventDefinition) \
+                    and not _is_process_start(t):
+                wanted[str(t.id)] = (element_of(t.task_spec), self._node(instance, element_of(t.task_spec)), t.data)
+        if not workflow.is_completed():
+            scope_data = workflow.last_task.data if workflow.last_task is not None else {}
+            started = {t.task_spec.bpmn_id for t in workflow.tasks.values()}
+            for element_id, node in instance.definition.elements["nodes"].items():
+                listens = node.get("in_event_subprocess") and not node.get("nested") and not node.get("timer")
+                if listens and (not node.get("interrupting", True) or node["in_event_subprocess"] not in started):
+                    wanted[SCOPE_SUBSCRIPTION + element_id] = (element_id, node, scope_data)
         stmt = select(MessageSubscription).where(
             MessageSubscription.instance_id == instance.id, MessageSubscription.state == "waiting"
         )
-        rows = {r.task_id: r for r in self.session.scalars(stmt)}
-        for task_id, task in waiting.items():
-            if task_id in rows:
+        rows = {r.task_id or SCOPE_SUBSCRIPTION + r.element_id: r for r in self.session.scalars(stmt)}
+        for key, (element_id, node, data) in wanted.items():
+            if key in rows:
                 continue
-            element_id = element_of(task.task_spec)
-            message = self._node(instance, element_id).get("message") or {}
-            key = message.get("correlation_key")
-            value = evaluate_expression(key, task.data) if key and key.startswith(("=", "${")) else key
+            kind = "signal" if "signal" in node else "message"
+            if kind == "message" and "message" not in node:
+                continue  # an error, escalation or conditional event subprocess: nothing from outside
+            name = (node.get(kind) or {}).get("name", "")
+            correlation = (node.get("message") or {}).get("correlation_key")
+            value = evaluate_expression(correlation, data) if correlation and correlation.startswith(("=", "${")) \
+                else correlation  # fmt: skip
             self.session.add(MessageSubscription(
-                instance_id=instance.id, task_id=task_id, element_id=element_id, message_name=message.get("name", ""),
+                instance_id=instance.id, task_id="" if key.startswith(SCOPE_SUBSCRIPTION) else key,
+                element_id=element_id, kind=kind, message_name=name,
                 correlation_key=None if value is None else str(value), state="waiting", created_at=recorder.now,
             ))  # fmt: skip
-            recorder.add("message_awaited", element=(element_id, self._name(instance, element_id)),
-                         data={"message": message.get("name"), "correlation_key": value})  # fmt: skip
-        for task_id, row in rows.items():
-            if task_id not in waiting:
+            recorder.add(f"{kind}_awaited", element=(element_id, self._name(instance, element_id)),
+                         data={kind: name, "correlation_key": value})  # fmt: skip
+        for key, row in rows.items():
+            if key not in wanted:
                 row.state = "cancelled"
 
     def _run_job(self, job: Task, instance: ProcessInstance, recorder: _Recorder) -> None:
         node = instance.definition.elements["nodes"].get(element_of(job.task_spec), {})
-        job_type = BUILT_IN_JOBS.get(node.get("type", ""), node.get("job_type"))
+        job_type = job_type_of(node)
         handler = HANDLERS.get(job_type or "")
         if handler is None:
             step = node.get("name") or element_of(job.task_spec)
@@ -725,11 +835,13 @@ class Engine:
     def _finish(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         """Save state under the revision check, sync task rows, write history."""
         now = recorder.now
+        outcomes = child_outcomes(instance, workflow, recorder)  # errors and escalations caught nowhere inside
         self._sync_tasks(workflow, instance, recorder)
         self._sync_timers(workflow, instance, recorder)
         self._sync_jobs(workflow, instance, recorder)
         self._sync_subscriptions(workflow, instance, recorder)
-        if workflow.is_completed() and instance.status != "completed":
+        cancel_orphans(self, workflow, instance, recorder)
+        if workflow.is_completed() and instance.status == "running":
             instance.status, instance.completed_at = "completed", now
             if instance.due_at is not None:
                 instance.timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
@@ -739,6 +851,12 @@ class Engine:
         self.session.add_all(recorder.events)
         self.session.flush()
         self._to_cache.append((instance, workflow))
+        self._in_progress.pop(instance.id, None)
+        notify_parent(self, instance, outcomes, recorder)
+        thrown = [s for s in self._signals if s[0] == instance.id]
+        self._signals = [s for s in self._signals if s[0] != instance.id]
+        for _, name, data in thrown:
+            broadcast(self, name, data, unit_id=instance.unit_id, now=now, exclude_instance=instance.id)
 
     def _sync_tasks(self, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
         open_rows = {
@@ -750,7 +868,8 @@ class Engine:
         ready = {
             str(t.id): t
             for t in active_tasks(workflow)
-            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask) and not isinstance(t.task_spec, JobTask)
+            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)
+            and not isinstance(t.task_spec, JobTask | CallTask)
         }
         for task_id, task in ready.items():
             if task_id not in open_rows:
@@ -766,7 +885,7 @@ class Engine:
             str(t.id): t
             for t in active_tasks(workflow)
             if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
-            and not isinstance(t.task_spec, StartEvent)
+            and not _is_process_start(t)
         }  # fmt: skip
         stmt = select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
         rows = {r.task_id: r for r in self.session.scalars(stmt)}
@@ -810,7 +929,7 @@ class Engine:
             assert timer is not None
             instance = self._lock_instance(timer.instance_id)
             workflow = self._load(instance)
-            task = workflow.tasks.get(uuid.UUID(timer.task_id))
+            task = find_task(workflow, timer.task_id)
             if task is None or task.state != TaskState.WAITING:
                 timer.state = "cancelled"
                 return True
@@ -867,10 +986,13 @@ class Engine:
             groups = ["admin"]  # a task the diagram gives to nobody falls to the unit's administrators
         roles = [g for g in groups if ":" not in g]
         scoped = [self._department_members(instance.unit_id, g) for g in groups if ":" in g]
+        calendar = self.calendar(instance.unit_id)
         row = TaskRow(
             id=str(task.id), instance_id=instance.id, element_id=element_of(task.task_spec),
             name=node.get("name") or element_of(task.task_spec), kind="user", unit_id=instance.unit_id,
             form_id=node.get("form_definition_id"), candidate_roles=groups, state="open", created_at=recorder.now,
+            due_at=due_for(node, data, recorder.now, calendar), priority=priority_for(node, data),
+            follow_up_at=follow_up_for(node, data, recorder.now, calendar),
         )  # fmt: skip
         self.session.add(row)
         self.session.flush()
@@ -883,14 +1005,14 @@ class Engine:
             user = self.session.scalar(select(User).where(User.username == str(username)))
             if user is not None:
                 self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
-        row.due_at = due_for(node, data, recorder.now, self.calendar(instance.unit_id))
         assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
         if assignee:
             user = self.session.scalar(select(User).where(User.username == str(assignee[0])))
             row.assignee_id = user.id if user else None
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
                      data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
-                           "due_at": row.due_at.isoformat() if row.due_at else None})  # fmt: skip
+                           "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,
+                           "follow_up_at": row.follow_up_at.isoformat() if row.follow_up_at else None})  # fmt: skip
         return row
 
     def form_for(self, form_id: int | None) -> FormDefinition | None:
@@ -907,6 +1029,11 @@ def file_reference(stored: StoredFile) -> dict[str, Any]:
     form-js ``documentPreview`` components link to)."""
     return {"id": stored.id, "name": stored.filename, "size": stored.size, "contentType": stored.content_type,
             "url": f"/files/{stored.id}"}  # fmt: skip
+
+
+def _is_process_start(task: Task) -> bool:
+    """A start event of the process itself (not of an event subprocess): handled before the instance exists."""
+    return isinstance(task.task_spec, StartEvent) and task.workflow.parent_task_id is None
 
 
 def _is_ready_job(task: Task) -> bool:

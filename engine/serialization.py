@@ -10,18 +10,22 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
 
-from .parsing import JobTask
+from .events import EisoConditional
+from .parsing import CallTask, JobTask
 from .scripting import SandboxedScriptEngine
 from .timers import EisoCycle, EisoDuration, EisoTimeDate
 
 _config = dict(DEFAULT_CONFIG)
+_config[EisoConditional] = DEFAULT_CONFIG[ConditionalEventDefinition]
 _config[JobTask] = DEFAULT_CONFIG[UserTask]
+_config[CallTask] = DEFAULT_CONFIG[UserTask]
 for _ours, _stock in ((EisoTimeDate, TimeDateEventDefinition), (EisoDuration, DurationTimerEventDefinition),
                       (EisoCycle, CycleTimerEventDefinition)):  # fmt: skip
     _config[_ours] = DEFAULT_CONFIG[_stock]
@@ -61,4 +65,18 @@ def load_state(state: str, spec_json: str) -> BpmnWorkflow:
     SERIALIZER.migrate(dct)
     workflow: BpmnWorkflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = SCRIPT_ENGINE
+    _reconnect_event_subprocesses(workflow)
     return workflow
+
+
+def _reconnect_event_subprocesses(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow wires an event subprocess into its process's spec when an event first starts it
+    (start -> subprocess -> end). Specs are stored once, unwired, so wire again what this instance started."""
+    for wf in (workflow, *workflow.subprocesses.values()):
+        start = wf.spec.start
+        started = {t.task_spec.name for t in wf.tasks.values()}
+        for name in getattr(start, "trigger_specs", []):
+            spec = wf.spec.task_specs.get(name)
+            if spec is not None and name in started and start not in spec.inputs:
+                start.connect(spec)
+                spec.connect(wf.spec.end)

@@ -200,6 +200,7 @@ def _row(change: str, element: ElementChange, detail: str = "") -> dict[str, str
 ATTRIBUTE_NAMES = {
     "name": "tên", "type": "loại", "form_key": "biểu mẫu", "candidate_groups": "vai trò thực hiện",
     "candidate_users": "người thực hiện", "assignee": "người được giao", "due_date": "hạn xử lý",
+    "follow_up_date": "ngày theo dõi", "priority": "độ ưu tiên",
     "properties": "thuộc tính", "timer": "hẹn giờ", "job_type": "loại công việc tự động",
     "source": "từ bước", "target": "đến bước", "condition": "điều kiện", "label": "nhãn",
     "validate": "ràng buộc", "values": "lựa chọn", "conditional": "điều kiện hiển thị",

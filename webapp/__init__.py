@@ -21,7 +21,7 @@ def now() -> datetime:
 
 
 def _select_locale() -> str:
-    if request.path.startswith("/api/"):  # other systems say what they want in Accept-Language
+    if request.path.startswith(("/api/", "/engine-rest/")):  # other systems say what they want in Accept-Language
         return request.accept_languages.best_match(["vi", "en"]) or str(g.get("default_locale", "vi"))
     chosen = session.get("locale")
     if chosen in ("vi", "en"):
@@ -87,7 +87,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import auth, commands, errors, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
+    from .blueprints import admin, api, camunda_rest, definitions, inbox, jobs_api, messages_api, portal, processes
 
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
@@ -100,8 +100,13 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(jobs_api.bp)
     app.register_blueprint(messages_api.bp)
     csrf.exempt(messages_api.bp)
+    app.register_blueprint(messages_api.signals_bp)
+    csrf.exempt(messages_api.signals_bp)
     app.register_blueprint(admin.bp)
     csrf.exempt(api.bp)
+    app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
+    for exempt in camunda_rest.BLUEPRINTS:
+        csrf.exempt(exempt)
     errors.register(app)
     views.register(app)
     commands.register(app)

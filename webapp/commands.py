@@ -9,13 +9,13 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from engine import Deployer, SourceFile
+from engine import SourceFile
 from engine.demo import PASSWORD, PEOPLE, load_demo
 from engine.errors import DeploymentRejected
 from engine.models import Unit, User
 
 from . import now
-from .extensions import sa_session
+from .extensions import deployer, sa_session
 
 DEPLOYABLE = (".bpmn", ".form")
 
@@ -35,9 +35,8 @@ def deploy_paths(paths: list[Path], source: str, *, documentation: bool = False,
     admin = sa_session().scalar(select(User).where(User.username == "admin"))
     unit_id = _unit_id(unit_code) if unit_code else None
     try:
-        result = Deployer(sa_session()).deploy(collect_files(paths), actor=admin, now=now(), source=source,
-                                               unit_id=unit_id, as_documentation=documentation,
-                                               change_summary=summary)  # fmt: skip
+        result = deployer().deploy(collect_files(paths), actor=admin, now=now(), source=source, unit_id=unit_id,
+                                   as_documentation=documentation, change_summary=summary)  # fmt: skip
     except DeploymentRejected as exc:
         for p in exc.problems:
             where = ":".join(str(x) for x in (p.file, p.line) if x)

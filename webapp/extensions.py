@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
-from engine import Engine
+from engine import Deployer, Engine
 from engine.models import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -19,6 +19,11 @@ csrf = CSRFProtect()
 def engine() -> Engine:
     """The engine for this request: the request's session and the app's file store."""
     return Engine(sa_session(), files=current_app.extensions["eiso_files"])
+
+
+def deployer() -> Deployer:
+    """A deployer for this request or command, with the server's registry of Camunda 7 Java delegates."""
+    return Deployer(sa_session(), delegates=current_app.config["EISO_SETTINGS"].delegates)
 
 
 def sa_session() -> Session:

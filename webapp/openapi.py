@@ -42,7 +42,12 @@ OPENAPI: dict[str, Any] = {
         "/tasks": {"get": _op("My tasks and the tasks I may claim", {"200": _json(
             {"type": "object", "properties": {"mine": {"type": "array", "items": _ref("Task")},
                                               "claimable": {"type": "array", "items": _ref("Task")}}},
-            "Tasks")})},
+            "Tasks")}, parameters=[
+                {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["received", "priority"],
+                                                           "default": "received"},
+                 "description": "received: oldest first; priority: higher priority first, then nearest due date"},
+                {"name": "follow_up", "in": "query", "schema": {"type": "string", "enum": ["1"]},
+                 "description": "1: only the tasks whose follow-up date has come"}])},
         "/tasks/{task_id}": {"get": _op("A task with its form schema and current data",
                                         {"200": _json(_ref("TaskDetail"), "Task")}, parameters=TASK_ID)},
         "/tasks/{task_id}/claim": {"post": _op("Claim a task", {"200": _json(_ref("Task"), "Claimed")},
@@ -82,6 +87,23 @@ OPENAPI: dict[str, Any] = {
             requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
                 "workerId": {"type": "string"}, "errorMessage": {"type": "string"}, "retries": {"type": "integer"},
                 "retryTimeout": {"type": "integer", "description": "ms"}}}}}})},
+        "/jobs/{job_id}/bpmn-error": {"post": _op(
+            "Report a business error: the error event that catches its code takes the process on; if none does, "
+            "the job becomes an incident", {"200": _json({"type": "object", "properties": {
+                "state": {"type": "string"}, "caught": {"type": "boolean"}}}, "Recorded")},
+            extra={"409": _json(_ref("Error"), "Not locked by this worker")},
+            parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["errorCode"],
+                "properties": {"workerId": {"type": "string"}, "errorCode": {"type": "string"},
+                               "errorMessage": {"type": "string"}, "variables": {"type": "object"}}}}}})},
+        "/signals": {"post": _op(
+            "Broadcast a signal to a unit's waiting processes, and start those that begin with it (unit admins)",
+            {"200": _json({"type": "object", "properties": {
+                "delivered": {"type": "array", "items": {"type": "integer"}},
+                "started": {"type": "array", "items": {"type": "integer"}}}}, "Delivered")},
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["name", "unit_id"],
+                "properties": {"name": {"type": "string"}, "unit_id": {"type": "integer"},
+                               "variables": {"type": "object"}}}}}})},
         "/jobs/{job_id}/retry": {"post": _op(
             "Give a job with an incident new retries", {"200": _json({"type": "object"}, "Open again")},
             parameters=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
@@ -110,7 +132,9 @@ OPENAPI: dict[str, Any] = {
                 "name": {"type": "string"}, "description": {"type": "string"}, "dialect": {"type": "string"},
                 "starter_roles": {"type": "array", "items": {"type": "string"}},
                 "status": {"type": "string", "enum": ["draft", "active", "returned", "superseded"]},
-                "unit_id": {"type": ["integer", "null"]}, "executable": {"type": "boolean"}}},
+                "unit_id": {"type": ["integer", "null"]}, "executable": {"type": "boolean"},
+                "version_tag": {"type": ["string", "null"], "description":
+                                "the diagram's versionTag (Camunda 7 attribute, Camunda 8 zeebe:versionTag)"}}},
             "Job": {"type": "object", "properties": {
                 "id": {"type": "string"}, "topic": {"type": "string"}, "instance_id": {"type": "integer"},
                 "element_id": {"type": "string"}, "business_key": {"type": ["string", "null"]},
@@ -125,7 +149,11 @@ OPENAPI: dict[str, Any] = {
                 "candidate_roles": {"type": "array", "items": {"type": "string"}},
                 "assignee": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
                 "completed_at": {"type": ["string", "null"]}, "due_at": {"type": ["string", "null"]},
-                "form_key": {"type": ["string", "null"]}, "timing": {"type": ["string", "null"]}}},
+                "form_key": {"type": ["string", "null"]}, "timing": {"type": ["string", "null"]},
+                "priority": {"type": "integer", "minimum": 0, "maximum": 100,
+                             "description": "higher first; 50 when the diagram gives none"},
+                "follow_up_at": {"type": ["string", "null"], "format": "date-time",
+                                 "description": "when to look at the task again (the diagram's followUpDate)"}}},
             "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
                 "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]}}}]},
             "Instance": {"type": "object", "properties": {

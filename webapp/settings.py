@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.delegates import REGISTRY_SETTING
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +40,9 @@ class Settings:
     """The address users reach eISO at; links in mails start with it."""
     bpmn_library: Path = ROOT / "bpmn"
     """The shipped process library deployed by ``eiso demo load``."""
+    delegates: Mapping[str, str] = field(default_factory=dict)
+    """Camunda 7 Java delegates (class name or expression text, as in the diagram) -> job type, read from
+    the JSON file named by ``EISO_DELEGATES_FILE``; given to every deployment (see engine/delegates.py)."""
     testing: bool = False
 
     @classmethod
@@ -55,6 +62,7 @@ class Settings:
             "smtp_url": env.get("EISO_SMTP_URL", ""),
             "mail_from": env.get("EISO_MAIL_FROM", ""),
             "public_url": env.get("EISO_PUBLIC_URL", "http://127.0.0.1:5000"),
+            "delegates": _delegates(env.get(REGISTRY_SETTING, "")),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -78,6 +86,23 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a positive whole number, not '{raw}'.")
     return int(raw)
+
+
+def _delegates(path: str) -> dict[str, str]:
+    """The delegate registry: a JSON object mapping each class name or expression text to a job type."""
+    if not path:
+        return {}
+    try:
+        registry = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"{REGISTRY_SETTING}: cannot read '{path}' as JSON: {exc}.")
+    valid = isinstance(registry, dict) and all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() for k, v in registry.items()
+    )
+    if not valid:
+        raise SettingsError(f"{REGISTRY_SETTING}: '{path}' must hold one JSON object mapping each Java class or "
+                            'expression to a job type, e.g. {"${archiveService}": "archive.store"}.')  # fmt: skip
+    return {k.strip(): v.strip() for k, v in registry.items()}
 
 
 def _with_persistent_secret(settings: Settings) -> Settings:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from engine import queries
 from engine.models import TaskRow
 from engine.organisation import ROLES
+from engine.priority import HIGH, LOW
 
 from . import now
 from .errors import N_
@@ -58,6 +59,21 @@ def timing_name(code: str | None) -> str:
     return _(TIMING[code]) if code in TIMING else ""
 
 
+def priority_badge(task: TaskRow) -> dict[str, str] | None:
+    """A high or low priority as the inbox marks it (None: an ordinary one); the number goes in the title."""
+    title = _("Priority %(n)s of 100", n=task.priority)
+    if task.priority >= HIGH:
+        return {"css": "high", "text": _("High priority"), "title": title}
+    if task.priority <= LOW:
+        return {"css": "low", "text": _("Low priority"), "title": title}
+    return None
+
+
+def follow_up_reached(task: TaskRow) -> bool:
+    """The task's follow-up date has come: it is time to look at it again."""
+    return task.follow_up_at is not None and task.follow_up_at <= now()
+
+
 def _context() -> dict[str, Any]:
     user = g.get("user")
     counts = queries.inbox_counts(sa_session(), user) if user is not None else None
@@ -70,4 +86,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
     app.jinja_env.globals["time_left"] = time_left
+    app.jinja_env.globals["priority_badge"] = priority_badge
+    app.jinja_env.globals["follow_up_reached"] = follow_up_reached
     app.context_processor(_context)

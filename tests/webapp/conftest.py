@@ -17,8 +17,14 @@ from webapp.settings import Settings
 
 
 @pytest.fixture
-def app(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    settings = Settings.from_env({}, database_url=db_url, instance_path=tmp_path / "instance", testing=True,
+def app_env() -> dict[str, str]:
+    """The environment the app's settings are read from; a test module overrides it to set variables."""
+    return {}
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path, clock: Clock, app_env: dict[str, str]) -> Iterator[Flask]:
+    settings = Settings.from_env(app_env, database_url=db_url, instance_path=tmp_path / "instance", testing=True,
                                  secret_key="test-secret")  # fmt: skip
     application = create_app(settings)
     with application.app_context():

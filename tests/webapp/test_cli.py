@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from tests.conftest import FIXTURES
+
+ARCHIVE = "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService"
+
+
+@pytest.fixture
+def app_env(tmp_path: Path) -> dict[str, str]:
+    """The operator's registry of Camunda 7 Java delegates (see send_result_c7.bpmn)."""
+    registry = tmp_path / "delegates.json"
+    delegates = {"#{clock.pause(execution)}": "eiso.pause_clock", ARCHIVE: "archive.store",
+                 "${resultPublisher}": "portal.publish", "${recordsClassifier}": "records.classify"}
+    registry.write_text(json.dumps(delegates))
+    return {"EISO_DELEGATES_FILE": str(registry)}
 
 
 def test_demo_load_twice_keeps_one_organisation_and_one_version(app: Flask) -> None:
@@ -27,3 +41,15 @@ def test_deploy_prints_each_problem_and_stores_nothing(app: Flask, tmp_path: Pat
     assert "broken.bpmn" in result.output and "[work]" in result.output and "'nobody' names no role" in result.output
     ok = runner.invoke(args=["deploy", str(FIXTURES / "rework_loop.bpmn")])
     assert ok.exit_code == 0 and "deployed rework_loop version 1" in ok.output
+
+
+def test_deploy_maps_java_delegates_through_the_servers_registry(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["deploy", str(FIXTURES / "send_result_c7.bpmn")])
+    assert ok.exit_code == 0 and "deployed send_result_c7 version 1" in ok.output, ok.output
+    shred = tmp_path / "shred.bpmn"
+    shred.write_text((FIXTURES / "send_result_c7.bpmn").read_text().replace(ARCHIVE, ARCHIVE + "Shredder"))
+    refused = runner.invoke(args=["deploy", str(shred)])
+    assert refused.exit_code != 0
+    assert f"shred.bpmn:17 [archive]: The Java class '{ARCHIVE}Shredder'" in refused.output
+    assert "EISO_DELEGATES_FILE" in refused.output

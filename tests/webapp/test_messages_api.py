@@ -63,3 +63,19 @@ def test_the_corpus_message_start_example_runs_to_the_end(client: FlaskClient) -
     [task] = [t for t in claimable if t["instance_id"] == instance_id]
     assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=ADMIN, json={"variables": {}}).status_code == 200
     assert client.get(f"/api/v1/instances/{instance_id}", headers=ADMIN).json["status"] == "completed"
+
+
+def test_a_signal_reaches_the_units_waiting_processes_and_starts_others(client: FlaskClient) -> None:
+    with open(FIXTURES / "events" / "policy_signals_c7.bpmn", "rb") as fh:
+        assert client.post("/api/v1/deployments", headers=ADMIN,
+                           data={"files": [(fh, "policy_signals_c7.bpmn")]}).status_code == 201  # fmt: skip
+    started = client.post("/api/v1/process-definitions/document_review_c7/start", headers=basic("thuky"),
+                          json={"unit_id": 1, "variables": {}})  # fmt: skip
+    instance_id = started.json["id"]
+    sent = client.post("/api/v1/signals", headers=ADMIN, json={"name": "policy-changed", "unit_id": 1,
+                                                                "variables": {"policy_version": "2027"}})  # fmt: skip
+    assert sent.status_code == 200 and sent.json["delivered"] == [instance_id] and len(sent.json["started"]) == 1
+    assert sorted(_open(client, instance_id)) == ["reread_policy", "revise"]
+    refused = client.post("/api/v1/signals", headers=basic("thuky"), json={"name": "policy-changed", "unit_id": 1})
+    assert refused.status_code == 403
+    assert client.post("/api/v1/signals", headers=ADMIN, json={"name": "x"}).status_code == 400

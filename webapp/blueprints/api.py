@@ -8,15 +8,16 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from engine import Deployer, Engine, queries, versions
+from engine import Engine, queries, versions
 from engine.deployment import expand_upload
 from engine.errors import InstanceNotFound, NotAllowed
 from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.organisation import authenticate, unit_ids_of
 
 from .. import now
-from ..extensions import sa_session
+from ..extensions import deployer, sa_session
 from ..openapi import OPENAPI
+from .inbox import inbox_options
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +48,7 @@ def _json_body() -> dict[str, Any]:
 def _definition(d: ProcessDefinition) -> dict[str, Any]:
     return {"key": d.key, "version": d.version, "name": d.name, "description": d.description,
             "dialect": d.dialect, "starter_roles": d.starter_roles, "id": d.id, "status": d.status,
-            "unit_id": d.unit_id, "executable": d.executable}  # fmt: skip
+            "unit_id": d.unit_id, "executable": d.executable, "version_tag": d.version_tag}  # fmt: skip
 
 
 def _task(t: TaskRow) -> dict[str, Any]:
@@ -57,7 +58,8 @@ def _task(t: TaskRow) -> dict[str, Any]:
         "candidate_roles": t.candidate_roles, "assignee": t.assignee.username if t.assignee else None,
         "created_at": t.created_at.isoformat(), "completed_at": t.completed_at.isoformat() if t.completed_at else None,
         "due_at": t.due_at.isoformat() if t.due_at else None, "form_key": t.form.form_key if t.form else None,
-        "timing": t.timing,
+        "timing": t.timing, "priority": t.priority,
+        "follow_up_at": t.follow_up_at.isoformat() if t.follow_up_at else None,
     }  # fmt: skip
 
 
@@ -115,9 +117,10 @@ def start(key: str) -> Any:
 @bp.get("/tasks")
 @basic_auth
 def tasks() -> Any:
+    options = inbox_options()
     return jsonify({
-        "mine": [_task(t) for t in queries.my_tasks(sa_session(), g.user)],
-        "claimable": [_task(t) for t in queries.claimable_tasks(sa_session(), g.user)],
+        "mine": [_task(t) for t in queries.my_tasks(sa_session(), g.user, options)],
+        "claimable": [_task(t) for t in queries.claimable_tasks(sa_session(), g.user, options)],
     })  # fmt: skip
 
 
@@ -181,7 +184,7 @@ def deploy() -> Any:
         raise NotAllowed("Only administrators may deploy processes.")
     uploads = request.files.getlist("files")
     files = [source for f in uploads for source in expand_upload(f.filename or "unnamed", f.read())]
-    result = Deployer(sa_session()).deploy(
+    result = deployer().deploy(
         files, actor=g.user, now=now(), name=request.form.get("name", ""), source=request.form.get("source", "api"),
         unit_id=unit_id, as_documentation=request.form.get("as_documentation") == "1",
         change_summary=request.form.get("change_summary", ""),

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import Deployer, DeploymentResult, SourceFile, migration, queries, versions
+from engine import DeploymentResult, SourceFile, migration, queries, versions
 from engine.deployment import expand_upload
 from engine.errors import DefinitionNotFound, DeploymentRejected, EngineError, InstanceNotFound
 from engine.models import DeployedFile, ProcessInstance
@@ -19,7 +19,7 @@ from engine.models import DeployedFile, ProcessInstance
 from .. import now
 from ..auth import login_required
 from ..errors import translated
-from ..extensions import sa_session
+from ..extensions import deployer, sa_session
 
 bp = Blueprint("definitions", __name__)
 
@@ -108,7 +108,7 @@ def upload() -> Any:
     if not versions.may_deploy(sa_session(), g.user, unit_id):
         abort(403, _("You may not deploy processes for this unit."))
     try:
-        result = Deployer(sa_session()).deploy(
+        result = deployer().deploy(
             _uploaded_files(), actor=g.user, now=now(), source="upload", unit_id=unit_id,
             as_documentation=request.form.get("as_documentation") == "1",
             change_summary=request.form.get("change_summary", ""),

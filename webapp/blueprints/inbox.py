@@ -29,14 +29,24 @@ def _engine() -> Engine:
     return app_engine()
 
 
+def inbox_options() -> queries.InboxOptions:
+    """``?sort=priority`` orders by priority, then due date; ``?follow_up=1`` keeps the tasks to follow up now."""
+    sort = request.args.get("sort", "received")
+    follow_up = request.args.get("follow_up") == "1"
+    return queries.InboxOptions(sort=sort if sort in queries.INBOX_SORTS else "received",
+                                follow_up_by=now() if follow_up else None)  # fmt: skip
+
+
 @bp.get("/")
 @login_required
 def index() -> Any:
+    options = inbox_options()
     return render_template(
         "inbox/index.html",
-        mine=queries.my_tasks(sa_session(), g.user),
-        claimable=queries.claimable_tasks(sa_session(), g.user),
+        mine=queries.my_tasks(sa_session(), g.user, options),
+        claimable=queries.claimable_tasks(sa_session(), g.user, options),
         notices=queries.notices(sa_session(), g.user, limit=10),
+        options=options,
     )
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, g, jsonify, request
 
 from engine import Engine, queries
 from engine.errors import NotAllowed
-from engine.jobs import complete_job, fail_job, fetch_and_lock, retry_job
+from engine.jobs import complete_job, fail_job, fetch_and_lock, retry_job, throw_job_error
 
 from .. import now
 from ..extensions import sa_session
@@ -73,6 +73,18 @@ def failure(job_id: str) -> Any:
                    retries=_int(body, "retries", 0), retry_after=timedelta(milliseconds=_int(body, "retryTimeout", 0)),
                    now=now())  # fmt: skip
     return jsonify({"id": job.id, "state": job.state, "retries": job.retries})
+
+
+@bp.post("/<job_id>/bpmn-error")
+@basic_auth
+def bpmn_error(job_id: str) -> Any:
+    engine, body = _worker(), _body()
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict) or not isinstance(body.get("errorCode"), str) or not body["errorCode"]:
+        abort(400, "Send the 'errorCode' the diagram's error events catch, and 'variables' as an object if any.")
+    caught = throw_job_error(engine, job_id, str(body.get("workerId") or ""), body["errorCode"],
+                             str(body.get("errorMessage") or ""), variables, now=now())  # fmt: skip
+    return jsonify({"id": job_id, "state": "completed" if caught else "incident", "caught": caught})
 
 
 @bp.post("/<job_id>/retry")

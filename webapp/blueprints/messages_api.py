@@ -1,4 +1,5 @@
-"""POST /api/v1/messages: another system tells eISO that something happened (a supplement arrived)."""
+"""POST /api/v1/messages: another system tells eISO that something happened (a supplement arrived).
+POST /api/v1/signals: broadcast a signal to a unit's waiting processes (and start those that begin with it)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from engine import Engine, queries
 from engine.errors import NotAllowed
 from engine.messages import correlate
 from engine.models import Unit
+from engine.organisation import roles_in_unit
+from engine.signals import broadcast
 
 from .. import now
 from ..extensions import sa_session
 from .api import basic_auth
 
 bp = Blueprint("messages_api", __name__, url_prefix="/api/v1/messages")
+signals_bp = Blueprint("signals_api", __name__, url_prefix="/api/v1/signals")
 
 
 @bp.post("")
@@ -35,3 +39,23 @@ def publish() -> Any:
     result = correlate(Engine(sa_session()), body["name"], None if key is None else str(key), variables,
                        actor=g.user, unit=unit, now=now())  # fmt: skip
     return jsonify({"correlated": result.correlated, "started": result.started})
+
+
+@signals_bp.post("")
+@basic_auth
+def signal() -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
+        abort(400, "Send a JSON object with the signal 'name', the 'unit_id' it is for and, if needed, 'variables'.")
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        abort(400, "'variables' must be an object.")
+    unit = sa_session().get(Unit, body["unit_id"]) if isinstance(body.get("unit_id"), int) else None
+    if unit is None:
+        abort(400, "'unit_id' must name a unit: a signal reaches the processes of one unit only.")
+    if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
+        raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
+    engine = Engine(sa_session())
+    with engine._unit_of_work():
+        result = broadcast(engine, body["name"], variables, unit_id=unit.id, now=now())
+    return jsonify({"delivered": result.delivered, "started": result.started})

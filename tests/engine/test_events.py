@@ -1,0 +1,262 @@
+"""Errors, escalations, event subprocesses, conditions and signals as BPMN says, in both dialects,
+straight and with the workflow reloaded from the database between steps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine
+from engine.deployment import Deployer, SourceFile
+from engine.jobs import ExternalJob, fetch_and_lock, throw_job_error
+from engine.messages import correlate
+from engine.models import HistoryEvent, ProcessInstance, TaskRow, Unit, User
+from engine.runtime import WorkflowCache
+from engine.sweeps import sweep_timers
+from tests.conftest import FIXTURES, Clock
+
+pytestmark = pytest.mark.usefixtures("library")
+MODES = ["straight", "reload"]
+
+
+def deploy(session: Session, clock: Clock, name: str) -> None:
+    path = FIXTURES / "events" / name
+    Deployer(session).deploy([SourceFile(name, path.read_bytes())], actor=None, now=clock.now)
+
+
+def engine_for(session: Session, mode: str) -> Engine:
+    return Engine(session, cache=WorkflowCache() if mode == "straight" else None)
+
+
+def open_tasks(session: Session, instance_id: int) -> dict[str, TaskRow]:
+    session.expire_all()
+    rows = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open"))
+    return {r.element_id: r for r in rows}
+
+
+def status(session: Session, instance_id: int) -> str:
+    session.expire_all()
+    instance = session.get(ProcessInstance, instance_id)
+    assert instance is not None
+    return instance.status
+
+
+def events(session: Session, instance_id: int, kind: str) -> list[HistoryEvent]:
+    stmt = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == kind)
+    return list(session.scalars(stmt.order_by(HistoryEvent.id)))
+
+
+def start_dossier(session: Session, clock: Clock, users: dict[str, User], unit: Unit, mode: str) -> tuple[Engine, int]:
+    deploy(session, clock, "dossier_events_c8.bpmn")
+    engine = engine_for(session, mode)
+    instance = engine.start("dossier_events_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                            variables={"dossier": "HS-001"})  # fmt: skip
+    return engine, instance.id
+
+
+def lock_job(engine: Engine, clock: Clock) -> str:
+    jobs = fetch_and_lock(engine, "igate", ["igate-verify"], max_jobs=1, lock=timedelta(minutes=5), now=clock.now)
+    assert len(jobs) == 1
+    return str(jobs[0]["id"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_worker_error_takes_the_error_boundary_path(session: Session, users: dict[str, User], unit: Unit,
+                                                      clock: Clock, mode: str) -> None:  # fmt: skip
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    job_id = lock_job(engine, clock)
+    caught = throw_job_error(engine, job_id, "igate", "DOSSIER_INVALID", "Thiếu bản sao CCCD",
+                             {"reason": "Thiếu bản sao CCCD"}, now=clock.now)  # fmt: skip
+    assert caught
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["return_dossier"]
+    assert engine.task_data(tasks["return_dossier"])["reason"] == "Thiếu bản sao CCCD"
+    assert session.get(ExternalJob, job_id).state == "completed"  # type: ignore[union-attr]
+    engine.complete(tasks["return_dossier"].id, actor=users["chuyenvien"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert [e.data["code"] for e in events(session, instance_id, "job_error_thrown")] == ["DOSSIER_INVALID"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_error_nobody_catches_becomes_an_incident(session: Session, users: dict[str, User], unit: Unit,
+                                                     clock: Clock, mode: str) -> None:  # fmt: skip
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    job_id = lock_job(engine, clock)
+    assert not throw_job_error(engine, job_id, "igate", "UNKNOWN_CODE", "?", {}, now=clock.now)
+    session.expire_all()
+    assert session.get(ExternalJob, job_id).state == "incident"  # type: ignore[union-attr]
+    assert "UNKNOWN_CODE" in events(session, instance_id, "incident")[0].data["error"]
+    assert status(session, instance_id) == "running" and open_tasks(session, instance_id) == {}
+
+
+def complete_job(engine: Engine, clock: Clock) -> None:
+    from engine.jobs import complete_job as complete
+
+    complete(engine, lock_job(engine, clock), "igate", {}, now=clock.now)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_error_end_event_in_a_subprocess_is_caught_on_its_boundary(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    complete_job(engine, clock)
+    appraise = open_tasks(session, instance_id)["appraise"]
+    engine.complete(appraise.id, actor=users["chuyenvien"], now=clock.now, variables={"fee_paid": False})
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["ask_fee"]  # the subprocess was left: no signing, no escalation
+    assert [e.data["code"] for e in events(session, instance_id, "error_thrown")] == ["FEE_MISSING"]
+    engine.complete(tasks["ask_fee"].id, actor=users["chuyenvien"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_non_interrupting_escalation_adds_a_path_and_the_subprocess_goes_on(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    complete_job(engine, clock)
+    appraise = open_tasks(session, instance_id)["appraise"]
+    engine.complete(appraise.id, actor=users["chuyenvien"], now=clock.now, variables={"fee_paid": True})
+    tasks = open_tasks(session, instance_id)
+    assert sorted(tasks) == ["explain_delay", "sign"]
+    engine.complete(tasks["sign"].id, actor=users["giamdoc"], now=clock.now, variables={})
+    assert status(session, instance_id) == "running"  # the escalation's path is still open
+    engine.complete(tasks["explain_delay"].id, actor=users["truongphong"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_interrupting_message_event_subprocess_cancels_the_rest(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    complete_job(engine, clock)
+    assert list(open_tasks(session, instance_id)) == ["appraise"]
+    result = correlate(engine, "dossier-withdrawn", "HS-001", {"withdrawn_by": "citizen"}, actor=users["admin"],
+                       unit=None, now=clock.now)  # fmt: skip
+    assert result.correlated == [instance_id]
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["close_file"]  # appraisal cancelled
+    assert engine.task_data(tasks["close_file"])["withdrawn_by"] == "citizen"
+    assert events(session, instance_id, "scope_interrupted")[0].data["cancelled"]
+    # a second withdrawal finds nobody waiting: the event subprocess already runs
+    with pytest.raises(Exception, match="No process is waiting"):
+        correlate(engine, "dossier-withdrawn", "HS-001", {}, actor=users["admin"], unit=None, now=clock.now)
+    engine.complete(tasks["close_file"].id, actor=users["chuyenvien"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert sweep_timers(session, clock.now + timedelta(hours=3)).fired == 0  # the reminder stopped too
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_non_interrupting_timer_event_subprocess_runs_beside_the_flow(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    complete_job(engine, clock)
+    assert sweep_timers(session, clock.now + timedelta(hours=1)).fired == 0
+    assert sweep_timers(session, clock.now + timedelta(hours=2, minutes=1)).fired == 1
+    tasks = open_tasks(session, instance_id)
+    assert sorted(tasks) == ["appraise", "check_progress"]
+    engine.complete(tasks["check_progress"].id, actor=users["truongphong"], now=clock.now, variables={})
+    engine.complete(tasks["appraise"].id, actor=users["chuyenvien"], now=clock.now, variables={"fee_paid": True})
+    tasks = open_tasks(session, instance_id)
+    for element in ("sign", "explain_delay"):
+        engine.complete(tasks[element].id, actor=users["giamdoc" if element == "sign" else "truongphong"],
+                        now=clock.now, variables={})  # fmt: skip
+    assert status(session, instance_id) == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_process_ends_when_its_flow_ends_though_its_event_subprocesses_still_listen(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = start_dossier(session, clock, users, unit, mode)
+    job_id = lock_job(engine, clock)
+    throw_job_error(engine, job_id, "igate", "DOSSIER_INVALID", "", {}, now=clock.now)
+    engine.complete(open_tasks(session, instance_id)["return_dossier"].id, actor=users["chuyenvien"],
+                    now=clock.now, variables={})  # fmt: skip
+    assert status(session, instance_id) == "completed"
+    assert sweep_timers(session, clock.now + timedelta(hours=3)).fired == 0
+    with pytest.raises(Exception, match="No process is waiting"):
+        correlate(engine, "dossier-withdrawn", "HS-001", {}, actor=users["admin"], unit=None, now=clock.now)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("score", "expected"), [(7, ["leader_review"]), (3, ["review"])])
+def test_a_conditional_boundary_event_fires_when_its_condition_becomes_true(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str, score: int, expected: list[str]
+) -> None:
+    deploy(session, clock, "review_conditions_c7.bpmn")
+    engine = engine_for(session, mode)
+    instance_id = engine.start("review_conditions_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    jobs = fetch_and_lock(engine, "w", ["fee-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
+    from engine.jobs import complete_job as complete
+
+    complete(engine, str(jobs[0]["id"]), "w", {}, now=clock.now)
+    tasks = open_tasks(session, instance_id)
+    assert sorted(tasks) == ["enter_score", "review"]
+    engine.complete(tasks["enter_score"].id, actor=users["chuyenvien"], now=clock.now, variables={"score": score})
+    assert sorted(open_tasks(session, instance_id)) == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_error_variables_reach_the_catching_path(session: Session, users: dict[str, User], unit: Unit,
+                                                         clock: Clock, mode: str) -> None:  # fmt: skip
+    deploy(session, clock, "review_conditions_c7.bpmn")
+    engine = engine_for(session, mode)
+    instance_id = engine.start("review_conditions_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    jobs = fetch_and_lock(engine, "w", ["fee-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
+    assert throw_job_error(engine, str(jobs[0]["id"]), "w", "FEE", "Chưa nộp lệ phí", {}, now=clock.now)
+    collect = open_tasks(session, instance_id)["collect_fee"]
+    data = engine.task_data(collect)
+    assert (data["errCode"], data["errMsg"]) == ("FEE", "Chưa nộp lệ phí")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_thrown_signal_reaches_the_units_waiting_instances_and_starts_processes(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    deploy(session, clock, "policy_signals_c7.bpmn")
+    engine = engine_for(session, mode)
+    reviews = [engine.start("document_review_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+               for _ in range(2)]  # fmt: skip
+    update = engine.start("policy_update_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    before = set(session.scalars(select(ProcessInstance.id)))
+    engine.complete(open_tasks(session, update)["draft_policy"].id, actor=users["thuky"], now=clock.now,
+                    variables={"policy_version": "2027"})  # fmt: skip
+    assert status(session, update) == "completed"
+    for review in reviews:  # non-interrupting: the revision goes on, a re-reading is added
+        tasks = open_tasks(session, review)
+        assert sorted(tasks) == ["reread_policy", "revise"]
+        assert engine.task_data(tasks["reread_policy"])["policy_version"] == "2027"
+    (training,) = set(session.scalars(select(ProcessInstance.id))) - before
+    assert list(open_tasks(session, training)) == ["train_staff"]
+    assert events(session, training, "instance_started")[0].data["signal"] == "policy-changed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_corpus_order_handling_example_runs_to_the_end_through_its_conditional_event(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    from engine.jobs import complete_job as complete
+    from tests.conftest import CORPUS
+
+    path = CORPUS / "camunda7-examples" / "order-handling.bpmn"
+    if not path.exists():
+        pytest.skip(f"no shared corpus at {CORPUS}")
+    Deployer(session).deploy([SourceFile(path.name, path.read_bytes())], actor=None, now=clock.now)
+    assert sweep_timers(session, clock.now + timedelta(seconds=10)).started == 1  # its cron start event
+    (instance_id,) = session.scalars(select(ProcessInstance.id))
+    engine = engine_for(session, mode)
+    [job] = fetch_and_lock(engine, "w", ["invoiceCreator"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
+    complete(engine, str(job["id"]), "w", {"invoiceId": "INV-1"}, now=clock.now)  # "Archive invoice?" -> yes
+    [archive] = fetch_and_lock(engine, "w", ["invoiceArchiver"], max_jobs=1, lock=timedelta(minutes=1),
+                               now=clock.now)  # fmt: skip
+    assert archive["variables"]["invoiceId"] == "INV-1"
+    complete(engine, str(archive["id"]), "w", {}, now=clock.now)
+    assert status(session, instance_id) == "completed"
+    assert events(session, instance_id, "job_completed")[-1].element_id == "Task_1yjkccw"

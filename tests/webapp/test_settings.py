@@ -1,0 +1,32 @@
+"""Settings are read once from the environment and a wrong value stops the start with the variable named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webapp.settings import Settings, SettingsError
+
+
+def _settings(tmp_path: Path, **env: str) -> Settings:
+    return Settings.from_env(env, instance_path=tmp_path, secret_key="x")
+
+
+def test_the_delegate_registry_is_read_from_the_json_file_named(tmp_path: Path) -> None:
+    assert _settings(tmp_path).delegates == {}
+    registry = tmp_path / "delegates.json"
+    registry.write_text('{" ${archiveService} ": "archive.store", "org.example.Mailer": "mail.send"}')
+    settings = _settings(tmp_path, EISO_DELEGATES_FILE=str(registry))
+    assert settings.delegates == {"${archiveService}": "archive.store", "org.example.Mailer": "mail.send"}
+
+
+@pytest.mark.parametrize("content", ['{"${archiveService}": ', '["archive.store"]', '{"${archiveService}": 3}',
+                                     '{"${archiveService}": " "}', None])  # fmt: skip
+def test_an_unusable_delegate_registry_stops_the_start(tmp_path: Path, content: str | None) -> None:
+    registry = tmp_path / "delegates.json"
+    if content is not None:
+        registry.write_text(content)
+    with pytest.raises(SettingsError, match="EISO_DELEGATES_FILE") as refused:
+        _settings(tmp_path, EISO_DELEGATES_FILE=str(registry))
+    assert str(registry) in str(refused.value)
