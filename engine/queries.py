@@ -327,3 +327,9 @@ def is_admin(session: Session, user: User) -> bool:
     """Administrators (role ``admin`` in any unit) may deploy processes."""
     stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
     return session.scalar(stmt.limit(1)) is not None
+
+
+def called_instances(session: Session, instance_id: int) -> list[ProcessInstance]:
+    """The instances a process started through its call activities (indexed by ``parent_instance_id``)."""
+    stmt = select(ProcessInstance).where(ProcessInstance.parent_instance_id == instance_id)
+    return list(session.scalars(stmt.order_by(ProcessInstance.id)))

@@ -59,6 +59,11 @@ def timing_name(code: str | None) -> str:
     return _(TIMING[code]) if code in TIMING else ""
 
 
+def instance_status(status: str) -> str:
+    names = {"running": _("Running"), "completed": _("Completed"), "cancelled": _("Cancelled")}
+    return str(names.get(status, status))
+
+
 def priority_badge(task: TaskRow) -> dict[str, str] | None:
     """A high or low priority as the inbox marks it (None: an ordinary one); the number goes in the title."""
     title = _("Priority %(n)s of 100", n=task.priority)
@@ -85,6 +90,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
+    app.jinja_env.filters["instance_status"] = instance_status
     app.jinja_env.globals["time_left"] = time_left
     app.jinja_env.globals["priority_badge"] = priority_badge
     app.jinja_env.globals["follow_up_reached"] = follow_up_reached

@@ -79,3 +79,17 @@ def test_a_signal_reaches_the_units_waiting_processes_and_starts_others(client: 
     refused = client.post("/api/v1/signals", headers=basic("thuky"), json={"name": "policy-changed", "unit_id": 1})
     assert refused.status_code == 403
     assert client.post("/api/v1/signals", headers=ADMIN, json={"name": "x"}).status_code == 400
+
+
+def test_the_instance_page_links_caller_and_called_instances(client: FlaskClient) -> None:
+    for name in ("call_child_c8.bpmn", "call_parent_c8.bpmn"):
+        with open(FIXTURES / "events" / name, "rb") as fh:
+            assert client.post("/api/v1/deployments", headers=ADMIN, data={"files": [(fh, name)]}).status_code == 201
+    parent = client.post("/api/v1/process-definitions/dossier_main_c8/start", headers=ADMIN,
+                         json={"variables": {"dossier": "HS-5"}}).json["id"]  # fmt: skip
+    client.post("/login", data={"username": "admin", "password": "demo"})
+    page = client.get(f"/instances/{parent}").get_data(as_text=True)
+    assert "Quy trình được gọi" in page and "Thẩm định (quy trình con)" in page
+    child = int(page.split("Thẩm định (quy trình con) #")[1].split("<")[0])
+    child_page = client.get(f"/instances/{child}").get_data(as_text=True)
+    assert f'href="/instances/{parent}"' in child_page and "Được gọi từ" in child_page

@@ -119,4 +119,5 @@ def instance(instance_id: int) -> Any:
         tasks=queries.instance_tasks(sa_session(), instance_id),
         history=queries.history(sa_session(), instance_id),
         files=app_engine().attached_files(instance_id),
+        called=queries.called_instances(sa_session(), instance_id),
     )
