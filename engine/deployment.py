@@ -40,9 +40,11 @@ from .models import (
 from .organisation import ROLES
 from .parsing import (
     BPMN_NS,
+    CAMUNDA_NS,
     FLOW_NODE_TAGS,
     MAX_FILE_BYTES,
     MESSAGE_THROW_TAGS,
+    ZEEBE_NS,
     EisoParser,
     ProcessInfo,
     detect_dialect,
@@ -178,8 +180,32 @@ def _embedded_forms(files: list[SourceFile], problems: list[Problem]) -> list[_P
     return found
 
 
+# Extensions that would run code or change what a step does; eISO cannot honour them, so it refuses them
+# instead of silently running the diagram differently. (asyncBefore/After, historyTimeToLive and the like
+# only tune a Camunda engine's transactions or housekeeping and are ignored.)
+BEHAVIOUR_EXTENSIONS = {
+    f"{{{CAMUNDA_NS}}}executionListener": "Execution listeners run Java or scripts, which eISO does not run",
+    f"{{{CAMUNDA_NS}}}taskListener": "Task listeners run Java or scripts, which eISO does not run",
+    f"{{{CAMUNDA_NS}}}connector": "Camunda 7 connectors call other systems from inside the engine",
+    f"{{{CAMUNDA_NS}}}errorEventDefinition": "Error expressions on an external task are evaluated by Camunda 7 only",
+    f"{{{ZEEBE_NS}}}executionListeners": "Execution listeners need job workers eISO does not start",
+    f"{{{ZEEBE_NS}}}taskListeners": "Task listeners need job workers eISO does not start",
+}
+
+
 def _unsupported(info: ProcessInfo, root: etree._Element, filename: str) -> list[Problem]:
     problems = []
+    for extension in root.iter(*BEHAVIOUR_EXTENSIONS):
+        owner = extension.getparent()
+        while owner is not None and (etree.QName(owner).namespace != BPMN_NS or owner.get("id") is None):
+            owner = owner.getparent()
+        reason = BEHAVIOUR_EXTENSIONS[extension.tag]
+        problems.append(Problem(
+            filename, f"{reason}; remove the {etree.QName(extension).localname} (model the work as a step: a service "
+            "task whose job a worker does), or deploy the diagram as documentation.",
+            element_id=owner.get("id") if owner is not None else None,
+            element_name=owner.get("name") if owner is not None else None, line=extension.sourceline,
+        ))  # fmt: skip
     for node in root.iter(f"{{{BPMN_NS}}}*"):
         tag = etree.QName(node).localname
         if tag.endswith("EventDefinition") and tag not in SUPPORTED_EVENT_DEFINITIONS:
@@ -807,6 +833,7 @@ class Deployer:
             elif file.kind not in ("form", "dmn"):
                 problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
         self._check_unique_keys(processes, problems)
+        self._check_calls(processes, problems)
         self._check_target(processes, target, actor, problems)
         errors = [p for p in problems if p.severity == "error"]
         if errors or not files:
@@ -820,6 +847,24 @@ class Deployer:
             self.session.rollback()
             raise
         return result
+
+    def _check_calls(self, processes: list[_ParsedProcess], problems: list[Problem]) -> None:
+        """A call activity naming a process that is neither in this deployment nor deployed: warn now,
+        rather than let the first instance stop at that step."""
+        here = {p.info.key for p in processes if p.executable}
+        for p in processes:
+            for element_id, element in p.info.elements.items():
+                called = (element.get("call") or {}).get("element") or ""
+                if element["type"] != "callActivity" or not called or called.startswith("=") or "{" in called:
+                    continue
+                deployed = select(ProcessDefinition.id).where(ProcessDefinition.key == called,
+                                                              ProcessDefinition.executable.is_(True))  # fmt: skip
+                if called not in here and self.session.scalar(deployed.limit(1)) is None:
+                    problems.append(Problem(
+                        p.source.filename, f"The called process '{called}' is not deployed yet; deploy it before "
+                        "starting this process, or instances will stop at this step.", element_id=element_id,
+                        element_name=element["name"], line=element["line"], severity="warning",
+                    ))  # fmt: skip
 
     def _check_target(
         self, processes: list[_ParsedProcess], target: _Target, actor: User | None, problems: list[Problem]

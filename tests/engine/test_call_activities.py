@@ -112,3 +112,26 @@ def test_calling_a_process_that_is_not_deployed_changes_nothing(session: Session
         engine.start("dossier_main_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now,
                      variables={"dossier": "HS-8", "fee": 1})  # fmt: skip
     assert session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1)) == before
+
+
+def test_deploying_a_caller_before_its_called_process_warns(session: Session, clock: Clock) -> None:
+    from engine.deployment import Deployer, SourceFile
+    from tests.conftest import FIXTURES
+
+    files = [SourceFile(n, (FIXTURES / "events" / n).read_bytes()) for n in ("call_parent_c7.bpmn",)]
+    result = Deployer(session).deploy(files, actor=None, now=clock.now)
+    assert [w.element_id for w in result.warnings if "appraisal_child_c7" in w.message] == ["appraisal_call"]
+    names = ("call_child_c8.bpmn", "call_parent_c8.bpmn")
+    both = [SourceFile(n, (FIXTURES / "events" / n).read_bytes()) for n in names]
+    assert not [w for w in Deployer(session).deploy(both, actor=None, now=clock.now).warnings if "called" in w.message]
+
+
+def test_a_call_activity_without_a_called_element_is_refused(session: Session, clock: Clock) -> None:
+    from engine.deployment import Deployer, DeploymentRejected, SourceFile
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "events" / "call_parent_c7.bpmn").read_text().replace(' calledElement="appraisal_child_c7"', "")
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile("caller.bpmn", text.encode())], actor=None, now=clock.now)
+    [problem] = [p for p in refused.value.problems if p.element_id == "appraisal_call"]
+    assert "names no process to call" in problem.message and problem.line

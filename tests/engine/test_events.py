@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.deployment import Deployer, SourceFile
+from engine.deployment import Deployer, DeploymentRejected, SourceFile
 from engine.jobs import ExternalJob, fetch_and_lock, throw_job_error
 from engine.messages import correlate
 from engine.models import HistoryEvent, ProcessInstance, TaskRow, Unit, User
@@ -260,3 +260,25 @@ def test_the_corpus_order_handling_example_runs_to_the_end_through_its_condition
     complete(engine, str(archive["id"]), "w", {}, now=clock.now)
     assert status(session, instance_id) == "completed"
     assert events(session, instance_id, "job_completed")[-1].element_id == "Task_1yjkccw"
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "element"),
+    [
+        ("review_conditions_c7.bpmn", '<bpmn:userTask id="review" name="Xem xét hồ sơ" camunda:candidateGroups='
+         '"department_head">', '<bpmn:userTask id="review" name="Xem xét hồ sơ" camunda:candidateGroups='
+         '"department_head"><bpmn:extensionElements><camunda:taskListener class="org.example.Notify" event="create" />'
+         "</bpmn:extensionElements>", "review"),
+        ("dossier_events_c8.bpmn", '<zeebe:taskDefinition type="igate-verify" retries="3" />',
+         '<zeebe:taskDefinition type="igate-verify" retries="3" /><zeebe:executionListeners><zeebe:executionListener '
+         'eventType="start" type="audit" /></zeebe:executionListeners>', "verify"),
+    ],
+)
+def test_listeners_that_would_run_code_are_refused_at_deploy(session: Session, clock: Clock, name: str, old: str,
+                                                             new: str, element: str) -> None:  # fmt: skip
+    text = (FIXTURES / "events" / name).read_text()
+    assert old in text
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile(name, text.replace(old, new).encode())], actor=None, now=clock.now)
+    [problem] = [p for p in refused.value.problems if "listener" in p.message.lower()]
+    assert problem.element_id == element and problem.line

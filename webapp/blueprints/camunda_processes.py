@@ -17,7 +17,8 @@ from engine import Engine, queries
 from engine.errors import NotAllowed
 from engine.messages import NoOneWaiting, correlate
 from engine.models import ProcessDefinition, ProcessInstance, Unit
-from engine.organisation import unit_ids_of
+from engine.organisation import roles_in_unit, unit_ids_of
+from engine.signals import broadcast
 
 from .. import now
 from ..camunda_variables import from_camunda
@@ -219,6 +220,28 @@ def message() -> Any:
     if not body.get("resultEnabled"):
         return "", 204
     return jsonify(_results(result.correlated, result.started))
+
+
+@bp.post("/signal")
+@basic_auth
+def signal() -> Any:
+    """Camunda 7 ``POST /signal``: broadcast to the waiting instances of one unit (the tenant's, else the
+    sender's only unit) and start its processes with that signal start event. Signals never cross units."""
+    body = json_object()
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise invalid("Give the signal's 'name'.")
+    if body.get("executionId"):
+        raise invalid("eISO broadcasts signals to a unit; it does not deliver them to one 'executionId'.")
+    unit = _message_unit(body)
+    if unit is None:
+        raise invalid("Give the unit's code as 'tenantId': a signal reaches the processes of one unit only.")
+    if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
+        raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
+    engine = Engine(sa_session())
+    with engine._unit_of_work():
+        broadcast(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
+    return "", 204
 
 
 def _correlation_key(keys: Any) -> str | None:

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from engine import Deployer, SourceFile, versions
+from engine import SourceFile, versions
 from engine.deployment import expand_upload
 from engine.errors import (
     Conflict,
@@ -37,7 +37,7 @@ from engine.models import Deployment, Unit
 from .. import now
 from ..camunda_variables import VariableInvalid
 from ..errors import translated
-from ..extensions import sa_session
+from ..extensions import deployer, sa_session
 from . import camunda_external_tasks, camunda_processes
 from .api import basic_auth
 from .camunda_shapes import (
@@ -214,7 +214,7 @@ def create_deployment() -> Any:
                            missingAuthorizations=[])  # fmt: skip
     name = request.form.get("deployment-name", "").strip()
     source = request.form.get("deployment-source", "").strip() or "engine-rest"
-    result = Deployer(sa_session()).deploy(
+    result = deployer().deploy(
         _resources(), actor=g.user, now=now(), name=name[:300], source=source[:100], unit_id=unit_id,
         change_summary=request.form.get("change-summary") or f"{source}: {name}",
     )  # fmt: skip

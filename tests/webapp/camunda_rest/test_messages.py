@@ -52,3 +52,21 @@ def test_only_integration_accounts_send_messages(eiso: Server) -> None:
     assert refused.status_code == 403 and refused.json()["type"] == "AuthorizationException"
     unsupported = eiso.post("/message", json={"messageName": "x", "processInstanceId": "1"})
     assert unsupported.status_code == 400 and "processInstanceId" in unsupported.json()["message"]
+
+
+def test_a_signal_reaches_the_tenants_waiting_instances(eiso: Server) -> None:
+    diagram = (FIXTURES / "events" / "policy_signals_c7.bpmn").read_bytes()
+    deployed = eiso.post("/deployment/create", data={"deployment-name": "policy"},
+                         files=[("policy_signals_c7.bpmn", ("policy_signals_c7.bpmn", diagram))])  # fmt: skip
+    assert deployed.status_code == 200, deployed.text
+    started = eiso.post("/process-definition/key/document_review_c7/tenant-id/skhcn-daklak/start", json={})
+    assert started.status_code == 200, started.text
+    variables = {"policy_version": {"value": "2027", "type": "String"}}
+    sent = eiso.post("/signal", json={"name": "policy-changed", "tenantId": "skhcn-daklak", "variables": variables})
+    assert sent.status_code == 204
+    found = requests.get(f"{eiso.api}/instances/{started.json()['id']}", auth=("admin", "demo"), timeout=10).json()
+    assert sorted(t["element_id"] for t in found["tasks"] if t["state"] == "open") == ["reread_policy", "revise"]
+    body = {"name": "policy-changed", "tenantId": "skhcn-daklak"}
+    refused = eiso.post("/signal", auth=("thuky", "demo"), json=body)
+    assert refused.status_code == 403
+    assert eiso.post("/signal", json={"name": ""}).status_code == 400
