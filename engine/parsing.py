@@ -178,6 +178,21 @@ def _parse_conditional_event(self: Any, event: etree._Element) -> Any:
     return EisoConditional(condition, description=self.get_event_description(event))
 
 
+def _start_event_task(self: Any) -> Any:
+    from SpiffWorkflow.bpmn.parser import event_parsers as ev
+
+    xpaths = [ev.MESSAGE_EVENT_XPATH, ev.SIGNAL_EVENT_XPATH, ev.TIMER_EVENT_XPATH, ev.CONDITIONAL_EVENT_XPATH,
+              ev.ERROR_EVENT_XPATH, ev.ESCALATION_EVENT_XPATH]  # fmt: skip
+    task = self._create_task(self.get_event_definition(xpaths))
+    self.spec.start.connect(task)
+    return task
+
+
+def _with_code_starts(parser_class: type) -> type:
+    extended = _with_extensions(parser_class)
+    return type(f"EisoStart{parser_class.__name__}", (extended,), {"create_task": _start_event_task})
+
+
 def _with_extensions(parser_class: type) -> type:
     methods = {
         "parse_conditional_event": _parse_conditional_event,
@@ -329,6 +344,10 @@ class EisoParser(BpmnParser):
             for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
             if etree.QName(tag).localname in MESSAGE_THROW_TAGS
         },
+        # Error and escalation start events (of event subprocesses) too: the stock parser reads them as none
+        # start events, which would start the event subprocess at once.
+        f"{{{BPMN_NS}}}startEvent": (_with_code_starts(BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][0]),
+                                     BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
     }
 
 

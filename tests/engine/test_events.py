@@ -282,3 +282,24 @@ def test_listeners_that_would_run_code_are_refused_at_deploy(session: Session, c
         Deployer(session).deploy([SourceFile(name, text.replace(old, new).encode())], actor=None, now=clock.now)
     [problem] = [p for p in refused.value.problems if "listener" in p.message.lower()]
     assert problem.element_id == element and problem.line
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_event_subprocesses_non_interrupting_message_and_interrupting_error(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    deploy(session, clock, "complaint_c7.bpmn")
+    engine = engine_for(session, mode)
+    instance_id = engine.start("complaint_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    for round_ in (1, 2):  # non-interrupting: each update adds a reading, the check goes on
+        correlate(engine, "complaint-updated", None, {"round": round_}, actor=users["admin"], unit=None, now=clock.now)
+    session.expire_all()
+    readings = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open"))
+    assert sorted(r.element_id for r in readings) == ["read_update", "read_update"]
+    [job] = fetch_and_lock(engine, "w", ["complaint-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
+    assert throw_job_error(engine, str(job["id"]), "w", "FRAUD", "Hồ sơ giả", {}, now=clock.now)
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["report_fraud"]  # the error event subprocess interrupted everything else
+    assert engine.task_data(tasks["report_fraud"])["fraudNote"] == "Hồ sơ giả"
+    engine.complete(tasks["report_fraud"].id, actor=users["giamdoc"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
