@@ -193,9 +193,11 @@ BEHAVIOUR_EXTENSIONS = {
 }
 
 
-def _unsupported(info: ProcessInfo, root: etree._Element, filename: str) -> list[Problem]:
+def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> list[Problem]:
+    """What in one process eISO cannot run (each process of a file is checked on its own, so a problem is
+    reported once)."""
     problems = []
-    for extension in root.iter(*BEHAVIOUR_EXTENSIONS):
+    for extension in process.iter(*BEHAVIOUR_EXTENSIONS):
         owner = extension.getparent()
         while owner is not None and (etree.QName(owner).namespace != BPMN_NS or owner.get("id") is None):
             owner = owner.getparent()
@@ -206,7 +208,7 @@ def _unsupported(info: ProcessInfo, root: etree._Element, filename: str) -> list
             element_id=owner.get("id") if owner is not None else None,
             element_name=owner.get("name") if owner is not None else None, line=extension.sourceline,
         ))  # fmt: skip
-    for node in root.iter(f"{{{BPMN_NS}}}*"):
+    for node in process.iter(f"{{{BPMN_NS}}}*"):
         tag = etree.QName(node).localname
         if tag.endswith("EventDefinition") and tag not in SUPPORTED_EVENT_DEFINITIONS:
             parent = node.getparent()
@@ -489,7 +491,7 @@ def _parse_bpmn(
     if not executable:
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
     for info, node in executable:
-        found.extend(_process_problems(info, node, root, source.filename, form_keys, decision_keys))
+        found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
     if [p for p in found if p.severity == "error"]:
         problems.extend(found)
         return []
@@ -500,14 +502,13 @@ def _parse_bpmn(
 def _process_problems(
     info: ProcessInfo,
     node: etree._Element,
-    root: etree._Element,
     filename: str,
     form_keys: set[str],
     decision_keys: set[str] | frozenset[str],
 ) -> list[Problem]:
     """Everything that stops one process from running in eISO."""
     return [
-        *_unsupported(info, root, filename),
+        *_unsupported(info, node, filename),
         *_check_elements(info, filename, form_keys, decision_keys),
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
@@ -552,7 +553,7 @@ def _reasons_not_to_run(
     _parse_bpmn(source, form_keys, found, decision_keys, delegates)
     for info, node in processes:
         if not info.executable:
-            found.extend(_process_problems(info, node, root, source.filename, form_keys, decision_keys))
+            found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
     unique = {(p.message, p.element_id, p.line): p for p in found if p.severity == "error"}
     return list(unique.values())
 

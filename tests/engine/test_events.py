@@ -272,6 +272,10 @@ def test_the_corpus_order_handling_example_runs_to_the_end_through_its_condition
         ("dossier_events_c8.bpmn", '<zeebe:taskDefinition type="igate-verify" retries="3" />',
          '<zeebe:taskDefinition type="igate-verify" retries="3" /><zeebe:executionListeners><zeebe:executionListener '
          'eventType="start" type="audit" /></zeebe:executionListeners>', "verify"),
+        ("policy_signals_c7.bpmn", '<bpmn:userTask id="revise" name="Soát xét tài liệu" camunda:candidateGroups='
+         '"specialist">', '<bpmn:userTask id="revise" name="Soát xét tài liệu" camunda:candidateGroups="specialist">'
+         '<bpmn:extensionElements><camunda:executionListener expression="${audit.log(execution)}" event="start" />'
+         "</bpmn:extensionElements>", "revise"),  # one of three processes: reported once
     ],
 )
 def test_listeners_that_would_run_code_are_refused_at_deploy(session: Session, clock: Clock, name: str, old: str,
