@@ -229,6 +229,8 @@ def cancel_orphans(engine: Engine, workflow: BpmnWorkflow, instance: ProcessInst
     """Cancel called instances whose call activity is no longer waiting (interrupted, or the caller ended)."""
     from .runtime import _Recorder
 
+    if not any(n["type"] == "callActivity" for n in instance.definition.elements["nodes"].values()):
+        return  # no query for the many processes that call nothing
     waiting = {str(t.id) for t in waiting_calls(workflow)}
     stmt = select(ProcessInstance).where(
         ProcessInstance.parent_instance_id == instance.id, ProcessInstance.status == "running"

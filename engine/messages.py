@@ -44,27 +44,34 @@ class Correlation:
 
 
 def _deliver(engine: Engine, subscription_id: int, variables: dict[str, Any], now: datetime) -> int | None:
+    with engine._unit_of_work():
+        return deliver_subscription(engine, subscription_id, variables, now)
+
+
+def deliver_subscription(engine: Engine, subscription_id: int, variables: dict[str, Any],
+                         now: datetime) -> int | None:  # fmt: skip
+    """Claim a waiting subscription (message or signal) and move its instance on, inside the caller's
+    transaction. Returns the instance's id, or None when another delivery took it or nothing waits any more."""
     from .runtime import _Recorder
 
-    with engine._unit_of_work():
-        waiting = MessageSubscription.state == "waiting"
-        if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
-                     correlated_at=now):  # fmt: skip
-            return None
-        row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
-        assert row is not None
-        instance = engine._lock_instance(row.instance_id)
-        workflow = engine._load(instance)
-        if not trigger(workflow, row, variables):
-            row.state = "cancelled"
-            return None
-        recorder = _Recorder(instance, None, now)
-        recorder.add(f"{row.kind}_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
-                     data={row.kind: row.message_name, "correlation_key": row.correlation_key,
-                           "variables": variables})  # fmt: skip
-        engine._advance(workflow, instance, recorder)
-        engine._finish(workflow, instance, recorder)
-        return instance.id
+    waiting = MessageSubscription.state == "waiting"
+    if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
+                 correlated_at=now):  # fmt: skip
+        return None
+    row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
+    assert row is not None
+    instance = engine._lock_instance(row.instance_id)
+    workflow = engine._load(instance)
+    if not trigger(workflow, row, variables):
+        row.state = "cancelled"
+        return None
+    recorder = _Recorder(instance, None, now)
+    recorder.add(f"{row.kind}_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
+                 data={row.kind: row.message_name, "correlation_key": row.correlation_key,
+                       "variables": variables})  # fmt: skip
+    engine._advance(workflow, instance, recorder)
+    engine._finish(workflow, instance, recorder)
+    return instance.id
 
 
 def trigger(workflow: BpmnWorkflow, row: MessageSubscription, variables: dict[str, Any]) -> bool:

@@ -704,6 +704,8 @@ class Engine:
         def is_event_subprocess(task: Task) -> bool:
             return bool(nodes.get(element_of(task.task_spec), {}).get("event_subprocess"))
 
+        if not any(n.get("event_subprocess") for n in nodes.values()):
+            return False
         closed = False
         for scope in [workflow, *workflow.subprocesses.values()]:
             for holder in idle_event_subprocesses(scope, is_event_subprocess):
@@ -781,12 +783,15 @@ class Engine:
             if t.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition | SignalEventDefinition) \
                     and not _is_process_start(t):
                 wanted[str(t.id)] = (element_of(t.task_spec), self._node(instance, element_of(t.task_spec)), t.data)
-        if not workflow.is_completed():
+        listening = {
+            element_id: node for element_id, node in instance.definition.elements["nodes"].items()
+            if node.get("in_event_subprocess") and not node.get("nested") and not node.get("timer")
+        }  # fmt: skip
+        if listening and not workflow.is_completed():
             scope_data = workflow.last_task.data if workflow.last_task is not None else {}
             started = {t.task_spec.bpmn_id for t in workflow.tasks.values()}
-            for element_id, node in instance.definition.elements["nodes"].items():
-                listens = node.get("in_event_subprocess") and not node.get("nested") and not node.get("timer")
-                if listens and (not node.get("interrupting", True) or node["in_event_subprocess"] not in started):
+            for element_id, node in listening.items():
+                if not node.get("interrupting", True) or node["in_event_subprocess"] not in started:
                     wanted[SCOPE_SUBSCRIPTION + element_id] = (element_id, node, scope_data)
         stmt = select(MessageSubscription).where(
             MessageSubscription.instance_id == instance.id, MessageSubscription.state == "waiting"

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from .claims import claim
 from .errors import EngineStateError
 from .models import MessageSubscription, ProcessDefinition, ProcessInstance, Unit
 
@@ -36,8 +35,7 @@ class Broadcast:
 def broadcast(engine: Engine, name: str, variables: dict[str, Any], *, unit_id: int, now: datetime,
               exclude_instance: int | None = None) -> Broadcast:  # fmt: skip
     """Deliver a signal inside the caller's transaction; the caller commits."""
-    from .messages import trigger
-    from .runtime import _Recorder
+    from .messages import deliver_subscription
 
     if engine._signal_depth >= MAX_SIGNAL_DEPTH:
         raise EngineStateError(
@@ -56,23 +54,9 @@ def broadcast(engine: Engine, name: str, variables: dict[str, Any], *, unit_id: 
         if exclude_instance is not None:
             stmt = stmt.where(MessageSubscription.instance_id != exclude_instance)
         for subscription_id in list(engine.session.scalars(stmt)):
-            waiting = MessageSubscription.state == "waiting"
-            if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
-                         correlated_at=now):  # fmt: skip
-                continue
-            row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
-            assert row is not None
-            instance = engine._lock_instance(row.instance_id)
-            workflow = engine._load(instance)
-            if not trigger(workflow, row, variables):
-                row.state = "cancelled"
-                continue
-            recorder = _Recorder(instance, None, now)
-            recorder.add("signal_received", element=(row.element_id, engine._name(instance, row.element_id)),
-                         data={"signal": name, "variables": variables})  # fmt: skip
-            engine._advance(workflow, instance, recorder)
-            engine._finish(workflow, instance, recorder)
-            result.delivered.append(instance.id)
+            delivered = deliver_subscription(engine, subscription_id, variables, now)
+            if delivered is not None:
+                result.delivered.append(delivered)
         unit = engine.session.get(Unit, unit_id)
         assert unit is not None
         for definition in _starting_with(engine, name, unit_id):
