@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.claims import claim
-from engine.models import Notice, User
+from engine.db import claim
+from engine.org.models import Notice, User
 
 MAX_ATTEMPTS = 5
 MAX_AGE = timedelta(days=3)

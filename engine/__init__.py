@@ -1,15 +1,42 @@
 """eISO engine: deploy and run BPMN processes on SpiffWorkflow, with persistence and history.
 
-Importing this package registers the built-in job handlers.
+This module is the engine's face: ``webapp/`` and ``connectors/`` import from here and nowhere else.
+Inside, the layers only import downward (``docs/architecture.md``)::
+
+    iso/  dossiers/  reports/       the domain
+    library/                        process definitions: deploy, versions, change control, moves
+    runtime/                        BPMN execution on SpiffWorkflow
+    org/  expressions/              organisation, calendar, notices; FEEL, JUEL, Python subset, DMN
+    db.py  errors.py  safe_xml.py   shared foundations
+
+``JOB_HANDLERS`` lists every built-in job type and the function that does it; it is handed to the
+runtime here, in one place.
 """
 
-from . import clock as clock  # registers eiso.pause_clock and eiso.resume_clock
-from . import decisions as decisions  # registers the business rule task job (eiso.decision)
-from . import jobs as jobs  # the external_jobs table
-from . import objectives as objectives  # registers the eiso.publish_objectives handler
-from . import scripts as scripts  # registers the script task job (eiso.script)
-from . import versions as versions  # registers eiso.activate_version and eiso.return_version
-from .deployment import Deployer, DeploymentResult, SourceFile
-from .runtime import Engine
+from collections.abc import Mapping
+from types import MappingProxyType
 
-__all__ = ["Deployer", "DeploymentResult", "Engine", "SourceFile"]
+from engine.dossiers import clock
+from engine.iso import objectives
+from engine.library import versions
+from engine.runtime import business_rules, handlers, script_tasks
+from engine.runtime.handlers import DECISION_JOB, SCRIPT_JOB, Handler
+
+JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
+    DECISION_JOB: business_rules.evaluate_decision,
+    SCRIPT_JOB: script_tasks.run_script,
+    clock.PAUSE_JOB: clock.pause_clock,
+    clock.RESUME_JOB: clock.resume_clock,
+    objectives.PUBLISH_JOB: objectives.publish_objectives,
+    versions.ACTIVATE_JOB: versions.activate_version,
+    versions.RETURN_JOB: versions.return_version,
+})  # fmt: skip
+handlers.install(JOB_HANDLERS)
+
+from engine.library import instance_moves  # noqa: E402
+from engine.library.deploy import Deployer, DeploymentResult, SourceFile  # noqa: E402
+from engine.runtime import queries  # noqa: E402
+from engine.runtime.engine import Engine  # noqa: E402
+
+__all__ = ["JOB_HANDLERS", "Deployer", "DeploymentResult", "Engine", "SourceFile", "instance_moves", "queries",
+           "versions"]

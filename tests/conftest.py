@@ -14,9 +14,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session
 
-import engine.demo
+import engine.org.demo
 from engine import Deployer, SourceFile
-from engine.models import Base, Unit, User
+from engine.db import Base
+from engine.org.models import Unit, User
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "bpmn"
@@ -31,11 +32,11 @@ _DEMO_HASH: dict[str, str] = {}
 
 def _fast_demo_hash(password: str) -> str:
     if password not in _DEMO_HASH:
-        _DEMO_HASH[password] = engine.organisation.hash_password(password)
+        _DEMO_HASH[password] = engine.org.people.hash_password(password)
     return _DEMO_HASH[password]
 
 
-engine.demo.hash_password = _fast_demo_hash  # type: ignore[assignment]
+engine.org.demo.hash_password = _fast_demo_hash  # type: ignore[assignment]
 
 
 @dataclass
@@ -116,7 +117,7 @@ def session(db_engine: SAEngine) -> Iterator[Session]:
 
 @pytest.fixture
 def unit(session: Session) -> Unit:
-    created, _ = engine.demo.load_demo(session)
+    created, _ = engine.org.demo.load_demo(session)
     return created
 
 

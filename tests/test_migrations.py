@@ -12,7 +12,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from engine.models import Base
+from engine.db import Base
 from tests.conftest import POSTGRES_URL, _postgres
 from webapp import create_app
 from webapp.settings import Settings
@@ -58,8 +58,9 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
     from sqlalchemy import select
 
     from engine import Deployer, Engine
-    from engine.demo import load_demo
-    from engine.models import ProcessInstance, TaskRow, User
+    from engine.org.demo import load_demo
+    from engine.org.models import User
+    from engine.runtime.models import ProcessInstance, TaskRow
     from tests.conftest import library_files
     from webapp.extensions import db, sa_session
 

@@ -9,7 +9,7 @@ from flask import Flask, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
-from engine.files import FileStore, command_scanner
+from engine.runtime.files import FileStore, command_scanner
 
 from .extensions import babel, csrf, db, migrate
 from .settings import ROOT, Settings

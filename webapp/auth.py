@@ -9,8 +9,8 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.models import User
-from engine.organisation import authenticate
+from engine.org.models import User
+from engine.org.people import authenticate
 
 from .extensions import sa_session
 

@@ -10,9 +10,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from engine import SourceFile
-from engine.demo import PASSWORD, PEOPLE, load_demo
 from engine.errors import DeploymentRejected
-from engine.models import Unit, User
+from engine.org.demo import PASSWORD, PEOPLE, load_demo
+from engine.org.models import Unit, User
 
 from . import now
 from .extensions import deployer, sa_session
@@ -127,7 +127,7 @@ def bench_group() -> None:
 @click.option("-n", "--instances", default=100, show_default=True, type=int)
 def bench_engine(instances: int) -> None:
     """Run a 10-user-task diagram N times with persistence and in plain SpiffWorkflow; print tasks/s."""
-    from engine.bench import run_benchmark
+    from engine.runtime.bench import run_benchmark
 
     for line in run_benchmark(instances):
         click.echo(line)

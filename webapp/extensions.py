@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine
-from engine.models import Base
+from engine.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -20,8 +20,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from connectors.email import SmtpSettings, deliver_notices
-from engine.reminders import sweep_deadlines
-from engine.sweeps import sweep_timers
+from engine.runtime.reminders import sweep_deadlines
+from engine.runtime.sweeps import sweep_timers
 
 from .extensions import db, sa_session
 

@@ -11,9 +11,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import queries
-from engine.models import TaskRow
-from engine.organisation import ROLES
-from engine.priority import HIGH, LOW
+from engine.org.people import ROLES
+from engine.runtime.models import TaskRow
+from engine.runtime.priority import HIGH, LOW
 
 from . import now
 from .errors import N_

@@ -46,7 +46,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import ExpressionError
-from engine.expressions.feel_lexer import column_of, where
+from engine.expressions.feel.lexer import column_of, where
 
 __all__ = [
     "JuelError",

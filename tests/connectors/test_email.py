@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.email import MailSettingsError, SmtpSettings, deliver_notices
-from engine.models import Notice, Unit, User
+from engine.org.models import Notice, Unit, User
 from tests.conftest import Clock
 
 

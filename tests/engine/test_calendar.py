@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from engine.calendar import (
+from engine.org.calendar import (
     WorkingCalendar,
     WorkingHours,
     _ensure_cultural_day,

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.errors import EngineError
-from engine.models import ProcessInstance, TaskRow, Unit, User
-from engine.sweeps import sweep_timers
+from engine.org.models import Unit, User
+from engine.runtime.models import ProcessInstance, TaskRow
+from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock
 from tests.engine.test_events import MODES, deploy, engine_for, events, open_tasks, status
 
@@ -115,7 +116,7 @@ def test_calling_a_process_that_is_not_deployed_changes_nothing(session: Session
 
 
 def test_deploying_a_caller_before_its_called_process_warns(session: Session, clock: Clock) -> None:
-    from engine.deployment import Deployer, SourceFile
+    from engine.library.deploy import Deployer, SourceFile
     from tests.conftest import FIXTURES
 
     files = [SourceFile(n, (FIXTURES / "events" / n).read_bytes()) for n in ("call_parent_c7.bpmn",)]
@@ -127,7 +128,7 @@ def test_deploying_a_caller_before_its_called_process_warns(session: Session, cl
 
 
 def test_a_call_activity_without_a_called_element_is_refused(session: Session, clock: Clock) -> None:
-    from engine.deployment import Deployer, DeploymentRejected, SourceFile
+    from engine.library.deploy import Deployer, DeploymentRejected, SourceFile
     from tests.conftest import FIXTURES
 
     text = (FIXTURES / "events" / "call_parent_c7.bpmn").read_text().replace(' calledElement="appraisal_child_c7"', "")

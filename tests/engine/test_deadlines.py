@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.models import CalendarDay, HistoryEvent, TaskRow, Unit, User
+from engine.org.models import CalendarDay, Unit, User
+from engine.runtime.models import HistoryEvent, TaskRow
 from tests.conftest import Clock, deploy_fixture
 from tests.engine.test_runtime import DRAFT, open_task
 
@@ -66,8 +67,8 @@ def test_due_date_from_a_feel_duration_and_working_hours(session: Session, users
 def test_paused_clock_moves_the_process_deadline_and_is_not_counted(
     session: Session, users: dict[str, User], unit: Unit, clock: Clock
 ) -> None:
-    from engine.models import ProcessInstance
-    from engine.reminders import sweep_deadlines
+    from engine.runtime.models import ProcessInstance
+    from engine.runtime.reminders import sweep_deadlines
 
     deploy_fixture(session, clock.now, "supplement.bpmn")
     engine = Engine(session)

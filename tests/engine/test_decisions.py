@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected
-from engine.models import DecisionDefinition, HistoryEvent, TaskRow, Unit, User
+from engine.org.models import Unit, User
+from engine.runtime.models import DecisionDefinition, HistoryEvent, TaskRow
 from tests.conftest import FIXTURES, Clock
 
 

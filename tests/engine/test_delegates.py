@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected
-from engine.jobs import ExternalJob
-from engine.models import HistoryEvent, ProcessDefinition, TaskRow, Unit, User
+from engine.org.models import Unit, User
+from engine.runtime.jobs import ExternalJob
+from engine.runtime.models import HistoryEvent, ProcessDefinition, TaskRow
 from tests.conftest import CORPUS, FIXTURES, Clock
 from tests.engine.test_jobs import MODES, engine_for, open_jobs, status, work
 

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import engine.parsing
+import engine.safe_xml
 from engine import Deployer, SourceFile
-from engine.deployment import MAX_ZIP_ENTRIES, expand_upload
 from engine.errors import DeploymentRejected, Problem
-from engine.models import DeployedFile, Deployment, ProcessDefinition
+from engine.library.deploy import MAX_ZIP_ENTRIES, expand_upload
+from engine.runtime.models import DeployedFile, Deployment, ProcessDefinition
 from tests.conftest import CORPUS, LIBRARY, ROOT, Clock
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -134,7 +134,7 @@ def test_hostile_bpmn_is_refused_within_a_second_and_nothing_is_stored(
     make, expected = HOSTILE[case]
     content = make()
     if case == "huge":  # refused by its size: the parser is never called
-        monkeypatch.setattr(engine.parsing.etree, "fromstring", lambda *a, **k: pytest.fail("parsed a 200 MB file"))
+        monkeypatch.setattr(engine.safe_xml.etree, "fromstring", lambda *a, **k: pytest.fail("parsed a 200 MB file"))
     started = time.perf_counter()
     problems = refusal(session, clock, (f"{case}.bpmn", content))
     elapsed = time.perf_counter() - started
@@ -166,7 +166,7 @@ def test_valid_files_in_a_refused_deployment_are_not_stored_either(session: Sess
 
 
 def test_a_dmn_file_deploys_its_decisions_and_a_broken_one_is_refused(session: Session, clock: Clock) -> None:
-    from engine.models import DecisionDefinition
+    from engine.runtime.models import DecisionDefinition
 
     dinner = (CORPUS / "camunda7-examples" / "dinnerDecisions.dmn").read_bytes()
     Deployer(session).deploy([SourceFile("dinnerDecisions.dmn", dinner)], actor=None, now=clock.now)

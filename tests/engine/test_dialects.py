@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.models import ProcessDefinition, ProcessInstance, Unit, User
-from engine.objectives import current_objectives
-from engine.runtime import WorkflowCache
+from engine.iso.objectives import current_objectives
+from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.models import ProcessDefinition, ProcessInstance
 from tests.conftest import Clock, deploy_fixture
 from tests.engine.test_runtime import DRAFT, open_task
 

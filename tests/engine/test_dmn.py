@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import engine.dmn
-from engine.dmn import DecisionError, DecisionResult, DmnInvalid, DmnModel, load_dmn
+import engine.expressions.dmn
+from engine.expressions.dmn import DecisionError, DecisionResult, DmnInvalid, DmnModel, load_dmn
 from tests.conftest import CORPUS, FIXTURES
 
 DMN_FIXTURES = FIXTURES / "dmn"
@@ -383,7 +383,7 @@ def test_failing_input_is_null_and_failing_output_is_an_error() -> None:
 
 
 def test_evaluation_has_a_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.dmn, "MAX_EVALUATION_SECONDS", -1.0)
+    monkeypatch.setattr(engine.expressions.dmn, "MAX_EVALUATION_SECONDS", -1.0)
     with pytest.raises(DecisionError, match="took longer than") as caught:
         load("unique.dmn").evaluate("documentApprover", {"documentType": "form", "pages": 2})
     assert caught.value.decision_id == "documentApprover"

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.deployment import Deployer, DeploymentRejected, SourceFile
-from engine.jobs import ExternalJob, fetch_and_lock, throw_job_error
-from engine.messages import correlate
-from engine.models import HistoryEvent, ProcessInstance, TaskRow, Unit, User
-from engine.runtime import WorkflowCache
-from engine.sweeps import sweep_timers
+from engine.library.deploy import Deployer, DeploymentRejected, SourceFile
+from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.jobs import ExternalJob, fetch_and_lock, throw_job_error
+from engine.runtime.messages import correlate
+from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
+from engine.runtime.sweeps import sweep_timers
 from tests.conftest import FIXTURES, Clock
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -93,7 +94,7 @@ def test_an_error_nobody_catches_becomes_an_incident(session: Session, users: di
 
 
 def complete_job(engine: Engine, clock: Clock) -> None:
-    from engine.jobs import complete_job as complete
+    from engine.runtime.jobs import complete_job as complete
 
     complete(engine, lock_job(engine, clock), "igate", {}, now=clock.now)
 
@@ -194,7 +195,7 @@ def test_a_conditional_boundary_event_fires_when_its_condition_becomes_true(
     engine = engine_for(session, mode)
     instance_id = engine.start("review_conditions_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
     jobs = fetch_and_lock(engine, "w", ["fee-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
-    from engine.jobs import complete_job as complete
+    from engine.runtime.jobs import complete_job as complete
 
     complete(engine, str(jobs[0]["id"]), "w", {}, now=clock.now)
     tasks = open_tasks(session, instance_id)
@@ -242,7 +243,7 @@ def test_a_thrown_signal_reaches_the_units_waiting_instances_and_starts_processe
 def test_the_corpus_order_handling_example_runs_to_the_end_through_its_conditional_event(
     session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
 ) -> None:
-    from engine.jobs import complete_job as complete
+    from engine.runtime.jobs import complete_job as complete
     from tests.conftest import CORPUS
 
     path = CORPUS / "camunda7-examples" / "order-handling.bpmn"

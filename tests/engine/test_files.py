@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.files import FileRejected, FileStore, Upload, command_scanner
+from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 

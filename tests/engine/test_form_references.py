@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import FormInvalid
-from engine.models import ProcessInstance, RoleAssignment, TaskRow, Unit, User
-from engine.organisation import hash_password
+from engine.org.models import RoleAssignment, Unit, User
+from engine.org.people import hash_password
+from engine.runtime.models import ProcessInstance, TaskRow
 from tests.conftest import CORPUS, Clock, deploy_fixture
 
 EXAMPLES = CORPUS / "camunda7-examples"

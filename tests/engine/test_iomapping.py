@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected
-from engine.models import TaskRow, Unit, User
+from engine.org.models import Unit, User
+from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

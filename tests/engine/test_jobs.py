@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected
-from engine.jobs import ExternalJob, complete_job, fetch_and_lock
-from engine.messages import correlate
-from engine.models import HistoryEvent, ProcessInstance, Unit, User
-from engine.runtime import WorkflowCache
-from engine.sweeps import sweep_timers
+from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.jobs import ExternalJob, complete_job, fetch_and_lock
+from engine.runtime.messages import correlate
+from engine.runtime.models import HistoryEvent, ProcessInstance
+from engine.runtime.sweeps import sweep_timers
 from tests.conftest import CORPUS, FIXTURES, Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

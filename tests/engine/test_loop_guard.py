@@ -8,9 +8,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import EngineStateError
-from engine.parsing import EisoParser
-from engine.runtime import active_tasks, guard_loop
-from engine.serialization import new_workflow, spec_to_json
+from engine.runtime.engine import active_tasks, guard_loop
+from engine.runtime.parsing import EisoParser
+from engine.runtime.serialization import new_workflow, spec_to_json
 from tests.conftest import FIXTURES
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.models import TaskRow, Unit, User
-from engine.queries import claimable_tasks
+from engine.org.models import Unit, User
+from engine.runtime.models import TaskRow
+from engine.runtime.queries import claimable_tasks
 from tests.conftest import Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

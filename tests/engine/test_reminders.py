@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.models import HistoryEvent, Notice, TaskRow, Unit, User
-from engine.reminders import sweep_deadlines
+from engine.org.models import Notice, Unit, User
+from engine.runtime.models import HistoryEvent, TaskRow
+from engine.runtime.reminders import sweep_deadlines
 from tests.conftest import Clock
 from tests.engine.test_runtime import open_task
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.errors import Conflict, EngineStateError, FormInvalid, NotAllowed, TaskNotReady
-from engine.models import HistoryEvent, Notice, ProcessInstance, TaskRow, Unit, User
-from engine.objectives import current_objectives
-from engine.runtime import WorkflowCache
+from engine.iso.objectives import current_objectives
+from engine.org.models import Notice, Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
 from tests.conftest import Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

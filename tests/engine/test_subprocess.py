@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.models import ProcessInstance, TaskRow, Unit, User
-from engine.runtime import WorkflowCache
+from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.models import ProcessInstance, TaskRow
 from tests.conftest import Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected, EngineError
-from engine.models import HistoryEvent, ProcessDefinition, Unit, User
-from engine.runtime import WorkflowCache
+from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.models import HistoryEvent, ProcessDefinition
 from tests.conftest import FIXTURES, Clock
 from tests.engine.test_runtime import open_task
 

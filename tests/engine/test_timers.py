@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.errors import DeploymentRejected
-from engine.models import HistoryEvent, ProcessInstance, StartTimer, TaskRow, Timer, Unit, User
-from engine.sweeps import sweep_timers
+from engine.org.models import Unit, User
+from engine.runtime.models import HistoryEvent, ProcessInstance, StartTimer, TaskRow, Timer
+from engine.runtime.sweeps import sweep_timers
 from tests.conftest import FIXTURES, Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile, queries, versions
 from engine.errors import DefinitionNotFound, DeploymentRejected, FormInvalid
-from engine.models import HistoryEvent, Notice, ProcessDefinition, ProcessInstance, TaskRow, Unit, User
-from engine.runtime import WorkflowCache
+from engine.org.models import Notice, Unit, User
+from engine.runtime.engine import WorkflowCache
+from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from tests.conftest import CORPUS, FIXTURES, Clock
 
 pytestmark = pytest.mark.usefixtures("library")

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import Deployer
-from engine.demo import load_demo
+from engine.org.demo import load_demo
 from tests.conftest import Clock, library_files
 from webapp import create_app
 from webapp.extensions import db

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.deadlines import calendar_for
+from engine.org.calendar_days import calendar_for
 from tests.webapp.conftest import login
 from webapp.extensions import sa_session
 

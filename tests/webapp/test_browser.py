@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import Deployer
-from engine.demo import load_demo
+from engine.org.demo import load_demo
 from tests.conftest import Clock, deploy_fixture, library_files
 from webapp import create_app
 from webapp.extensions import db
@@ -26,7 +26,7 @@ def server(tmp_path: Path, clock: Clock) -> Iterator[str]:
     settings = Settings.from_env({}, instance_path=tmp_path, secret_key="browser-test")  # CSRF on, as in production
     app = create_app(settings)
     with app.app_context():
-        from engine.models import Base
+        from engine.db import Base
 
         Base.metadata.create_all(db.engine)
         load_demo(db.session)

@@ -17,7 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine.models import DeployedFile, ProcessDefinition, ProcessInstance, User
+from engine.org.models import User
+from engine.runtime.models import DeployedFile, ProcessDefinition, ProcessInstance
 from tests.conftest import FIXTURES, LIBRARY
 from tests.webapp.conftest import basic, login
 from tests.webapp.test_browser import page, server  # noqa: F401 - the browser test's fixtures

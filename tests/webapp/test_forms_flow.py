@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.models import ProcessInstance, StoredFile, User
+from engine.org.models import User
+from engine.runtime.models import ProcessInstance, StoredFile
 from tests.conftest import deploy_fixture
 from tests.webapp.conftest import basic, login
 from webapp.extensions import sa_session
@@ -111,7 +112,7 @@ def test_files_are_only_for_people_of_the_unit(app: Flask, evidence: FlaskClient
                          content_type="multipart/form-data").get_data(as_text=True)  # fmt: skip
     file_id = re.search(r'name="_file:evidence" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     with app.app_context():
-        from engine.organisation import hash_password
+        from engine.org.people import hash_password
 
         sa_session().add(User(username="outsider", full_name="Người ngoài", password_hash=hash_password("demo")))
         sa_session().commit()

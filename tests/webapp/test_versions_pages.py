@@ -18,7 +18,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import Engine
-from engine.models import ProcessInstance, TaskRow, Unit, User
+from engine.org.models import Unit, User
+from engine.runtime.models import ProcessInstance, TaskRow
 from tests.conftest import CORPUS, FIXTURES
 from tests.webapp.conftest import basic, login
 from tests.webapp.test_browser import page, server  # noqa: F401 - the browser test's fixtures

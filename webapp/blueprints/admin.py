@@ -9,9 +9,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import extract, or_, select
 
-from engine.calendar import WorkingCalendar
-from engine.deadlines import remove_calendar_day, set_calendar_day
-from engine.models import CalendarDay, RoleAssignment, Unit
+from engine.org.calendar import WorkingCalendar
+from engine.org.calendar_days import remove_calendar_day, set_calendar_day
+from engine.org.models import CalendarDay, RoleAssignment, Unit
 
 from ..auth import login_required
 from ..extensions import sa_session

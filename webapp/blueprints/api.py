@@ -9,10 +9,10 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, abort, g, jsonify, request
 
 from engine import Engine, queries, versions
-from engine.deployment import expand_upload
 from engine.errors import InstanceNotFound, NotAllowed
-from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
-from engine.organisation import authenticate, unit_ids_of
+from engine.library.deploy import expand_upload
+from engine.org.people import authenticate, unit_ids_of
+from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 
 from .. import now
 from ..extensions import deployer, sa_session

@@ -18,8 +18,16 @@ from sqlalchemy import select
 
 from engine import Engine, queries
 from engine.errors import Conflict, NotAllowed
-from engine.jobs import ExternalJob, JobNotFound, complete_job, extend_lock, fail_job, fetch_and_lock, throw_job_error
-from engine.models import ProcessInstance
+from engine.runtime.jobs import (
+    ExternalJob,
+    JobNotFound,
+    complete_job,
+    extend_lock,
+    fail_job,
+    fetch_and_lock,
+    throw_job_error,
+)
+from engine.runtime.models import ProcessInstance
 
 from .. import now
 from ..camunda_variables import from_camunda, to_camunda

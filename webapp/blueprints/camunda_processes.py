@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from engine import Engine, queries
 from engine.errors import NotAllowed
-from engine.messages import NoOneWaiting, correlate
-from engine.models import ProcessDefinition, ProcessInstance, Unit
-from engine.organisation import roles_in_unit, unit_ids_of
-from engine.signals import broadcast
+from engine.org.models import Unit
+from engine.org.people import roles_in_unit, unit_ids_of
+from engine.runtime.messages import NoOneWaiting, correlate
+from engine.runtime.models import ProcessDefinition, ProcessInstance
+from engine.runtime.signals import broadcast
 
 from .. import now
 from ..camunda_variables import from_camunda

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import SourceFile, versions
-from engine.deployment import expand_upload
 from engine.errors import (
     Conflict,
     DeploymentRejected,
@@ -32,7 +31,9 @@ from engine.errors import (
     NotFound,
     Problem,
 )
-from engine.models import Deployment, Unit
+from engine.library.deploy import expand_upload
+from engine.org.models import Unit
+from engine.runtime.models import Deployment
 
 from .. import now
 from ..camunda_variables import VariableInvalid

@@ -13,8 +13,9 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from engine.jobs import ExternalJob
-from engine.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Unit
+from engine.org.models import Unit
+from engine.runtime.jobs import ExternalJob
+from engine.runtime.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance
 
 from .. import now
 from ..extensions import sa_session

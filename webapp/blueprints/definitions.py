@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import DeploymentResult, SourceFile, migration, queries, versions
-from engine.deployment import expand_upload
+from engine import DeploymentResult, SourceFile, instance_moves, queries, versions
 from engine.errors import DefinitionNotFound, DeploymentRejected, EngineError, InstanceNotFound
-from engine.models import DeployedFile, ProcessInstance
+from engine.library.deploy import expand_upload
+from engine.runtime.models import DeployedFile, ProcessInstance
 
 from .. import now
 from ..auth import login_required
@@ -64,7 +64,7 @@ def process(key: str) -> Any:
         viewer_available=viewer_available(),
         may_deploy=_may_deploy_somewhere(),
         is_owner=versions.may_deploy(sa_session(), g.user, selected.definition.unit_id),
-        may_migrate=migration.may_migrate(sa_session(), g.user, selected.definition),
+        may_migrate=instance_moves.may_migrate(sa_session(), g.user, selected.definition),
     )
 
 
@@ -130,10 +130,11 @@ def _upload_page(targets: list[Any], refused: DeploymentRejected | None = None) 
 def migrations(key: str) -> Any:
     current = _require_migrator(key)
     session = sa_session()
-    recent = migration.recent_migrations(session, key)
-    revertible = {m.id: migration.revertible(session, m) for m in recent}
-    return render_template("definitions/migrations.html", current=current, overview=migration.overview(session, key),
-                           recent=recent, revertible=revertible)  # fmt: skip
+    recent = instance_moves.recent_migrations(session, key)
+    revertible = {m.id: instance_moves.revertible(session, m) for m in recent}
+    overview = instance_moves.overview(session, key)
+    return render_template("definitions/migrations.html", current=current, overview=overview, recent=recent,
+                           revertible=revertible)  # fmt: skip
 
 
 @bp.post("/definitions/<key>/migrations")
@@ -141,7 +142,7 @@ def migrations(key: str) -> Any:
 def migrate(key: str) -> Any:
     _require_migrator(key)
     chosen = request.form.getlist("instance", type=int)
-    outcomes = migration.migrate_many(sa_session(), chosen, actor=g.user, now=now())
+    outcomes = instance_moves.migrate_many(sa_session(), chosen, actor=g.user, now=now())
     for outcome in outcomes:
         if outcome.error is None:
             flash(_("Process #%(id)s now runs on the active version.", id=outcome.instance_id), "success")
@@ -157,7 +158,7 @@ def migrate(key: str) -> Any:
 @login_required
 def revert(key: str, migration_id: int) -> Any:
     _require_migrator(key)
-    moved_back = migration.revert(sa_session(), migration_id, actor=g.user, now=now())
+    moved_back = instance_moves.revert(sa_session(), migration_id, actor=g.user, now=now())
     flash(_("Process #%(id)s is back on its previous version.", id=moved_back.instance_id), "success")
     return redirect(url_for("definitions.migrations", key=key))
 
@@ -168,7 +169,7 @@ def _require_migrator(key: str) -> Any:
     if not all_versions:
         raise DefinitionNotFound(key)
     current = next((v.definition for v in all_versions if v.definition.status == "active"), all_versions[0].definition)
-    if not migration.may_migrate(sa_session(), g.user, current):
+    if not instance_moves.may_migrate(sa_session(), g.user, current):
         abort(403, _("Only an administrator of the process's unit may move its instances between versions."))
     return current
 

@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 
 from engine import Engine, queries
 from engine.errors import FormInvalid
-from engine.files import FileRejected, Upload
-from engine.models import Notice, ProcessInstance, StoredFile, TaskRow
-from engine.runtime import feel_for_forms, file_reference
+from engine.org.models import Notice
+from engine.runtime.engine import feel_for_forms, file_reference
+from engine.runtime.files import FileRejected, Upload
+from engine.runtime.models import ProcessInstance, StoredFile, TaskRow
 from forms import Form, parse_input_name, render_form_html, set_in
 
 from .. import now

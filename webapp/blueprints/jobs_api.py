@@ -13,7 +13,7 @@ from flask import Blueprint, abort, g, jsonify, request
 
 from engine import Engine, queries
 from engine.errors import NotAllowed
-from engine.jobs import complete_job, fail_job, fetch_and_lock, retry_job, throw_job_error
+from engine.runtime.jobs import complete_job, fail_job, fetch_and_lock, retry_job, throw_job_error
 
 from .. import now
 from ..extensions import sa_session

@@ -9,10 +9,10 @@ from flask import Blueprint, abort, g, jsonify, request
 
 from engine import Engine, queries
 from engine.errors import NotAllowed
-from engine.messages import correlate
-from engine.models import Unit
-from engine.organisation import roles_in_unit
-from engine.signals import broadcast
+from engine.org.models import Unit
+from engine.org.people import roles_in_unit
+from engine.runtime.messages import correlate
+from engine.runtime.signals import broadcast
 
 from .. import now
 from ..extensions import sa_session

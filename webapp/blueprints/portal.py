@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import versions
-from engine.models import ProcessDefinition, Unit
-from engine.objectives import current_objectives
+from engine.iso.objectives import current_objectives
+from engine.org.models import Unit
+from engine.runtime.models import ProcessDefinition
 
 from ..extensions import sa_session
 from .definitions import send_model_file, viewer_available

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 
 from engine import Engine, queries
 from engine.errors import FormInvalid, InstanceNotFound
-from engine.models import ProcessDefinition, ProcessInstance, Unit
-from engine.runtime import feel_for_forms
+from engine.org.models import Unit
+from engine.runtime.engine import feel_for_forms
+from engine.runtime.models import ProcessDefinition, ProcessInstance
 from forms import Form, render_form_html
 
 from .. import now

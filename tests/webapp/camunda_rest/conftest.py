@@ -18,7 +18,7 @@ import requests
 from werkzeug.serving import make_server
 
 from engine import Deployer
-from engine.demo import load_demo
+from engine.org.demo import load_demo
 from tests.conftest import FIXTURES, library_files
 from webapp import create_app
 from webapp.extensions import db

@@ -1,0 +1,70 @@
+"""The database layer every part of the engine shares: the declarative base, column types and ``claim``.
+
+Plain SQLAlchemy 2 declarative models. The web app binds them through Flask-SQLAlchemy
+(``SQLAlchemy(model_class=Base)``); the engine itself only ever receives a ``Session``.
+
+``claim`` runs ``UPDATE … SET values WHERE id = … AND conditions`` and tells whether this caller's
+update changed the row. Only one of several concurrent callers can see True: the others find the
+conditions no longer hold (PostgreSQL re-checks them after the winner commits; SQLite serialises
+writers).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    MetaData,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonValue = JSON().with_variant(JSONB(), "postgresql")
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite hands back naive values, which are UTC by construction."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING),
+        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JsonValue, list[Any]: JsonValue},
+    )
+
+
+def claim(session: Session, model: Any, row_id: object, *conditions: Any, **values: Any) -> bool:
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Administrative procedures: citizens' dossiers worked step by step against their time limits."""

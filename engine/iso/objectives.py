@@ -1,0 +1,140 @@
+"""The register of quality objectives (TCVN ISO 9001:2015, 6.2) and its publishing job."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+
+from engine.db import Base
+from engine.errors import EngineError
+from engine.org.models import Department, Notice, RoleAssignment, User
+from engine.runtime.handlers import JobContext
+
+
+class ObjectiveSet(Base):
+    """A unit's approved set of quality objectives (TCVN ISO 9001:2015, 6.2)."""
+
+    __tablename__ = "objective_sets"
+    __table_args__ = (Index("ix_objective_sets_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    decision_number: Mapped[str] = mapped_column(String(100), default="")
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12))  # current | superseded
+    published_at: Mapped[datetime]
+    items: Mapped[list[QualityObjective]] = relationship(
+        back_populates="objective_set", order_by="QualityObjective.position", cascade="all, delete-orphan"
+    )
+
+
+class QualityObjective(Base):
+    __tablename__ = "quality_objectives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("objective_sets.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    objective_set: Mapped[ObjectiveSet] = relationship(back_populates="items")
+    department: Mapped[Department | None] = relationship()
+
+
+PUBLISH_JOB = "eiso.publish_objectives"
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
+
+
+def current_objectives(session: Session, unit_id: int) -> ObjectiveSet | None:
+    stmt = (
+        select(ObjectiveSet)
+        .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current")
+        .options(selectinload(ObjectiveSet.items).selectinload(QualityObjective.department))
+        .order_by(ObjectiveSet.published_at.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _department_members(session: Session, department_id: int) -> list[User]:
+    stmt = (
+        select(User)
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where((User.department_id == department_id) | (RoleAssignment.department_id == department_id))
+        .where(User.is_active.is_(True))
+        .distinct()
+    )
+    return list(session.scalars(stmt))
+
+
+def publish_objectives(job: JobContext) -> dict[str, Any]:
+    """Make the approved objectives the unit's current ones and notify each responsible department."""
+    session, data, instance = job.session, job.data, job.instance
+    departments = {d.code: d for d in session.scalars(select(Department).where(Department.unit_id == instance.unit_id))}
+    session.execute(
+        update(ObjectiveSet)
+        .where(ObjectiveSet.unit_id == instance.unit_id, ObjectiveSet.status == "current")
+        .values(status="superseded")
+    )
+    objective_set = ObjectiveSet(
+        unit_id=instance.unit_id,
+        instance_id=instance.id,
+        year=int(data.get("year") or job.now.year),
+        title=str(data.get("title") or ""),
+        decision_number=str(data.get("decisionNumber") or ""),
+        effective_date=_date(data.get("effectiveDate")),
+        plan=str(data.get("plan") or ""),
+        status="current",
+        published_at=job.now,
+    )
+    for position, item in enumerate(data.get("objectives") or [], start=1):
+        department = departments.get(str(item.get("department") or ""))
+        objective_set.items.append(
+            QualityObjective(
+                position=position,
+                objective=str(item.get("objective") or ""),
+                target=str(item.get("target") or ""),
+                department_id=department.id if department else None,
+                deadline=_date(item.get("deadline")),
+            )
+        )
+    session.add(objective_set)
+    session.flush()
+    notified = _notify_departments(session, job, objective_set)
+    job.record("objectives_published", {"objective_set": objective_set.id, "notified_users": notified})
+    return {"objectiveSetId": objective_set.id}
+
+
+def _notify_departments(session: Session, job: JobContext, objective_set: ObjectiveSet) -> list[str]:
+    notified: list[str] = []
+    by_department: dict[int, list[QualityObjective]] = {}
+    for item in objective_set.items:
+        if item.department_id is not None:
+            by_department.setdefault(item.department_id, []).append(item)
+    for department_id, items in by_department.items():
+        lines = "\n".join(f"- {i.objective} ({i.target})" for i in items)
+        for user in _department_members(session, department_id):
+            session.add(
+                Notice(
+                    user_id=user.id, unit_id=objective_set.unit_id, instance_id=job.instance.id,
+                    kind="objectives_published",
+                    title=f"Mục tiêu chất lượng được giao cho phòng: {objective_set.title}",
+                    body=lines, link=f"/units/{job.instance.unit.code}/objectives", created_at=job.now,
+                )
+            )  # fmt: skip
+            notified.append(user.username)
+    return notified

@@ -1,0 +1,1162 @@
+"""Deploying uploaded .bpmn and .form files: validate everything first, then store all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import forms
+from engine.errors import DeploymentRejected, EngineError, ExpressionError, Problem
+from engine.expressions.dmn import DmnInvalid, DmnModel, load_dmn
+from engine.library import versions
+from engine.library.delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
+from engine.org.models import Unit, User
+from engine.org.people import ROLES
+from engine.runtime.deadlines import check_moment
+from engine.runtime.handlers import BUILT_IN_JOBS, HANDLERS
+from engine.runtime.iomapping import check_io
+from engine.runtime.models import (
+    VERSION_TAG_LENGTH,
+    DecisionDefinition,
+    DeployedFile,
+    Deployment,
+    FormDefinition,
+    ProcessDefinition,
+)
+from engine.runtime.parsing import (
+    BPMN_NS,
+    CAMUNDA_NS,
+    FLOW_NODE_TAGS,
+    MESSAGE_THROW_TAGS,
+    ZEEBE_NS,
+    EisoParser,
+    ProcessInfo,
+    detect_dialect,
+    embedded_forms,
+    has_job,
+    process_info,
+)
+from engine.runtime.priority import check_priority
+from engine.runtime.script_engine import check_expression
+from engine.runtime.script_tasks import check_script
+from engine.runtime.serialization import spec_to_json
+from engine.runtime.timers import check_timer
+from engine.safe_xml import MAX_FILE_BYTES, parse_xml
+
+MAX_FORM_BYTES = 1024 * 1024
+MAX_ZIP_ENTRIES = 200
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
+
+# What the engine runs today. Anything else is refused with the element and the reason, so that
+# nobody discovers it half-way through a process.
+SUPPORTED_ELEMENTS = {
+    "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask", "sendTask",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
+    "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
+    "intermediateThrowEvent",  # a message thrown by a job worker; other event definitions are refused below
+    "businessRuleTask", "scriptTask", "receiveTask", "callActivity",
+}  # fmt: skip
+SUPPORTED_EVENT_DEFINITIONS = {
+    "terminateEventDefinition", "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
+    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
+}  # fmt: skip
+# Which event definitions each kind of event may carry (BPMN 2.0, table 10.93/10.95, as both Camunda engines run them).
+CATCHES = {
+    "intermediateCatchEvent": ("timer", "message", "signal", "conditional"),
+    "boundaryEvent": ("timer", "message", "signal", "conditional", "error", "escalation"),
+    "eventSubprocessStart": ("timer", "message", "signal", "error", "escalation"),
+}
+EVENT_KINDS = ("timer", "message", "signal", "conditional", "error", "escalation")
+
+
+@dataclass
+class SourceFile:
+    filename: str
+    content: bytes
+
+    @property
+    def kind(self) -> str:
+        return self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
+class _ParsedForm:
+    source: SourceFile
+    form_key: str
+    schema: dict[str, Any]
+
+
+@dataclass
+class _ParsedProcess:
+    source: SourceFile
+    info: ProcessInfo
+    dialect: str
+    spec_json: str
+    executable: bool = True
+    problems: list[Problem] = field(default_factory=list)  # why a documentation diagram cannot run
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a deployment goes: the owning unit (None: the shared library), and why it changed."""
+
+    unit_id: int | None = None
+    change_summary: str = ""
+
+
+@dataclass
+class DeploymentResult:
+    deployment: Deployment
+    definitions: list[ProcessDefinition]
+    forms: list[FormDefinition]
+    unchanged: list[ProcessDefinition] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _content_hash(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | None:
+    if len(source.content) > MAX_FORM_BYTES:
+        problems.append(Problem(source.filename, "The form file is larger than 1 MB."))
+        return None
+    unreadable = _empty_or_binary(source)
+    if unreadable is not None:
+        problems.append(unreadable)
+        return None
+    try:
+        schema = json.loads(source.content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(Problem(source.filename, f"The form file is not valid JSON: {exc}."))
+        return None
+    if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
+        problems.append(Problem(source.filename, "Not a form-js form: the top level needs 'components'."))
+        return None
+    try:
+        forms.load_form_js(schema)
+    except forms.FormSchemaError as exc:
+        problems.append(Problem(source.filename, str(exc)))
+        return None
+    # A form without an id can still be used by its file name (Camunda 7: camunda-forms:deployment:x.form).
+    return _ParsedForm(source, str(schema.get("id") or f"file:{source.filename}"), schema)
+
+
+def _embedded_forms(files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
+    """Forms a Camunda 8 diagram carries inside itself (``zeebe:userTaskForm``), by their id."""
+    found = []
+    for file in files:
+        if file.kind != "bpmn":
+            continue
+        tree, _ = parse_xml(file.content, file.filename)
+        if tree is None:
+            continue  # reported when the diagram itself is read
+        for form_id, text in embedded_forms(tree.getroot()).items():
+            embedded = SourceFile(f"{file.filename}#{form_id}", text.encode())
+            parsed = _parse_form(embedded, problems)
+            if parsed is not None:
+                found.append(_ParsedForm(embedded, form_id, parsed.schema))
+    return found
+
+
+# Extensions that would run code or change what a step does; eISO cannot honour them, so it refuses them
+# instead of silently running the diagram differently. (asyncBefore/After, historyTimeToLive and the like
+# only tune a Camunda engine's transactions or housekeeping and are ignored.)
+BEHAVIOUR_EXTENSIONS = {
+    f"{{{CAMUNDA_NS}}}executionListener": "Execution listeners run Java or scripts, which eISO does not run",
+    f"{{{CAMUNDA_NS}}}taskListener": "Task listeners run Java or scripts, which eISO does not run",
+    f"{{{CAMUNDA_NS}}}connector": "Camunda 7 connectors call other systems from inside the engine",
+    f"{{{CAMUNDA_NS}}}errorEventDefinition": "Error expressions on an external task are evaluated by Camunda 7 only",
+    f"{{{ZEEBE_NS}}}executionListeners": "Execution listeners need job workers eISO does not start",
+    f"{{{ZEEBE_NS}}}taskListeners": "Task listeners need job workers eISO does not start",
+}
+
+
+def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> list[Problem]:
+    """What in one process eISO cannot run (each process of a file is checked on its own, so a problem is
+    reported once)."""
+    problems = []
+    for extension in process.iter(*BEHAVIOUR_EXTENSIONS):
+        owner = extension.getparent()
+        while owner is not None and (etree.QName(owner).namespace != BPMN_NS or owner.get("id") is None):
+            owner = owner.getparent()
+        reason = BEHAVIOUR_EXTENSIONS[extension.tag]
+        problems.append(Problem(
+            filename, f"{reason}; remove the {etree.QName(extension).localname} (model the work as a step: a service "
+            "task whose job a worker does), or deploy the diagram as documentation.",
+            element_id=owner.get("id") if owner is not None else None,
+            element_name=owner.get("name") if owner is not None else None, line=extension.sourceline,
+        ))  # fmt: skip
+    for node in process.iter(f"{{{BPMN_NS}}}*"):
+        tag = etree.QName(node).localname
+        if tag.endswith("EventDefinition") and tag not in SUPPORTED_EVENT_DEFINITIONS:
+            parent = node.getparent()
+            problems.append(
+                Problem(
+                    filename,
+                    f"{tag} is not supported by eISO yet; model this step without it.",
+                    element_id=parent.get("id") if parent is not None else None,
+                    element_name=parent.get("name") if parent is not None else None,
+                    line=node.sourceline,
+                )
+            )
+    for element_id, element in info.elements.items():
+        if element["type"] not in SUPPORTED_ELEMENTS:
+            problems.append(
+                Problem(
+                    filename,
+                    f"Element type {element['type']} is not supported by eISO yet.",
+                    element_id=element_id,
+                    element_name=element["name"],
+                    line=element["line"],
+                )
+            )
+    return problems
+
+
+def _check_elements(
+    info: ProcessInfo, filename: str, form_keys: set[str], decision_keys: set[str] | frozenset[str] = frozenset()
+) -> list[Problem]:
+    problems = []
+    for element_id, element in info.elements.items():
+
+        def problem(message: str, el: dict[str, Any] = element, eid: str = element_id) -> None:
+            problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
+
+        form_key = element.get("form_key")
+        if form_key and form_key.startswith(("embedded:", "app:")):
+            problem(f"The form '{form_key}' is an HTML or JSF page, which eISO cannot show; draw the form in "
+                    "Camunda Modeler's form editor (.form) and link it.")  # fmt: skip
+        elif form_key and form_key not in form_keys:
+            shown = form_key.removeprefix("file:")
+            problem(f"The form '{shown}' is not deployed; upload its .form file with this diagram.")
+        if element["type"] == "userTask":
+            for role in element["candidate_groups"]:
+                if role.startswith("="):
+                    _check_expr(role, problem)
+                elif role.partition(":")[0] not in ROLES:
+                    known = ", ".join(ROLES)
+                    problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
+            _check_task_schedule(element, problem)
+            if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:
+                unassigned = "The user task has no assignment; only the unit's administrators will see it."
+                problems.append(
+                    Problem(filename, unassigned, element_id=element_id, element_name=element["name"],
+                            line=element["line"], severity="warning")
+                )  # fmt: skip
+        if element.get("io"):
+            try:
+                check_io(element["io"])
+            except ExpressionError as exc:
+                problem(f"An input/output mapping cannot be used: {exc.message}")
+        if element["type"] == "scriptTask":
+            try:
+                check_script(element.get("script") or {})
+            except ExpressionError as exc:
+                problem(f"The script cannot run: {exc.message}")
+        if element["type"] == "businessRuleTask" and not _waits_as_job(element):
+            if not element.get("decision_id"):
+                problem("The business rule task calls no decision: set its decision id (decisionRef in Camunda 7).")
+            elif element["decision_id"] not in decision_keys:
+                missing = element["decision_id"]
+                problem(f"The decision '{missing}' is not deployed; upload its .dmn file with this diagram.")
+        if "timer" in element:
+            try:
+                check_timer(element["timer"]["kind"], element["timer"]["expression"])
+            except ExpressionError as exc:
+                problem(f"The timer cannot be used: {exc.message}")
+        _check_events(element, problem)
+        if element["type"] == "callActivity":
+            _check_call(element["call"], problem)
+        if "message" in element and element["type"] not in MESSAGE_THROW_TAGS:  # a thrown message: its job below
+            message = element["message"]
+            if not message.get("name"):
+                problem(f"The event refers to message '{message.get('ref')}', which the file does not define.")
+            elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
+                _check_expr(message["correlation_key"], problem)
+        if _waits_as_job(element):
+            _check_job(element, problem)
+    for flow_id, flow in info.flows.items():
+        for end in ("source", "target"):
+            if flow[end] not in info.elements:
+                problems.append(
+                    Problem(filename, f"Sequence flow {end} '{flow[end]}' does not exist.", element_id=flow_id)
+                )
+        if flow["condition"]:
+
+            def flow_problem(message: str, fid: str = flow_id, name: str = flow["name"]) -> None:
+                problems.append(Problem(filename, message, element_id=fid, element_name=name))
+
+            _check_expr(flow["condition"], flow_problem)
+    if not any(e["type"] == "startEvent" for e in info.elements.values()):
+        problems.append(Problem(filename, f"Process '{info.key}' has no start event; add one."))
+    return problems
+
+
+JOB_STEPS = {"serviceTask": "service task", "sendTask": "send task", "businessRuleTask": "business rule task"}
+
+
+def _waits_as_job(element: dict[str, Any]) -> bool:
+    """Service and send tasks, message throw events, and business rule tasks that a worker does."""
+    if element["type"] in MESSAGE_THROW_TAGS:
+        return "message" in element
+    if element["type"] == "businessRuleTask":
+        return has_job(element)  # the index keeps a job only when no decision is called
+    return element["type"] in JOB_STEPS
+
+
+def _check_job(element: dict[str, Any], report: Any) -> None:
+    """The step names a job type (perhaps through a registered Java delegate) that is not eISO's own."""
+    job_type = element.get("job_type")
+    known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "none"
+    if not job_type and element.get("delegate"):
+        report(unmapped_message(element))
+    elif not job_type and element["type"] in MESSAGE_THROW_TAGS:
+        report("A message event that sends a message needs a job whose worker sends it, as in Camunda: set its "
+               "task definition type (Camunda 8) or an external topic on its message definition (Camunda 7; a Java "
+               f"delegate there must be mapped in {REGISTRY_SETTING}). Built-in job types: {known}; any other type "
+               "waits for an external worker.")  # fmt: skip
+    elif not job_type:
+        report(f"The {JOB_STEPS[element['type']]} has no job type: set its task definition type (Camunda 8) or "
+               f"external topic (Camunda 7), or map its Java delegate in {REGISTRY_SETTING}. Built-in job types: "
+               f"{known}; any other type waits for an external worker.")  # fmt: skip
+    elif job_type in BUILT_IN_JOBS.values():
+        report(f"The job type '{job_type}' is reserved for eISO's own tasks; choose another.")
+
+
+def _check_task_schedule(element: dict[str, Any], report: Any) -> None:
+    """A user task's priority, due date and follow-up date can be evaluated when the task arrives."""
+    checks = (("priority", check_priority, "The priority"), ("due_date", check_moment, "The due date"),
+              ("follow_up_date", check_moment, "The follow-up date"))  # fmt: skip
+    for key, check, what in checks:
+        if not element.get(key):
+            continue
+        try:
+            check(str(element[key]))
+        except EngineError as exc:
+            report(f"{what} cannot be used: {exc.message}")
+
+
+def _check_version_tag(info: ProcessInfo, filename: str) -> list[Problem]:
+    if info.version_tag is None or len(info.version_tag) <= VERSION_TAG_LENGTH:
+        return []
+    message = f"The version tag is longer than {VERSION_TAG_LENGTH} characters; shorten it (e.g. '2.1')."
+    return [Problem(filename, message, element_id=info.key, element_name=info.name)]
+
+
+def _check_events(element: dict[str, Any], problem: Any) -> None:
+    """Errors, escalations, signals and conditions: defined where they are used, and used where BPMN allows."""
+    kinds = [k for k in EVENT_KINDS if k in element]
+    kind_name = element["type"]
+    if element["type"] == "startEvent" and element.get("in_event_subprocess"):
+        kind_name = "eventSubprocessStart"
+        if not kinds:
+            problem("The start event of an event subprocess needs an event (timer, message, signal, error or "
+                    "escalation) that starts it.")  # fmt: skip
+        elif element.get("nested") and kinds != ["timer"]:
+            problem("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
+                    "subprocess to the process level, or use a boundary event on the subprocess.")  # fmt: skip
+    allowed = CATCHES.get(kind_name)
+    if allowed is not None:
+        if kind_name != "eventSubprocessStart" and not kinds:
+            problem("This event waits for nothing: give it a timer, message, signal or condition, or remove it.")
+        for kind in kinds:
+            if kind not in allowed:
+                problem(f"A {kind} event cannot be used here in eISO; it can wait as: {', '.join(allowed)}.")
+    elif element["type"] == "startEvent":
+        for kind in set(kinds) - {"timer", "message", "signal"}:
+            problem(f"A process cannot start with a {kind} event; use a none, timer, message or signal start event.")
+    elif element["type"] == "intermediateThrowEvent":
+        for kind in set(kinds) & {"error", "conditional", "timer"}:
+            problem(f"A {kind} event cannot be thrown in the middle of a path; "
+                    + ("end the path with an error end event." if kind == "error" else "remove it."))  # fmt: skip
+    for kind in ("error", "escalation"):
+        if kind in element and not element[kind].get("defined"):
+            problem(f"The event refers to {kind} '{element[kind].get('ref')}', which the file does not define.")
+        thrown = element["type"] in ("endEvent", "intermediateThrowEvent")
+        if kind in element and thrown and element[kind].get("defined") and not element[kind].get("code"):
+            problem(f"The thrown {kind} has no code; set its code so that an event can catch it.")
+    if "signal" in element and not element["signal"].get("name"):
+        problem(f"The event refers to signal '{element['signal'].get('ref')}', which the file does not define.")
+    if "conditional" in element:
+        condition = element["conditional"].get("condition")
+        if not condition:
+            problem("The conditional event has no condition; write one (FEEL '=…' or Camunda 7 '${…}').")
+        else:
+            _check_expr(condition, problem)
+
+
+def _check_call(call: dict[str, Any], problem: Any) -> None:
+    """A call activity names the process it calls and a binding eISO knows; its expressions parse."""
+    element = call.get("element") or ""
+    if not element:
+        where = "zeebe:calledElement processId" if call["dialect"] == "camunda8" else "calledElement"
+        problem(f"The call activity names no process to call: set its called element ({where}).")
+    elif element.startswith("=") or "${" in element or "#{" in element:
+        _check_expr(element, problem)
+    binding = call.get("binding") or "latest"
+    if binding not in ("latest", "deployment", "version", "versionTag"):
+        problem(f"The call activity's binding '{binding}' is unknown; use latest, deployment, version or versionTag.")
+    elif binding == "version" and not call.get("version"):
+        problem("The call activity binds to a version but names none: set calledElementVersion.")
+    elif binding == "versionTag" and not call.get("version_tag"):
+        problem("The call activity binds to a version tag but names none: set the version tag to call.")
+    for mapping in call.get("in", []) + call.get("out", []):
+        for key in ("source_expression", "business_key"):
+            if mapping.get(key) and ("${" in mapping[key] or "#{" in mapping[key]):
+                _check_expr(mapping[key], problem)
+        if not (mapping["all"] or mapping["business_key"] or mapping["target"]):
+            problem("A camunda:in/out mapping of the call activity has no target; set its target or variables='all'.")
+
+
+def _check_expr(expression: str, report: Any) -> None:
+    try:
+        check_expression(expression)
+    except ExpressionError as exc:
+        report(f"Expression {expression!r} cannot be used: {exc.message}")
+
+
+def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for node in root.iter():
+        node_id = node.get("id") if isinstance(node.tag, str) else None
+        if node_id is None:
+            continue
+        if node_id in seen:
+            problems.append(
+                Problem(filename, f"The id '{node_id}' is used twice (first on line {seen[node_id]}).",
+                        element_id=node_id, line=node.sourceline)
+            )  # fmt: skip
+        else:
+            seen[node_id] = node.sourceline or 0
+    return problems
+
+
+def _bpmn_root(source: SourceFile, problems: list[Problem]) -> etree._Element | None:
+    """The ``definitions`` element of a BPMN file, or None with the reason added to ``problems``."""
+    tree, xml_problems = parse_xml(source.content, source.filename)
+    if tree is None:
+        problems.extend(_explain_unparsable(source, xml_problems))
+        return None
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        problems.append(_not_bpmn(source.filename, root))
+        return None
+    return root
+
+
+def _processes(root: etree._Element, delegates: Mapping[str, str]) -> list[tuple[ProcessInfo, etree._Element]]:
+    """Every process of a file with its element index, Java delegates mapped through the registry."""
+    processes = [(process_info(p), p) for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    for info, _ in processes:
+        apply_registry(info, delegates)
+    return processes
+
+
+def _parse_bpmn(
+    source: SourceFile,
+    form_keys: set[str],
+    problems: list[Problem],
+    decision_keys: set[str] | frozenset[str] = frozenset(),
+    delegates: Mapping[str, str] = NO_DELEGATES,
+) -> list[_ParsedProcess]:
+    root = _bpmn_root(source, problems)
+    if root is None:
+        return []
+    found = _duplicate_ids(root, source.filename)
+    processes = _processes(root, delegates)
+    executable = [(info, node) for info, node in processes if info.executable]
+    if not executable:
+        found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
+    for info, node in executable:
+        found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
+    if [p for p in found if p.severity == "error"]:
+        problems.extend(found)
+        return []
+    problems.extend(found)
+    return [_spiff_spec(source, root, info, detect_dialect(root), problems) for info, _ in executable]
+
+
+def _process_problems(
+    info: ProcessInfo,
+    node: etree._Element,
+    filename: str,
+    form_keys: set[str],
+    decision_keys: set[str] | frozenset[str],
+) -> list[Problem]:
+    """Everything that stops one process from running in eISO."""
+    return [
+        *_unsupported(info, node, filename),
+        *_check_elements(info, filename, form_keys, decision_keys),
+        *_check_version_tag(info, filename),
+        *_unreachable(node, filename),
+        *_unguarded_flows(node, filename),
+    ]
+
+
+# --- documentation-only diagrams -------------------------------------------------------------------
+
+
+def _parse_documentation(
+    source: SourceFile,
+    form_keys: set[str],
+    problems: list[Problem],
+    decision_keys: set[str] | frozenset[str] = frozenset(),
+    delegates: Mapping[str, str] = NO_DELEGATES,
+) -> list[_ParsedProcess]:
+    """A diagram kept as documentation only has to be BPMN; what stops it from running is kept with it."""
+    root = _bpmn_root(source, problems)
+    if root is None:
+        return []
+    processes = _processes(root, delegates)
+    if not processes:
+        problems.append(Problem(source.filename, "The file holds no process to document; export it from a BPMN tool."))
+        return []
+    reasons = _reasons_not_to_run(source, root, processes, form_keys, decision_keys, delegates)
+    info = _documented_process(root, [info for info, _ in processes], source.filename)
+    return [_ParsedProcess(source, info, detect_dialect(root), "", executable=False, problems=reasons)]
+
+
+def _reasons_not_to_run(
+    source: SourceFile,
+    root: etree._Element,
+    processes: list[tuple[ProcessInfo, etree._Element]],
+    form_keys: set[str],
+    decision_keys: set[str] | frozenset[str],
+    delegates: Mapping[str, str],
+) -> list[Problem]:
+    """The executable check's problems, plus those of the processes not marked executable."""
+    found: list[Problem] = []
+    _embedded_forms([source], found)
+    _parse_bpmn(source, form_keys, found, decision_keys, delegates)
+    for info, node in processes:
+        if not info.executable:
+            found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
+    unique = {(p.message, p.element_id, p.line): p for p in found if p.severity == "error"}
+    return list(unique.values())
+
+
+def _documented_process(root: etree._Element, processes: list[ProcessInfo], filename: str) -> ProcessInfo:
+    """One definition per diagram: named after its executable (else largest) process, indexing all of them."""
+    main = max(processes, key=lambda info: (info.executable, len(info.elements)))
+    participant = root.find(f"{{{BPMN_NS}}}collaboration/{{{BPMN_NS}}}participant[@processRef='{main.key}']")
+    fallback = root.get("name") or (participant.get("name") if participant is not None else None)
+    name = main.name if main.name != main.key else fallback or PurePosixPath(filename).stem
+    return ProcessInfo(
+        key=main.key, name=name, description=main.description, executable=False, starter_roles=[],
+        version_tag=main.version_tag,
+        elements={k: v for info in processes for k, v in info.elements.items()},
+        flows={k: v for info in processes for k, v in info.flows.items()},
+    )  # fmt: skip
+
+
+def _spiff_spec(
+    source: SourceFile, root: etree._Element, info: ProcessInfo, dialect: str, problems: list[Problem]
+) -> _ParsedProcess:
+    parser = EisoParser()
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename=source.filename)
+        spec = parser.get_spec(info.key)
+        subs = parser.get_subprocess_specs(info.key)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        line = getattr(exc, "line_number", None) or None
+        element = getattr(exc, "id", None) or None
+        problems.append(Problem(source.filename, f"The engine cannot run this model: {exc}", element, line=line))
+        return _ParsedProcess(source, info, dialect, "")
+    return _ParsedProcess(source, info, dialect, spec_to_json(spec, subs))
+
+
+# --- files that are not XML at all, or not BPMN ---------------------------------------------------
+
+
+def _looks_binary(content: bytes) -> bool:
+    head = content[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NUL bytes by design
+        return False
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r")
+    return b"\0" in head or controls > len(head) // 100
+
+
+def _empty_or_binary(source: SourceFile) -> Problem | None:
+    if not source.content.strip():
+        return Problem(
+            source.filename, "The file is empty; save it again in Camunda Modeler and upload the saved file."
+        )
+    if _looks_binary(source.content):
+        return Problem(
+            source.filename,
+            f"The file is binary data, not a .{source.kind} text file; "
+            "upload the file exactly as Camunda Modeler saved it.",
+        )
+    return None
+
+
+def _is_truncated(content: bytes) -> bool:
+    """An XML file that never reaches the end of its root element: the upload or the save was cut off."""
+    text = content.strip()
+    return text.startswith(b"<") and not text.endswith(b"definitions>")
+
+
+def _explain_unparsable(source: SourceFile, found: list[Problem]) -> list[Problem]:
+    """Replace libxml2's wording with what the person uploading can do about it."""
+    if len(source.content) > MAX_FILE_BYTES:
+        return found
+    plain = _empty_or_binary(source)
+    if plain is not None:
+        return [plain]
+    if b"<!DOCTYPE" in source.content or b"<!ENTITY" in source.content:
+        return [
+            Problem(
+                source.filename,
+                "The file declares a DTD or entities (<!DOCTYPE>, <!ENTITY>); BPMN files "
+                "never need them and they are refused for safety. Remove them or save the diagram again.",
+            )
+        ]
+    first = found[0] if found else Problem(source.filename, "The file is not well-formed XML.")
+    if "Excessive depth" in first.message:
+        return [
+            Problem(
+                source.filename,
+                "The file is not well-formed XML for eISO: its elements are nested more than "
+                "256 levels deep, which no diagram needs. Save the diagram again in Camunda Modeler.",
+                line=first.line,
+            )
+        ]
+    if _is_truncated(source.content):
+        return [
+            Problem(
+                source.filename,
+                "The file is not well-formed XML: it ends early, as if cut off. Save the "
+                "diagram again in Camunda Modeler and upload the whole file.",
+                line=first.line,
+            )
+        ]
+    return found
+
+
+def _not_bpmn(filename: str, root: etree._Element) -> Problem:
+    qname = etree.QName(root)
+    if qname.localname == "definitions":
+        return Problem(
+            filename,
+            f"Not a BPMN 2.0 file: the definitions use the namespace '{qname.namespace or ''}' "
+            f"instead of '{BPMN_NS}'. Export the diagram as BPMN 2.0 XML.",
+            line=root.sourceline,
+        )
+    return Problem(
+        filename,
+        f"Not a BPMN 2.0 file: the root element is <{qname.localname}>, not "
+        "<bpmn:definitions>. Upload the .bpmn file saved by Camunda Modeler.",
+        line=root.sourceline,
+    )
+
+
+# --- the shape of the flow: unreachable elements, gateways without conditions ----------------------
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _flow_nodes(scope: etree._Element) -> Iterator[etree._Element]:
+    """The flow nodes placed directly in a process or subprocess (not inside nested subprocesses)."""
+    return (child for child in scope if _local(child) in FLOW_NODE_TAGS and child.get("id"))
+
+
+def _entry_points(scope: etree._Element) -> list[etree._Element]:
+    """What runs when a scope starts: its start events, and its event subprocesses (they wait for their trigger)."""
+    return [
+        node
+        for node in _flow_nodes(scope)
+        if _local(node) == "startEvent" or (_local(node) == "subProcess" and node.get("triggeredByEvent") == "true")
+    ]
+
+
+def _link_name(node: etree._Element) -> str | None:
+    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
+    return link.get("name") if link is not None else None
+
+
+class _FlowGraph:
+    """Which flow node leads to which: sequence flows, boundary events, subprocess starts and link events."""
+
+    def __init__(self, process: etree._Element) -> None:
+        self.nodes = {n.get("id"): n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS}
+        self.next: dict[str, list[str]] = {}
+        for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            self.next.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+        for node_id, node in self.nodes.items():
+            if _local(node) == "boundaryEvent":
+                self.next.setdefault(node.get("attachedToRef", ""), []).append(node_id)
+            if _local(node) in ("subProcess", "transaction", "adHocSubProcess"):
+                self.next.setdefault(node_id, []).extend(n.get("id") for n in _entry_points(node))
+        self._link_events()
+
+    def _link_events(self) -> None:
+        catches: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            if _local(node) == "intermediateCatchEvent" and _link_name(node):
+                catches.setdefault(f"{id(node.getparent())}:{_link_name(node)}", []).append(node_id)
+        for node_id, node in self.nodes.items():
+            if _local(node) == "intermediateThrowEvent" and _link_name(node):
+                key = f"{id(node.getparent())}:{_link_name(node)}"
+                self.next.setdefault(node_id, []).extend(catches.get(key, []))
+
+    def reachable(self, roots: list[str]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            node_id = todo.pop()
+            if node_id not in seen:
+                seen.add(node_id)
+                todo.extend(self.next.get(node_id, []))
+        return seen
+
+
+def _unreachable(process: etree._Element, filename: str) -> list[Problem]:
+    """Elements no path leads to from a start event. Only the outermost unreachable scope is reported."""
+    graph = _FlowGraph(process)
+    seen = graph.reachable([n.get("id") for n in _entry_points(process)])
+    if not seen:
+        return []  # no start event at all: reported on its own
+    problems = []
+    for node_id, node in graph.nodes.items():
+        parent = node.getparent()
+        parent_reached = parent is process or (parent is not None and parent.get("id") in seen)
+        if node_id in seen or not parent_reached or node.get("isForCompensation") == "true":
+            continue
+        problems.append(
+            Problem(
+                filename,
+                "No path leads to this element from a start event; connect it with a sequence flow or delete it.",
+                element_id=node_id,
+                element_name=node.get("name") or "",
+                line=node.sourceline,
+            )
+        )
+    return problems
+
+
+def _has_condition(flow: etree._Element) -> bool:
+    return bool((flow.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip())
+
+
+def _unguarded_flows(process: etree._Element, filename: str) -> list[Problem]:
+    """Exclusive and inclusive gateways that split: every way out needs a condition or must be the default."""
+    flows = list(process.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    problems = []
+    for gateway in process.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) < 2:
+            continue
+        for flow in outgoing:
+            if _has_condition(flow) or flow.get("id") == gateway.get("default"):
+                continue
+            label = flow.get("name") or flow.get("id")
+            problems.append(
+                Problem(
+                    filename,
+                    f"The way out '{label}' (to '{flow.get('targetRef')}') has no condition and is not "
+                    "the gateway's default flow; give it a condition or mark it as the default flow.",
+                    element_id=gateway.get("id"),
+                    element_name=gateway.get("name") or "",
+                    line=gateway.sourceline,
+                )
+            )
+    return problems
+
+
+class Deployer:
+    """Validates a set of files and stores them as one deployment.
+
+    ``delegates`` is the server's registry of Camunda 7 Java delegates: class name or expression text
+    -> job type (see ``engine.delegates``).
+    """
+
+    def __init__(self, session: Session, delegates: Mapping[str, str] = NO_DELEGATES) -> None:
+        self.session = session
+        self.delegates = dict(delegates)
+
+    def deploy(
+        self,
+        files: list[SourceFile],
+        *,
+        actor: User | None,
+        now: datetime,
+        name: str = "",
+        source: str = "",
+        unit_id: int | None = None,
+        as_documentation: bool = False,
+        change_summary: str = "",
+    ) -> DeploymentResult:
+        """Validate and store ``files``; ``unit_id`` names the owning unit (None: the shared library).
+
+        A version for a unit starts as a draft under change control (see ``engine.versions``);
+        ``as_documentation`` stores diagrams that cannot run, to be shown and published only.
+        """
+        target = _Target(unit_id, change_summary.strip())
+        problems: list[Problem] = []
+        embedded = [] if as_documentation else _embedded_forms(files, problems)  # documentation runs no form
+        parsed_forms = self._forms(files, problems) + embedded
+        form_keys = {f.form_key for f in parsed_forms} | {f"file:{f.source.filename}" for f in parsed_forms}
+        form_keys |= self._deployed_form_keys()
+        decisions = self._decisions(files, problems)
+        decision_keys = {key for _, model in decisions for key in model.decision_ids()} | self._deployed_decision_keys()
+        processes: list[_ParsedProcess] = []
+        for file in files:
+            if file.kind == "bpmn":
+                parse = _parse_documentation if as_documentation else _parse_bpmn
+                processes.extend(parse(file, form_keys, problems, decision_keys, self.delegates))
+            elif as_documentation:
+                problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation."))
+            elif file.kind not in ("form", "dmn"):
+                problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
+        self._check_unique_keys(processes, problems)
+        self._check_calls(processes, problems)
+        self._check_target(processes, target, actor, problems)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors or not files:
+            raise DeploymentRejected(errors or [Problem("", "No files were given.")])
+        try:
+            result = self._store(files, parsed_forms, processes, actor, now, name, source, problems, decisions, target)
+            for definition in result.definitions:
+                versions.place(self.session, definition, actor=actor, now=now)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return result
+
+    def _check_calls(self, processes: list[_ParsedProcess], problems: list[Problem]) -> None:
+        """A call activity naming a process that is neither in this deployment nor deployed: warn now,
+        rather than let the first instance stop at that step."""
+        here = {p.info.key for p in processes if p.executable}
+        for p in processes:
+            for element_id, element in p.info.elements.items():
+                called = (element.get("call") or {}).get("element") or ""
+                if element["type"] != "callActivity" or not called or called.startswith("=") or "{" in called:
+                    continue
+                deployed = select(ProcessDefinition.id).where(ProcessDefinition.key == called,
+                                                              ProcessDefinition.executable.is_(True))  # fmt: skip
+                if called not in here and self.session.scalar(deployed.limit(1)) is None:
+                    problems.append(Problem(
+                        p.source.filename, f"The called process '{called}' is not deployed yet; deploy it before "
+                        "starting this process, or instances will stop at this step.", element_id=element_id,
+                        element_name=element["name"], line=element["line"], severity="warning",
+                    ))  # fmt: skip
+
+    def _check_target(
+        self, processes: list[_ParsedProcess], target: _Target, actor: User | None, problems: list[Problem]
+    ) -> None:
+        """The unit exists, owns (or may take over) every key, and can review drafts when they need it."""
+        unit = self.session.get(Unit, target.unit_id) if target.unit_id is not None else None
+        if target.unit_id is not None and unit is None:
+            problems.append(Problem("", f"Unit {target.unit_id} does not exist; choose the unit owning the process."))
+            return
+        for p in processes:
+            key, filename = p.info.key, p.source.filename
+            found = versions.ownership_problem(self.session, key, target.unit_id, p.executable, filename)
+            if found is not None:
+                problems.append(found)
+        needs_review = processes and not versions.goes_live_at_once(self.session, actor, unit)
+        if needs_review and versions.active_version(self.session, versions.CHANGE_CONTROL_KEY) is None:
+            problems.append(Problem("", "A unit's new version is reviewed in the change-control process; deploy "
+                                        "the shipped library (bpmn/change-control.bpmn) first."))  # fmt: skip
+
+    def _forms(self, files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
+        parsed = [_parse_form(f, problems) for f in files if f.kind == "form"]
+        return [p for p in parsed if p is not None]
+
+    @staticmethod
+    def _decisions(files: list[SourceFile], problems: list[Problem]) -> list[tuple[SourceFile, DmnModel]]:
+        parsed = []
+        for file in files:
+            if file.kind != "dmn":
+                continue
+            try:
+                parsed.append((file, load_dmn(file.content, file.filename)))
+            except DmnInvalid as exc:
+                problems.extend(exc.problems)
+        return parsed
+
+    def _deployed_decision_keys(self) -> set[str]:
+        return set(self.session.scalars(select(DecisionDefinition.decision_key).distinct()))
+
+    def _latest_decision(self, key: str) -> DecisionDefinition | None:
+        stmt = select(DecisionDefinition).where(DecisionDefinition.decision_key == key)
+        return self.session.scalar(stmt.order_by(DecisionDefinition.version.desc()).limit(1))
+
+    def _store_decisions(self, deployment: Deployment, decisions: list[tuple[SourceFile, DmnModel]],
+                         stored: dict[str, DeployedFile], now: datetime) -> dict[str, DecisionDefinition]:  # fmt: skip
+        """A new version of each decision whose file changed; the latest one otherwise."""
+        by_key: dict[str, DecisionDefinition] = {}
+        for file, model in decisions:
+            for key in model.decision_ids():
+                latest = self._latest_decision(key)
+                if latest is not None and latest.content_hash == file.sha256:
+                    by_key[key] = latest
+                    continue
+                row = DecisionDefinition(
+                    decision_key=key, version=(latest.version + 1) if latest else 1,
+                    name=model.decisions[key].name or key, content_hash=file.sha256, deployment=deployment,
+                    dmn_file=stored[file.filename], created_at=now,
+                )  # fmt: skip
+                self.session.add(row)
+                by_key[key] = row
+        self.session.flush()
+        return by_key
+
+    def _deployed_form_keys(self) -> set[str]:
+        keys = set(self.session.scalars(select(FormDefinition.form_key).distinct()))
+        names = self.session.scalars(select(DeployedFile.filename).where(DeployedFile.kind == "form").distinct())
+        return keys | {f"file:{name}" for name in names}
+
+    @staticmethod
+    def _check_unique_keys(processes: list[_ParsedProcess], problems: list[Problem]) -> None:
+        seen: set[str] = set()
+        for p in processes:
+            if p.info.key in seen:
+                problems.append(Problem(p.source.filename, f"Process id '{p.info.key}' appears in two files."))
+            seen.add(p.info.key)
+
+    def _store(
+        self,
+        files: list[SourceFile],
+        parsed_forms: list[_ParsedForm],
+        processes: list[_ParsedProcess],
+        actor: User | None,
+        now: datetime,
+        name: str,
+        source: str,
+        problems: list[Problem],
+        decisions: list[tuple[SourceFile, DmnModel]],
+        target: _Target,
+    ) -> DeploymentResult:
+        deployment = Deployment(
+            name=name or ", ".join(f.filename for f in files)[:300],
+            source=source,
+            deployed_by_id=actor.id if actor else None,
+            deployed_at=now,
+        )
+        self.session.add(deployment)
+        stored = {f.filename: self._add_file(deployment, f) for f in files}
+        result = DeploymentResult(deployment, [], [], warnings=problems)
+        form_ids: dict[str, FormDefinition] = {}
+        for pf in parsed_forms:
+            stored_form = self._store_form(deployment, pf, now, result)
+            form_ids[pf.form_key] = form_ids[f"file:{pf.source.filename}"] = stored_form
+        decision_ids = self._store_decisions(deployment, decisions, stored, now)
+        for process in processes:
+            self._store_process(deployment, process, stored[process.source.filename], form_ids, now, result,
+                                decision_ids, target)  # fmt: skip
+        self.session.flush()
+        return result
+
+    def _add_file(self, deployment: Deployment, file: SourceFile) -> DeployedFile:
+        row = DeployedFile(filename=file.filename, kind=file.kind, content_hash=file.sha256, content=file.content)
+        deployment.files.append(row)
+        return row
+
+    def _latest_form(self, form_key: str) -> FormDefinition | None:
+        if form_key.startswith("file:"):  # the newest form deployed from a file of that name
+            by_file = (
+                select(FormDefinition)
+                .join(DeployedFile, (DeployedFile.deployment_id == FormDefinition.deployment_id)
+                      & (DeployedFile.content_hash == FormDefinition.content_hash))  # fmt: skip
+                .where(DeployedFile.kind == "form", DeployedFile.filename == form_key.removeprefix("file:"))
+                .order_by(FormDefinition.id.desc())
+            )
+            found = self.session.scalar(by_file.limit(1))
+            if found is not None:
+                return found
+        stmt = select(FormDefinition).where(FormDefinition.form_key == form_key)
+        return self.session.scalar(stmt.order_by(FormDefinition.version.desc()).limit(1))
+
+    def _store_form(
+        self, deployment: Deployment, pf: _ParsedForm, now: datetime, result: DeploymentResult
+    ) -> FormDefinition:
+        latest = self._latest_form(pf.form_key)
+        if latest is not None and latest.content_hash == pf.source.sha256:
+            return latest
+        row = FormDefinition(
+            form_key=pf.form_key,
+            version=(latest.version + 1) if latest else 1,
+            content_hash=pf.source.sha256,
+            schema=pf.schema,
+            deployment=deployment,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        result.forms.append(row)
+        return row
+
+    def _store_process(
+        self,
+        deployment: Deployment,
+        process: _ParsedProcess,
+        bpmn_file: DeployedFile,
+        form_ids: dict[str, FormDefinition],
+        now: datetime,
+        result: DeploymentResult,
+        decision_ids: dict[str, DecisionDefinition],
+        target: _Target,
+    ) -> None:
+        elements = dict(process.info.elements)
+        form_hashes = [] if process.executable else ["documentation"]
+        for element in elements.values() if process.executable else ():  # a documentation diagram's forms are text
+            key = element.get("form_key")
+            if key:
+                form = form_ids.get(key) or self._latest_form(key)
+                assert form is not None  # checked during validation
+                element["form_definition_id"] = form.id
+                form_hashes.append(form.content_hash)
+            decision_key = element.get("decision_id") if element["type"] == "businessRuleTask" else None
+            if decision_key:
+                decision = decision_ids.get(decision_key) or self._latest_decision(decision_key)
+                assert decision is not None  # checked during validation
+                element["decision_definition_id"] = decision.id
+                form_hashes.append(f"{decision_key}:{decision.version}:{decision.content_hash}")
+            if element.get("delegate"):  # the registry's mapping is part of the version, like a pinned decision
+                form_hashes.append(f"delegate:{element['delegate']}={element.get('job_type')}")
+        content_hash = _content_hash(process.source.sha256, process.info.key, *sorted(form_hashes))
+        latest = self.session.scalar(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == process.info.key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        if latest is not None and latest.content_hash == content_hash:
+            result.unchanged.append(latest)
+            return
+        version = (self.session.scalar(
+            select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == process.info.key)
+        ) or 0) + 1  # fmt: skip
+        definition = ProcessDefinition(
+            key=process.info.key,
+            version=version,
+            name=process.info.name,
+            description=process.info.description,
+            dialect=process.dialect,
+            content_hash=content_hash,
+            deployment=deployment,
+            bpmn_file=bpmn_file,
+            spec_json=process.spec_json,
+            elements={
+                "nodes": elements,
+                "flows": process.info.flows,
+                "process": {"properties": process.info.properties},
+            },
+            starter_roles=process.info.starter_roles,
+            unit_id=target.unit_id,
+            status="draft",  # until engine.versions places it
+            executable=process.executable,
+            problems=[p.as_dict() for p in process.problems],
+            change_summary=target.change_summary,
+            version_tag=(process.info.version_tag or "")[:VERSION_TAG_LENGTH] or None,  # documentation: cut
+            created_at=now,
+        )
+        self.session.add(definition)
+        self.session.flush()
+        result.definitions.append(definition)
+
+
+# --- uploads: single files or a zip of a Camunda Modeler project folder ---------------------------
+
+
+def expand_upload(filename: str, content: bytes) -> list[SourceFile]:
+    """One uploaded file as the source files it holds; a .zip is opened in memory, never on disk.
+
+    Only the base name of every file is kept, so no path in an upload can point anywhere. A zip may
+    hold at most ``MAX_ZIP_ENTRIES`` entries expanding to at most ``MAX_ZIP_BYTES``; entries other
+    than .bpmn, .form and .dmn (project settings, read-me files, folders) are skipped.
+    """
+    name = _base_name(filename)
+    if not name.lower().endswith(".zip"):
+        return [SourceFile(name, content)]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise _zip_refused(name, "The file is not a readable zip archive; compress the project folder again.")
+    with archive:
+        files = _unzip(name, archive)
+    _check_unique_names(name, files)
+    return files
+
+
+def _base_name(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).name or "unnamed"
+
+
+def _zip_refused(name: str, message: str) -> DeploymentRejected:
+    return DeploymentRejected([Problem(name, message)])
+
+
+def _deployable_entry(entry: zipfile.ZipInfo) -> bool:
+    base = _base_name(entry.filename)
+    hidden = base.startswith(".") or "__MACOSX/" in entry.filename  # macOS resource forks, editor settings
+    return not entry.is_dir() and not hidden and base.rsplit(".", 1)[-1].lower() in DEPLOYABLE_KINDS
+
+
+def _unzip(name: str, archive: zipfile.ZipFile) -> list[SourceFile]:
+    entries = archive.infolist()
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise _zip_refused(
+            name,
+            f"The zip archive holds {len(entries)} entries, more than {MAX_ZIP_ENTRIES}; "
+            "upload only the project folder with its .bpmn and .form files.",
+        )
+    declared = sum(e.file_size for e in entries)
+    if declared > MAX_ZIP_BYTES:
+        raise _zip_refused(
+            name,
+            f"The zip archive would expand to {declared // (1024 * 1024)} MB, more than "
+            f"{MAX_ZIP_BYTES // (1024 * 1024)} MB; it is refused as a possible zip bomb. "
+            "Upload the .bpmn and .form files themselves.",
+        )
+    wanted = [e for e in entries if _deployable_entry(e)]
+    if not wanted:
+        raise _zip_refused(name, "The zip archive holds no .bpmn, .form or .dmn file.")
+    return [SourceFile(_base_name(e.filename), _read_entry(name, archive, e)) for e in wanted]
+
+
+def _read_entry(name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    if entry.flag_bits & 0x1:
+        raise _zip_refused(name, f"'{entry.filename}' in the zip archive is encrypted; upload it without a password.")
+    try:
+        with archive.open(entry) as fh:
+            # zipfile stops at the declared size (checked above) and checks the CRC: a lying header fails here.
+            return fh.read(MAX_ZIP_BYTES + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+        raise _zip_refused(
+            name, f"'{entry.filename}' in the zip archive cannot be read ({exc}); compress the project folder again."
+        )
+
+
+def _check_unique_names(name: str, files: list[SourceFile]) -> None:
+    seen: set[str] = set()
+    for file in files:
+        if file.filename in seen:
+            raise _zip_refused(
+                name, f"The zip archive holds two files named '{file.filename}' in different folders; keep one of them."
+            )
+        seen.add(file.filename)

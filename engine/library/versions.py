@@ -1,0 +1,355 @@
+"""Versions of a process and their control (TCVN ISO 9001:2015, 7.5.3 control of documented information).
+
+A version deployed for a unit starts as a **draft** and the unit leader reviews it in the library's
+``change_control`` process: approving runs ``eiso.activate_version`` (the draft becomes the active
+version, the previous one is superseded, the people concerned get a notice), returning runs
+``eiso.return_version`` (the draft is marked returned with the reason, the uploader is told). Shared
+library versions (no owning unit) and uploads by an administrator of a unit that allows direct
+deployment are active at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import EngineError, NotFound, Problem
+from engine.library.differences import VersionDiff, diff_elements, diff_form, summary_rows, with_forms
+from engine.library.models import VersionReview
+from engine.org.models import Notice, RoleAssignment, Unit, User
+from engine.org.people import roles_in_unit
+from engine.runtime.engine import Engine
+from engine.runtime.handlers import JobContext
+from engine.runtime.models import FormDefinition, ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow
+from engine.runtime.timers import schedule_start_timers
+
+CHANGE_CONTROL_KEY = "change_control"
+ACTIVATE_JOB = "eiso.activate_version"
+RETURN_JOB = "eiso.return_version"
+DEPLOYER_ROLES = frozenset({"admin", "iso_secretary"})
+
+
+# --- who may deploy, and what a new version becomes ---------------------------------------------------
+
+
+def may_deploy(session: Session, user: User, unit_id: int | None) -> bool:
+    """Administrators deploy to the shared library; a unit's administrators and ISO secretaries to the unit."""
+    if unit_id is None:
+        stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+        return session.scalar(stmt.limit(1)) is not None
+    return bool(roles_in_unit(session, user, unit_id) & DEPLOYER_ROLES)
+
+
+def deploy_targets(session: Session, user: User) -> list[Unit | None]:
+    """Where the user may deploy: ``None`` (the shared library) first if allowed, then units by name."""
+    units = session.scalars(select(Unit).order_by(Unit.name)).all()
+    targets: list[Unit | None] = [None] if may_deploy(session, user, None) else []
+    return targets + [u for u in units if may_deploy(session, user, u.id)]
+
+
+def goes_live_at_once(session: Session, actor: User | None, unit: Unit | None) -> bool:
+    """Shared-library versions, and a unit administrator's when the unit allows it, skip change control."""
+    if unit is None:
+        return True
+    return unit.allow_direct_deploy and actor is not None and "admin" in roles_in_unit(session, actor, unit.id)
+
+
+def ownership_problem(
+    session: Session, key: str, unit_id: int | None, executable: bool, filename: str
+) -> Problem | None:
+    """A key belongs to one unit at a time (or to the shared library, which any unit may take over)."""
+    current = _current(session, key)
+    if current is None:
+        return None
+    if not executable and current.executable:
+        return Problem(filename, f"Process id '{key}' is already deployed as an executable process; a documentation "
+                                 "diagram cannot replace it. Give the diagram another process id.")  # fmt: skip
+    if current.unit_id is not None and current.unit_id != unit_id:
+        owner = current.unit.name if current.unit else str(current.unit_id)
+        return Problem(filename, f"Process id '{key}' belongs to {owner}; only that unit can deploy new versions "
+                                 "of it. Give the diagram another process id.")  # fmt: skip
+    return None
+
+
+def _current(session: Session, key: str) -> ProcessDefinition | None:
+    """The active version of a key, or its latest version when none is active."""
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    order = (ProcessDefinition.status != "active", ProcessDefinition.version.desc())
+    return session.scalar(stmt.order_by(*order).limit(1))
+
+
+def place(session: Session, definition: ProcessDefinition, *, actor: User | None, now: datetime) -> None:
+    """Give a newly stored version its status: active at once, or a draft under change control."""
+    if goes_live_at_once(session, actor, definition.unit):
+        previous = activate(session, definition, now)
+        if definition.unit_id is not None:
+            notify_activation(session, definition, previous, now, instance_id=None)
+        return
+    definition.status = "draft"
+    request_review(session, definition, actor=actor, now=now)
+
+
+def activate(session: Session, definition: ProcessDefinition, now: datetime) -> ProcessDefinition | None:
+    """Make the version the one people start; returns the version it replaces."""
+    previous = active_version(session, definition.key)
+    if previous is not None and previous.version > definition.version:
+        definition.status = "superseded"  # a later version went live while this one waited
+        return None
+    if previous is not None and previous.id != definition.id:
+        previous.status = "superseded"
+    definition.status = "active"
+    session.flush()
+    if definition.executable:
+        schedule_start_timers(session, definition, now)
+    return previous
+
+
+def active_version(session: Session, key: str) -> ProcessDefinition | None:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.status == "active")
+    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+# --- change control -----------------------------------------------------------------------------------
+
+
+def request_review(
+    session: Session, definition: ProcessDefinition, *, actor: User | None, now: datetime
+) -> VersionReview:
+    """Start the change-control process for a draft, inside the caller's transaction."""
+    engine = Engine(session)
+    control = engine.active_definition(CHANGE_CONTROL_KEY)
+    unit = definition.unit
+    if unit is None:
+        raise EngineError("Only a unit's own version goes through change control.")
+    variables = review_variables(session, definition)
+    instance = engine._start(control, unit, actor, now, business_key=f"{definition.key} v{definition.version}",
+                             variables=variables)  # fmt: skip
+    review = VersionReview(definition_id=definition.id, instance_id=instance.id, requested_at=now,
+                           requested_by_id=actor.id if actor else None)  # fmt: skip
+    session.add(review)
+    session.flush()
+    return review
+
+
+def review_variables(session: Session, definition: ProcessDefinition) -> dict[str, Any]:
+    """What the leader's review form shows: the version, the uploader's summary and the changes."""
+    base = comparison_base(session, definition)
+    changes = summary_rows(compare(session, base, definition)) if base is not None else []
+    return {
+        "definitionId": definition.id,
+        "processKey": definition.key,
+        "processName": definition.name,
+        "version": definition.version,
+        "activeVersion": base.version if base is not None else None,
+        "documentation": not definition.executable,
+        "changeSummary": definition.change_summary or "(không có mô tả)",
+        "changes": changes,
+        "diffUrl": f"/definitions/{definition.key}/versions/{definition.version}/diff",
+    }
+
+
+def review_of(session: Session, definition_id: int) -> VersionReview | None:
+    return session.scalar(select(VersionReview).where(VersionReview.definition_id == definition_id))
+
+
+def reviews_for(session: Session, definition_ids: list[int]) -> dict[int, VersionReview]:
+    stmt = select(VersionReview).where(VersionReview.definition_id.in_(definition_ids))
+    return {r.definition_id: r for r in session.scalars(stmt)}
+
+
+def _reviewed(job: JobContext) -> tuple[ProcessDefinition, VersionReview]:
+    definition = job.session.get(ProcessDefinition, int(job.data.get("definitionId") or 0))
+    review = review_of(job.session, definition.id) if definition is not None else None
+    if definition is None or review is None:
+        raise EngineError("This change-control process names no draft version (definitionId).")
+    if definition.status != "draft":
+        raise EngineError("Version %(version)s of '%(name)s' is %(status)s, not a draft; nothing was changed.",
+                          version=definition.version, name=definition.name, status=definition.status)  # fmt: skip
+    return definition, review
+
+
+def _decide(job: JobContext, review: VersionReview, decision: str, reason: str = "") -> None:
+    review.decision, review.reason = decision, reason
+    review.decided_by_id = job.actor.id if job.actor else None
+    review.decided_at = job.now
+
+
+def activate_version(job: JobContext) -> dict[str, Any]:
+    """The leader approved: the draft becomes the active version and the people concerned are told."""
+    definition, review = _reviewed(job)
+    _decide(job, review, "approved")
+    previous = activate(job.session, definition, job.now)
+    notified = notify_activation(job.session, definition, previous, job.now, instance_id=job.instance.id)
+    job.record("version_activated", {
+        "definition_id": definition.id, "key": definition.key, "version": definition.version,
+        "status": definition.status, "superseded": previous.version if previous else None, "notified_users": notified,
+    })  # fmt: skip
+    return {"versionStatus": definition.status}
+
+
+def return_version(job: JobContext) -> dict[str, Any]:
+    """The leader returned the draft: it is marked returned with the reason and the uploader is told."""
+    definition, review = _reviewed(job)
+    reason = str(job.data.get("returnReason") or "")
+    _decide(job, review, "returned", reason)
+    definition.status = "returned"
+    notified = notify_return(job.session, definition, review, job.now, instance_id=job.instance.id)
+    job.record("version_returned", {
+        "definition_id": definition.id, "key": definition.key, "version": definition.version, "reason": reason,
+        "notified_users": notified,
+    })  # fmt: skip
+    return {"versionStatus": definition.status}
+
+
+# --- notices ------------------------------------------------------------------------------------------
+
+
+def notify_activation(session: Session, definition: ProcessDefinition, previous: ProcessDefinition | None,
+                      now: datetime, *, instance_id: int | None) -> list[str]:  # fmt: skip
+    """Tell who can start the new version, and who holds open tasks in instances of older versions."""
+    if definition.status != "active" or definition.unit_id is None:
+        return []
+    lines = [definition.change_summary] if definition.change_summary else []
+    if previous is not None:
+        rows = summary_rows(compare(session, previous, definition))
+        lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
+    recipients = {u.id: u for u in (*_starters(session, definition), *_holders_of_older_tasks(session, definition))}
+    for user in recipients.values():
+        session.add(Notice(
+            user_id=user.id, unit_id=definition.unit_id, instance_id=instance_id, kind="version_activated",
+            title=f"Quy trình được cập nhật: {definition.name} (phiên bản {definition.version})",
+            body="\n".join(lines), link=f"/definitions/{definition.key}?version={definition.version}", created_at=now,
+        ))  # fmt: skip
+    return sorted(u.username for u in recipients.values())
+
+
+def notify_return(session: Session, definition: ProcessDefinition, review: VersionReview, now: datetime, *,
+                  instance_id: int | None) -> list[str]:  # fmt: skip
+    uploader = review.requested_by
+    if uploader is None or definition.unit_id is None:
+        return []
+    session.add(Notice(
+        user_id=uploader.id, unit_id=definition.unit_id, instance_id=instance_id, kind="version_returned",
+        title=f"Phiên bản dự thảo bị trả lại: {definition.name} (phiên bản {definition.version})",
+        body=review.reason, link=f"/definitions/{definition.key}?version={definition.version}", created_at=now,
+    ))  # fmt: skip
+    return [uploader.username]
+
+
+def _starters(session: Session, definition: ProcessDefinition) -> list[User]:
+    """Members of the owning unit who may start the process (every member when it names no starter roles)."""
+    if not definition.executable or definition.started_by_system:
+        return []
+    stmt = select(User).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
+        RoleAssignment.unit_id == definition.unit_id, User.is_active.is_(True)
+    )  # fmt: skip
+    if definition.starter_roles:
+        stmt = stmt.where(RoleAssignment.role.in_(definition.starter_roles))
+    return list(session.scalars(stmt.distinct()))
+
+
+def _holders_of_older_tasks(session: Session, definition: ProcessDefinition) -> list[User]:
+    """People holding, or offered, open tasks in running instances of earlier versions of the process."""
+    older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
+                                               ProcessDefinition.version < definition.version)  # fmt: skip
+    open_tasks = (
+        select(TaskRow.id)
+        .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
+        .where(TaskRow.state == "open", ProcessInstance.definition_id.in_(older))
+    )
+    assigned = select(TaskRow.assignee_id).where(TaskRow.id.in_(open_tasks), TaskRow.assignee_id.is_not(None))
+    named = select(TaskCandidate.user_id).where(TaskCandidate.task_id.in_(open_tasks),
+                                                TaskCandidate.user_id.is_not(None))  # fmt: skip
+    by_role = (
+        select(RoleAssignment.user_id)
+        .join(TaskCandidate, TaskCandidate.role == RoleAssignment.role)
+        .join(TaskRow, TaskRow.id == TaskCandidate.task_id)
+        .where(TaskRow.id.in_(open_tasks), TaskRow.assignee_id.is_(None), RoleAssignment.unit_id == TaskRow.unit_id)
+    )
+    ids = set(session.scalars(assigned)) | set(session.scalars(named)) | set(session.scalars(by_role))
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))))
+
+
+# --- comparing versions -------------------------------------------------------------------------------
+
+
+def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessDefinition | None:
+    """What a version is compared with: the active version, or for the active one the version before it."""
+    active = active_version(session, definition.key)
+    if active is not None and active.id != definition.id and active.version < definition.version:
+        return active
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == definition.key,
+                                           ProcessDefinition.version < definition.version)  # fmt: skip
+    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def compare(session: Session, old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:
+    """Elements, flows and the fields of every form either version's tasks show."""
+    diff = diff_elements(old.elements, new.elements)
+    old_forms, new_forms = _form_ids(old), _form_ids(new)
+    forms = []
+    for form_key in sorted(set(old_forms) | set(new_forms)):
+        if old_forms.get(form_key) != new_forms.get(form_key):
+            before, after = _form(session, old_forms.get(form_key)), _form(session, new_forms.get(form_key))
+            forms.append(diff_form(form_key, before, after))
+    return with_forms(diff, forms)
+
+
+def _form_ids(definition: ProcessDefinition) -> dict[str, int]:
+    nodes = (definition.elements or {}).get("nodes", {})
+    return {n["form_key"]: n["form_definition_id"] for n in nodes.values()
+            if n.get("form_key") and n.get("form_definition_id")}  # fmt: skip
+
+
+def _form(session: Session, form_id: int | None) -> tuple[int, dict[str, Any]] | None:
+    form = session.get(FormDefinition, form_id) if form_id else None
+    return (form.version, form.schema) if form is not None else None
+
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of one process and what changed from ``old`` to ``new``."""
+
+    old: ProcessDefinition
+    new: ProcessDefinition
+    diff: VersionDiff
+
+
+def comparison(session: Session, key: str, version: int, against: int | None = None) -> Comparison:
+    """Version ``version`` against ``against`` (default: the active version, or the one before)."""
+    new = _version(session, key, version)
+    old = _version(session, key, against) if against is not None else comparison_base(session, new)
+    if old is None or old.id == new.id:
+        raise NotFound("Version %(version)s of '%(key)s' has no earlier version to compare with.",
+                       version=version, key=key)  # fmt: skip
+    return Comparison(old, new, compare(session, old, new))
+
+
+def _version(session: Session, key: str, version: int) -> ProcessDefinition:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+    found = session.scalar(stmt)
+    if found is None:
+        raise NotFound("Version %(version)s of '%(key)s' does not exist.", version=version, key=key)
+    return found
+
+
+# --- the public portal -----------------------------------------------------------------------------------
+
+
+def published(session: Session, unit_id: int) -> list[ProcessDefinition]:
+    """A unit's procedures on its public page: its own active versions (run or documented) and the shared
+    library's active processes it runs."""
+    stmt = select(ProcessDefinition).where(ProcessDefinition.status == "active").where(
+        (ProcessDefinition.unit_id == unit_id)
+        | (ProcessDefinition.unit_id.is_(None) & ProcessDefinition.executable.is_(True))
+    )  # fmt: skip
+    return list(session.scalars(stmt.order_by(ProcessDefinition.name, ProcessDefinition.key)))
+
+
+def published_procedure(session: Session, unit_id: int, key: str) -> ProcessDefinition | None:
+    return next((d for d in published(session, unit_id) if d.key == key), None)

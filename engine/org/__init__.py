@@ -1,0 +1,1 @@
+"""The organisation: units, departments, people and roles, the working calendar, notices, demo data."""

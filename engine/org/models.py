@@ -1,0 +1,112 @@
+"""Tables of the organisation: units, departments, people and their roles, notices, calendar days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base
+
+
+class Unit(Base):
+    """An agency or office (đơn vị) that runs its own quality management system."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str] = mapped_column(String(40), default="")
+    quality_policy: Mapped[str] = mapped_column(Text, default="")
+    # Administrators of the unit may deploy new versions without the leader's approval (change control).
+    allow_direct_deploy: Mapped[bool] = mapped_column(default=False, server_default=false())
+    departments: Mapped[list[Department]] = relationship(back_populates="unit", order_by="Department.id")
+
+
+class Department(Base):
+    """A department (phòng ban) inside a unit."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("unit_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[Unit] = relationship(back_populates="departments")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department: Mapped[Department | None] = relationship()
+    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class RoleAssignment(Base):
+    """A role a user holds in one unit (optionally for one department of it)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "unit_id", "role", "department_id"),
+        Index("ix_role_assignments_unit_role", "unit_id", "role"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[Unit] = relationship()
+
+
+class Notice(Base):
+    """A message in a user's inbox (objectives disseminated, a process changed, ...)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CalendarDay(Base):
+    """An agency's own exception to the national calendar: a day off, or a make-up working day.
+
+    ``unit_id`` None: the province-wide calendar every unit shares.
+    """
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))  # off | working
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+

@@ -1,0 +1,70 @@
+"""Roles, membership and the questions "who is this person in this unit?"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.org.models import RoleAssignment, User
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    name_vi: str
+    name_en: str
+
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        Role("iso_secretary", "Thư ký ISO", "ISO secretary"),
+        Role("unit_leader", "Lãnh đạo đơn vị", "Unit leader"),
+        Role("department_head", "Lãnh đạo phòng", "Department head"),
+        Role("specialist", "Chuyên viên", "Specialist"),
+        Role("internal_auditor", "Đánh giá viên nội bộ", "Internal auditor"),
+        Role("admin", "Quản trị hệ thống", "Administrator"),
+    )
+}
+
+
+def hash_password(password: str) -> str:
+    # scrypt: a deliberately slow, memory-hard hash.
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(user: User, password: str) -> bool:
+    return user.is_active and check_password_hash(user.password_hash, password)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not verify_password(user, password):
+        return None
+    return user
+
+
+def roles_in_unit(session: Session, user: User, unit_id: int) -> set[str]:
+    stmt = select(RoleAssignment.role).where(RoleAssignment.user_id == user.id, RoleAssignment.unit_id == unit_id)
+    return set(session.scalars(stmt))
+
+
+def unit_ids_of(session: Session, user: User) -> set[int]:
+    return set(session.scalars(select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)))
+
+
+def is_member(session: Session, user: User, unit_id: int) -> bool:
+    return bool(roles_in_unit(session, user, unit_id))
+
+
+def users_with_role(session: Session, unit_id: int, role: str) -> list[User]:
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == role, User.is_active.is_(True))
+        .distinct()
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,226 @@
+"""BPMN events beyond timers and messages: errors, escalations, conditions and event subprocesses.
+
+SpiffWorkflow catches errors and escalations thrown by end and intermediate events itself. What it
+leaves to us, through its public task API only:
+
+- an error reported by a worker for a job (Camunda 7 ``handleBpmnError``, Camunda 8 "throw error")
+  or coming back from a called process goes to the innermost boundary event that catches it:
+  first those attached to the task, then those of each enclosing subprocess, then an event
+  subprocess of the process (``deliver``);
+- an *interrupting* event subprocess cancels everything else in its scope once its start event
+  has fired (stock SpiffWorkflow lets the interrupted flow carry on: ``interrupt_scopes``);
+- conditional catch events are evaluated again after every step (``refresh_conditions``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    """A task of the process or of any of its subprocesses, or None."""
+    key = uuid.UUID(task_id)
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if key in wf.tasks:
+            return wf.tasks[key]
+    return None
+
+
+def error_event(code: str, payload: dict[str, Any]) -> BpmnEvent:
+    return BpmnEvent(ErrorEventDefinition(code, code=code), payload=payload)
+
+
+def escalation_event(code: str, payload: dict[str, Any]) -> BpmnEvent:
+    return BpmnEvent(EscalationEventDefinition(code, code=code), payload=payload)
+
+
+def _attached(task: Task) -> list[Task]:
+    """The boundary events waiting on ``task`` (the children of its boundary split, but itself)."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return []
+    return [c for c in parent.children
+            if c is not task and isinstance(c.task_spec, BoundaryEvent) and c.state == TaskState.WAITING]  # fmt: skip
+
+
+def _specific_first(catchers: Iterable[Task]) -> list[Task]:
+    """A boundary event naming the code wins over a catch-all one (BPMN's rule)."""
+    return sorted(catchers, key=lambda t: getattr(t.task_spec.event_definition, "code", None) is None)
+
+
+def deliver(task: Task, event: BpmnEvent) -> Task | None:
+    """Deliver an error or escalation raised at ``task``; return the event task that caught it, or None.
+
+    Scopes are searched from the inside out: boundary events on the task, on each enclosing
+    subprocess, then the event subprocesses of the process.
+    """
+    current: Task | None = task
+    while current is not None:
+        catchers = _specific_first(b for b in _attached(current) if b.task_spec.catches(b, event))
+        if catchers:
+            _catch(catchers[0], event)
+            return catchers[0]
+        workflow = current.workflow
+        if workflow.parent_task_id is None:
+            break
+        current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    return start_event_subprocess(task.workflow.top_workflow, event)
+
+
+def start_event_subprocess(top: BpmnWorkflow, event: BpmnEvent) -> Task | None:
+    """Start the process-level event subprocess whose start event catches ``event``, if there is one.
+
+    Only event subprocesses are considered: other events waiting for the same definition elsewhere
+    in the instance are not touched (they have subscriptions of their own)."""
+    manager = top.event_manager
+    manager.update_collaboration(event)
+    starters = _specific_first(
+        t for t in list(manager.tasks.values())
+        if isinstance(t.task_spec, StartEvent) and t.workflow.parent_task_id is not None
+        and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
+    )  # fmt: skip
+    if starters:
+        _catch(starters[0], event)
+        return starters[0]
+    return None
+
+
+def _catch(catcher: Task, event: BpmnEvent) -> None:
+    catcher.task_spec.catch(catcher, event)
+    catcher.task_spec._update(catcher)
+
+
+def is_code_event(spec: Any) -> bool:
+    return isinstance(getattr(spec, "event_definition", None), CodeEventDefinition)
+
+
+def event_subprocess_started(task: Task) -> Task | None:
+    """When ``task`` is a start event inside a subprocess, the task of that subprocess, else None
+    (the element index tells whether that subprocess is an event subprocess)."""
+    if not isinstance(task.task_spec, StartEvent) or task.workflow.parent_task_id is None:
+        return None
+    holder: Task | None = task.workflow.top_workflow.get_task_from_id(task.workflow.parent_task_id)
+    return holder
+
+
+def idle_event_subprocesses(scope: BpmnWorkflow, is_event_subprocess: Any) -> list[Task]:
+    """Event subprocesses still waiting for their start event in a scope whose own flow has ended.
+
+    A waiting timer start event keeps a SpiffWorkflow scope open for ever; in BPMN the scope is
+    complete when its flow is, and its event subprocesses simply stop listening."""
+    top = scope.top_workflow
+    active = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    waiting, busy = [], False
+    for task in scope.tasks.values():
+        if not task.has_state(active) or task.task_spec.bpmn_id is None:
+            continue
+        inner = top.subprocesses.get(task.id) if is_event_subprocess(task) else None
+        if inner is not None and all(
+            isinstance(t.task_spec, StartEvent) and t.state == TaskState.WAITING
+            for t in inner.tasks.values()
+            if t.has_state(active) and t.task_spec.bpmn_id
+        ):
+            waiting.append(task)
+        else:
+            busy = True
+    return [] if busy else waiting
+
+
+def interrupt_scope(holder: Task) -> list[Task]:
+    """Cancel everything still running in the scope of an interrupting event subprocess but the
+    subprocess itself (and the tasks it hangs from). Returns the tasks cancelled."""
+    keep = set()
+    node: Task | None = holder
+    while node is not None:
+        keep.add(node.id)
+        node = node.parent
+    cancelled = []
+    for other in list(holder.workflow.tasks.values()):
+        if other.id not in keep and not other.has_state(TaskState.FINISHED_MASK):
+            other.cancel()
+            cancelled.append(other)
+    return cancelled
+
+
+class EisoConditional(ConditionalEventDefinition):
+    """A conditional event evaluated on the process's latest data, with an undefined variable meaning
+    "not yet" (the condition is asked again after every step).
+
+    SpiffWorkflow keeps data per path: the condition of an event waiting on one path would never see a
+    value set on a parallel path, whereas Camunda's variables belong to the whole process."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        from engine.errors import ExpressionError
+        from engine.runtime.script_engine import evaluate_expression
+
+        latest = my_task.workflow.top_workflow.last_task
+        pending = _pending.get() or {}
+        context = {**my_task.data, **(latest.data if latest is not None else {}), **pending}  # the latest wins
+        try:
+            fired = bool(evaluate_expression(self.expression.strip(), context))
+        except ExpressionError:
+            fired = False
+        if fired and not my_task._get_internal_data("has_fired", False):
+            my_task.data.update(pending)  # the values that made it true go on with the new path
+        my_task._set_internal_data(has_fired=fired)
+        return fired
+
+
+_pending: ContextVar[Mapping[str, Any] | None] = ContextVar("eiso_pending_data", default=None)
+
+
+def conditions_interrupt(task: Task, data: Mapping[str, Any]) -> bool:
+    """Data about to be set by ``task``: evaluate the waiting conditional events with it first, as
+    Camunda does when a variable changes. True when an interrupting one fired, so that the task must
+    not run on (the boundary event cancels it)."""
+    from engine.runtime.engine import active_tasks
+
+    token = _pending.set(data)
+    try:
+        waiting = [
+            t for t in active_tasks(task.workflow.top_workflow)
+            if isinstance(getattr(t.task_spec, "event_definition", None), ConditionalEventDefinition)
+        ]  # fmt: skip
+        refresh_conditions(waiting)
+    finally:
+        _pending.reset(token)
+    fired = [t for t in waiting if t.state == TaskState.READY and getattr(t.task_spec, "cancel_activity", False)]
+    return any(_interrupts(boundary, task) for boundary in fired)
+
+
+def _interrupts(boundary: Task, task: Task) -> bool:
+    """The boundary event sits on ``task`` or on a subprocess that holds it."""
+    current: Task | None = task
+    while current is not None:
+        if boundary in _attached(current) or (current.parent is not None and boundary in current.parent.children):
+            return True
+        workflow = current.workflow
+        current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id) if workflow.parent_task_id else None
+    return False
+
+
+def refresh_conditions(tasks: Iterable[Task]) -> bool:
+    """Evaluate waiting conditional events again; True when one of them fired."""
+    fired = False
+    for task in tasks:
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.WAITING and isinstance(definition, ConditionalEventDefinition):
+            task.task_spec._update(task)
+            fired = fired or task.state != TaskState.WAITING
+    return fired

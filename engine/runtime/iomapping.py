@@ -1,0 +1,70 @@
+"""Input and output mappings of tasks, as both Camunda engines apply them.
+
+When a task starts, each input mapping evaluates its source against the process data and sets the
+task-local variable ``target``. When it completes, with output mappings present only the mapped values
+reach the process (each ``source`` evaluated against the task's data, including what the task
+produced); without them, what the task produced reaches the process, but its input variables stay
+local.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.errors import ExpressionError
+from engine.runtime.script_engine import check_expression, evaluate_expression
+
+
+def _is_expression(source: Any) -> bool:
+    return isinstance(source, str) and (source.strip().startswith("=") or "${" in source or "#{" in source)
+
+
+def source_value(source: Any, data: Mapping[str, Any]) -> Any:
+    if isinstance(source, dict) and "list" in source:
+        return [source_value(item, data) for item in source["list"]]
+    if isinstance(source, dict) and "map" in source:
+        return {key: source_value(value, data) for key, value in source["map"].items()}
+    if isinstance(source, dict):
+        raise ExpressionError("Scripts in input/output parameters cannot run in eISO; use an expression.")
+    return evaluate_expression(source, data) if _is_expression(source) else source
+
+
+def check_io(io: Mapping[str, Any]) -> None:
+    """Deploy-time check of every source; raises ExpressionError naming the target."""
+    for kind in ("inputs", "outputs"):
+        for target, source in io.get(kind, []):
+            if not target:
+                raise ExpressionError("A %(kind)s mapping has no target variable.", kind=kind[:-1])
+            _check_source(source, target)
+
+
+def _check_source(source: Any, target: str) -> None:
+    if isinstance(source, dict) and "script" in source:
+        raise ExpressionError("The parameter '%(target)s' is a script, which cannot run in eISO.", target=target)
+    if isinstance(source, dict):
+        for value in source.get("list", []) + list(source.get("map", {}).values()):
+            _check_source(value, target)
+    elif _is_expression(source):
+        check_expression(source)
+
+
+def with_inputs(io: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The task's data when it starts: the process data plus its input variables."""
+    result = dict(data)
+    for target, source in (io or {}).get("inputs", []):
+        result[target] = source_value(source, data)
+    return result
+
+
+def on_completion(io: Mapping[str, Any] | None, data: Mapping[str, Any], produced: Mapping[str, Any]) -> dict[str, Any]:
+    """The data that flows on from a completed task, given its data and what it produced."""
+    if not io:
+        return {**data, **produced}
+    local = {target for target, _ in io.get("inputs", [])}
+    context = {**data, **produced}
+    outputs = io.get("outputs", [])
+    if outputs:
+        kept = {k: v for k, v in data.items() if k not in local and k not in produced}
+        return {**kept, **{target: source_value(source, context) for target, source in outputs}}
+    return {k: v for k, v in context.items() if k not in local or k in produced}

@@ -1,0 +1,230 @@
+"""External jobs: service and send tasks and message throw events whose job type no built-in handler
+knows wait for a worker.
+
+A worker (another system, or a connector) asks for jobs of its topics with ``fetch_and_lock``, does
+the work, then reports ``complete_job`` (with variables) or ``fail_job`` (with the retries left). A
+lock expires, so a worker that dies does not hold a job for ever; a job whose retries run out becomes
+an ``incident`` in the instance's history and waits for an administrator (``retry_job``).
+This mirrors Camunda 7 external tasks (C7 ``camunda:type="external" camunda:topic``) and Camunda 8
+job workers (``zeebe:taskDefinition type``, ``retries``, task headers).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, claim
+from engine.errors import Conflict, EngineError, NotFound
+from engine.runtime.iomapping import on_completion, with_inputs
+from engine.runtime.models import HistoryEvent, ProcessInstance
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+
+DEFAULT_RETRIES = 3
+MAX_LOCK = timedelta(hours=24)
+
+
+class ExternalJob(Base):
+    """A step (service or send task, message throw event…) waiting for an external worker."""
+
+    __tablename__ = "external_jobs"
+    __table_args__ = (Index("ix_external_jobs_topic_state", "job_type", "state"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    job_type: Mapped[str] = mapped_column(String(200))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(12))  # open | completed | incident | cancelled
+    retries: Mapped[int] = mapped_column(Integer)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    lock_expires_at: Mapped[datetime | None]
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id: str) -> None:
+        super().__init__("Job %(id)s does not exist.", id=job_id)
+
+
+def job_row(task: Any, node: dict[str, Any], instance: ProcessInstance, now: datetime) -> ExternalJob:
+    retries = str(node.get("retries") or DEFAULT_RETRIES)
+    return ExternalJob(
+        id=str(task.id), instance_id=instance.id, element_id=node.get("id", ""), name=node.get("name", ""),
+        job_type=node.get("job_type") or "", headers=dict(node.get("headers") or {}), state="open",
+        retries=int(retries) if retries.isdigit() else DEFAULT_RETRIES, created_at=now,
+    )  # fmt: skip
+
+
+def _lock_free(now: datetime) -> Any:
+    return or_(ExternalJob.lock_expires_at.is_(None), ExternalJob.lock_expires_at < now)
+
+
+def fetch_and_lock(engine: Engine, worker_id: str, topics: list[str], *, max_jobs: int, lock: timedelta,
+                   now: datetime) -> list[dict[str, Any]]:  # fmt: skip
+    """Lock up to ``max_jobs`` open jobs of these topics for this worker and return them with their data."""
+    if not worker_id or not topics or not 0 < max_jobs <= 100 or not timedelta(0) < lock <= MAX_LOCK:
+        raise EngineError("Give a workerId, at least one topic, maxJobs 1..100 and a lock of at most 24 hours.")
+    session = engine.session
+    candidates = session.scalars(
+        select(ExternalJob.id)
+        .where(ExternalJob.job_type.in_(topics), ExternalJob.state == "open", ExternalJob.retries > 0, _lock_free(now))
+        .order_by(ExternalJob.created_at, ExternalJob.id)
+        .limit(max_jobs)
+    ).all()
+    locked = []
+    for job_id in candidates:
+        free = (ExternalJob.state == "open", _lock_free(now))
+        claimed = claim(session, ExternalJob, job_id, *free, locked_by=worker_id, lock_expires_at=now + lock)
+        session.commit()
+        if claimed:
+            locked.append(_describe(engine, job_id))
+    return locked
+
+
+def _describe(engine: Engine, job_id: str) -> dict[str, Any]:
+    job = engine.session.get(ExternalJob, job_id, populate_existing=True)
+    assert job is not None
+    instance = engine.session.get(ProcessInstance, job.instance_id)
+    assert instance is not None
+    workflow = engine._load(instance)
+    node = engine._node(instance, job.element_id)
+    data = with_inputs(node.get("io"), workflow.get_task_from_id(uuid.UUID(job.id)).data)
+    return {
+        "id": job.id, "topic": job.job_type, "instance_id": job.instance_id, "element_id": job.element_id,
+        "business_key": instance.business_key, "retries": job.retries, "headers": job.headers,
+        "lock_expires_at": job.lock_expires_at.isoformat() if job.lock_expires_at else None,
+        "variables": {k: v for k, v in data.items() if k not in ("departments",)},
+    }  # fmt: skip
+
+
+def _locked_job(engine: Engine, job_id: str, worker_id: str, now: datetime) -> ExternalJob:
+    job = engine.session.get(ExternalJob, job_id, populate_existing=True)
+    if job is None:
+        raise JobNotFound(job_id)
+    if job.state != "open":
+        raise Conflict("Job %(id)s is not open any more (%(state)s).", id=job_id, state=job.state)
+    if job.locked_by != worker_id or job.lock_expires_at is None or job.lock_expires_at < now:
+        raise Conflict("Job %(id)s is not locked by worker '%(worker)s'; fetch and lock it first.", id=job_id,
+                       worker=worker_id)  # fmt: skip
+    return job
+
+
+def complete_job(engine: Engine, job_id: str, worker_id: str, variables: dict[str, Any], *, now: datetime) -> None:
+    """The worker did the job: its variables enter the process (through output mappings) and it moves on."""
+    from engine.runtime.engine import _Recorder
+
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        instance = engine._lock_instance(job.instance_id)
+        workflow = engine._load(instance)
+        task = workflow.get_task_from_id(uuid.UUID(job.id))
+        if not task.has_state(TaskState.READY):
+            raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
+        node = engine._node(instance, job.element_id)
+        data = with_inputs(node.get("io"), task.data)
+        flowing = on_completion(node.get("io"), data, variables)
+        task.data.clear()
+        task.data.update(flowing)
+        engine._run(task)
+        job.state, job.completed_at = "completed", now
+        recorder = _Recorder(instance, None, now)
+        recorder.add("job_completed", element=(job.element_id, job.name),
+                     data={"job_type": job.job_type, "worker": worker_id, "output": variables})  # fmt: skip
+        engine._advance(workflow, instance, recorder)
+        engine._finish(workflow, instance, recorder)
+
+
+def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str, message: str,
+                    variables: dict[str, Any], *, now: datetime) -> bool:  # fmt: skip
+    """The worker reports a business error (Camunda 7 ``bpmnError``, Camunda 8 "throw error").
+
+    The error boundary event on the task (or on an enclosing subprocess, or an error event
+    subprocess) that catches ``error_code`` takes the process on, with ``variables`` as data. When
+    nothing catches it the job becomes an incident, as in Camunda 8, and waits for an administrator.
+    Returns whether the error was caught.
+    """
+    from engine.runtime.engine import _Recorder
+    from engine.runtime.events import deliver, error_event
+
+    if not error_code:
+        raise EngineError("Give the error code the diagram's error events catch.")
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        instance = engine._lock_instance(job.instance_id)
+        workflow = engine._load(instance)
+        task = workflow.get_task_from_id(uuid.UUID(job.id))
+        if not task.has_state(TaskState.READY):
+            raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
+        payload = {**task.data, **variables}
+        caught = deliver(task, error_event(error_code, payload))
+        recorder = _Recorder(instance, None, now)
+        data = {"job_type": job.job_type, "worker": worker_id, "code": error_code, "message": message[:4000],
+                "variables": variables}  # fmt: skip
+        job.error_message = f"{error_code}: {message}"[:4000]
+        if caught is None:
+            job.state, job.locked_by, job.lock_expires_at = "incident", None, None
+            uncaught = f"No event catches the error {error_code!r}."
+            data.update(job=job.id, error=uncaught)
+            recorder.add("incident", element=(job.element_id, job.name), data=data)
+            engine.session.add_all(recorder.events)
+            return False
+        catcher = engine._node(instance, str(caught.task_spec.bpmn_id)).get("error") or {}
+        for name, value in ((catcher.get("code_variable"), error_code), (catcher.get("message_variable"), message)):
+            if name:  # Camunda 7 camunda:errorCodeVariable / errorMessageVariable
+                caught.internal_data.setdefault(caught.task_spec.event_definition.name, {})[name] = value
+        job.state, job.completed_at = "completed", now
+        recorder.add("job_error_thrown", element=(job.element_id, job.name), data=data)
+        engine._advance(workflow, instance, recorder)
+        engine._finish(workflow, instance, recorder)
+    return True
+
+
+def fail_job(engine: Engine, job_id: str, worker_id: str, error: str, *, retries: int, retry_after: timedelta,
+             now: datetime) -> ExternalJob:  # fmt: skip
+    """The worker could not do the job: try again later, or raise an incident when no retries are left."""
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        job.retries = max(0, retries)
+        job.error_message = error[:4000]
+        job.locked_by, job.lock_expires_at = None, (now + retry_after if retries > 0 else None)
+        if job.retries == 0:
+            job.state = "incident"
+            engine.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="incident",
+                                            element_id=job.element_id, element_name=job.name,
+                                            data={"job": job.id, "error": job.error_message}))  # fmt: skip
+    return job
+
+
+def extend_lock(engine: Engine, job_id: str, worker_id: str, *, lock: timedelta, now: datetime) -> ExternalJob:
+    """The worker needs longer: its lock now ends ``lock`` from now (only while it still holds the lock)."""
+    if not timedelta(0) < lock <= MAX_LOCK:
+        raise EngineError("Give a new lock duration of more than 0 and at most 24 hours.")
+    with engine._unit_of_work():
+        job = _locked_job(engine, job_id, worker_id, now)
+        job.lock_expires_at = now + lock
+    return job
+
+
+def retry_job(engine: Engine, job_id: str, *, retries: int, now: datetime) -> ExternalJob:
+    """After an incident was dealt with: give the job new retries so workers fetch it again."""
+    with engine._unit_of_work():
+        job = engine.session.get(ExternalJob, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        if job.state != "incident":
+            raise Conflict("Only a job with an incident can be retried.")
+        job.state, job.retries, job.lock_expires_at = "open", max(1, retries), None
+        engine.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="job_retried",
+                                        element_id=job.element_id, element_name=job.name,
+                                        data={"job": job.id, "retries": job.retries}))  # fmt: skip
+    return job

@@ -1,0 +1,131 @@
+"""Messages from outside (iGate: a citizen's supplement arrived; the document system: a reply came)
+reach the instances waiting for them.
+
+A waiting message catch event, boundary message event or receive task has a row in
+``message_subscriptions`` with the message name and its correlation key (Camunda 8
+``zeebe:subscription correlationKey``, evaluated when the instance starts waiting). ``correlate``
+delivers a message to every instance waiting for that name and key (each at most once), its variables
+becoming process data; a process with a message start event of that name starts a new instance. A
+message nobody waits for is not kept: the caller is told, and can send it again later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine.db import claim
+from engine.errors import NotFound
+from engine.org.models import Unit, User
+from engine.runtime.events import find_task, start_event_subprocess
+from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+
+
+class NoOneWaiting(NotFound):
+    def __init__(self, name: str, key: str | None) -> None:
+        super().__init__("No process is waiting for the message '%(name)s' with key '%(key)s'.", name=name,
+                         key=key or "")  # fmt: skip
+
+
+@dataclass
+class Correlation:
+    correlated: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+
+
+def _deliver(engine: Engine, subscription_id: int, variables: dict[str, Any], now: datetime) -> int | None:
+    with engine._unit_of_work():
+        return deliver_subscription(engine, subscription_id, variables, now)
+
+
+def deliver_subscription(engine: Engine, subscription_id: int, variables: dict[str, Any],
+                         now: datetime) -> int | None:  # fmt: skip
+    """Claim a waiting subscription (message or signal) and move its instance on, inside the caller's
+    transaction. Returns the instance's id, or None when another delivery took it or nothing waits any more."""
+    from engine.runtime.engine import _Recorder
+
+    waiting = MessageSubscription.state == "waiting"
+    if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
+                 correlated_at=now):  # fmt: skip
+        return None
+    row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
+    assert row is not None
+    instance = engine._lock_instance(row.instance_id)
+    workflow = engine._load(instance)
+    if not trigger(workflow, row, variables):
+        row.state = "cancelled"
+        return None
+    recorder = _Recorder(instance, None, now)
+    recorder.add(f"{row.kind}_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
+                 data={row.kind: row.message_name, "correlation_key": row.correlation_key,
+                       "variables": variables})  # fmt: skip
+    engine._advance(workflow, instance, recorder)
+    engine._finish(workflow, instance, recorder)
+    return instance.id
+
+
+def trigger(workflow: BpmnWorkflow, row: MessageSubscription, variables: dict[str, Any]) -> bool:
+    """Let the message or signal of a subscription through; False when nothing waits for it any more."""
+    definition = (SignalEventDefinition if row.kind == "signal" else MessageEventDefinition)(row.message_name)
+    if not row.task_id:  # the start event of an event subprocess
+        return start_event_subprocess(workflow, BpmnEvent(definition, payload=dict(variables))) is not None
+    task = find_task(workflow, row.task_id)
+    if task is None or task.state != TaskState.WAITING:
+        return False
+    task.internal_data[task.task_spec.event_definition.name] = dict(variables)  # the payload, merged on run
+    task._set_internal_data(event_fired=True)
+    task.task_spec._update(task)
+    return True
+
+
+def _start_by_message(engine: Engine, name: str, variables: dict[str, Any], actor: User, unit: Unit,
+                      now: datetime, business_key: str | None = None) -> list[int]:  # fmt: skip
+    started = []
+    for definition in engine.session.scalars(select(ProcessDefinition)):
+        if not definition.is_active:
+            continue
+        starts = [n for n in definition.elements["nodes"].values()
+                  if n["type"] == "startEvent" and (n.get("message") or {}).get("name") == name]  # fmt: skip
+        if starts and engine.may_start(actor, definition, unit.id):
+            instance = engine.start(definition.key, actor=actor, unit_id=unit.id, now=now, variables=variables,
+                                    business_key=business_key)  # fmt: skip
+            started.append(instance.id)
+    return started
+
+
+def correlate(engine: Engine, name: str, key: str | None, variables: dict[str, Any], *, actor: User,
+              unit: Unit | None, now: datetime, business_key: str | None = None) -> Correlation:  # fmt: skip
+    """Deliver a message; raises NoOneWaiting when no instance waits for it and nothing starts with it.
+
+    With ``business_key`` (Camunda 7 correlates by it) only instances with that business key receive the
+    message, and the instances it starts get it.
+    """
+    stmt = select(MessageSubscription.id).where(
+        MessageSubscription.kind == "message", MessageSubscription.message_name == name,
+        MessageSubscription.state == "waiting",
+        MessageSubscription.correlation_key.is_(None) if key is None else MessageSubscription.correlation_key == key,
+    )  # fmt: skip
+    if business_key is not None:
+        keyed = select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)
+        stmt = stmt.where(MessageSubscription.instance_id.in_(keyed))
+    result = Correlation()
+    for subscription_id in list(engine.session.scalars(stmt.order_by(MessageSubscription.id))):
+        instance_id = _deliver(engine, subscription_id, variables, now)
+        if instance_id is not None:
+            result.correlated.append(instance_id)
+    if unit is not None:
+        result.started = _start_by_message(engine, name, variables, actor, unit, now, business_key)
+    if not result.correlated and not result.started:
+        raise NoOneWaiting(name, key)
+    return result

@@ -1,0 +1,599 @@
+"""Reading uploaded BPMN: safe XML, dialect detection, Camunda extensions, and an element index.
+
+Everything here goes through SpiffWorkflow's own extension points: a ``BpmnParser`` subclass whose
+``OVERRIDE_PARSER_CLASSES`` wrap each stock task parser so that ``parse_extensions`` reads the
+``zeebe:`` and ``camunda:`` extension elements into the spec's ``extensions`` dict (which the stock
+serializer already stores).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.defaults import UserTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+MODELER_NS = "http://camunda.org/schema/modeler/1.0"
+NSMAP = {"bpmn": BPMN_NS, "zeebe": ZEEBE_NS, "camunda": CAMUNDA_NS}
+
+
+FLOW_NODE_TAGS = {
+    "startEvent", "endEvent", "userTask", "task", "manualTask", "serviceTask", "sendTask", "receiveTask",
+    "scriptTask", "businessRuleTask", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "complexGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+    "boundaryEvent", "subProcess", "callActivity", "transaction", "adHocSubProcess",
+}  # fmt: skip
+
+
+class JobTask(UserTask):
+    """A step that waits as a job (service, send, script and business rule tasks, message throw events)
+    until a built-in handler or an external worker completes it."""
+
+
+class CallTask(UserTask):
+    """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
+
+
+def detect_dialect(root: etree._Element) -> str:
+    platform = root.get(f"{{{MODELER_NS}}}executionPlatform", "")
+    if platform == "Camunda Cloud" or root.xpath("//zeebe:*", namespaces=NSMAP):
+        return "camunda8"
+    if platform == "Camunda Platform" or root.xpath("//camunda:*|//@camunda:*", namespaces=NSMAP):
+        return "camunda7"
+    return "bpmn"
+
+
+def _camunda_attributes(node: etree._Element) -> dict[str, str]:
+    prefix = f"{{{CAMUNDA_NS}}}"
+    return {k[len(prefix):]: v for k, v in node.attrib.items() if k.startswith(prefix)}
+
+
+def read_extensions(node: etree._Element) -> dict[str, Any]:
+    """Collect a flow node's Camunda 7/8 extension elements and attributes into a JSON-friendly dict."""
+    ext: dict[str, Any] = {}
+    attrs = _camunda_attributes(node)
+    if attrs:
+        ext["camunda"] = attrs
+    for child in node.iterfind(f"{{{BPMN_NS}}}extensionElements/*"):
+        qname = etree.QName(child)
+        if qname.namespace == ZEEBE_NS and qname.localname in ("properties", "taskHeaders"):
+            entries = child.iterfind(f"{{{ZEEBE_NS}}}*")
+            ext[qname.localname] = {e.get("name") or e.get("key"): e.get("value") for e in entries}
+        elif qname.namespace == ZEEBE_NS:
+            ext[qname.localname] = dict(child.attrib)
+        elif qname.namespace == CAMUNDA_NS and qname.localname == "properties":
+            entries = child.iterfind(f"{{{CAMUNDA_NS}}}property")
+            ext["properties"] = {e.get("name"): e.get("value") for e in entries}
+    return ext
+
+
+def _parse_extensions(self: Any, node: etree._Element | None = None) -> dict[str, Any]:
+    return read_extensions(self.node if node is None else node)
+
+
+def _parse_timer_event(self: Any, event: etree._Element) -> Any:
+    """Our timer definitions: fired by the engine from the ``timers`` table, never by Spiff's clock."""
+    from engine.runtime.timers import TIMER_CLASSES
+
+    name = self.node.get("name", self.node.get("id"))
+    for kind, tag in (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle")):
+        found = event.find(f"{{{BPMN_NS}}}{tag}")
+        if found is not None:
+            return TIMER_CLASSES[kind](name, (found.text or "").strip(), description=self.get_event_description(event))
+    raise ValidationException("The timer has no date, duration or cycle.", node=self.node, file_name=self.filename)
+
+
+_VARIABLE = re.compile(r"^[A-Za-z_][\w]*$")
+
+
+def variable_name(text: str | None) -> str | None:
+    """``=items``, ``${items}`` or ``items`` -> ``items``; None when it is not a plain variable."""
+    if not text:
+        return None
+    name = text.strip().removeprefix("=").strip()
+    if name.startswith(("${", "#{")) and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name if _VARIABLE.match(name) else None
+
+
+def multi_instance_info(node: etree._Element) -> dict[str, Any] | None:
+    """The collection a multi-instance activity runs over, in either dialect (names as written)."""
+    loop = node.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")
+    if loop is None:
+        return None
+    c8 = loop.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}loopCharacteristics")
+    c8_attrs = dict(c8.attrib) if c8 is not None else {}
+    return {
+        "sequential": loop.get("isSequential") == "true",
+        "collection": c8_attrs.get("inputCollection") or loop.get(f"{{{CAMUNDA_NS}}}collection"),
+        "element": c8_attrs.get("inputElement") or loop.get(f"{{{CAMUNDA_NS}}}elementVariable"),
+        "output_collection": c8_attrs.get("outputCollection"),
+        "output_element": c8_attrs.get("outputElement"),
+        "cardinality": (loop.findtext(f"{{{BPMN_NS}}}loopCardinality") or "").strip() or None,
+        "completion": (loop.findtext(f"{{{BPMN_NS}}}completionCondition") or "").strip() or None,
+    }
+
+
+def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> None:
+    """Camunda's collection attributes mapped onto SpiffWorkflow's multi-instance task spec."""
+    info = multi_instance_info(self.node) or {}
+    if not info.get("collection") and not info.get("cardinality"):
+        self.raise_validation_exception("A multi-instance activity needs a collection or a cardinality.")
+    original = self.spec.task_specs.pop(self.task.name)
+    ref = TaskDataReference
+    params = {
+        "task_spec": "",
+        "cardinality": info.get("cardinality"),
+        "data_input": ref(variable_name(info["collection"])) if info.get("collection") else None,
+        "input_item": ref(info["element"]) if info.get("element") else None,
+        "data_output": ref(info["output_collection"]) if info.get("output_collection") else None,
+        "output_item": ref(variable_name(info["output_element"])) if info.get("output_element") else None,
+        "condition": info.get("completion"),
+    }
+    cls = self.SEQUENTIAL_MI_CLASS if info.get("sequential") else self.PARALLEL_MI_CLASS
+    self.task = cls(self.spec, original.name, description="MultiInstance", **params)
+    self._copy_task_attrs(original, loop_characteristics)
+
+
+def _parse_conditional_event(self: Any, event: etree._Element) -> Any:
+    from engine.runtime.events import EisoConditional
+
+    condition = (event.findtext(f"{{{BPMN_NS}}}condition") or "").strip()
+    if not condition:
+        raise ValidationException("The conditional event has no condition.", node=self.node, file_name=self.filename)
+    return EisoConditional(condition, description=self.get_event_description(event))
+
+
+def _start_event_task(self: Any) -> Any:
+    from SpiffWorkflow.bpmn.parser import event_parsers as ev
+
+    xpaths = [ev.MESSAGE_EVENT_XPATH, ev.SIGNAL_EVENT_XPATH, ev.TIMER_EVENT_XPATH, ev.CONDITIONAL_EVENT_XPATH,
+              ev.ERROR_EVENT_XPATH, ev.ESCALATION_EVENT_XPATH]  # fmt: skip
+    task = self._create_task(self.get_event_definition(xpaths))
+    self.spec.start.connect(task)
+    return task
+
+
+def _with_code_starts(parser_class: type) -> type:
+    extended = _with_extensions(parser_class)
+    return type(f"EisoStart{parser_class.__name__}", (extended,), {"create_task": _start_event_task})
+
+
+def _with_extensions(parser_class: type) -> type:
+    methods = {
+        "parse_conditional_event": _parse_conditional_event,
+        "parse_extensions": _parse_extensions,
+        "parse_timer_event": _parse_timer_event,
+        "_add_multiinstance_task": _add_multiinstance_task,
+    }
+    return type(f"Eiso{parser_class.__name__}", (parser_class,), methods)
+
+
+def message_info(node: etree._Element) -> dict[str, Any] | None:
+    """The message an event or receive task waits for: its name and (Camunda 8) correlation key."""
+    definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    ref = definition.get("messageRef") if definition is not None else node.get("messageRef")
+    if definition is None and etree.QName(node).localname != "receiveTask":
+        return None
+    root = node.getroottree().getroot()
+    message = next((m for m in root.iterfind(f"{{{BPMN_NS}}}message") if m.get("id") == ref), None)
+    if message is None:
+        return {"name": "", "ref": ref, "correlation_key": None}
+    subscription = message.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}subscription")
+    key = subscription.get("correlationKey") if subscription is not None else None
+    return {"name": message.get("name") or message.get("id"), "ref": ref, "correlation_key": key}
+
+
+def _referenced(node: etree._Element, tag: str, ref: str | None) -> etree._Element | None:
+    root = node.getroottree().getroot()
+    return next((e for e in root.iterfind(f"{{{BPMN_NS}}}{tag}") if e.get("id") == ref), None) if ref else None
+
+
+def code_events_info(node: etree._Element) -> dict[str, Any]:
+    """Error, escalation, signal and conditional event definitions of an event, as the index keeps them."""
+    found: dict[str, Any] = {}
+    definition = node.find(f"{{{BPMN_NS}}}errorEventDefinition")
+    if definition is not None:
+        error = _referenced(node, "error", definition.get("errorRef"))
+        found["error"] = {
+            "ref": definition.get("errorRef"),
+            "defined": error is not None or not definition.get("errorRef"),
+            "code": (error.get("errorCode") or error.get("name")) if error is not None else None,
+            "code_variable": definition.get(f"{{{CAMUNDA_NS}}}errorCodeVariable"),
+            "message_variable": definition.get(f"{{{CAMUNDA_NS}}}errorMessageVariable"),
+        }
+    definition = node.find(f"{{{BPMN_NS}}}escalationEventDefinition")
+    if definition is not None:
+        escalation = _referenced(node, "escalation", definition.get("escalationRef"))
+        found["escalation"] = {
+            "ref": definition.get("escalationRef"),
+            "defined": escalation is not None or not definition.get("escalationRef"),
+            "code": (escalation.get("escalationCode") or escalation.get("name")) if escalation is not None else None,
+        }
+    definition = node.find(f"{{{BPMN_NS}}}signalEventDefinition")
+    if definition is not None:
+        signal = _referenced(node, "signal", definition.get("signalRef"))
+        found["signal"] = {"ref": definition.get("signalRef"),
+                           "name": (signal.get("name") or signal.get("id")) if signal is not None else ""}  # fmt: skip
+    definition = node.find(f"{{{BPMN_NS}}}conditionalEventDefinition")
+    if definition is not None:
+        found["conditional"] = {"condition": (definition.findtext(f"{{{BPMN_NS}}}condition") or "").strip()}
+    return found
+
+
+def timer_info(node: etree._Element) -> dict[str, Any] | None:
+    """The timer of an event element: kind (date, duration, cycle) and its text (literal or expression)."""
+    definition = node.find(f"{{{BPMN_NS}}}timerEventDefinition")
+    if definition is None:
+        return None
+    for kind, tag in (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle")):
+        found = definition.find(f"{{{BPMN_NS}}}{tag}")
+        if found is not None:
+            return {"kind": kind, "expression": (found.text or "").strip()}
+    return {"kind": "", "expression": ""}
+
+
+DELEGATE_ATTRIBUTES = ("class", "delegateExpression", "expression")
+"""Camunda 7 Java implementations of a service-like step, mapped to job types at deploy (engine.delegates)."""
+MESSAGE_THROW_TAGS = ("intermediateThrowEvent", "endEvent")
+
+
+def job_info(node: etree._Element) -> dict[str, Any]:
+    """How a service-like step is done: a job type (C8 ``zeebe:taskDefinition``, C7 external ``camunda:topic``)
+    with retries and headers, or else the Camunda 7 Java delegate it names (``delegate``, still to be mapped).
+
+    Camunda 7 puts a message event's implementation on its ``messageEventDefinition``.
+    """
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    message = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if message is not None:
+        c7 = {**c7, **_camunda_attributes(message)}
+    definition = ext.get("taskDefinition", {})
+    info: dict[str, Any] = {
+        "job_type": definition.get("type") or c7.get("topic"),
+        "retries": definition.get("retries"),
+        "headers": ext.get("taskHeaders", {}),
+    }
+    if ext.get("properties"):  # C7 camunda:properties: the external task's extension properties
+        info["properties"] = ext["properties"]
+    delegate = next((kind for kind in DELEGATE_ATTRIBUTES if (c7.get(kind) or "").strip()), None)
+    if delegate and not info["job_type"]:
+        info.update(delegate=c7[delegate].strip(), delegate_kind=delegate)
+    return info
+
+
+def has_job(info: dict[str, Any]) -> bool:
+    """Whether ``job_info`` (or an element index entry) names a job type or a delegate to map to one."""
+    return bool(info.get("job_type") or info.get("delegate"))
+
+
+def is_message_job(node: etree._Element) -> bool:
+    """A message throw event that a job implements (Camunda 7 and 8 both let a worker send the message)."""
+    return node.find(f"{{{BPMN_NS}}}messageEventDefinition") is not None and has_job(job_info(node))
+
+
+class _MessageJobParser:
+    """Message throw events with a job implementation wait as a ``JobTask``; every other throw event
+    (none, error, escalation, signal, or a message with no implementation) keeps its stock spec."""
+
+    def create_task(self: Any) -> Any:
+        if not is_message_job(self.node):
+            return super().create_task()  # type: ignore[misc]
+        task = JobTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        if etree.QName(self.node).localname == "endEvent":
+            task.connect(self.spec.end)  # as the stock end event parser does: the scope may end here
+        return task
+
+
+def _with_message_jobs(parser_class: type) -> type:
+    return type(f"EisoMessageJob{parser_class.__name__}", (_MessageJobParser, _with_extensions(parser_class)), {})
+
+
+class EisoParser(BpmnParser):
+    """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **{
+            tag: (_with_extensions(parser), JobTask if tag == f"{{{BPMN_NS}}}serviceTask" else spec)
+            for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+        },
+        # Business rule and script tasks wait as jobs too; the engine's own handlers run them.
+        f"{{{BPMN_NS}}}businessRuleTask": (_with_extensions(TaskParser), JobTask),
+        f"{{{BPMN_NS}}}scriptTask": (_with_extensions(TaskParser), JobTask),
+        # A called process runs as an instance of its own, found by key when the call starts.
+        f"{{{BPMN_NS}}}callActivity": (_with_extensions(TaskParser), CallTask),
+        # Send tasks are service tasks that send something; message throw events with a job as well.
+        f"{{{BPMN_NS}}}sendTask": (_with_extensions(TaskParser), JobTask),
+        **{
+            tag: (_with_message_jobs(parser), spec)
+            for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
+            if etree.QName(tag).localname in MESSAGE_THROW_TAGS
+        },
+        # Error and escalation start events (of event subprocesses) too: the stock parser reads them as none
+        # start events, which would start the event subprocess at once.
+        f"{{{BPMN_NS}}}startEvent": (_with_code_starts(BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][0]),
+                                     BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
+    }
+
+
+@dataclass
+class ProcessInfo:
+    """What the rest of the product needs to know about one process, without the engine."""
+
+    key: str
+    name: str
+    description: str
+    executable: bool
+    starter_roles: list[str]
+    properties: dict[str, Any] = field(default_factory=dict)
+    version_tag: str | None = None  # the modeller's name for the version (C7 versionTag, C8 zeebe:versionTag)
+    elements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def form_info(node: etree._Element) -> dict[str, Any]:
+    """The form a user task or start event shows: a deployed form id, or Camunda 7 generated fields."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    form = ext.get("formDefinition", {})
+    return {
+        "form_key": _c8_form_key(form) or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
+        "generated_form": generated_form_fields(node),
+    }
+
+
+def user_task_info(node: etree._Element) -> dict[str, Any]:
+    """Assignment and form of a user task in either dialect (literal values; expressions kept as text)."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    assignment = ext.get("assignmentDefinition", {})
+    return {
+        "candidate_groups": _split(assignment.get("candidateGroups") or c7.get("candidateGroups")),
+        "candidate_users": _split(assignment.get("candidateUsers") or c7.get("candidateUsers")),
+        "assignee": assignment.get("assignee") or c7.get("assignee"),
+        "due_date": ext.get("taskSchedule", {}).get("dueDate") or c7.get("dueDate"),
+        "follow_up_date": ext.get("taskSchedule", {}).get("followUpDate") or c7.get("followUpDate"),
+        "priority": ext.get("priorityDefinition", {}).get("priority") or c7.get("priority"),
+        "properties": ext.get("properties", {}),
+        **form_info(node),
+    }
+
+
+def generated_form_fields(node: etree._Element) -> list[dict[str, Any]]:
+    """Camunda 7 ``camunda:formData`` fields in the shape ``forms.load_generated_form`` reads."""
+    fields = []
+    path = f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}formData/{{{CAMUNDA_NS}}}formField"
+    for field_node in node.iterfind(path):
+        constraints = field_node.iterfind(f"{{{CAMUNDA_NS}}}validation/{{{CAMUNDA_NS}}}constraint")
+        values = field_node.iterfind(f"{{{CAMUNDA_NS}}}value")
+        fields.append(
+            {
+                "id": field_node.get("id"),
+                "label": field_node.get("label") or field_node.get("id"),
+                "type": field_node.get("type") or "string",
+                "default_value": field_node.get("defaultValue"),
+                "validation": [{"name": c.get("name"), "config": c.get("config")} for c in constraints],
+                "options": [{"id": v.get("id"), "name": v.get("name") or v.get("id")} for v in values],
+            }
+        )
+    return fields
+
+
+FORM_FILE_PREFIXES = ("camunda-forms:deployment:", "camunda-forms:app:")
+
+
+def _c7_form_key(form_key: str | None) -> str | None:
+    """Camunda 7 names a form-js form by its file (``camunda-forms:deployment:x.form``): ``file:x.form``."""
+    for prefix in FORM_FILE_PREFIXES:
+        if form_key and form_key.startswith(prefix):
+            return "file:" + form_key[len(prefix):].rsplit("/", 1)[-1]
+    return form_key
+
+
+def _c8_form_key(form: dict[str, str]) -> str | None:
+    """Camunda 8: a deployed form by id, or a form embedded in the diagram (``camunda-forms:bpmn:<id>``)."""
+    key = form.get("formKey") or ""
+    return form.get("formId") or (key.removeprefix("camunda-forms:bpmn:") if key else None)
+
+
+def embedded_forms(root: etree._Element) -> dict[str, str]:
+    """Forms embedded in a Camunda 8 diagram (``zeebe:userTaskForm``): id -> JSON text."""
+    return {
+        node.get("id", ""): node.text or ""
+        for node in root.iter(f"{{{ZEEBE_NS}}}userTaskForm")
+        if node.get("id")
+    }
+
+
+def _c7_parameter_value(parameter: etree._Element) -> Any:
+    """A Camunda 7 input/output parameter: text (literal or ``${…}``), a list, or a map of such values."""
+    nested = [child for child in parameter if isinstance(child.tag, str)]
+    if not nested:
+        return (parameter.text or "").strip()
+    child = nested[0]
+    kind = etree.QName(child).localname
+    if kind == "list":
+        return {"list": [_c7_parameter_value(item) for item in child if isinstance(item.tag, str)]}
+    if kind == "map":
+        return {"map": {entry.get("key"): _c7_parameter_value(entry) for entry in child if isinstance(entry.tag, str)}}
+    if kind == "script":
+        return {"script": child.get("scriptFormat") or ""}
+    return (child.text or "").strip()
+
+
+def io_info(node: etree._Element) -> dict[str, Any] | None:
+    """Input and output mappings in either dialect: ``{"inputs": [(target, source)], "outputs": [...]}``.
+
+    A source is a FEEL (``=…``) or JUEL (``${…}``) expression, a literal string, or (Camunda 7) a
+    ``{"list": [...]}`` / ``{"map": {...}}`` of such sources.
+    """
+    io: dict[str, list[tuple[str, Any]]] = {"inputs": [], "outputs": []}
+    for mapping in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}ioMapping/*"):
+        kind = "inputs" if etree.QName(mapping).localname == "input" else "outputs"
+        io[kind].append((mapping.get("target") or "", mapping.get("source") or ""))
+    base = f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}inputOutput"
+    for tag, kind in (("inputParameter", "inputs"), ("outputParameter", "outputs")):
+        for parameter in node.iterfind(f"{base}/{{{CAMUNDA_NS}}}{tag}"):
+            io[kind].append((parameter.get("name") or "", _c7_parameter_value(parameter)))
+    return io if io["inputs"] or io["outputs"] else None
+
+
+def script_info(node: etree._Element) -> dict[str, Any]:
+    """A script task's script: Camunda 8 ``zeebe:script`` (FEEL) or a BPMN ``script`` with its format."""
+    ext = read_extensions(node)
+    c8 = ext.get("script", {})
+    if c8:
+        return {"script": {"language": "feel", "text": c8.get("expression", ""), "result": c8.get("resultVariable")}}
+    text = node.findtext(f"{{{BPMN_NS}}}script") or ""
+    language = (node.get("scriptFormat") or "python").strip().lower()
+    result = ext.get("camunda", {}).get("resultVariable")
+    job = ext.get("taskDefinition", {}).get("type")
+    return {"script": {"language": language, "text": text, "result": result, "job_type": job}}
+
+
+def decision_info(node: etree._Element) -> dict[str, Any]:
+    """Which DMN decision a business rule task calls and where its result goes, in either dialect."""
+    ext = read_extensions(node)
+    c7 = ext.get("camunda", {})
+    c8 = ext.get("calledDecision", {})
+    return {
+        "decision_id": c8.get("decisionId") or c7.get("decisionRef"),
+        "result_variable": c8.get("resultVariable") or c7.get("resultVariable"),
+        "map_result": c7.get("mapDecisionResult") or ("camunda8" if c8 else "resultList"),
+    }
+
+
+def call_info(node: etree._Element) -> dict[str, Any]:
+    """What a call activity calls and which variables go in and come back, in either dialect.
+
+    Camunda 8 (``zeebe:calledElement``): all variables go both ways unless
+    ``propagateAllParentVariables``/``propagateAllChildVariables`` are false; input and output
+    mappings (``zeebe:ioMapping``) narrow them. Camunda 7: only what ``camunda:in``/``camunda:out``
+    name (``variables="all"`` for everything), and ``camunda:in businessKey``.
+    """
+    ext = read_extensions(node)
+    c8 = ext.get("calledElement")
+    c7 = ext.get("camunda", {})
+
+    def mappings(tag: str) -> list[dict[str, Any]]:
+        return [
+            {"source": m.get("source"), "source_expression": m.get("sourceExpression"), "target": m.get("target"),
+             "all": m.get("variables") == "all", "business_key": m.get("businessKey")}
+            for m in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}{tag}")
+        ]  # fmt: skip
+
+    if c8 is not None:
+        return {"call": {
+            "dialect": "camunda8", "element": c8.get("processId") or "", "binding": c8.get("bindingType") or "latest",
+            "version_tag": c8.get("versionTag"), "version": None,
+            "propagate_parent": c8.get("propagateAllParentVariables", "true").lower() != "false",
+            "propagate_child": c8.get("propagateAllChildVariables", "true").lower() != "false",
+            "in": [], "out": [],
+        }}  # fmt: skip
+    return {"call": {
+        "dialect": "camunda7", "element": node.get("calledElement") or "", "binding": c7.get("calledElementBinding")
+        or "latest", "version": c7.get("calledElementVersion"), "version_tag": c7.get("calledElementVersionTag"),
+        "propagate_parent": False, "propagate_child": False, "in": mappings("in"), "out": mappings("out"),
+    }}  # fmt: skip
+
+
+def _element_entry(node: etree._Element) -> dict[str, Any]:
+    tag = etree.QName(node).localname
+    entry: dict[str, Any] = {"type": tag, "name": node.get("name") or "", "line": node.sourceline}
+    if tag == "userTask":
+        entry.update(user_task_info(node))
+    elif tag == "startEvent":
+        entry.update(form_info(node))
+        initiator = read_extensions(node).get("camunda", {}).get("initiator")
+        if initiator:
+            entry["initiator"] = initiator  # Camunda 7: the variable that receives who started the process
+    elif tag == "businessRuleTask":
+        entry.update(decision_info(node))
+        job = job_info(node)
+        if not entry["decision_id"] and has_job(job):
+            entry.update(job)  # no decision to call: a worker's job, as in both Camunda engines
+    elif tag == "scriptTask":
+        entry.update(script_info(node))
+    elif tag == "callActivity":
+        entry.update(call_info(node))
+    elif tag == "subProcess" and node.get("triggeredByEvent") == "true":
+        entry["event_subprocess"] = True
+    io = io_info(node)
+    if io is not None:
+        entry["io"] = io
+    loop = multi_instance_info(node)
+    if loop is not None:
+        entry["multi_instance"] = loop
+    if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "endEvent"):
+        entry.update(code_events_info(node))
+    if tag == "startEvent":
+        entry["interrupting"] = node.get("isInterrupting", "true").lower() != "false"
+        holder = node.getparent()
+        if holder is not None and etree.QName(holder).localname == "subProcess" \
+                and holder.get("triggeredByEvent") == "true":
+            entry["in_event_subprocess"] = holder.get("id")
+            outer = holder.getparent()
+            entry["nested"] = outer is not None and etree.QName(outer).localname in ("subProcess", "transaction")
+    if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "receiveTask",
+               "endEvent"):
+        timer = timer_info(node)
+        if timer is not None:
+            entry["timer"] = timer
+        message = message_info(node)
+        if message is not None:
+            entry["message"] = message
+        if tag == "boundaryEvent":
+            entry["attached_to"] = node.get("attachedToRef")
+            entry["interrupting"] = node.get("cancelActivity", "true").lower() != "false"
+    if tag in ("serviceTask", "sendTask") or (tag in MESSAGE_THROW_TAGS and "message" in entry):
+        entry.update(job_info(node))
+    return entry
+
+
+def version_tag(process: etree._Element) -> str | None:
+    """C7 ``camunda:versionTag`` on the process, or C8 ``<zeebe:versionTag value="…"/>`` in its extensions."""
+    ext = read_extensions(process)
+    tag = ext.get("versionTag", {}).get("value") or ext.get("camunda", {}).get("versionTag") or ""
+    return tag.strip() or None
+
+
+def process_info(process: etree._Element) -> ProcessInfo:
+    ext = read_extensions(process)
+    props = ext.get("properties", {})
+    starters = _split(props.get("candidateStarterGroups") or ext.get("camunda", {}).get("candidateStarterGroups"))
+    doc = process.findtext(f"{{{BPMN_NS}}}documentation") or ""
+    info = ProcessInfo(
+        key=process.get("id", ""),
+        name=process.get("name") or process.get("id", ""),
+        description=doc.strip(),
+        executable=process.get("isExecutable", "false").lower() == "true",
+        starter_roles=starters,
+        properties=dict(props),
+        version_tag=version_tag(process),
+    )
+    for node in process.iter(f"{{{BPMN_NS}}}*"):
+        tag = etree.QName(node).localname
+        if tag in FLOW_NODE_TAGS and node.get("id"):
+            info.elements[node.get("id")] = _element_entry(node)
+        elif tag == "sequenceFlow" and node.get("id"):
+            info.flows[node.get("id")] = {
+                "source": node.get("sourceRef"),
+                "target": node.get("targetRef"),
+                "name": node.get("name") or "",
+                "condition": (node.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip(),
+            }
+    return info

@@ -1,0 +1,332 @@
+"""Read side: inbox lists, counts, catalogues and instance pages from indexed tables only.
+
+Nothing here loads workflow state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Exists, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.sql import Select, Subquery
+
+from engine.org.models import Notice, RoleAssignment, Unit, User
+from engine.org.people import roles_in_unit
+from engine.runtime.models import (
+    DeployedFile,
+    Deployment,
+    FormDefinition,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskRow,
+)
+
+
+def _candidate_clause(user: User) -> Exists:
+    role_match = exists().where(
+        RoleAssignment.user_id == user.id,
+        RoleAssignment.unit_id == TaskRow.unit_id,
+        RoleAssignment.role == TaskCandidate.role,
+    )
+    return exists().where(
+        TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match)
+    )
+
+
+INBOX_SORTS = ("received", "priority")
+
+
+@dataclass(frozen=True)
+class InboxOptions:
+    """How the inbox lists are ordered and narrowed."""
+
+    sort: str = "received"
+    """``received``: oldest first; ``priority``: higher priority first, then the nearest due date."""
+    follow_up_by: datetime | None = None
+    """Only the tasks whose follow-up date has come by this moment (None: every task)."""
+
+
+def _open_tasks(options: InboxOptions) -> Select[TaskRow]:
+    stmt = (
+        select(TaskRow)
+        .where(TaskRow.state == "open")
+        .options(joinedload(TaskRow.instance).joinedload(ProcessInstance.definition), joinedload(TaskRow.assignee))
+    )
+    if options.follow_up_by is not None:
+        stmt = stmt.where(TaskRow.follow_up_at <= options.follow_up_by)
+    if options.sort == "priority":
+        stmt = stmt.order_by(TaskRow.priority.desc(), TaskRow.due_at.asc().nulls_last())
+    return stmt.order_by(TaskRow.created_at, TaskRow.id)
+
+
+def my_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
+    return list(session.scalars(_open_tasks(options).where(TaskRow.assignee_id == user.id)))
+
+
+def claimable_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
+    stmt = _open_tasks(options).where(TaskRow.assignee_id.is_(None), _candidate_clause(user))
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    mine: int
+    claimable: int
+    unread_notices: int
+
+
+def inbox_counts(session: Session, user: User) -> InboxCounts:
+    base = select(func.count()).select_from(TaskRow).where(TaskRow.state == "open")
+    mine = session.scalar(base.where(TaskRow.assignee_id == user.id)) or 0
+    claimable = session.scalar(base.where(TaskRow.assignee_id.is_(None), _candidate_clause(user))) or 0
+    unread = session.scalar(
+        select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+    )
+    return InboxCounts(mine, claimable, unread or 0)
+
+
+def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
+    stmt = select(Notice).where(Notice.user_id == user.id).order_by(Notice.created_at.desc(), Notice.id.desc())
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def active_definitions(session: Session) -> list[ProcessDefinition]:
+    """The version people start of every process that runs (documentation diagrams never do)."""
+    latest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .where(ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    stmt = select(ProcessDefinition).join(
+        latest, and_(ProcessDefinition.key == latest.c.key, ProcessDefinition.version == latest.c.version)
+    )
+    return list(session.scalars(stmt.order_by(ProcessDefinition.name)))
+
+
+def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, list[int]]]:
+    """Each active definition with the units in which the user may start it."""
+    assignments = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+    roles_by_unit: dict[int, set[str]] = {}
+    for a in assignments:
+        roles_by_unit.setdefault(a.unit_id, set()).add(a.role)
+    result = []
+    for definition in active_definitions(session):
+        wanted = set(definition.starter_roles)
+        units = [u for u, roles in roles_by_unit.items()
+                 if definition.startable_in(u) and (not wanted or roles & wanted)]  # fmt: skip
+        if units:
+            result.append((definition, sorted(units)))
+    return result
+
+
+def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
+    unit_ids = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
+    stmt = (
+        select(ProcessInstance)
+        .where(ProcessInstance.unit_id.in_(unit_ids))
+        .options(joinedload(ProcessInstance.definition), joinedload(ProcessInstance.started_by))
+        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
+    return bool(roles_in_unit(session, user, instance.unit_id))
+
+
+def instance_tasks(session: Session, instance_id: int) -> list[TaskRow]:
+    stmt = (
+        select(TaskRow)
+        .where(TaskRow.instance_id == instance_id)
+        .options(joinedload(TaskRow.assignee), joinedload(TaskRow.completed_by))
+        .order_by(TaskRow.created_at, TaskRow.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def history(session: Session, instance_id: int) -> list[HistoryEvent]:
+    stmt = (
+        select(HistoryEvent)
+        .where(HistoryEvent.instance_id == instance_id)
+        .options(selectinload(HistoryEvent.actor))
+        .order_by(HistoryEvent.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def mark_notice_read(session: Session, notice: Notice, now: datetime) -> None:
+    if notice.read_at is None:
+        notice.read_at = now
+        session.commit()
+
+
+# --- process definitions: the library, versions and their files -------------------------------------
+
+
+@dataclass(frozen=True)
+class DefinitionSummary:
+    """One process key: the version people start today, and how it is used."""
+
+    definition: ProcessDefinition
+    versions: int
+    running: int
+    completed: int
+    drafts: tuple[int, ...] = ()  # versions waiting for the unit leader's approval
+
+
+@dataclass(frozen=True)
+class LibraryGroup:
+    """The processes one unit owns; ``unit`` None: the shared library."""
+
+    unit: Unit | None
+    summaries: list[DefinitionSummary]
+
+
+def _instance_counts_by_key() -> Subquery:
+    running = func.sum(case((ProcessInstance.status == "running", 1), else_=0))
+    completed = func.sum(case((ProcessInstance.status == "completed", 1), else_=0))
+    return (
+        select(ProcessDefinition.key, running.label("running"), completed.label("completed"))
+        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+
+
+def definition_summaries(session: Session) -> list[DefinitionSummary]:
+    """Every process key with its active version (the latest one if none is active), drafts and counts."""
+    latest_active = func.max(case((ProcessDefinition.status == "active", ProcessDefinition.version)))
+    versions = (
+        select(
+            ProcessDefinition.key,
+            func.count().label("versions"),
+            func.coalesce(latest_active, func.max(ProcessDefinition.version)).label("shown"),
+        )
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    counts = _instance_counts_by_key()
+    stmt = (
+        select(ProcessDefinition, versions.c.versions, counts.c.running, counts.c.completed)
+        .join(versions, and_(ProcessDefinition.key == versions.c.key, ProcessDefinition.version == versions.c.shown))
+        .outerjoin(counts, counts.c.key == ProcessDefinition.key)
+        .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.unit))
+        .order_by(ProcessDefinition.name, ProcessDefinition.key)
+    )
+    drafts = _drafts_by_key(session)
+    return [
+        DefinitionSummary(d, n, running or 0, done or 0, drafts.get(d.key, ()))
+        for d, n, running, done in session.execute(stmt)
+    ]
+
+
+def _drafts_by_key(session: Session) -> dict[str, tuple[int, ...]]:
+    stmt = select(ProcessDefinition.key, ProcessDefinition.version).where(ProcessDefinition.status == "draft")
+    found: dict[str, tuple[int, ...]] = {}
+    for key, version in session.execute(stmt.order_by(ProcessDefinition.version)):
+        found[key] = (*found.get(key, ()), version)
+    return found
+
+
+def library_groups(session: Session) -> list[LibraryGroup]:
+    """The process library grouped by owning unit: the shared library first, then units by name."""
+    groups: dict[int | None, LibraryGroup] = {}
+    for summary in definition_summaries(session):
+        unit = summary.definition.unit
+        key = unit.id if unit is not None else None
+        groups.setdefault(key, LibraryGroup(unit, [])).summaries.append(summary)
+    return sorted(groups.values(), key=lambda g: (g.unit is not None, g.unit.name if g.unit else ""))
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    definition: ProcessDefinition
+    deployed_by: User | None
+
+
+def definition_versions(session: Session, key: str) -> list[DefinitionVersion]:
+    """Every version of one process key, newest first, with who deployed it (specs not loaded)."""
+    stmt = (
+        select(ProcessDefinition, User)
+        .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
+        .outerjoin(User, User.id == Deployment.deployed_by_id)
+        .where(ProcessDefinition.key == key)
+        .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.deployment))
+        .order_by(ProcessDefinition.version.desc())
+    )
+    return [DefinitionVersion(d, u) for d, u in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class UsedForm:
+    form: FormDefinition
+    file: DeployedFile | None  # None for forms deployed before files were kept with them
+
+
+def _form_ids(definition: ProcessDefinition) -> set[int]:
+    nodes = (definition.elements or {}).get("nodes", {})
+    return {n["form_definition_id"] for n in nodes.values() if n.get("form_definition_id")}
+
+
+def forms_used(session: Session, definitions: list[ProcessDefinition]) -> dict[int, list[UsedForm]]:
+    """The forms each definition's tasks show, with the uploaded .form file each version came from."""
+    wanted = {d.id: _form_ids(d) for d in definitions}
+    all_ids = set().union(*wanted.values()) if wanted else set()
+    file_match = and_(
+        DeployedFile.deployment_id == FormDefinition.deployment_id,
+        DeployedFile.content_hash == FormDefinition.content_hash,
+        DeployedFile.kind == "form",
+    )
+    stmt = (
+        select(FormDefinition, DeployedFile).outerjoin(DeployedFile, file_match).where(FormDefinition.id.in_(all_ids))
+    )
+    by_id = {form.id: UsedForm(form, file) for form, file in session.execute(stmt)}
+    return {
+        def_id: sorted((by_id[i] for i in ids if i in by_id), key=lambda u: u.form.form_key)
+        for def_id, ids in wanted.items()
+    }
+
+
+def definition_file(session: Session, key: str, version: int, file_id: int) -> DeployedFile | None:
+    """A file of one version: its BPMN or a form it uses; None for any other file id."""
+    definition = session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+        .options(defer(ProcessDefinition.spec_json))
+    )
+    if definition is None:
+        return None
+    allowed = {definition.bpmn_file_id} | {
+        u.file.id for u in forms_used(session, [definition])[definition.id] if u.file is not None
+    }
+    return session.get(DeployedFile, file_id) if file_id in allowed else None
+
+
+def element_states(session: Session, instance_id: int) -> dict[str, str]:
+    """For a diagram overlay: each element with a task row, 'open' if any of its tasks is open, else 'completed'."""
+    stmt = select(TaskRow.element_id, TaskRow.state).where(
+        TaskRow.instance_id == instance_id, TaskRow.state.in_(("open", "completed"))
+    )
+    states: dict[str, str] = {}
+    for element_id, state in session.execute(stmt):
+        if states.get(element_id) != "open":
+            states[element_id] = state
+    return states
+
+
+def is_admin(session: Session, user: User) -> bool:
+    """Administrators (role ``admin`` in any unit) may deploy processes."""
+    stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def called_instances(session: Session, instance_id: int) -> list[ProcessInstance]:
+    """The instances a process started through its call activities (indexed by ``parent_instance_id``)."""
+    stmt = select(ProcessInstance).where(ProcessInstance.parent_instance_id == instance_id)
+    return list(session.scalars(stmt.order_by(ProcessInstance.id)))
