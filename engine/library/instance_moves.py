@@ -12,8 +12,6 @@ since, and records ``migration_reverted``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,19 +24,18 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import Conflict, EngineError, InstanceNotFound, NotAllowed, NotFound
+from engine.errors import Conflict, EngineError, NotAllowed, NotFound
 from engine.library.models import InstanceMigration
 from engine.library.versions import active_version, may_deploy
 from engine.org.models import User
 from engine.org.people import roles_in_unit
-from engine.runtime.engine import active_tasks
+from engine.runtime.engine import Engine
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.parsing import JobTask
 from engine.runtime.serialization import SERIALIZER, dump_state, load_state
+from engine.runtime.tasks import active_tasks
 
 REACHED = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
 STARTED = TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
@@ -205,35 +202,10 @@ def _apply(plan: _Plan) -> None:
 # --- moving and moving back ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _transaction(session: Session) -> Iterator[None]:
-    try:
-        yield
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
-    except OperationalError as exc:
-        session.rollback()
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
-            raise Conflict("The process is being changed by someone else right now; try again in a moment.")
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def _lock(session: Session, instance_id: int) -> ProcessInstance:
-    instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
-    if instance is None:
-        raise InstanceNotFound(instance_id)
-    return instance
-
-
 def migrate(session: Session, instance_id: int, *, actor: User, now: datetime) -> InstanceMigration:
     """Move a running instance to the active version of its process, in one transaction."""
-    with _transaction(session):
-        instance = _lock(session, instance_id)
+    with Engine(session).command(now=now, actor=actor) as command:
+        instance = command.lock(instance_id)
         target = _target_for(session, instance, actor)
         plan = _plan(instance, target)
         if plan.reasons:
@@ -292,11 +264,11 @@ def _record(session: Session, instance: ProcessInstance, actor: User, now: datet
 
 def revert(session: Session, migration_id: int, *, actor: User, now: datetime) -> InstanceMigration:
     """Put a migrated instance back on its previous version, while nothing has happened to it since."""
-    with _transaction(session):
+    with Engine(session).command(now=now, actor=actor) as command:
         migration = session.get(InstanceMigration, migration_id)
         if migration is None:
             raise NotFound("Migration %(id)s does not exist.", id=migration_id)
-        instance = _lock(session, migration.instance_id)
+        instance = command.lock(migration.instance_id)
         if not may_migrate(session, actor, instance.definition):
             raise NotAllowed("Only an administrator of the process's unit may move its instances between versions.")
         if not revertible(session, migration):

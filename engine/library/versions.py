@@ -126,8 +126,9 @@ def request_review(
     if unit is None:
         raise EngineError("Only a unit's own version goes through change control.")
     variables = review_variables(session, definition)
-    instance = engine._start(control, unit, actor, now, business_key=f"{definition.key} v{definition.version}",
-                             variables=variables)  # fmt: skip
+    with engine.command(now=now, actor=actor, commit=False) as command:  # within the deployment's transaction
+        instance = command.start(control, unit, actor, business_key=f"{definition.key} v{definition.version}",
+                                 variables=variables)  # fmt: skip
     review = VersionReview(definition_id=definition.id, instance_id=instance.id, requested_at=now,
                            requested_by_id=actor.id if actor else None)  # fmt: skip
     session.add(review)

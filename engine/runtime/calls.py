@@ -1,9 +1,10 @@
 """Call activities: the called process runs as an instance of its own, as in both Camunda engines.
 
 When a process reaches a call activity, eISO starts the called process (the active version of its
-key, or the version the binding names) in the same unit and the same transaction, linked to the
-calling task. The caller's task waits. When the called instance completes, its variables come back
-(Camunda 8: all of them unless ``propagateAllChildVariables`` is false or output mappings narrow
+key, or the version the binding names) in the same unit and the same command, linked to the calling
+task: the caller is saved waiting, then the command's queue starts the called instance
+(``StartCalled``). The caller's task waits. When the called instance completes (``ResumeCaller``),
+its variables come back (Camunda 8: all of them unless ``propagateAllChildVariables`` is false or output mappings narrow
 them; Camunda 7: what ``camunda:out`` names) and the caller goes on. An error the called process does
 not catch ends it and is thrown at the call activity (its error boundary events catch it); an
 escalation is passed up without ending it. When the call activity is cancelled (an interrupting
@@ -13,7 +14,8 @@ boundary event, an event subprocess), the called instance is cancelled with it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -23,16 +25,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, EngineStateError
-from engine.runtime.events import deliver, error_event, escalation_event, find_task
+from engine.org.models import User
+from engine.runtime.command import Command, Recorder, Step
+from engine.runtime.events import deliver, error_event, escalation_event, run_task
 from engine.runtime.iomapping import on_completion, with_inputs
 from engine.runtime.models import ProcessDefinition, ProcessInstance
 from engine.runtime.parsing import CallTask
 from engine.runtime.script_engine import evaluate_expression
-
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine, _Recorder
+from engine.runtime.tasks import active_tasks, element_of, find_task
 
 MAX_CALL_DEPTH = 10  # a process that calls itself, or a ring of processes calling each other
 CONTEXT_KEYS = ("unit", "departments", "initiator")  # given to every instance by eISO, never passed on
@@ -43,12 +46,10 @@ def _is_expression(text: str) -> bool:
 
 
 def waiting_calls(workflow: BpmnWorkflow) -> list[Task]:
-    from engine.runtime.engine import active_tasks
-
     return [t for t in active_tasks(workflow) if isinstance(t.task_spec, CallTask) and t.state == TaskState.READY]
 
 
-def called_definition(engine: Engine, instance: ProcessInstance, call: Mapping[str, Any],
+def called_definition(session: Session, instance: ProcessInstance, call: Mapping[str, Any],
                       data: Mapping[str, Any]) -> ProcessDefinition:  # fmt: skip
     """The version the call activity starts: latest active (default), same deployment, version or tag."""
     key = str(call.get("element") or "")
@@ -68,7 +69,7 @@ def called_definition(engine: Engine, instance: ProcessInstance, call: Mapping[s
         stmt = stmt.where(ProcessDefinition.version_tag == call.get("version_tag"))
     else:
         stmt = stmt.where(ProcessDefinition.status == "active")
-    definition = engine.session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+    definition = session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
     if definition is None or definition.unit_id not in (None, instance.unit_id):
         raise EngineError(
             "The called process '%(key)s' (%(binding)s) is not deployed for this unit; deploy it, then try again.",
@@ -127,36 +128,66 @@ def _final_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(last.data) if last is not None else {}
 
 
-def start_calls(engine: Engine, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
-    """Start the called instance of each call activity that has just been reached."""
-    for task in waiting_calls(workflow):
+def _node(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
+    return dict(instance.definition.elements["nodes"].get(element_id, {}))
+
+
+def start_calls(command: Command, step: Step) -> None:
+    """Queue the start of the called instance of each call activity that has just been reached."""
+    instance = step.instance
+    for task in waiting_calls(step.workflow):
         if task.internal_data.get("called_instance"):
             continue
-        if engine._call_depth >= MAX_CALL_DEPTH:
+        depth = command.call_depth + 1
+        if depth > MAX_CALL_DEPTH:
             raise EngineStateError(
                 "Processes call each other more than %(limit)s levels deep; nothing was changed. Check the call "
                 "activities of '%(name)s'.", limit=MAX_CALL_DEPTH, name=instance.definition.name,
             )  # fmt: skip
-        from engine.runtime.engine import element_of
-
         element_id = element_of(task.task_spec)
-        node = engine._node(instance, element_id)
-        definition = called_definition(engine, instance, node["call"], task.data)
+        node = _node(instance, element_id)
+        definition = called_definition(command.session, instance, node["call"], task.data)
         variables, business_key = call_inputs(node, task.data)
-        engine._call_depth += 1
+        task.internal_data["called_instance"] = True  # started by the queued StartCalled
+        command.later(StartCalled(instance.id, str(task.id), element_id, node.get("name", ""), definition.id,
+                                  variables, business_key or instance.business_key, depth, step.recorder.actor))
+
+
+@dataclass
+class StartCalled:
+    """Start the process a call activity calls, once the caller has been saved waiting for it."""
+
+    caller_id: int
+    task_id: str
+    element_id: str
+    element_name: str
+    definition_id: int
+    variables: dict[str, Any]
+    business_key: str | None
+    depth: int
+    actor: User | None
+
+    def run(self, command: Command) -> None:
+        caller = command.session.get(ProcessInstance, self.caller_id)
+        workflow = command.peek(self.caller_id)
+        task = find_task(workflow, self.task_id) if workflow is not None else None
+        if caller is None or task is None or task.state != TaskState.READY:
+            return  # the call activity was cancelled in the same command
+        definition = command.session.get(ProcessDefinition, self.definition_id)
+        assert definition is not None
+        command.call_depth = self.depth  # what the called process calls in turn is one level deeper
         try:
-            child = engine._start(definition, instance.unit, recorder.actor, recorder.now,
-                                  business_key or instance.business_key, variables,
-                                  cause={"called_by": instance.id, "call_element": element_id},
-                                  parent=(instance.id, str(task.id)))  # fmt: skip
+            child = command.start(definition, caller.unit, self.actor, business_key=self.business_key,
+                                  variables=self.variables,
+                                  cause={"called_by": caller.id, "call_element": self.element_id},
+                                  parent=(caller.id, self.task_id))  # fmt: skip
         finally:
-            engine._call_depth -= 1
-        task.internal_data["called_instance"] = child.id
-        recorder.add("call_started", element=(element_id, node.get("name", "")),
-                     data={"instance": child.id, "process": definition.key, "version": definition.version})  # fmt: skip
+            command.call_depth = 0
+        data = {"instance": child.id, "process": definition.key, "version": definition.version}
+        command.record(caller.id, "call_started", element=(self.element_id, self.element_name), data=data)
 
 
-def child_outcomes(child: ProcessInstance, workflow: BpmnWorkflow, recorder: _Recorder) -> list[tuple[str, Any]]:
+def child_outcomes(child: ProcessInstance, workflow: BpmnWorkflow, recorder: Recorder) -> list[tuple[str, Any]]:
     """What a called instance has to tell its caller: it completed, or raised an error (which ends it) or
     an escalation that nobody inside it caught. Call before its state is saved."""
     outcomes: list[tuple[str, Any]] = []
@@ -180,68 +211,80 @@ def child_outcomes(child: ProcessInstance, workflow: BpmnWorkflow, recorder: _Re
     return outcomes
 
 
-def notify_parent(engine: Engine, child: ProcessInstance, outcomes: list[tuple[str, Any]], recorder: _Recorder) -> None:
-    """Hand the outcomes to the caller: queued when it is being advanced in this command, else advanced now."""
+def notify_caller(command: Command, child: ProcessInstance, outcomes: list[tuple[str, Any]],
+                  actor: User | None) -> None:  # fmt: skip
+    """Queue the outcomes of a called instance for its caller."""
     if not outcomes or child.parent_instance_id is None or child.parent_task_id is None:
         return
-    for kind, payload in outcomes:
-        engine._returns.append((child.parent_instance_id, child.parent_task_id, kind, payload, child.id))
-    if child.parent_instance_id not in engine._in_progress:
-        from engine.runtime.engine import _Recorder
-
-        parent = engine._lock_instance(child.parent_instance_id)
-        parent_workflow = engine._load(parent)
-        parent_recorder = _Recorder(parent, recorder.actor, recorder.now)
-        engine._advance(parent_workflow, parent, parent_recorder)
-        engine._finish(parent_workflow, parent, parent_recorder)
+    command.later(ResumeCaller(child.parent_instance_id, child.parent_task_id, child.id, outcomes, actor))
 
 
-def apply_returns(engine: Engine, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> bool:
-    """Move on the call activities whose called instances finished; True when one did."""
-    from engine.runtime.engine import element_of
+@dataclass
+class ResumeCaller:
+    """Move on the call activity whose called instance completed, or throw its error or escalation there."""
 
-    mine = [r for r in engine._returns if r[0] == instance.id]
-    engine._returns = [r for r in engine._returns if r[0] != instance.id]
-    for _, task_id, kind, payload, child_id in mine:
-        task = find_task(workflow, task_id)
+    caller_id: int
+    task_id: str
+    child_id: int
+    outcomes: list[tuple[str, Any]]
+    actor: User | None
+
+    def run(self, command: Command) -> None:
+        step = command.open(self.caller_id, actor=self.actor)
+        instance, recorder = step.instance, step.recorder
+        task = find_task(step.workflow, self.task_id)
         if task is None or task.state != TaskState.READY:
-            continue  # the call activity was cancelled meanwhile
+            command.saved(instance, step.workflow)
+            return  # the call activity was cancelled meanwhile
         element_id = element_of(task.task_spec)
-        element = (element_id, engine._name(instance, element_id))
-        if kind == "completed":
-            flowing = call_outputs(engine._node(instance, element_id), task.data, payload)
-            task.data.clear()
-            task.data.update(flowing)
-            engine._run(task)
-            recorder.add("call_completed", element=element, data={"instance": child_id})
-            continue
-        code, data = payload
-        event = (error_event if kind == "error" else escalation_event)(code, {**task.data, **data})
-        caught = deliver(task, event)
-        recorder.add(f"call_{kind}", element=element, data={"instance": child_id, "code": code, "caught": bool(caught)})
-        if caught is None and kind == "error":
-            error = f"The called process ended with the error {code!r}, which no event catches."
-            recorder.add("incident", element=element, data={"error": error})
-    return bool(mine)
+        element = (element_id, _node(instance, element_id).get("name", ""))
+        for kind, payload in self.outcomes:
+            if kind == "completed":
+                flowing = call_outputs(_node(instance, element_id), task.data, payload)
+                task.data.clear()
+                task.data.update(flowing)
+                run_task(task)
+                recorder.add("call_completed", element=element, data={"instance": self.child_id})
+                continue
+            code, data = payload
+            event = (error_event if kind == "error" else escalation_event)(code, {**task.data, **data})
+            caught = deliver(task, event)
+            recorder.add(f"call_{kind}", element=element,
+                         data={"instance": self.child_id, "code": code, "caught": bool(caught)})  # fmt: skip
+            if caught is None and kind == "error":
+                error = f"The called process ended with the error {code!r}, which no event catches."
+                recorder.add("incident", element=element, data={"error": error})
+        command.proceed(step)
 
 
-def cancel_orphans(engine: Engine, workflow: BpmnWorkflow, instance: ProcessInstance, recorder: _Recorder) -> None:
+def cancel_orphans(command: Command, step: Step) -> None:
     """Cancel called instances whose call activity is no longer waiting (interrupted, or the caller ended)."""
-    from engine.runtime.engine import _Recorder
-
+    instance = step.instance
     if not any(n["type"] == "callActivity" for n in instance.definition.elements["nodes"].values()):
         return  # no query for the many processes that call nothing
-    waiting = {str(t.id) for t in waiting_calls(workflow)}
-    stmt = select(ProcessInstance).where(
+    waiting = {str(t.id) for t in waiting_calls(step.workflow)}
+    stmt = select(ProcessInstance.id, ProcessInstance.parent_task_id).where(
         ProcessInstance.parent_instance_id == instance.id, ProcessInstance.status == "running"
     )
-    for child in list(engine.session.scalars(stmt)):
-        if child.parent_task_id in waiting or child.id in engine._in_progress:
-            continue
-        locked = engine._lock_instance(child.id)
-        child_workflow = engine._load(locked)
-        child_workflow.cancel()
-        locked.status, locked.completed_at = "cancelled", recorder.now
-        child_recorder = _Recorder(locked, recorder.actor, recorder.now)
-        child_recorder.add("instance_cancelled", data={"reason": "call_cancelled", "caller": instance.id})
-        engine._finish(child_workflow, locked, child_recorder)
+    for child_id, task_id in list(command.session.execute(stmt)):
+        if task_id not in waiting:
+            command.later(CancelCalled(child_id, instance.id, step.recorder.actor))
+
+
+@dataclass
+class CancelCalled:
+    """Cancel a called instance whose call activity stopped waiting for it."""
+
+    child_id: int
+    caller_id: int
+    actor: User | None
+
+    def run(self, command: Command) -> None:
+        step = command.open(self.child_id, actor=self.actor)
+        if step.instance.status != "running":
+            command.saved(step.instance, step.workflow)
+            return
+        step.workflow.cancel()
+        step.instance.status, step.instance.completed_at = "cancelled", command.now
+        step.recorder.add("instance_cancelled", data={"reason": "call_cancelled", "caller": self.caller_id})
+        command.finish(step)

@@ -14,7 +14,6 @@ leaves to us, through its public task API only:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -29,17 +28,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     EscalationEventDefinition,
 )
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-
-def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
-    """A task of the process or of any of its subprocesses, or None."""
-    key = uuid.UUID(task_id)
-    for wf in (workflow, *workflow.subprocesses.values()):
-        if key in wf.tasks:
-            return wf.tasks[key]
-    return None
+from engine.errors import EngineError, ExpressionError
+from engine.runtime.script_engine import evaluate_expression
+from engine.runtime.tasks import active_tasks
 
 
 def error_event(code: str, payload: dict[str, Any]) -> BpmnEvent:
@@ -166,9 +161,6 @@ class EisoConditional(ConditionalEventDefinition):
     value set on a parallel path, whereas Camunda's variables belong to the whole process."""
 
     def has_fired(self, my_task: Task) -> bool:
-        from engine.errors import ExpressionError
-        from engine.runtime.script_engine import evaluate_expression
-
         latest = my_task.workflow.top_workflow.last_task
         pending = _pending.get() or {}
         context = {**my_task.data, **(latest.data if latest is not None else {}), **pending}  # the latest wins
@@ -189,8 +181,6 @@ def conditions_interrupt(task: Task, data: Mapping[str, Any]) -> bool:
     """Data about to be set by ``task``: evaluate the waiting conditional events with it first, as
     Camunda does when a variable changes. True when an interrupting one fired, so that the task must
     not run on (the boundary event cancels it)."""
-    from engine.runtime.engine import active_tasks
-
     token = _pending.set(data)
     try:
         waiting = [
@@ -224,3 +214,14 @@ def refresh_conditions(tasks: Iterable[Task]) -> bool:
             task.task_spec._update(task)
             fired = fired or task.state != TaskState.WAITING
     return fired
+
+
+def run_task(task: Task) -> None:
+    """Complete a ready task with the data it holds; a conditional event it makes true may interrupt it."""
+    if conditions_interrupt(task, task.data):
+        return  # an interrupting conditional event takes over; the task is cancelled with its scope
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        step = task.task_spec.bpmn_name or task.task_spec.name
+        raise EngineError("The step '%(step)s' failed: %(reason)s", step=step, reason=str(exc))

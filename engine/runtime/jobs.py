@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select
@@ -21,11 +21,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, claim
 from engine.errors import Conflict, EngineError, NotFound
+from engine.runtime.command import Command, Commands
+from engine.runtime.events import deliver, error_event, run_task
 from engine.runtime.iomapping import on_completion, with_inputs
 from engine.runtime.models import HistoryEvent, ProcessInstance
-
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
 
 DEFAULT_RETRIES = 3
 MAX_LOCK = timedelta(hours=24)
@@ -69,35 +68,42 @@ def _lock_free(now: datetime) -> Any:
     return or_(ExternalJob.lock_expires_at.is_(None), ExternalJob.lock_expires_at < now)
 
 
-def fetch_and_lock(engine: Engine, worker_id: str, topics: list[str], *, max_jobs: int, lock: timedelta,
+def _node(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
+    return dict(instance.definition.elements["nodes"].get(element_id, {}))
+
+
+def fetch_and_lock(engine: Commands, worker_id: str, topics: list[str], *, max_jobs: int, lock: timedelta,
                    now: datetime) -> list[dict[str, Any]]:  # fmt: skip
-    """Lock up to ``max_jobs`` open jobs of these topics for this worker and return them with their data."""
+    """Lock up to ``max_jobs`` open jobs of these topics for this worker and return them with their data.
+
+    Each job is claimed in a command of its own, so two workers never get the same job."""
     if not worker_id or not topics or not 0 < max_jobs <= 100 or not timedelta(0) < lock <= MAX_LOCK:
         raise EngineError("Give a workerId, at least one topic, maxJobs 1..100 and a lock of at most 24 hours.")
-    session = engine.session
-    candidates = session.scalars(
-        select(ExternalJob.id)
-        .where(ExternalJob.job_type.in_(topics), ExternalJob.state == "open", ExternalJob.retries > 0, _lock_free(now))
-        .order_by(ExternalJob.created_at, ExternalJob.id)
-        .limit(max_jobs)
-    ).all()
+    with engine.command(now=now) as command:
+        candidates = command.session.scalars(
+            select(ExternalJob.id)
+            .where(ExternalJob.job_type.in_(topics), ExternalJob.state == "open", ExternalJob.retries > 0,
+                   _lock_free(now))
+            .order_by(ExternalJob.created_at, ExternalJob.id)
+            .limit(max_jobs)
+        ).all()  # fmt: skip
     locked = []
     for job_id in candidates:
-        free = (ExternalJob.state == "open", _lock_free(now))
-        claimed = claim(session, ExternalJob, job_id, *free, locked_by=worker_id, lock_expires_at=now + lock)
-        session.commit()
-        if claimed:
-            locked.append(_describe(engine, job_id))
+        with engine.command(now=now) as command:
+            free = (ExternalJob.state == "open", _lock_free(now))
+            if claim(command.session, ExternalJob, job_id, *free, locked_by=worker_id, lock_expires_at=now + lock):
+                locked.append(_describe(command, job_id))
     return locked
 
 
-def _describe(engine: Engine, job_id: str) -> dict[str, Any]:
-    job = engine.session.get(ExternalJob, job_id, populate_existing=True)
+def _describe(command: Command, job_id: str) -> dict[str, Any]:
+    job = command.session.get(ExternalJob, job_id, populate_existing=True)
     assert job is not None
-    instance = engine.session.get(ProcessInstance, job.instance_id)
+    instance = command.session.get(ProcessInstance, job.instance_id)
     assert instance is not None
-    workflow = engine._load(instance)
-    node = engine._node(instance, job.element_id)
+    workflow = command.load(instance)
+    command.saved(instance, workflow)  # read only: back to the cache as it was
+    node = _node(instance, job.element_id)
     data = with_inputs(node.get("io"), workflow.get_task_from_id(uuid.UUID(job.id)).data)
     return {
         "id": job.id, "topic": job.job_type, "instance_id": job.instance_id, "element_id": job.element_id,
@@ -107,8 +113,8 @@ def _describe(engine: Engine, job_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _locked_job(engine: Engine, job_id: str, worker_id: str, now: datetime) -> ExternalJob:
-    job = engine.session.get(ExternalJob, job_id, populate_existing=True)
+def _locked_job(command: Command, job_id: str, worker_id: str, now: datetime) -> ExternalJob:
+    job = command.session.get(ExternalJob, job_id, populate_existing=True)
     if job is None:
         raise JobNotFound(job_id)
     if job.state != "open":
@@ -119,32 +125,28 @@ def _locked_job(engine: Engine, job_id: str, worker_id: str, now: datetime) -> E
     return job
 
 
-def complete_job(engine: Engine, job_id: str, worker_id: str, variables: dict[str, Any], *, now: datetime) -> None:
+def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[str, Any], *,
+                 now: datetime) -> None:  # fmt: skip
     """The worker did the job: its variables enter the process (through output mappings) and it moves on."""
-    from engine.runtime.engine import _Recorder
-
-    with engine._unit_of_work():
-        job = _locked_job(engine, job_id, worker_id, now)
-        instance = engine._lock_instance(job.instance_id)
-        workflow = engine._load(instance)
-        task = workflow.get_task_from_id(uuid.UUID(job.id))
+    with engine.command(now=now) as command:
+        job = _locked_job(command, job_id, worker_id, now)
+        step = command.open(job.instance_id)
+        task = step.workflow.get_task_from_id(uuid.UUID(job.id))
         if not task.has_state(TaskState.READY):
             raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
-        node = engine._node(instance, job.element_id)
+        node = _node(step.instance, job.element_id)
         data = with_inputs(node.get("io"), task.data)
         flowing = on_completion(node.get("io"), data, variables)
         task.data.clear()
         task.data.update(flowing)
-        engine._run(task)
+        run_task(task)
         job.state, job.completed_at = "completed", now
-        recorder = _Recorder(instance, None, now)
-        recorder.add("job_completed", element=(job.element_id, job.name),
-                     data={"job_type": job.job_type, "worker": worker_id, "output": variables})  # fmt: skip
-        engine._advance(workflow, instance, recorder)
-        engine._finish(workflow, instance, recorder)
+        step.recorder.add("job_completed", element=(job.element_id, job.name),
+                          data={"job_type": job.job_type, "worker": worker_id, "output": variables})  # fmt: skip
+        command.proceed(step)
 
 
-def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str, message: str,
+def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: str, message: str,
                     variables: dict[str, Any], *, now: datetime) -> bool:  # fmt: skip
     """The worker reports a business error (Camunda 7 ``bpmnError``, Camunda 8 "throw error").
 
@@ -153,21 +155,17 @@ def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str
     nothing catches it the job becomes an incident, as in Camunda 8, and waits for an administrator.
     Returns whether the error was caught.
     """
-    from engine.runtime.engine import _Recorder
-    from engine.runtime.events import deliver, error_event
-
     if not error_code:
         raise EngineError("Give the error code the diagram's error events catch.")
-    with engine._unit_of_work():
-        job = _locked_job(engine, job_id, worker_id, now)
-        instance = engine._lock_instance(job.instance_id)
-        workflow = engine._load(instance)
-        task = workflow.get_task_from_id(uuid.UUID(job.id))
+    with engine.command(now=now) as command:
+        job = _locked_job(command, job_id, worker_id, now)
+        step = command.open(job.instance_id)
+        instance, recorder = step.instance, step.recorder
+        task = step.workflow.get_task_from_id(uuid.UUID(job.id))
         if not task.has_state(TaskState.READY):
             raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
         payload = {**task.data, **variables}
         caught = deliver(task, error_event(error_code, payload))
-        recorder = _Recorder(instance, None, now)
         data = {"job_type": job.job_type, "worker": worker_id, "code": error_code, "message": message[:4000],
                 "variables": variables}  # fmt: skip
         job.error_message = f"{error_code}: {message}"[:4000]
@@ -176,55 +174,54 @@ def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str
             uncaught = f"No event catches the error {error_code!r}."
             data.update(job=job.id, error=uncaught)
             recorder.add("incident", element=(job.element_id, job.name), data=data)
-            engine.session.add_all(recorder.events)
+            command.session.add_all(recorder.events)
             return False
-        catcher = engine._node(instance, str(caught.task_spec.bpmn_id)).get("error") or {}
+        catcher = _node(instance, str(caught.task_spec.bpmn_id)).get("error") or {}
         for name, value in ((catcher.get("code_variable"), error_code), (catcher.get("message_variable"), message)):
             if name:  # Camunda 7 camunda:errorCodeVariable / errorMessageVariable
                 caught.internal_data.setdefault(caught.task_spec.event_definition.name, {})[name] = value
         job.state, job.completed_at = "completed", now
         recorder.add("job_error_thrown", element=(job.element_id, job.name), data=data)
-        engine._advance(workflow, instance, recorder)
-        engine._finish(workflow, instance, recorder)
+        command.proceed(step)
     return True
 
 
-def fail_job(engine: Engine, job_id: str, worker_id: str, error: str, *, retries: int, retry_after: timedelta,
+def fail_job(engine: Commands, job_id: str, worker_id: str, error: str, *, retries: int, retry_after: timedelta,
              now: datetime) -> ExternalJob:  # fmt: skip
     """The worker could not do the job: try again later, or raise an incident when no retries are left."""
-    with engine._unit_of_work():
-        job = _locked_job(engine, job_id, worker_id, now)
+    with engine.command(now=now) as command:
+        job = _locked_job(command, job_id, worker_id, now)
         job.retries = max(0, retries)
         job.error_message = error[:4000]
         job.locked_by, job.lock_expires_at = None, (now + retry_after if retries > 0 else None)
         if job.retries == 0:
             job.state = "incident"
-            engine.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="incident",
+            command.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="incident",
                                             element_id=job.element_id, element_name=job.name,
                                             data={"job": job.id, "error": job.error_message}))  # fmt: skip
     return job
 
 
-def extend_lock(engine: Engine, job_id: str, worker_id: str, *, lock: timedelta, now: datetime) -> ExternalJob:
+def extend_lock(engine: Commands, job_id: str, worker_id: str, *, lock: timedelta, now: datetime) -> ExternalJob:
     """The worker needs longer: its lock now ends ``lock`` from now (only while it still holds the lock)."""
     if not timedelta(0) < lock <= MAX_LOCK:
         raise EngineError("Give a new lock duration of more than 0 and at most 24 hours.")
-    with engine._unit_of_work():
-        job = _locked_job(engine, job_id, worker_id, now)
+    with engine.command(now=now) as command:
+        job = _locked_job(command, job_id, worker_id, now)
         job.lock_expires_at = now + lock
     return job
 
 
-def retry_job(engine: Engine, job_id: str, *, retries: int, now: datetime) -> ExternalJob:
+def retry_job(engine: Commands, job_id: str, *, retries: int, now: datetime) -> ExternalJob:
     """After an incident was dealt with: give the job new retries so workers fetch it again."""
-    with engine._unit_of_work():
-        job = engine.session.get(ExternalJob, job_id)
+    with engine.command(now=now) as command:
+        job = command.session.get(ExternalJob, job_id)
         if job is None:
             raise JobNotFound(job_id)
         if job.state != "incident":
             raise Conflict("Only a job with an incident can be retried.")
         job.state, job.retries, job.lock_expires_at = "open", max(1, retries), None
-        engine.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="job_retried",
+        command.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="job_retried",
                                         element_id=job.element_id, element_name=job.name,
                                         data={"job": job.id, "retries": job.retries}))  # fmt: skip
     return job

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
@@ -21,15 +21,28 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.db import claim
 from engine.errors import NotFound
 from engine.org.models import Unit, User
-from engine.runtime.events import find_task, start_event_subprocess
+from engine.runtime.command import Command
+from engine.runtime.events import start_event_subprocess
 from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
+from engine.runtime.tasks import find_task
 
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
+
+class Engine(Protocol):
+    """What correlating a message needs of the engine."""
+
+    session: Session
+
+    def command(self, *, now: datetime, actor: User | None = None) -> Command: ...
+
+    def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int) -> bool: ...
+
+    def start(self, key: str, *, actor: User, unit_id: int, now: datetime, business_key: str | None = None,
+              variables: dict[str, Any] | None = None) -> ProcessInstance: ...  # fmt: skip
 
 
 class NoOneWaiting(NotFound):
@@ -45,34 +58,31 @@ class Correlation:
 
 
 def _deliver(engine: Engine, subscription_id: int, variables: dict[str, Any], now: datetime) -> int | None:
-    with engine._unit_of_work():
-        return deliver_subscription(engine, subscription_id, variables, now)
+    with engine.command(now=now) as command:
+        return deliver_subscription(command, subscription_id, variables)
 
 
-def deliver_subscription(engine: Engine, subscription_id: int, variables: dict[str, Any],
-                         now: datetime) -> int | None:  # fmt: skip
-    """Claim a waiting subscription (message or signal) and move its instance on, inside the caller's
-    transaction. Returns the instance's id, or None when another delivery took it or nothing waits any more."""
-    from engine.runtime.engine import _Recorder
-
+def deliver_subscription(command: Command, subscription_id: int, variables: dict[str, Any]) -> int | None:
+    """Claim a waiting subscription (message or signal) and move its instance on, inside the command.
+    Returns the instance's id, or None when another delivery took it or nothing waits any more."""
+    session = command.session
     waiting = MessageSubscription.state == "waiting"
-    if not claim(engine.session, MessageSubscription, subscription_id, waiting, state="correlated",
-                 correlated_at=now):  # fmt: skip
+    if not claim(session, MessageSubscription, subscription_id, waiting, state="correlated",
+                 correlated_at=command.now):  # fmt: skip
         return None
-    row = engine.session.get(MessageSubscription, subscription_id, populate_existing=True)
+    row = session.get(MessageSubscription, subscription_id, populate_existing=True)
     assert row is not None
-    instance = engine._lock_instance(row.instance_id)
-    workflow = engine._load(instance)
-    if not trigger(workflow, row, variables):
+    step = command.open(row.instance_id)
+    if not trigger(step.workflow, row, variables):
         row.state = "cancelled"
+        command.saved(step.instance, step.workflow)
         return None
-    recorder = _Recorder(instance, None, now)
-    recorder.add(f"{row.kind}_correlated", element=(row.element_id, engine._name(instance, row.element_id)),
-                 data={row.kind: row.message_name, "correlation_key": row.correlation_key,
-                       "variables": variables})  # fmt: skip
-    engine._advance(workflow, instance, recorder)
-    engine._finish(workflow, instance, recorder)
-    return instance.id
+    name = str(step.instance.definition.elements["nodes"].get(row.element_id, {}).get("name", ""))
+    step.recorder.add(f"{row.kind}_correlated", element=(row.element_id, name),
+                      data={row.kind: row.message_name, "correlation_key": row.correlation_key,
+                            "variables": variables})  # fmt: skip
+    command.proceed(step)
+    return step.instance.id
 
 
 def trigger(workflow: BpmnWorkflow, row: MessageSubscription, variables: dict[str, Any]) -> bool:

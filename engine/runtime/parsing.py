@@ -19,6 +19,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
 
+from engine.runtime.events import EisoConditional
+from engine.runtime.timers import TIMER_CLASSES
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -82,8 +85,6 @@ def _parse_extensions(self: Any, node: etree._Element | None = None) -> dict[str
 
 def _parse_timer_event(self: Any, event: etree._Element) -> Any:
     """Our timer definitions: fired by the engine from the ``timers`` table, never by Spiff's clock."""
-    from engine.runtime.timers import TIMER_CLASSES
-
     name = self.node.get("name", self.node.get("id"))
     for kind, tag in (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle")):
         found = event.find(f"{{{BPMN_NS}}}{tag}")
@@ -145,8 +146,6 @@ def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> 
 
 
 def _parse_conditional_event(self: Any, event: etree._Element) -> Any:
-    from engine.runtime.events import EisoConditional
-
     condition = (event.findtext(f"{{{BPMN_NS}}}condition") or "").strip()
     if not condition:
         raise ValidationException("The conditional event has no condition.", node=self.node, file_name=self.filename)

@@ -12,6 +12,7 @@ from sqlalchemy import Exists, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from sqlalchemy.sql import Select, Subquery
 
+from engine.errors import DefinitionNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.people import roles_in_unit
 from engine.runtime.models import (
@@ -92,6 +93,21 @@ def inbox_counts(session: Session, user: User) -> InboxCounts:
 def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
     stmt = select(Notice).where(Notice.user_id == user.id).order_by(Notice.created_at.desc(), Notice.id.desc())
     return list(session.scalars(stmt.limit(limit)))
+
+
+def active_definition(session: Session, key: str) -> ProcessDefinition:
+    """The version of ``key`` that people start now; DefinitionNotFound when none runs."""
+    stmt = (
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.status == "active")
+        .where(ProcessDefinition.executable.is_(True))  # documentation diagrams never run
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    definition = session.scalar(stmt)
+    if definition is None:
+        raise DefinitionNotFound(key)
+    return definition
 
 
 def active_definitions(session: Session) -> list[ProcessDefinition]:

@@ -28,8 +28,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
 
 from engine.errors import ExpressionError
+from engine.runtime.models import ProcessDefinition, StartTimer
+from engine.runtime.script_engine import check_expression, evaluate_expression
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _DURATION = re.compile(
@@ -143,8 +146,6 @@ def schedule(kind: str, value: str, now: datetime) -> Schedule:
 
 def timer_value(expression: str, data: Mapping[str, Any]) -> str:
     """Literal timer text as it is; an expression evaluated to text."""
-    from engine.runtime.script_engine import evaluate_expression
-
     text = expression.strip()
     if text.startswith(("=", "${", "#{")):
         result = evaluate_expression(text, data)
@@ -156,8 +157,6 @@ def timer_value(expression: str, data: Mapping[str, Any]) -> str:
 
 def check_timer(kind: str, expression: str) -> None:
     """Deploy-time check: expressions must parse; literal values must be understood now."""
-    from engine.runtime.script_engine import check_expression
-
     text = (expression or "").strip()
     if not text:
         raise TimerError("The timer has no value; set its date, duration or cycle.")
@@ -211,10 +210,6 @@ def timer_kind(definition: Any) -> str | None:
 def schedule_start_timers(session: Any, definition: Any, now: datetime) -> None:
     """Plan the first firing of each timer start event of a newly active definition, and stop the
     start timers of the versions it replaces."""
-    from sqlalchemy import select, update
-
-    from engine.runtime.models import ProcessDefinition, StartTimer
-
     older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
                                                ProcessDefinition.id != definition.id)  # fmt: skip
     session.execute(update(StartTimer).where(StartTimer.definition_id.in_(older), StartTimer.state == "waiting")

@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import EngineStateError
-from engine.runtime.engine import active_tasks, guard_loop
+from engine.runtime.tasks import active_tasks, guard_loop
 from engine.runtime.parsing import EisoParser
 from engine.runtime.serialization import new_workflow, spec_to_json
 from tests.conftest import FIXTURES

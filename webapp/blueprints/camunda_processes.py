@@ -19,7 +19,7 @@ from engine.org.models import Unit
 from engine.org.people import roles_in_unit, unit_ids_of
 from engine.runtime.messages import NoOneWaiting, correlate
 from engine.runtime.models import ProcessDefinition, ProcessInstance
-from engine.runtime.signals import broadcast
+from engine.runtime.signals import send_signal
 
 from .. import now
 from ..camunda_variables import from_camunda
@@ -240,8 +240,7 @@ def signal() -> Any:
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
     engine = Engine(sa_session())
-    with engine._unit_of_work():
-        broadcast(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
+    send_signal(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
     return "", 204
 
 

@@ -12,7 +12,7 @@ from engine.errors import NotAllowed
 from engine.org.models import Unit
 from engine.org.people import roles_in_unit
 from engine.runtime.messages import correlate
-from engine.runtime.signals import broadcast
+from engine.runtime.signals import send_signal
 
 from .. import now
 from ..extensions import sa_session
@@ -56,6 +56,5 @@ def signal() -> Any:
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
     engine = Engine(sa_session())
-    with engine._unit_of_work():
-        result = broadcast(engine, body["name"], variables, unit_id=unit.id, now=now())
+    result = send_signal(engine, body["name"], variables, unit_id=unit.id, now=now())
     return jsonify({"delivered": result.delivered, "started": result.started})

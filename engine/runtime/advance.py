@@ -1,0 +1,499 @@
+"""Moving an instance on inside a command: run SpiffWorkflow's engine steps and our built-in jobs until
+the process waits for people or events, then save it and bring the read model in line (task rows and
+their candidates, timers, external jobs, message and signal subscriptions), write its history, and
+queue what follows (called processes, callers, signals).
+
+``Advancer`` is the ``Runner`` every ``Command`` of an ``Engine`` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    ExclusiveGateway,
+    InclusiveGateway,
+    IntermediateCatchEvent,
+    StartEvent,
+    UserTask,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine.errors import EngineError
+from engine.org.calendar import WorkingCalendar, classify
+from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.runtime import calls, signals
+from engine.runtime.command import Command, Recorder, Step
+from engine.runtime.deadlines import due_for, follow_up_for
+from engine.runtime.events import (
+    event_subprocess_started,
+    idle_event_subprocesses,
+    interrupt_scope,
+    is_code_event,
+    refresh_conditions,
+    run_task,
+)
+from engine.runtime.handlers import HANDLERS, JobContext, job_type_of
+from engine.runtime.iomapping import on_completion, with_inputs
+from engine.runtime.jobs import ExternalJob, job_row
+from engine.runtime.models import (
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskRow,
+    Timer,
+)
+from engine.runtime.parsing import CallTask, JobTask
+from engine.runtime.priority import priority_for
+from engine.runtime.script_engine import evaluate_expression
+from engine.runtime.serialization import dump_state, new_workflow
+from engine.runtime.tasks import MAX_SAFE_DEPTH, active_tasks, element_of, guard_loop, is_process_start
+from engine.runtime.timers import schedule as plan_timer
+from engine.runtime.timers import timer_kind, timer_value
+
+MAX_JOB_ROUNDS = 1000
+SCOPE_SUBSCRIPTION = "start:"  # key prefix of an event subprocess's subscription (it has no task yet)
+
+
+def context_variables(unit: Unit, actor: User | None) -> dict[str, Any]:
+    """Data every process of a unit can use (forms list departments with ``valuesKey: departments``)."""
+    return {
+        "unit": {"code": unit.code, "name": unit.name},
+        "departments": [{"label": d.name, "value": d.code} for d in unit.departments],
+        "initiator": actor.username if actor else None,
+    }
+
+
+def node_of(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
+    """The element index entry of one element of the instance's definition."""
+    return dict(instance.definition.elements["nodes"].get(element_id, {}))
+
+
+def name_of(instance: ProcessInstance, element_id: str) -> str:
+    return str(instance.definition.elements["nodes"].get(element_id, {}).get("name", ""))
+
+
+def _is_ready_job(task: Task) -> bool:
+    return isinstance(task.task_spec, JobTask) and task.has_state(TaskState.READY)
+
+
+def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
+    """Literal entries as they are; FEEL entries (``=...``) evaluated to a value or a list of values."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and (value.startswith("=") or "${" in value or "#{" in value):
+            result = evaluate_expression(value, data)
+            if isinstance(result, str):
+                out.extend(v.strip() for v in result.split(",") if v.strip())
+            elif isinstance(result, list):
+                out.extend(result)
+            elif result is not None:
+                out.append(result)
+        else:
+            out.append(value)
+    return out
+
+
+class Advancer:
+    """Runs instances for the commands of one engine; ``calendar`` gives a unit's working calendar."""
+
+    def __init__(self, calendar: Callable[[int], WorkingCalendar], *, max_depth: int = MAX_SAFE_DEPTH) -> None:
+        self.calendar = calendar
+        self.max_depth = max_depth
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def start(self, command: Command, definition: ProcessDefinition, unit: Unit, actor: User | None, *,
+              business_key: str | None = None, variables: Mapping[str, Any] | None = None,
+              cause: Mapping[str, Any] | None = None,
+              parent: tuple[int, str] | None = None) -> ProcessInstance:  # fmt: skip
+        """Create and run an instance; ``actor`` None: started by eISO (a timer, a signal, a calling process:
+        ``cause`` says which). ``variables`` have been checked by the start form, if any."""
+        session = command.session
+        now = command.now
+        workflow = new_workflow(definition.spec_json)
+        context = context_variables(unit, actor)
+        given = dict(variables or {})
+        initiator = {n["initiator"]: actor.username for n in definition.elements["nodes"].values()
+                     if n["type"] == "startEvent" and n.get("initiator") and actor is not None}  # fmt: skip
+        for task in active_tasks(workflow):
+            task.data.update({**context, **given, **initiator})
+        instance = ProcessInstance(
+            definition=definition, unit_id=unit.id, business_key=business_key,
+            started_by_id=actor.id if actor else None, status="running", state="", started_at=now, updated_at=now,
+        )  # fmt: skip
+        process = definition.elements.get("process", {})
+        instance.due_at = due_for(process, {**context, **given}, now, self.calendar(unit.id))
+        instance.parent_instance_id, instance.parent_task_id = parent if parent else (None, None)
+        session.add(instance)
+        session.flush()
+        step = command.step(instance, workflow, actor)
+        started = {"business_key": business_key, "variables": dict(variables or {}),
+                   "by_timer": actor is None and not cause, **(cause or {})}  # fmt: skip
+        step.recorder.add("instance_started", data=started)
+        self.advance(command, step)
+        if _fire_start_events(workflow):
+            self.advance(command, step)
+        self.finish(command, step)
+        return instance
+
+    # --- advance --------------------------------------------------------------------------------
+
+    def advance(self, command: Command, step: Step) -> None:
+        """Run engine steps and our own job handlers until the process waits for people."""
+        workflow, instance, recorder = step.workflow, step.instance, step.recorder
+        for _ in range(MAX_JOB_ROUNDS):
+            interrupting: list[Task] = []
+
+            def passed(task: Task, interrupting: list[Task] = interrupting) -> None:
+                self._passed(task, step, interrupting)
+
+            try:
+                workflow.do_engine_steps(did_complete_task=passed)
+            except SpiffWorkflowException as exc:
+                raise EngineError("The process could not continue: %(reason)s", reason=str(exc))
+            if interrupting:
+                for holder in interrupting:
+                    self._interrupt(holder, instance, recorder)
+                continue
+            calls.start_calls(command, step)
+            if refresh_conditions(active_tasks(workflow)) or self._close_idle_scopes(workflow, instance):
+                continue
+            jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
+            if not jobs:
+                break
+            for job in jobs:
+                self._run_job(command, job, instance, recorder)
+        guard_loop(workflow, self.max_depth)
+
+    def _interrupt(self, holder: Task, instance: ProcessInstance, recorder: Recorder) -> None:
+        """An interrupting event subprocess started: the rest of its scope stops (BPMN semantics)."""
+        cancelled = interrupt_scope(holder)
+        names = sorted({name_of(instance, element_of(t.task_spec)) or element_of(t.task_spec)
+                        for t in cancelled if t.task_spec.bpmn_id})  # fmt: skip
+        recorder.add("scope_interrupted", element=(element_of(holder.task_spec), holder.task_spec.bpmn_name or ""),
+                     data={"cancelled": names})  # fmt: skip
+
+    @staticmethod
+    def _close_idle_scopes(workflow: BpmnWorkflow, instance: ProcessInstance) -> bool:
+        """Scopes whose flow has ended stop waiting for their event subprocesses' start events."""
+        nodes = instance.definition.elements["nodes"]
+
+        def is_event_subprocess(task: Task) -> bool:
+            return bool(nodes.get(element_of(task.task_spec), {}).get("event_subprocess"))
+
+        if not any(n.get("event_subprocess") for n in nodes.values()):
+            return False
+        closed = False
+        for scope in [workflow, *workflow.subprocesses.values()]:
+            for holder in idle_event_subprocesses(scope, is_event_subprocess):
+                holder.cancel()
+                closed = True
+        if closed:
+            for task in active_tasks(workflow):
+                if task.state == TaskState.WAITING and task.task_spec.bpmn_id is None:
+                    task.task_spec._update(task)  # the scope's end can now complete
+        return closed
+
+    def _passed(self, task: Task, step: Step, interrupting: list[Task]) -> None:
+        spec = task.task_spec
+        instance, recorder = step.instance, step.recorder
+        holder = event_subprocess_started(task)
+        if holder is not None and node_of(instance, element_of(holder.task_spec)).get("event_subprocess"):
+            node = node_of(instance, element_of(spec))
+            element = (element_of(holder.task_spec), holder.task_spec.bpmn_name or "")
+            recorder.add("event_subprocess_started", element=element,
+                         data={"interrupting": node.get("interrupting", True)})  # fmt: skip
+            if node.get("interrupting", True):
+                interrupting.append(holder)
+            return
+        thrown = not isinstance(spec, StartEvent | BoundaryEvent | IntermediateCatchEvent)
+        if thrown and isinstance(getattr(spec, "event_definition", None), SignalEventDefinition):
+            name = spec.event_definition.name
+            recorder.add("signal_thrown", element=(element_of(spec), spec.bpmn_name or ""), data={"signal": name})
+            step.signals.append((name, {k: v for k, v in task.data.items() if k != "departments"}))
+            return
+        if is_code_event(spec) and thrown:
+            definition = spec.event_definition
+            kind = "error_thrown" if isinstance(definition, ErrorEventDefinition) else "escalation_thrown"
+            recorder.add(kind, element=(element_of(spec), spec.bpmn_name or ""), data={"code": definition.code})
+            return
+        if not isinstance(spec, ExclusiveGateway | InclusiveGateway):
+            return
+        taken = [element_of(c.task_spec) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
+        flows = instance.definition.elements.get("flows", {})
+        chosen = [
+            {"flow": fid, "name": f["name"], "target": f["target"]}
+            for fid, f in flows.items()
+            if f["source"] == element_of(spec) and f["target"] in taken
+        ]
+        recorder.add("gateway_taken", element=(element_of(spec), spec.bpmn_name or ""), data={"taken": chosen})
+
+    @staticmethod
+    def _runs_here(instance: ProcessInstance, task: Task) -> bool:
+        """A built-in handler runs this job now; any other job type waits for an external worker."""
+        return job_type_of(node_of(instance, element_of(task.task_spec))) in HANDLERS
+
+    @staticmethod
+    def _run_job(command: Command, job: Task, instance: ProcessInstance, recorder: Recorder) -> None:
+        node = node_of(instance, element_of(job.task_spec))
+        job_type = job_type_of(node)
+        handler = HANDLERS.get(job_type or "")
+        if handler is None:
+            step = node.get("name") or element_of(job.task_spec)
+            raise EngineError("No handler for job type '%(type)s' at step '%(step)s'.", type=job_type, step=step)
+        data = with_inputs(node.get("io"), job.data)
+        context = JobContext(command.session, instance, element_of(job.task_spec), data, recorder.actor, recorder.now)
+        output = handler(context) or {}
+        flowing = on_completion(node.get("io"), data, output)
+        job.data.clear()
+        job.data.update(flowing)
+        run_task(job)
+        element = (element_of(job.task_spec), node.get("name", ""))
+        for kind, event_data in context.events:
+            recorder.add(kind, element=element, data=event_data)
+        recorder.add("job_completed", element=element, data={"job_type": job_type, "output": output})
+
+    # --- finish ---------------------------------------------------------------------------------
+
+    def finish(self, command: Command, step: Step) -> None:
+        """Save state under the revision check, sync the read model, write history, queue what follows."""
+        session = command.session
+        workflow, instance, recorder = step.workflow, step.instance, step.recorder
+        now = recorder.now
+        outcomes = calls.child_outcomes(instance, workflow, recorder)  # errors and escalations caught nowhere inside
+        self._sync_tasks(command, step)
+        self._sync_timers(command, step)
+        self._sync_jobs(command, step)
+        self._sync_subscriptions(command, step)
+        calls.cancel_orphans(command, step)
+        if workflow.is_completed() and instance.status == "running":
+            instance.status, instance.completed_at = "completed", now
+            if instance.due_at is not None:
+                instance.timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
+            recorder.add("instance_completed", data={"timing": instance.timing})
+        instance.state = dump_state(workflow)
+        instance.updated_at = now
+        session.add_all(recorder.events)
+        recorder.events.clear()
+        session.flush()
+        command.saved(instance, workflow)
+        calls.notify_caller(command, instance, outcomes, recorder.actor)
+        for name, data in step.signals:
+            command.later(signals.Thrown(name, data, instance.unit_id, instance.id, command.signal_depth + 1))
+        step.signals.clear()
+
+    def _sync_tasks(self, command: Command, step: Step) -> None:
+        open_rows = {
+            r.id: r
+            for r in command.session.scalars(
+                select(TaskRow).where(TaskRow.instance_id == step.instance.id, TaskRow.state == "open")
+            )
+        }
+        ready = {
+            str(t.id): t
+            for t in active_tasks(step.workflow)
+            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)
+            and not isinstance(t.task_spec, JobTask | CallTask)
+        }
+        for task_id, task in ready.items():
+            if task_id not in open_rows:
+                _TaskRows(command, step, task, self.calendar(step.instance.unit_id)).create()
+        for task_id, row in open_rows.items():
+            if task_id not in ready:
+                row.state = "cancelled"
+                step.recorder.add("task_cancelled", element=(row.element_id, row.name), task_id=row.id)
+
+    @staticmethod
+    def _sync_timers(command: Command, step: Step) -> None:
+        """A row in ``timers`` for every timer event the instance waits for; cancel the others."""
+        instance, recorder = step.instance, step.recorder
+        waiting = {
+            str(t.id): t
+            for t in active_tasks(step.workflow)
+            if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
+            and not is_process_start(t)
+        }  # fmt: skip
+        stmt = select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
+        rows = {r.task_id: r for r in command.session.scalars(stmt)}
+        for task_id, task in waiting.items():
+            if task_id not in rows:
+                _schedule_timer(command, task, instance, recorder)
+        for task_id, row in rows.items():
+            if task_id not in waiting:
+                row.state = "cancelled"
+                recorder.add("timer_cancelled", element=(row.element_id, name_of(instance, row.element_id)))
+
+    def _sync_jobs(self, command: Command, step: Step) -> None:
+        """A row in ``external_jobs`` for each job the instance waits on; cancel those it stopped waiting on."""
+        instance, recorder, session = step.instance, step.recorder, command.session
+        waiting = {
+            str(t.id): t for t in active_tasks(step.workflow)
+            if _is_ready_job(t) and not self._runs_here(instance, t)
+        }  # fmt: skip
+        stmt = select(ExternalJob).where(ExternalJob.instance_id == instance.id, ExternalJob.state == "open")
+        rows = {r.id: r for r in session.scalars(stmt)}
+        for task_id, task in waiting.items():
+            if task_id not in rows and session.get(ExternalJob, task_id) is None:
+                element_id = element_of(task.task_spec)
+                node = {"id": element_id, **node_of(instance, element_id)}
+                session.add(job_row(task, node, instance, recorder.now))
+                recorder.add("job_created", element=(element_id, node.get("name", "")),
+                             data={"job_type": node.get("job_type")})  # fmt: skip
+        for task_id, row in rows.items():
+            if task_id not in waiting:
+                row.state = "cancelled"
+
+    @staticmethod
+    def _sync_subscriptions(command: Command, step: Step) -> None:
+        """A row in ``message_subscriptions`` for every message or signal the instance waits for (events,
+        receive tasks, and the start events of its event subprocesses); cancel the others."""
+        workflow, instance, recorder = step.workflow, step.instance, step.recorder
+        wanted: dict[str, tuple[str, dict[str, Any], Mapping[str, Any]]] = {}
+        for t in active_tasks(workflow):
+            definition = getattr(t.task_spec, "event_definition", None)
+            if t.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition | SignalEventDefinition) \
+                    and not is_process_start(t):
+                wanted[str(t.id)] = (element_of(t.task_spec), node_of(instance, element_of(t.task_spec)), t.data)
+        listening = {
+            element_id: node for element_id, node in instance.definition.elements["nodes"].items()
+            if node.get("in_event_subprocess") and not node.get("nested") and not node.get("timer")
+        }  # fmt: skip
+        if listening and not workflow.is_completed():
+            scope_data = workflow.last_task.data if workflow.last_task is not None else {}
+            started = {t.task_spec.bpmn_id for t in workflow.tasks.values()}
+            for element_id, node in listening.items():
+                if not node.get("interrupting", True) or node["in_event_subprocess"] not in started:
+                    wanted[SCOPE_SUBSCRIPTION + element_id] = (element_id, node, scope_data)
+        stmt = select(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id, MessageSubscription.state == "waiting"
+        )
+        rows = {r.task_id or SCOPE_SUBSCRIPTION + r.element_id: r for r in command.session.scalars(stmt)}
+        for key, (element_id, node, data) in wanted.items():
+            if key in rows:
+                continue
+            kind = "signal" if "signal" in node else "message"
+            if kind == "message" and "message" not in node:
+                continue  # an error, escalation or conditional event subprocess: nothing from outside
+            name = (node.get(kind) or {}).get("name", "")
+            correlation = (node.get("message") or {}).get("correlation_key")
+            value = evaluate_expression(correlation, data) if correlation and correlation.startswith(("=", "${")) \
+                else correlation  # fmt: skip
+            command.session.add(MessageSubscription(
+                instance_id=instance.id, task_id="" if key.startswith(SCOPE_SUBSCRIPTION) else key,
+                element_id=element_id, kind=kind, message_name=name,
+                correlation_key=None if value is None else str(value), state="waiting", created_at=recorder.now,
+            ))  # fmt: skip
+            recorder.add(f"{kind}_awaited", element=(element_id, name_of(instance, element_id)),
+                         data={kind: name, "correlation_key": value})  # fmt: skip
+        for key, row in rows.items():
+            if key not in wanted:
+                row.state = "cancelled"
+
+
+def _fire_start_events(workflow: BpmnWorkflow) -> bool:
+    """A timer or message start event has done its work once the instance exists: let it through."""
+    fired = False
+    for task in active_tasks(workflow):
+        spec = task.task_spec
+        definition = getattr(spec, "event_definition", None)
+        kind = timer_kind(definition) or (
+            "message" if isinstance(definition, MessageEventDefinition | SignalEventDefinition) else None
+        )
+        if task.state == TaskState.WAITING and is_process_start(task) and kind:
+            if kind == "cycle":  # a cycle event starts its path on a round, not on completion
+                task.internal_data["cycle_occurred"] = True
+                spec._update(task)
+            task._set_internal_data(event_fired=True)
+            spec._update(task)
+            fired = True
+    return fired
+
+
+def _schedule_timer(command: Command, task: Task, instance: ProcessInstance, recorder: Recorder) -> None:
+    node = node_of(instance, element_of(task.task_spec))
+    timer = node.get("timer") or {}
+    value = timer_value(timer.get("expression", ""), task.data)
+    planned = plan_timer(timer.get("kind", ""), value, recorder.now)
+    command.session.add(Timer(
+        instance_id=instance.id, task_id=str(task.id), element_id=element_of(task.task_spec),
+        kind=timer.get("kind"),
+        due_at=planned.first, period=planned.period, cron=planned.cron, cycles_left=planned.cycles,
+        state="waiting",
+    ))  # fmt: skip
+    recorder.add("timer_scheduled", element=(element_of(task.task_spec), node.get("name", "")),
+                 data={"due_at": planned.first.isoformat(), "timer": value})  # fmt: skip
+
+
+class _TaskRows:
+    """The inbox row of a user task that has just become ready, with who may take it."""
+
+    def __init__(self, command: Command, step: Step, task: Task, calendar: WorkingCalendar) -> None:
+        self.session = command.session
+        self.step = step
+        self.task = task
+        self.calendar = calendar
+
+    def _department_members(self, unit_id: int, group: str) -> list[int]:
+        """``role:department`` (e.g. ``department_head:vp``): who holds that role for that department."""
+        role, _, code = group.partition(":")
+        stmt = (
+            select(RoleAssignment.user_id)
+            .join(Department, Department.id == RoleAssignment.department_id)
+            .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == role, Department.code == code)
+        )
+        return list(self.session.scalars(stmt.distinct()))
+
+    def _user(self, username: Any) -> User | None:
+        return self.session.scalar(select(User).where(User.username == str(username)))
+
+    def create(self) -> TaskRow:
+        task, instance, recorder = self.task, self.step.instance, self.step.recorder
+        node = node_of(instance, element_of(task.task_spec))
+        if node.get("io"):  # the task starts: its input variables join its data
+            started = with_inputs(node["io"], task.data)
+            task.data.clear()
+            task.data.update(started)
+        data = dict(task.data)
+        groups = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
+        if not groups and not node.get("candidate_users") and not node.get("assignee"):
+            groups = ["admin"]  # a task the diagram gives to nobody falls to the unit's administrators
+        roles = [g for g in groups if ":" not in g]
+        scoped = [self._department_members(instance.unit_id, g) for g in groups if ":" in g]
+        calendar = self.calendar
+        row = TaskRow(
+            id=str(task.id), instance_id=instance.id, element_id=element_of(task.task_spec),
+            name=node.get("name") or element_of(task.task_spec), kind="user", unit_id=instance.unit_id,
+            form_id=node.get("form_definition_id"), candidate_roles=groups, state="open", created_at=recorder.now,
+            due_at=due_for(node, data, recorder.now, calendar), priority=priority_for(node, data),
+            follow_up_at=follow_up_for(node, data, recorder.now, calendar),
+        )  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        for role in roles:
+            self.session.add(TaskCandidate(task_id=row.id, role=role))
+        for user_ids in scoped:
+            for user_id in user_ids:
+                self.session.add(TaskCandidate(task_id=row.id, user_id=user_id))
+        for username in _resolve_list(node.get("candidate_users", []), data):
+            user = self._user(username)
+            if user is not None:
+                self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
+        assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
+        if assignee:
+            user = self._user(assignee[0])
+            row.assignee_id = user.id if user else None
+        recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
+                     data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
+                           "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,
+                           "follow_up_at": row.follow_up_at.isoformat() if row.follow_up_at else None})  # fmt: skip
+        return row

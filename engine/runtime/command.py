@@ -1,0 +1,247 @@
+"""The Command: one engine command is one transaction, and this is it.
+
+A command locks the instances it changes, loads their workflows, records history, runs the work
+that follows from its own (the caller of a finished called process, the subscribers of a thrown
+signal, a called process to start, a called process to cancel) from one queue, and then commits
+everything or nothing. Two commands changing one instance at the same moment: the second gets a
+``Conflict`` and changes nothing.
+
+Feature modules (calls, events, messages, signals, jobs) work through a ``Command`` only: they open a
+``Step`` (an instance with its workflow and the history being recorded), let it ``proceed`` (run the
+engine until the process waits, then save it), start instances and put follow-up work on the queue.
+How a step proceeds is the ``Runner``'s business (``engine.runtime.advance``); the command never
+calls back into the engine that made it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict, InstanceNotFound
+from engine.org.models import Unit, User
+from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance
+from engine.runtime.serialization import load_state
+
+
+@dataclass
+class Recorder:
+    """Collects the history events of one instance in one command; they are written when it is saved."""
+
+    instance: ProcessInstance
+    actor: User | None
+    now: datetime
+    events: list[HistoryEvent] = field(default_factory=list)
+
+    def add(self, kind: str, *, element: tuple[str, str] | None = None, task_id: str | None = None,
+            data: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.events.append(
+            HistoryEvent(
+                instance_id=self.instance.id,
+                at=self.now,
+                actor_id=self.actor.id if self.actor else None,
+                kind=kind,
+                element_id=element[0] if element else None,
+                element_name=element[1] if element else None,
+                task_id=task_id,
+                data=data or {},
+            )
+        )
+
+
+@dataclass
+class Step:
+    """One instance being moved on by a command: its row, its workflow and its history so far."""
+
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    recorder: Recorder
+    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # thrown, to broadcast once saved
+
+
+class FollowUp(Protocol):
+    """Work that follows from a step (a called process to start, a caller to resume, a signal to
+    broadcast): queued on the command and run, in order, before it commits."""
+
+    def run(self, command: Command) -> None: ...
+
+
+class Runner(Protocol):
+    """What moves a step on: run the engine until the process waits, save it, start new instances."""
+
+    def advance(self, command: Command, step: Step) -> None: ...
+
+    def finish(self, command: Command, step: Step) -> None: ...
+
+    def start(self, command: Command, definition: ProcessDefinition, unit: Unit, actor: User | None, *,
+              business_key: str | None = None, variables: Mapping[str, Any] | None = None,
+              cause: Mapping[str, Any] | None = None,
+              parent: tuple[int, str] | None = None) -> ProcessInstance: ...  # fmt: skip
+
+
+class Commands(Protocol):
+    """Whatever opens commands (the ``Engine``): what feature modules ask for one."""
+
+    def command(self, *, now: datetime, actor: User | None = None) -> Command: ...
+
+
+class WorkflowCache:
+    """Deserialized workflows kept between commands, keyed by instance and revision.
+
+    A command takes its workflow out of the cache and puts it back only after its commit, so a
+    failed command never leaves a half-changed workflow behind, and a revision written by another
+    process simply misses the cache.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+
+    def take(self, instance_id: int, revision: int) -> BpmnWorkflow | None:
+        item = self._items.pop(instance_id, None)
+        return item[1] if item is not None and item[0] == revision else None
+
+    def put(self, instance_id: int, revision: int, workflow: BpmnWorkflow) -> None:
+        self._items[instance_id] = (revision, workflow)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+
+class Command:
+    """One transaction of the engine. Use as a context manager::
+
+        with engine.command(now=now, actor=user) as command:
+            step = command.open(instance_id)
+            ...
+            command.proceed(step)
+
+    On leaving the block the queue is drained, then everything commits; on an error everything is
+    rolled back. ``commit=False`` joins the caller's transaction instead (the caller commits or rolls
+    back), e.g. a deployment that starts change control.
+    """
+
+    def __init__(self, session: Session, runner: Runner, *, now: datetime, actor: User | None = None,
+                 cache: WorkflowCache | None = None, commit: bool = True) -> None:  # fmt: skip
+        self.session = session
+        self.runner = runner
+        self.now = now
+        self.actor = actor
+        self.cache = cache
+        self.commits = commit
+        self.queue: deque[FollowUp] = deque()
+        self.call_depth = 0  # how many call activities deep the instance being started is
+        self.signal_depth = 0  # how many signals in a row led to the follow-up now running
+        self._saved: dict[int, tuple[ProcessInstance, BpmnWorkflow]] = {}
+
+    def __enter__(self) -> Command:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:  # fmt: skip
+        if error is None:
+            try:
+                self.drain()
+                if not self.commits:
+                    self.session.flush()
+                    return
+                self.session.commit()
+            except BaseException as failure:
+                self._fail(failure)
+            if self.cache is not None:
+                for instance, workflow in self._saved.values():
+                    self.cache.put(instance.id, instance.revision, workflow)
+            return
+        if self.commits:
+            self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
+        if not self.commits:
+            raise error
+        self.session.rollback()
+        if isinstance(error, StaleDataError):
+            raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
+        if isinstance(error, OperationalError):
+            text = str(error).lower()
+            if "locked" in text or "could not serialize" in text:
+                raise Conflict("The process is being changed by someone else right now; try again in a moment.")
+        raise error
+
+    # --- instances ------------------------------------------------------------------------------
+
+    def lock(self, instance_id: int) -> ProcessInstance:
+        """The instance's row, locked until the command ends (``FOR UPDATE`` on PostgreSQL)."""
+        instance = self.session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+        if instance is None:
+            raise InstanceNotFound(instance_id)
+        return instance
+
+    def load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        """The instance's workflow as last saved (by this command, the cache, or the database)."""
+        saved = self._saved.pop(instance.id, None)
+        if saved is not None:
+            return saved[1]
+        cached = self.cache.take(instance.id, instance.revision) if self.cache is not None else None
+        return cached or load_state(instance.state, instance.definition.spec_json)
+
+    def open(self, instance_id: int, *, actor: User | None = None) -> Step:
+        """Lock and load an instance to move it on; history is recorded as ``actor`` (None: eISO)."""
+        instance = self.lock(instance_id)
+        return Step(instance, self.load(instance), Recorder(instance, actor, self.now))
+
+    def step(self, instance: ProcessInstance, workflow: BpmnWorkflow, actor: User | None = None) -> Step:
+        return Step(instance, workflow, Recorder(instance, actor, self.now))
+
+    def saved(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        """The runner saved this workflow: a later step of the same command starts from it."""
+        self._saved[instance.id] = (instance, workflow)
+
+    def peek(self, instance_id: int) -> BpmnWorkflow | None:
+        """The workflow this command last saved for an instance, without taking it (read only)."""
+        saved = self._saved.get(instance_id)
+        return saved[1] if saved is not None else None
+
+    def proceed(self, step: Step) -> None:
+        """Run the engine until the process waits for people or events, then save it."""
+        self.runner.advance(self, step)
+        self.runner.finish(self, step)
+
+    def finish(self, step: Step) -> None:
+        """Save a step that was changed without running the engine (cancelled, migrated)."""
+        self.runner.finish(self, step)
+
+    def start(self, definition: ProcessDefinition, unit: Unit, actor: User | None, *,
+              business_key: str | None = None, variables: Mapping[str, Any] | None = None,
+              cause: Mapping[str, Any] | None = None,
+              parent: tuple[int, str] | None = None) -> ProcessInstance:  # fmt: skip
+        """Create an instance and run it until it waits, inside this command."""
+        return self.runner.start(self, definition, unit, actor, business_key=business_key, variables=variables,
+                                 cause=cause, parent=parent)  # fmt: skip
+
+    def record(self, instance_id: int, kind: str, *, element: tuple[str, str] | None = None,
+               data: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """Add a history event to an instance that this step does not load."""
+        self.session.add(HistoryEvent(
+            instance_id=instance_id, at=self.now, actor_id=self.actor.id if self.actor else None, kind=kind,
+            element_id=element[0] if element else None, element_name=element[1] if element else None,
+            data=data or {},
+        ))  # fmt: skip
+
+    # --- follow-up work -------------------------------------------------------------------------
+
+    def later(self, work: FollowUp) -> None:
+        """Queue work that follows from this command; it runs before the command commits."""
+        self.queue.append(work)
+
+    def drain(self) -> None:
+        """Run the queued work, and the work it queues in turn, until none is left."""
+        while self.queue:
+            self.queue.popleft().run(self)
