@@ -19,8 +19,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.db import claim
-from engine.org.models import Notice, User
+from engine import Notice, User, claim
 
 MAX_ATTEMPTS = 5
 MAX_AGE = timedelta(days=3)

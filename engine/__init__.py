@@ -1,26 +1,82 @@
 """eISO engine: deploy and run BPMN processes on SpiffWorkflow, with persistence and history.
 
-This module is the engine's face: ``webapp/`` and ``connectors/`` import from here and nowhere else.
-Inside, the layers only import downward (``docs/architecture.md``)::
+This module is the engine's face: ``webapp/`` and ``connectors/`` import from here and nowhere else
+(``tests/test_architecture.py`` checks it). Inside, the layers only import downward
+(``docs/architecture.md``)::
 
-    iso/  dossiers/  reports/       the domain
-    library/                        process definitions: deploy, versions, change control, moves
-    runtime/                        BPMN execution on SpiffWorkflow
-    org/  expressions/              organisation, calendar, notices; FEEL, JUEL, Python subset, DMN
-    db.py  errors.py  safe_xml.py   shared foundations
+    iso/  dossiers/  reports/         the domain: ISO registers, administrative procedures, figures
+    library/                          process definitions: deploy, versions, change control, moves
+    runtime/                          BPMN execution on SpiffWorkflow: commands, the Command, features
+    org/  expressions/                organisation, calendar, notices; FEEL, JUEL, Python subset, DMN
+    db.py  errors.py  safe_xml.py     foundations
 
 ``JOB_HANDLERS`` lists every built-in job type and the function that does it; it is handed to the
-runtime here, in one place.
+runtime here, in one place, and nowhere else.
 """
 
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from engine.db import Base, claim
 from engine.dossiers import clock
+from engine.errors import (
+    Conflict,
+    DefinitionNotFound,
+    DeploymentRejected,
+    EngineError,
+    EngineStateError,
+    ExpressionError,
+    FieldError,
+    FormInvalid,
+    InstanceNotFound,
+    NotAllowed,
+    NotFound,
+    Problem,
+    TaskNotFound,
+    TaskNotReady,
+)
 from engine.iso import objectives
-from engine.library import versions
-from engine.runtime import business_rules, handlers, script_tasks
-from engine.runtime.handlers import DECISION_JOB, SCRIPT_JOB, Handler
+from engine.iso.objectives import current_objectives
+from engine.library import instance_moves, versions
+from engine.library.delegates import REGISTRY_SETTING
+from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
+from engine.org.calendar import WorkingCalendar
+from engine.org.calendar_days import remove_calendar_day, set_calendar_day
+from engine.org.demo import PASSWORD, PEOPLE, load_demo
+from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
+from engine.org.people import ROLES, authenticate, roles_in_unit, unit_ids_of
+from engine.runtime import business_rules, handlers, queries, script_tasks
+from engine.runtime.bench import run_benchmark
+from engine.runtime.command import Command, WorkflowCache
+from engine.runtime.engine import Engine, feel_for_forms, file_reference
+from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
+from engine.runtime.handlers import DECISION_JOB, SCRIPT_JOB, Handler, JobContext
+from engine.runtime.jobs import (
+    ExternalJob,
+    JobNotFound,
+    complete_job,
+    extend_lock,
+    fail_job,
+    fetch_and_lock,
+    retry_job,
+    throw_job_error,
+)
+from engine.runtime.messages import NoOneWaiting, correlate
+from engine.runtime.models import (
+    DecisionDefinition,
+    DeployedFile,
+    Deployment,
+    FormDefinition,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    StoredFile,
+    TaskRow,
+)
+from engine.runtime.priority import HIGH, LOW
+from engine.runtime.reminders import sweep_deadlines
+from engine.runtime.signals import send_signal
+from engine.runtime.sweeps import sweep_timers
 
 JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     DECISION_JOB: business_rules.evaluate_decision,
@@ -31,12 +87,26 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
+"""Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 handlers.install(JOB_HANDLERS)
 
-from engine.library import instance_moves  # noqa: E402
-from engine.library.deploy import Deployer, DeploymentResult, SourceFile  # noqa: E402
-from engine.runtime import queries  # noqa: E402
-from engine.runtime.engine import Engine  # noqa: E402
-
-__all__ = ["JOB_HANDLERS", "Deployer", "DeploymentResult", "Engine", "SourceFile", "instance_moves", "queries",
-           "versions"]
+__all__ = [
+    # commands and their helpers
+    "Engine", "Command", "WorkflowCache", "Deployer", "DeploymentResult", "SourceFile", "expand_upload",
+    "JOB_HANDLERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected", "Upload",
+    "command_scanner", "complete_job", "extend_lock", "fail_job", "fetch_and_lock", "retry_job", "throw_job_error",
+    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
+    # modules of queries and commands the web layer uses as a whole
+    "queries", "versions", "instance_moves",
+    # organisation
+    "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
+    "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",
+    # tables
+    "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
+    "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
+    "StoredFile", "ExternalJob",
+    # errors
+    "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
+    "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",
+    "EngineStateError", "JobNotFound", "NoOneWaiting",
+]  # fmt: skip

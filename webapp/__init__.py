@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
-from engine.runtime.files import FileStore, command_scanner
+from engine import FileStore, command_scanner
 
 from .extensions import babel, csrf, db, migrate
+from .extensions import now as now  # the clock, also for tests
 from .settings import ROOT, Settings
-
-
-def now() -> datetime:
-    """The clock of the web layer; the engine always receives time as an argument."""
-    return datetime.now(UTC)
 
 
 def _select_locale() -> str:
@@ -86,8 +81,8 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, commands, errors, views
-    from .blueprints import admin, api, camunda_rest, definitions, inbox, jobs_api, messages_api, portal, processes
+    from . import auth, camunda_rest, commands, errors, views
+    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
 
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)

@@ -9,8 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.org.models import User
-from engine.org.people import authenticate
+from engine import User, authenticate
 
 from .extensions import sa_session
 

@@ -9,13 +9,9 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from engine import SourceFile
-from engine.errors import DeploymentRejected
-from engine.org.demo import PASSWORD, PEOPLE, load_demo
-from engine.org.models import Unit, User
+from engine import PASSWORD, PEOPLE, DeploymentRejected, SourceFile, Unit, User, load_demo
 
-from . import now
-from .extensions import deployer, sa_session
+from .extensions import deployer, now, sa_session
 
 DEPLOYABLE = (".bpmn", ".form")
 
@@ -127,7 +123,7 @@ def bench_group() -> None:
 @click.option("-n", "--instances", default=100, show_default=True, type=int)
 def bench_engine(instances: int) -> None:
     """Run a 10-user-task diagram N times with persistence and in plain SpiffWorkflow; print tasks/s."""
-    from engine.runtime.bench import run_benchmark
+    from engine import run_benchmark
 
     for line in run_benchmark(instances):
         click.echo(line)

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import DeploymentRejected, EngineError, FormInvalid
+from engine import DeploymentRejected, EngineError, FormInvalid
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name of a "translate later" marker

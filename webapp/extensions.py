@@ -1,4 +1,7 @@
-"""Flask extensions, created without an app and attached in the factory."""
+"""Flask extensions, created without an app and attached in the factory; and the one place the web
+layer gets its engine, deployer, database session and clock from."""
+
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import Babel
@@ -7,8 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
-from engine import Deployer, Engine
-from engine.db import Base
+from engine import Base, Deployer, Engine
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -29,3 +31,8 @@ def deployer() -> Deployer:
 def sa_session() -> Session:
     """The current SQLAlchemy session; the engine takes a plain ``Session``, not the scoped proxy."""
     return db.session()
+
+
+def now() -> datetime:
+    """The clock of the web layer; the engine always receives time as an argument."""
+    return datetime.now(UTC)

@@ -20,8 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from connectors.email import SmtpSettings, deliver_notices
-from engine.runtime.reminders import sweep_deadlines
-from engine.runtime.sweeps import sweep_timers
+from engine import sweep_deadlines, sweep_timers
 
 from .extensions import db, sa_session
 

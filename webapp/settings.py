@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.library.delegates import REGISTRY_SETTING
+from engine import REGISTRY_SETTING
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,14 +10,10 @@ from flask import Flask, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import queries
-from engine.org.people import ROLES
-from engine.runtime.models import TaskRow
-from engine.runtime.priority import HIGH, LOW
+from engine import HIGH, LOW, ROLES, TaskRow, queries
 
-from . import now
 from .errors import N_
-from .extensions import engine, sa_session
+from .extensions import engine, now, sa_session
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -8,9 +8,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import EngineStateError
-from engine.runtime.tasks import active_tasks, guard_loop
 from engine.runtime.parsing import EisoParser
 from engine.runtime.serialization import new_workflow, spec_to_json
+from engine.runtime.tasks import active_tasks, guard_loop
 from tests.conftest import FIXTURES
 
 

@@ -9,9 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import extract, or_, select
 
-from engine.org.calendar import WorkingCalendar
-from engine.org.calendar_days import remove_calendar_day, set_calendar_day
-from engine.org.models import CalendarDay, RoleAssignment, Unit
+from engine import CalendarDay, RoleAssignment, Unit, WorkingCalendar, remove_calendar_day, set_calendar_day
 
 from ..auth import login_required
 from ..extensions import sa_session

@@ -8,14 +8,23 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from engine import Engine, queries, versions
-from engine.errors import InstanceNotFound, NotAllowed
-from engine.library.deploy import expand_upload
-from engine.org.people import authenticate, unit_ids_of
-from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
+from engine import (
+    Engine,
+    HistoryEvent,
+    InstanceNotFound,
+    NotAllowed,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskRow,
+    authenticate,
+    expand_upload,
+    queries,
+    unit_ids_of,
+    versions,
+)
 
-from .. import now
-from ..extensions import deployer, sa_session
+from ..extensions import deployer, now, sa_session
+from ..extensions import engine as app_engine
 from ..openapi import OPENAPI
 from .inbox import inbox_options
 
@@ -109,7 +118,7 @@ def start(key: str) -> Any:
     variables = body.get("variables") or {}
     if not isinstance(variables, dict) or not isinstance(unit_id, int):
         abort(400, "'variables' must be an object and 'unit_id' an integer.")
-    instance = Engine(sa_session()).start(key, actor=g.user, unit_id=unit_id, now=now(),
+    instance = app_engine().start(key, actor=g.user, unit_id=unit_id, now=now(),
                                         business_key=body.get("business_key"), variables=variables)  # fmt: skip
     return jsonify(_instance(instance)), 201
 
@@ -125,7 +134,7 @@ def tasks() -> Any:
 
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
-    engine = Engine(sa_session())
+    engine = app_engine()
     row = engine.task_row(task_id)
     if not (engine.may_work(row, g.user) or queries.may_view_instance(sa_session(), g.user, row.instance)):
         raise NotAllowed("You may not see this task.")
@@ -145,13 +154,13 @@ def task(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/claim")
 @basic_auth
 def claim(task_id: str) -> Any:
-    return jsonify(_task(Engine(sa_session()).claim(task_id, actor=g.user, now=now())))
+    return jsonify(_task(app_engine().claim(task_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @basic_auth
 def unclaim(task_id: str) -> Any:
-    return jsonify(_task(Engine(sa_session()).unclaim(task_id, actor=g.user, now=now())))
+    return jsonify(_task(app_engine().unclaim(task_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -161,7 +170,7 @@ def complete(task_id: str) -> Any:
     if not isinstance(variables, dict):
         abort(400, "'variables' must be an object.")
     locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
-    row = Engine(sa_session()).complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
+    row = app_engine().complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
     return jsonify(_task(row))
 
 

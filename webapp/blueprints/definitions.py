@@ -11,15 +11,24 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import DeploymentResult, SourceFile, instance_moves, queries, versions
-from engine.errors import DefinitionNotFound, DeploymentRejected, EngineError, InstanceNotFound
-from engine.library.deploy import expand_upload
-from engine.runtime.models import DeployedFile, ProcessInstance
+from engine import (
+    DefinitionNotFound,
+    DeployedFile,
+    DeploymentRejected,
+    DeploymentResult,
+    EngineError,
+    InstanceNotFound,
+    ProcessInstance,
+    SourceFile,
+    expand_upload,
+    instance_moves,
+    queries,
+    versions,
+)
 
-from .. import now
 from ..auth import login_required
 from ..errors import translated
-from ..extensions import deployer, sa_session
+from ..extensions import deployer, now, sa_session
 
 bp = Blueprint("definitions", __name__)
 

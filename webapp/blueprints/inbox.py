@@ -9,19 +9,25 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import Engine, queries
-from engine.errors import FormInvalid
-from engine.org.models import Notice
-from engine.runtime.engine import feel_for_forms, file_reference
-from engine.runtime.files import FileRejected, Upload
-from engine.runtime.models import ProcessInstance, StoredFile, TaskRow
+from engine import (
+    Engine,
+    FileRejected,
+    FormInvalid,
+    Notice,
+    ProcessInstance,
+    StoredFile,
+    TaskRow,
+    Upload,
+    feel_for_forms,
+    file_reference,
+    queries,
+)
 from forms import Form, parse_input_name, render_form_html, set_in
 
-from .. import now
 from ..auth import login_required
 from ..errors import translated
 from ..extensions import engine as app_engine
-from ..extensions import sa_session
+from ..extensions import now, sa_session
 
 bp = Blueprint("inbox", __name__)
 

@@ -11,12 +11,10 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from engine import Engine, queries
-from engine.errors import NotAllowed
-from engine.runtime.jobs import complete_job, fail_job, fetch_and_lock, retry_job, throw_job_error
+from engine import Engine, NotAllowed, complete_job, fail_job, fetch_and_lock, queries, retry_job, throw_job_error
 
-from .. import now
-from ..extensions import sa_session
+from ..extensions import engine as app_engine
+from ..extensions import now, sa_session
 from .api import basic_auth
 
 bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1/jobs")
@@ -32,7 +30,7 @@ def _body() -> dict[str, Any]:
 def _worker() -> Engine:
     if not queries.is_admin(sa_session(), g.user):
         raise NotAllowed("Only integration accounts (role admin) may work on jobs.")
-    return Engine(sa_session())
+    return app_engine()
 
 
 def _int(body: dict[str, Any], name: str, default: int) -> int:

@@ -7,15 +7,10 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from engine import Engine, queries
-from engine.errors import NotAllowed
-from engine.org.models import Unit
-from engine.org.people import roles_in_unit
-from engine.runtime.messages import correlate
-from engine.runtime.signals import send_signal
+from engine import NotAllowed, Unit, correlate, queries, roles_in_unit, send_signal
 
-from .. import now
-from ..extensions import sa_session
+from ..extensions import engine as app_engine
+from ..extensions import now, sa_session
 from .api import basic_auth
 
 bp = Blueprint("messages_api", __name__, url_prefix="/api/v1/messages")
@@ -36,7 +31,7 @@ def publish() -> Any:
         abort(400, "'variables' must be an object.")
     key = body.get("correlationKey")
     unit = sa_session().get(Unit, body["unit_id"]) if isinstance(body.get("unit_id"), int) else None
-    result = correlate(Engine(sa_session()), body["name"], None if key is None else str(key), variables,
+    result = correlate(app_engine(), body["name"], None if key is None else str(key), variables,
                        actor=g.user, unit=unit, now=now())  # fmt: skip
     return jsonify({"correlated": result.correlated, "started": result.started})
 
@@ -55,6 +50,6 @@ def signal() -> Any:
         abort(400, "'unit_id' must name a unit: a signal reaches the processes of one unit only.")
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
-    engine = Engine(sa_session())
+    engine = app_engine()
     result = send_signal(engine, body["name"], variables, unit_id=unit.id, now=now())
     return jsonify({"delivered": result.delivered, "started": result.started})

@@ -9,10 +9,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import versions
-from engine.iso.objectives import current_objectives
-from engine.org.models import Unit
-from engine.runtime.models import ProcessDefinition
+from engine import ProcessDefinition, Unit, current_objectives, versions
 
 from ..extensions import sa_session
 from .definitions import send_model_file, viewer_available

@@ -8,17 +8,21 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import Engine, queries
-from engine.errors import FormInvalid, InstanceNotFound
-from engine.org.models import Unit
-from engine.runtime.engine import feel_for_forms
-from engine.runtime.models import ProcessDefinition, ProcessInstance
+from engine import (
+    Engine,
+    FormInvalid,
+    InstanceNotFound,
+    ProcessDefinition,
+    ProcessInstance,
+    Unit,
+    feel_for_forms,
+    queries,
+)
 from forms import Form, render_form_html
 
-from .. import now
 from ..auth import login_required
 from ..extensions import engine as app_engine
-from ..extensions import sa_session
+from ..extensions import now, sa_session
 
 bp = Blueprint("processes", __name__)
 

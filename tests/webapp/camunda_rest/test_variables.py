@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.camunda_variables import VariableInvalid, from_camunda, to_camunda
+from webapp.camunda_rest.variables import VariableInvalid, from_camunda, to_camunda
 
 
 def test_each_supported_type_becomes_the_json_value_it_stands_for() -> None:

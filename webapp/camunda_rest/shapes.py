@@ -13,12 +13,9 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from engine.org.models import Unit
-from engine.runtime.jobs import ExternalJob
-from engine.runtime.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance
+from engine import DecisionDefinition, Deployment, ExternalJob, ProcessDefinition, ProcessInstance, Unit
 
-from .. import now
-from ..extensions import sa_session
+from ..extensions import now, sa_session
 
 CAMUNDA_VERSION = "7.21.0"  # the Camunda 7 REST API this subset follows; Modeler lints diagrams for it
 ERROR_DETAILS_SEPARATOR = "\n\n"  # a failure's message and details are kept as one text, message first

@@ -13,20 +13,24 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 
-from engine import Engine, queries
-from engine.errors import NotAllowed
-from engine.org.models import Unit
-from engine.org.people import roles_in_unit, unit_ids_of
-from engine.runtime.messages import NoOneWaiting, correlate
-from engine.runtime.models import ProcessDefinition, ProcessInstance
-from engine.runtime.signals import send_signal
+from engine import (
+    NoOneWaiting,
+    NotAllowed,
+    ProcessDefinition,
+    ProcessInstance,
+    Unit,
+    correlate,
+    queries,
+    roles_in_unit,
+    send_signal,
+    unit_ids_of,
+)
 
-from .. import now
-from ..camunda_variables import from_camunda
+from ..blueprints.api import basic_auth
 from ..errors import translated
-from ..extensions import sa_session
-from .api import basic_auth
-from .camunda_shapes import (
+from ..extensions import engine as app_engine
+from ..extensions import now, sa_session
+from .shapes import (
     bool_arg,
     definition_dto,
     find_definition,
@@ -37,6 +41,7 @@ from .camunda_shapes import (
     not_found,
     unit_by_code,
 )
+from .variables import from_camunda
 
 bp = Blueprint("camunda_processes", __name__)
 
@@ -122,7 +127,7 @@ def definition_by_key(key: str, tenant: str | None = None) -> Any:
 
 
 def _active(key: str, unit: Unit | None) -> ProcessDefinition:
-    found = Engine(sa_session()).active_definition(key)
+    found = app_engine().active_definition(key)
     if unit is not None and found.unit_id not in (None, unit.id):
         raise not_found(f"No process definition with key '{key}' for the tenant '{unit.code}'.")
     return found
@@ -159,7 +164,7 @@ def _start(definition: ProcessDefinition, tenant: Unit | None) -> Any:
             raise invalid(f"eISO starts a process at its start event only: '{field}' is not supported.")
     variables = from_camunda(body.get("variables"))
     locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
-    instance = Engine(sa_session()).start(
+    instance = app_engine().start(
         definition.key, actor=g.user, unit_id=_start_unit(definition, tenant), now=now(), business_key=business_key,
         variables=variables, locale=locale,
     )  # fmt: skip
@@ -213,7 +218,7 @@ def message() -> Any:
     if business_key is not None and not isinstance(business_key, str):
         raise invalid("'businessKey' must be text.")
     try:
-        result = correlate(Engine(sa_session()), name, _correlation_key(body.get("correlationKeys")),
+        result = correlate(app_engine(), name, _correlation_key(body.get("correlationKeys")),
                            from_camunda(body.get("processVariables")), actor=g.user, unit=_message_unit(body),
                            now=now(), business_key=business_key)  # fmt: skip
     except NoOneWaiting as exc:  # Camunda: 400 "Cannot correlate message …"
@@ -239,7 +244,7 @@ def signal() -> Any:
         raise invalid("Give the unit's code as 'tenantId': a signal reaches the processes of one unit only.")
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
-    engine = Engine(sa_session())
+    engine = app_engine()
     send_signal(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
     return "", 204
 

@@ -19,9 +19,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from engine import SourceFile, versions
-from engine.errors import (
+from engine import (
     Conflict,
+    Deployment,
     DeploymentRejected,
     EngineError,
     EngineStateError,
@@ -30,18 +30,17 @@ from engine.errors import (
     NotAllowed,
     NotFound,
     Problem,
+    SourceFile,
+    Unit,
+    expand_upload,
+    versions,
 )
-from engine.library.deploy import expand_upload
-from engine.org.models import Unit
-from engine.runtime.models import Deployment
 
-from .. import now
-from ..camunda_variables import VariableInvalid
+from ..blueprints.api import basic_auth
 from ..errors import translated
-from ..extensions import deployer, sa_session
-from . import camunda_external_tasks, camunda_processes
-from .api import basic_auth
-from .camunda_shapes import (
+from ..extensions import deployer, now, sa_session
+from . import external_tasks, processes
+from .shapes import (
     CAMUNDA_VERSION,
     CamundaError,
     deployment_dto,
@@ -52,11 +51,12 @@ from .camunda_shapes import (
     unit_by_code,
     with_definitions,
 )
+from .variables import VariableInvalid
 
 bp = Blueprint("camunda_rest", __name__, url_prefix="/engine-rest")
-bp.register_blueprint(camunda_processes.bp)
-bp.register_blueprint(camunda_external_tasks.bp)
-BLUEPRINTS = (bp, camunda_processes.bp, camunda_external_tasks.bp)  # all exempt from CSRF (no cookies here)
+bp.register_blueprint(processes.bp)
+bp.register_blueprint(external_tasks.bp)
+BLUEPRINTS = (bp, processes.bp, external_tasks.bp)  # all exempt from CSRF (no cookies here)
 
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",

@@ -16,25 +16,26 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
-from engine import Engine, queries
-from engine.errors import Conflict, NotAllowed
-from engine.runtime.jobs import (
+from engine import (
+    Conflict,
+    Engine,
     ExternalJob,
     JobNotFound,
+    NotAllowed,
+    ProcessInstance,
     complete_job,
     extend_lock,
     fail_job,
     fetch_and_lock,
+    queries,
     throw_job_error,
 )
-from engine.runtime.models import ProcessInstance
 
-from .. import now
-from ..camunda_variables import from_camunda, to_camunda
+from ..blueprints.api import basic_auth
 from ..errors import translated
-from ..extensions import sa_session
-from .api import basic_auth
-from .camunda_shapes import (
+from ..extensions import engine as app_engine
+from ..extensions import now, sa_session
+from .shapes import (
     ERROR_DETAILS_SEPARATOR,
     CamundaError,
     bool_arg,
@@ -43,6 +44,7 @@ from .camunda_shapes import (
     invalid,
     json_object,
 )
+from .variables import from_camunda, to_camunda
 
 bp = Blueprint("camunda_external_tasks", __name__)
 
@@ -64,7 +66,7 @@ def _not_locked(exc: Conflict) -> Any:
 def _worker() -> Engine:
     if not queries.is_admin(sa_session(), g.user):
         raise NotAllowed("Only integration accounts (role admin) may work on external tasks.")
-    return Engine(sa_session())
+    return app_engine()
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str:
