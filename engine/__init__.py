@@ -38,6 +38,7 @@ from engine.errors import (
 from engine.iso import objectives
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
+from engine.library.bench import run_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
 from engine.org.calendar import WorkingCalendar
@@ -46,7 +47,6 @@ from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import ROLES, authenticate, roles_in_unit, unit_ids_of
 from engine.runtime import business_rules, handlers, queries, script_tasks
-from engine.runtime.bench import run_benchmark
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
 from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
