@@ -7,7 +7,7 @@ Inside, the layers only import downward (``docs/architecture.md``)::
     library/                        process definitions: deploy, versions, change control, moves
     runtime/                        BPMN execution on SpiffWorkflow
     org/  expressions/              organisation, calendar, notices; FEEL, JUEL, Python subset, DMN
-    db.py  errors.py  safe_xml.py   shared foundations
+    db.py  errors.py  outbox.py     shared foundations; the outbox of messages for other systems
 
 ``JOB_HANDLERS`` lists every built-in job type and the function that does it; it is handed to the
 runtime here, in one place.
@@ -33,10 +33,12 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
 })  # fmt: skip
 handlers.install(JOB_HANDLERS)
 
+from engine import outbox  # noqa: E402
 from engine.library import instance_moves  # noqa: E402
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile  # noqa: E402
+from engine.org import notices  # noqa: E402
 from engine.runtime import queries  # noqa: E402
 from engine.runtime.engine import Engine  # noqa: E402
 
-__all__ = ["JOB_HANDLERS", "Deployer", "DeploymentResult", "Engine", "SourceFile", "instance_moves", "queries",
-           "versions"]
+__all__ = ["JOB_HANDLERS", "Deployer", "DeploymentResult", "Engine", "SourceFile", "instance_moves", "notices",
+           "outbox", "queries", "versions"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from sqlalchemy.sql import Select, Subquery
 
 from engine.org.models import Notice, RoleAssignment, Unit, User
+from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
 from engine.org.people import roles_in_unit
 from engine.runtime.models import (
     DeployedFile,
@@ -89,11 +90,6 @@ def inbox_counts(session: Session, user: User) -> InboxCounts:
     return InboxCounts(mine, claimable, unread or 0)
 
 
-def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
-    stmt = select(Notice).where(Notice.user_id == user.id).order_by(Notice.created_at.desc(), Notice.id.desc())
-    return list(session.scalars(stmt.limit(limit)))
-
-
 def active_definitions(session: Session) -> list[ProcessDefinition]:
     """The version people start of every process that runs (documentation diagrams never do)."""
     latest = (
@@ -158,12 +154,6 @@ def history(session: Session, instance_id: int) -> list[HistoryEvent]:
         .order_by(HistoryEvent.id)
     )
     return list(session.scalars(stmt))
-
-
-def mark_notice_read(session: Session, notice: Notice, now: datetime) -> None:
-    if notice.read_at is None:
-        notice.read_at = now
-        session.commit()
 
 
 # --- process definitions: the library, versions and their files -------------------------------------
