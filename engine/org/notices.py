@@ -55,9 +55,10 @@ def report_failed_delivery(session: Session, message_id: int, now: datetime) -> 
     if message is None:
         return []
     admins = users_with_role(session, message.unit_id, "admin")
+    about = [f"{name}: {message.payload[name]}" for name in ("to", "title") if message.payload.get(name)]
     return notify(session, admins, unit_id=message.unit_id, kind=DELIVERY_FAILED,
                   title=f"Không gửi được tin đi ({message.channel}): {message.idempotency_key}",
-                  body=message.last_error, link="/admin/outbox", now=now,
+                  body="\n".join([*about, message.last_error]), link="/admin/outbox", now=now,
                   email=message.channel != EMAIL)  # fmt: skip
 
 
