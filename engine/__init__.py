@@ -8,7 +8,7 @@ This module is the engine's face: ``webapp/`` and ``connectors/`` import from he
     library/                          process definitions: deploy, versions, change control, moves
     runtime/                          BPMN execution on SpiffWorkflow: commands, the Command, features
     org/  expressions/                organisation, calendar, notices; FEEL, JUEL, Python subset, DMN
-    db.py  errors.py  safe_xml.py     foundations
+    db.py  errors.py  safe_xml.py     foundations; outbox.py: the messages for other systems
 
 ``JOB_HANDLERS`` lists every built-in job type and the function that does it; it is handed to the
 runtime here, in one place, and nowhere else.
@@ -17,6 +17,7 @@ runtime here, in one place, and nowhere else.
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from engine import outbox
 from engine.db import Base, claim
 from engine.dossiers import clock
 from engine.errors import (
@@ -41,6 +42,7 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
+from engine.org import notices
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
@@ -97,7 +99,7 @@ __all__ = [
     "command_scanner", "complete_job", "extend_lock", "fail_job", "fetch_and_lock", "retry_job", "throw_job_error",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
-    "queries", "versions", "instance_moves",
+    "queries", "versions", "instance_moves", "notices", "outbox",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",

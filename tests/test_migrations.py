@@ -80,3 +80,44 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
         assert sa_session().get(ProcessInstance, instance_id) is not None
         assert Engine(sa_session()).active_definition("quality_objectives").version == 1
         db.session.remove()
+
+
+def test_notices_waiting_for_their_mail_move_to_the_outbox_and_back(empty_db: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from flask_migrate import downgrade
+    from sqlalchemy import select
+
+    from engine.org.demo import load_demo
+    from engine.org.models import Notice, User
+    from engine.outbox import OutboxMessage
+    from webapp.extensions import db, sa_session
+
+    now = datetime.now(UTC)
+    with _app(empty_db, tmp_path).app_context():
+        upgrade(revision="0011")
+        unit, _ = load_demo(sa_session())
+        thuky = sa_session().scalars(select(User).where(User.username == "thuky")).one()
+        made = [Notice(user_id=thuky.id, unit_id=unit.id, kind="task_reminder", title=title, link="/tasks/a",
+                       created_at=at) for title, at in [("waiting", now - timedelta(hours=1)), ("mailed", now),
+                                                        ("too old", now - timedelta(days=4))]]  # fmt: skip
+        sa_session().add_all(made)
+        sa_session().flush()
+        waiting, mailed, _old = (n.id for n in made)
+        sa_session().execute(text("UPDATE notices SET email_attempts = 2 WHERE id = :id"), {"id": waiting})
+        sa_session().execute(text("UPDATE notices SET emailed_at = created_at WHERE id = :id"), {"id": mailed})
+        sa_session().commit()
+        db.session.remove()
+
+        upgrade()
+        queued = sa_session().scalars(select(OutboxMessage)).one()
+        assert (queued.idempotency_key, queued.state, queued.attempts) == (f"notice-{waiting}", "pending", 2)
+        assert queued.payload["to"] == "thuky@skhcn.example.vn" and queued.payload["title"] == "waiting"
+        db.session.remove()
+
+        downgrade(revision="0011")
+        rows = sa_session().execute(text("SELECT id, emailed_at, email_attempts FROM notices ORDER BY id")).all()
+        assert [(r[0], r[1] is None, r[2]) for r in rows] == [(waiting, True, 2), (mailed, False, 0), (_old, False, 0)]
+        db.session.remove()
+        upgrade()
+        db.session.remove()

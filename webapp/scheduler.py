@@ -1,12 +1,12 @@
 """Background jobs: APScheduler sweeps the database; the database is the source of truth.
 
 The sweeps: due timers and timer start events (``engine.sweeps``), deadline reminders and
-escalation (``engine.reminders``), then mail of new notices when SMTP is configured
-(``connectors.email``). The first sweep runs at start-up, so what came due while nothing
-was running happens at once, oldest first. ``eiso run`` runs the sweeps in a background thread of
-the web process (the embedded default); ``eiso worker`` runs them in a process of its own. Any number
-of either may run against one database: each sweep claims rows with conditional UPDATEs, so nothing
-is done twice.
+escalation (``engine.reminders``), then delivery of the outbox to the configured channels
+(``connectors.delivery``; e-mail when SMTP is configured). The first sweep runs at start-up, so
+what came due while nothing was running happens at once, oldest first. ``eiso run`` runs the sweeps
+in a background thread of the web process (the embedded default); ``eiso worker`` runs them in a
+process of its own. Any number of either may run against one database: each sweep claims rows with
+conditional UPDATEs, so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -19,12 +19,23 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from connectors.email import SmtpSettings, deliver_notices
+from connectors.delivery import Channel, deliver
+from connectors.email import EmailChannel
 from engine import sweep_deadlines, sweep_timers
 
 from .extensions import db, sa_session
 
 log = logging.getLogger(__name__)
+
+
+def channels(app: Flask) -> dict[str, Channel]:
+    """The outside systems this installation is configured to reach."""
+    settings = app.config["EISO_SETTINGS"]
+    found: dict[str, Channel] = {}
+    if settings.smtp_url:
+        email = EmailChannel.from_settings(settings.smtp_url, settings.mail_from, settings.public_url)
+        found[email.name] = email
+    return found
 
 
 def sweep(app: Flask) -> None:
@@ -36,12 +47,9 @@ def sweep(app: Flask) -> None:
             result = sweep_deadlines(sa_session(), datetime.now(UTC))
             if result.reminded or result.escalated:
                 log.info("deadline sweep: %s reminders, %s escalations", result.reminded, result.escalated)
-            settings = app.config["EISO_SETTINGS"]
-            if settings.smtp_url:
-                smtp = SmtpSettings.from_url(settings.smtp_url, settings.mail_from)
-                mailed = deliver_notices(sa_session(), smtp, datetime.now(UTC), base_url=settings.public_url)
-                if mailed.sent or mailed.failed:
-                    log.info("mail: %s sent, %s to retry, %s failed", mailed.sent, mailed.retry, mailed.failed)
+            out = deliver(sa_session(), channels(app), lambda: datetime.now(UTC))
+            if out.sent or out.retry or out.failed:
+                log.info("outbox: %s sent, %s to retry, %s failed", out.sent, out.retry, out.failed)
         except Exception:  # a failed sweep is retried at the next interval; the web app goes on
             log.exception("sweep failed")
         finally:

@@ -33,7 +33,7 @@ class Settings:
     max_upload_mb: int = 20
     """Largest accepted upload, in MB."""
     smtp_url: str = ""
-    """Mail notices through this SMTP server (see connectors/email.py); empty: inbox only."""
+    """Mail notices through this SMTP server (see connectors/email/); empty: inbox only."""
     mail_from: str = ""
     """Sender address of notice mails."""
     public_url: str = "http://127.0.0.1:5000"

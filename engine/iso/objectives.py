@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 
 from engine.db import Base
 from engine.errors import EngineError
-from engine.org.models import Department, Notice, RoleAssignment, User
+from engine.org.models import Department, RoleAssignment, User
+from engine.org.notices import notify
 from engine.runtime.handlers import JobContext
 
 
@@ -127,14 +128,9 @@ def _notify_departments(session: Session, job: JobContext, objective_set: Object
             by_department.setdefault(item.department_id, []).append(item)
     for department_id, items in by_department.items():
         lines = "\n".join(f"- {i.objective} ({i.target})" for i in items)
-        for user in _department_members(session, department_id):
-            session.add(
-                Notice(
-                    user_id=user.id, unit_id=objective_set.unit_id, instance_id=job.instance.id,
-                    kind="objectives_published",
-                    title=f"Mục tiêu chất lượng được giao cho phòng: {objective_set.title}",
-                    body=lines, link=f"/units/{job.instance.unit.code}/objectives", created_at=job.now,
-                )
-            )  # fmt: skip
-            notified.append(user.username)
+        members = _department_members(session, department_id)
+        notify(session, members, unit_id=objective_set.unit_id, instance_id=job.instance.id,
+               kind="objectives_published", title=f"Mục tiêu chất lượng được giao cho phòng: {objective_set.title}",
+               body=lines, link=f"/units/{job.instance.unit.code}/objectives", now=job.now)  # fmt: skip
+        notified += [user.username for user in members]
     return notified

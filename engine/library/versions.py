@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from engine.errors import EngineError, NotFound, Problem
 from engine.library.differences import VersionDiff, diff_elements, diff_form, summary_rows, with_forms
 from engine.library.models import VersionReview
-from engine.org.models import Notice, RoleAssignment, Unit, User
+from engine.org.models import RoleAssignment, Unit, User
+from engine.org.notices import notify
 from engine.org.people import roles_in_unit
 from engine.runtime.engine import Engine
 from engine.runtime.handlers import JobContext
@@ -219,12 +220,10 @@ def notify_activation(session: Session, definition: ProcessDefinition, previous:
         rows = summary_rows(compare(session, previous, definition))
         lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
     recipients = {u.id: u for u in (*_starters(session, definition), *_holders_of_older_tasks(session, definition))}
-    for user in recipients.values():
-        session.add(Notice(
-            user_id=user.id, unit_id=definition.unit_id, instance_id=instance_id, kind="version_activated",
-            title=f"Quy trình được cập nhật: {definition.name} (phiên bản {definition.version})",
-            body="\n".join(lines), link=f"/definitions/{definition.key}?version={definition.version}", created_at=now,
-        ))  # fmt: skip
+    title = f"Quy trình được cập nhật: {definition.name} (phiên bản {definition.version})"
+    notify(session, recipients.values(), unit_id=definition.unit_id, instance_id=instance_id, kind="version_activated",
+           title=title, body="\n".join(lines), link=f"/definitions/{definition.key}?version={definition.version}",
+           now=now)  # fmt: skip
     return sorted(u.username for u in recipients.values())
 
 
@@ -233,11 +232,9 @@ def notify_return(session: Session, definition: ProcessDefinition, review: Versi
     uploader = review.requested_by
     if uploader is None or definition.unit_id is None:
         return []
-    session.add(Notice(
-        user_id=uploader.id, unit_id=definition.unit_id, instance_id=instance_id, kind="version_returned",
-        title=f"Phiên bản dự thảo bị trả lại: {definition.name} (phiên bản {definition.version})",
-        body=review.reason, link=f"/definitions/{definition.key}?version={definition.version}", created_at=now,
-    ))  # fmt: skip
+    notify(session, [uploader], unit_id=definition.unit_id, instance_id=instance_id, kind="version_returned",
+           title=f"Phiên bản dự thảo bị trả lại: {definition.name} (phiên bản {definition.version})",
+           body=review.reason, link=f"/definitions/{definition.key}?version={definition.version}", now=now)
     return [uploader.username]
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -91,8 +90,6 @@ class Notice(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
-    emailed_at: Mapped[datetime | None]
-    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CalendarDay(Base):

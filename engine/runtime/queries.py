@@ -14,6 +14,7 @@ from sqlalchemy.sql import Select, Subquery
 
 from engine.errors import DefinitionNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
+from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
 from engine.org.people import roles_in_unit
 from engine.runtime.models import (
     DeployedFile,
@@ -88,11 +89,6 @@ def inbox_counts(session: Session, user: User) -> InboxCounts:
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
     )
     return InboxCounts(mine, claimable, unread or 0)
-
-
-def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
-    stmt = select(Notice).where(Notice.user_id == user.id).order_by(Notice.created_at.desc(), Notice.id.desc())
-    return list(session.scalars(stmt.limit(limit)))
 
 
 def active_definition(session: Session, key: str) -> ProcessDefinition:
@@ -174,12 +170,6 @@ def history(session: Session, instance_id: int) -> list[HistoryEvent]:
         .order_by(HistoryEvent.id)
     )
     return list(session.scalars(stmt))
-
-
-def mark_notice_read(session: Session, notice: Notice, now: datetime) -> None:
-    if notice.read_at is None:
-        notice.read_at = now
-        session.commit()
 
 
 # --- process definitions: the library, versions and their files -------------------------------------

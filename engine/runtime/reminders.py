@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from engine.db import claim
 from engine.org.calendar_days import calendar_for
-from engine.org.models import Notice, RoleAssignment, User
+from engine.org.models import RoleAssignment, User
+from engine.org.notices import notify
 from engine.org.people import users_with_role
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskCandidate, TaskRow
 
@@ -95,10 +96,8 @@ def _heads_for(session: Session, task: TaskRow) -> list[User]:
 
 
 def _notify(session: Session, users: list[User], task: TaskRow, now: datetime, kind: str, title: str) -> None:
-    for user in users:
-        session.add(Notice(user_id=user.id, unit_id=task.unit_id, instance_id=task.instance_id, kind=kind,
-                           title=title, body=task.instance.definition.name, link=f"/tasks/{task.id}",
-                           created_at=now))  # fmt: skip
+    notify(session, users, unit_id=task.unit_id, instance_id=task.instance_id, kind=kind, title=title,
+           body=task.instance.definition.name, link=f"/tasks/{task.id}", now=now)  # fmt: skip
     session.add(HistoryEvent(instance_id=task.instance_id, at=now, kind=kind, element_id=task.element_id,
                              element_name=task.name, task_id=task.id,
                              data={"notified": [u.username for u in users]}))  # fmt: skip

@@ -1,80 +1,106 @@
-"""Notices reach people by mail through a real SMTP server on loopback; once, and again after a failure."""
+"""Notices reach people by mail through the SMTP simulator on loopback, over real sockets: once, again
+after a temporary failure with the same Message-ID, and as an incident for the administrators (never by
+mail) when the server refuses for good."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from datetime import timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connectors.email import MailSettingsError, SmtpSettings, deliver_notices
+from connectors.delivery import deliver
+from connectors.email import EmailChannel, MailSettingsError, SmtpSettings
+from connectors.email.simulator import SmtpSimulator, free_port
+from engine import notices, outbox
 from engine.org.models import Notice, Unit, User
+from engine.outbox import OutboxMessage
 from tests.conftest import Clock
 
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+SENDER = "eiso@skhcn.example.vn"
+PUBLIC = "https://eiso.skhcn.example.vn"
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+def smtp() -> Iterator[SmtpSimulator]:
+    with SmtpSimulator() as simulator:
+        yield simulator
 
 
-def _notices(session: Session, unit: Unit, clock: Clock, *usernames: str) -> None:
-    for name in usernames:
-        user = session.scalars(select(User).where(User.username == name)).one()
-        session.add(Notice(user_id=user.id, unit_id=unit.id, kind="task_reminder", title="Sắp đến hạn: Xem xét",
-                           body="Phê duyệt mục tiêu chất lượng", link="/tasks/abc", created_at=clock.now))  # fmt: skip
+def channel(url: str) -> dict[str, EmailChannel]:
+    return {"email": EmailChannel.from_settings(url, SENDER, PUBLIC)}
+
+
+def remind(session: Session, unit: Unit, clock: Clock, *people: User) -> list[Notice]:
+    written = notices.notify(session, people, unit_id=unit.id, kind="task_reminder", title="Sắp đến hạn: Xem xét",
+                             body="Phê duyệt mục tiêu chất lượng", link="/tasks/abc", now=clock.now)  # fmt: skip
     session.commit()
+    return written
 
 
-def test_notices_are_mailed_once(session: Session, unit: Unit, clock: Clock, smtp_server: tuple[Inbox, int]) -> None:
-    inbox, port = smtp_server
-    _notices(session, unit, clock, "thuky", "giamdoc")
-    settings = SmtpSettings.from_url(f"smtp+plain://127.0.0.1:{port}", "eiso@skhcn.example.vn")
-    result = deliver_notices(session, settings, clock.now, base_url="https://eiso.example.vn")
+def subject(message: object) -> str:
+    return str(make_header(decode_header(message["Subject"])))  # type: ignore[index]
+
+
+def test_notices_are_mailed_once(session: Session, unit: Unit, users: dict[str, User], clock: Clock,
+                                 smtp: SmtpSimulator) -> None:  # fmt: skip
+    written = remind(session, unit, clock, users["thuky"], users["giamdoc"])
+    result = deliver(session, channel(smtp.url), lambda: clock.now)
     assert (result.sent, result.failed) == (2, 0)
-    assert sorted(m["To"] for m in inbox.messages) == ["giamdoc@skhcn.example.vn", "thuky@skhcn.example.vn"]
-    first = inbox.messages[0]
-    assert str(make_header(decode_header(first["Subject"]))) == "[eISO] Sắp đến hạn: Xem xét"
-    assert "https://eiso.example.vn/tasks/abc" in first.get_payload(decode=True).decode()
-    assert deliver_notices(session, settings, clock.now).sent == 0  # not twice
+    first = smtp.messages[0]
+    assert str(make_header(decode_header(first["To"]))) == "Lê Thị Mai Anh <thuky@skhcn.example.vn>"
+    assert subject(first) == "[eISO] Sắp đến hạn: Xem xét"
+    assert first["Message-ID"] == f"<notice-{written[0].id}@eiso.skhcn.example.vn>"
+    text = first.get_payload(decode=True).decode()
+    assert "Phê duyệt mục tiêu chất lượng" in text and "https://eiso.skhcn.example.vn/tasks/abc" in text
+    clock.advance(hours=1)
+    assert deliver(session, channel(smtp.url), lambda: clock.now).sent == 0  # not twice
+    assert len(smtp.messages) == 2
 
 
-def test_a_down_server_means_retry_later(session: Session, unit: Unit, clock: Clock,
-                                         smtp_server: tuple[Inbox, int]) -> None:  # fmt: skip
-    inbox, port = smtp_server
-    _notices(session, unit, clock, "thuky")
-    down = SmtpSettings.from_url(f"smtp+plain://127.0.0.1:{free_port()}", "eiso@skhcn.example.vn")
-    assert deliver_notices(session, down, clock.now).retry == 1
-    notice = session.scalars(select(Notice)).one()
-    assert notice.emailed_at is None and notice.email_attempts == 1
-    up = SmtpSettings.from_url(f"smtp+plain://127.0.0.1:{port}", "eiso@skhcn.example.vn")
-    assert deliver_notices(session, up, clock.now + timedelta(minutes=1)).sent == 1
-    assert len(inbox.messages) == 1
+def test_a_down_or_busy_server_means_retry_later_with_the_same_message_id(
+    session: Session, unit: Unit, users: dict[str, User], clock: Clock, smtp: SmtpSimulator
+) -> None:
+    (notice,) = remind(session, unit, clock, users["thuky"])
+    down = f"smtp+plain://127.0.0.1:{free_port()}"
+    assert deliver(session, channel(down), lambda: clock.now).retry == 1  # connection refused
+    smtp.fail_next()
+    clock.advance(minutes=1)
+    assert deliver(session, channel(smtp.url), lambda: clock.now).retry == 1  # 451 try again later
+    clock.advance(minutes=2)
+    assert deliver(session, channel(smtp.url), lambda: clock.now).sent == 1
+    assert [m["Message-ID"] for m in smtp.messages] == [f"<notice-{notice.id}@eiso.skhcn.example.vn>"]
+
+
+def test_a_crash_between_sending_and_marking_sends_again_and_the_receiver_drops_it(
+    session: Session, unit: Unit, users: dict[str, User], clock: Clock, smtp: SmtpSimulator
+) -> None:
+    remind(session, unit, clock, users["thuky"])
+    claimed = outbox.claim_next(session, clock.now, ["email"])
+    assert claimed is not None
+    channel(smtp.url)["email"].send(claimed.key, claimed.payload)  # sent; then the worker dies unmarked
+    clock.advance(seconds=outbox.LEASE.total_seconds())
+    assert deliver(session, channel(smtp.url), lambda: clock.now).sent == 1
+    assert len(smtp.messages) == 2 and len(smtp.unique()) == 1  # one Message-ID twice: a duplicate to drop
+
+
+def test_a_refused_recipient_is_an_incident_for_the_administrators_never_mailed(
+    session: Session, unit: Unit, users: dict[str, User], clock: Clock, smtp: SmtpSimulator
+) -> None:
+    smtp.refuse("thuky@skhcn.example.vn")
+    remind(session, unit, clock, users["thuky"])
+    result = deliver(session, channel(smtp.url), lambda: clock.now)
+    assert (result.sent, result.failed) == (0, 1) and smtp.messages == []
+    failed = session.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).one()
+    assert "550" in failed.last_error and failed.attempts == 1
+    incident = session.scalars(select(Notice).where(Notice.kind == "delivery_failed")).one()
+    assert session.get(User, incident.user_id).username == "admin"  # type: ignore[union-attr]
+    assert "to: thuky@skhcn.example.vn" in incident.body and "550" in incident.body
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1  # no mail about the mail
+    clock.advance(days=1)
+    assert deliver(session, channel(smtp.url), lambda: clock.now).sent == 0
 
 
 def test_bad_settings_say_what_to_write() -> None:

@@ -1,4 +1,5 @@
-"""Administration: the working calendar (days off and make-up working days of the province and units)."""
+"""Administration: the working calendar (days off and make-up working days of the province and units), and
+the outgoing messages that could not be delivered, with a retry."""
 
 from __future__ import annotations
 
@@ -9,21 +10,21 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import extract, or_, select
 
-from engine import CalendarDay, RoleAssignment, Unit, WorkingCalendar, remove_calendar_day, set_calendar_day
+from engine import CalendarDay, RoleAssignment, Unit, WorkingCalendar, outbox, remove_calendar_day, set_calendar_day
 
 from ..auth import login_required
-from ..extensions import sa_session
+from ..extensions import now, sa_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _admin_units() -> list[Unit]:
+def _admin_units(refusal: str | None = None) -> list[Unit]:
     """The units the user administers; 403 when none."""
     stmt = select(Unit).join(RoleAssignment, RoleAssignment.unit_id == Unit.id).where(
         RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin")  # fmt: skip
     units = list(sa_session().scalars(stmt.distinct().order_by(Unit.name)))
     if not units:
-        abort(403, _("Only administrators may change the working calendar."))
+        abort(403, refusal or _("Only administrators may change the working calendar."))
     return units
 
 
@@ -82,3 +83,27 @@ def remove_day(entry_id: int) -> Any:
     remove_calendar_day(sa_session(), entry)
     flash(_("Calendar updated: deadlines computed from now on use it."), "success")
     return redirect(url_for("admin.calendar", year=year))
+
+
+@bp.get("/outbox")
+@login_required
+def outbox_failed() -> Any:
+    units = _admin_units(_("Only administrators see the messages that could not be sent."))
+    messages = outbox.failed_messages(sa_session(), [u.id for u in units])
+    return render_template("admin/outbox.html", messages=messages, unit_names={u.id: u.name for u in units})
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@login_required
+def retry_message(message_id: int) -> Any:
+    units = _admin_units(_("Only administrators see the messages that could not be sent."))
+    message = sa_session().get(outbox.OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if message.unit_id not in {u.id for u in units}:
+        abort(403, _("You do not administer that unit."))
+    if outbox.retry(sa_session(), message_id, now()):
+        flash(_("The message will be sent again in the next delivery round."), "success")
+    else:
+        flash(_("This message is not waiting for a retry any more."), "info")
+    return redirect(url_for("admin.outbox_failed"))
