@@ -12,9 +12,10 @@ from engine import Engine, queries, versions
 from engine.deployment import expand_upload
 from engine.errors import InstanceNotFound, NotAllowed
 from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
-from engine.organisation import authenticate, unit_ids_of
+from engine.organisation import unit_ids_of
 
 from .. import now
+from ..auth import sign_in
 from ..extensions import deployer, sa_session
 from ..openapi import OPENAPI
 from .inbox import inbox_options
@@ -27,7 +28,7 @@ def basic_auth(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         auth = request.authorization
-        user = authenticate(sa_session(), auth.username or "", auth.password or "") if auth else None
+        user = sign_in(auth.username or "", auth.password or "") if auth else None
         if user is None:
             abort(401, "Send HTTP Basic credentials of an active eISO account.")
         g.user = user

@@ -36,8 +36,9 @@ from engine.models import Deployment, Unit
 
 from .. import now
 from ..camunda_variables import VariableInvalid
-from ..errors import translated
+from ..errors import retry_after, translated
 from ..extensions import deployer, sa_session
+from ..security import basic_challenge_allowed
 from . import camunda_external_tasks, camunda_processes
 from .api import basic_auth
 from .camunda_shapes import (
@@ -83,8 +84,9 @@ def _cors(response: Any) -> Any:
 @bp.errorhandler(CamundaError)
 def _camunda_error(exc: CamundaError) -> Any:
     response = jsonify(exc.body())
-    if exc.status == 401:
+    if exc.status == 401 and basic_challenge_allowed():
         response.headers["WWW-Authenticate"] = 'Basic realm="eISO"'
+    response.headers.extend(exc.headers)
     return response, exc.status
 
 
@@ -102,7 +104,7 @@ def _engine_error(exc: EngineError) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     kind = {401: "AuthenticationException", 403: "AuthorizationException"}.get(status, "InvalidRequestException")
-    return _camunda_error(CamundaError(status, kind, exc.description or exc.name))
+    return _camunda_error(CamundaError(status, kind, exc.description or exc.name, headers=retry_after(exc)))
 
 
 @bp.errorhandler(Exception)
