@@ -17,6 +17,7 @@ from engine.organisation import unit_ids_of
 from .. import now
 from ..auth import sign_in
 from ..extensions import deployer, sa_session
+from ..idempotency import idempotent
 from ..openapi import OPENAPI
 from .inbox import inbox_options
 
@@ -99,6 +100,7 @@ def definitions() -> Any:
 
 @bp.post("/process-definitions/<key>/start")
 @basic_auth
+@idempotent
 def start(key: str) -> Any:
     body = _json_body()
     unit_id = body.get("unit_id")
@@ -157,6 +159,7 @@ def unclaim(task_id: str) -> Any:
 
 @bp.post("/tasks/<task_id>/complete")
 @basic_auth
+@idempotent
 def complete(task_id: str) -> Any:
     variables = _json_body().get("variables") or {}
     if not isinstance(variables, dict):

@@ -25,6 +25,7 @@ from .. import now
 from ..camunda_variables import from_camunda, to_camunda
 from ..errors import translated
 from ..extensions import sa_session
+from ..idempotency import idempotent
 from .api import basic_auth
 from .camunda_shapes import (
     ERROR_DETAILS_SEPARATOR,
@@ -200,6 +201,7 @@ def error_details(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/complete")
 @basic_auth
+@idempotent
 def complete(task_id: str) -> Any:
     engine, body = _worker(), json_object()
     # Local variables reach the task's output mappings like the others (eISO has one scope per task).

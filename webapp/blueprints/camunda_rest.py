@@ -60,7 +60,7 @@ BLUEPRINTS = (bp, camunda_processes.bp, camunda_external_tasks.bp)  # all exempt
 
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Accept-Language",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Accept-Language, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
 DEPLOYMENT_FIELDS = {"deployment-name", "deployment-source", "enable-duplicate-filtering", "deploy-changed-only",

@@ -17,6 +17,7 @@ from engine.jobs import complete_job, fail_job, fetch_and_lock, retry_job, throw
 
 from .. import now
 from ..extensions import sa_session
+from ..idempotency import idempotent
 from .api import basic_auth
 
 bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1/jobs")
@@ -56,6 +57,7 @@ def fetch() -> Any:
 
 @bp.post("/<job_id>/complete")
 @basic_auth
+@idempotent
 def complete(job_id: str) -> Any:
     engine, body = _worker(), _body()
     variables = body.get("variables") or {}
