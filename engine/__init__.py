@@ -17,7 +17,7 @@ runtime here, in one place, and nowhere else.
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine import outbox
+from engine import idempotency, outbox
 from engine.db import Base, claim
 from engine.dossiers import clock
 from engine.errors import (
@@ -42,7 +42,7 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import notices
+from engine.org import login_guard, login_sessions, notices
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
@@ -99,7 +99,8 @@ __all__ = [
     "command_scanner", "complete_job", "extend_lock", "fail_job", "fetch_and_lock", "retry_job", "throw_job_error",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
-    "queries", "versions", "instance_moves", "notices", "outbox",
+    "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
+    "login_guard", "login_sessions",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import FileStore, command_scanner
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "webapp" / "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         MAX_CONTENT_LENGTH=(settings.max_upload_mb + 5) * 1024 * 1024,
         TESTING=settings.testing,
         WTF_CSRF_ENABLED=not settings.testing,
@@ -59,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         scanner=command_scanner(settings.virus_scan_command) if settings.virus_scan_command else None,
     )
     _register_blueprints(app)
+    if settings.proxy_count:
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
 
 
@@ -81,9 +86,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, camunda_rest, commands, errors, views
+    from . import auth, camunda_rest, commands, errors, security, views
     from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
 
+    security.register(app)
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

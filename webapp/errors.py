@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from engine import DeploymentRejected, EngineError, FormInvalid
+
+from .security import basic_challenge_allowed
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name of a "translate later" marker
@@ -25,6 +27,7 @@ TITLES = {
     409: N_("Conflict"),
     413: N_("Too large"),
     422: N_("Invalid data"),
+    429: N_("Too many attempts"),
     500: N_("Something went wrong"),
 }
 
@@ -60,11 +63,19 @@ def _http_error(exc: HTTPException) -> Any:
     message = exc.description or ""
     if _wants_json():
         response = jsonify(error_payload(status, message))
-        if status == 401:
+        if status == 401 and basic_challenge_allowed():
             response.headers["WWW-Authenticate"] = 'Basic realm="eISO"'
-        return response, status
-    return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
-                           message=message), status  # fmt: skip
+    else:
+        title = _(TITLES.get(status, "Error"))
+        page = render_template("errors/error.html", status=status, title=title, message=message)
+        response = current_app.make_response((page, status))
+    response.headers.extend(retry_after(exc))
+    return response, status
+
+
+def retry_after(exc: HTTPException) -> list[tuple[str, str]]:
+    """The ``Retry-After`` header of a 429 or 503, for the handlers that build their own answer."""
+    return [(name, value) for name, value in exc.get_headers() if name == "Retry-After"]
 
 
 def register(app: Flask) -> None:

@@ -28,7 +28,10 @@ def _op(summary: str, ok: dict[str, Any], *, extra: dict[str, Any] | None = None
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "eISO API", "version": "1.0.0",
-             "description": "Processes, tasks and instances of eISO. HTTP Basic with an eISO account."},  # fmt: skip
+             "description": "Processes, tasks and instances of eISO. HTTP Basic with an eISO account. Starts, "
+                            "task and job completions, messages and signals accept an Idempotency-Key header: a "
+                            "retry with the same key within 24 hours gets the first answer (Idempotent-Replayed: "
+                            "true), the same key with another body 422."},  # fmt: skip
     "servers": [{"url": "/api/v1"}],
     "security": [{"basic": []}],
     "paths": {

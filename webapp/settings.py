@@ -43,6 +43,9 @@ class Settings:
     delegates: Mapping[str, str] = field(default_factory=dict)
     """Camunda 7 Java delegates (class name or expression text, as in the diagram) -> job type, read from
     the JSON file named by ``EISO_DELEGATES_FILE``; given to every deployment (see engine/delegates.py)."""
+    proxy_count: int = 0
+    """Reverse proxies in front of eISO that set ``X-Forwarded-For``/``-Proto``/``-Host``; their values are
+    trusted for that many hops (the client's address for log-in limits, HTTPS for ``Secure`` cookies)."""
     testing: bool = False
 
     @classmethod
@@ -63,6 +66,7 @@ class Settings:
             "mail_from": env.get("EISO_MAIL_FROM", ""),
             "public_url": env.get("EISO_PUBLIC_URL", "http://127.0.0.1:5000"),
             "delegates": _delegates(env.get(REGISTRY_SETTING, "")),
+            "proxy_count": _count(env, "EISO_PROXY_COUNT"),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -85,6 +89,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a positive whole number, not '{raw}'.")
+    return int(raw)
+
+
+def _count(env: dict[str, str], name: str) -> int:
+    raw = env.get(name) or "0"
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be 0 or a positive whole number, not '{raw}'.")
     return int(raw)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,15 +38,22 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
+@cache
+def _unknown_user_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
 def verify_password(user: User, password: str) -> bool:
-    return user.is_active and check_password_hash(user.password_hash, password)
+    # The hash is checked first, so an inactive account answers as slowly as an active one.
+    return check_password_hash(user.password_hash, password) and user.is_active
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not verify_password(user, password):
+    if user is None:
+        check_password_hash(_unknown_user_hash(), password)  # as slow as a known name: names do not leak by timing
         return None
-    return user
+    return user if verify_password(user, password) else None
 
 
 def roles_in_unit(session: Session, user: User, unit_id: int) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 from collections.abc import Iterator
@@ -82,6 +83,10 @@ def test_secretary_logs_in_and_submits_the_draft(page, db_url: str) -> None:  # 
     assert page.locator("tr.task-open").get_by_text("Xem xét, phê duyệt mục tiêu").is_visible()
 
 
+def _basic(user: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:demo".encode()).decode()}
+
+
 def _login(page, user: str) -> None:  # type: ignore[no-untyped-def]
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill(user)
@@ -124,3 +129,27 @@ def test_conditional_field_dynamic_list_error_and_fix(page, db_url: str, tmp_pat
     page.wait_for_url("**/instances/*")
     assert page.get_by_text("Đã hoàn thành công việc").is_visible()
     assert page.get_by_role("link", name="bien-ban.pdf").first.is_visible()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_diagram_and_upload_page_scripts_run_under_the_content_security_policy(page, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    _login(page, "thuky")
+    response = page.goto("/definitions/quality_objectives")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator(".diagram-canvas svg .djs-element").first.wait_for()  # bpmn-js drew the diagram
+    page.locator("[data-zoom=in]").first.click()
+
+    started = page.request.post("/api/v1/process-definitions/quality_objectives/start", headers=_basic("thuky"),
+                                data={"variables": {}})
+    assert started.status == 201, started.text()
+    page.goto(f"/instances/{started.json()['id']}")
+    page.get_by_role("link", name="Xem trên sơ đồ").click()
+    page.locator(".diagram-canvas .diagram-badge").first.wait_for()  # the open task's overlay
+    page.locator("[data-zoom=fit]").first.click()
+
+    page.goto("/definitions/upload")
+    page.locator("#upload-files").set_input_files([{"name": "a.bpmn", "mimeType": "text/xml", "buffer": b"<x/>"}])
+    assert page.locator(".dropzone-files").inner_text() == "a.bpmn"  # the page's script ran
+    assert refused == []

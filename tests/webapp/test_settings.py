@@ -30,3 +30,10 @@ def test_an_unusable_delegate_registry_stops_the_start(tmp_path: Path, content: 
     with pytest.raises(SettingsError, match="EISO_DELEGATES_FILE") as refused:
         _settings(tmp_path, EISO_DELEGATES_FILE=str(registry))
     assert str(registry) in str(refused.value)
+
+
+def test_the_proxy_count_is_a_whole_number(tmp_path: Path) -> None:
+    assert _settings(tmp_path).proxy_count == 0
+    assert _settings(tmp_path, EISO_PROXY_COUNT="2").proxy_count == 2
+    with pytest.raises(SettingsError, match="EISO_PROXY_COUNT"):
+        _settings(tmp_path, EISO_PROXY_COUNT="one")

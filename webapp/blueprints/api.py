@@ -16,15 +16,16 @@ from engine import (
     ProcessDefinition,
     ProcessInstance,
     TaskRow,
-    authenticate,
     expand_upload,
     queries,
     unit_ids_of,
     versions,
 )
 
+from ..auth import sign_in
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
+from ..idempotency import idempotent
 from ..openapi import OPENAPI
 from .inbox import inbox_options
 
@@ -36,7 +37,7 @@ def basic_auth(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         auth = request.authorization
-        user = authenticate(sa_session(), auth.username or "", auth.password or "") if auth else None
+        user = sign_in(auth.username or "", auth.password or "") if auth else None
         if user is None:
             abort(401, "Send HTTP Basic credentials of an active eISO account.")
         g.user = user
@@ -107,6 +108,7 @@ def definitions() -> Any:
 
 @bp.post("/process-definitions/<key>/start")
 @basic_auth
+@idempotent
 def start(key: str) -> Any:
     body = _json_body()
     unit_id = body.get("unit_id")
@@ -165,6 +167,7 @@ def unclaim(task_id: str) -> Any:
 
 @bp.post("/tasks/<task_id>/complete")
 @basic_auth
+@idempotent
 def complete(task_id: str) -> Any:
     variables = _json_body().get("variables") or {}
     if not isinstance(variables, dict):

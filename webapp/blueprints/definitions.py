@@ -27,6 +27,7 @@ from engine import (
 )
 
 from ..auth import login_required
+from ..downloads import as_attachment, safe_filename
 from ..errors import translated
 from ..extensions import deployer, now, sa_session
 
@@ -98,11 +99,10 @@ def send_model_file(found: DeployedFile) -> Any:
         io.BytesIO(found.content),
         mimetype=CONTENT_TYPES.get(found.kind, "application/octet-stream"),
         as_attachment=True,
-        download_name=found.filename,
+        download_name=safe_filename(found.filename),
         etag=found.content_hash,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"  # uploaded content is never rendered as a page
-    return response
+    return as_attachment(response, found.filename)
 
 
 @bp.route("/definitions/upload", methods=["GET", "POST"])

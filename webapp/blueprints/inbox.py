@@ -25,6 +25,7 @@ from engine import (
 from forms import Form, parse_input_name, render_form_html, set_in
 
 from ..auth import login_required
+from ..downloads import as_attachment, safe_filename
 from ..errors import translated
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
@@ -162,9 +163,8 @@ def download(file_id: str) -> Any:
         abort(403, _("You may not see the files of this process."))
     data = _engine().files.read(stored.storage_key)  # type: ignore[union-attr]
     response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
-                         download_name=stored.filename)  # fmt: skip
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+                         download_name=safe_filename(stored.filename))  # fmt: skip
+    return as_attachment(response, stored.filename)
 
 
 @bp.post("/tasks/<task_id>/conditions")

@@ -15,6 +15,7 @@ from engine import Engine, NotAllowed, complete_job, fail_job, fetch_and_lock, q
 
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
+from ..idempotency import idempotent
 from .api import basic_auth
 
 bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1/jobs")
@@ -54,6 +55,7 @@ def fetch() -> Any:
 
 @bp.post("/<job_id>/complete")
 @basic_auth
+@idempotent
 def complete(job_id: str) -> Any:
     engine, body = _worker(), _body()
     variables = body.get("variables") or {}

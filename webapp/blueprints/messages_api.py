@@ -11,6 +11,7 @@ from engine import NotAllowed, Unit, correlate, queries, roles_in_unit, send_sig
 
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
+from ..idempotency import idempotent
 from .api import basic_auth
 
 bp = Blueprint("messages_api", __name__, url_prefix="/api/v1/messages")
@@ -19,6 +20,7 @@ signals_bp = Blueprint("signals_api", __name__, url_prefix="/api/v1/signals")
 
 @bp.post("")
 @basic_auth
+@idempotent
 def publish() -> Any:
     if not queries.is_admin(sa_session(), g.user):
         raise NotAllowed("Only integration accounts (role admin) may send messages.")
@@ -38,6 +40,7 @@ def publish() -> Any:
 
 @signals_bp.post("")
 @basic_auth
+@idempotent
 def signal() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:

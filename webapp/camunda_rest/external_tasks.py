@@ -35,6 +35,7 @@ from ..blueprints.api import basic_auth
 from ..errors import translated
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
+from ..idempotency import idempotent
 from .shapes import (
     ERROR_DETAILS_SEPARATOR,
     CamundaError,
@@ -210,6 +211,7 @@ def error_details(task_id: str) -> Any:
 
 @bp.post("/external-task/<task_id>/complete")
 @basic_auth
+@idempotent
 def complete(task_id: str) -> Any:
     engine, body = _worker(), json_object()
     # Local variables reach the task's output mappings like the others (eISO has one scope per task).

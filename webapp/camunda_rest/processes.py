@@ -30,6 +30,7 @@ from ..blueprints.api import basic_auth
 from ..errors import translated
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
+from ..idempotency import idempotent
 from .shapes import (
     bool_arg,
     definition_dto,
@@ -138,6 +139,7 @@ def _active(key: str, unit: Unit | None) -> ProcessDefinition:
 
 @bp.post("/process-definition/<definition_id>/start")
 @basic_auth
+@idempotent
 def start_by_id(definition_id: str) -> Any:
     found = find_definition(definition_id)
     if found.status != "active":
@@ -149,6 +151,7 @@ def start_by_id(definition_id: str) -> Any:
 @bp.post("/process-definition/key/<key>/start")
 @bp.post("/process-definition/key/<key>/tenant-id/<tenant>/start")
 @basic_auth
+@idempotent
 def start_by_key(key: str, tenant: str | None = None) -> Any:
     unit = unit_by_code(tenant)
     return _start(_active(key, unit), unit)
@@ -201,6 +204,7 @@ UNSUPPORTED_MESSAGE_FIELDS = ("processInstanceId", "localCorrelationKeys", "proc
 
 @bp.post("/message")
 @basic_auth
+@idempotent
 def message() -> Any:
     """Correlate a message: to every instance waiting for it (with this key and business key), and
     start the processes with a message start event of that name in the tenant's unit."""
@@ -230,6 +234,7 @@ def message() -> Any:
 
 @bp.post("/signal")
 @basic_auth
+@idempotent
 def signal() -> Any:
     """Camunda 7 ``POST /signal``: broadcast to the waiting instances of one unit (the tenant's, else the
     sender's only unit) and start its processes with that signal start event. Signals never cross units."""

@@ -37,8 +37,9 @@ from engine import (
 )
 
 from ..blueprints.api import basic_auth
-from ..errors import translated
+from ..errors import retry_after, translated
 from ..extensions import deployer, now, sa_session
+from ..security import basic_challenge_allowed
 from . import external_tasks, processes
 from .shapes import (
     CAMUNDA_VERSION,
@@ -60,7 +61,7 @@ BLUEPRINTS = (bp, processes.bp, external_tasks.bp)  # all exempt from CSRF (no c
 
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Accept-Language",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Accept-Language, Idempotency-Key",
     "Access-Control-Max-Age": "600",
 }
 DEPLOYMENT_FIELDS = {"deployment-name", "deployment-source", "enable-duplicate-filtering", "deploy-changed-only",
@@ -84,8 +85,9 @@ def _cors(response: Any) -> Any:
 @bp.errorhandler(CamundaError)
 def _camunda_error(exc: CamundaError) -> Any:
     response = jsonify(exc.body())
-    if exc.status == 401:
+    if exc.status == 401 and basic_challenge_allowed():
         response.headers["WWW-Authenticate"] = 'Basic realm="eISO"'
+    response.headers.extend(exc.headers)
     return response, exc.status
 
 
@@ -103,7 +105,7 @@ def _engine_error(exc: EngineError) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     kind = {401: "AuthenticationException", 403: "AuthorizationException"}.get(status, "InvalidRequestException")
-    return _camunda_error(CamundaError(status, kind, exc.description or exc.name))
+    return _camunda_error(CamundaError(status, kind, exc.description or exc.name, headers=retry_after(exc)))
 
 
 @bp.errorhandler(Exception)

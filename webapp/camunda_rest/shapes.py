@@ -24,9 +24,11 @@ ERROR_DETAILS_SEPARATOR = "\n\n"  # a failure's message and details are kept as 
 class CamundaError(Exception):
     """Answered as Camunda's error body ``{"type", "message"}`` (plus ``details`` for parse errors)."""
 
-    def __init__(self, status: int, kind: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, kind: str, message: str, headers: list[tuple[str, str]] | None = None,
+                 **extra: Any) -> None:  # fmt: skip
         super().__init__(message)
         self.status, self.kind, self.message, self.extra = status, kind, message, extra
+        self.headers = headers or []
 
     def body(self) -> dict[str, Any]:
         return {"type": self.kind, "message": self.message, **self.extra}
