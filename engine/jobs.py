@@ -20,6 +20,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, sele
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .claims import claim
+from .data_check import check_variables
 from .errors import Conflict, EngineError, NotFound
 from .iomapping import on_completion, with_inputs
 from .models import Base, HistoryEvent, ProcessInstance
@@ -123,6 +124,7 @@ def complete_job(engine: Engine, job_id: str, worker_id: str, variables: dict[st
     """The worker did the job: its variables enter the process (through output mappings) and it moves on."""
     from .runtime import _Recorder
 
+    check_variables(variables)
     with engine._unit_of_work():
         job = _locked_job(engine, job_id, worker_id, now)
         instance = engine._lock_instance(job.instance_id)
@@ -158,6 +160,7 @@ def throw_job_error(engine: Engine, job_id: str, worker_id: str, error_code: str
 
     if not error_code:
         raise EngineError("Give the error code the diagram's error events catch.")
+    check_variables(variables)
     with engine._unit_of_work():
         job = _locked_job(engine, job_id, worker_id, now)
         instance = engine._lock_instance(job.instance_id)

@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .claims import claim
+from .data_check import check_variables
 from .errors import NotFound
 from .events import find_task, start_event_subprocess
 from .models import MessageSubscription, ProcessDefinition, ProcessInstance, Unit, User
@@ -110,6 +111,7 @@ def correlate(engine: Engine, name: str, key: str | None, variables: dict[str, A
     With ``business_key`` (Camunda 7 correlates by it) only instances with that business key receive the
     message, and the instances it starts get it.
     """
+    check_variables(variables)
     stmt = select(MessageSubscription.id).where(
         MessageSubscription.kind == "message", MessageSubscription.message_name == name,
         MessageSubscription.state == "waiting",

@@ -39,6 +39,7 @@ import forms
 from .calendar import WorkingCalendar, classify
 from .calls import apply_returns, cancel_orphans, child_outcomes, notify_parent, start_calls
 from .claims import claim
+from .data_check import check_start, check_variables
 from .deadlines import calendar_for, due_for, follow_up_for
 from .errors import (
     Conflict,
@@ -275,6 +276,7 @@ class Engine:
         locale: str = "vi",
     ) -> ProcessInstance:
         """Start an instance; with a start form, ``post`` or ``variables`` are validated by it first."""
+        check_start(business_key, variables)
         with self._unit_of_work():
             definition = self.active_definition(key)
             unit = self.session.get(Unit, unit_id)
@@ -500,6 +502,7 @@ class Engine:
         ``files`` maps a file input's name to the uploads stashed for it (see ``stash_uploads``);
         on completion they are attached to the task and their references stored in the data.
         """
+        check_variables(variables)
         with self._unit_of_work():
             row = self.task_row(task_id)
             instance = self._lock_instance(row.instance_id)

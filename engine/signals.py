@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from .data_check import check_variables
 from .errors import EngineStateError
 from .models import MessageSubscription, ProcessDefinition, ProcessInstance, Unit
 
@@ -37,6 +38,7 @@ def broadcast(engine: Engine, name: str, variables: dict[str, Any], *, unit_id: 
     """Deliver a signal inside the caller's transaction; the caller commits."""
     from .messages import deliver_subscription
 
+    check_variables(variables)
     if engine._signal_depth >= MAX_SIGNAL_DEPTH:
         raise EngineStateError(
             "The signal '%(name)s' keeps starting more signals (more than %(limit)s in a row); nothing was "

@@ -25,6 +25,7 @@ from .. import now
 from ..camunda_variables import from_camunda, to_camunda
 from ..errors import translated
 from ..extensions import sa_session
+from ..ids import MAX_REQUEST_INT, in_request_range
 from .api import basic_auth
 from .camunda_shapes import (
     ERROR_DETAILS_SEPARATOR,
@@ -72,8 +73,8 @@ def _whole(body: dict[str, Any], name: str, default: int) -> int:
     value = body.get(name, default)
     if value is None:
         return default
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(f"'{name}' must be a whole number.")
+    if not in_request_range(value):
+        raise invalid(f"'{name}' must be a whole number up to {MAX_REQUEST_INT:,}.")
     return value
 
 

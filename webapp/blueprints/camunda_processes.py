@@ -24,6 +24,7 @@ from .. import now
 from ..camunda_variables import from_camunda
 from ..errors import translated
 from ..extensions import sa_session
+from ..ids import is_id
 from .api import basic_auth
 from .camunda_shapes import (
     bool_arg,
@@ -180,7 +181,7 @@ def _start_unit(definition: ProcessDefinition, tenant: Unit | None) -> int:
 @bp.get("/process-instance/<instance_id>")
 @basic_auth
 def instance(instance_id: str) -> Any:
-    found = sa_session().get(ProcessInstance, int(instance_id)) if instance_id.isdigit() else None
+    found = sa_session().get(ProcessInstance, int(instance_id)) if is_id(instance_id) else None
     if found is None:
         raise not_found(f"Process instance with id {instance_id} does not exist.")
     if not queries.may_view_instance(sa_session(), g.user, found):

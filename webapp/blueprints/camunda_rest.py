@@ -38,6 +38,7 @@ from .. import now
 from ..camunda_variables import VariableInvalid
 from ..errors import translated
 from ..extensions import deployer, sa_session
+from ..ids import is_id
 from . import camunda_external_tasks, camunda_processes
 from .api import basic_auth
 from .camunda_shapes import (
@@ -196,7 +197,7 @@ def deployments() -> Any:
 @bp.get("/deployment/<deployment_id>")
 @basic_auth
 def deployment(deployment_id: str) -> Any:
-    found = sa_session().get(Deployment, int(deployment_id)) if deployment_id.isdigit() else None
+    found = sa_session().get(Deployment, int(deployment_id)) if is_id(deployment_id) else None
     if found is None:
         raise not_found(f"Deployment with id '{deployment_id}' does not exist.")
     return jsonify(deployment_dto(found, deployment_tenant(found)))
