@@ -23,6 +23,7 @@ import forms
 from . import versions
 from .deadlines import check_moment
 from .delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
+from .deploy_limits import deployment_limits
 from .dmn import DmnInvalid, DmnModel, load_dmn
 from .errors import DeploymentRejected, EngineError, ExpressionError, Problem
 from .handlers import BUILT_IN_JOBS, HANDLERS
@@ -817,6 +818,9 @@ class Deployer:
         ``as_documentation`` stores diagrams that cannot run, to be shown and published only.
         """
         target = _Target(unit_id, change_summary.strip())
+        too_much = deployment_limits(files)
+        if too_much:
+            raise DeploymentRejected(too_much)
         problems: list[Problem] = []
         embedded = [] if as_documentation else _embedded_forms(files, problems)  # documentation runs no form
         parsed_forms = self._forms(files, problems) + embedded
