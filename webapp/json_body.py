@@ -44,15 +44,5 @@ def json_object(*, required: bool = False) -> dict[str, Any]:
         return {}
     body = parse_json(raw)
     if not isinstance(body, dict):
-        raise EngineError("The request body must be a JSON object, not %(kind)s.", kind=_kind(body))
+        raise EngineError("The request body must be a JSON object ({...}), not a list, text, number or null.")
     return body
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    return "a number" if isinstance(value, int | float) and not isinstance(value, bool) else "true/false"
