@@ -2,7 +2,7 @@
 increment, past dates and option membership. Only the first problem of a field is reported.
 
 Like form-js, ``pattern`` is searched, not anchored: write ``^...$`` to match the whole value. It is
-compiled with ``re.ASCII`` so that ``\\d`` and ``\\w`` mean what they mean in JavaScript.
+run on RE2 (``forms.patterns``), where ``\\d`` and ``\\w`` are ASCII as in JavaScript, in linear time.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Decisions where form-js leaves room:
 - a ``dynamiclist`` repeats only with ``isRepeating: true`` and offers add/remove only with
   ``allowAddRemove: true`` (both as form-js treats them); a non-repeating one behaves as a group;
 - ``multipage`` and ``page`` are shown one after the other, as groups without a path;
-- a JavaScript ``pattern`` is compiled for Python; named groups ``(?<name>...)`` are translated.
+- a JavaScript ``pattern`` runs on RE2 (``forms.patterns``): back-references and look-around are refused.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .model import (
     Option,
     Rules,
 )
+from .patterns import PatternRefused, SearchPattern, compile_pattern
 
 KEY = re.compile(r"\w+(?:\.\w+)*")
 SUBTYPES = ("date", "time", "datetime")
@@ -216,16 +217,15 @@ def _rules(source: _Source) -> Rules:
     )
 
 
-def _pattern(source: _Source, pattern: Any) -> re.Pattern[str] | None:
+def _pattern(source: _Source, pattern: Any) -> SearchPattern | None:
     if pattern is None or pattern == "":
         return None
     if not isinstance(pattern, str):
         raise source.fail(f"validate.pattern must be text; found {pattern!r}.")
-    translated = re.sub(r"\\k<(\w+)>", r"(?P=\1)", re.sub(r"\(\?<(?=\w)", "(?P<", pattern))
     try:
-        return re.compile(translated, re.ASCII)
-    except re.error as error:
-        raise source.fail(f"validate.pattern {pattern!r} is not a valid regular expression ({error}).")
+        return compile_pattern(pattern)
+    except PatternRefused as refused:
+        raise source.fail(f"validate.pattern {pattern[:100]!r} cannot be used: {refused}.")
 
 
 def _validation_type(source: _Source, value: Any) -> str | None:

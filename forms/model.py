@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
 from .paths import split_key
+from .patterns import SearchPattern
 
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
 """FEEL evaluation injected by the caller: ``evaluate(expression_without_leading_equals, variables)``.
@@ -73,7 +73,7 @@ class Rules:
     max: Limit = None
     min_length: Limit = None
     max_length: Limit = None
-    pattern: re.Pattern[str] | None = None
+    pattern: SearchPattern | None = None
     pattern_message: str | None = None
     validation_type: str | None = None
     """``"email"``, ``"phone"`` or None."""

@@ -24,7 +24,7 @@ PACKAGES = ("engine", "forms", "webapp", "connectors")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine.errors",),
     ("engine.db",),
-    ("engine.safe_xml", "engine.outbox", "engine.idempotency"),
+    ("engine.safe_xml", "engine.outbox", "engine.idempotency", "engine.data_check"),
     ("engine.org", "engine.expressions"),
     ("engine.runtime",),
     ("engine.library",),

@@ -69,7 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from .i18n import compile_catalogs
+    from .ids import IdConverter
 
+    app.url_map.converters["int"] = IdConverter
     compile_catalogs()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

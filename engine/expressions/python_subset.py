@@ -51,6 +51,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import ExpressionError
+from engine.expressions.sizes import deep_size
 
 __all__ = [
     "PythonSubsetError",
@@ -73,6 +74,7 @@ MAX_INTEGER_BITS = 10_000  # about 3,000 decimal digits
 MAX_INTEGER_TEXT = 3_000  # characters of a string converted by int()
 MAX_ROUND_DIGITS = 100
 MAX_VALUE_DEPTH = 100  # nesting of lists/dicts turned into text
+MAX_VALUE_SIZE = 2_000_000  # characters + items of one value, every repeated copy counted (see sizes.py)
 
 
 class PythonSubsetError(ExpressionError):
@@ -350,6 +352,8 @@ class _TextBuilder:
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if deep_size(value, MAX_STRING_LENGTH) > MAX_STRING_LENGTH:  # every character and item shows at least once
+        raise _fail(f"a string would be longer than {MAX_STRING_LENGTH:,} characters")
     builder = _TextBuilder()
     builder.value(value, 0, False)
     return "".join(builder.pieces)
@@ -562,17 +566,20 @@ def _str_join(it: _Interpreter, separator: str, iterable: Any) -> str:
 
 def _list_append(it: _Interpreter, items: list[Any], value: Any) -> None:
     it.check_length(len(items) + 1)
+    it.added(items, value)
     items.append(value)
 
 
 def _list_insert(it: _Interpreter, items: list[Any], index: Any, value: Any) -> None:
     it.check_length(len(items) + 1)
+    it.added(items, value)
     items.insert(index, value)
 
 
 def _list_extend(it: _Interpreter, items: list[Any], iterable: Any) -> None:
     values = it.items_of(iterable)
     it.check_length(len(items) + len(values))
+    it.added(items, values)
     items.extend(values)
 
 
@@ -596,12 +603,14 @@ def _dict_items(it: _Interpreter, mapping: dict[Any, Any]) -> list[tuple[Any, An
 def _dict_update(it: _Interpreter, mapping: dict[Any, Any], source: Any = None, **entries: Any) -> None:
     pairs = it.pairs_of(source) if source is not None else []
     it.check_length(len(mapping) + len(pairs) + len(entries))
+    it.added(mapping, [value for _, value in pairs] + list(entries.values()))
     mapping.update(pairs)
     mapping.update(entries)
 
 
 def _dict_setdefault(it: _Interpreter, mapping: dict[Any, Any], key: Any, default: Any = None) -> Any:
     it.check_length(len(mapping) + 1)
+    it.added(mapping, default)
     return mapping.setdefault(key, default)
 
 
@@ -715,12 +724,24 @@ def _check_product(left: Any, right: Any) -> None:
         limit = MAX_STRING_LENGTH if isinstance(sequence, str) else MAX_COLLECTION_LENGTH
         if len(sequence) * max(count, 0) > limit:
             raise _fail(f"repeating would make a {type(sequence).__name__} longer than {limit:,}")
+        if not isinstance(sequence, str) and deep_size(sequence, MAX_VALUE_SIZE) * max(count, 0) > MAX_VALUE_SIZE:
+            raise _fail(_too_big("repeating"))
+
+
+def _too_big(what: str) -> str:
+    return (
+        f"{what} would make a value of more than {MAX_VALUE_SIZE:,} characters and items, counting every "
+        "copy of what it repeats"
+    )
 
 
 def _check_sum(left: Any, right: Any) -> None:
     for kind, limit in ((str, MAX_STRING_LENGTH), (list, MAX_COLLECTION_LENGTH), (tuple, MAX_COLLECTION_LENGTH)):
         if isinstance(left, kind) and isinstance(right, kind) and len(left) + len(right) > limit:
             raise _fail(f"adding would make a {kind.__name__} longer than {limit:,}")
+    both = isinstance(left, list | tuple) and isinstance(right, list | tuple)
+    if both and deep_size(left, MAX_VALUE_SIZE) + deep_size(right, MAX_VALUE_SIZE) > MAX_VALUE_SIZE:
+        raise _fail(_too_big("adding"))
 
 
 def _both_collections(left: Any, right: Any) -> bool:
@@ -812,7 +833,7 @@ class _Interpreter:
         return value
 
     def produced(self, value: Any) -> Any:
-        """Account for a new value and enforce the size limits on it."""
+        """Account for a new value and enforce the size limits on it (nested values at their real size)."""
         if isinstance(value, _SIZED_RESULTS):
             length = len(value)
             if isinstance(value, str):
@@ -820,11 +841,23 @@ class _Interpreter:
                     raise _fail(f"a string would have {length:,} characters; the limit is {MAX_STRING_LENGTH:,}")
             else:
                 self.check_length(length)
-            self.allocated += length
-            if self.allocated > MAX_ALLOCATION:
-                raise _fail(f"the evaluation builds more than {MAX_ALLOCATION:,} characters and items in total")
+                length = deep_size(value, min(MAX_VALUE_SIZE, MAX_ALLOCATION - self.allocated))
+                if length > MAX_VALUE_SIZE:
+                    raise _fail(_too_big("this"))
+            self.allocate(length)
             return value
         return self.checked_int(value)
+
+    def allocate(self, amount: int) -> None:
+        self.allocated += amount
+        if self.allocated > MAX_ALLOCATION:
+            raise _fail(f"the evaluation builds more than {MAX_ALLOCATION:,} characters and items in total")
+
+    def added(self, container: Any, value: Any) -> None:
+        """A value goes into a list or dict: account for its real size; a container may not hold itself."""
+        if value is container:
+            raise _fail(f"a {_type_name(container)} cannot contain itself")
+        self.allocate(deep_size(value, MAX_ALLOCATION - self.allocated))
 
     def items_of(self, iterable: Any) -> list[Any]:
         """The items of a string, list, tuple, dict (keys), set or range, as a new bounded list."""
@@ -910,6 +943,7 @@ class _Interpreter:
             raise _fail(f"cannot assign to {type(target).__name__}")
 
     def store_item(self, container: Any, key: Any, value: Any) -> None:
+        self.added(container, value)
         if isinstance(container, dict):
             if key not in container:
                 self.check_length(len(container) + 1)

@@ -23,6 +23,7 @@ from engine.errors import DeploymentRejected, EngineError, ExpressionError, Prob
 from engine.expressions.dmn import DmnInvalid, DmnModel, load_dmn
 from engine.library import versions
 from engine.library.delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
+from engine.library.deploy_limits import deployment_limits
 from engine.org.models import Unit, User
 from engine.org.people import ROLES
 from engine.runtime.deadlines import check_moment
@@ -814,6 +815,9 @@ class Deployer:
         ``as_documentation`` stores diagrams that cannot run, to be shown and published only.
         """
         target = _Target(unit_id, change_summary.strip())
+        too_much = deployment_limits(files)
+        if too_much:
+            raise DeploymentRejected(too_much)
         problems: list[Problem] = []
         embedded = [] if as_documentation else _embedded_forms(files, problems)  # documentation runs no form
         parsed_forms = self._forms(files, problems) + embedded

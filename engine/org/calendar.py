@@ -51,6 +51,7 @@ Outcome = Literal["early", "on_time", "late"]
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 WORKING_DAY = timedelta(hours=8)
+MAX_WORKING_DAYS = 2_600  # about ten years of working days: the longest time limit that can be counted
 """One working day when converting hours <-> days (the legal rule, not the office hours)."""
 
 _ONE_DAY = timedelta(days=1)
@@ -200,9 +201,12 @@ def parse_working_duration(duration: str) -> tuple[int | None, timedelta]:
     extra = timedelta(
         hours=_number(parts["hours"]), minutes=_number(parts["minutes"]), seconds=_number(parts["seconds"])
     )
+    days = _number(parts["days"])
+    if days + extra / WORKING_DAY > MAX_WORKING_DAYS:
+        raise ValueError(f"at most {MAX_WORKING_DAYS:,} working days (about ten years) can be counted: {duration!r}")
     if parts["days"] is None:
         return None, extra
-    fraction, whole = math.modf(_number(parts["days"]))
+    fraction, whole = math.modf(days)
     extra += WORKING_DAY * fraction
     if whole == 0 and extra:
         return None, extra
@@ -360,6 +364,8 @@ class WorkingCalendar:
         moment = _utc(start, "start")
         if days < 0:
             raise ValueError(f"days must be >= 0, got {days}")
+        if days > MAX_WORKING_DAYS:
+            raise ValueError(f"at most {MAX_WORKING_DAYS:,} working days (about ten years) can be counted")
         d = self._local_date(moment)
         if days == 0:
             if self.is_working_day(d) and moment < self.close_of_business(d):
@@ -378,6 +384,8 @@ class WorkingCalendar:
         moment = _utc(start, "start")
         if amount < timedelta(0):
             raise ValueError(f"working time must be >= 0, got {amount}")
+        if amount > MAX_WORKING_DAYS * WORKING_DAY:
+            raise ValueError(f"at most {MAX_WORKING_DAYS:,} working days (about ten years) can be counted")
         remaining = amount
         if not remaining:
             return moment
@@ -392,6 +400,8 @@ class WorkingCalendar:
         """``start`` plus ``hours`` working hours (see :meth:`add_working_time`)."""
         if not math.isfinite(hours) or hours < 0:
             raise ValueError(f"hours must be a finite number >= 0, got {hours}")
+        if hours > MAX_WORKING_DAYS * WORKING_DAY / timedelta(hours=1):
+            raise ValueError(f"at most {MAX_WORKING_DAYS:,} working days (about ten years) can be counted")
         return self.add_working_time(start, timedelta(hours=hours))
 
     def add_working_duration(self, start: datetime, duration: str) -> datetime:

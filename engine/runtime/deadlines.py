@@ -16,11 +16,11 @@ values and goes through the same code (``follow_up_for``): when to look at the t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.errors import EngineError
-from engine.org.calendar import WORKING_DAY, WorkingCalendar, parse_working_duration
+from engine.org.calendar import MAX_WORKING_DAYS, WORKING_DAY, WorkingCalendar, parse_working_duration
 from engine.runtime.script_engine import check_expression, evaluate_expression
 
 DAYS_PROPERTY = "timeLimitWorkingDays"
@@ -34,6 +34,13 @@ def _number(value: str, what: str) -> float:
         raise EngineError("The time limit %(what)s must be a number, not '%(value)s'.", what=what, value=value)
     if number < 0:
         raise EngineError("The time limit %(what)s must not be negative.", what=what)
+    longest = MAX_WORKING_DAYS * (1 if what == DAYS_PROPERTY else WORKING_DAY / timedelta(hours=1))
+    if not number <= longest:  # NaN and Infinity included
+        raise EngineError(
+            "The time limit %(what)s may be at most %(limit)s (about ten years of working time).",
+            what=what,
+            limit=f"{longest:,.0f}",
+        )
     return number
 
 

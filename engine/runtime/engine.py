@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import forms
+from engine.data_check import check_start, check_variables
 from engine.db import claim
 from engine.errors import Conflict, EngineError, FormInvalid, NotAllowed, TaskNotFound, TaskNotReady
 from engine.org.calendar import WorkingCalendar, classify
@@ -109,6 +110,7 @@ class Engine:
         locale: str = "vi",
     ) -> ProcessInstance:
         """Start an instance; with a start form, ``post`` or ``variables`` are validated by it first."""
+        check_start(business_key, variables)
         with self.command(now=now, actor=actor) as command:
             definition = self.active_definition(key)
             unit = self.session.get(Unit, unit_id)
@@ -273,6 +275,7 @@ class Engine:
         ``files`` maps a file input's name to the uploads stashed for it (see ``stash_uploads``);
         on completion they are attached to the task and their references stored in the data.
         """
+        check_variables(variables)
         with self.command(now=now, actor=actor) as command:
             row = self.task_row(task_id)
             step = command.open(row.instance_id, actor=actor)

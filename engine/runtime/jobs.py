@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.data_check import check_variables
 from engine.db import Base, claim
 from engine.errors import Conflict, EngineError, NotFound
 from engine.runtime.command import Command, Commands
@@ -128,6 +129,7 @@ def _locked_job(command: Command, job_id: str, worker_id: str, now: datetime) ->
 def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[str, Any], *,
                  now: datetime) -> None:  # fmt: skip
     """The worker did the job: its variables enter the process (through output mappings) and it moves on."""
+    check_variables(variables)
     with engine.command(now=now) as command:
         job = _locked_job(command, job_id, worker_id, now)
         step = command.open(job.instance_id)
@@ -157,6 +159,7 @@ def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: s
     """
     if not error_code:
         raise EngineError("Give the error code the diagram's error events catch.")
+    check_variables(variables)
     with engine.command(now=now) as command:
         job = _locked_job(command, job_id, worker_id, now)
         step = command.open(job.instance_id)

@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.data_check import check_variables
 from engine.db import claim
 from engine.errors import NotFound
 from engine.org.models import Unit, User
@@ -121,6 +122,7 @@ def correlate(engine: Engine, name: str, key: str | None, variables: dict[str, A
     With ``business_key`` (Camunda 7 correlates by it) only instances with that business key receive the
     message, and the instances it starts get it.
     """
+    check_variables(variables)
     stmt = select(MessageSubscription.id).where(
         MessageSubscription.kind == "message", MessageSubscription.message_name == name,
         MessageSubscription.state == "waiting",

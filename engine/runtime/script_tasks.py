@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.data_check import check_variables
 from engine.errors import ExpressionError
 from engine.expressions import feel, python_subset
 from engine.runtime.handlers import JobContext
@@ -46,9 +47,15 @@ def run_script(job: JobContext) -> dict[str, Any]:
     text = (script.get("text") or "").strip()
     if script.get("language") == "feel":
         value = feel.to_python(feel.compile_expression(text.removeprefix("=")).evaluate(job.data, now=job.now))
-        return {script["result"]: value}
+        return checked({script["result"]: value})
     if script.get("result"):
-        return {script["result"]: python_subset.evaluate(text, job.data)}
+        return checked({script["result"]: python_subset.evaluate(text, job.data)})
     context = dict(job.data)
     python_subset.execute(text, context)
-    return {k: v for k, v in context.items() if job.data.get(k, object()) != v}
+    return checked({k: v for k, v in context.items() if job.data.get(k, object()) != v})
+
+
+def checked(result: dict[str, Any]) -> dict[str, Any]:
+    """A script's variables enter process data only as JSON values of bounded size."""
+    check_variables(result)
+    return result

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 
+from engine.data_check import bounded_state
 from engine.runtime.events import EisoConditional
 from engine.runtime.parsing import CallTask, JobTask
 from engine.runtime.script_engine import SandboxedScriptEngine
@@ -54,7 +55,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     dct.pop("spec", None)
     dct.pop("subprocess_specs", None)
     dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
-    return json.dumps(dct)
+    return bounded_state(dct)
 
 
 def load_state(state: str, spec_json: str) -> BpmnWorkflow:

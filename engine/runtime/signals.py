@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.data_check import check_variables
 from engine.errors import EngineStateError
 from engine.org.models import Unit
 from engine.runtime.command import Command, Commands
@@ -36,6 +37,7 @@ class Broadcast:
 
 def send_signal(engine: Commands, name: str, variables: dict[str, Any], *, unit_id: int, now: datetime) -> Broadcast:
     """A signal from outside (``POST /api/v1/signals``): broadcast in the unit, in one command."""
+    check_variables(variables)
     with engine.command(now=now) as command:
         return broadcast(command, name, variables, unit_id=unit_id)
 

@@ -41,6 +41,7 @@ _DURATION = re.compile(
     r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 MIN_PERIOD = timedelta(minutes=1)  # a cycle faster than this would flood the instance
+MAX_CYCLES = 100_000  # R<n>/...: more rounds than this is "for ever" in practice
 
 
 class TimerError(ExpressionError):
@@ -79,8 +80,11 @@ def parse_duration(text: str) -> relativedelta:
 
 def add_duration(moment: datetime, text: str, times: int = 1) -> datetime:
     step = parse_duration(text)
-    for _ in range(abs(times)):
-        moment = moment + step if times > 0 else moment - step
+    try:
+        for _ in range(abs(times)):
+            moment = moment + step if times > 0 else moment - step
+    except (OverflowError, ValueError):  # past the year 9999, or a number too large to count with
+        raise TimerError("The duration '%(text)s' reaches beyond the year 9999; give a shorter one.", text=text[:100])
     return moment
 
 
@@ -116,9 +120,15 @@ def cron_next(text: str, after: datetime) -> datetime:
 def _cycle(text: str, now: datetime) -> Schedule:
     parts = text.strip().split("/")
     count = parts[0][1:]
-    cycles = None if count in ("", "-1") else int(count) if count.isdigit() else -2
+    cycles = None if count in ("", "-1") else int(count) if count.isascii() and count.isdigit() else -2
     if cycles == -2 or len(parts) not in (2, 3):
         raise TimerError("'%(text)s' is not a repeating interval such as R3/PT1H.", text=text)
+    if cycles is not None and cycles > MAX_CYCLES:
+        raise TimerError(
+            "The cycle '%(text)s' repeats more than %(limit)s times; leave the count out to repeat for ever.",
+            text=text[:100],
+            limit=f"{MAX_CYCLES:,}",
+        )
     if len(parts) == 2:
         period = parts[1]
         start = add_duration(now, period)

@@ -116,11 +116,45 @@ def test_form_level_problems(schema: Any, expected: str) -> None:
 
 
 def test_javascript_named_groups_in_patterns_work() -> None:
-    form = form_with(
-        {"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": "^(?<unit>[A-Z]+)-\\k<unit>$"}}
-    )
-    assert form.validate_post({"code": ["AB-AB"]}, {}).ok
+    form = form_with({"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": "^(?<unit>[A-Z]+)-\\d+$"}})
+    assert form.validate_post({"code": ["AB-12"]}, {}).ok
     assert not form.validate_post({"code": ["AB-CD"]}, {}).ok
+
+
+@pytest.mark.parametrize(
+    ("pattern", "named"),
+    [
+        ("^(?<unit>[A-Z]+)-\\k<unit>$", "back-reference"),
+        ("^(a)\\1$", "back-reference"),
+        ("^(?=.*\\d).{8,}$", "look-around"),
+        ("^(?!x)", "look-around"),
+        ("(?<=a)b", "look-around"),
+        ("(?<!a)b", "look-around"),
+        ("[", "not a valid regular expression"),
+    ],
+)
+def test_patterns_only_a_backtracking_engine_runs_are_refused_when_the_form_loads(pattern: str, named: str) -> None:
+    with pytest.raises(FormSchemaError, match=named) as refused:
+        form_with({"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": pattern}})
+    assert "Component 'F'" in str(refused.value)
+
+
+def test_look_alike_characters_inside_a_class_are_not_look_around() -> None:
+    form = form_with({"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": "^[(?=!]+$"}})
+    assert form.validate_post({"code": ["(?=!"]}, {}).ok
+
+
+def test_a_pathological_pattern_answers_at_once() -> None:
+    """``^(a+)+$`` on 34 characters froze the server on a backtracking engine; RE2 answers in linear time."""
+    import time
+
+    form = form_with({"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": "^(a+)+$"}})
+    started = time.perf_counter()
+    result = form.validate_post({"code": ["a" * 34 + "!"]}, {})
+    long_result = form.validate_post({"code": ["a" * 200_000 + "!"]}, {})
+    assert time.perf_counter() - started < 1.0
+    assert not result.ok and not long_result.ok
+    assert form.validate_post({"code": ["a" * 34]}, {}).ok
 
 
 def test_generated_camunda7_form_maps_types_constraints_and_defaults() -> None:

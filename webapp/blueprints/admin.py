@@ -14,6 +14,7 @@ from engine import CalendarDay, RoleAssignment, Unit, WorkingCalendar, outbox, r
 
 from ..auth import login_required
 from ..extensions import now, sa_session
+from ..ids import is_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,7 +63,7 @@ def add_day() -> Any:
     except ValueError:
         abort(422, _("Enter the date as YYYY-MM-DD."))
     scope = request.form.get("scope", "province")
-    unit_id = None if scope == "province" else int(scope) if scope.isdigit() else -1
+    unit_id = None if scope == "province" else int(scope) if is_id(scope) else -1
     if unit_id is not None and unit_id not in {u.id for u in units}:
         abort(403, _("You do not administer that unit."))
     set_calendar_day(sa_session(), unit_id, day, request.form.get("kind", ""), request.form.get("note", "").strip())

@@ -26,6 +26,8 @@ from ..auth import sign_in
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
+from ..ids import as_id, id_field
+from ..json_body import json_object
 from ..openapi import OPENAPI
 from .inbox import inbox_options
 
@@ -47,12 +49,7 @@ def basic_auth(view: F) -> F:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        abort(400, "The request body must be a JSON object.")
-    return body
+    return json_object()
 
 
 def _definition(d: ProcessDefinition) -> dict[str, Any]:
@@ -118,7 +115,7 @@ def start(key: str) -> Any:
             abort(400, "Give 'unit_id': you belong to several units (or none).")
         unit_id = next(iter(units))
     variables = body.get("variables") or {}
-    if not isinstance(variables, dict) or not isinstance(unit_id, int):
+    if not isinstance(variables, dict) or id_field(unit_id) is None:
         abort(400, "'variables' must be an object and 'unit_id' an integer.")
     instance = app_engine().start(key, actor=g.user, unit_id=unit_id, now=now(),
                                         business_key=body.get("business_key"), variables=variables)  # fmt: skip
@@ -191,7 +188,7 @@ def instance(instance_id: int) -> Any:
 @bp.post("/deployments")
 @basic_auth
 def deploy() -> Any:
-    unit_id = request.form.get("unit_id", type=int)
+    unit_id = request.form.get("unit_id", type=as_id)
     if not versions.may_deploy(sa_session(), g.user, unit_id):
         raise NotAllowed("Only administrators may deploy processes.")
     uploads = request.files.getlist("files")

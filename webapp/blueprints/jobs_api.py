@@ -9,23 +9,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify
 
 from engine import Engine, NotAllowed, complete_job, fail_job, fetch_and_lock, queries, retry_job, throw_job_error
 
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
 from ..idempotency import idempotent
+from ..ids import MAX_REQUEST_INT, in_request_range
+from ..json_body import json_object
 from .api import basic_auth
 
 bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1/jobs")
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, "Send a JSON object.")
-    return body
+    return json_object(required=True)
 
 
 def _worker() -> Engine:
@@ -36,8 +35,8 @@ def _worker() -> Engine:
 
 def _int(body: dict[str, Any], name: str, default: int) -> int:
     value = body.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        abort(400, f"'{name}' must be a whole number.")
+    if not in_request_range(value):
+        abort(400, f"'{name}' must be a whole number up to {MAX_REQUEST_INT:,}.")
     return value
 
 

@@ -36,6 +36,7 @@ from ..errors import translated
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
 from ..idempotency import idempotent
+from ..ids import MAX_REQUEST_INT, in_request_range
 from .shapes import (
     ERROR_DETAILS_SEPARATOR,
     CamundaError,
@@ -83,8 +84,8 @@ def _whole(body: dict[str, Any], name: str, default: int) -> int:
     value = body.get(name, default)
     if value is None:
         return default
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(f"'{name}' must be a whole number.")
+    if not in_request_range(value):
+        raise invalid(f"'{name}' must be a whole number up to {MAX_REQUEST_INT:,}.")
     return value
 
 

@@ -31,6 +31,7 @@ from ..errors import translated
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
 from ..idempotency import idempotent
+from ..ids import is_id
 from .shapes import (
     bool_arg,
     definition_dto,
@@ -189,7 +190,7 @@ def _start_unit(definition: ProcessDefinition, tenant: Unit | None) -> int:
 @bp.get("/process-instance/<instance_id>")
 @basic_auth
 def instance(instance_id: str) -> Any:
-    found = sa_session().get(ProcessInstance, int(instance_id)) if instance_id.isdigit() else None
+    found = sa_session().get(ProcessInstance, int(instance_id)) if is_id(instance_id) else None
     if found is None:
         raise not_found(f"Process instance with id {instance_id} does not exist.")
     if not queries.may_view_instance(sa_session(), g.user, found):

@@ -39,6 +39,7 @@ from engine import (
 from ..blueprints.api import basic_auth
 from ..errors import retry_after, translated
 from ..extensions import deployer, now, sa_session
+from ..ids import is_id
 from ..security import basic_challenge_allowed
 from . import external_tasks, processes
 from .shapes import (
@@ -199,7 +200,7 @@ def deployments() -> Any:
 @bp.get("/deployment/<deployment_id>")
 @basic_auth
 def deployment(deployment_id: str) -> Any:
-    found = sa_session().get(Deployment, int(deployment_id)) if deployment_id.isdigit() else None
+    found = sa_session().get(Deployment, int(deployment_id)) if is_id(deployment_id) else None
     if found is None:
         raise not_found(f"Deployment with id '{deployment_id}' does not exist.")
     return jsonify(deployment_dto(found, deployment_tenant(found)))

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from engine import DecisionDefinition, Deployment, ExternalJob, ProcessDefinition, ProcessInstance, Unit
 
 from ..extensions import now, sa_session
+from ..ids import is_id
+from ..json_body import json_object as strict_json_object
 
 CAMUNDA_VERSION = "7.21.0"  # the Camunda 7 REST API this subset follows; Modeler lints diagrams for it
 ERROR_DETAILS_SEPARATOR = "\n\n"  # a failure's message and details are kept as one text, message first
@@ -56,7 +58,7 @@ def definition_id(definition: ProcessDefinition) -> str:
 def find_definition(camunda_id: str) -> ProcessDefinition:
     """The runnable definition named by ``key:version:number`` (or just the number)."""
     number = camunda_id.rsplit(":", 1)[-1]
-    found = sa_session().get(ProcessDefinition, int(number)) if number.isdigit() and len(number) < 12 else None
+    found = sa_session().get(ProcessDefinition, int(number)) if is_id(number) else None
     if found is None or not found.executable or camunda_id not in (number, definition_id(found)):
         raise not_found(f"No matching process definition with id {camunda_id}.")
     return found
@@ -155,20 +157,15 @@ def external_task_dto(job: ExternalJob, instance: ProcessInstance) -> dict[str, 
 
 
 def json_object() -> dict[str, Any]:
-    """The request's JSON object; an empty body is an empty object."""
-    body = request.get_json(silent=True)
-    if body is None and not request.get_data(cache=True).strip():
-        return {}
-    if not isinstance(body, dict):
-        raise invalid("The request body must be a JSON object.")
-    return body
+    """The request's JSON object; an empty body is an empty object (400 for anything but a JSON object)."""
+    return strict_json_object()
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.lstrip("-").isdigit():
+    if not is_id(raw.removeprefix("-")):
         raise invalid(f"Query parameter '{name}' must be a whole number, not '{raw}'.")
     return int(raw)
 

@@ -77,6 +77,8 @@ def _json(value: Any) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the value is not JSON ({exc.msg})")
+    except (RecursionError, ValueError):
+        raise ValueError("the value is not JSON (nested too deeply or a number too long)")
 
 
 def _date(value: Any) -> str:

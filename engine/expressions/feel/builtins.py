@@ -26,7 +26,7 @@ from decimal import (
 )
 from typing import Any, Protocol
 
-from engine.expressions.feel.errors import FeelEvaluationError
+from engine.expressions.feel.errors import MAX_ALLOCATION, MAX_LIST_LENGTH, FeelEvaluationError
 from engine.expressions.feel.regex import FeelRegex, RegexSyntaxError, compile_regex
 from engine.expressions.feel.values import (
     DECIMAL_CONTEXT,
@@ -777,15 +777,22 @@ def _flatten(runtime: Runtime, items: Any) -> Any:
         return None
     result: list[Any] = []
     stack = [iter(items)]  # no recursion: lists may be nested deeply
+    visited = 0
     while stack:
         for item in stack[-1]:
+            visited += 1
             if isinstance(item, list):
                 stack.append(iter(item))
                 break
             result.append(item)
         else:
             stack.pop()
-    runtime.charge(len(result) // 100)
+        # one list may hold the same big list many times: count while expanding, not afterwards
+        if len(result) > MAX_LIST_LENGTH or visited > MAX_ALLOCATION:
+            raise FeelEvaluationError(
+                f"flatten() would make a list of more than {MAX_LIST_LENGTH:,} items; the limit is {MAX_LIST_LENGTH:,}."
+            )
+    runtime.charge(visited // 100)
     return result
 
 
