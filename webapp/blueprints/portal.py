@@ -1,5 +1,5 @@
-"""The public ISO portal: each unit's quality policy, current objectives and published procedures, no login
-needed."""
+"""The public ISO portal: the units and each unit's published procedures, no login needed. Each ISO
+register adds its own public pages (``webapp/blueprints/iso/``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import ProcessDefinition, Unit, current_objectives, versions
+from engine import ProcessDefinition, Unit, versions
 
 from ..extensions import sa_session
 from .definitions import send_model_file, viewer_available
@@ -17,7 +17,8 @@ from .definitions import send_model_file, viewer_available
 bp = Blueprint("portal", __name__)
 
 
-def _unit(code: str) -> Unit:
+def unit_by_code(code: str) -> Unit:
+    """The unit of a portal address, or 404."""
     unit = sa_session().scalar(select(Unit).where(Unit.code == code))
     if unit is None:
         abort(404)
@@ -36,26 +37,20 @@ def units() -> Any:
     return render_template("portal/units.html", units=sa_session().scalars(select(Unit).order_by(Unit.name)).all())
 
 
-@bp.get("/units/<code>/objectives")
-def objectives(code: str) -> Any:
-    unit = _unit(code)
-    return render_template("portal/objectives.html", unit=unit, objective_set=current_objectives(sa_session(), unit.id))
-
-
 @bp.get("/units/<code>/processes")
 def processes(code: str) -> Any:
-    unit = _unit(code)
+    unit = unit_by_code(code)
     return render_template("portal/processes.html", unit=unit, procedures=versions.published(sa_session(), unit.id))
 
 
 @bp.get("/units/<code>/processes/<key>")
 def procedure(code: str, key: str) -> Any:
-    unit = _unit(code)
+    unit = unit_by_code(code)
     return render_template("portal/procedure.html", unit=unit, definition=_procedure(unit, key),
                            viewer_available=viewer_available())  # fmt: skip
 
 
 @bp.get("/units/<code>/processes/<key>/diagram")
 def diagram(code: str, key: str) -> Any:
-    unit = _unit(code)
+    unit = unit_by_code(code)
     return send_model_file(_procedure(unit, key).bpmn_file)
