@@ -88,16 +88,17 @@ def test_notices_waiting_for_their_mail_move_to_the_outbox_and_back(empty_db: st
     from flask_migrate import downgrade
     from sqlalchemy import select
 
-    from engine.org.demo import load_demo
-    from engine.org.models import Notice, User
+    from engine.org.models import Notice, Unit, User
     from engine.outbox import OutboxMessage
     from webapp.extensions import db, sa_session
 
     now = datetime.now(UTC)
     with _app(empty_db, tmp_path).app_context():
         upgrade(revision="0011")
-        unit, _ = load_demo(sa_session())
-        thuky = sa_session().scalars(select(User).where(User.username == "thuky")).one()
+        unit = Unit(code="skhcn-daklak", name="Sở Khoa học và Công nghệ tỉnh Đắk Lắk")  # as a unit of that time
+        thuky = User(username="thuky", full_name="Lê Thị Mai Anh", email="thuky@skhcn.example.vn", password_hash="-")
+        sa_session().add_all([unit, thuky])
+        sa_session().flush()
         made = [Notice(user_id=thuky.id, unit_id=unit.id, kind="task_reminder", title=title, link="/tasks/a",
                        created_at=at) for title, at in [("waiting", now - timedelta(hours=1)), ("mailed", now),
                                                         ("too old", now - timedelta(days=4))]]  # fmt: skip

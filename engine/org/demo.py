@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.org.models import Department, RoleAssignment, Unit, User
-from engine.org.people import hash_password
+from engine.org.people import PROVINCE_ADMIN, SYSTEM_ADMIN, grant_system_role, hash_password
 
 UNIT_CODE = "skhcn-daklak"
 QUALITY_POLICY = (
@@ -34,7 +34,7 @@ class DemoPerson:
 
 
 PEOPLE = [
-    DemoPerson("admin", "Quản trị hệ thống", "Quản trị viên", ("admin",)),
+    DemoPerson("admin", "Quản trị hệ thống", "Quản trị viên", ("admin",)),  # also system_admin, province_admin
     DemoPerson("giamdoc", "Nguyễn Văn Thành", "Giám đốc Sở", ("unit_leader",)),
     DemoPerson("phogiamdoc", "Trần Thị Hồng Nhung", "Phó Giám đốc Sở", ("unit_leader",)),
     DemoPerson("thuky", "Lê Thị Mai Anh", "Thư ký ISO", ("iso_secretary", "specialist"), "vp"),
@@ -79,5 +79,9 @@ def load_demo(session: Session, password: str = PASSWORD) -> tuple[Unit, bool]:
         for role in person.roles:
             scoped = department.id if department and role in ("department_head", "specialist") else None
             user.roles.append(RoleAssignment(unit=unit, role=role, department_id=scoped))
+        if person.username == "admin":  # the installation's administrator: the shared library, the province calendar
+            session.flush()
+            grant_system_role(session, user, SYSTEM_ADMIN)
+            grant_system_role(session, user, PROVINCE_ADMIN)
     session.commit()
     return unit, True

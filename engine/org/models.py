@@ -58,6 +58,18 @@ class User(Base):
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
 
+class SystemRole(Base):
+    """A role above the units: ``system_admin`` changes the shared process library (and may deploy for
+    any unit); ``province_admin`` keeps the province's working calendar that every unit's deadlines use.
+    A unit's ``admin`` is neither."""
+
+    __tablename__ = "system_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+
+
 class RoleAssignment(Base):
     """A role a user holds in one unit (optionally for one department of it)."""
 

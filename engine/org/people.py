@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.org.models import RoleAssignment, User
+from engine.org.models import RoleAssignment, SystemRole, User
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,18 @@ ROLES: dict[str, Role] = {
         Role("admin", "Quản trị hệ thống", "Administrator"),
     )
 }
+
+
+SYSTEM_ADMIN = "system_admin"
+PROVINCE_ADMIN = "province_admin"
+SYSTEM_ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        Role(SYSTEM_ADMIN, "Quản trị thư viện quy trình dùng chung", "Shared library administrator"),
+        Role(PROVINCE_ADMIN, "Quản trị lịch làm việc của tỉnh", "Province calendar administrator"),
+    )
+}
+"""Roles above the units (table ``system_roles``); a unit's ``admin`` holds none of them."""
 
 
 def hash_password(password: str) -> str:
@@ -77,3 +89,20 @@ def users_with_role(session: Session, unit_id: int, role: str) -> list[User]:
         .distinct()
     )
     return list(session.scalars(stmt))
+
+
+def has_system_role(session: Session, user: User | None, role: str) -> bool:
+    """Whether the user holds a role above the units (``system_admin``, ``province_admin``)."""
+    if user is None or not user.is_active:
+        return False
+    stmt = select(SystemRole.id).where(SystemRole.user_id == user.id, SystemRole.role == role)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def grant_system_role(session: Session, user: User, role: str) -> None:
+    """Give a user a role above the units (the caller commits)."""
+    if role not in SYSTEM_ROLES:
+        raise ValueError(f"unknown system role {role!r}")
+    if not has_system_role(session, user, role):
+        session.add(SystemRole(user_id=user.id, role=role))
+        session.flush()

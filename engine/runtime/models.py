@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -29,6 +30,17 @@ if TYPE_CHECKING:
 DEFAULT_PRIORITY = 50  # a task's priority when its diagram gives none (as in Camunda)
 VERSION_TAG_LENGTH = 100
 
+def owned_version_lines(table: str, key: str) -> tuple[Index, Index]:
+    """Versions are numbered per key and per owner: the shared library (``unit_id`` None) has one line
+    of versions of a key, and each unit that deploys its own process of that key has its own."""
+    return (
+        Index(f"uq_{table}_shared_{key}_version", key, "version", unique=True,
+              postgresql_where=text("unit_id IS NULL"), sqlite_where=text("unit_id IS NULL")),
+        Index(f"uq_{table}_owned_{key}_version", "unit_id", key, "version", unique=True,
+              postgresql_where=text("unit_id IS NOT NULL"), sqlite_where=text("unit_id IS NOT NULL")),
+    )  # fmt: skip
+
+
 class Deployment(Base):
     """One upload of files that were deployed together."""
 
@@ -37,6 +49,7 @@ class Deployment(Base):
     name: Mapped[str] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(100), default="")
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: the shared library
     deployed_at: Mapped[datetime]
     files: Mapped[list[DeployedFile]] = relationship(back_populates="deployment", order_by="DeployedFile.id")
 
@@ -63,7 +76,8 @@ class ProcessDefinition(Base):
     """
 
     __tablename__ = "process_definitions"
-    __table_args__ = (UniqueConstraint("key", "version"), Index("ix_process_definitions_key_status", "key", "status"))
+    __table_args__ = (*owned_version_lines("process_definitions", "key"),
+                      Index("ix_process_definitions_key_status", "key", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -115,7 +129,7 @@ class DecisionDefinition(Base):
     """One version of a DMN decision, by its decision id; evaluated from its stored file."""
 
     __tablename__ = "decision_definitions"
-    __table_args__ = (UniqueConstraint("decision_key", "version"),)
+    __table_args__ = owned_version_lines("decision_definitions", "decision_key")
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -123,6 +137,7 @@ class DecisionDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
     dmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)  # None: the shared library
     created_at: Mapped[datetime]
     dmn_file: Mapped[DeployedFile] = relationship()
     deployment: Mapped[Deployment] = relationship()
@@ -132,13 +147,14 @@ class FormDefinition(Base):
     """One version of a form-js form, by its form id."""
 
     __tablename__ = "form_definitions"
-    __table_args__ = (UniqueConstraint("form_key", "version"),)
+    __table_args__ = owned_version_lines("form_definitions", "form_key")
     id: Mapped[int] = mapped_column(primary_key=True)
     form_key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     schema: Mapped[dict[str, Any]]
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)  # None: the shared library
     created_at: Mapped[datetime]
     deployment: Mapped[Deployment] = relationship()
 
