@@ -102,9 +102,9 @@ def test_only_a_leader_of_the_tasks_unit_may_take_the_review(
     review = review_task(session, people, clock)
     before = snapshot(session, review.id)
     actor = getattr(people, who)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match=r"^You are not among the people who may take this task\.$"):
         Engine(session).claim(review.id, actor=actor, now=clock.now)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match=r"^This task is not yours to complete: claim it first, or ask its holder\.$"):
         Engine(session).complete(review.id, actor=actor, now=clock.now, variables={"decision": "approve"})
     assert snapshot(session, review.id) == before
 
@@ -118,9 +118,9 @@ def test_a_held_task_is_refused_to_others_and_handed_back_only_by_its_holder(
     assert (held.assignee_id, held.claimed_at) == (people.leader.id, clock.now)
     before = snapshot(session, review.id)
 
-    with pytest.raises(Conflict, match="already held"):
+    with pytest.raises(Conflict, match=r"^This task is already held by Nguyễn Văn Thành\.$"):
         eng.claim(review.id, actor=users["phogiamdoc"], now=clock.advance(minutes=1))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match=r"^Only the person holding a task can hand it back\.$"):
         eng.unclaim(review.id, actor=users["phogiamdoc"], now=clock.now)
     with pytest.raises(NotAllowed):
         eng.complete(review.id, actor=users["phogiamdoc"], now=clock.now, variables={"decision": "approve"})
@@ -181,7 +181,7 @@ def test_a_claim_on_a_stale_page_loses_to_the_one_already_made(
         Engine(director_session).claim(review.id, actor=director, now=clock.now)
 
         deputy_session.get(TaskRow, review.id)  # the stale row: assignee still None in this session
-        with pytest.raises(Conflict, match="a moment ago"):
+        with pytest.raises(Conflict, match=r"^Someone else took this task a moment ago\.$"):
             Engine(deputy_session).claim(review.id, actor=deputy, now=clock.now)
     after = snapshot(session, review.id)
     assert after.task[1] == people.leader.id
