@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -53,7 +54,8 @@ E: dict[str, Any] = {}
 
 
 def row(expression: str, expected: Any, context: dict[str, Any] | None = None) -> Any:
-    return pytest.param(expression, V if context is None else context, expected, id=expression[:60])
+    safe = re.sub(r"\W+", "_", expression, flags=re.ASCII).strip("_")[:60]  # selectable on a command line
+    return pytest.param(expression, V if context is None else context, expected, id=safe)
 
 
 CONFORMANCE = [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -408,6 +409,7 @@ def edge_errors(name: str, value: str, data: dict[str, Any] | None = None) -> di
         ("due", "2025-06-01", "Không được chọn ngày trong quá khứ."),
         ("at", "06:00", None),  # a time is never "past"
     ],
+    ids=lambda value: re.sub(r"\W+", "_", str(value), flags=re.ASCII).strip("_"),
 )
 def test_each_rule_at_its_edges(name: str, value: str, error: str | None) -> None:
     assert edge_errors(name, value) == ({name: error} if error else {})
