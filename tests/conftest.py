@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 import engine.org.demo
 from engine import Deployer, SourceFile
 from engine.db import Base
-from engine.org.models import Unit, User
+from engine.org.models import Department, RoleAssignment, Unit, User
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "bpmn"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The shared corpus of public diagrams; EISO_CORPUS names it when the tests run from a copy (scripts/mutation).
+CORPUS = Path(os.environ.get("EISO_CORPUS") or ROOT.parent / "shared" / "corpus")
 POSTGRES_URL = os.environ.get("EISO_TEST_POSTGRES_URL", "postgresql+psycopg://eiso:eiso@127.0.0.1:5432/eiso_test")
 REQUIRE_POSTGRES = os.environ.get("EISO_REQUIRE_POSTGRES") == "1"
 
@@ -138,3 +139,63 @@ def users(session: Session, unit: Unit) -> dict[str, User]:
 def deploy_fixture(session: Session, now: datetime, *names: str) -> None:
     files = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in names]
     Deployer(session).deploy(files, actor=None, now=now)
+
+
+# --- a second unit and people in and around it ---------------------------------------------------------
+
+
+def make_unit(session: Session, code: str = "ubnd-buonmathuot", name: str = "UBND phường Buôn Ma Thuột",
+              departments: tuple[tuple[str, str], ...] = (("vp", "Văn phòng"),)) -> Unit:  # fmt: skip
+    """A unit with departments (same department codes as the demo unit's, so scoping is by unit)."""
+    created = Unit(code=code, name=name, short_name=code.upper())
+    session.add(created)
+    session.add_all(Department(unit=created, code=c, name=n) for c, n in departments)
+    session.commit()
+    return created
+
+
+def make_user(session: Session, username: str, unit: Unit | None = None, roles: tuple[str, ...] = ("specialist",),
+              department: str | None = None, full_name: str = "") -> User:  # fmt: skip
+    """A person holding ``roles`` in ``unit`` (none without a unit), in one of its departments if named."""
+    dept = next((d for d in unit.departments if d.code == department), None) if unit and department else None
+    person = User(username=username, full_name=full_name or username, password_hash=_fast_demo_hash("demo"),
+                  email=f"{username}@example.vn", department=dept)  # fmt: skip
+    session.add(person)
+    if unit is not None:
+        for role in roles:
+            scoped = dept.id if dept is not None and role in ("department_head", "specialist") else None
+            person.roles.append(RoleAssignment(unit=unit, role=role, department_id=scoped))
+    session.commit()
+    return person
+
+
+@dataclass
+class People:
+    """Who matters when a unit or a person decides: the demo unit, another unit, and their people."""
+
+    unit: Unit  # the demo unit
+    other_unit: Unit
+    member: User  # an ISO secretary and specialist of the demo unit (``thuky``)
+    leader: User  # the demo unit's leader (``giamdoc``)
+    outsider_member: User  # ISO secretary, leader and specialist of the other unit, nothing in the demo unit
+    outsider_leader: User  # the other unit's leader
+    nobody: User  # an account with no role in any unit
+
+
+@pytest.fixture
+def other_unit(session: Session, unit: Unit) -> Unit:
+    return make_unit(session)
+
+
+@pytest.fixture
+def people(session: Session, unit: Unit, other_unit: Unit, users: dict[str, User]) -> People:
+    roles = ("iso_secretary", "specialist", "unit_leader", "department_head", "admin")
+    return People(
+        unit=unit,
+        other_unit=other_unit,
+        member=users["thuky"],
+        leader=users["giamdoc"],
+        outsider_member=make_user(session, "thuky_bmt", other_unit, roles, "vp", "Trần Văn Khác"),
+        outsider_leader=make_user(session, "chutich_bmt", other_unit, ("unit_leader",)),
+        nobody=make_user(session, "khach", None, full_name="Người ngoài"),
+    )

@@ -29,11 +29,13 @@ from engine.runtime.models import (
 
 
 def _candidate_clause(user: User) -> Exists:
+    # Nested two levels deep, the role test must name the outer query's task row: left to auto-correlation
+    # it would read ``FROM role_assignments, tasks`` and offer a task to anyone holding the role in any unit.
     role_match = exists().where(
         RoleAssignment.user_id == user.id,
         RoleAssignment.unit_id == TaskRow.unit_id,
         RoleAssignment.role == TaskCandidate.role,
-    )
+    ).correlate_except(RoleAssignment)
     return exists().where(
         TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match)
     )

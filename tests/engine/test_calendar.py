@@ -23,9 +23,9 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CAL = WorkingCalendar()
 
 
-def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     """A moment on the wall clock of Hà Nội / Hồ Chí Minh City."""
-    return datetime(year, month, day, hour, minute, tzinfo=VN)
+    return datetime(year, month, day, hour, minute, second, tzinfo=VN)
 
 
 def hours(value: float) -> timedelta:
@@ -313,3 +313,58 @@ AWARE = vn(2027, 3, 8, 9)
 def test_naive_datetimes_are_refused(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         call()
+
+
+# ---- the exact edges of office hours ------------------------------------------------------------
+
+
+def test_work_received_exactly_at_closing_time_is_treated_as_after_hours() -> None:
+    monday_close = vn(2027, 3, 8, 17)
+    assert CAL.add_working_days(vn(2027, 3, 8, 16, 59), 0) == monday_close  # still within the day
+    assert CAL.add_working_days(monday_close, 0) == vn(2027, 3, 9, 17)  # the day is over: tomorrow's close
+    assert CAL.add_working_days(monday_close, 1) == vn(2027, 3, 9, 17)
+    assert CAL.add_working_days(monday_close, 2) == vn(2027, 3, 10, 17)
+    assert CAL.add_working_days(vn(2027, 3, 12, 17), 0) == vn(2027, 3, 15, 17)  # Friday close: Monday
+    assert CAL.add_working_hours(monday_close, 1) == vn(2027, 3, 9, 8, 30)
+    assert CAL.add_working_hours(vn(2027, 3, 8, 11, 30), 1) == vn(2027, 3, 8, 14, 30)  # lunch starts
+    assert CAL.add_working_hours(vn(2027, 3, 8, 7, 30), 7.5) == monday_close  # a full day ends at closing
+    assert CAL.working_time_between(monday_close, vn(2027, 3, 9, 7, 30)) == timedelta(0)
+
+
+def test_working_time_between_counts_only_office_hours_and_is_signed() -> None:
+    a, b = vn(2027, 3, 8, 11), vn(2027, 3, 9, 8)  # Monday 11:00 to Tuesday 08:00
+    assert CAL.working_time_between(a, b) == hours(0.5 + 3.5 + 0.5)
+    assert CAL.working_time_between(b, a) == -hours(4.5)
+    assert CAL.working_time_between(a, a) == timedelta(0)
+    assert CAL.working_time_between(vn(2027, 3, 8, 11, 30), vn(2027, 3, 8, 13, 30)) == timedelta(0)  # lunch
+    assert CAL.working_days_between(vn(2027, 3, 8, 7, 30), vn(2027, 3, 10, 7, 30)) == 15 / 8  # 7.5 h a day
+
+
+@pytest.mark.parametrize(
+    ("completed", "expected"),
+    [
+        (vn(2027, 3, 9, 7, 29), "early"),
+        (vn(2027, 3, 9, 7, 30), "on_time"),  # the due day's office opens: no longer early
+        (vn(2027, 3, 9, 16, 59, 59), "on_time"),
+        (vn(2027, 3, 9, 17), "on_time"),  # exactly at the due moment
+        (vn(2027, 3, 9, 17) + timedelta(seconds=1), "late"),
+    ],
+)
+def test_classify_at_the_exact_edges_of_the_due_day(completed: datetime, expected: str) -> None:
+    assert classify(completed, DUE, cal=CAL) == expected
+    assert classify(completed, DUE, paused=timedelta(0), cal=CAL) == expected
+
+
+def test_classify_when_the_due_day_is_not_worked_counts_from_midnight() -> None:
+    saturday = vn(2027, 3, 13, 10)  # a due moment on a day off (set by hand)
+    assert classify(vn(2027, 3, 12, 23, 59), saturday, cal=CAL) == "early"
+    assert classify(vn(2027, 3, 13, 0, 0), saturday, cal=CAL) == "on_time"
+    assert classify(vn(2027, 3, 13, 10, 1), saturday, cal=CAL) == "late"
+
+
+def test_the_next_working_day_is_strictly_after() -> None:
+    assert CAL.next_working_day(date(2027, 3, 8)) == date(2027, 3, 9)
+    assert CAL.next_working_day(date(2027, 3, 12)) == date(2027, 3, 15)
+    assert CAL.close_of_business(date(2027, 3, 8)) == vn(2027, 3, 8, 17)
+    with pytest.raises(ValueError, match="not a working day"):
+        CAL.close_of_business(date(2027, 3, 13))

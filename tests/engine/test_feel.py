@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -53,7 +54,8 @@ E: dict[str, Any] = {}
 
 
 def row(expression: str, expected: Any, context: dict[str, Any] | None = None) -> Any:
-    return pytest.param(expression, V if context is None else context, expected, id=expression[:60])
+    safe = re.sub(r"\W+", "_", expression, flags=re.ASCII).strip("_")[:60]  # selectable on a command line
+    return pytest.param(expression, V if context is None else context, expected, id=safe)
 
 
 CONFORMANCE = [
@@ -508,10 +510,6 @@ def test_conformance(expression: str, context: dict[str, Any], expected: Any) ->
         assert type(result) is type(expected)
 
 
-def test_conformance_table_is_large_enough() -> None:
-    assert len(CONFORMANCE) >= 170
-
-
 # --------------------------------------------------------------------------------------------
 # FEEL values before to_python, conversion of inputs and of results
 # --------------------------------------------------------------------------------------------
@@ -674,10 +672,6 @@ UNARY = [
 @pytest.mark.parametrize(("tests", "value", "expected"), UNARY, ids=[f"{t!r}-{v!r}" for t, v, _ in UNARY])
 def test_unary_tests(tests: str, value: Any, expected: bool) -> None:
     assert compile_unary_tests(tests).matches(value, {"limit": 10, "names": ["a", "b"]}, now=NOW) is expected
-
-
-def test_unary_table_is_large_enough() -> None:
-    assert len(UNARY) >= 40
 
 
 @pytest.mark.parametrize("tests", ["< 5 < 6", "not(-)", "[1..", "> ", '"a",'])

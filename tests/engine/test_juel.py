@@ -189,10 +189,6 @@ def test_table(expression: str, expected: Any) -> None:
     assert type(result) is type(expected)
 
 
-def test_table_is_large_enough() -> None:
-    assert len(TABLE) >= 60
-
-
 @pytest.mark.parametrize(
     ("expression", "callee"),
     [

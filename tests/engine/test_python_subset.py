@@ -247,11 +247,6 @@ def test_scripts(script: str, context: dict[str, Any], expected: dict[str, Any])
         assert context[key] == value
 
 
-def test_tables_are_large_enough() -> None:
-    assert len(EXPRESSIONS) + len(SCRIPTS) >= 60
-    assert len(EXPRESSIONS) >= 60
-
-
 def test_comprehension_variables_do_not_leak() -> None:
     context: dict[str, Any] = {}
     execute("values = [item for item in range(3)]", context)

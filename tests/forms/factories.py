@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,7 @@ import lxml.html
 from forms import Form, load_form_js
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CORPUS = Path(__file__).parents[3] / "shared" / "corpus" / "camunda7-examples"
+CORPUS = Path(os.environ.get("EISO_CORPUS") or Path(__file__).parents[3] / "shared" / "corpus") / "camunda7-examples"
 TODAY = date(2025, 6, 2)
 
 

@@ -61,8 +61,11 @@ def test_renders_with_every_input_labelled(forms: dict[str, Form], name: str) ->
     form = forms[name]
     page = parse_html(render_form_html(form, form.initial_values(DATA), {}, data=DATA, evaluate=feel))
 
-    for control_id in page.xpath("(//input[not(@type='hidden')] | //select | //textarea)/@id"):
-        assert page.xpath(f"//label[@for='{control_id}']"), control_id
+    controls = page.xpath("//input[not(@type='hidden')] | //select | //textarea")
+    ids = [control.get("id") for control in controls]
+    assert controls and all(ids), "every form of the process has inputs, each with an id"
+    unlabelled = [control_id for control_id in ids if not page.xpath(f"//label[@for='{control_id}']")]
+    assert unlabelled == []
 
 
 def test_draft_requires_the_plan_and_types_it(forms: dict[str, Form]) -> None:

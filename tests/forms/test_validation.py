@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -336,3 +337,88 @@ class TestJson:
 
         assert accepted.values["attachments"] == ["doc-1.pdf"]
         assert refused.errors == {"attachments": "Giá trị phải là một danh sách."}
+
+
+# --- the exact edges of each rule, on a form made for them -----------------------------------------------------
+
+EDGES = load_form_js({"components": [
+    {"type": "textfield", "key": "code", "validate": {"minLength": 3, "maxLength": 5}},
+    {"type": "textarea", "key": "note", "validate": {"maxLength": 4}},
+    {"type": "number", "key": "rate", "validate": {"min": 1.5, "max": 10}, "decimalDigits": 1},
+    {"type": "number", "key": "sessions", "validate": {"min": 1}, "increment": "3", "decimalDigits": 0},
+    {"type": "number", "key": "steps", "increment": "0.5"},
+    {"type": "number", "key": "dynamic", "validate": {"min": "=lowest", "max": "=highest"}},
+    {"type": "textfield", "key": "email", "validate": {"validationType": "email"}},
+    {"type": "textfield", "key": "phone", "validate": {"validationType": "phone"}},
+    {"type": "textfield", "key": "ref", "validate": {"pattern": "[0-9]{2}/QĐ"}},
+    {"type": "datetime", "key": "due", "subtype": "date", "disallowPassedDates": True},
+    {"type": "datetime", "key": "at", "subtype": "time", "disallowPassedDates": True},
+]})  # fmt: skip
+
+
+def edge_errors(name: str, value: str, data: dict[str, Any] | None = None) -> dict[str, str]:
+    def limits(expression: str, variables: Any) -> Any:
+        return variables.get(expression)
+
+    return EDGES.validate_post({name: [value]}, data or {}, today=TODAY, evaluate=limits).errors
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("code", "ab", "Tối thiểu 3 ký tự."),
+        ("code", "abc", None),  # exactly the minimum
+        ("code", "abcde", None),  # exactly the maximum
+        ("code", "abcdef", "Tối đa 5 ký tự."),
+        ("note", "abcd", None),
+        ("note", "abcde", "Tối đa 4 ký tự."),
+        ("rate", "1,4", "Giá trị nhỏ nhất là 1,5."),
+        ("rate", "1,5", None),  # exactly the minimum
+        ("rate", "10", None),  # exactly the maximum
+        ("rate", "10,1", "Giá trị lớn nhất là 10."),
+        ("rate", "2,25", "Tối đa 1 chữ số sau dấu thập phân."),
+        ("rate", "2,2", None),
+        ("sessions", "1", None),  # steps count from the minimum: 1, 4, 7 ...
+        ("sessions", "4", None),
+        ("sessions", "7", None),
+        ("sessions", "3", "Giá trị phải theo bước 3."),
+        ("sessions", "6", "Giá trị phải theo bước 3."),
+        ("sessions", "0", "Giá trị nhỏ nhất là 1."),
+        ("sessions", "4.0", "Vui lòng nhập số nguyên."),
+        ("steps", "-1.5", None),  # no minimum: steps count from 0
+        ("steps", "2.5", None),
+        ("steps", "2.25", "Giá trị phải theo bước 0,5."),
+        ("email", "thu.ky@skhcn.daklak.gov.vn", None),
+        ("email", "a@b.vn", None),
+        ("email", "thuky@skhcn", "Địa chỉ email không hợp lệ."),
+        ("email", "thu ky@skhcn.gov.vn", "Địa chỉ email không hợp lệ."),
+        ("email", "@skhcn.gov.vn", "Địa chỉ email không hợp lệ."),
+        ("email", "thuky@@skhcn.gov.vn", "Địa chỉ email không hợp lệ."),
+        ("phone", "0262.3852.123", None),
+        ("phone", "(0262) 385-212", None),
+        ("phone", "+84 912 345 678", None),
+        ("phone", "12345678", None),  # 8 digits: the fewest
+        ("phone", "1234567", "Số điện thoại không hợp lệ."),
+        ("phone", "123456789012345", None),  # 15 digits: the most
+        ("phone", "1234567890123456", "Số điện thoại không hợp lệ."),
+        ("phone", "0912 345 67x", "Số điện thoại không hợp lệ."),
+        ("phone", "84+912345678", "Số điện thoại không hợp lệ."),
+        ("ref", "Số 12/QĐ-UBND", None),  # searched, not anchored
+        ("ref", "Số 1/QĐ-UBND", "Giá trị không đúng định dạng yêu cầu."),
+        ("due", TODAY.isoformat(), None),  # today is not in the past
+        ("due", "2025-06-01", "Không được chọn ngày trong quá khứ."),
+        ("at", "06:00", None),  # a time is never "past"
+    ],
+    ids=lambda value: re.sub(r"\W+", "_", str(value), flags=re.ASCII).strip("_"),
+)
+def test_each_rule_at_its_edges(name: str, value: str, error: str | None) -> None:
+    assert edge_errors(name, value) == ({name: error} if error else {})
+
+
+def test_limits_from_expressions_apply_and_a_limit_that_is_no_number_is_no_limit() -> None:
+    assert edge_errors("dynamic", "5", {"lowest": 6, "highest": 9}) == {"dynamic": "Giá trị nhỏ nhất là 6."}
+    assert edge_errors("dynamic", "9", {"lowest": 6, "highest": 9}) == {}
+    assert edge_errors("dynamic", "10", {"lowest": 6, "highest": 9}) == {"dynamic": "Giá trị lớn nhất là 9."}
+    assert edge_errors("dynamic", "5", {"lowest": "6", "highest": None}) == {"dynamic": "Giá trị nhỏ nhất là 6."}
+    assert edge_errors("dynamic", "-5", {"lowest": "không", "highest": [1]}) == {}
+    assert edge_errors("dynamic", "500", {}) == {}

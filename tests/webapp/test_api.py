@@ -78,13 +78,24 @@ def test_second_completion_gets_409(client: FlaskClient) -> None:
     assert "already completed by Lê Thị Mai Anh" in again.json["message"]
 
 
-def test_wrong_people_get_403(client: FlaskClient) -> None:
-    draft = _start(client)["tasks"][0]
+def test_wrong_people_get_403_and_nothing_changes(client: FlaskClient) -> None:
+    started = _start(client)
+    draft = started["tasks"][0]
+
+    def state() -> tuple[Any, ...]:
+        task = client.get(f"/api/v1/tasks/{draft['id']}", headers=basic("thuky")).json
+        instance = client.get(f"/api/v1/instances/{started['id']}", headers=basic("thuky")).json
+        return task["state"], task["assignee"], task["data"], instance["revision"], instance["history"]
+
+    before = state()
+    assert before[:2] == ("open", None)
     assert _complete(client, "giamdoc", draft["id"], DRAFT).status_code == 403
     assert client.post(f"/api/v1/tasks/{draft['id']}/claim", headers=basic("chuyenvien")).status_code == 403
     refused = client.post("/api/v1/process-definitions/quality_objectives/start", headers=basic("chuyenvien"), json={})
     assert refused.status_code == 403
     assert client.post("/api/v1/deployments", headers=basic("thuky")).status_code == 403
+    assert state() == before
+    assert client.get(f"/api/v1/instances/{started['id'] + 1}", headers=basic("thuky")).status_code == 404
 
 
 def test_unknown_things_get_404(client: FlaskClient) -> None:

@@ -1,0 +1,223 @@
+"""Who holds a task: claiming, handing back and completing, refused for the wrong person with nothing changed,
+and exactly one winner when two people take the same task at once (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine
+from engine.db import claim
+from engine.errors import Conflict, NotAllowed, TaskNotReady
+from engine.org.models import User
+from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
+from tests.conftest import Clock, People
+from tests.engine.test_runtime import DRAFT
+
+pytestmark = pytest.mark.usefixtures("library")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a refused command must leave as it was: the task row, the instance's revision, its history."""
+
+    task: tuple[Any, ...]
+    revision: int
+    history: list[tuple[str, int | None, str | None]]
+
+
+def snapshot(session: Session, task_id: str) -> Snapshot:
+    session.expire_all()
+    row = session.get(TaskRow, task_id)
+    assert row is not None
+    instance = session.get(ProcessInstance, row.instance_id)
+    assert instance is not None
+    events = session.execute(
+        select(HistoryEvent.kind, HistoryEvent.actor_id, HistoryEvent.task_id)
+        .where(HistoryEvent.instance_id == row.instance_id)
+        .order_by(HistoryEvent.id)
+    ).all()
+    return Snapshot(
+        (row.state, row.assignee_id, row.claimed_at, row.completed_at, row.completed_by_id, row.timing),
+        instance.revision,
+        [tuple(e) for e in events],  # type: ignore[misc]
+    )
+
+
+def start_objectives(session: Session, people: People, clock: Clock, key: str = "MT-2027") -> ProcessInstance:
+    return Engine(session).start("quality_objectives", actor=people.member, unit_id=people.unit.id, now=clock.now,
+                                 business_key=key)  # fmt: skip
+
+
+def open_task(session: Session, instance_id: int) -> TaskRow:
+    rows = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")).all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def review_task(session: Session, people: People, clock: Clock) -> TaskRow:
+    """The leadership's review, offered to every unit leader of the demo unit and held by nobody yet."""
+    instance = start_objectives(session, people, clock)
+    Engine(session).complete(open_task(session, instance.id).id, actor=people.member, now=clock.now, variables=DRAFT)
+    review = open_task(session, instance.id)
+    assert review.assignee_id is None
+    return review
+
+
+# --- the claim helper: one conditional UPDATE -----------------------------------------------------------------
+
+
+def test_claim_changes_only_the_named_row_and_only_while_its_conditions_hold(
+    session: Session, people: People, clock: Clock
+) -> None:
+    first = open_task(session, start_objectives(session, people, clock, "A").id)
+    second = open_task(session, start_objectives(session, people, clock, "B").id)
+    free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+
+    assert claim(session, TaskRow, first.id, *free, assignee_id=people.member.id) is True
+    session.commit()
+    session.expire_all()
+    assert (first.assignee_id, second.assignee_id) == (people.member.id, None)  # the other open row is untouched
+
+    assert claim(session, TaskRow, first.id, *free, assignee_id=people.leader.id) is False
+    session.commit()
+    session.expire_all()
+    assert first.assignee_id == people.member.id  # the condition no longer held: nothing changed
+    assert claim(session, TaskRow, "no-such-task", assignee_id=people.leader.id) is False
+
+
+# --- refusals leave everything as it was -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["outsider_member", "outsider_leader", "nobody", "member"])
+def test_only_a_leader_of_the_tasks_unit_may_take_the_review(
+    session: Session, people: People, clock: Clock, who: str
+) -> None:
+    """The other unit's leader holds the same role, but in another unit: the task is not offered to them."""
+    review = review_task(session, people, clock)
+    before = snapshot(session, review.id)
+    actor = getattr(people, who)
+    with pytest.raises(NotAllowed, match=r"^You are not among the people who may take this task\.$"):
+        Engine(session).claim(review.id, actor=actor, now=clock.now)
+    with pytest.raises(NotAllowed, match=r"^This task is not yours to complete: claim it first, or ask its holder\.$"):
+        Engine(session).complete(review.id, actor=actor, now=clock.now, variables={"decision": "approve"})
+    assert snapshot(session, review.id) == before
+
+
+def test_a_held_task_is_refused_to_others_and_handed_back_only_by_its_holder(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    review = review_task(session, people, clock)
+    eng = Engine(session)
+    held = eng.claim(review.id, actor=people.leader, now=clock.now)
+    assert (held.assignee_id, held.claimed_at) == (people.leader.id, clock.now)
+    before = snapshot(session, review.id)
+
+    with pytest.raises(Conflict, match=r"^This task is already held by Nguyễn Văn Thành\.$"):
+        eng.claim(review.id, actor=users["phogiamdoc"], now=clock.advance(minutes=1))
+    with pytest.raises(NotAllowed, match=r"^Only the person holding a task can hand it back\.$"):
+        eng.unclaim(review.id, actor=users["phogiamdoc"], now=clock.now)
+    with pytest.raises(NotAllowed):
+        eng.complete(review.id, actor=users["phogiamdoc"], now=clock.now, variables={"decision": "approve"})
+    assert snapshot(session, review.id) == before
+
+    assert eng.claim(review.id, actor=people.leader, now=clock.now).assignee_id == people.leader.id
+    assert snapshot(session, review.id) == before  # taking a task one already holds records nothing
+
+    eng.unclaim(review.id, actor=people.leader, now=clock.now)
+    after = snapshot(session, review.id)
+    assert after.task[1:3] == (None, None)
+    assert after.history[-1] == ("task_unclaimed", people.leader.id, review.id)
+
+
+def test_a_completed_task_can_be_neither_taken_nor_handed_back(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    review = review_task(session, people, clock)
+    eng = Engine(session)
+    eng.complete(review.id, actor=people.leader, now=clock.now, variables={"decision": "approve"})
+    before = snapshot(session, review.id)
+    assert before.task[:2] == ("completed", people.leader.id)
+    for command in (eng.claim, eng.unclaim):
+        with pytest.raises(TaskNotReady, match="already completed by Nguyễn Văn Thành"):
+            command(review.id, actor=users["phogiamdoc"], now=clock.now)
+    with pytest.raises(TaskNotReady):
+        eng.claim(review.id, actor=people.leader, now=clock.now)
+    assert snapshot(session, review.id) == before
+
+
+def test_completing_an_unheld_task_takes_it_for_the_actor(session: Session, people: People, clock: Clock) -> None:
+    review = review_task(session, people, clock)
+    Engine(session).complete(review.id, actor=people.leader, now=clock.now, variables={"decision": "approve"})
+    after = snapshot(session, review.id)
+    assert after.task[:5] == ("completed", people.leader.id, clock.now, clock.now, people.leader.id)
+    assert [e for e in after.history if e[2] == review.id][-2:] == [
+        ("task_claimed", people.leader.id, review.id),
+        ("task_completed", people.leader.id, review.id),
+    ]
+
+
+# --- two people at once ------------------------------------------------------------------------------------------
+
+
+def test_a_claim_on_a_stale_page_loses_to_the_one_already_made(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    """The deputy's request read the task while it was free; the director took it before her UPDATE ran."""
+    review = review_task(session, people, clock)
+    bind = session.get_bind()
+    with Session(bind, expire_on_commit=False) as deputy_session, Session(bind) as director_session:
+        deputy = deputy_session.get(User, users["phogiamdoc"].id)
+        stale = deputy_session.get(TaskRow, review.id)
+        assert stale is not None and stale.assignee_id is None
+        deputy_session.commit()  # the read is over; the row stays in the session as it was read
+        director = director_session.get(User, people.leader.id)
+        assert director is not None and deputy is not None
+        Engine(director_session).claim(review.id, actor=director, now=clock.now)
+
+        deputy_session.get(TaskRow, review.id)  # the stale row: assignee still None in this session
+        with pytest.raises(Conflict, match=r"^Someone else took this task a moment ago\.$"):
+            Engine(deputy_session).claim(review.id, actor=deputy, now=clock.now)
+    after = snapshot(session, review.id)
+    assert after.task[1] == people.leader.id
+    assert [e[:2] for e in after.history].count(("task_claimed", people.leader.id)) == 1
+    assert not any(e[0] == "task_claimed" and e[1] == users["phogiamdoc"].id for e in after.history)
+
+
+def test_two_leaders_claiming_at_once_exactly_one_holds_the_task(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    review = review_task(session, people, clock)
+    bind = session.get_bind()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, Any] = {}
+
+    def take(username: str, now: datetime) -> None:
+        with Session(bind) as own:
+            actor = own.get(User, users[username].id)
+            assert actor is not None
+            own.get(TaskRow, review.id)  # both read the task while it is free
+            barrier.wait()
+            try:
+                outcomes[username] = Engine(own).claim(review.id, actor=actor, now=now).assignee_id
+            except Conflict as exc:
+                outcomes[username] = exc
+
+    threads = [threading.Thread(target=take, args=(name, clock.now)) for name in ("giamdoc", "phogiamdoc")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [name for name, result in outcomes.items() if not isinstance(result, Exception)]
+    assert len(outcomes) == 2 and len(winners) == 1, outcomes
+    winner = users[winners[0]]
+    assert outcomes[winners[0]] == winner.id
+    after = snapshot(session, review.id)
+    assert after.task[1] == winner.id
+    assert [e[0] for e in after.history].count("task_claimed") == 2  # the draft (implicit) and the review, once

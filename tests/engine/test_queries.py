@@ -1,0 +1,207 @@
+"""The read side with two units: every list (inbox, claimable, notices, instances, startable processes) shows a
+person only what belongs to them and their units, in the order the inbox promises."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine, queries
+from engine.org.models import Notice, User
+from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
+from engine.runtime.queries import InboxOptions
+from tests.conftest import Clock, People
+from tests.engine.test_runtime import DRAFT
+
+pytestmark = pytest.mark.usefixtures("library")
+
+
+def start_in(session: Session, actor: User, unit_id: int, clock: Clock, key: str) -> ProcessInstance:
+    return Engine(session).start("quality_objectives", actor=actor, unit_id=unit_id, now=clock.now, business_key=key)
+
+
+def open_task(session: Session, instance: ProcessInstance) -> TaskRow:
+    rows = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")).all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+@pytest.fixture
+def two_units(session: Session, people: People, clock: Clock) -> tuple[ProcessInstance, ProcessInstance]:
+    """The quality-objectives process running in the demo unit and in the other unit, one draft task each."""
+    ours = start_in(session, people.member, people.unit.id, clock, "MT-SKHCN")
+    clock.advance(minutes=5)
+    theirs = start_in(session, people.outsider_member, people.other_unit.id, clock, "MT-BMT")
+    return ours, theirs
+
+
+def ids(rows: list[TaskRow] | list[ProcessInstance]) -> list[object]:
+    return [r.id for r in rows]
+
+
+def test_claimable_tasks_are_those_of_the_persons_roles_in_the_tasks_unit(
+    session: Session, people: People, two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    ours, theirs = (open_task(session, i) for i in two_units)
+    assert ids(queries.claimable_tasks(session, people.member)) == [ours.id]
+    assert ids(queries.claimable_tasks(session, people.outsider_member)) == [theirs.id]
+    assert queries.claimable_tasks(session, people.nobody) == []
+    assert queries.claimable_tasks(session, people.leader) == []  # leaders review; they do not draft
+    counts = queries.inbox_counts(session, people.member)
+    assert (counts.mine, counts.claimable, counts.unread_notices) == (0, 1, 0)
+    assert queries.inbox_counts(session, people.nobody) == queries.InboxCounts(0, 0, 0)
+
+
+def test_a_task_offered_to_one_person_by_name_reaches_only_them(
+    session: Session, people: People, users: dict[str, User], two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    ours = open_task(session, two_units[0])
+    ours.candidate_roles = []
+    for candidate in session.scalars(select(queries.TaskCandidate).where(queries.TaskCandidate.task_id == ours.id)):
+        candidate.role, candidate.user_id = None, users["chuyenvien"].id
+    session.commit()
+    assert ids(queries.claimable_tasks(session, users["chuyenvien"])) == [ours.id]
+    assert queries.claimable_tasks(session, people.member) == []
+
+
+def test_my_tasks_are_the_open_tasks_i_hold(
+    session: Session, people: People, clock: Clock, two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    ours, theirs = (open_task(session, i) for i in two_units)
+    eng = Engine(session)
+    eng.claim(ours.id, actor=people.member, now=clock.now)
+    eng.claim(theirs.id, actor=people.outsider_member, now=clock.now)
+    assert ids(queries.my_tasks(session, people.member)) == [ours.id]
+    assert ids(queries.my_tasks(session, people.outsider_member)) == [theirs.id]
+    assert queries.claimable_tasks(session, people.member) == []  # a held task is no longer offered
+    assert queries.inbox_counts(session, people.member) == queries.InboxCounts(1, 0, 0)
+
+    eng.complete(ours.id, actor=people.member, now=clock.now, variables=DRAFT)
+    assert queries.my_tasks(session, people.member) == []  # completed tasks leave the list
+    assert queries.inbox_counts(session, people.member).mine == 0
+
+
+def test_the_inbox_sorts_by_arrival_or_by_priority_then_due_date_and_filters_by_follow_up(
+    session: Session, people: People, clock: Clock
+) -> None:
+    instances = []
+    for n in range(4):
+        instances.append(start_in(session, people.member, people.unit.id, clock, f"MT-{n}"))
+        clock.advance(minutes=1)
+    rows = [open_task(session, i) for i in instances]
+    base = clock.now
+    for row, priority, due, follow in zip(
+        rows, (50, 80, 80, 20), (None, 8, 4, 1), (None, -1, 0, 1), strict=True
+    ):
+        row.priority = priority
+        row.due_at = base + timedelta(hours=due) if due is not None else None
+        row.follow_up_at = base + timedelta(hours=follow) if follow is not None else None
+    session.commit()
+    by_received = queries.claimable_tasks(session, people.member)
+    assert ids(by_received) == ids(rows)
+    by_priority = queries.claimable_tasks(session, people.member, InboxOptions(sort="priority"))
+    assert ids(by_priority) == [rows[2].id, rows[1].id, rows[0].id, rows[3].id]
+    due_now = queries.claimable_tasks(session, people.member, InboxOptions(follow_up_by=base))
+    assert ids(due_now) == [rows[1].id, rows[2].id]  # follow-up at or before the moment, none without a date
+
+
+def test_notices_are_the_persons_own_newest_first_and_unread_ones_are_counted(
+    session: Session, people: People, clock: Clock
+) -> None:
+    def notice(user: User, minutes: int, read: bool = False) -> Notice:
+        made = Notice(user_id=user.id, unit_id=people.unit.id, kind="test", title=f"{user.username} {minutes}",
+                      created_at=clock.now + timedelta(minutes=minutes),
+                      read_at=clock.now if read else None)  # fmt: skip
+        session.add(made)
+        return made
+
+    old, new, read = notice(people.member, 1), notice(people.member, 3), notice(people.member, 2, read=True)
+    notice(people.outsider_member, 4)
+    session.commit()
+    assert ids(queries.notices(session, people.member)) == [new.id, read.id, old.id]  # type: ignore[arg-type]
+    assert ids(queries.notices(session, people.member, limit=2)) == [new.id, read.id]  # type: ignore[arg-type]
+    assert queries.inbox_counts(session, people.member).unread_notices == 2
+    assert queries.notices(session, people.nobody) == []
+
+    queries.mark_notice_read(session, old, clock.now + timedelta(hours=1))
+    queries.mark_notice_read(session, read, clock.now + timedelta(hours=1))
+    session.expire_all()
+    assert old.read_at == clock.now + timedelta(hours=1)
+    assert read.read_at == clock.now  # reading again keeps the first time it was read
+    assert queries.inbox_counts(session, people.member).unread_notices == 1
+
+
+def test_instances_and_their_pages_are_for_members_of_the_instances_unit(
+    session: Session, people: People, users: dict[str, User], clock: Clock,
+    two_units: tuple[ProcessInstance, ProcessInstance],
+) -> None:  # fmt: skip
+    ours, theirs = two_units
+    clock.advance(minutes=1)
+    newer = start_in(session, people.member, people.unit.id, clock, "MT-newer")
+    assert ids(queries.instances_for(session, people.member)) == [newer.id, ours.id]
+    assert ids(queries.instances_for(session, users["chuyenvien"])) == [newer.id, ours.id]  # every member
+    assert ids(queries.instances_for(session, people.member, limit=1)) == [newer.id]
+    assert ids(queries.instances_for(session, people.outsider_member)) == [theirs.id]
+    assert queries.instances_for(session, people.nobody) == []
+    assert queries.may_view_instance(session, users["chuyenvien"], ours)
+    assert not queries.may_view_instance(session, people.outsider_member, ours)
+    assert not queries.may_view_instance(session, people.nobody, theirs)
+
+
+def test_startable_processes_are_offered_in_the_units_where_the_person_holds_a_starter_role(
+    session: Session, people: People, users: dict[str, User], two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    def units_for(user: User) -> list[int] | None:
+        return dict((d.key, u) for d, u in queries.startable(session, user)).get("quality_objectives")
+
+    assert units_for(people.member) == [people.unit.id]
+    assert units_for(people.outsider_member) == [people.other_unit.id]
+    assert units_for(users["chuyenvien"]) is None  # a specialist is not among the starters
+    assert queries.startable(session, people.nobody) == []
+
+
+def test_only_the_latest_active_executable_version_is_offered(session: Session, people: People) -> None:
+    active = {d.key: d for d in queries.active_definitions(session)}
+    current = active["quality_objectives"]
+    assert current.status == "active"
+    assert "change_control" in active
+    for status, executable in (("draft", True), ("active", False), ("returned", True), ("superseded", True)):
+        clone = ProcessDefinition(**{c.key: getattr(current, c.key) for c in ProcessDefinition.__table__.columns
+                                     if c.key not in ("id", "version", "status", "executable")},
+                                  version=session.scalar(select(ProcessDefinition.version)
+                                                         .order_by(ProcessDefinition.version.desc()).limit(1)) + 1,
+                                  status=status, executable=executable)  # fmt: skip
+        session.add(clone)
+        session.commit()
+        assert {d.key: d.id for d in queries.active_definitions(session)}["quality_objectives"] == current.id, status
+    names = [d.name for d in queries.active_definitions(session)]
+    assert names == sorted(names)
+
+
+def test_an_instances_steps_and_history_are_its_own_in_order(
+    session: Session, people: People, clock: Clock, two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    ours, theirs = two_units
+    draft = open_task(session, ours)
+    clock.advance(minutes=1)
+    Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    review = open_task(session, ours)
+    assert ids(queries.instance_tasks(session, ours.id)) == [draft.id, review.id]
+    assert ids(queries.instance_tasks(session, theirs.id)) == [open_task(session, theirs).id]
+    events = [(e.kind, e.task_id) for e in queries.history(session, ours.id)]
+    assert events == [("instance_started", None), ("task_created", draft.id), ("task_claimed", draft.id),
+                      ("task_completed", draft.id), ("task_created", review.id)]  # fmt: skip
+    assert [e.kind for e in queries.history(session, theirs.id)] == ["instance_started", "task_created"]
+    assert queries.element_states(session, ours.id) == {"draft_objectives": "completed",
+                                                        "review_objectives": "open"}  # fmt: skip
+    assert queries.element_states(session, theirs.id) == {"draft_objectives": "open"}
+
+
+def test_administrators_are_those_with_the_admin_role(session: Session, people: People, users: dict[str, User]) -> None:
+    assert queries.is_admin(session, users["admin"])
+    assert queries.is_admin(session, people.outsider_member)  # admin of the other unit
+    assert not queries.is_admin(session, people.member)
+    assert not queries.is_admin(session, people.nobody)

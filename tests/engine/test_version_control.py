@@ -1,0 +1,155 @@
+"""Version control with two units: who may deploy where, what the public portal shows, which version a draft is
+compared with, and an older draft approved after a newer version went live."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Deployer, Engine, SourceFile, versions
+from engine.errors import NotFound
+from engine.org.models import Unit, User
+from engine.runtime.models import ProcessDefinition
+from tests.conftest import FIXTURES, Clock, People
+from tests.engine.test_versions import CHANGED, review_task
+
+pytestmark = pytest.mark.usefixtures("library")
+KEY = "quality_objectives"
+
+
+def changed(marker: str = "") -> list[SourceFile]:
+    """The changed quality-objectives files; ``marker`` renames the first task to make yet another version."""
+    files = [SourceFile(p.name, p.read_bytes()) for p in sorted(CHANGED.iterdir())]
+    if marker:
+        old, new = "Soạn thảo mục tiêu".encode(), marker.encode()
+        files = [SourceFile(f.filename, f.content.replace(old, new)) for f in files]
+    return files
+
+
+def upload(session: Session, actor: User, unit: Unit, clock: Clock, marker: str = "") -> ProcessDefinition:
+    result = Deployer(session).deploy(changed(marker), actor=actor, now=clock.now, unit_id=unit.id)
+    return result.definitions[0]
+
+
+def statuses(session: Session, key: str = KEY) -> dict[int, str]:
+    session.expire_all()
+    stmt = select(ProcessDefinition.version, ProcessDefinition.status).where(ProcessDefinition.key == key)
+    return dict(session.execute(stmt).all())  # type: ignore[arg-type]
+
+
+def decide(session: Session, draft: ProcessDefinition, leader: User, clock: Clock, decision: str) -> None:
+    variables = {"decision": decision, "returnReason": "Chưa đạt."} if decision == "return" else {"decision": decision}
+    Engine(session).complete(review_task(session, draft).id, actor=leader, now=clock.now, variables=variables)
+
+
+def test_who_may_deploy_where(session: Session, people: People, users: dict[str, User]) -> None:
+    assert versions.may_deploy(session, users["admin"], None)
+    assert versions.may_deploy(session, people.member, people.unit.id)  # the ISO secretary, for her unit
+    assert not versions.may_deploy(session, people.member, None)
+    assert not versions.may_deploy(session, people.member, people.other_unit.id)
+    assert not versions.may_deploy(session, people.leader, people.unit.id)
+    assert not versions.may_deploy(session, people.outsider_member, people.unit.id)
+    assert not versions.may_deploy(session, people.nobody, None)
+    assert versions.deploy_targets(session, people.member) == [people.unit]
+    assert versions.deploy_targets(session, people.outsider_member) == [None, people.other_unit]
+    assert versions.deploy_targets(session, people.nobody) == []
+
+
+def test_only_an_administrator_of_a_unit_allowing_it_deploys_without_review(
+    session: Session, people: People, users: dict[str, User]
+) -> None:
+    assert versions.goes_live_at_once(session, None, None)  # the shared library
+    assert not versions.goes_live_at_once(session, users["admin"], people.unit)  # the unit does not allow it
+    people.unit.allow_direct_deploy = True
+    session.commit()
+    assert versions.goes_live_at_once(session, users["admin"], people.unit)
+    assert not versions.goes_live_at_once(session, people.member, people.unit)  # not an administrator
+    assert not versions.goes_live_at_once(session, people.outsider_member, people.unit)  # admin elsewhere
+    assert not versions.goes_live_at_once(session, None, people.unit)
+
+
+def test_the_public_portal_shows_only_the_units_active_procedures(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    people.other_unit.allow_direct_deploy = True
+    session.commit()
+    rework = [SourceFile("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes())]
+    theirs = Deployer(session).deploy(rework, actor=people.outsider_member, now=clock.now,
+                                      unit_id=people.other_unit.id).definitions[0]  # fmt: skip
+    assert theirs.status == "active"
+    draft = upload(session, users["admin"], people.unit, clock)
+    assert draft.status == "draft"
+
+    def shown(unit: Unit) -> dict[str, int]:
+        return {d.key: d.version for d in versions.published(session, unit.id)}
+
+    ours = shown(people.unit)
+    assert ours[KEY] == 1  # the shared active version, not the draft
+    assert "rework_loop" not in ours  # another unit's own procedure
+    assert shown(people.other_unit)["rework_loop"] == theirs.version
+    assert versions.published_procedure(session, people.unit.id, "rework_loop") is None
+    assert versions.published_procedure(session, people.other_unit.id, "rework_loop") is not None
+    names = [d.name for d in versions.published(session, people.unit.id)]
+    assert names == sorted(names)
+
+    decide(session, draft, people.leader, clock, "return")
+    assert statuses(session) == {1: "active", 2: "returned"}
+    assert shown(people.unit)[KEY] == 1  # a returned version is never published
+
+    second = upload(session, users["admin"], people.unit, clock, "Dự thảo mục tiêu")
+    decide(session, second, people.leader, clock, "approve")
+    assert statuses(session) == {1: "superseded", 2: "returned", 3: "active"}
+    assert shown(people.unit)[KEY] == 3
+    assert KEY not in shown(people.other_unit)  # now the demo unit's own process
+
+
+def test_approving_an_older_draft_after_a_newer_version_went_live_keeps_the_newer(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    older = upload(session, users["admin"], people.unit, clock)
+    people.unit.allow_direct_deploy = True
+    session.commit()
+    newer = upload(session, users["admin"], people.unit, clock, "Dự thảo mục tiêu")
+    assert statuses(session) == {1: "superseded", 2: "draft", 3: "active"}
+
+    decide(session, older, people.leader, clock, "approve")
+    assert statuses(session) == {1: "superseded", 2: "superseded", 3: "active"}
+    assert Engine(session).active_definition(KEY).id == newer.id
+
+
+def test_a_draft_is_compared_with_the_active_version_and_the_active_one_with_its_predecessor(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    returned = upload(session, users["admin"], people.unit, clock)
+    decide(session, returned, people.leader, clock, "return")
+    draft = upload(session, users["admin"], people.unit, clock, "Dự thảo mục tiêu")
+    assert versions.comparison(session, KEY, draft.version).old.version == 1  # not the returned version 2
+    assert versions.review_variables(session, draft)["activeVersion"] == 1
+    assert versions.comparison(session, KEY, draft.version, against=returned.version).old.version == 2
+
+    decide(session, draft, people.leader, clock, "approve")
+    assert versions.comparison(session, KEY, 3).old.version == 2  # the active one: with the version before it
+    assert versions.comparison(session, KEY, 2).old.version == 1
+    with pytest.raises(NotFound):
+        versions.comparison(session, KEY, 1)
+    with pytest.raises(NotFound):
+        versions.comparison(session, KEY, 3, against=3)
+    with pytest.raises(NotFound):
+        versions.comparison(session, KEY, 9)
+
+
+def test_a_process_belongs_to_one_unit_at_a_time(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    assert versions.ownership_problem(session, "no_such_process", people.unit.id, True, "x.bpmn") is None
+    assert versions.ownership_problem(session, KEY, people.other_unit.id, True, "x.bpmn") is None  # shared: any unit
+    people.unit.allow_direct_deploy = True
+    session.commit()
+    owned = upload(session, users["admin"], people.unit, clock)
+    assert (owned.unit_id, owned.status) == (people.unit.id, "active")
+    assert versions.ownership_problem(session, KEY, people.unit.id, True, "x.bpmn") is None
+    problem = versions.ownership_problem(session, KEY, people.other_unit.id, True, "x.bpmn")
+    assert problem is not None and "belongs to" in problem.message and problem.file == "x.bpmn"
+    problem = versions.ownership_problem(session, KEY, people.unit.id, False, "x.bpmn")
+    assert problem is not None and "documentation" in problem.message
