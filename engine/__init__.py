@@ -47,7 +47,18 @@ from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
-from engine.org.people import ROLES, authenticate, roles_in_unit, unit_ids_of
+from engine.org.people import (
+    PROVINCE_ADMIN,
+    ROLES,
+    SYSTEM_ADMIN,
+    SYSTEM_ROLES,
+    authenticate,
+    grant_system_role,
+    has_system_role,
+    revoke_system_role,
+    roles_in_unit,
+    unit_ids_of,
+)
 from engine.runtime import business_rules, handlers, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
@@ -90,19 +101,28 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
-handlers.install(JOB_HANDLERS)
+JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
+    objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
+    versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
+    versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
+})  # fmt: skip
+"""The built-in jobs that change versions or registers, and the processes that alone may use them (in
+any owner's line: a unit's own version of the objectives process publishes that unit's objectives)."""
+handlers.install(JOB_HANDLERS, JOB_OWNERS)
 
 __all__ = [
     # commands and their helpers
     "Engine", "Command", "WorkflowCache", "Deployer", "DeploymentResult", "SourceFile", "expand_upload",
-    "JOB_HANDLERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected", "Upload",
+    "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
+    "Upload",
     "command_scanner", "complete_job", "extend_lock", "fail_job", "fetch_and_lock", "retry_job", "throw_job_error",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions",
     # organisation
-    "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
+    "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
+    "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",

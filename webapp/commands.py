@@ -9,7 +9,18 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from engine import PASSWORD, PEOPLE, DeploymentRejected, SourceFile, Unit, User, load_demo
+from engine import (
+    PASSWORD,
+    PEOPLE,
+    SYSTEM_ROLES,
+    DeploymentRejected,
+    SourceFile,
+    Unit,
+    User,
+    grant_system_role,
+    load_demo,
+    revoke_system_role,
+)
 
 from .extensions import deployer, now, sa_session
 
@@ -148,6 +159,31 @@ def unit_direct_deploy(code: str, setting: str) -> None:
                                                            "need the unit leader's approval"))  # fmt: skip
 
 
+@click.group("user")
+def user_group() -> None:
+    """People and their roles above the units."""
+
+
+@user_group.command("system-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(sorted(SYSTEM_ROLES)))
+@click.argument("setting", type=click.Choice(["on", "off"]), default="on")
+@with_appcontext
+def user_system_role(username: str, role: str, setting: str) -> None:
+    """Give a person a role above the units (system_admin: the shared library; province_admin: the
+    province calendar), or take it away (off)."""
+    session = sa_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"No account '{username}'.")
+    if setting == "on":
+        grant_system_role(session, user, role)
+    else:
+        revoke_system_role(session, user, role)
+    session.commit()
+    click.echo(f"{username}: {role} " + ("granted" if setting == "on" else "removed"))
+
+
 def register(app: Flask) -> None:
-    for command in (deploy_command, demo_group, run_command, worker_command, bench_group, unit_group):
+    for command in (deploy_command, demo_group, run_command, worker_command, bench_group, unit_group, user_group):
         app.cli.add_command(command)

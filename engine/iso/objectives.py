@@ -48,6 +48,8 @@ class QualityObjective(Base):
     department: Mapped[Department | None] = relationship()
 
 
+PROCESS_KEY = "quality_objectives"
+"""The process that alone may publish a unit's objectives (bpmn/quality-objectives.bpmn)."""
 PUBLISH_JOB = "eiso.publish_objectives"
 
 

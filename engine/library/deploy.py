@@ -15,11 +15,11 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import forms
-from engine.errors import DeploymentRejected, EngineError, ExpressionError, Problem
+from engine.errors import DefinitionNotFound, DeploymentRejected, EngineError, ExpressionError, NotAllowed, Problem
 from engine.expressions.dmn import DmnInvalid, DmnModel, load_dmn
 from engine.library import versions
 from engine.library.delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
@@ -27,7 +27,7 @@ from engine.library.deploy_limits import deployment_limits
 from engine.org.models import Unit, User
 from engine.org.people import ROLES
 from engine.runtime.deadlines import check_moment
-from engine.runtime.handlers import BUILT_IN_JOBS, HANDLERS
+from engine.runtime.handlers import BUILT_IN_JOBS, HANDLERS, JOB_OWNERS, may_use_job
 from engine.runtime.iomapping import check_io
 from engine.runtime.models import (
     VERSION_TAG_LENGTH,
@@ -51,6 +51,7 @@ from engine.runtime.parsing import (
     process_info,
 )
 from engine.runtime.priority import check_priority
+from engine.runtime.queries import active_definition, in_line
 from engine.runtime.script_engine import check_expression
 from engine.runtime.script_tasks import check_script
 from engine.runtime.serialization import spec_to_json
@@ -294,7 +295,7 @@ def _check_elements(
             elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
                 _check_expr(message["correlation_key"], problem)
         if _waits_as_job(element):
-            _check_job(element, problem)
+            _check_job(element, problem, info.key)
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
             if flow[end] not in info.elements:
@@ -324,9 +325,15 @@ def _waits_as_job(element: dict[str, Any]) -> bool:
     return element["type"] in JOB_STEPS
 
 
-def _check_job(element: dict[str, Any], report: Any) -> None:
-    """The step names a job type (perhaps through a registered Java delegate) that is not eISO's own."""
+def _check_job(element: dict[str, Any], report: Any, process_key: str) -> None:
+    """The step names a job type (perhaps through a registered Java delegate) that is not eISO's own, or a
+    built-in one this process may use (those that change versions or registers belong to one process)."""
     job_type = element.get("job_type")
+    if job_type and not may_use_job(job_type, process_key):
+        owners = ", ".join(sorted(JOB_OWNERS[job_type]))
+        report(f"The job type '{job_type}' changes eISO's records and belongs to the process '{owners}'; "
+               f"'{process_key}' may not use it. Choose another job type (an external worker).")
+        return
     known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "none"
     if not job_type and element.get("delegate"):
         report(unmapped_message(element))
@@ -796,6 +803,7 @@ class Deployer:
     def __init__(self, session: Session, delegates: Mapping[str, str] = NO_DELEGATES) -> None:
         self.session = session
         self.delegates = dict(delegates)
+        self.owner: int | None = None  # the unit the deployment is for (None: the shared library)
 
     def deploy(
         self,
@@ -815,6 +823,10 @@ class Deployer:
         ``as_documentation`` stores diagrams that cannot run, to be shown and published only.
         """
         target = _Target(unit_id, change_summary.strip())
+        if actor is not None and not versions.may_deploy(self.session, actor, unit_id):
+            raise NotAllowed("Only system administrators change the shared library; a unit's administrators and ISO "
+                             "secretaries deploy the unit's own versions. Choose your unit as the owner.")
+        self.owner = unit_id
         too_much = deployment_limits(files)
         if too_much:
             raise DeploymentRejected(too_much)
@@ -882,9 +894,16 @@ class Deployer:
             if found is not None:
                 problems.append(found)
         needs_review = processes and not versions.goes_live_at_once(self.session, actor, unit)
-        if needs_review and versions.active_version(self.session, versions.CHANGE_CONTROL_KEY) is None:
+        if needs_review and not self._runs_change_control(target.unit_id):
             problems.append(Problem("", "A unit's new version is reviewed in the change-control process; deploy "
                                         "the shipped library (bpmn/change-control.bpmn) first."))  # fmt: skip
+
+    def _runs_change_control(self, unit_id: int | None) -> bool:
+        try:
+            active_definition(self.session, versions.CHANGE_CONTROL_KEY, unit_id)
+        except DefinitionNotFound:
+            return False
+        return True
 
     def _forms(self, files: list[SourceFile], problems: list[Problem]) -> list[_ParsedForm]:
         parsed = [_parse_form(f, problems) for f in files if f.kind == "form"]
@@ -902,12 +921,25 @@ class Deployer:
                 problems.extend(exc.problems)
         return parsed
 
+    def _visible(self, model: Any) -> Any:
+        """Rows of the deployment's owner or of the shared library: never another unit's."""
+        return or_(model.unit_id.is_(None), model.unit_id == self.owner) if self.owner is not None \
+            else model.unit_id.is_(None)  # fmt: skip
+
     def _deployed_decision_keys(self) -> set[str]:
-        return set(self.session.scalars(select(DecisionDefinition.decision_key).distinct()))
+        stmt = select(DecisionDefinition.decision_key).where(self._visible(DecisionDefinition)).distinct()
+        return set(self.session.scalars(stmt))
 
     def _latest_decision(self, key: str) -> DecisionDefinition | None:
-        stmt = select(DecisionDefinition).where(DecisionDefinition.decision_key == key)
-        return self.session.scalar(stmt.order_by(DecisionDefinition.version.desc()).limit(1))
+        """A decision id resolves to the owner's own newest version, else the shared library's."""
+        mine = self._visible(DecisionDefinition)
+        stmt = select(DecisionDefinition).where(DecisionDefinition.decision_key == key, mine)
+        order = (DecisionDefinition.unit_id.is_(None), DecisionDefinition.version.desc())
+        return self.session.scalar(stmt.order_by(*order).limit(1))
+
+    def _next_decision_version(self, key: str) -> int:
+        stmt = select(func.max(DecisionDefinition.version)).where(DecisionDefinition.decision_key == key)
+        return (self.session.scalar(stmt) or 0) + 1
 
     def _store_decisions(self, deployment: Deployment, decisions: list[tuple[SourceFile, DmnModel]],
                          stored: dict[str, DeployedFile], now: datetime) -> dict[str, DecisionDefinition]:  # fmt: skip
@@ -920,9 +952,9 @@ class Deployer:
                     by_key[key] = latest
                     continue
                 row = DecisionDefinition(
-                    decision_key=key, version=(latest.version + 1) if latest else 1,
+                    decision_key=key, version=self._next_decision_version(key),
                     name=model.decisions[key].name or key, content_hash=file.sha256, deployment=deployment,
-                    dmn_file=stored[file.filename], created_at=now,
+                    dmn_file=stored[file.filename], unit_id=self.owner, created_at=now,
                 )  # fmt: skip
                 self.session.add(row)
                 by_key[key] = row
@@ -930,8 +962,12 @@ class Deployer:
         return by_key
 
     def _deployed_form_keys(self) -> set[str]:
-        keys = set(self.session.scalars(select(FormDefinition.form_key).distinct()))
-        names = self.session.scalars(select(DeployedFile.filename).where(DeployedFile.kind == "form").distinct())
+        stmt = select(FormDefinition.form_key).where(self._visible(FormDefinition)).distinct()
+        keys = set(self.session.scalars(stmt))
+        names = self.session.scalars(
+            select(DeployedFile.filename).join(Deployment, Deployment.id == DeployedFile.deployment_id)
+            .where(DeployedFile.kind == "form", self._visible(Deployment)).distinct()
+        )  # fmt: skip
         return keys | {f"file:{name}" for name in names}
 
     @staticmethod
@@ -959,6 +995,7 @@ class Deployer:
             name=name or ", ".join(f.filename for f in files)[:300],
             source=source,
             deployed_by_id=actor.id if actor else None,
+            unit_id=target.unit_id,
             deployed_at=now,
         )
         self.session.add(deployment)
@@ -981,19 +1018,23 @@ class Deployer:
         return row
 
     def _latest_form(self, form_key: str) -> FormDefinition | None:
+        """A form id (or file name) resolves to the owner's own newest form, else the shared library's; the
+        forms of this deployment come first (``form_ids`` in ``_store``)."""
+        owner_first = (FormDefinition.unit_id.is_(None),)
         if form_key.startswith("file:"):  # the newest form deployed from a file of that name
             by_file = (
                 select(FormDefinition)
                 .join(DeployedFile, (DeployedFile.deployment_id == FormDefinition.deployment_id)
                       & (DeployedFile.content_hash == FormDefinition.content_hash))  # fmt: skip
-                .where(DeployedFile.kind == "form", DeployedFile.filename == form_key.removeprefix("file:"))
-                .order_by(FormDefinition.id.desc())
+                .where(DeployedFile.kind == "form", DeployedFile.filename == form_key.removeprefix("file:"),
+                       self._visible(FormDefinition))  # fmt: skip
+                .order_by(*owner_first, FormDefinition.id.desc())
             )
             found = self.session.scalar(by_file.limit(1))
             if found is not None:
                 return found
-        stmt = select(FormDefinition).where(FormDefinition.form_key == form_key)
-        return self.session.scalar(stmt.order_by(FormDefinition.version.desc()).limit(1))
+        stmt = select(FormDefinition).where(FormDefinition.form_key == form_key, self._visible(FormDefinition))
+        return self.session.scalar(stmt.order_by(*owner_first, FormDefinition.version.desc()).limit(1))
 
     def _store_form(
         self, deployment: Deployment, pf: _ParsedForm, now: datetime, result: DeploymentResult
@@ -1001,12 +1042,14 @@ class Deployer:
         latest = self._latest_form(pf.form_key)
         if latest is not None and latest.content_hash == pf.source.sha256:
             return latest
+        numbered = select(func.max(FormDefinition.version)).where(FormDefinition.form_key == pf.form_key)
         row = FormDefinition(
             form_key=pf.form_key,
-            version=(latest.version + 1) if latest else 1,
+            version=(self.session.scalar(numbered) or 0) + 1,  # numbered once across owners
             content_hash=pf.source.sha256,
             schema=pf.schema,
             deployment=deployment,
+            unit_id=self.owner,
             created_at=now,
         )
         self.session.add(row)
@@ -1043,9 +1086,9 @@ class Deployer:
             if element.get("delegate"):  # the registry's mapping is part of the version, like a pinned decision
                 form_hashes.append(f"delegate:{element['delegate']}={element.get('job_type')}")
         content_hash = _content_hash(process.source.sha256, process.info.key, *sorted(form_hashes))
-        latest = self.session.scalar(
+        latest = self.session.scalar(  # the latest of the owner's own line
             select(ProcessDefinition)
-            .where(ProcessDefinition.key == process.info.key)
+            .where(ProcessDefinition.key == process.info.key, in_line(target.unit_id))
             .order_by(ProcessDefinition.version.desc())
             .limit(1)
         )

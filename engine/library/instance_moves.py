@@ -26,14 +26,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, EngineError, NotAllowed, NotFound
+from engine.errors import Conflict, DefinitionNotFound, EngineError, InstanceNotFound, NotAllowed, NotFound
 from engine.library.models import InstanceMigration
-from engine.library.versions import active_version, may_deploy
-from engine.org.models import User
+from engine.org.models import RoleAssignment, User
 from engine.org.people import roles_in_unit
 from engine.runtime.engine import Engine
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.parsing import JobTask
+from engine.runtime.queries import runnable
 from engine.runtime.serialization import SERIALIZER, dump_state, load_state
 from engine.runtime.tasks import active_tasks
 
@@ -74,33 +74,53 @@ class _Plan:
 
 
 def may_migrate(session: Session, user: User, definition: ProcessDefinition) -> bool:
-    """Administrators of the owning unit; for the shared library, any administrator."""
+    """Administrators of the owning unit; for a shared process, the administrators of the units running it,
+    each for their own unit's instances only (``overview``, ``migrate``)."""
     if definition.unit_id is not None:
         return "admin" in roles_in_unit(session, user, definition.unit_id)
-    return may_deploy(session, user, None)
+    return bool(_administered(session, user))
+
+
+def _require_admin(session: Session, actor: User, instance: ProcessInstance) -> None:
+    """Only the administrators of the instance's unit move it; to anyone outside the unit it does not exist."""
+    roles = roles_in_unit(session, actor, instance.unit_id)
+    if not roles:
+        raise InstanceNotFound(instance.id)
+    if "admin" not in roles:
+        raise NotAllowed("Only an administrator of the process's unit may move its instances between versions.")
+
+
+def _administered(session: Session, user: User) -> set[int]:
+    stmt = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+    return set(session.scalars(stmt))
 
 
 # --- looking ---------------------------------------------------------------------------------------
 
 
-def overview(session: Session, key: str) -> list[VersionInstances]:
-    """Every older version of ``key`` that still has running instances, newest first, each instance checked."""
-    target = _runnable_active(session, key)
+def overview(session: Session, key: str, actor: User) -> list[VersionInstances]:
+    """The running instances of ``key``, in the units the actor administers, that are not on the version
+    their unit runs: by version, newest first, each checked against its unit's version."""
+    units = _administered(session, actor)
     stmt = (
-        select(ProcessDefinition)
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessDefinition.key == key, ProcessInstance.status == "running")
-        .distinct()
-    )
-    older = [d for d in session.scalars(stmt) if target is None or d.id != target.id]
-    return [VersionInstances(d, [check(session, i, target) for i in _running(session, d)])
-            for d in sorted(older, key=lambda d: -d.version)]  # fmt: skip
-
-
-def _running(session: Session, definition: ProcessDefinition) -> list[ProcessInstance]:
-    stmt = select(ProcessInstance).where(ProcessInstance.definition_id == definition.id,
-                                         ProcessInstance.status == "running")  # fmt: skip
-    return list(session.scalars(stmt.order_by(ProcessInstance.id)))
+        select(ProcessInstance)
+        .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessDefinition.key == key, ProcessInstance.status == "running", ProcessInstance.unit_id.in_(units))
+        .order_by(ProcessInstance.id)
+    )  # fmt: skip
+    targets: dict[int, ProcessDefinition | None] = {}
+    by_version: dict[int, list[MigrationCheck]] = {}
+    versions: dict[int, ProcessDefinition] = {}
+    for instance in session.scalars(stmt):
+        if instance.unit_id not in targets:
+            targets[instance.unit_id] = _runnable_active(session, key, instance.unit_id)
+        target = targets[instance.unit_id]
+        if target is not None and target.id == instance.definition_id:
+            continue
+        versions[instance.definition_id] = instance.definition
+        by_version.setdefault(instance.definition_id, []).append(check(session, instance, target))
+    newest_first = sorted(by_version, key=lambda i: -versions[i].version)
+    return [VersionInstances(versions[i], by_version[i]) for i in newest_first]
 
 
 def check(session: Session, instance: ProcessInstance, target: ProcessDefinition | None) -> MigrationCheck:
@@ -114,9 +134,12 @@ def check(session: Session, instance: ProcessInstance, target: ProcessDefinition
     return MigrationCheck(instance, target, tuple(plan.reasons))
 
 
-def _runnable_active(session: Session, key: str) -> ProcessDefinition | None:
-    found = active_version(session, key)
-    return found if found is not None and found.executable else None
+def _runnable_active(session: Session, key: str, unit_id: int) -> ProcessDefinition | None:
+    """The version the unit runs: where its instances move to."""
+    try:
+        return runnable(session, key, unit_id)
+    except DefinitionNotFound:
+        return None
 
 
 def _plan(instance: ProcessInstance, target: ProcessDefinition) -> _Plan:
@@ -228,11 +251,10 @@ def migrate(session: Session, instance_id: int, *, actor: User, now: datetime) -
 
 
 def _target_for(session: Session, instance: ProcessInstance, actor: User) -> ProcessDefinition:
-    if not may_migrate(session, actor, instance.definition):
-        raise NotAllowed("Only an administrator of the process's unit may move its instances between versions.")
+    _require_admin(session, actor, instance)
     if instance.status != "running":
         raise Conflict("Process %(id)s has finished; only running processes move between versions.", id=instance.id)
-    target = _runnable_active(session, instance.definition.key)
+    target = _runnable_active(session, instance.definition.key, instance.unit_id)
     if target is None or target.id == instance.definition_id:
         raise Conflict("Process %(id)s already runs on the active version.", id=instance.id)
     return target
@@ -269,8 +291,7 @@ def revert(session: Session, migration_id: int, *, actor: User, now: datetime) -
         if migration is None:
             raise NotFound("Migration %(id)s does not exist.", id=migration_id)
         instance = command.lock(migration.instance_id)
-        if not may_migrate(session, actor, instance.definition):
-            raise NotAllowed("Only an administrator of the process's unit may move its instances between versions.")
+        _require_admin(session, actor, instance)
         if not revertible(session, migration):
             raise Conflict("Process %(id)s has moved on since it was migrated (or was moved back already); it "
                            "can no longer be moved back.", id=instance.id)  # fmt: skip
@@ -300,10 +321,12 @@ def _restore_rows(session: Session, migration: InstanceMigration) -> None:
             row.name, row.form_id = previous[row.id]["name"], previous[row.id]["form_id"]
 
 
-def recent_migrations(session: Session, key: str, limit: int = 50) -> list[InstanceMigration]:
-    """Moves of instances of ``key``, newest first."""
+def recent_migrations(session: Session, key: str, actor: User, limit: int = 50) -> list[InstanceMigration]:
+    """Moves of instances of ``key`` in the units the actor administers, newest first."""
     ids = select(ProcessDefinition.id).where(ProcessDefinition.key == key)
-    stmt = select(InstanceMigration).where(InstanceMigration.to_definition_id.in_(ids))
+    mine = select(ProcessInstance.id).where(ProcessInstance.unit_id.in_(_administered(session, actor)))
+    stmt = select(InstanceMigration).where(InstanceMigration.to_definition_id.in_(ids),
+                                           InstanceMigration.instance_id.in_(mine))  # fmt: skip
     return list(session.scalars(stmt.order_by(InstanceMigration.id.desc()).limit(limit)))
 
 

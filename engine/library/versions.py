@@ -22,10 +22,11 @@ from engine.library.differences import VersionDiff, diff_elements, diff_form, su
 from engine.library.models import VersionReview
 from engine.org.models import RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import roles_in_unit
+from engine.org.people import SYSTEM_ADMIN, has_system_role, roles_in_unit
 from engine.runtime.engine import Engine
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import FormDefinition, ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow
+from engine.runtime.queries import active_in_line, in_line, may_read_definition
 from engine.runtime.timers import schedule_start_timers
 
 CHANGE_CONTROL_KEY = "change_control"
@@ -38,11 +39,11 @@ DEPLOYER_ROLES = frozenset({"admin", "iso_secretary"})
 
 
 def may_deploy(session: Session, user: User, unit_id: int | None) -> bool:
-    """Administrators deploy to the shared library; a unit's administrators and ISO secretaries to the unit."""
-    if unit_id is None:
-        stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
-        return session.scalar(stmt.limit(1)) is not None
-    return bool(roles_in_unit(session, user, unit_id) & DEPLOYER_ROLES)
+    """System administrators deploy to the shared library (and may to any unit); a unit's administrators
+    and ISO secretaries to their unit. A unit's administrator is not a system administrator."""
+    if has_system_role(session, user, SYSTEM_ADMIN):
+        return True
+    return unit_id is not None and bool(roles_in_unit(session, user, unit_id) & DEPLOYER_ROLES)
 
 
 def deploy_targets(session: Session, user: User) -> list[Unit | None]:
@@ -62,23 +63,19 @@ def goes_live_at_once(session: Session, actor: User | None, unit: Unit | None) -
 def ownership_problem(
     session: Session, key: str, unit_id: int | None, executable: bool, filename: str
 ) -> Problem | None:
-    """A key belongs to one unit at a time (or to the shared library, which any unit may take over)."""
-    current = _current(session, key)
-    if current is None:
-        return None
-    if not executable and current.executable:
+    """Each owner (a unit, or the shared library) has its own line of versions of a key: a unit's version
+    of a shared process is the unit's own and never replaces the shared one for other units. Within a
+    line, a documentation diagram does not replace a process that runs."""
+    current = _current(session, key, unit_id)
+    if current is not None and not executable and current.executable:
         return Problem(filename, f"Process id '{key}' is already deployed as an executable process; a documentation "
                                  "diagram cannot replace it. Give the diagram another process id.")  # fmt: skip
-    if current.unit_id is not None and current.unit_id != unit_id:
-        owner = current.unit.name if current.unit else str(current.unit_id)
-        return Problem(filename, f"Process id '{key}' belongs to {owner}; only that unit can deploy new versions "
-                                 "of it. Give the diagram another process id.")  # fmt: skip
     return None
 
 
-def _current(session: Session, key: str) -> ProcessDefinition | None:
-    """The active version of a key, or its latest version when none is active."""
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+def _current(session: Session, key: str, unit_id: int | None) -> ProcessDefinition | None:
+    """The active version of a key in one owner's line, or its latest version when none is active."""
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, in_line(unit_id))
     order = (ProcessDefinition.status != "active", ProcessDefinition.version.desc())
     return session.scalar(stmt.order_by(*order).limit(1))
 
@@ -96,7 +93,7 @@ def place(session: Session, definition: ProcessDefinition, *, actor: User | None
 
 def activate(session: Session, definition: ProcessDefinition, now: datetime) -> ProcessDefinition | None:
     """Make the version the one people start; returns the version it replaces."""
-    previous = active_version(session, definition.key)
+    previous = active_version(session, definition.key, definition.unit_id)
     if previous is not None and previous.version > definition.version:
         definition.status = "superseded"  # a later version went live while this one waited
         return None
@@ -109,9 +106,9 @@ def activate(session: Session, definition: ProcessDefinition, now: datetime) -> 
     return previous
 
 
-def active_version(session: Session, key: str) -> ProcessDefinition | None:
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.status == "active")
-    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+def active_version(session: Session, key: str, unit_id: int | None) -> ProcessDefinition | None:
+    """The active version in one owner's line (``unit_id`` None: the shared library)."""
+    return active_in_line(session, key, unit_id)
 
 
 # --- change control -----------------------------------------------------------------------------------
@@ -122,7 +119,7 @@ def request_review(
 ) -> VersionReview:
     """Start the change-control process for a draft, inside the caller's transaction."""
     engine = Engine(session)
-    control = engine.active_definition(CHANGE_CONTROL_KEY)
+    control = engine.active_definition(CHANGE_CONTROL_KEY, definition.unit_id)
     unit = definition.unit
     if unit is None:
         raise EngineError("Only a unit's own version goes through change control.")
@@ -168,6 +165,10 @@ def _reviewed(job: JobContext) -> tuple[ProcessDefinition, VersionReview]:
     review = review_of(job.session, definition.id) if definition is not None else None
     if definition is None or review is None:
         raise EngineError("This change-control process names no draft version (definitionId).")
+    if review.instance_id != job.instance.id:  # only the review started for this draft decides it
+        raise EngineError("This process may not decide on version %(version)s of '%(name)s'; only its own "
+                          "change-control review does. Nothing was changed.", version=definition.version,
+                          name=definition.name)  # fmt: skip
     if definition.status != "draft":
         raise EngineError("Version %(version)s of '%(name)s' is %(status)s, not a draft; nothing was changed.",
                           version=definition.version, name=definition.name, status=definition.status)  # fmt: skip
@@ -216,6 +217,8 @@ def notify_activation(session: Session, definition: ProcessDefinition, previous:
     if definition.status != "active" or definition.unit_id is None:
         return []
     lines = [definition.change_summary] if definition.change_summary else []
+    if previous is None:  # a unit's first own version: what changes for it is against the shared one it ran
+        previous = active_version(session, definition.key, None)
     if previous is not None:
         rows = summary_rows(compare(session, previous, definition))
         lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
@@ -257,8 +260,9 @@ def _holders_of_older_tasks(session: Session, definition: ProcessDefinition) -> 
     open_tasks = (
         select(TaskRow.id)
         .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
-        .where(TaskRow.state == "open", ProcessInstance.definition_id.in_(older))
-    )
+        .where(TaskRow.state == "open", ProcessInstance.definition_id.in_(older),
+               ProcessInstance.unit_id == definition.unit_id)  # the unit's own people only
+    )  # fmt: skip
     assigned = select(TaskRow.assignee_id).where(TaskRow.id.in_(open_tasks), TaskRow.assignee_id.is_not(None))
     named = select(TaskCandidate.user_id).where(TaskCandidate.task_id.in_(open_tasks),
                                                 TaskCandidate.user_id.is_not(None))  # fmt: skip
@@ -276,13 +280,20 @@ def _holders_of_older_tasks(session: Session, definition: ProcessDefinition) -> 
 
 
 def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessDefinition | None:
-    """What a version is compared with: the active version, or for the active one the version before it."""
-    active = active_version(session, definition.key)
+    """What a version is compared with: the active version of its line when that is older; for the active
+    version, the one before it in its line; for a unit's version with no older active one of its own, the
+    shared library's active version (what the unit runs until then)."""
+    active = active_version(session, definition.key, definition.unit_id)
     if active is not None and active.id != definition.id and active.version < definition.version:
         return active
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == definition.key,
-                                           ProcessDefinition.version < definition.version)  # fmt: skip
-    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+    if active is not None and active.id == definition.id or definition.unit_id is None:
+        stmt = select(ProcessDefinition).where(ProcessDefinition.key == definition.key, in_line(definition.unit_id),
+                                               ProcessDefinition.version < definition.version)  # fmt: skip
+        before = session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+        if before is not None or definition.unit_id is None:
+            return before
+    shared = active_version(session, definition.key, None)
+    return shared if shared is not None and shared.version < definition.version else None
 
 
 def compare(session: Session, old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:
@@ -318,20 +329,22 @@ class Comparison:
     diff: VersionDiff
 
 
-def comparison(session: Session, key: str, version: int, against: int | None = None) -> Comparison:
-    """Version ``version`` against ``against`` (default: the active version, or the one before)."""
-    new = _version(session, key, version)
-    old = _version(session, key, against) if against is not None else comparison_base(session, new)
+def comparison(session: Session, key: str, version: int, against: int | None = None, *,
+               viewer: User | None = None) -> Comparison:  # fmt: skip
+    """Version ``version`` against ``against`` (default: the active version, or the one before); with a
+    ``viewer``, only versions that person may read (the shared library's and their units')."""
+    new = _version(session, key, version, viewer)
+    old = _version(session, key, against, viewer) if against is not None else comparison_base(session, new)
     if old is None or old.id == new.id:
         raise NotFound("Version %(version)s of '%(key)s' has no earlier version to compare with.",
                        version=version, key=key)  # fmt: skip
     return Comparison(old, new, compare(session, old, new))
 
 
-def _version(session: Session, key: str, version: int) -> ProcessDefinition:
+def _version(session: Session, key: str, version: int, viewer: User | None = None) -> ProcessDefinition:
     stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
     found = session.scalar(stmt)
-    if found is None:
+    if found is None or (viewer is not None and not may_read_definition(session, viewer, found)):
         raise NotFound("Version %(version)s of '%(key)s' does not exist.", version=version, key=key)
     return found
 
@@ -341,12 +354,15 @@ def _version(session: Session, key: str, version: int) -> ProcessDefinition:
 
 def published(session: Session, unit_id: int) -> list[ProcessDefinition]:
     """A unit's procedures on its public page: its own active versions (run or documented) and the shared
-    library's active processes it runs."""
+    library's active processes it runs (not those it runs a version of its own of, nor the ones eISO
+    starts itself, such as change control)."""
     stmt = select(ProcessDefinition).where(ProcessDefinition.status == "active").where(
         (ProcessDefinition.unit_id == unit_id)
         | (ProcessDefinition.unit_id.is_(None) & ProcessDefinition.executable.is_(True))
     )  # fmt: skip
-    return list(session.scalars(stmt.order_by(ProcessDefinition.name, ProcessDefinition.key)))
+    found = list(session.scalars(stmt.order_by(ProcessDefinition.name, ProcessDefinition.key)))
+    own = {d.key for d in found if d.unit_id == unit_id}
+    return [d for d in found if not d.started_by_system and (d.unit_id == unit_id or d.key not in own)]
 
 
 def published_procedure(session: Session, unit_id: int, key: str) -> ProcessDefinition | None:

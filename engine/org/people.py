@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -106,3 +106,8 @@ def grant_system_role(session: Session, user: User, role: str) -> None:
     if not has_system_role(session, user, role):
         session.add(SystemRole(user_id=user.id, role=role))
         session.flush()
+
+
+def revoke_system_role(session: Session, user: User, role: str) -> None:
+    """Take a role above the units away (the caller commits)."""
+    session.execute(delete(SystemRole).where(SystemRole.user_id == user.id, SystemRole.role == role))

@@ -41,7 +41,7 @@ from engine.runtime.events import (
     refresh_conditions,
     run_task,
 )
-from engine.runtime.handlers import HANDLERS, JobContext, job_type_of
+from engine.runtime.handlers import HANDLERS, JobContext, job_type_of, may_use_job
 from engine.runtime.iomapping import on_completion, with_inputs
 from engine.runtime.jobs import ExternalJob, job_row
 from engine.runtime.models import (
@@ -248,6 +248,9 @@ class Advancer:
         node = node_of(instance, element_of(job.task_spec))
         job_type = job_type_of(node)
         handler = HANDLERS.get(job_type or "")
+        if job_type and not may_use_job(job_type, instance.definition.key):
+            raise EngineError("The built-in job '%(type)s' belongs to another process; '%(key)s' may not use it.",
+                              type=job_type, key=instance.definition.key)  # fmt: skip
         if handler is None:
             step = node.get("name") or element_of(job.task_spec)
             raise EngineError("No handler for job type '%(type)s' at step '%(step)s'.", type=job_type, step=step)

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, EngineStateError
@@ -51,14 +51,16 @@ def waiting_calls(workflow: BpmnWorkflow) -> list[Task]:
 
 def called_definition(session: Session, instance: ProcessInstance, call: Mapping[str, Any],
                       data: Mapping[str, Any]) -> ProcessDefinition:  # fmt: skip
-    """The version the call activity starts: latest active (default), same deployment, version or tag."""
+    """The version the call activity starts: the one the caller's unit runs (default), the same deployment's,
+    a version number or a version tag; only the unit's own versions or the shared library's."""
     key = str(call.get("element") or "")
     if _is_expression(key):
         key = str(evaluate_expression(key, data) or "")
     if not key:
         raise EngineError("The call activity names no process to call.")
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.executable.is_(True))
     binding = call.get("binding") or "latest"
+    mine = or_(ProcessDefinition.unit_id == instance.unit_id, ProcessDefinition.unit_id.is_(None))
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.executable.is_(True), mine)
     if binding == "deployment":
         stmt = stmt.where(ProcessDefinition.deployment_id == instance.definition.deployment_id)
     elif binding == "version":
@@ -69,8 +71,9 @@ def called_definition(session: Session, instance: ProcessInstance, call: Mapping
         stmt = stmt.where(ProcessDefinition.version_tag == call.get("version_tag"))
     else:
         stmt = stmt.where(ProcessDefinition.status == "active")
-    definition = session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
-    if definition is None or definition.unit_id not in (None, instance.unit_id):
+    order = (ProcessDefinition.unit_id.is_(None), ProcessDefinition.version.desc())  # the unit's own line first
+    definition = session.scalar(stmt.order_by(*order).limit(1))
+    if definition is None:
         raise EngineError(
             "The called process '%(key)s' (%(binding)s) is not deployed for this unit; deploy it, then try again.",
             key=key, binding=binding,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import forms
 from engine.data_check import check_start, check_variables
 from engine.db import claim
-from engine.errors import Conflict, EngineError, FormInvalid, NotAllowed, TaskNotFound, TaskNotReady
+from engine.errors import Conflict, DefinitionNotFound, EngineError, FormInvalid, NotAllowed, TaskNotFound, TaskNotReady
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Unit, User
@@ -88,14 +88,21 @@ class Engine:
 
     # --- start -------------------------------------------------------------------------------
 
-    def active_definition(self, key: str) -> ProcessDefinition:
-        return queries.active_definition(self.session, key)
+    def active_definition(self, key: str, unit_id: int | None = None) -> ProcessDefinition:
+        """The version of ``key`` that runs in the unit (its own line first, then the shared library's)."""
+        return queries.active_definition(self.session, key, unit_id)
 
     def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int) -> bool:
+        """The actor holds a starter role in the unit, and this is the version the unit runs."""
         if not definition.startable_in(unit_id):  # another unit's own process, or one eISO starts itself
             return False
         roles = roles_in_unit(self.session, actor, unit_id)
-        return bool(roles) and (not definition.starter_roles or bool(roles & set(definition.starter_roles)))
+        if not roles or (definition.starter_roles and not roles & set(definition.starter_roles)):
+            return False
+        try:  # a unit that runs its own version of a shared process starts that one, never the shared one
+            return queries.runnable(self.session, definition.key, unit_id).id == definition.id
+        except DefinitionNotFound:
+            return False
 
     def start(
         self,
@@ -112,8 +119,8 @@ class Engine:
         """Start an instance; with a start form, ``post`` or ``variables`` are validated by it first."""
         check_start(business_key, variables)
         with self.command(now=now, actor=actor) as command:
-            definition = self.active_definition(key)
             unit = self.session.get(Unit, unit_id)
+            definition = self.active_definition(key, unit_id) if unit is not None else self.active_definition(key)
             if unit is None or not self.may_start(actor, definition, unit_id):
                 raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
             form = self.start_form(definition)
@@ -134,12 +141,11 @@ class Engine:
             timer = self.session.get(StartTimer, start_timer_id, populate_existing=True)
             assert timer is not None
             definition = timer.definition
-            if not definition.is_active or self.active_definition(definition.key).id != definition.id:
+            if not definition.is_active or queries.active_in_line(self.session, definition.key,
+                                                                  definition.unit_id) is not definition:
                 timer.state = "cancelled"
                 return []
-            owned = [Unit.id == definition.unit_id] if definition.unit_id is not None else []  # a unit's own process
-            units = self.session.scalars(select(Unit).where(*owned).order_by(Unit.id)).all()
-            started = [command.start(definition, unit, None) for unit in units]
+            started = [command.start(definition, unit, None) for unit in self._units_running(definition)]
             following = Schedule(timer.due_at, timer.period, timer.cycles_left, timer.cron).following(timer.due_at)
             if following is not None and (timer.cycles_left is None or timer.cycles_left > 0):
                 self.session.add(StartTimer(
@@ -148,6 +154,18 @@ class Engine:
                     state="waiting",
                 ))  # fmt: skip
         return started
+
+    def _units_running(self, definition: ProcessDefinition) -> list[Unit]:
+        """The units whose version of the process this is: its owner, or for a shared version every unit
+        that runs no version of its own."""
+        if definition.unit_id is not None:
+            unit = self.session.get(Unit, definition.unit_id)
+            return [unit] if unit is not None else []
+        own = select(ProcessDefinition.unit_id).where(
+            ProcessDefinition.key == definition.key, ProcessDefinition.status == "active",
+            ProcessDefinition.executable.is_(True), ProcessDefinition.unit_id.is_not(None),
+        )  # fmt: skip
+        return list(self.session.scalars(select(Unit).where(Unit.id.not_in(own)).order_by(Unit.id)))
 
     @staticmethod
     def context_variables(unit: Unit, actor: User | None) -> dict[str, Any]:

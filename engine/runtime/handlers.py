@@ -57,7 +57,20 @@ def job_type_of(node: Mapping[str, Any]) -> str | None:
     return node.get("job_type") or BUILT_IN_JOBS.get(node.get("type", ""))
 
 
-def install(handlers: Mapping[str, Handler]) -> None:
-    """Make ``handlers`` the built-in job handlers (the engine's face lists them, ``engine.JOB_HANDLERS``)."""
+JOB_OWNERS: dict[str, frozenset[str]] = {}
+"""Built-in job types that change versions or registers, and the process keys that alone may use them."""
+
+
+def install(handlers: Mapping[str, Handler], owners: Mapping[str, frozenset[str]]) -> None:
+    """Make ``handlers`` the built-in job handlers and ``owners`` the processes their restricted types belong
+    to (the engine's face lists both: ``engine.JOB_HANDLERS``, ``engine.JOB_OWNERS``)."""
     HANDLERS.clear()
     HANDLERS.update(handlers)
+    JOB_OWNERS.clear()
+    JOB_OWNERS.update(owners)
+
+
+def may_use_job(job_type: str, process_key: str) -> bool:
+    """Whether a process may run this job type: any type but those that belong to other processes."""
+    owners = JOB_OWNERS.get(job_type)
+    return owners is None or process_key in owners

@@ -15,7 +15,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -29,17 +28,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PRIORITY = 50  # a task's priority when its diagram gives none (as in Camunda)
 VERSION_TAG_LENGTH = 100
-
-def owned_version_lines(table: str, key: str) -> tuple[Index, Index]:
-    """Versions are numbered per key and per owner: the shared library (``unit_id`` None) has one line
-    of versions of a key, and each unit that deploys its own process of that key has its own."""
-    return (
-        Index(f"uq_{table}_shared_{key}_version", key, "version", unique=True,
-              postgresql_where=text("unit_id IS NULL"), sqlite_where=text("unit_id IS NULL")),
-        Index(f"uq_{table}_owned_{key}_version", "unit_id", key, "version", unique=True,
-              postgresql_where=text("unit_id IS NOT NULL"), sqlite_where=text("unit_id IS NOT NULL")),
-    )  # fmt: skip
-
 
 class Deployment(Base):
     """One upload of files that were deployed together."""
@@ -69,15 +57,17 @@ class ProcessDefinition(Base):
     """One version of one process, with its parsed spec stored once.
 
     ``status``: ``draft`` (waiting for the unit leader's approval), ``active`` (the version people
-    start), ``returned`` (the leader sent the draft back), ``superseded`` (a later version became
-    active). ``unit_id`` None: the shared library, deployed by administrators and active at once.
+    start), ``returned`` (the leader sent the draft back), ``superseded`` (a later version of the same
+    line became active). ``unit_id`` None: the shared library, deployed by system administrators and
+    active at once. Versions of a key are numbered once across owners (so ``key`` and ``version`` name
+    one version), and each owner has its own line of them: a unit's own versions of a shared key are
+    what that unit runs, and nothing of theirs touches another unit.
     A documentation diagram (``executable`` False) is stored and shown but never run; ``problems``
     says why it could not run.
     """
 
     __tablename__ = "process_definitions"
-    __table_args__ = (*owned_version_lines("process_definitions", "key"),
-                      Index("ix_process_definitions_key_status", "key", "status"))
+    __table_args__ = (UniqueConstraint("key", "version"), Index("ix_process_definitions_key_status", "key", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -129,7 +119,7 @@ class DecisionDefinition(Base):
     """One version of a DMN decision, by its decision id; evaluated from its stored file."""
 
     __tablename__ = "decision_definitions"
-    __table_args__ = owned_version_lines("decision_definitions", "decision_key")
+    __table_args__ = (UniqueConstraint("decision_key", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -147,7 +137,7 @@ class FormDefinition(Base):
     """One version of a form-js form, by its form id."""
 
     __tablename__ = "form_definitions"
-    __table_args__ = owned_version_lines("form_definitions", "form_key")
+    __table_args__ = (UniqueConstraint("form_key", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     form_key: Mapped[str] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer)

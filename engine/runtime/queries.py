@@ -5,17 +5,18 @@ Nothing here loads workflow state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, and_, case, exists, func, or_, select
+from sqlalchemy import Exists, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
-from sqlalchemy.sql import Select, Subquery
+from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
-from engine.org.people import roles_in_unit
+from engine.org.people import SYSTEM_ADMIN, has_system_role, roles_in_unit, unit_ids_of
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -93,13 +94,42 @@ def inbox_counts(session: Session, user: User) -> InboxCounts:
     return InboxCounts(mine, claimable, unread or 0)
 
 
-def active_definition(session: Session, key: str) -> ProcessDefinition:
-    """The version of ``key`` that people start now; DefinitionNotFound when none runs."""
+def in_line(unit_id: int | None) -> ColumnElement[bool]:
+    """The versions of one owner: a unit's own line, or the shared library's (``unit_id`` None)."""
+    return ProcessDefinition.unit_id.is_(None) if unit_id is None else ProcessDefinition.unit_id == unit_id
+
+
+def active_in_line(session: Session, key: str, unit_id: int | None) -> ProcessDefinition | None:
+    """The active version of ``key`` in one owner's line (executable or documentation), if any."""
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.status == "active",
+                                           in_line(unit_id))  # fmt: skip
+    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def runnable(session: Session, key: str, unit_id: int) -> ProcessDefinition:
+    """The version of ``key`` the unit's people start: the unit's own active version when it runs one,
+    else the shared library's; DefinitionNotFound when neither runs."""
+    stmt = select(ProcessDefinition).where(
+        ProcessDefinition.key == key, ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
+        or_(ProcessDefinition.unit_id == unit_id, ProcessDefinition.unit_id.is_(None)),
+    )  # fmt: skip
+    order = (ProcessDefinition.unit_id.is_(None), ProcessDefinition.version.desc())  # the unit's own line first
+    definition = session.scalar(stmt.order_by(*order).limit(1))
+    if definition is None:
+        raise DefinitionNotFound(key)
+    return definition
+
+
+def active_definition(session: Session, key: str, unit_id: int | None = None) -> ProcessDefinition:
+    """The version of ``key`` that runs: for a unit, ``runnable``; without one, the shared library's (or,
+    for a key only units own, the newest active version; tools and tests use this)."""
+    if unit_id is not None:
+        return runnable(session, key, unit_id)
     stmt = (
         select(ProcessDefinition)
         .where(ProcessDefinition.key == key, ProcessDefinition.status == "active")
         .where(ProcessDefinition.executable.is_(True))  # documentation diagrams never run
-        .order_by(ProcessDefinition.version.desc())
+        .order_by(ProcessDefinition.unit_id.is_not(None), ProcessDefinition.version.desc())
         .limit(1)
     )
     definition = session.scalar(stmt)
@@ -108,31 +138,33 @@ def active_definition(session: Session, key: str) -> ProcessDefinition:
     return definition
 
 
-def active_definitions(session: Session) -> list[ProcessDefinition]:
-    """The version people start of every process that runs (documentation diagrams never do)."""
-    latest = (
-        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .where(ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True))
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
-    stmt = select(ProcessDefinition).join(
-        latest, and_(ProcessDefinition.key == latest.c.key, ProcessDefinition.version == latest.c.version)
-    )
-    return list(session.scalars(stmt.order_by(ProcessDefinition.name)))
+def active_definitions(session: Session, unit_ids: Iterable[int]) -> list[ProcessDefinition]:
+    """The version each of these units runs of every process: the unit's own active version, else the
+    shared library's (documentation diagrams never run)."""
+    units = set(unit_ids)
+    stmt = select(ProcessDefinition).where(
+        ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
+        or_(ProcessDefinition.unit_id.is_(None), ProcessDefinition.unit_id.in_(units)),
+    )  # fmt: skip
+    rows = list(session.scalars(stmt.order_by(ProcessDefinition.name, ProcessDefinition.key)))
+    own = {(d.unit_id, d.key) for d in rows if d.unit_id is not None}
+    return [d for d in rows if d.unit_id is not None or any((u, d.key) not in own for u in units)]
 
 
 def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, list[int]]]:
-    """Each active definition with the units in which the user may start it."""
+    """Each version the user may start, with the units in which it is the version that runs."""
     assignments = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
     roles_by_unit: dict[int, set[str]] = {}
     for a in assignments:
         roles_by_unit.setdefault(a.unit_id, set()).add(a.role)
+    definitions = active_definitions(session, roles_by_unit)
+    own = {(d.unit_id, d.key) for d in definitions if d.unit_id is not None}
     result = []
-    for definition in active_definitions(session):
+    for definition in definitions:
         wanted = set(definition.starter_roles)
         units = [u for u, roles in roles_by_unit.items()
-                 if definition.startable_in(u) and (not wanted or roles & wanted)]  # fmt: skip
+                 if definition.startable_in(u) and (not wanted or roles & wanted)
+                 and (definition.unit_id == u or (u, definition.key) not in own)]  # fmt: skip
         if units:
             result.append((definition, sorted(units)))
     return result
@@ -196,56 +228,78 @@ class LibraryGroup:
     summaries: list[DefinitionSummary]
 
 
-def _instance_counts_by_key() -> Subquery:
-    running = func.sum(case((ProcessInstance.status == "running", 1), else_=0))
-    completed = func.sum(case((ProcessInstance.status == "completed", 1), else_=0))
-    return (
-        select(ProcessDefinition.key, running.label("running"), completed.label("completed"))
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
+def visible_units(session: Session, viewer: User) -> set[int] | None:
+    """The units whose own library a person may read: the units they belong to (None: every unit, for a
+    system administrator). The shared library is readable by every signed-in person."""
+    if has_system_role(session, viewer, SYSTEM_ADMIN):
+        return None
+    return unit_ids_of(session, viewer)
 
 
-def definition_summaries(session: Session) -> list[DefinitionSummary]:
-    """Every process key with its active version (the latest one if none is active), drafts and counts."""
+def _visible(units: set[int] | None) -> ColumnElement[bool]:
+    if units is None:
+        return true()
+    return or_(ProcessDefinition.unit_id.is_(None), ProcessDefinition.unit_id.in_(units))
+
+
+def may_read_definition(session: Session, viewer: User, definition: ProcessDefinition) -> bool:
+    units = visible_units(session, viewer)
+    return definition.unit_id is None or units is None or definition.unit_id in units
+
+
+_OWNER = func.coalesce(ProcessDefinition.unit_id, 0)  # one line per owner; 0 stands for the shared library
+
+
+def definition_summaries(session: Session, viewer: User) -> list[DefinitionSummary]:
+    """Every line (owner and key) the viewer may read, with its active version (the latest one if none is
+    active), its drafts and the counts of its instances in the viewer's units."""
+    units = visible_units(session, viewer)
     latest_active = func.max(case((ProcessDefinition.status == "active", ProcessDefinition.version)))
-    versions = (
+    lines = (
         select(
-            ProcessDefinition.key,
-            func.count().label("versions"),
+            ProcessDefinition.key, _OWNER.label("owner"), func.count().label("versions"),
             func.coalesce(latest_active, func.max(ProcessDefinition.version)).label("shown"),
         )
-        .group_by(ProcessDefinition.key)
+        .where(_visible(units))
+        .group_by(ProcessDefinition.key, _OWNER)
         .subquery()
-    )
-    counts = _instance_counts_by_key()
+    )  # fmt: skip
+    running = func.sum(case((ProcessInstance.status == "running", 1), else_=0))
+    completed = func.sum(case((ProcessInstance.status == "completed", 1), else_=0))
+    counted = select(ProcessDefinition.key, _OWNER.label("owner"), running.label("running"),
+                     completed.label("completed")).join(
+        ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)  # fmt: skip
+    if units is not None:
+        counted = counted.where(ProcessInstance.unit_id.in_(units))
+    counts = counted.group_by(ProcessDefinition.key, _OWNER).subquery()
     stmt = (
-        select(ProcessDefinition, versions.c.versions, counts.c.running, counts.c.completed)
-        .join(versions, and_(ProcessDefinition.key == versions.c.key, ProcessDefinition.version == versions.c.shown))
-        .outerjoin(counts, counts.c.key == ProcessDefinition.key)
+        select(ProcessDefinition, lines.c.versions, counts.c.running, counts.c.completed)
+        .join(lines, and_(ProcessDefinition.key == lines.c.key, lines.c.owner == _OWNER,
+                          ProcessDefinition.version == lines.c.shown))
+        .outerjoin(counts, and_(counts.c.key == ProcessDefinition.key, counts.c.owner == _OWNER))
         .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.unit))
         .order_by(ProcessDefinition.name, ProcessDefinition.key)
-    )
-    drafts = _drafts_by_key(session)
+    )  # fmt: skip
+    drafts = _drafts_by_line(session, units)
     return [
-        DefinitionSummary(d, n, running or 0, done or 0, drafts.get(d.key, ()))
+        DefinitionSummary(d, n, running or 0, done or 0, drafts.get((d.unit_id, d.key), ()))
         for d, n, running, done in session.execute(stmt)
     ]
 
 
-def _drafts_by_key(session: Session) -> dict[str, tuple[int, ...]]:
-    stmt = select(ProcessDefinition.key, ProcessDefinition.version).where(ProcessDefinition.status == "draft")
-    found: dict[str, tuple[int, ...]] = {}
-    for key, version in session.execute(stmt.order_by(ProcessDefinition.version)):
-        found[key] = (*found.get(key, ()), version)
+def _drafts_by_line(session: Session, units: set[int] | None) -> dict[tuple[int | None, str], tuple[int, ...]]:
+    stmt = select(ProcessDefinition.unit_id, ProcessDefinition.key, ProcessDefinition.version).where(
+        ProcessDefinition.status == "draft", _visible(units))  # fmt: skip
+    found: dict[tuple[int | None, str], tuple[int, ...]] = {}
+    for unit_id, key, version in session.execute(stmt.order_by(ProcessDefinition.version)):
+        found[(unit_id, key)] = (*found.get((unit_id, key), ()), version)
     return found
 
 
-def library_groups(session: Session) -> list[LibraryGroup]:
-    """The process library grouped by owning unit: the shared library first, then units by name."""
+def library_groups(session: Session, viewer: User) -> list[LibraryGroup]:
+    """The process library the viewer may read, grouped by owner: the shared library first, then units."""
     groups: dict[int | None, LibraryGroup] = {}
-    for summary in definition_summaries(session):
+    for summary in definition_summaries(session, viewer):
         unit = summary.definition.unit
         key = unit.id if unit is not None else None
         groups.setdefault(key, LibraryGroup(unit, [])).summaries.append(summary)
@@ -258,13 +312,14 @@ class DefinitionVersion:
     deployed_by: User | None
 
 
-def definition_versions(session: Session, key: str) -> list[DefinitionVersion]:
-    """Every version of one process key, newest first, with who deployed it (specs not loaded)."""
+def definition_versions(session: Session, key: str, viewer: User) -> list[DefinitionVersion]:
+    """Every version of one process key the viewer may read (the shared library's and their units'),
+    newest first, with who deployed it (specs not loaded)."""
     stmt = (
         select(ProcessDefinition, User)
         .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
         .outerjoin(User, User.id == Deployment.deployed_by_id)
-        .where(ProcessDefinition.key == key)
+        .where(ProcessDefinition.key == key, _visible(visible_units(session, viewer)))
         .options(defer(ProcessDefinition.spec_json), joinedload(ProcessDefinition.deployment))
         .order_by(ProcessDefinition.version.desc())
     )
@@ -301,14 +356,14 @@ def forms_used(session: Session, definitions: list[ProcessDefinition]) -> dict[i
     }
 
 
-def definition_file(session: Session, key: str, version: int, file_id: int) -> DeployedFile | None:
-    """A file of one version: its BPMN or a form it uses; None for any other file id."""
+def definition_file(session: Session, key: str, version: int, file_id: int, viewer: User) -> DeployedFile | None:
+    """A file of one version the viewer may read: its BPMN or a form it uses; None for any other file."""
     definition = session.scalar(
         select(ProcessDefinition)
         .where(ProcessDefinition.key == key, ProcessDefinition.version == version)
         .options(defer(ProcessDefinition.spec_json))
     )
-    if definition is None:
+    if definition is None or not may_read_definition(session, viewer, definition):
         return None
     allowed = {definition.bpmn_file_id} | {
         u.file.id for u in forms_used(session, [definition])[definition.id] if u.file is not None

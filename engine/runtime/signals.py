@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from engine.data_check import check_variables
 from engine.errors import EngineStateError
@@ -23,7 +23,7 @@ from engine.org.models import Unit
 from engine.runtime.command import Command, Commands
 from engine.runtime.messages import deliver_subscription
 from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
-from engine.runtime.queries import active_definition
+from engine.runtime.queries import runnable
 
 MAX_SIGNAL_DEPTH = 20  # a signal caught by a process that throws it again, and so on
 
@@ -92,14 +92,16 @@ def broadcast(command: Command, name: str, variables: dict[str, Any], *, unit_id
 
 
 def _starting_with(command: Command, name: str, unit_id: int) -> list[ProcessDefinition]:
+    """The versions the unit runs (its own line first, then the shared library's) that start with the signal."""
     found = []
-    stmt = select(ProcessDefinition).where(ProcessDefinition.status == "active")
+    stmt = select(ProcessDefinition).where(
+        ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
+        or_(ProcessDefinition.unit_id == unit_id, ProcessDefinition.unit_id.is_(None)),
+    )  # fmt: skip
     for definition in command.session.scalars(stmt):
         starts = [n for n in definition.elements["nodes"].values()
                   if n["type"] == "startEvent" and not n.get("in_event_subprocess")
                   and (n.get("signal") or {}).get("name") == name]  # fmt: skip
-        shared_or_own = definition.unit_id in (None, unit_id)
-        latest = starts and definition.executable and active_definition(command.session, definition.key) is definition
-        if latest and shared_or_own:
+        if starts and runnable(command.session, definition.key, unit_id) is definition:
             found.append(definition)
     return found

@@ -1,5 +1,4 @@
-"""roles above the units; deployments, forms and decisions owned by a unit or the shared library; a
-version line per owner
+"""roles above the units; deployments, forms and decisions owned by a unit or the shared library
 
 Revision ID: 0015
 Revises: 0014
@@ -14,9 +13,6 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-OWNED = (("process_definitions", "key"), ("form_definitions", "form_key"), ("decision_definitions", "decision_key"))
-
-
 def upgrade():
     op.create_table(
         "system_roles",
@@ -29,15 +25,8 @@ def upgrade():
     )
     with op.batch_alter_table("system_roles", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_system_roles_user_id"), ["user_id"], unique=False)
-    # Whoever administered a unit could change the shared library until now: keep them able to, once.
-    op.execute(
-        "INSERT INTO system_roles (user_id, role) SELECT DISTINCT user_id, 'system_admin' FROM role_assignments "
-        "WHERE role = 'admin'"
-    )
-    op.execute(
-        "INSERT INTO system_roles (user_id, role) SELECT DISTINCT user_id, 'province_admin' FROM role_assignments "
-        "WHERE role = 'admin'"
-    )
+    # Nobody gets a role above the units by the upgrade: a unit's administrator is not the system's.
+    # Grant them with `eiso user system-role USERNAME system_admin|province_admin`.
     with op.batch_alter_table("deployments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("unit_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f("fk_deployments_unit_id_units"), "units", ["unit_id"], ["id"])
@@ -53,21 +42,9 @@ def upgrade():
     )
     for table in ("form_definitions", "decision_definitions"):
         op.execute(f"UPDATE {table} SET unit_id = (SELECT d.unit_id FROM deployments d WHERE d.id = {table}.deployment_id)")
-    for table, key in OWNED:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(f"uq_{table}_{key}_version", type_="unique")
-        op.create_index(f"uq_{table}_shared_{key}_version", table, [key, "version"], unique=True,
-                        postgresql_where=sa.text("unit_id IS NULL"), sqlite_where=sa.text("unit_id IS NULL"))
-        op.create_index(f"uq_{table}_owned_{key}_version", table, ["unit_id", key, "version"], unique=True,
-                        postgresql_where=sa.text("unit_id IS NOT NULL"), sqlite_where=sa.text("unit_id IS NOT NULL"))
 
 
 def downgrade():
-    for table, key in OWNED:
-        op.drop_index(f"uq_{table}_owned_{key}_version", table_name=table)
-        op.drop_index(f"uq_{table}_shared_{key}_version", table_name=table)
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_unique_constraint(f"uq_{table}_{key}_version", [key, "version"])
     for table in ("form_definitions", "decision_definitions"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_unit_id"))

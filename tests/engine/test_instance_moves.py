@@ -53,9 +53,9 @@ def events(session: Session, instance_id: int, kind: str) -> list[HistoryEvent]:
 
 
 def test_each_older_instance_says_whether_it_can_move_and_why_not(
-    session: Session, three: list[ProcessInstance]
+    session: Session, three: list[ProcessInstance], users: dict[str, User]
 ) -> None:
-    (older,) = instance_moves.overview(session, "quality_objectives")
+    (older,) = instance_moves.overview(session, "quality_objectives", users["admin"])
     assert older.definition.version == 1
     checks = {c.instance.id: c for c in older.checks}
     at_draft, at_review, at_record = (checks[i.id] for i in three)
@@ -153,6 +153,7 @@ def test_moving_many_reports_each_instance(
     )
     on = dict(session.execute(versions).all())
     assert [on[i.id] for i in three] == [2, 2, 1]
-    assert instance_moves.overview(session, "quality_objectives")[0].checks[0].instance.id == three[2].id
+    waiting = instance_moves.overview(session, "quality_objectives", users["admin"])
+    assert waiting[0].checks[0].instance.id == three[2].id
     open_rows = session.scalars(select(TaskRow).where(TaskRow.state == "open")).all()
     assert all(r.name for r in open_rows)

@@ -164,7 +164,7 @@ def test_startable_processes_are_offered_in_the_units_where_the_person_holds_a_s
 
 
 def test_only_the_latest_active_executable_version_is_offered(session: Session, people: People) -> None:
-    active = {d.key: d for d in queries.active_definitions(session)}
+    active = {d.key: d for d in queries.active_definitions(session, [people.unit.id])}
     current = active["quality_objectives"]
     assert current.status == "active"
     assert "change_control" in active
@@ -176,8 +176,9 @@ def test_only_the_latest_active_executable_version_is_offered(session: Session, 
                                   status=status, executable=executable)  # fmt: skip
         session.add(clone)
         session.commit()
-        assert {d.key: d.id for d in queries.active_definitions(session)}["quality_objectives"] == current.id, status
-    names = [d.name for d in queries.active_definitions(session)]
+        offered = {d.key: d.id for d in queries.active_definitions(session, [people.unit.id])}
+        assert offered["quality_objectives"] == current.id, status
+    names = [d.name for d in queries.active_definitions(session, [people.unit.id])]
     assert names == sorted(names)
 
 

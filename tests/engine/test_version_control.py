@@ -52,7 +52,10 @@ def test_who_may_deploy_where(session: Session, people: People, users: dict[str,
     assert not versions.may_deploy(session, people.outsider_member, people.unit.id)
     assert not versions.may_deploy(session, people.nobody, None)
     assert versions.deploy_targets(session, people.member) == [people.unit]
-    assert versions.deploy_targets(session, people.outsider_member) == [None, people.other_unit]
+    # another unit's administrator is not a system administrator: the shared library is not theirs
+    assert not versions.may_deploy(session, people.outsider_member, None)
+    assert versions.deploy_targets(session, people.outsider_member) == [people.other_unit]
+    assert versions.deploy_targets(session, users["admin"])[0] is None  # the system administrator
     assert versions.deploy_targets(session, people.nobody) == []
 
 
@@ -99,9 +102,9 @@ def test_the_public_portal_shows_only_the_units_active_procedures(
 
     second = upload(session, users["admin"], people.unit, clock, "Dự thảo mục tiêu")
     decide(session, second, people.leader, clock, "approve")
-    assert statuses(session) == {1: "superseded", 2: "returned", 3: "active"}
-    assert shown(people.unit)[KEY] == 3
-    assert KEY not in shown(people.other_unit)  # now the demo unit's own process
+    assert statuses(session) == {1: "active", 2: "returned", 3: "active"}  # the shared line stays for others
+    assert shown(people.unit)[KEY] == 3  # the unit's own version replaces the shared one on its page
+    assert shown(people.other_unit)[KEY] == 1  # the other unit still runs and publishes the shared one
 
 
 def test_approving_an_older_draft_after_a_newer_version_went_live_keeps_the_newer(
@@ -111,11 +114,11 @@ def test_approving_an_older_draft_after_a_newer_version_went_live_keeps_the_newe
     people.unit.allow_direct_deploy = True
     session.commit()
     newer = upload(session, users["admin"], people.unit, clock, "Dự thảo mục tiêu")
-    assert statuses(session) == {1: "superseded", 2: "draft", 3: "active"}
+    assert statuses(session) == {1: "active", 2: "draft", 3: "active"}
 
     decide(session, older, people.leader, clock, "approve")
-    assert statuses(session) == {1: "superseded", 2: "superseded", 3: "active"}
-    assert Engine(session).active_definition(KEY).id == newer.id
+    assert statuses(session) == {1: "active", 2: "superseded", 3: "active"}
+    assert Engine(session).active_definition(KEY, people.unit.id).id == newer.id
 
 
 def test_a_draft_is_compared_with_the_active_version_and_the_active_one_with_its_predecessor(
@@ -139,7 +142,7 @@ def test_a_draft_is_compared_with_the_active_version_and_the_active_one_with_its
         versions.comparison(session, KEY, 9)
 
 
-def test_a_process_belongs_to_one_unit_at_a_time(
+def test_each_owner_has_its_own_line_of_a_key(
     session: Session, people: People, users: dict[str, User], clock: Clock
 ) -> None:
     assert versions.ownership_problem(session, "no_such_process", people.unit.id, True, "x.bpmn") is None
@@ -149,7 +152,8 @@ def test_a_process_belongs_to_one_unit_at_a_time(
     owned = upload(session, users["admin"], people.unit, clock)
     assert (owned.unit_id, owned.status) == (people.unit.id, "active")
     assert versions.ownership_problem(session, KEY, people.unit.id, True, "x.bpmn") is None
-    problem = versions.ownership_problem(session, KEY, people.other_unit.id, True, "x.bpmn")
-    assert problem is not None and "belongs to" in problem.message and problem.file == "x.bpmn"
+    # the other unit deploys its own line of the key, which never touches the first unit's
+    assert versions.ownership_problem(session, KEY, people.other_unit.id, True, "x.bpmn") is None
     problem = versions.ownership_problem(session, KEY, people.unit.id, False, "x.bpmn")
-    assert problem is not None and "documentation" in problem.message
+    assert problem is not None and "documentation" in problem.message and problem.file == "x.bpmn"
+    assert versions.ownership_problem(session, KEY, people.other_unit.id, False, "x.bpmn") is None  # its own line

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile, queries, versions
-from engine.errors import DefinitionNotFound, DeploymentRejected, FormInvalid
+from engine.errors import DefinitionNotFound, DeploymentRejected, FormInvalid, NotAllowed
 from engine.org.models import Notice, Unit, User
 from engine.runtime.engine import WorkflowCache
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
-from tests.conftest import CORPUS, FIXTURES, Clock
+from tests.conftest import CORPUS, FIXTURES, Clock, make_unit, make_user
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -114,8 +114,9 @@ def test_a_changed_version_is_a_draft_until_the_leader_approves_it(
     session.expire_all()
     statuses = dict(session.execute(select(ProcessDefinition.version, ProcessDefinition.status)
                                     .where(ProcessDefinition.key == "quality_objectives")).all())  # fmt: skip
-    assert statuses == {1: "superseded", 2: "active"}
-    assert eng.active_definition("quality_objectives").version == 2
+    assert statuses == {1: "active", 2: "active"}  # the shared line stays for other units; the unit runs its own
+    assert eng.active_definition("quality_objectives", unit.id).version == 2
+    assert eng.active_definition("quality_objectives").version == 1
     review = versions.review_of(session, draft.id)
     assert review is not None and (review.decision, review.decided_by_id) == ("approved", users["giamdoc"].id)
     history = kinds(session, review.instance_id)
@@ -209,22 +210,28 @@ def test_the_diff_names_exactly_the_added_task_the_renamed_task_and_the_added_fi
     assert diff.old_markers() == {}
 
 
-def test_another_unit_cannot_take_over_a_units_process(
+def test_another_unit_deploying_the_same_key_gets_a_line_of_its_own_and_changes_nothing_of_the_first(
     session: Session, users: dict[str, User], unit: Unit, clock: Clock
 ) -> None:
-    other = Unit(code="stp", name="Sở Tư pháp")
-    session.add(other)
-    unit.allow_direct_deploy = True
+    other = make_unit(session, code="stp", name="Sở Tư pháp")
+    other_admin = make_user(session, "admin_stp", other, roles=("admin",))
+    unit.allow_direct_deploy = other.allow_direct_deploy = True
     session.commit()
     rework = [SourceFile("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes())]
     Deployer(session).deploy(rework, actor=users["admin"], now=clock.now, unit_id=unit.id)
-    changed = [SourceFile("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes().replace(b"Rework", b"Redo"))]
-    with pytest.raises(DeploymentRejected) as refused:
-        Deployer(session).deploy(changed, actor=users["admin"], now=clock.now, unit_id=other.id)
-    assert "belongs to Sở Khoa học và Công nghệ tỉnh Đắk Lắk" in refused.value.problems[0].message
     engine = Engine(session)
-    owned = engine.active_definition("rework_loop")
-    assert engine.may_start(users["thuky"], owned, unit.id) and not engine.may_start(users["thuky"], owned, other.id)
+    running = engine.start("rework_loop", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    changed = [SourceFile("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes().replace(b"Rework", b"Redo"))]
+    with pytest.raises(NotAllowed):  # a unit's admin deploys for the unit only
+        Deployer(session).deploy(changed, actor=other_admin, now=clock.now, unit_id=unit.id)
+    Deployer(session).deploy(changed, actor=other_admin, now=clock.now, unit_id=other.id)
+
+    mine, theirs = engine.active_definition("rework_loop", unit.id), engine.active_definition("rework_loop", other.id)
+    assert (mine.unit_id, mine.version, mine.status) == (unit.id, 1, "active")
+    assert (theirs.unit_id, theirs.version, theirs.status) == (other.id, 2, "active")
+    assert engine.may_start(users["thuky"], mine, unit.id) and not engine.may_start(users["thuky"], theirs, unit.id)
+    session.refresh(running)
+    assert running.definition_id == mine.id and running.status == "running"
 
 
 def test_change_control_is_never_started_by_hand(eng: Engine, session: Session, users: dict[str, User]) -> None:

@@ -68,9 +68,10 @@ def test_an_upload_for_the_unit_is_reviewed_by_the_leader_and_goes_live(app: Fla
     assert "Đã gửi bản dự thảo để lãnh đạo đơn vị phê duyệt: Phê duyệt mục tiêu chất lượng (v2)." in page_v2
     assert 'data-status="draft"' in page_v2 and "Đang chờ lãnh đạo đơn vị phê duyệt." in page_v2 and SUMMARY in page_v2
     library = client.get("/definitions").get_data(as_text=True)
-    shared = _group(library, "")  # version 1 is still the shared library's active version
-    assert '<tr data-key="quality_objectives">' in shared
-    assert 'href="/definitions/quality_objectives?version=2">v2' in shared  # listed as a draft
+    shared = _group(library, "")  # version 1 stays the shared library's active version, for every other unit
+    assert re.search(r'<tr data-key="quality_objectives">.*?data-col="version">v1<', shared, re.S)
+    ours = _group(library, "skhcn-daklak")  # the unit's own line of the process, with its draft
+    assert 'href="/definitions/quality_objectives?version=2">v2' in ours
 
     login(client, "giamdoc")
     review_url = _task_link(client.get("/").get_data(as_text=True), "Xem xét, phê duyệt thay đổi quy trình")

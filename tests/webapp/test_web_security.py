@@ -97,11 +97,11 @@ def test_behind_a_proxy_its_forwarded_https_and_address_count(app_env: dict[str,
 
 
 def test_a_downloaded_upload_keeps_its_vietnamese_name_and_loses_its_path(app: Flask, client: FlaskClient) -> None:
-    with open("bpmn/quality-objectives.bpmn", "rb") as fh:
+    with open("tests/fixtures/rework_loop.bpmn", "rb") as fh:
         content = fh.read()
     admin = {"Authorization": "Basic " + base64.b64encode(b"admin:demo").decode()}
     deployed = client.post("/api/v1/deployments", headers=admin, data={
-        "files": [(io.BytesIO(content.replace(b'id="quality_objectives"', b'id="muc_tieu"')),
+        "files": [(io.BytesIO(content.replace(b'id="rework_loop"', b'id="muc_tieu"')),
                    "../Mục tiêu\x07.bpmn")]})  # fmt: skip
     assert deployed.status_code == 201, deployed.json
     login(client, "admin")

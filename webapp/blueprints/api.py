@@ -100,7 +100,8 @@ def openapi() -> Any:
 @bp.get("/process-definitions")
 @basic_auth
 def definitions() -> Any:
-    return jsonify([_definition(d) for d in queries.active_definitions(sa_session())])
+    running = queries.active_definitions(sa_session(), unit_ids_of(sa_session(), g.user))
+    return jsonify([_definition(d) for d in running])
 
 
 @bp.post("/process-definitions/<key>/start")

@@ -46,7 +46,7 @@ def engine_message(error: EngineError) -> str:
 @bp.get("/definitions")
 @login_required
 def index() -> Any:
-    groups = queries.library_groups(sa_session())
+    groups = queries.library_groups(sa_session(), g.user)
     return render_template("definitions/index.html", groups=groups, may_deploy=_may_deploy_somewhere())
 
 
@@ -55,7 +55,7 @@ def index() -> Any:
 def process(key: str) -> Any:
     instance = _instance_to_overlay(key)
     wanted = request.args.get("version", type=int) or (instance.definition.version if instance else None)
-    all_versions = queries.definition_versions(sa_session(), key)
+    all_versions = queries.definition_versions(sa_session(), key, g.user)
     if not all_versions:
         raise DefinitionNotFound(key)
     selected = next((v for v in all_versions if v.definition.version == wanted), None) if wanted else all_versions[0]
@@ -81,14 +81,14 @@ def process(key: str) -> Any:
 @bp.get("/definitions/<key>/versions/<int:version>/diff")
 @login_required
 def diff(key: str, version: int) -> Any:
-    compared = versions.comparison(sa_session(), key, version, request.args.get("against", type=int))
+    compared = versions.comparison(sa_session(), key, version, request.args.get("against", type=int), viewer=g.user)
     return render_template("definitions/diff.html", compared=compared, viewer_available=viewer_available())
 
 
 @bp.get("/definitions/<key>/versions/<int:version>/files/<int:file_id>")
 @login_required
 def download(key: str, version: int, file_id: int) -> Any:
-    found = queries.definition_file(sa_session(), key, version, file_id)
+    found = queries.definition_file(sa_session(), key, version, file_id, g.user)
     if found is None:
         abort(404, _("This version of the process has no such file."))
     return send_model_file(found)
@@ -139,9 +139,9 @@ def _upload_page(targets: list[Any], refused: DeploymentRejected | None = None) 
 def migrations(key: str) -> Any:
     current = _require_migrator(key)
     session = sa_session()
-    recent = instance_moves.recent_migrations(session, key)
+    recent = instance_moves.recent_migrations(session, key, g.user)
     revertible = {m.id: instance_moves.revertible(session, m) for m in recent}
-    overview = instance_moves.overview(session, key)
+    overview = instance_moves.overview(session, key, g.user)
     return render_template("definitions/migrations.html", current=current, overview=overview, recent=recent,
                            revertible=revertible)  # fmt: skip
 
@@ -174,7 +174,7 @@ def revert(key: str, migration_id: int) -> Any:
 
 def _require_migrator(key: str) -> Any:
     """The process's current version, when the user may move its instances between versions."""
-    all_versions = queries.definition_versions(sa_session(), key)
+    all_versions = queries.definition_versions(sa_session(), key, g.user)
     if not all_versions:
         raise DefinitionNotFound(key)
     current = next((v.definition for v in all_versions if v.definition.status == "active"), all_versions[0].definition)

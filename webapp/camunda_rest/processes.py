@@ -14,6 +14,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 
 from engine import (
+    DefinitionNotFound,
     NoOneWaiting,
     NotAllowed,
     ProcessDefinition,
@@ -70,6 +71,9 @@ def _definition_query() -> Any:
         stmt = stmt.where(ProcessDefinition.is_active if bool_arg("active") else ~ProcessDefinition.is_active)
     if bool_arg("latestVersion"):
         stmt = _latest_versions(stmt)
+    readable = queries.visible_units(sa_session(), g.user)  # the shared library's and the account's units'
+    if readable is not None:
+        stmt = stmt.where(ProcessDefinition.unit_id.is_(None) | ProcessDefinition.unit_id.in_(readable))
     return _tenant_filter(stmt)
 
 
@@ -129,10 +133,17 @@ def definition_by_key(key: str, tenant: str | None = None) -> Any:
 
 
 def _active(key: str, unit: Unit | None) -> ProcessDefinition:
-    found = app_engine().active_definition(key)
-    if unit is not None and found.unit_id not in (None, unit.id):
-        raise not_found(f"No process definition with key '{key}' for the tenant '{unit.code}'.")
-    return found
+    """The version the tenant (or the account's only unit) runs: its own line first, then the shared one."""
+    if unit is None:
+        units = unit_ids_of(sa_session(), g.user)
+        unit_id = next(iter(units)) if len(units) == 1 else None
+    else:
+        unit_id = unit.id
+    try:
+        return app_engine().active_definition(key, unit_id)
+    except DefinitionNotFound:
+        tenant = f" for the tenant '{unit.code}'" if unit is not None else ""
+        raise not_found(f"No process definition with key '{key}'{tenant}.")
 
 
 # --- starting and reading instances --------------------------------------------------------------

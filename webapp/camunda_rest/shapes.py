@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import request
+from flask import g, request
 from sqlalchemy import select
 
-from engine import DecisionDefinition, Deployment, ExternalJob, ProcessDefinition, ProcessInstance, Unit
+from engine import DecisionDefinition, Deployment, ExternalJob, ProcessDefinition, ProcessInstance, Unit, queries
 
 from ..extensions import now, sa_session
 from ..ids import is_id
@@ -59,7 +59,8 @@ def find_definition(camunda_id: str) -> ProcessDefinition:
     """The runnable definition named by ``key:version:number`` (or just the number)."""
     number = camunda_id.rsplit(":", 1)[-1]
     found = sa_session().get(ProcessDefinition, int(number)) if is_id(number) else None
-    if found is None or not found.executable or camunda_id not in (number, definition_id(found)):
+    if found is None or not found.executable or camunda_id not in (number, definition_id(found)) \
+            or not queries.may_read_definition(sa_session(), g.user, found):  # another unit's: not there
         raise not_found(f"No matching process definition with id {camunda_id}.")
     return found
 
