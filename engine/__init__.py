@@ -47,7 +47,7 @@ from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
-from engine.org.people import ROLES, authenticate, roles_in_unit, unit_ids_of
+from engine.org.people import PROVINCE_ADMIN, ROLES, authenticate, has_system_role, roles_in_unit, unit_ids_of
 from engine.runtime import business_rules, handlers, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
@@ -102,7 +102,8 @@ __all__ = [
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions",
     # organisation
-    "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
+    "authenticate", "roles_in_unit", "unit_ids_of", "has_system_role", "PROVINCE_ADMIN", "ROLES", "load_demo",
+    "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
