@@ -1,0 +1,526 @@
+"""Who may use every route of the app, walked from Flask's URL map: web pages, /api/v1 and /engine-rest.
+
+``ROUTES`` lists every rule of the URL map (but ``static``) with, per HTTP method, who may use it and how
+its URL and body name objects of the demo unit. Each entry is requested by four callers:
+
+- ``anonymous``: API routes answer 401, pages send to /login (public routes answer as for anyone);
+- ``outsider``: an account with no role in any unit;
+- ``other_unit``: an account holding every role (admin, leader, ISO secretary…) in another unit;
+- ``member``: the demo unit's person the route is for (``Case.by``, else the access level's usual person).
+
+A caller the route is not for gets the case's ``refusal``: 404 when the URL names an object of another
+unit (its existence must not leak), 403 otherwise; the outsider may also get 403 from a route's role gate,
+which says nothing about the object. A refused write changes no row. Nobody ever gets a 500.
+A route added to the app without an entry here fails ``test_every_route_has_an_entry``.
+
+Rules the code does not meet yet are still written here, marked ``xfail(strict=True)`` with the rule:
+they turn into failures, to be unmarked, the day the rule is enforced.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from werkzeug.test import TestResponse
+
+from engine import SourceFile
+from tests.webapp.permission_world import (
+    DRAFT,
+    MESSAGE_NAME,
+    OWN_KEY,
+    SHARED_KEY,
+    World,
+    basic,
+    build,
+)
+
+# --- the rules ------------------------------------------------------------------------------------------
+
+CALLERS = ("anonymous", "outsider", "other_unit", "member")
+ACCOUNTS = {"outsider": "khach", "other_unit": "thuky_bmt"}
+EVERYONE = frozenset(CALLERS)
+SIGNED_IN = frozenset(CALLERS[1:])
+ANY_UNIT = frozenset(("other_unit", "member"))
+ALLOWED: dict[str, frozenset[str]] = {
+    "public": EVERYONE,  # no log-in
+    "unknown": EVERYONE,  # an address that names nothing: 404 for everyone
+    "signed_in": SIGNED_IN,  # any account; what it shows is scoped to the caller's units
+    "admin_anywhere": ANY_UNIT,  # an administrator of some unit (calendar, outbox, workers' own lists)
+    "deployer_anywhere": ANY_UNIT,  # an administrator or ISO secretary of some unit (the upload page)
+    "member": frozenset(("member",)),  # a member of the unit owning the object
+    "starter": frozenset(("member",)),  # a member who may start the process in that unit
+    "owner": frozenset(("member",)),  # the person the object is for (a notice)
+    "deployer": frozenset(("member",)),  # an administrator or ISO secretary of that unit
+    "unit_admin": frozenset(("member",)),  # an administrator of that unit (workers, messages, moves)
+    "unit_leader": frozenset(("member",)),
+    "system_admin": frozenset(("member",)),  # the shared library: system_admin, never a unit's admin
+    "province_admin": frozenset(("member",)),  # the province's calendar
+}
+BY = {"unit_admin": "quantri", "admin_anywhere": "quantri", "unit_leader": "giamdoc", "system_admin": "admin",
+      "province_admin": "admin"}  # fmt: skip
+
+SHARED_LIBRARY = "the shared library is changed only by system administrators (system_admin), not a unit's admin"
+LIBRARY_PAGES = "a unit's library pages, versions, diffs and diagram files are visible only to its members (404)"
+DEFINITIONS_API = "a unit's process definitions and deployments are visible only to its members (404)"
+MIGRATIONS = "a unit's instance migrations are for its own administrators; another unit's get 404"
+WORKERS = "workers act only within the units where their account holds admin (another unit's job: 404)"
+MESSAGES = "messages are sent only within the units where the sender holds admin"
+INSTANCES_API = "another unit's instances are not found (404), as on the pages and /api/v1"
+STARTS = "another unit's own process is not found (404) when started by id or key"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to use a route: who may, and the URL and body that name the demo unit's objects."""
+
+    access: str
+    path: str  # formatted with the world's ids and what ``make`` returns
+    body: Callable[[World, dict[str, Any]], Any] | None = None
+    send: str = "form"  # form, multipart or json
+    refusal: int = 403
+    make: Callable[[World], dict[str, Any]] | None = None  # fresh objects, for requests that use them up
+    by: str | None = None
+    ok: int | None = None  # the status every allowed caller gets, when it is one status
+    xfail: Mapping[str, str] = field(default_factory=dict)  # caller -> the rule not enforced yet
+    variant: str = ""
+    after: Callable[[World], None] | None = None  # puts back what a successful request changed
+
+    def person(self) -> str:
+        return self.by or BY.get(self.access, "thuky")
+
+
+def refused(*callers: str, rule: str) -> dict[str, str]:
+    return dict.fromkeys(callers, rule)
+
+
+def fill(value: Any, names: Mapping[str, Any]) -> Any:
+    """``"{unit}"`` alone is the id itself (a number in JSON); inside a longer text it is formatted in."""
+    if isinstance(value, dict):
+        return {k: fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, names) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in names:
+        return names[value[1:-1]]
+    return value.format(**names) if isinstance(value, str) else value
+
+
+def form(values: Mapping[str, Any]) -> Callable[[World, dict[str, Any]], Any]:
+    return lambda world, made: fill(values, {**world.ids, **made})
+
+
+def files(make_files: Callable[[World], list[SourceFile]], **fields: str) -> Callable[[World, dict[str, Any]], Any]:
+    def body(world: World, made: dict[str, Any]) -> dict[str, Any]:
+        given = {k: v.format(**world.ids) for k, v in fields.items()}
+        return {"files": [(io.BytesIO(f.content), f.filename) for f in make_files(world)], **given}
+
+    return body
+
+
+def camunda_files(make_files: Callable[[World], list[SourceFile]], **fields: str) -> Callable[..., Any]:
+    """Camunda Modeler's multipart deployment: one part per file, named by the file."""
+    def body(world: World, made: dict[str, Any]) -> dict[str, Any]:
+        parts: dict[str, Any] = {f.filename: (io.BytesIO(f.content), f.filename) for f in make_files(world)}
+        return {**parts, "deployment-name": "permissions", **{k: v.format(**world.ids) for k, v in fields.items()}}
+
+    return body
+
+
+def task(claimed: bool = False) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"task": world.open_task(claimed_by="thuky" if claimed else None)}
+
+
+def job(incident: bool = False) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"job": world.locked_job(incident=incident)}
+
+
+WORKER = {"workerId": "w-demo"}
+START_FORM = {"subject": ["Biên bản"], "kind": ["minutes"]}
+CAMUNDA_START = {"variables": {"subject": {"value": "Biên bản", "type": "String"},
+                               "kind": {"value": "minutes", "type": "String"}}}  # fmt: skip
+DEMO_DAY = {"day": "{day}", "scope": "{unit}", "kind": "off", "note": "Nghỉ bù"}
+NEW_PASSWORD = {"current_password": "demo", "new_password": "mat-khau-moi-26", "confirm_password": "mat-khau-moi-26"}
+
+
+def a_day(world: World) -> dict[str, Any]:
+    return {"day": f"2031-{1 + next(world.serial) % 12:02d}-{1 + next(world.serial) % 28:02d}"}
+
+
+def a_message(world: World) -> dict[str, Any]:
+    return {"ref": world.message_ref()}
+
+
+def with_ids(factory: Callable[[World], Any], name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {name: factory(world)}
+
+
+TASK_PAGE = "/tasks/{task}"
+ALL = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
+    # --- sign-in and the account -------------------------------------------------------------------------
+    ("auth.login", "/login"): {
+        "GET": Case("public", "/login"),
+        "POST": Case("public", "/login", form({"username": "thuky", "password": "demo"})),
+    },
+    ("auth.logout", "/logout"): {"POST": Case("public", "/logout")},
+    ("auth.set_language", "/language/<code>"): {"POST": Case("public", "/language/en", form({"next": "/units"}))},
+    ("auth.change_password", "/account/password"): {
+        "GET": Case("signed_in", "/account/password"),
+        "POST": Case("signed_in", "/account/password", form(NEW_PASSWORD), after=World.reset_passwords),
+    },
+    # --- the inbox, tasks and files ------------------------------------------------------------------------
+    ("inbox.index", "/"): {"GET": Case("signed_in", "/")},
+    ("inbox.notices", "/notices"): {"GET": Case("signed_in", "/notices")},
+    ("inbox.read_notice", "/notices/<int:notice_id>/read"): {
+        "POST": Case("owner", "/notices/{notice}/read", refusal=404, make=with_ids(World.notice, "notice")),
+    },
+    ("inbox.task", "/tasks/<task_id>"): {"GET": Case("member", "/tasks/{task}", refusal=404)},
+    ("inbox.submit", "/tasks/<task_id>"): {
+        "POST": Case("member", TASK_PAGE, form({"_draft": "1"}), refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.conditions", "/tasks/<task_id>/conditions"): {
+        "POST": Case("member", "/tasks/{task}/conditions", form({"year": "2027"}), refusal=404),
+    },
+    ("inbox.claim", "/tasks/<task_id>/claim"): {
+        "POST": Case("member", "/tasks/{task}/claim", refusal=404, make=task()),
+    },
+    ("inbox.unclaim", "/tasks/<task_id>/unclaim"): {
+        "POST": Case("member", "/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.download", "/files/<file_id>"): {"GET": Case("member", "/files/{file}", refusal=404)},
+    # --- starting processes, instances -----------------------------------------------------------------------
+    ("processes.catalogue", "/processes"): {"GET": Case("signed_in", "/processes")},
+    ("processes.start_form", "/processes/<key>/start"): {
+        "GET": Case("starter", "/processes/evidence/start?unit_id={unit}"),
+    },
+    ("processes.start", "/processes/<key>/start"): {
+        "POST": Case("starter", "/processes/evidence/start", form({"unit_id": "{unit}", **START_FORM})),
+    },
+    ("processes.start_conditions", "/processes/<key>/conditions"): {
+        "POST": Case("starter", "/processes/evidence/conditions", form({"unit_id": "{unit}", "urgent": "true"})),
+    },
+    ("processes.instances", "/instances"): {"GET": Case("signed_in", "/instances")},
+    ("processes.instance", "/instances/<int:instance_id>"): {
+        "GET": Case("member", "/instances/{file_instance}", refusal=404),
+    },
+    # --- the process library -----------------------------------------------------------------------------------
+    ("definitions.index", "/definitions"): {"GET": Case("signed_in", "/definitions")},
+    ("definitions.process", "/definitions/<key>"): {
+        "GET": [
+            Case("member", f"/definitions/{OWN_KEY}?version=3", refusal=404, variant="own-draft",
+                 xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+            Case("signed_in", f"/definitions/{SHARED_KEY}", variant="shared"),
+        ],
+    },
+    ("definitions.diff", "/definitions/<key>/versions/<int:version>/diff"): {
+        "GET": Case("member", f"/definitions/{OWN_KEY}/versions/3/diff", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+    },
+    ("definitions.download", "/definitions/<key>/versions/<int:version>/files/<int:file_id>"): {
+        "GET": Case("member", f"/definitions/{OWN_KEY}/versions/2/files/{{own_bpmn_file}}", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+    },
+    ("definitions.upload", "/definitions/upload"): {
+        "GET": Case("deployer_anywhere", "/definitions/upload"),
+        "POST": [
+            Case("deployer", "/definitions/upload", files(World.draft_upload, unit_id="{unit}", change_summary="Sửa"),
+                 send="multipart", variant="unit"),
+            Case("system_admin", "/definitions/upload", files(World.shared_upload), send="multipart", variant="shared",
+                 xfail=refused("other_unit", rule=SHARED_LIBRARY)),
+        ],
+    },
+    ("definitions.migrations", "/definitions/<key>/migrations"): {
+        "GET": Case("unit_admin", f"/definitions/{OWN_KEY}/migrations", refusal=404,
+                    xfail=refused("other_unit", rule=MIGRATIONS)),
+    },
+    ("definitions.migrate", "/definitions/<key>/migrations"): {
+        "POST": Case("unit_admin", f"/definitions/{OWN_KEY}/migrations", form({"instance": "{instance}"}),
+                     refusal=404, make=with_ids(World.waiting_instance, "instance"),
+                     xfail=refused("other_unit", rule=MIGRATIONS)),
+    },
+    ("definitions.revert", "/definitions/<key>/migrations/<int:migration_id>/revert"): {
+        "POST": Case("unit_admin", f"/definitions/{OWN_KEY}/migrations/{{migration}}/revert", refusal=404,
+                     make=with_ids(World.migration, "migration"), xfail=refused("other_unit", rule=MIGRATIONS)),
+    },
+    # --- the public portal --------------------------------------------------------------------------------------
+    ("portal.units", "/units"): {"GET": Case("public", "/units")},
+    ("portal.processes", "/units/<code>/processes"): {"GET": Case("public", "/units/{unit_code}/processes")},
+    ("portal.procedure", "/units/<code>/processes/<key>"): {
+        "GET": Case("public", f"/units/{{unit_code}}/processes/{OWN_KEY}"),
+    },
+    ("portal.diagram", "/units/<code>/processes/<key>/diagram"): {
+        "GET": Case("public", f"/units/{{unit_code}}/processes/{OWN_KEY}/diagram"),
+    },
+    ("objectives.public", "/units/<code>/objectives"): {"GET": Case("public", "/units/{unit_code}/objectives")},
+    # --- administration ------------------------------------------------------------------------------------------
+    ("admin.calendar", "/admin/calendar"): {
+        "GET": Case("admin_anywhere", "/admin/calendar"),
+    },
+    ("admin.add_day", "/admin/calendar"): {
+        "POST": [
+            Case("unit_admin", "/admin/calendar", form(DEMO_DAY), make=a_day, variant="unit"),
+            Case("province_admin", "/admin/calendar", form({**DEMO_DAY, "scope": "province"}), make=a_day,
+                 variant="province"),
+        ],
+    },
+    ("admin.remove_day", "/admin/calendar/<int:entry_id>/delete"): {
+        "POST": [
+            Case("unit_admin", "/admin/calendar/{entry}/delete", refusal=404, variant="unit",
+                 make=with_ids(World.calendar_entry, "entry")),
+            Case("province_admin", "/admin/calendar/{entry}/delete", variant="province",
+                 make=with_ids(lambda world: world.calendar_entry(province=True), "entry")),
+        ],
+    },
+    ("admin.outbox_failed", "/admin/outbox"): {"GET": Case("admin_anywhere", "/admin/outbox")},
+    ("admin.retry_message", "/admin/outbox/<int:message_id>/retry"): {
+        "POST": Case("unit_admin", "/admin/outbox/{message}/retry", refusal=404,
+                     make=with_ids(World.failed_message, "message")),
+    },
+    # --- /api/v1 ---------------------------------------------------------------------------------------------------
+    ("api.openapi", "/api/v1/openapi.json"): {"GET": Case("public", "/api/v1/openapi.json")},
+    ("api.definitions", "/api/v1/process-definitions"): {"GET": Case("signed_in", "/api/v1/process-definitions")},
+    ("api.start", "/api/v1/process-definitions/<key>/start"): {
+        "POST": Case("starter", "/api/v1/process-definitions/quality_objectives/start", form({"unit_id": "{unit}"}),
+                     send="json"),
+    },
+    ("api.tasks", "/api/v1/tasks"): {"GET": Case("signed_in", "/api/v1/tasks")},
+    ("api.task", "/api/v1/tasks/<task_id>"): {"GET": Case("member", "/api/v1/tasks/{task}", refusal=404)},
+    ("api.claim", "/api/v1/tasks/<task_id>/claim"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/claim", refusal=404, make=task()),
+    },
+    ("api.unclaim", "/api/v1/tasks/<task_id>/unclaim"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("api.complete", "/api/v1/tasks/<task_id>/complete"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/complete", form({"variables": DRAFT}), send="json", refusal=404,
+                     make=task(claimed=True)),
+    },
+    ("api.instance", "/api/v1/instances/<int:instance_id>"): {
+        "GET": Case("member", "/api/v1/instances/{file_instance}", refusal=404),
+    },
+    ("api.deploy", "/api/v1/deployments"): {
+        "POST": [
+            Case("deployer", "/api/v1/deployments", files(World.draft_upload, unit_id="{unit}"), send="multipart",
+                 variant="unit"),
+            Case("system_admin", "/api/v1/deployments", files(World.shared_upload), send="multipart", variant="shared",
+                 xfail=refused("other_unit", rule=SHARED_LIBRARY)),
+        ],
+    },
+    ("jobs_api.fetch", "/api/v1/jobs/fetch-and-lock"): {
+        "POST": Case("admin_anywhere", "/api/v1/jobs/fetch-and-lock",
+                     form({"workerId": "w-fetch", "topics": ["khong.co.viec"], "lockDuration": 1000}), send="json"),
+    },
+    ("jobs_api.complete", "/api/v1/jobs/<job_id>/complete"): {
+        "POST": Case("unit_admin", "/api/v1/jobs/{job}/complete", form(WORKER), send="json", refusal=404, make=job(),
+                     xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("jobs_api.failure", "/api/v1/jobs/<job_id>/failure"): {
+        "POST": Case("unit_admin", "/api/v1/jobs/{job}/failure", form({**WORKER, "errorMessage": "lỗi", "retries": 1}),
+                     send="json", refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("jobs_api.bpmn_error", "/api/v1/jobs/<job_id>/bpmn-error"): {
+        "POST": Case("unit_admin", "/api/v1/jobs/{job}/bpmn-error", form({**WORKER, "errorCode": "KHONG_DAT"}),
+                     send="json", refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("jobs_api.retry", "/api/v1/jobs/<job_id>/retry"): {
+        "POST": Case("unit_admin", "/api/v1/jobs/{job}/retry", form({"retries": 1}), send="json", refusal=404,
+                     make=job(incident=True), xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("messages_api.publish", "/api/v1/messages"): {
+        "POST": Case("unit_admin", "/api/v1/messages", send="json", make=a_message,
+                     body=form({"name": MESSAGE_NAME, "correlationKey": "{ref}", "unit_id": "{unit}"}),
+                     xfail=refused("other_unit", rule=MESSAGES)),
+    },
+    ("signals_api.signal", "/api/v1/signals"): {
+        "POST": Case("unit_admin", "/api/v1/signals", form({"name": "tin_hieu", "unit_id": "{unit}"}), send="json"),
+    },
+    # --- /engine-rest (Camunda 7 REST) --------------------------------------------------------------------------------
+    ("camunda_rest.version", "/engine-rest/version"): {"GET": Case("public", "/engine-rest/version")},
+    ("camunda_rest.engines", "/engine-rest/engine"): {"GET": Case("public", "/engine-rest/engine")},
+    ("camunda_rest.unknown_path", "/engine-rest/<path:unknown>"): {
+        method: Case("unknown", "/engine-rest/task/1", ok=404) for method in ALL
+    },
+    ("camunda_rest.deployments", "/engine-rest/deployment"): {"GET": Case("signed_in", "/engine-rest/deployment")},
+    ("camunda_rest.deployment", "/engine-rest/deployment/<deployment_id>"): {
+        "GET": Case("member", "/engine-rest/deployment/{own_deployment}", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+    },
+    ("camunda_rest.create_deployment", "/engine-rest/deployment/create"): {
+        "POST": [
+            Case("deployer", "/engine-rest/deployment/create", camunda_files(World.draft_upload,
+                 **{"tenant-id": "{unit_code}"}), send="multipart", variant="unit"),  # fmt: skip
+            Case("system_admin", "/engine-rest/deployment/create", camunda_files(World.shared_upload),
+                 send="multipart", variant="shared", xfail=refused("other_unit", rule=SHARED_LIBRARY)),
+        ],
+    },
+    ("camunda_rest.camunda_external_tasks.fetch", "/engine-rest/external-task/fetchAndLock"): {
+        "POST": Case("admin_anywhere", "/engine-rest/external-task/fetchAndLock", send="json",
+                     body=form({"workerId": "w-fetch", "topics": [{"topicName": "khong.co.viec", "lockDuration": 1}]})),
+    },
+    ("camunda_rest.camunda_external_tasks.tasks", "/engine-rest/external-task"): {
+        "GET": Case("admin_anywhere", "/engine-rest/external-task"),
+    },
+    ("camunda_rest.camunda_external_tasks.task", "/engine-rest/external-task/<task_id>"): {
+        "GET": Case("unit_admin", "/engine-rest/external-task/{job}", refusal=404,
+                    xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_external_tasks.error_details", "/engine-rest/external-task/<task_id>/errorDetails"): {
+        "GET": Case("unit_admin", "/engine-rest/external-task/{job}/errorDetails", refusal=404,
+                    xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_external_tasks.complete", "/engine-rest/external-task/<task_id>/complete"): {
+        "POST": Case("unit_admin", "/engine-rest/external-task/{job}/complete", form(WORKER), send="json",
+                     refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_external_tasks.failure", "/engine-rest/external-task/<task_id>/failure"): {
+        "POST": Case("unit_admin", "/engine-rest/external-task/{job}/failure", send="json", refusal=404,
+                     body=form({**WORKER, "errorMessage": "lỗi", "retries": 1, "retryTimeout": 0}), make=job(),
+                     xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_external_tasks.bpmn_error", "/engine-rest/external-task/<task_id>/bpmnError"): {
+        "POST": Case("unit_admin", "/engine-rest/external-task/{job}/bpmnError", send="json", refusal=404,
+                     body=form({**WORKER, "errorCode": "KHONG_DAT"}), make=job(),
+                     xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_external_tasks.extend", "/engine-rest/external-task/<task_id>/extendLock"): {
+        "POST": Case("unit_admin", "/engine-rest/external-task/{job}/extendLock", send="json",
+                     body=form({**WORKER, "newDuration": 60000}), refusal=404, make=job(),
+                     xfail=refused("other_unit", rule=WORKERS)),
+    },
+    ("camunda_rest.camunda_processes.definitions", "/engine-rest/process-definition"): {
+        "GET": Case("signed_in", "/engine-rest/process-definition"),
+    },
+    ("camunda_rest.camunda_processes.count_definitions", "/engine-rest/process-definition/count"): {
+        "GET": Case("signed_in", "/engine-rest/process-definition/count"),
+    },
+    ("camunda_rest.camunda_processes.definition", "/engine-rest/process-definition/<definition_id>"): {
+        "GET": Case("member", "/engine-rest/process-definition/{own_camunda_id}", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+    },
+    ("camunda_rest.camunda_processes.definition_xml", "/engine-rest/process-definition/<definition_id>/xml"): {
+        "GET": Case("member", "/engine-rest/process-definition/{own_camunda_id}/xml", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+    },
+    ("camunda_rest.camunda_processes.start_by_id", "/engine-rest/process-definition/<definition_id>/start"): {
+        "POST": Case("starter", "/engine-rest/process-definition/{own_camunda_id}/start", form(CAMUNDA_START),
+                     send="json", refusal=404, xfail=refused("other_unit", rule=STARTS)),
+    },
+    ("camunda_rest.camunda_processes.definition_by_key", "/engine-rest/process-definition/key/<key>"): {
+        "GET": Case("member", f"/engine-rest/process-definition/key/{OWN_KEY}", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+    },
+    ("camunda_rest.camunda_processes.definition_by_key",
+     "/engine-rest/process-definition/key/<key>/tenant-id/<tenant>"): {
+        "GET": Case("member", f"/engine-rest/process-definition/key/{OWN_KEY}/tenant-id/{{unit_code}}", refusal=404,
+                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+    },
+    ("camunda_rest.camunda_processes.start_by_key", "/engine-rest/process-definition/key/<key>/start"): {
+        "POST": Case("starter", f"/engine-rest/process-definition/key/{OWN_KEY}/start", form(CAMUNDA_START),
+                     send="json", refusal=404, xfail=refused("other_unit", rule=STARTS)),
+    },
+    ("camunda_rest.camunda_processes.start_by_key",
+     "/engine-rest/process-definition/key/<key>/tenant-id/<tenant>/start"): {
+        "POST": Case("starter", f"/engine-rest/process-definition/key/{SHARED_KEY}/tenant-id/{{unit_code}}/start",
+                     form({}), send="json"),
+    },
+    ("camunda_rest.camunda_processes.instance", "/engine-rest/process-instance/<instance_id>"): {
+        "GET": Case("member", "/engine-rest/process-instance/{file_instance}", refusal=404,
+                    xfail=refused("other_unit", rule=INSTANCES_API)),
+    },
+    ("camunda_rest.camunda_processes.message", "/engine-rest/message"): {
+        "POST": Case("unit_admin", "/engine-rest/message", send="json", make=a_message,
+                     body=form({"messageName": MESSAGE_NAME, "tenantId": "{unit_code}",
+                                "correlationKeys": {"maHoSo": {"value": "{ref}", "type": "String"}}}),
+                     xfail=refused("other_unit", rule=MESSAGES)),
+    },
+    ("camunda_rest.camunda_processes.signal", "/engine-rest/signal"): {
+        "POST": Case("unit_admin", "/engine-rest/signal", form({"name": "tin_hieu", "tenantId": "{unit_code}"}),
+                     send="json"),
+    },
+}
+NOT_WALKED = {"static"}  # files anyone may fetch
+
+
+# --- walking the table ------------------------------------------------------------------------------------------
+
+
+def cases() -> Iterator[tuple[str, str, str, Case]]:
+    for (endpoint, rule), methods in ROUTES.items():
+        for method, listed in methods.items():
+            for case in listed if isinstance(listed, list) else [listed]:
+                yield endpoint, rule, method, case
+
+
+def checks() -> Iterator[Any]:
+    for endpoint, _rule, method, case in cases():
+        name = f"{endpoint}[{case.variant}]" if case.variant else endpoint
+        for caller in CALLERS:
+            marks = [pytest.mark.xfail(strict=True, reason=case.xfail[caller])] if caller in case.xfail else []
+            yield pytest.param(method, case, caller, id=f"{name}-{method}-{caller}", marks=marks)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build(tmp_path_factory.mktemp("permissions"))
+
+
+def is_api(path: str) -> bool:
+    return path.startswith(("/api/", "/engine-rest/"))
+
+
+def call(world: World, method: str, case: Case, caller: str) -> tuple[TestResponse, str, bool]:
+    """The caller's request, its path, and whether any row changed (looked at when the request is refused)."""
+    made = case.make(world) if case.make else {}
+    path = case.path.format(**{**world.ids, **made})
+    body = case.body(world, made) if case.body else None
+    account = None if caller == "anonymous" else ACCOUNTS.get(caller, case.person())
+    client = world.client(None if is_api(path) else account)
+    options: dict[str, Any] = {"headers": basic(account) if is_api(path) and account else {}}
+    if body is not None:
+        options["json" if case.send == "json" else "data"] = body
+    if case.send == "multipart":
+        options["content_type"] = "multipart/form-data"
+    look = caller not in ALLOWED[case.access] and method != "GET"
+    before = world.snapshot() if look else None
+    response = client.open(path, method=method, **options)
+    changed = look and world.snapshot() != before
+    if case.after is not None:
+        case.after(world)
+    return response, path, changed
+
+
+def sent_to_log_in(response: TestResponse) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(("method", "case", "caller"), list(checks()))
+def test_permission(world: World, method: str, case: Case, caller: str) -> None:
+    response, path, changed = call(world, method, case, caller)
+    status = response.status_code
+    said = f"{method} {path} as {caller}: {status} {response.get_data(as_text=True)[:300]}"
+    assert status < 500, said
+    if caller in ALLOWED[case.access]:
+        assert status == case.ok if case.ok else status < 400, said
+        assert not sent_to_log_in(response), said
+    elif caller == "anonymous":
+        assert (status == 401) if is_api(path) else sent_to_log_in(response), said
+    else:
+        assert status == case.refusal or (caller == "outsider" and status == 403), said
+    assert not changed, f"{said}: a refused request changed the data"
+
+
+def test_every_route_has_an_entry(world: World) -> None:
+    """A route added without a permission entry, or an entry whose route is gone, fails here."""
+    routed = {(r.endpoint, r.rule, m) for r in world.app.url_map.iter_rules() if r.endpoint not in NOT_WALKED
+              for m in (r.methods or set()) - {"HEAD", "OPTIONS"}}  # fmt: skip
+    listed = {(endpoint, rule, method) for endpoint, rule, method, _ in cases()}
+    assert routed - listed == set(), "routes without an entry in ROUTES: add who may use them"
+    assert listed - routed == set(), "entries in ROUTES for routes the app no longer has"
+
+
+def test_every_rule_the_table_names_is_a_real_access_level() -> None:
+    assert {case.access for *_, case in cases()} <= set(ALLOWED)
