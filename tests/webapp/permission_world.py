@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from engine import Deployer, Engine, SourceFile, Upload, fail_job, fetch_and_lock, instance_moves, outbox
+from engine import Deployer, Engine, ExternalJob, SourceFile, Upload, fail_job, fetch_and_lock, instance_moves, outbox
 from engine.db import Base
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
@@ -128,6 +128,29 @@ class World:
             with browser.session_transaction() as cookie:
                 cookie[SESSION_TOKEN] = token
         return browser
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    def unlocked_job(self) -> str:
+        """A new job of the demo unit's scoring process that no worker holds yet."""
+        def make(session: Session, engine: Engine) -> str:
+            instance = engine.start(JOB_KEY, actor=self.user("quantri"), unit_id=self.ids["unit"], now=now())
+            found = session.scalar(select(ExternalJob.id).where(ExternalJob.instance_id == instance.id))
+            assert found is not None
+            return found
+
+        return str(self._in_app(make))
+
+    def read(self, query: Any) -> Any:
+        """One value read from the database now."""
+        with self.app.app_context():
+            try:
+                return db.session.scalar(query)
+            finally:
+                db.session.remove()
 
     def reset_passwords(self) -> None:
         """Everyone's password back to ``demo`` (after a request that changed one)."""
@@ -241,9 +264,11 @@ class World:
         return [shared_process(f"bản {next(self.serial)}")]
 
 
-def build(tmp: Path) -> World:
-    settings = Settings.from_env({}, database_url=f"sqlite:///{tmp / 'eiso.sqlite3'}", instance_path=tmp / "instance",
-                                 testing=True, secret_key="permissions")  # fmt: skip
+def build(tmp: Path, database_url: str | None = None) -> World:
+    """The world on ``database_url`` (an empty database with the schema), by default a new SQLite file."""
+    url = database_url or f"sqlite:///{tmp / 'eiso.sqlite3'}"
+    settings = Settings.from_env({}, database_url=url, instance_path=tmp / "instance", testing=True,
+                                 secret_key="permissions")  # fmt: skip
     world = World(create_app(settings))
     with world.app.app_context():
         Base.metadata.create_all(db.engine)

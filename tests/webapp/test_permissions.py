@@ -25,17 +25,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine import SourceFile
+from engine import ExternalJob, ProcessDefinition, ProcessInstance, SourceFile, TaskRow
+from tests.conftest import POSTGRES_URL, _postgres, _truncate
 from tests.webapp.permission_world import (
+    ASSIGN_KEY,
     DRAFT,
+    JOB_TYPE,
+    MESSAGE_KEY,
     MESSAGE_NAME,
+    OTHER_KEY,
     OWN_KEY,
     SHARED_KEY,
     World,
     basic,
     build,
+    process,
+    user_task,
 )
 
 # --- the rules ------------------------------------------------------------------------------------------
@@ -416,7 +424,7 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("camunda_rest.camunda_processes.definition_by_key",
      "/engine-rest/process-definition/key/<key>/tenant-id/<tenant>"): {
         "GET": Case("member", f"/engine-rest/process-definition/key/{OWN_KEY}/tenant-id/{{unit_code}}", refusal=404,
-                    xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
+                    variant="tenant", xfail=refused("outsider", "other_unit", rule=DEFINITIONS_API)),
     },
     ("camunda_rest.camunda_processes.start_by_key", "/engine-rest/process-definition/key/<key>/start"): {
         "POST": Case("starter", f"/engine-rest/process-definition/key/{OWN_KEY}/start", form(CAMUNDA_START),
@@ -425,7 +433,7 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("camunda_rest.camunda_processes.start_by_key",
      "/engine-rest/process-definition/key/<key>/tenant-id/<tenant>/start"): {
         "POST": Case("starter", f"/engine-rest/process-definition/key/{SHARED_KEY}/tenant-id/{{unit_code}}/start",
-                     form({}), send="json"),
+                     form({}), send="json", variant="tenant"),
     },
     ("camunda_rest.camunda_processes.instance", "/engine-rest/process-instance/<instance_id>"): {
         "GET": Case("member", "/engine-rest/process-instance/{file_instance}", refusal=404,
@@ -457,7 +465,7 @@ def cases() -> Iterator[tuple[str, str, str, Case]]:
 
 def checks() -> Iterator[Any]:
     for endpoint, _rule, method, case in cases():
-        name = f"{endpoint}[{case.variant}]" if case.variant else endpoint
+        name = f"{endpoint}:{case.variant}" if case.variant else endpoint
         for caller in CALLERS:
             marks = [pytest.mark.xfail(strict=True, reason=case.xfail[caller])] if caller in case.xfail else []
             yield pytest.param(method, case, caller, id=f"{name}-{method}-{caller}", marks=marks)
@@ -524,3 +532,198 @@ def test_every_route_has_an_entry(world: World) -> None:
 
 def test_every_rule_the_table_names_is_a_real_access_level() -> None:
     assert {case.access for *_, case in cases()} <= set(ALLOWED)
+
+
+# --- the attacks of "Units are walls", each by name --------------------------------------------------------------
+
+OTHER_ADMIN = basic("thuky_bmt")  # every role in the other unit, admin included; nothing in the demo unit
+
+
+def as_person(world: World, username: str) -> Any:
+    return world.client(username)
+
+
+def active_shared(world: World, key: str) -> Any:
+    return world.read(select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.unit_id.is_(
+        None), ProcessDefinition.status == "active"))  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason=SHARED_LIBRARY)
+def test_another_units_admin_cannot_replace_a_shared_process(world: World) -> None:
+    before = active_shared(world, SHARED_KEY)
+    client = world.app.test_client()
+    for path, body in (("/api/v1/deployments", files(World.shared_upload)(world, {})),
+                       ("/engine-rest/deployment/create", camunda_files(World.shared_upload)(world, {}))):  # fmt: skip
+        response = client.post(path, headers=OTHER_ADMIN, data=body, content_type="multipart/form-data")
+        assert response.status_code == 403, response.get_data(as_text=True)
+    upload = as_person(world, "thuky_bmt").post("/definitions/upload", data=files(World.shared_upload)(world, {}),
+                                                 content_type="multipart/form-data")  # fmt: skip
+    assert upload.status_code == 403
+    assert active_shared(world, SHARED_KEY) == before
+
+
+def test_another_unit_cannot_approve_or_return_a_draft(world: World) -> None:
+    review = world.ids["review_task"]
+    leader = as_person(world, "thuky_bmt")  # the other unit's leader
+    for decision in ({"decision": "approve"}, {"decision": "return", "returnReason": "Không đạt"}):
+        assert leader.post(f"/tasks/{review}", data=decision).status_code == 404
+        assert leader.post(f"/tasks/{review}/claim").status_code == 404
+        api = world.app.test_client().post(f"/api/v1/tasks/{review}/complete", headers=OTHER_ADMIN,
+                                           json={"variables": decision})  # fmt: skip
+        assert api.status_code == 404
+    status = world.read(select(ProcessDefinition.status).where(ProcessDefinition.key == OWN_KEY,
+                                                               ProcessDefinition.version == 3))  # fmt: skip
+    assert status == "draft"
+
+
+@pytest.mark.xfail(strict=True, reason="a unit's own process of a shared key is the unit's own version line; the "
+                                       "shared version stays active for every other unit")  # fmt: skip
+def test_taking_over_a_shared_key_makes_only_the_units_own_line(world: World) -> None:
+    key = f"chung_{next(world.serial)}"
+    admin = world.app.test_client()
+    shared = process(key, "Quy trình chung", user_task(1, "Bước chung"))
+    response = admin.post("/api/v1/deployments", headers=basic("admin"), content_type="multipart/form-data",
+                          data={"files": [(io.BytesIO(shared.content), shared.filename)]})  # fmt: skip
+    assert response.status_code == 201
+    before = active_shared(world, key)
+    theirs = process(key, "Quy trình chung (bản của phường)", user_task(1, "Bước riêng"))
+    taken = admin.post("/api/v1/deployments", headers=OTHER_ADMIN, content_type="multipart/form-data",
+                       data={"files": [(io.BytesIO(theirs.content), theirs.filename)],
+                             "unit_id": str(world.ids["other_unit"])})  # fmt: skip
+    assert taken.status_code == 201
+    assert active_shared(world, key) == before
+    started = admin.post(f"/api/v1/process-definitions/{key}/start", headers=basic("thuky"),
+                         json={"unit_id": world.ids["unit"]})  # fmt: skip
+    assert started.status_code == 201 and started.json["process_key"] == key
+    assert started.json["tasks"][0]["name"] == "Bước chung"  # the demo unit still runs the shared version
+
+
+def test_another_units_instances_are_neither_listed_nor_moved(world: World) -> None:
+    instance = world.waiting_instance()
+    other = as_person(world, "thuky_bmt")
+    listed = other.get("/instances").get_data(as_text=True)
+    assert f'href="/instances/{instance}"' not in listed
+    assert f'href="/instances/{world.ids["file_instance"]}"' not in listed
+    # the other unit's administrator names the demo unit's instance under a process of their own
+    assert other.post("/definitions/bmt_rieng/migrations", data={"instance": instance}).status_code == 302
+    version = world.read(select(ProcessDefinition.version).join(ProcessInstance).where(ProcessInstance.id == instance))
+    assert version == 1
+    assert other.get(f"/instances/{instance}").status_code == 404
+
+
+@pytest.mark.xfail(strict=True, reason=WORKERS)
+def test_another_units_jobs_are_not_fetched(world: World) -> None:
+    job_id = world.unlocked_job()
+    client = world.app.test_client()
+    fetched = client.post("/api/v1/jobs/fetch-and-lock", headers=OTHER_ADMIN,
+                          json={"workerId": "w-bmt", "topics": [JOB_TYPE], "maxJobs": 100, "lockDuration": 60000})
+    camunda = client.post("/engine-rest/external-task/fetchAndLock", headers=OTHER_ADMIN, json={
+        "workerId": "w-bmt", "maxTasks": 100, "topics": [{"topicName": JOB_TYPE, "lockDuration": 60000}]})  # fmt: skip
+    listed = client.get("/engine-rest/external-task", headers=OTHER_ADMIN)
+    assert fetched.status_code == camunda.status_code == listed.status_code == 200
+    assert fetched.json == camunda.json == [] and job_id not in {j["id"] for j in listed.json}
+    assert world.read(select(ExternalJob.locked_by).where(ExternalJob.id == job_id)) is None
+
+
+@pytest.mark.xfail(strict=True, reason=WORKERS)
+def test_another_units_jobs_are_not_completed_or_extended(world: World) -> None:
+    client = world.app.test_client()
+    for path, body in (("/api/v1/jobs/{}/complete", {"workerId": "w-demo", "variables": {}}),
+                       ("/engine-rest/external-task/{}/complete", {"workerId": "w-demo"}),
+                       ("/engine-rest/external-task/{}/extendLock", {"workerId": "w-demo", "newDuration": 600000})):
+        job_id = world.locked_job()
+        lock = world.read(select(ExternalJob.lock_expires_at).where(ExternalJob.id == job_id))
+        assert client.post(path.format(job_id), headers=OTHER_ADMIN, json=body).status_code == 404
+        assert world.read(select(ExternalJob.state).where(ExternalJob.id == job_id)) == "open"
+        assert world.read(select(ExternalJob.lock_expires_at).where(ExternalJob.id == job_id)) == lock
+
+
+@pytest.mark.xfail(strict=True, reason=MESSAGES)
+def test_messages_do_not_reach_another_units_instances(world: World) -> None:
+    client = world.app.test_client()
+    for path, body in (("/api/v1/messages", {"name": MESSAGE_NAME, "correlationKey": "{ref}"}),
+                       ("/engine-rest/message", {"messageName": MESSAGE_NAME, "correlationKeys": {
+                           "maHoSo": {"value": "{ref}", "type": "String"}}})):  # fmt: skip
+        ref = world.message_ref()
+        client.post(path, headers=OTHER_ADMIN, json=fill(body, {"ref": ref}))
+        waiting = world.read(select(ProcessInstance.id).where(ProcessInstance.business_key.is_(None)).join(
+            ProcessDefinition).where(ProcessDefinition.key == MESSAGE_KEY).order_by(ProcessInstance.id.desc()).limit(1))
+        reached = world.read(select(TaskRow.id).where(TaskRow.instance_id == waiting))
+        assert reached is None, f"{path} reached the demo unit's instance {waiting}"
+
+
+def test_the_inbox_does_not_offer_another_units_claimable_tasks(world: World) -> None:
+    task_id = world.open_task()  # offered to the demo unit's ISO secretaries; the other's member is one in their unit
+    page = as_person(world, "thuky_bmt").get("/").get_data(as_text=True)
+    assert f"/tasks/{task_id}" not in page
+    listed = world.app.test_client().get("/api/v1/tasks", headers=OTHER_ADMIN).json
+    assert task_id not in {t["id"] for t in listed["mine"] + listed["claimable"]}
+    assert f"/tasks/{task_id}" in as_person(world, "thuky").get("/").get_data(as_text=True)
+
+
+@pytest.mark.xfail(strict=True, reason="a task is given only to people of its instance's unit")
+def test_tasks_are_not_assigned_to_another_units_people(world: World) -> None:
+    client = world.app.test_client()
+    started = client.post(f"/api/v1/process-definitions/{ASSIGN_KEY}/start", headers=basic("quantri"),
+                          json={"unit_id": world.ids["unit"], "variables": {"nguoiXuLy": "thuky_bmt"}})  # fmt: skip
+    [assigned] = started.json["tasks"]
+    assert assigned["assignee"] != "thuky_bmt"
+    mine = client.get("/api/v1/tasks", headers=OTHER_ADMIN).json
+    assert assigned["id"] not in {t["id"] for t in mine["mine"] + mine["claimable"]}
+    assert client.get(f"/api/v1/tasks/{assigned['id']}", headers=OTHER_ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize("username", ["quantri", "thuky_bmt"])
+def test_a_units_admin_cannot_edit_the_province_calendar(world: World, username: str) -> None:
+    entry = world.calendar_entry(province=True)
+    before = world.snapshot()
+    admin = as_person(world, username)
+    day = {"day": "2032-02-02", "scope": "province", "kind": "off", "note": "Nghỉ"}
+    assert admin.post("/admin/calendar", data=day).status_code == 403
+    assert admin.post(f"/admin/calendar/{entry}/delete").status_code == 403
+    assert world.snapshot() == before
+    assert as_person(world, "admin").post(f"/admin/calendar/{entry}/delete").status_code == 302  # province_admin
+
+
+@pytest.mark.xfail(strict=True, reason=LIBRARY_PAGES)
+def test_another_units_library_drafts_and_diagram_files_are_hidden(world: World) -> None:
+    other = as_person(world, "thuky_bmt")
+    assert f'data-key="{OWN_KEY}"' not in other.get("/definitions").get_data(as_text=True)
+    for path in (f"/definitions/{OWN_KEY}", f"/definitions/{OWN_KEY}?version=3",
+                 f"/definitions/{OWN_KEY}/versions/3/diff",
+                 f"/definitions/{OWN_KEY}/versions/2/files/{world.ids['own_bpmn_file']}"):  # fmt: skip
+        assert other.get(path).status_code == 404, path
+    listed = world.app.test_client().get("/api/v1/process-definitions", headers=OTHER_ADMIN).json
+    assert OWN_KEY not in {d["key"] for d in listed}
+
+
+def test_the_portal_shows_only_active_published_procedures(world: World) -> None:
+    anyone = world.app.test_client()
+    diagram = anyone.get(f"/units/{world.ids['unit_code']}/processes/{OWN_KEY}/diagram").get_data(as_text=True)
+    assert "(bản 2)" in diagram and "(bản 3)" not in diagram  # the active version, never the draft
+    listed = anyone.get(f"/units/{world.ids['other_code']}/processes").get_data(as_text=True)
+    assert OWN_KEY not in listed
+    assert anyone.get(f"/units/{world.ids['other_code']}/processes/{OWN_KEY}").status_code == 404
+    assert anyone.get(f"/units/{world.ids['unit_code']}/processes/{OTHER_KEY}").status_code == 404
+
+
+# --- the same walk on PostgreSQL, for a part of the table ------------------------------------------------------------
+
+POSTGRES_SUBSET = {"inbox.task", "inbox.claim", "inbox.download", "processes.instance", "api.complete", "api.instance",
+                   "admin.add_day", "admin.remove_day", "definitions.upload", "jobs_api.complete",
+                   "messages_api.publish", "camunda_rest.camunda_processes.instance"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pg_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    database = _postgres()
+    _truncate(database)
+    built = build(tmp_path_factory.mktemp("permissions-pg"), POSTGRES_URL)
+    yield built
+    built.close()
+
+
+@pytest.mark.parametrize(("method", "case", "caller"),
+                         [p for p in checks() if p.id.rsplit("-", 2)[0].split(":")[0] in POSTGRES_SUBSET])  # fmt: skip
+def test_permission_on_postgresql(pg_world: World, method: str, case: Case, caller: str) -> None:
+    test_permission(pg_world, method, case, caller)
