@@ -693,8 +693,15 @@ def test_another_units_library_drafts_and_diagram_files_are_hidden(world: World)
                  f"/definitions/{OWN_KEY}/versions/3/diff",
                  f"/definitions/{OWN_KEY}/versions/2/files/{world.ids['own_bpmn_file']}"):  # fmt: skip
         assert other.get(path).status_code == 404, path
+
+
+def test_another_units_processes_are_not_offered(world: World) -> None:
     listed = world.app.test_client().get("/api/v1/process-definitions", headers=OTHER_ADMIN).json
-    assert OWN_KEY not in {d["key"] for d in listed}
+    assert OWN_KEY not in {d["key"] for d in listed} and SHARED_KEY in {d["key"] for d in listed}
+    assert OWN_KEY in {d["key"] for d in world.app.test_client().get("/api/v1/process-definitions",
+                                                                    headers=basic("thuky")).json}  # fmt: skip
+    assert f"/processes/{OWN_KEY}/" not in as_person(world, "thuky_bmt").get("/processes").get_data(as_text=True)
+    assert f"/processes/{OWN_KEY}/" in as_person(world, "thuky").get("/processes").get_data(as_text=True)
 
 
 def test_the_portal_shows_only_active_published_procedures(world: World) -> None:

@@ -101,7 +101,10 @@ def openapi() -> Any:
 @bp.get("/process-definitions")
 @basic_auth
 def definitions() -> Any:
-    return jsonify([_definition(d) for d in queries.active_definitions(sa_session())])
+    """The shared library's processes and those of the caller's units; another unit's are its own business."""
+    units = unit_ids_of(sa_session(), g.user)
+    listed = [d for d in queries.active_definitions(sa_session()) if d.unit_id is None or d.unit_id in units]
+    return jsonify([_definition(d) for d in listed])
 
 
 @bp.post("/process-definitions/<key>/start")
