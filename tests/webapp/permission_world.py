@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,25 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from engine import Deployer, Engine, ExternalJob, SourceFile, Upload, fail_job, fetch_and_lock, instance_moves, outbox
+from engine import (
+    Deployer,
+    Engine,
+    ExternalJob,
+    SourceFile,
+    Upload,
+    fail_job,
+    fetch_and_lock,
+    instance_moves,
+    outbox,
+    queries,
+)
 from engine.db import Base
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
 from engine.org.login_sessions import open_session
-from engine.org.models import User
+from engine.org.models import Unit, User
 from engine.org.notices import notify
-from engine.runtime.models import ProcessDefinition, TaskRow
+from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, library_files, make_unit, make_user
 from webapp import create_app
 from webapp.auth import SESSION_TOKEN
@@ -36,6 +47,7 @@ from webapp.settings import Settings
 
 PASSWORD = "demo"
 CHEAP_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")  # every request of the suite checks it
+START = {"subject": ["Biên bản họp"], "kind": ["minutes"]}  # the evidence start form, filled in
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DRAFT = {"year": 2027, "title": "Mục tiêu 2027", "objectives": [
     {"objective": "Đúng hạn", "target": "100%", "department": "vp", "deadline": "2027-12-31"}]}  # fmt: skip
@@ -76,7 +88,7 @@ def evidence_files(key: str, task_name: str) -> list[SourceFile]:
 OWN_KEY = "minh_chung"  # the demo unit's own process: v1 active at first, v2 active, v3 a draft
 SHARED_KEY = "quy_trinh_chung"  # a shared-library process the attacks try to replace
 JOB_KEY, JOB_TYPE = "cham_diem", "cham_diem.tinh"
-MESSAGE_KEY, MESSAGE_NAME, MESSAGE_REF = "cho_ket_qua", "ket_qua_tham_dinh", "HS-0001"
+MESSAGE_KEY, MESSAGE_NAME = "cho_ket_qua", "ket_qua_tham_dinh"
 ASSIGN_KEY = "giao_viec"
 OTHER_KEY = "bmt_rieng"
 
@@ -279,12 +291,18 @@ def build(tmp: Path, database_url: str | None = None) -> World:
 
 
 def populate(world: World, session: Session, engine: Engine) -> None:
-    unit, _ = load_demo(session)
     at = now()
-    Deployer(session).deploy(library_files(), actor=None, now=at, source="library")
-    shared = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in ("evidence.bpmn", "evidence-start.form",
-                                                                    "evidence-attach.form")]  # fmt: skip
-    Deployer(session).deploy([*shared, shared_process("bản đầu")], actor=None, now=at, source="library")
+    unit, _ = load_demo(session)
+    other = _people(session, unit)
+    world.ids.update(unit=unit.id, unit_code=unit.code, other_unit=other.id, other_code=other.code)
+    _libraries(world, session, engine, unit, other, at)
+    session.commit()
+    _stored_file(world, session, engine, unit, at)
+    session.commit()
+
+
+def _people(session: Session, unit: Unit) -> Unit:
+    """The other unit with its people, the outsider, and the demo unit's administrator ``quantri``."""
     other = make_unit(session)
     roles = ("iso_secretary", "specialist", "unit_leader", "department_head", "admin")
     make_user(session, "thuky_bmt", other, roles, "vp", "Trần Văn Khác")
@@ -292,48 +310,49 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     make_user(session, "khach", None, full_name="Người ngoài")
     make_user(session, "quantri", unit, ("admin",), full_name="Quản trị đơn vị")  # the unit's admin, nothing above
     session.execute(text("UPDATE users SET password_hash = :h"), {"h": CHEAP_HASH})
-    world.ids.update(unit=unit.id, unit_code=unit.code, other_unit=other.id, other_code=other.code)
+    return other
 
-    admin, thuky, quantri = world.user("admin"), world.user("thuky"), world.user("quantri")
-    unit.allow_direct_deploy = True  # the unit's administrator sets up its own processes
+
+def _libraries(world: World, session: Session, engine: Engine, unit: Unit, other: Unit, at: datetime) -> None:
+    """The shared library; the demo unit's own processes (``OWN_KEY``: v1 with running instances, v2 active,
+    v3 a draft under review); the other unit's own process."""
+    shared = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in ("evidence.bpmn", "evidence-start.form",
+                                                                    "evidence-attach.form")]  # fmt: skip
+    Deployer(session).deploy([*library_files(), *shared, shared_process("bản đầu")], actor=None, now=at,
+                             source="library")  # fmt: skip
+    quantri, thuky = world.user("quantri"), world.user("thuky")
     own = Deployer(session)
-    own.deploy(evidence_files(OWN_KEY, "Đính kèm minh chứng"), actor=quantri, now=at, unit_id=unit.id,
-               change_summary="Phiên bản đầu")  # fmt: skip
-    start = {"subject": ["Biên bản họp"], "kind": ["minutes"]}
-    on_v1 = [engine.start(OWN_KEY, actor=thuky, unit_id=unit.id, now=at, post=start).id for _ in range(12)]
-    own.deploy(evidence_files(OWN_KEY, "Đính kèm minh chứng (bản 2)"), actor=quantri, now=at, unit_id=unit.id,
-               change_summary="Đổi tên bước")  # fmt: skip
-    own.deploy([job_process(), message_process(),
+    unit.allow_direct_deploy = True  # the unit's administrator sets up its own processes
+    own.deploy(evidence_files(OWN_KEY, "Đính kèm minh chứng"), actor=quantri, now=at, unit_id=unit.id)
+    world.ids["on_v1"] = [engine.start(OWN_KEY, actor=thuky, unit_id=unit.id, now=at, post=START).id
+                          for _ in range(12)]  # fmt: skip
+    own.deploy([*evidence_files(OWN_KEY, "Đính kèm minh chứng (bản 2)"), job_process(), message_process(),
                 process(ASSIGN_KEY, "Giao việc", user_task(1, "Xử lý được giao", 'assignee="=nguoiXuLy"'))],
-               actor=quantri, now=at, unit_id=unit.id)  # fmt: skip
+               actor=quantri, now=at, unit_id=unit.id, change_summary="Đổi tên bước")  # fmt: skip
     unit.allow_direct_deploy = False
     own.deploy(evidence_files(OWN_KEY, "Đính kèm minh chứng (bản 3)"), actor=thuky, now=at, unit_id=unit.id,
                change_summary="Bản dự thảo 3")  # fmt: skip
     other.allow_direct_deploy = True
     Deployer(session).deploy([process(OTHER_KEY, "Quy trình riêng", user_task(1, "Việc riêng"))],
                              actor=world.user("thuky_bmt"), now=at, unit_id=other.id)  # fmt: skip
-    session.commit()
+    review = session.scalar(select(TaskRow.id).where(TaskRow.name.like("Xem xét%"), TaskRow.state == "open"))
+    world.ids["review_task"] = review
 
-    # a stored file, attached to a completed task of the unit's own process (version 2)
-    filed = engine.start(OWN_KEY, actor=thuky, unit_id=unit.id, now=at, post=start)
-    attach = session.scalar(select(TaskRow).where(TaskRow.instance_id == filed.id))
+
+def _stored_file(world: World, session: Session, engine: Engine, unit: Unit, at: datetime) -> None:
+    """A file uploaded through the task form of the unit's own process (v2, active), the task completed."""
+    thuky = world.user("thuky")
+    filed = engine.start(OWN_KEY, actor=thuky, unit_id=unit.id, now=at, post=START)
+    attach = session.scalar(select(TaskRow.id).where(TaskRow.instance_id == filed.id))
     assert attach is not None
-    engine.claim(attach.id, actor=thuky, now=at)
-    stored = engine.stash_uploads(attach.id, [Upload("evidence", "bien-ban.pdf", "application/pdf", PDF)],
+    engine.claim(attach, actor=thuky, now=at)
+    stored = engine.stash_uploads(attach, [Upload("evidence", "bien-ban.pdf", "application/pdf", PDF)],
                                   actor=thuky, now=at)  # fmt: skip
-    engine.complete(attach.id, actor=thuky, now=at, post={"items[0].name": ["Biên bản"], "_rows:items": ["1"]},
+    engine.complete(attach, actor=thuky, now=at, post={"items[0].name": ["Biên bản"], "_rows:items": ["1"]},
                     files=stored)  # fmt: skip
-    v2 = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == OWN_KEY,
-                                                        ProcessDefinition.status == "active"))  # fmt: skip
-    assert v2 is not None and v2.version == 2
-    review = session.scalar(select(TaskRow).where(TaskRow.name.like("Xem xét%"), TaskRow.state == "open"))
-    assert review is not None
-    waiting = engine.start(MESSAGE_KEY, actor=quantri, unit_id=unit.id, now=at, variables={"maHoSo": MESSAGE_REF})
-    world.ids.update(
-        on_v1=on_v1, file=stored["evidence"][0].id, file_instance=filed.id, own_deployment=v2.deployment_id,
-        own_camunda_id=f"{v2.key}:{v2.version}:{v2.id}",
-        own_bpmn_file=v2.bpmn_file_id, review_task=review.id, message_instance=waiting.id,
-        shared_active=session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == SHARED_KEY)),
-        admin=admin.id,
-    )
-    session.commit()
+    v2 = filed.definition
+    assert v2.version == 2 and v2.status == "active"
+    form_files = [u.file.id for u in queries.forms_used(session, [v2])[v2.id] if u.file is not None]
+    world.ids.update(file=stored["evidence"][0].id, file_instance=filed.id, own_deployment=v2.deployment_id,
+                     own_camunda_id=f"{v2.key}:{v2.version}:{v2.id}", own_bpmn_file=v2.bpmn_file_id,
+                     own_form_file=form_files[0])  # fmt: skip

@@ -229,8 +229,12 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                     xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
     },
     ("definitions.download", "/definitions/<key>/versions/<int:version>/files/<int:file_id>"): {
-        "GET": Case("member", f"/definitions/{OWN_KEY}/versions/2/files/{{own_bpmn_file}}", refusal=404,
-                    xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+        "GET": [
+            Case("member", f"/definitions/{OWN_KEY}/versions/2/files/{{own_bpmn_file}}", refusal=404, variant="diagram",
+                 xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+            Case("member", f"/definitions/{OWN_KEY}/versions/2/files/{{own_form_file}}", refusal=404, variant="form",
+                 xfail=refused("outsider", "other_unit", rule=LIBRARY_PAGES)),
+        ],
     },
     ("definitions.upload", "/definitions/upload"): {
         "GET": Case("deployer_anywhere", "/definitions/upload"),
@@ -539,10 +543,6 @@ def test_every_rule_the_table_names_is_a_real_access_level() -> None:
 OTHER_ADMIN = basic("thuky_bmt")  # every role in the other unit, admin included; nothing in the demo unit
 
 
-def as_person(world: World, username: str) -> Any:
-    return world.client(username)
-
-
 def active_shared(world: World, key: str) -> Any:
     return world.read(select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.unit_id.is_(
         None), ProcessDefinition.status == "active"))  # fmt: skip
@@ -556,7 +556,7 @@ def test_another_units_admin_cannot_replace_a_shared_process(world: World) -> No
                        ("/engine-rest/deployment/create", camunda_files(World.shared_upload)(world, {}))):  # fmt: skip
         response = client.post(path, headers=OTHER_ADMIN, data=body, content_type="multipart/form-data")
         assert response.status_code == 403, response.get_data(as_text=True)
-    upload = as_person(world, "thuky_bmt").post("/definitions/upload", data=files(World.shared_upload)(world, {}),
+    upload = world.client("thuky_bmt").post("/definitions/upload", data=files(World.shared_upload)(world, {}),
                                                  content_type="multipart/form-data")  # fmt: skip
     assert upload.status_code == 403
     assert active_shared(world, SHARED_KEY) == before
@@ -564,7 +564,7 @@ def test_another_units_admin_cannot_replace_a_shared_process(world: World) -> No
 
 def test_another_unit_cannot_approve_or_return_a_draft(world: World) -> None:
     review = world.ids["review_task"]
-    leader = as_person(world, "thuky_bmt")  # the other unit's leader
+    leader = world.client("thuky_bmt")  # the other unit's leader
     for decision in ({"decision": "approve"}, {"decision": "return", "returnReason": "Không đạt"}):
         assert leader.post(f"/tasks/{review}", data=decision).status_code == 404
         assert leader.post(f"/tasks/{review}/claim").status_code == 404
@@ -600,7 +600,7 @@ def test_taking_over_a_shared_key_makes_only_the_units_own_line(world: World) ->
 
 def test_another_units_instances_are_neither_listed_nor_moved(world: World) -> None:
     instance = world.waiting_instance()
-    other = as_person(world, "thuky_bmt")
+    other = world.client("thuky_bmt")
     listed = other.get("/instances").get_data(as_text=True)
     assert f'href="/instances/{instance}"' not in listed
     assert f'href="/instances/{world.ids["file_instance"]}"' not in listed
@@ -654,11 +654,11 @@ def test_messages_do_not_reach_another_units_instances(world: World) -> None:
 
 def test_the_inbox_does_not_offer_another_units_claimable_tasks(world: World) -> None:
     task_id = world.open_task()  # offered to the demo unit's ISO secretaries; the other's member is one in their unit
-    page = as_person(world, "thuky_bmt").get("/").get_data(as_text=True)
+    page = world.client("thuky_bmt").get("/").get_data(as_text=True)
     assert f"/tasks/{task_id}" not in page
     listed = world.app.test_client().get("/api/v1/tasks", headers=OTHER_ADMIN).json
     assert task_id not in {t["id"] for t in listed["mine"] + listed["claimable"]}
-    assert f"/tasks/{task_id}" in as_person(world, "thuky").get("/").get_data(as_text=True)
+    assert f"/tasks/{task_id}" in world.client("thuky").get("/").get_data(as_text=True)
 
 
 @pytest.mark.xfail(strict=True, reason="a task is given only to people of its instance's unit")
@@ -677,17 +677,17 @@ def test_tasks_are_not_assigned_to_another_units_people(world: World) -> None:
 def test_a_units_admin_cannot_edit_the_province_calendar(world: World, username: str) -> None:
     entry = world.calendar_entry(province=True)
     before = world.snapshot()
-    admin = as_person(world, username)
+    admin = world.client(username)
     day = {"day": "2032-02-02", "scope": "province", "kind": "off", "note": "Nghỉ"}
     assert admin.post("/admin/calendar", data=day).status_code == 403
     assert admin.post(f"/admin/calendar/{entry}/delete").status_code == 403
     assert world.snapshot() == before
-    assert as_person(world, "admin").post(f"/admin/calendar/{entry}/delete").status_code == 302  # province_admin
+    assert world.client("admin").post(f"/admin/calendar/{entry}/delete").status_code == 302  # province_admin
 
 
 @pytest.mark.xfail(strict=True, reason=LIBRARY_PAGES)
 def test_another_units_library_drafts_and_diagram_files_are_hidden(world: World) -> None:
-    other = as_person(world, "thuky_bmt")
+    other = world.client("thuky_bmt")
     assert f'data-key="{OWN_KEY}"' not in other.get("/definitions").get_data(as_text=True)
     for path in (f"/definitions/{OWN_KEY}", f"/definitions/{OWN_KEY}?version=3",
                  f"/definitions/{OWN_KEY}/versions/3/diff",
@@ -700,8 +700,18 @@ def test_another_units_processes_are_not_offered(world: World) -> None:
     assert OWN_KEY not in {d["key"] for d in listed} and SHARED_KEY in {d["key"] for d in listed}
     assert OWN_KEY in {d["key"] for d in world.app.test_client().get("/api/v1/process-definitions",
                                                                     headers=basic("thuky")).json}  # fmt: skip
-    assert f"/processes/{OWN_KEY}/" not in as_person(world, "thuky_bmt").get("/processes").get_data(as_text=True)
-    assert f"/processes/{OWN_KEY}/" in as_person(world, "thuky").get("/processes").get_data(as_text=True)
+    assert f"/processes/{OWN_KEY}/" not in world.client("thuky_bmt").get("/processes").get_data(as_text=True)
+    assert f"/processes/{OWN_KEY}/" in world.client("thuky").get("/processes").get_data(as_text=True)
+
+
+@pytest.mark.xfail(strict=True, reason=DEFINITIONS_API)
+def test_camunda_clients_do_not_see_another_units_definitions_or_deployments(world: World) -> None:
+    client = world.app.test_client()
+    definitions = client.get(f"/engine-rest/process-definition?key={OWN_KEY}", headers=OTHER_ADMIN).json
+    count = client.get(f"/engine-rest/process-definition/count?key={OWN_KEY}", headers=OTHER_ADMIN).json
+    deployments = client.get("/engine-rest/deployment", headers=OTHER_ADMIN).json
+    assert definitions == [] and count == {"count": 0}
+    assert str(world.ids["own_deployment"]) not in {d["id"] for d in deployments}
 
 
 def test_the_portal_shows_only_active_published_procedures(world: World) -> None:
