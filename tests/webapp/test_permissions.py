@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -154,7 +155,8 @@ NEW_PASSWORD = {"current_password": "demo", "new_password": "mat-khau-moi-26", "
 
 
 def a_day(world: World) -> dict[str, Any]:
-    return {"day": f"2031-{1 + next(world.serial) % 12:02d}-{1 + next(world.serial) % 28:02d}"}
+    """A day no calendar has yet."""
+    return {"day": (date(2031, 1, 1) + timedelta(days=next(world.serial))).isoformat()}
 
 
 def a_message(world: World) -> dict[str, Any]:
