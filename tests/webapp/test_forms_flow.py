@@ -121,7 +121,7 @@ def test_files_are_only_for_people_of_the_unit(app: Flask, evidence: FlaskClient
     assert evidence.get(f"/files/{file_id}").status_code == 403  # still pending: only its uploader sees it
     evidence.post("/logout")
     login(evidence, "outsider")
-    assert evidence.get(f"/files/{file_id}").status_code == 403
+    assert evidence.get(f"/files/{file_id}").status_code == 404  # not of the unit: as if it did not exist
     assert evidence.get("/files/nope").status_code == 404
 
 

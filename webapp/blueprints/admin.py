@@ -10,7 +10,17 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import extract, or_, select
 
-from engine import CalendarDay, RoleAssignment, Unit, WorkingCalendar, outbox, remove_calendar_day, set_calendar_day
+from engine import (
+    PROVINCE_ADMIN,
+    CalendarDay,
+    RoleAssignment,
+    Unit,
+    WorkingCalendar,
+    has_system_role,
+    outbox,
+    remove_calendar_day,
+    set_calendar_day,
+)
 
 from ..auth import login_required
 from ..extensions import now, sa_session
@@ -27,6 +37,12 @@ def _admin_units(refusal: str | None = None) -> list[Unit]:
     if not units:
         abort(403, refusal or _("Only administrators may change the working calendar."))
     return units
+
+
+def _require_province_admin() -> None:
+    """The province's days off and make-up days count for every unit: only its calendar keepers change them."""
+    if not has_system_role(sa_session(), g.user, PROVINCE_ADMIN):
+        abort(403, _("Only the province's calendar administrators may change the province's days."))
 
 
 def _national_holidays(year: int) -> list[tuple[date, str]]:
@@ -64,7 +80,9 @@ def add_day() -> Any:
         abort(422, _("Enter the date as YYYY-MM-DD."))
     scope = request.form.get("scope", "province")
     unit_id = None if scope == "province" else int(scope) if is_id(scope) else -1
-    if unit_id is not None and unit_id not in {u.id for u in units}:
+    if unit_id is None:
+        _require_province_admin()
+    elif unit_id not in {u.id for u in units}:
         abort(403, _("You do not administer that unit."))
     set_calendar_day(sa_session(), unit_id, day, request.form.get("kind", ""), request.form.get("note", "").strip())
     flash(_("Calendar updated: deadlines computed from now on use it."), "success")
@@ -76,10 +94,10 @@ def add_day() -> Any:
 def remove_day(entry_id: int) -> Any:
     units = _admin_units()
     entry = sa_session().get(CalendarDay, entry_id)
-    if entry is None:
-        abort(404)
-    if entry.unit_id is not None and entry.unit_id not in {u.id for u in units}:
-        abort(403, _("You do not administer that unit."))
+    if entry is None or (entry.unit_id is not None and entry.unit_id not in {u.id for u in units}):
+        abort(404)  # another unit's day: not found, as if it did not exist
+    if entry.unit_id is None:
+        _require_province_admin()
     year = entry.day.year
     remove_calendar_day(sa_session(), entry)
     flash(_("Calendar updated: deadlines computed from now on use it."), "success")
@@ -99,10 +117,8 @@ def outbox_failed() -> Any:
 def retry_message(message_id: int) -> Any:
     units = _admin_units(_("Only administrators see the messages that could not be sent."))
     message = sa_session().get(outbox.OutboxMessage, message_id)
-    if message is None:
-        abort(404)
-    if message.unit_id not in {u.id for u in units}:
-        abort(403, _("You do not administer that unit."))
+    if message is None or message.unit_id not in {u.id for u in units}:
+        abort(404)  # another unit's message: not found, as if it did not exist
     if outbox.retry(sa_session(), message_id, now()):
         flash(_("The message will be sent again in the next delivery round."), "success")
     else:

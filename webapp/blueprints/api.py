@@ -15,6 +15,7 @@ from engine import (
     NotAllowed,
     ProcessDefinition,
     ProcessInstance,
+    TaskNotFound,
     TaskRow,
     expand_upload,
     queries,
@@ -100,6 +101,7 @@ def openapi() -> Any:
 @bp.get("/process-definitions")
 @basic_auth
 def definitions() -> Any:
+    """The versions the caller's units run: the shared library's and their own; never another unit's."""
     running = queries.active_definitions(sa_session(), unit_ids_of(sa_session(), g.user))
     return jsonify([_definition(d) for d in running])
 
@@ -134,10 +136,12 @@ def tasks() -> Any:
 
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
+    """The task, if the user may see it; another unit's task is not found, as if it did not exist."""
     engine = app_engine()
     row = engine.task_row(task_id)
-    if not (engine.may_work(row, g.user) or queries.may_view_instance(sa_session(), g.user, row.instance)):
-        raise NotAllowed("You may not see this task.")
+    if not (engine.may_work(row, g.user) or engine.is_candidate(row, g.user)
+            or queries.may_view_instance(sa_session(), g.user, row.instance)):  # fmt: skip
+        raise TaskNotFound(task_id)
     return engine, row
 
 
@@ -154,12 +158,14 @@ def task(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/claim")
 @basic_auth
 def claim(task_id: str) -> Any:
+    _visible(task_id)
     return jsonify(_task(app_engine().claim(task_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @basic_auth
 def unclaim(task_id: str) -> Any:
+    _visible(task_id)
     return jsonify(_task(app_engine().unclaim(task_id, actor=g.user, now=now())))
 
 
@@ -171,6 +177,7 @@ def complete(task_id: str) -> Any:
     if not isinstance(variables, dict):
         abort(400, "'variables' must be an object.")
     locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
+    _visible(task_id)
     row = app_engine().complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
     return jsonify(_task(row))
 
@@ -182,7 +189,7 @@ def instance(instance_id: int) -> Any:
     if found is None:
         raise InstanceNotFound(instance_id)
     if not queries.may_view_instance(sa_session(), g.user, found):
-        raise NotAllowed("This process belongs to a unit you are not a member of.")
+        raise InstanceNotFound(instance_id)  # another unit's process is not found, as if it did not exist
     return jsonify(_instance(found, with_history=True))
 
 

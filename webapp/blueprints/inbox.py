@@ -16,6 +16,7 @@ from engine import (
     Notice,
     ProcessInstance,
     StoredFile,
+    TaskNotFound,
     TaskRow,
     Upload,
     feel_for_forms,
@@ -59,11 +60,12 @@ def index() -> Any:
 
 
 def _visible_task(task_id: str) -> TaskRow:
+    """The task, if the user may see it; another unit's task is not found, as if it did not exist."""
     engine = _engine()
     row = engine.task_row(task_id)
     if not (engine.may_work(row, g.user) or engine.is_candidate(row, g.user)
             or queries.may_view_instance(sa_session(), g.user, row.instance)):  # fmt: skip
-        abort(403, _("You may not see this task."))
+        raise TaskNotFound(task_id)
     return row
 
 
@@ -158,8 +160,9 @@ def download(file_id: str) -> Any:
     if stored is None:
         abort(404)
     instance = sa_session().get(ProcessInstance, stored.instance_id)
-    pending_of_other = stored.state == "pending" and stored.uploaded_by_id != g.user.id
-    if instance is None or pending_of_other or not queries.may_view_instance(sa_session(), g.user, instance):
+    if instance is None or not queries.may_view_instance(sa_session(), g.user, instance):
+        abort(404)  # another unit's file: not found, as if it did not exist
+    if stored.state == "pending" and stored.uploaded_by_id != g.user.id:
         abort(403, _("You may not see the files of this process."))
     data = _engine().files.read(stored.storage_key)  # type: ignore[union-attr]
     response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
@@ -184,6 +187,7 @@ def conditions(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str) -> Any:
+    _visible_task(task_id)
     _engine().claim(task_id, actor=g.user, now=now())
     flash(_("You now hold this task."), "success")
     return redirect(url_for("inbox.task", task_id=task_id))
@@ -192,6 +196,7 @@ def claim(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str) -> Any:
+    _visible_task(task_id)
     _engine().unclaim(task_id, actor=g.user, now=now())
     flash(_("The task is back in the shared inbox."), "success")
     return redirect(url_for("inbox.index"))

@@ -117,7 +117,7 @@ def instance(instance_id: int) -> Any:
     if found is None:
         raise InstanceNotFound(instance_id)
     if not queries.may_view_instance(sa_session(), g.user, found):
-        abort(403, _("This process belongs to a unit you are not a member of."))
+        raise InstanceNotFound(instance_id)  # another unit's process is not found, as if it did not exist
     return render_template(
         "processes/instance.html",
         instance=found,

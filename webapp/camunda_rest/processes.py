@@ -134,16 +134,20 @@ def definition_by_key(key: str, tenant: str | None = None) -> Any:
 
 def _active(key: str, unit: Unit | None) -> ProcessDefinition:
     """The version the tenant (or the account's only unit) runs: its own line first, then the shared one."""
+    session = sa_session()
     if unit is None:
-        units = unit_ids_of(sa_session(), g.user)
+        units = unit_ids_of(session, g.user)
         unit_id = next(iter(units)) if len(units) == 1 else None
     else:
         unit_id = unit.id
+    tenant = f" for the tenant '{unit.code}'" if unit is not None else ""
     try:
-        return app_engine().active_definition(key, unit_id)
+        found = app_engine().active_definition(key, unit_id)
     except DefinitionNotFound:
-        tenant = f" for the tenant '{unit.code}'" if unit is not None else ""
         raise not_found(f"No process definition with key '{key}'{tenant}.")
+    if not queries.may_read_definition(session, g.user, found):  # another unit's own version: not there
+        raise not_found(f"No process definition with key '{key}'{tenant}.")
+    return found
 
 
 # --- starting and reading instances --------------------------------------------------------------

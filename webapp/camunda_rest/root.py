@@ -33,6 +33,7 @@ from engine import (
     SourceFile,
     Unit,
     expand_upload,
+    queries,
     versions,
 )
 
@@ -185,6 +186,9 @@ def engines() -> Any:
 def deployments() -> Any:
     """The connection check of Camunda Modeler (``?maxResults=0``) and a plain list otherwise."""
     stmt = select(Deployment)
+    readable = queries.visible_units(sa_session(), g.user)  # the shared library's and the account's units'
+    if readable is not None:
+        stmt = stmt.where(Deployment.unit_id.is_(None) | Deployment.unit_id.in_(readable))
     for field, column in (("id", Deployment.id), ("name", Deployment.name), ("source", Deployment.source)):
         if request.args.get(field):
             stmt = stmt.where(column == (int_arg(field) if field == "id" else request.args[field]))
@@ -201,7 +205,8 @@ def deployments() -> Any:
 @basic_auth
 def deployment(deployment_id: str) -> Any:
     found = sa_session().get(Deployment, int(deployment_id)) if is_id(deployment_id) else None
-    if found is None:
+    readable = queries.visible_units(sa_session(), g.user)
+    if found is None or (found.unit_id is not None and readable is not None and found.unit_id not in readable):
         raise not_found(f"Deployment with id '{deployment_id}' does not exist.")
     return jsonify(deployment_dto(found, deployment_tenant(found)))
 
