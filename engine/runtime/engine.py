@@ -92,13 +92,16 @@ class Engine:
         """The version of ``key`` that runs in the unit (its own line first, then the shared library's)."""
         return queries.active_definition(self.session, key, unit_id)
 
-    def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int) -> bool:
-        """The actor holds a starter role in the unit, and this is the version the unit runs."""
+    def may_start(self, actor: User, definition: ProcessDefinition, unit_id: int, *, runs_there: bool = False) -> bool:
+        """The actor holds a starter role in the unit, and this is the version the unit runs (``runs_there``:
+        the caller has just looked that up)."""
         if not definition.startable_in(unit_id):  # another unit's own process, or one eISO starts itself
             return False
         roles = roles_in_unit(self.session, actor, unit_id)
         if not roles or (definition.starter_roles and not roles & set(definition.starter_roles)):
             return False
+        if runs_there:
+            return True
         try:  # a unit that runs its own version of a shared process starts that one, never the shared one
             return queries.runnable(self.session, definition.key, unit_id).id == definition.id
         except DefinitionNotFound:
@@ -121,7 +124,7 @@ class Engine:
         with self.command(now=now, actor=actor) as command:
             unit = self.session.get(Unit, unit_id)
             definition = self.active_definition(key, unit_id) if unit is not None else self.active_definition(key)
-            if unit is None or not self.may_start(actor, definition, unit_id):
+            if unit is None or not self.may_start(actor, definition, unit_id, runs_there=True):
                 raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
             form = self.start_form(definition)
             given = self._check_form(form, context_variables(unit, actor), post, variables, locale, now) if form \
