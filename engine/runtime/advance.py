@@ -30,6 +30,8 @@ from sqlalchemy import select
 from engine.errors import EngineError
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.notices import notify
+from engine.org.people import users_with_role
 from engine.runtime import calls, signals
 from engine.runtime.command import Command, Recorder, Step
 from engine.runtime.deadlines import due_for, follow_up_for
@@ -279,6 +281,8 @@ class Advancer:
         self._sync_jobs(command, step)
         self._sync_subscriptions(command, step)
         calls.cancel_orphans(command, step)
+        if not workflow.is_completed() and instance.status == "running" and not _can_move(command, step):
+            _report_stall(command, step)
         if workflow.is_completed() and instance.status == "running":
             instance.status, instance.completed_at = "completed", now
             if instance.due_at is not None:
@@ -401,6 +405,34 @@ class Advancer:
         for key, row in rows.items():
             if key not in wanted:
                 row.state = "cancelled"
+
+
+def _can_move(command: Command, step: Step) -> bool:
+    """Something can still move the instance on: a task for people, a job, a called process, a timer, a
+    message or signal it waits for (also an event subprocess listening for one)."""
+    for task in active_tasks(step.workflow):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
+            return True  # a user task, a job (JobTask) or a call activity waiting for its called process
+        waits_for = timer_kind(definition) or isinstance(definition, MessageEventDefinition | SignalEventDefinition)
+        if task.state == TaskState.WAITING and waits_for:
+            return True
+    listening = select(MessageSubscription.id).where(MessageSubscription.instance_id == step.instance.id,
+                                                     MessageSubscription.state == "waiting")  # fmt: skip
+    return command.session.scalar(listening.limit(1)) is not None
+
+
+def _report_stall(command: Command, step: Step) -> None:
+    """Nothing can move the instance on: an incident in its history and a notice to the unit's
+    administrators, naming the steps it stopped at, instead of a quiet "running"."""
+    stuck = sorted({name_of(step.instance, element_of(t.task_spec)) or element_of(t.task_spec)
+                    for t in active_tasks(step.workflow) if t.task_spec.bpmn_id})  # fmt: skip
+    reason = "Nothing can move this process on: no task, job, timer or message waits at " + (", ".join(stuck) or "?")
+    step.recorder.add("incident", data={"error": reason, "stalled_at": stuck})
+    admins = users_with_role(command.session, step.instance.unit_id, "admin")
+    title = f"Quy trình bị dừng, cần xử lý: {step.instance.definition.name} #{step.instance.id}"
+    notify(command.session, admins, unit_id=step.instance.unit_id, instance_id=step.instance.id, kind="incident",
+           title=title, body=reason, link=f"/instances/{step.instance.id}", now=command.now)
 
 
 def _fire_start_events(workflow: BpmnWorkflow) -> bool:
