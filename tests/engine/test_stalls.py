@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Deployer, Engine, HistoryEvent, Notice, SourceFile
+from engine import Deployer, Engine, HistoryEvent, Notice, SourceFile, User
 from tests.conftest import FIXTURES, Clock, People
 from tests.engine.test_runtime import DRAFT
 
