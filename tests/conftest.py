@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session
 
@@ -134,6 +134,13 @@ def library(session: Session, unit: Unit, clock: Clock) -> None:
 @pytest.fixture
 def users(session: Session, unit: Unit) -> dict[str, User]:
     return {u.username: u for u in session.query(User).all()}
+
+
+def integration_account(session: Session) -> User:
+    """The demo unit's administrator, the account its workers and message senders use."""
+    found = session.scalar(select(User).where(User.username == "admin"))
+    assert found is not None
+    return found
 
 
 def deploy_fixture(session: Session, now: datetime, *names: str) -> None:

@@ -251,7 +251,7 @@ def signal() -> Any:
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
     engine = app_engine()
-    send_signal(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
+    send_signal(engine, name, from_camunda(body.get("variables")), actor=g.user, unit_id=unit.id, now=now())
     return "", 204
 
 
