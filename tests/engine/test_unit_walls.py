@@ -3,19 +3,19 @@ work through the engine. Each attack is refused and leaves every row and the his
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine
-from engine.errors import NotAllowed, NotFound
+from engine import Engine, outbox, queries
+from engine.errors import InstanceNotFound, NotAllowed, NotFound
 from engine.library.deploy import Deployer, SourceFile
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
-from engine.org.models import CalendarDay, User
+from engine.org.models import Notice, User
+from engine.org.notices import notify
+from engine.outbox import OutboxMessage
 from engine.runtime.jobs import (
     ExternalJob,
     JobNotFound,
@@ -29,9 +29,16 @@ from engine.runtime.jobs import (
     throw_job_error,
 )
 from engine.runtime.messages import NoOneWaiting, correlate
-from engine.runtime.models import HistoryEvent, MessageSubscription, ProcessInstance, TaskRow
+from engine.runtime.models import (
+    HistoryEvent,
+    ProcessInstance,
+    StoredFile,
+    TaskCandidate,
+    TaskRow,
+)
 from engine.runtime.signals import send_signal
-from tests.conftest import FIXTURES, Clock, People
+from tests.conftest import FIXTURES, Clock, People, snapshot
+from tests.conftest import integration_account as admin
 
 pytestmark = pytest.mark.usefixtures("library")
 LOCK = timedelta(minutes=5)
@@ -42,28 +49,6 @@ def deploy(session: Session, clock: Clock, path: str) -> None:
     Deployer(session).deploy([SourceFile(source.name, source.read_bytes())], actor=None, now=clock.now)
 
 
-def snapshot(session: Session) -> dict[str, Any]:
-    """Everything a refused attack must leave as it was: instances, tasks, jobs, subscriptions, history."""
-    session.expire_all()
-
-    def rows(stmt: Any) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in session.execute(stmt)]
-
-    return {
-        "instances": [(i, r, s, hashlib.sha256(state.encode()).hexdigest()) for i, r, s, state in rows(
-            select(ProcessInstance.id, ProcessInstance.revision, ProcessInstance.status, ProcessInstance.state)
-            .order_by(ProcessInstance.id))],
-        "tasks": rows(select(TaskRow.id, TaskRow.state, TaskRow.assignee_id).order_by(TaskRow.id)),
-        "jobs": rows(select(ExternalJob.id, ExternalJob.state, ExternalJob.retries, ExternalJob.locked_by,
-                            ExternalJob.lock_expires_at, ExternalJob.error_message).order_by(ExternalJob.id)),
-        "subscriptions": rows(select(MessageSubscription.id, MessageSubscription.state)
-                              .order_by(MessageSubscription.id)),
-        "history": rows(select(HistoryEvent.id, HistoryEvent.kind).order_by(HistoryEvent.id)),
-        "calendar": rows(select(CalendarDay.id, CalendarDay.unit_id, CalendarDay.day, CalendarDay.kind)
-                         .order_by(CalendarDay.id)),
-    }  # fmt: skip
-
-
 def start_dossier(session: Session, clock: Clock, people: People) -> tuple[Engine, int]:
     """An instance of the demo unit waiting for its worker (``igate-verify``) and for a message."""
     deploy(session, clock, "events/dossier_events_c8.bpmn")
@@ -71,12 +56,6 @@ def start_dossier(session: Session, clock: Clock, people: People) -> tuple[Engin
     instance = engine.start("dossier_events_c8", actor=people.member, unit_id=people.unit.id, now=clock.now,
                             variables={"dossier": "HS-001"})  # fmt: skip
     return engine, instance.id
-
-
-def admin(session: Session) -> User:
-    found = session.scalar(select(User).where(User.username == "admin"))
-    assert found is not None
-    return found
 
 
 def strangers(people: People) -> list[User]:
@@ -232,3 +211,148 @@ def test_a_units_calendar_is_changed_by_its_own_administrators_only(session: Ses
     assert own.unit_id == people.other_unit.id
     with pytest.raises(NotFound):
         remove_calendar_day(session, 999_999, actor=admin(session))
+
+
+# --- who a diagram gives a task to ------------------------------------------------------------------------
+
+
+def start_named(session: Session, clock: Clock, people: People, **names: str) -> tuple[Engine, TaskRow]:
+    """An instance of the demo unit whose task names people by user name (``assignee_name``, ``candidate_names``)."""
+    deploy(session, clock, "assignment_names_c8.bpmn")
+    engine = Engine(session)
+    instance = engine.start("assignment_names", actor=people.member, unit_id=people.unit.id, now=clock.now,
+                            variables=dict(names))  # fmt: skip
+    return engine, session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id)).one()
+
+
+def candidates(session: Session, row: TaskRow) -> tuple[set[str], set[int]]:
+    found = session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == row.id)).all()
+    return {c.role for c in found if c.role}, {c.user_id for c in found if c.user_id}
+
+
+def test_a_diagram_cannot_give_a_task_to_another_units_person(session: Session, people: People,
+                                                              clock: Clock) -> None:  # fmt: skip
+    engine, row = start_named(session, clock, people, assignee_name="thuky_bmt")
+    assert row.assignee_id is None and candidates(session, row) == ({"admin"}, set())  # it falls to the admins
+    [incident] = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "incident")).all()
+    assert (incident.task_id, incident.data["not_found"], incident.data["fell_to_admins"]) == (row.id, ["thuky_bmt"],
+                                                                                               True)  # fmt: skip
+    notices = session.scalars(select(Notice).where(Notice.kind == "assignee_not_found")).all()
+    assert {n.user_id for n in notices} == {admin(session).id} and "thuky_bmt" in notices[0].title
+    before = snapshot(session)
+    outsider = people.outsider_member
+    assert not engine.may_work(row, outsider) and not engine.is_candidate(row, outsider)
+    assert queries.my_tasks(session, outsider) == [] and queries.claimable_tasks(session, outsider) == []
+    with pytest.raises(NotAllowed):
+        engine.claim(row.id, actor=outsider, now=clock.now)
+    with pytest.raises(NotAllowed):
+        engine.complete(row.id, actor=outsider, now=clock.now, variables={})
+    with pytest.raises(NotAllowed):
+        engine.visible_task(row.id, outsider)
+    assert snapshot(session) == before
+    assert engine.claim(row.id, actor=admin(session), now=clock.now).assignee_id == admin(session).id
+
+
+def test_candidate_users_of_another_unit_are_left_out_and_reported(session: Session, people: People,
+                                                                   clock: Clock) -> None:  # fmt: skip
+    engine, row = start_named(session, clock, people, candidate_names="thuky_bmt, chuyenvien")
+    specialist = session.scalars(select(User).where(User.username == "chuyenvien")).one()
+    assert candidates(session, row) == (set(), {specialist.id})  # reaches someone: no fall to the admins
+    [incident] = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "incident")).all()
+    assert (incident.data["not_found"], incident.data["fell_to_admins"]) == (["thuky_bmt"], False)
+    with pytest.raises(NotAllowed):
+        engine.claim(row.id, actor=people.outsider_member, now=clock.now)
+    assert engine.claim(row.id, actor=specialist, now=clock.now).assignee_id == specialist.id
+
+
+def test_a_task_named_for_a_member_of_the_unit_goes_to_that_member(session: Session, people: People,
+                                                                   clock: Clock) -> None:  # fmt: skip
+    _, row = start_named(session, clock, people, assignee_name="thuky")
+    assert row.assignee_id == people.member.id and candidates(session, row) == (set(), set())
+    assert session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "incident")).all() == []
+    assert session.scalars(select(Notice).where(Notice.kind == "assignee_not_found")).all() == []
+
+
+def test_a_row_holding_another_units_person_gives_that_person_nothing(session: Session, people: People,
+                                                                      clock: Clock) -> None:  # fmt: skip
+    """A task row written before names were looked up in the unit: its holder from elsewhere gets nothing."""
+    engine, row = start_named(session, clock, people, assignee_name="thuky")
+    row.assignee_id = people.outsider_member.id
+    session.add(TaskCandidate(task_id=row.id, user_id=people.outsider_member.id))
+    session.commit()
+    before = snapshot(session)
+    outsider = people.outsider_member
+    assert queries.my_tasks(session, outsider) == [] and queries.inbox_counts(session, outsider).mine == 0
+    assert not engine.may_work(row, outsider) and not engine.is_candidate(row, outsider)
+    with pytest.raises(NotAllowed):
+        engine.complete(row.id, actor=outsider, now=clock.now, variables={})
+    with pytest.raises(NotAllowed):
+        engine.save_draft(row.id, {"x": 1}, actor=outsider, now=clock.now)
+    assert snapshot(session) == before
+
+
+# --- reads: lists, pages, data, files, notices ------------------------------------------------------------
+
+
+def test_another_units_people_see_nothing_of_the_units_work(session: Session, people: People, clock: Clock) -> None:
+    engine, instance_id = start_dossier(session, clock, people)
+    objectives = engine.start("quality_objectives", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    task = session.scalars(select(TaskRow).where(TaskRow.instance_id == objectives.id)).first()
+    assert task is not None
+    for stranger in (people.outsider_member, people.outsider_leader, people.nobody):
+        assert queries.instances_for(session, stranger) == []
+        assert queries.my_tasks(session, stranger) == [] and queries.claimable_tasks(session, stranger) == []
+        assert queries.inbox_counts(session, stranger) == queries.InboxCounts(0, 0, 0)
+        assert all(people.unit.id not in units for _, units in queries.startable(session, stranger))
+        with pytest.raises(NotAllowed):
+            queries.visible_instance(session, stranger, instance_id)
+        with pytest.raises(NotAllowed):
+            engine.visible_task(task.id, stranger)
+    with pytest.raises(InstanceNotFound):
+        queries.visible_instance(session, people.outsider_member, 999_999)
+    assert queries.visible_instance(session, people.leader, instance_id).id == instance_id
+
+
+def test_another_units_people_cannot_download_the_units_files(session: Session, people: People,
+                                                              clock: Clock) -> None:  # fmt: skip
+    engine, instance_id = start_dossier(session, clock, people)
+    for state, uploader in (("attached", people.member), ("pending", people.member)):
+        session.add(StoredFile(id=f"file-{state}", instance_id=instance_id, field="evidence", filename="qd.pdf",
+                               content_type="application/pdf", size=3, sha256="0" * 64, storage_key=f"k-{state}",
+                               state=state, uploaded_by_id=uploader.id, uploaded_at=clock.now))  # fmt: skip
+    session.commit()
+    for stranger in (people.outsider_member, people.nobody):
+        for file_id in ("file-attached", "file-pending"):
+            with pytest.raises(NotAllowed):
+                engine.file_for(file_id, stranger)
+    with pytest.raises(NotAllowed):  # a colleague's upload not yet attached is the colleague's only
+        engine.file_for("file-pending", people.leader)
+    with pytest.raises(NotFound):
+        engine.file_for("no-such-file", people.member)
+    assert engine.file_for("file-attached", people.leader).filename == "qd.pdf"
+
+
+def test_nobody_marks_another_persons_notice_read(session: Session, people: People, clock: Clock) -> None:
+    [notice] = notify(session, [people.member], unit_id=people.unit.id, kind="test", title="Thông báo", now=clock.now)
+    session.commit()
+    for stranger in (people.outsider_member, people.leader):
+        with pytest.raises(NotFound):
+            queries.mark_notice_read(session, notice.id, stranger, clock.now)
+    session.expire_all()
+    assert session.get(Notice, notice.id).read_at is None  # type: ignore[union-attr]
+    assert queries.mark_notice_read(session, notice.id, people.member, clock.now).read_at is not None
+
+
+def test_another_units_administrator_cannot_send_the_units_failed_messages_again(session: Session, people: People,
+                                                                                 clock: Clock) -> None:  # fmt: skip
+    message = outbox.enqueue(session, unit_id=people.unit.id, channel="email", key="notice-1", now=clock.now,
+                             payload={"to": "thuky@example.vn"})  # fmt: skip
+    message.state = "failed"
+    session.commit()
+    before = session.execute(select(OutboxMessage.state, OutboxMessage.attempts)).all()
+    with pytest.raises(NotAllowed):
+        outbox.retry(session, message.id, clock.now, unit_ids={people.other_unit.id})
+    with pytest.raises(NotFound):
+        outbox.retry(session, 999_999, clock.now, unit_ids={people.other_unit.id})
+    assert session.execute(select(OutboxMessage.state, OutboxMessage.attempts)).all() == before
+    assert outbox.retry(session, message.id, clock.now, unit_ids={people.unit.id})

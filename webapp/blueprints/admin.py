@@ -105,12 +105,7 @@ def outbox_failed() -> Any:
 @login_required
 def retry_message(message_id: int) -> Any:
     units = _admin_units(_("Only administrators see the messages that could not be sent."))
-    message = sa_session().get(outbox.OutboxMessage, message_id)
-    if message is None:
-        abort(404)
-    if message.unit_id not in {u.id for u in units}:
-        abort(403, _("You do not administer that unit."))
-    if outbox.retry(sa_session(), message_id, now()):
+    if outbox.retry(sa_session(), message_id, now(), unit_ids={u.id for u in units}):
         flash(_("The message will be sent again in the next delivery round."), "success")
     else:
         flash(_("This message is not waiting for a retry any more."), "info")

@@ -11,7 +11,6 @@ from flask import Blueprint, abort, g, jsonify, request
 from engine import (
     Engine,
     HistoryEvent,
-    InstanceNotFound,
     NotAllowed,
     ProcessDefinition,
     ProcessInstance,
@@ -134,10 +133,7 @@ def tasks() -> Any:
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
     engine = app_engine()
-    row = engine.task_row(task_id)
-    if not (engine.may_work(row, g.user) or queries.may_view_instance(sa_session(), g.user, row.instance)):
-        raise NotAllowed("You may not see this task.")
-    return engine, row
+    return engine, engine.visible_task(task_id, g.user)
 
 
 @bp.get("/tasks/<task_id>")
@@ -177,11 +173,7 @@ def complete(task_id: str) -> Any:
 @bp.get("/instances/<int:instance_id>")
 @basic_auth
 def instance(instance_id: int) -> Any:
-    found = sa_session().get(ProcessInstance, instance_id)
-    if found is None:
-        raise InstanceNotFound(instance_id)
-    if not queries.may_view_instance(sa_session(), g.user, found):
-        raise NotAllowed("This process belongs to a unit you are not a member of.")
+    found = queries.visible_instance(sa_session(), g.user, instance_id)
     return jsonify(_instance(found, with_history=True))
 
 

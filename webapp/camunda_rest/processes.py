@@ -14,6 +14,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 
 from engine import (
+    InstanceNotFound,
     NoOneWaiting,
     NotAllowed,
     ProcessDefinition,
@@ -190,11 +191,12 @@ def _start_unit(definition: ProcessDefinition, tenant: Unit | None) -> int:
 @bp.get("/process-instance/<instance_id>")
 @basic_auth
 def instance(instance_id: str) -> Any:
-    found = sa_session().get(ProcessInstance, int(instance_id)) if is_id(instance_id) else None
-    if found is None:
+    if not is_id(instance_id):
         raise not_found(f"Process instance with id {instance_id} does not exist.")
-    if not queries.may_view_instance(sa_session(), g.user, found):
-        raise NotAllowed("This process belongs to a unit you are not a member of.")
+    try:
+        found = queries.visible_instance(sa_session(), g.user, int(instance_id))
+    except InstanceNotFound:
+        raise not_found(f"Process instance with id {instance_id} does not exist.") from None
     return jsonify(instance_dto(found))
 
 
