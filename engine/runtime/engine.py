@@ -220,7 +220,7 @@ class Engine:
         with self.command(now=now, actor=actor):
             row = self.task_row(task_id)
             self._require_open(row)
-            if row.assignee_id != actor.id:
+            if row.assignee_id != actor.id or not self.may_work(row, actor):
                 raise NotAllowed("Only the person holding a task can hand it back.")
             row.assignee_id = None
             row.claimed_at = None

@@ -288,6 +288,8 @@ def test_a_row_holding_another_units_person_gives_that_person_nothing(session: S
         engine.complete(row.id, actor=outsider, now=clock.now, variables={})
     with pytest.raises(NotAllowed):
         engine.save_draft(row.id, {"x": 1}, actor=outsider, now=clock.now)
+    with pytest.raises(NotAllowed):
+        engine.unclaim(row.id, actor=outsider, now=clock.now)
     assert snapshot(session) == before
 
 
