@@ -15,6 +15,7 @@ from engine.library.deploy import Deployer, SourceFile
 from engine.org.calendar_days import remove_calendar_day, set_calendar_day
 from engine.org.models import Notice, User
 from engine.org.notices import notify
+from engine.org.people import PROVINCE_ADMIN, grant_system_role
 from engine.outbox import OutboxMessage
 from engine.runtime.jobs import (
     ExternalJob,
@@ -37,7 +38,7 @@ from engine.runtime.models import (
     TaskRow,
 )
 from engine.runtime.signals import send_signal
-from tests.conftest import FIXTURES, Clock, People, snapshot
+from tests.conftest import FIXTURES, Clock, People, make_user, snapshot
 from tests.conftest import integration_account as admin
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -358,3 +359,15 @@ def test_another_units_administrator_cannot_send_the_units_failed_messages_again
         outbox.retry(session, 999_999, clock.now, unit_ids={people.other_unit.id})
     assert session.execute(select(OutboxMessage.state, OutboxMessage.attempts)).all() == before
     assert outbox.retry(session, message.id, clock.now, unit_ids={people.unit.id})
+
+
+def test_a_province_calendar_administrator_does_not_change_a_units_own_calendar(session: Session,
+                                                                                people: People) -> None:  # fmt: skip
+    keeper = make_user(session, "lich_tinh", None)  # a role above the units, none in any unit
+    grant_system_role(session, keeper, PROVINCE_ADMIN)
+    session.commit()
+    assert set_calendar_day(session, None, date(2027, 4, 30), "off", "", actor=keeper).unit_id is None
+    before = snapshot(session)
+    with pytest.raises(NotAllowed):
+        set_calendar_day(session, people.unit.id, date(2027, 5, 8), "working", "", actor=keeper)
+    assert snapshot(session) == before

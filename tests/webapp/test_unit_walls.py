@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from engine import TaskRow, notices
 from engine.org.models import CalendarDay, Unit, User
+from engine.org.people import PROVINCE_ADMIN, grant_system_role
 from tests.conftest import FIXTURES, Clock, make_unit, make_user, snapshot
 from tests.webapp.conftest import basic, login
 from webapp.extensions import sa_session
@@ -178,3 +179,19 @@ def test_another_units_people_open_none_of_the_units_pages(app: Flask, client: F
         assert stranger.get(f"/engine-rest/process-instance/{instance_id}", headers=basic(name)).status_code == 403
     assert state(app) == before
     assert client.post(f"/notices/{notice_id}/read").status_code == 302  # its own reader can
+
+
+def test_a_province_calendar_administrator_keeps_the_province_calendar_only(app: Flask) -> None:
+    with app.app_context():
+        keeper = make_user(sa_session(), "lich_tinh", None)
+        grant_system_role(sa_session(), keeper, PROVINCE_ADMIN)
+        sa_session().commit()
+        unit_id = sa_session().scalars(select(Unit.id).where(Unit.code == "skhcn-daklak")).one()
+    client = login(app.test_client(), "lich_tinh")
+    assert 'value="province"' in client.get("/admin/calendar?year=2027").get_data(as_text=True)
+    assert client.post("/admin/calendar", data={"day": "2027-04-30", "kind": "off", "scope": "province"}) \
+        .status_code == 302  # fmt: skip
+    before = state(app)
+    assert client.post("/admin/calendar", data={"day": "2027-05-08", "kind": "working", "scope": str(unit_id)}) \
+        .status_code == 403  # fmt: skip
+    assert state(app) == before
