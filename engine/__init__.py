@@ -44,7 +44,7 @@ from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
 from engine.org import login_guard, login_sessions, notices
 from engine.org.calendar import WorkingCalendar
-from engine.org.calendar_days import remove_calendar_day, set_calendar_day
+from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import (
@@ -68,6 +68,8 @@ from engine.runtime.jobs import (
     ExternalJob,
     JobNotFound,
     complete_job,
+    covered_job,
+    covered_jobs,
     extend_lock,
     fail_job,
     fetch_and_lock,
@@ -114,8 +116,8 @@ __all__ = [
     # commands and their helpers
     "Engine", "Command", "WorkflowCache", "Deployer", "DeploymentResult", "SourceFile", "expand_upload",
     "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
-    "Upload",
-    "command_scanner", "complete_job", "extend_lock", "fail_job", "fetch_and_lock", "retry_job", "throw_job_error",
+    "Upload", "command_scanner", "complete_job", "covered_job", "covered_jobs", "extend_lock", "fail_job",
+    "fetch_and_lock", "retry_job", "throw_job_error",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
@@ -123,7 +125,8 @@ __all__ = [
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
-    "set_calendar_day", "remove_calendar_day", "current_objectives", "REGISTRY_SETTING", "HIGH", "LOW",
+    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
+    "HIGH", "LOW",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",

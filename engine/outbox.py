@@ -19,6 +19,7 @@ receiving system can drop a duplicate after a crash between sending and marking.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, claim
+from engine.errors import NotFound
 
 MAX_ATTEMPTS = 8
 """Attempts before a message that keeps failing temporarily is given up (1+2+4+…+64 minutes: about 2 hours)."""
@@ -146,11 +148,17 @@ def expire(session: Session, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def retry(session: Session, message_id: int, now: datetime) -> bool:
-    """An administrator sends a failed message again: it gets a fresh round of attempts, due now. Commits."""
-    done = claim(session, OutboxMessage, message_id, OutboxMessage.state == "failed", state="pending", attempts=0,
-                 next_attempt_at=now, expires_at=None)  # fmt: skip
+def retry(session: Session, message_id: int, now: datetime, *, unit_ids: Collection[int]) -> bool:
+    """An administrator of ``unit_ids`` sends a failed message of one of them again: it gets a fresh round
+    of attempts, due now. Commits; False when the message is not failed (any more)."""
+    done = claim(session, OutboxMessage, message_id, OutboxMessage.state == "failed",
+                 OutboxMessage.unit_id.in_(list(unit_ids)), state="pending", attempts=0, next_attempt_at=now,
+                 expires_at=None)  # fmt: skip
     session.commit()
+    if not done:
+        message = session.get(OutboxMessage, message_id)
+        if message is None or message.unit_id not in unit_ids:  # another unit's message does not exist for them
+            raise NotFound("Outgoing message %(id)s does not exist.", id=message_id)
     return done
 
 

@@ -3,21 +3,25 @@ the shipped library deployed, and a clock that tests move instead of sleeping.""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session
 
 import engine.org.demo
 from engine import Deployer, SourceFile
 from engine.db import Base
-from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
+from engine.runtime.jobs import ExternalJob
+from engine.runtime.models import HistoryEvent, MessageSubscription, ProcessInstance, TaskRow
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "bpmn"
@@ -134,6 +138,37 @@ def library(session: Session, unit: Unit, clock: Clock) -> None:
 @pytest.fixture
 def users(session: Session, unit: Unit) -> dict[str, User]:
     return {u.username: u for u in session.query(User).all()}
+
+
+def integration_account(session: Session) -> User:
+    """The demo unit's administrator, the account its workers and message senders use."""
+    found = session.scalar(select(User).where(User.username == "admin"))
+    assert found is not None
+    return found
+
+
+def snapshot(session: Session) -> dict[str, Any]:
+    """What a refused attack on a unit's work must leave as it was: instances, tasks, jobs, subscriptions,
+    history, notices and calendar days."""
+    session.expire_all()
+
+    def rows(stmt: Any) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in session.execute(stmt)]
+
+    return {
+        "instances": [(i, r, s, hashlib.sha256(state.encode()).hexdigest()) for i, r, s, state in rows(
+            select(ProcessInstance.id, ProcessInstance.revision, ProcessInstance.status, ProcessInstance.state)
+            .order_by(ProcessInstance.id))],
+        "tasks": rows(select(TaskRow.id, TaskRow.state, TaskRow.assignee_id).order_by(TaskRow.id)),
+        "jobs": rows(select(ExternalJob.id, ExternalJob.state, ExternalJob.retries, ExternalJob.locked_by,
+                            ExternalJob.lock_expires_at, ExternalJob.error_message).order_by(ExternalJob.id)),
+        "subscriptions": rows(select(MessageSubscription.id, MessageSubscription.state)
+                              .order_by(MessageSubscription.id)),
+        "history": rows(select(HistoryEvent.id, HistoryEvent.kind).order_by(HistoryEvent.id)),
+        "notices": rows(select(Notice.id, Notice.user_id, Notice.read_at).order_by(Notice.id)),
+        "calendar": rows(select(CalendarDay.id, CalendarDay.unit_id, CalendarDay.day, CalendarDay.kind)
+                         .order_by(CalendarDay.id)),
+    }  # fmt: skip
 
 
 def deploy_fixture(session: Session, now: datetime, *names: str) -> None:

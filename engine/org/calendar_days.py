@@ -1,16 +1,21 @@
 """A unit's working calendar as stored: the province's and the unit's own days off and make-up working days
-on top of the national calendar (``engine.org.calendar``)."""
+on top of the national calendar (``engine.org.calendar``).
+
+The province's calendar sets every unit's deadlines, so only a ``province_admin`` changes it; a unit's own
+calendar is changed by that unit's administrators only."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, EngineError
+from engine.errors import Conflict, EngineError, NotAllowed, NotFound
 from engine.org.calendar import WorkingCalendar
-from engine.org.models import CalendarDay
+from engine.org.models import CalendarDay, User
+from engine.org.people import PROVINCE_ADMIN, has_system_role, is_member, roles_in_unit
 
 
 def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
@@ -29,8 +34,25 @@ def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
     return WorkingCalendar(days_off=days_off, working_days=working)
 
 
-def set_calendar_day(session: Session, unit_id: int | None, day: Any, kind: str, note: str) -> CalendarDay:
+def may_edit_calendar(session: Session, user: User, unit_id: int | None) -> bool:
+    """The province's calendar (``unit_id`` None): a ``province_admin``; a unit's: that unit's ``admin``."""
+    if unit_id is None:
+        return has_system_role(session, user, PROVINCE_ADMIN)
+    return user.is_active and "admin" in roles_in_unit(session, user, unit_id)
+
+
+def _require_editor(session: Session, user: User, unit_id: int | None) -> None:
+    if may_edit_calendar(session, user, unit_id):
+        return
+    if unit_id is None:
+        raise NotAllowed("Only the province's calendar administrators may change the province's working calendar.")
+    raise NotAllowed("Only the unit's administrators may change its working calendar.")
+
+
+def set_calendar_day(session: Session, unit_id: int | None, day: Any, kind: str, note: str, *,
+                     actor: User) -> CalendarDay:  # fmt: skip
     """Add a day off or a make-up working day to the province's (``unit_id`` None) or a unit's calendar."""
+    _require_editor(session, actor, unit_id)
     if kind not in ("off", "working"):
         raise EngineError("A calendar day is either 'off' or 'working', not '%(kind)s'.", kind=kind)
     exists = select(CalendarDay).where(CalendarDay.day == day, CalendarDay.unit_id.is_(None) if unit_id is None
@@ -43,6 +65,14 @@ def set_calendar_day(session: Session, unit_id: int | None, day: Any, kind: str,
     return entry
 
 
-def remove_calendar_day(session: Session, entry: CalendarDay) -> None:
+def remove_calendar_day(session: Session, entry_id: int, *, actor: User) -> date:
+    """Take a day off or make-up working day out of its calendar; returns its date."""
+    entry = session.get(CalendarDay, entry_id)
+    if entry is None or (entry.unit_id is not None and not is_member(session, actor, entry.unit_id)
+                         and not has_system_role(session, actor, PROVINCE_ADMIN)):  # another unit's: not there
+        raise NotFound("This calendar day does not exist (any more).")
+    _require_editor(session, actor, entry.unit_id)
+    day = entry.day
     session.delete(entry)
     session.commit()
+    return day

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound
 from engine.org.models import Notice, User
 from engine.org.people import users_with_role
 from engine.outbox import OutboxMessage, enqueue
@@ -67,7 +68,12 @@ def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
     return list(session.scalars(stmt.limit(limit)))
 
 
-def mark_notice_read(session: Session, notice: Notice, now: datetime) -> None:
+def mark_notice_read(session: Session, notice_id: int, user: User, now: datetime) -> Notice:
+    """Mark one of the user's own notices read; anyone else's is NotFound, as if it did not exist."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.user_id != user.id:
+        raise NotFound("Notice %(id)s does not exist.", id=notice_id)
     if notice.read_at is None:
         notice.read_at = now
         session.commit()
+    return notice

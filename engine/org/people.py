@@ -81,6 +81,26 @@ def is_member(session: Session, user: User, unit_id: int) -> bool:
     return bool(roles_in_unit(session, user, unit_id))
 
 
+def administered_unit_ids(session: Session, user: User) -> set[int]:
+    """The units an account covers: those where it holds ``admin`` (workers and integration accounts act
+    only on these units' work)."""
+    if not user.is_active:
+        return set()
+    stmt = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+    return set(session.scalars(stmt))
+
+
+def member_in(session: Session, unit_id: int, username: str) -> User | None:
+    """The active person with this user name who holds a role in the unit; None for anyone else (a name
+    from another unit included: a diagram never reaches past its instance's unit)."""
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(User.username == username, RoleAssignment.unit_id == unit_id, User.is_active.is_(True))
+    )
+    return session.scalar(stmt.limit(1))
+
+
 def users_with_role(session: Session, unit_id: int, role: str) -> list[User]:
     stmt = (
         select(User)

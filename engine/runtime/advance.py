@@ -31,7 +31,7 @@ from engine.errors import EngineError
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import users_with_role
+from engine.org.people import member_in, users_with_role
 from engine.runtime import calls, signals
 from engine.runtime.command import Command, Recorder, Step
 from engine.runtime.deadlines import due_for, follow_up_for
@@ -470,7 +470,12 @@ def _schedule_timer(command: Command, task: Task, instance: ProcessInstance, rec
 
 
 class _TaskRows:
-    """The inbox row of a user task that has just become ready, with who may take it."""
+    """The inbox row of a user task that has just become ready, with who may take it.
+
+    Candidate users and the assignee a diagram names are looked up among the people holding a role in the
+    instance's unit only. A name found nowhere there is an ``incident`` in the history and a notice to the
+    unit's administrators; a task that then reaches nobody falls to them, like a task given to nobody.
+    """
 
     def __init__(self, command: Command, step: Step, task: Task, calendar: WorkingCalendar) -> None:
         self.session = command.session
@@ -488,8 +493,8 @@ class _TaskRows:
         )
         return list(self.session.scalars(stmt.distinct()))
 
-    def _user(self, username: Any) -> User | None:
-        return self.session.scalar(select(User).where(User.username == str(username)))
+    def _member(self, username: Any) -> User | None:
+        return member_in(self.session, self.step.instance.unit_id, str(username))
 
     def create(self) -> TaskRow:
         task, instance, recorder = self.task, self.step.instance, self.step.recorder
@@ -502,8 +507,17 @@ class _TaskRows:
         groups = [str(r) for r in _resolve_list(node.get("candidate_groups", []), data)]
         if not groups and not node.get("candidate_users") and not node.get("assignee"):
             groups = ["admin"]  # a task the diagram gives to nobody falls to the unit's administrators
+        scoped = [user_id for g in groups if ":" in g for user_id in self._department_members(instance.unit_id, g)]
+        named = [(str(u), self._member(u)) for u in _resolve_list(node.get("candidate_users", []), data)]
+        assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
+        holder = self._member(assignee[0]) if assignee else None
+        missing = [name for name, user in named if user is None]
+        if assignee and holder is None:
+            missing.append(str(assignee[0]))
+        reached = [g for g in groups if ":" not in g] or scoped or any(user for _, user in named) or holder
+        if not reached:
+            groups.append("admin")  # the diagram's names lead nowhere in this unit: its administrators take it
         roles = [g for g in groups if ":" not in g]
-        scoped = [self._department_members(instance.unit_id, g) for g in groups if ":" in g]
         calendar = self.calendar
         row = TaskRow(
             id=str(task.id), instance_id=instance.id, element_id=element_of(task.task_spec),
@@ -516,19 +530,33 @@ class _TaskRows:
         self.session.flush()
         for role in roles:
             self.session.add(TaskCandidate(task_id=row.id, role=role))
-        for user_ids in scoped:
-            for user_id in user_ids:
-                self.session.add(TaskCandidate(task_id=row.id, user_id=user_id))
-        for username in _resolve_list(node.get("candidate_users", []), data):
-            user = self._user(username)
+        for user_id in scoped:
+            self.session.add(TaskCandidate(task_id=row.id, user_id=user_id))
+        for _, user in named:
             if user is not None:
                 self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
-        assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
-        if assignee:
-            user = self._user(assignee[0])
-            row.assignee_id = user.id if user else None
+        row.assignee_id = holder.id if holder else None
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
                      data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
                            "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,
                            "follow_up_at": row.follow_up_at.isoformat() if row.follow_up_at else None})  # fmt: skip
+        if missing or not reached:
+            self._report_unreached(row, missing, fell_to_admins=not reached)
         return row
+
+    def _report_unreached(self, row: TaskRow, missing: list[str], *, fell_to_admins: bool) -> None:
+        """Names in the diagram that are nobody in this unit, or a task that reaches nobody: say so in the
+        history and to the unit's administrators."""
+        instance, recorder = self.step.instance, self.step.recorder
+        names = ", ".join(missing)
+        error = f"No one in this unit has the user name(s): {names}." if missing \
+            else "The task names no one in this unit: no assignee, candidate or department member."  # fmt: skip
+        recorder.add("incident", element=(row.element_id, row.name), task_id=row.id,
+                     data={"error": error, "not_found": missing, "fell_to_admins": fell_to_admins})  # fmt: skip
+        admins = users_with_role(self.session, instance.unit_id, "admin")
+        title = f"Không tìm thấy người được giao việc trong đơn vị: {names}" if missing \
+            else f"Công việc không có người nhận: {row.name}"  # fmt: skip
+        body = f"{row.name} ({instance.definition.name})" + (
+            "; việc được chuyển cho quản trị viên đơn vị" if fell_to_admins else "")
+        notify(self.session, admins, unit_id=instance.unit_id, instance_id=instance.id, kind="assignee_not_found",
+               title=title[:300], body=body, link=f"/tasks/{row.id}", now=recorder.now)  # fmt: skip

@@ -21,11 +21,20 @@ from sqlalchemy.orm import Session
 import forms
 from engine.data_check import check_start, check_variables
 from engine.db import claim
-from engine.errors import Conflict, DefinitionNotFound, EngineError, FormInvalid, NotAllowed, TaskNotFound, TaskNotReady
+from engine.errors import (
+    Conflict,
+    DefinitionNotFound,
+    EngineError,
+    FormInvalid,
+    NotAllowed,
+    NotFound,
+    TaskNotFound,
+    TaskNotReady,
+)
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Unit, User
-from engine.org.people import roles_in_unit
+from engine.org.people import is_member, roles_in_unit
 from engine.runtime import queries
 from engine.runtime.advance import Advancer, context_variables, name_of, node_of
 from engine.runtime.command import Command, WorkflowCache
@@ -189,16 +198,24 @@ class Engine:
             raise TaskNotFound(task_id)
         return row
 
+    def visible_task(self, task_id: str, viewer: User) -> TaskRow:
+        """A task of one of the viewer's units (its page, its data); to anyone else it does not exist."""
+        row = self.task_row(task_id)
+        if not queries.may_view_instance(self.session, viewer, row.instance):
+            raise TaskNotFound(task_id)
+        return row
+
     def is_candidate(self, row: TaskRow, user: User) -> bool:
-        candidates = self.session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == row.id)).all()
-        if any(c.user_id == user.id for c in candidates):
-            return True
+        """Whether the user may take the task: named for it or holding a candidate role, always in its unit."""
         roles = roles_in_unit(self.session, user, row.unit_id)
-        return any(c.role in roles for c in candidates if c.role)
+        if not roles:  # nobody outside the task's unit works on it, whatever a row says
+            return False
+        candidates = self.session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == row.id)).all()
+        return any(c.user_id == user.id or (c.role is not None and c.role in roles) for c in candidates)
 
     def may_work(self, row: TaskRow, user: User) -> bool:
         if row.assignee_id is not None:
-            return row.assignee_id == user.id
+            return row.assignee_id == user.id and is_member(self.session, user, row.unit_id)
         return self.is_candidate(row, user)
 
     def _require_open(self, row: TaskRow) -> None:
@@ -233,7 +250,7 @@ class Engine:
         with self.command(now=now, actor=actor):
             row = self.task_row(task_id)
             self._require_open(row)
-            if row.assignee_id != actor.id:
+            if row.assignee_id != actor.id or not self.may_work(row, actor):
                 raise NotAllowed("Only the person holding a task can hand it back.")
             row.assignee_id = None
             row.claimed_at = None
@@ -438,6 +455,17 @@ class Engine:
     def draft_for(self, row: TaskRow, user: User) -> TaskDraft | None:
         stmt = select(TaskDraft).where(TaskDraft.task_id == row.id, TaskDraft.user_id == user.id)
         return self.session.scalar(stmt)
+
+    def file_for(self, file_id: str, viewer: User) -> StoredFile:
+        """A file to download: attached to a process of one of the viewer's units, or the viewer's own upload
+        not yet attached; another unit's file does not exist for the viewer (NotFound)."""
+        stored = self.session.get(StoredFile, file_id)
+        instance = self.session.get(ProcessInstance, stored.instance_id) if stored is not None else None
+        if stored is None or instance is None or not queries.may_view_instance(self.session, viewer, instance):
+            raise NotFound("File %(id)s does not exist.", id=file_id)
+        if stored.state == "pending" and stored.uploaded_by_id != viewer.id:
+            raise NotAllowed("You may not see the files of this process.")
+        return stored
 
     def attached_files(self, instance_id: int) -> list[StoredFile]:
         stmt = select(StoredFile).where(StoredFile.instance_id == instance_id, StoredFile.state == "attached")

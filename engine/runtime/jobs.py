@@ -5,6 +5,8 @@ A worker (another system, or a connector) asks for jobs of its topics with ``fet
 the work, then reports ``complete_job`` (with variables) or ``fail_job`` (with the retries left). A
 lock expires, so a worker that dies does not hold a job for ever; a job whose retries run out becomes
 an ``incident`` in the instance's history and waits for an administrator (``retry_job``).
+Every command takes the acting account: it works only on the jobs of instances of the units where the
+account holds ``admin``; another unit's job answers as if it did not exist (``JobNotFound``).
 This mirrors Camunda 7 external tasks (C7 ``camunda:type="external" camunda:topic``) and Camunda 8
 job workers (``zeebe:taskDefinition type``, ``retries``, task headers).
 """
@@ -16,12 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Select, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.data_check import check_variables
 from engine.db import Base, claim
-from engine.errors import Conflict, EngineError, NotFound
+from engine.errors import Conflict, EngineError, NotAllowed, NotFound
+from engine.org.models import User
+from engine.org.people import administered_unit_ids
 from engine.runtime.command import Command, Commands
 from engine.runtime.events import deliver, error_event, run_task
 from engine.runtime.iomapping import on_completion, with_inputs
@@ -73,16 +77,40 @@ def _node(instance: ProcessInstance, element_id: str) -> dict[str, Any]:
     return dict(instance.definition.elements["nodes"].get(element_id, {}))
 
 
-def fetch_and_lock(engine: Commands, worker_id: str, topics: list[str], *, max_jobs: int, lock: timedelta,
-                   now: datetime) -> list[dict[str, Any]]:  # fmt: skip
-    """Lock up to ``max_jobs`` open jobs of these topics for this worker and return them with their data.
+def _covered(session: Session, actor: User) -> set[int]:
+    units = administered_unit_ids(session, actor)
+    if not units:
+        raise NotAllowed("Only integration accounts (role admin) may work on jobs.")
+    return units
+
+
+def covered_jobs(session: Session, actor: User) -> Select[ExternalJob]:
+    """The jobs of the units the account covers, as a query to narrow further."""
+    units = _covered(session, actor)
+    return select(ExternalJob).join(ProcessInstance, ProcessInstance.id == ExternalJob.instance_id).where(
+        ProcessInstance.unit_id.in_(units))  # fmt: skip
+
+
+def covered_job(session: Session, job_id: str, actor: User) -> ExternalJob:
+    """One job of a unit the account covers; ``JobNotFound`` for any other, as if it did not exist."""
+    stmt = covered_jobs(session, actor).where(ExternalJob.id == job_id).execution_options(populate_existing=True)
+    job = session.scalar(stmt)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def fetch_and_lock(engine: Commands, worker_id: str, topics: list[str], *, actor: User, max_jobs: int,
+                   lock: timedelta, now: datetime) -> list[dict[str, Any]]:  # fmt: skip
+    """Lock up to ``max_jobs`` open jobs of these topics, in the units ``actor`` covers, for this worker and
+    return them with their data.
 
     Each job is claimed in a command of its own, so two workers never get the same job."""
     if not worker_id or not topics or not 0 < max_jobs <= 100 or not timedelta(0) < lock <= MAX_LOCK:
         raise EngineError("Give a workerId, at least one topic, maxJobs 1..100 and a lock of at most 24 hours.")
-    with engine.command(now=now) as command:
+    with engine.command(now=now, actor=actor) as command:
         candidates = command.session.scalars(
-            select(ExternalJob.id)
+            covered_jobs(command.session, actor).with_only_columns(ExternalJob.id)
             .where(ExternalJob.job_type.in_(topics), ExternalJob.state == "open", ExternalJob.retries > 0,
                    _lock_free(now))
             .order_by(ExternalJob.created_at, ExternalJob.id)
@@ -90,7 +118,7 @@ def fetch_and_lock(engine: Commands, worker_id: str, topics: list[str], *, max_j
         ).all()  # fmt: skip
     locked = []
     for job_id in candidates:
-        with engine.command(now=now) as command:
+        with engine.command(now=now, actor=actor) as command:
             free = (ExternalJob.state == "open", _lock_free(now))
             if claim(command.session, ExternalJob, job_id, *free, locked_by=worker_id, lock_expires_at=now + lock):
                 locked.append(_describe(command, job_id))
@@ -114,10 +142,8 @@ def _describe(command: Command, job_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _locked_job(command: Command, job_id: str, worker_id: str, now: datetime) -> ExternalJob:
-    job = command.session.get(ExternalJob, job_id, populate_existing=True)
-    if job is None:
-        raise JobNotFound(job_id)
+def _locked_job(command: Command, job_id: str, worker_id: str, actor: User, now: datetime) -> ExternalJob:
+    job = covered_job(command.session, job_id, actor)
     if job.state != "open":
         raise Conflict("Job %(id)s is not open any more (%(state)s).", id=job_id, state=job.state)
     if job.locked_by != worker_id or job.lock_expires_at is None or job.lock_expires_at < now:
@@ -126,12 +152,12 @@ def _locked_job(command: Command, job_id: str, worker_id: str, now: datetime) ->
     return job
 
 
-def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[str, Any], *,
+def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[str, Any], *, actor: User,
                  now: datetime) -> None:  # fmt: skip
     """The worker did the job: its variables enter the process (through output mappings) and it moves on."""
     check_variables(variables)
-    with engine.command(now=now) as command:
-        job = _locked_job(command, job_id, worker_id, now)
+    with engine.command(now=now, actor=actor) as command:
+        job = _locked_job(command, job_id, worker_id, actor, now)
         step = command.open(job.instance_id)
         task = step.workflow.get_task_from_id(uuid.UUID(job.id))
         if not task.has_state(TaskState.READY):
@@ -149,7 +175,7 @@ def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[
 
 
 def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: str, message: str,
-                    variables: dict[str, Any], *, now: datetime) -> bool:  # fmt: skip
+                    variables: dict[str, Any], *, actor: User, now: datetime) -> bool:  # fmt: skip
     """The worker reports a business error (Camunda 7 ``bpmnError``, Camunda 8 "throw error").
 
     The error boundary event on the task (or on an enclosing subprocess, or an error event
@@ -160,8 +186,8 @@ def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: s
     if not error_code:
         raise EngineError("Give the error code the diagram's error events catch.")
     check_variables(variables)
-    with engine.command(now=now) as command:
-        job = _locked_job(command, job_id, worker_id, now)
+    with engine.command(now=now, actor=actor) as command:
+        job = _locked_job(command, job_id, worker_id, actor, now)
         step = command.open(job.instance_id)
         instance, recorder = step.instance, step.recorder
         task = step.workflow.get_task_from_id(uuid.UUID(job.id))
@@ -189,11 +215,11 @@ def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: s
     return True
 
 
-def fail_job(engine: Commands, job_id: str, worker_id: str, error: str, *, retries: int, retry_after: timedelta,
-             now: datetime) -> ExternalJob:  # fmt: skip
+def fail_job(engine: Commands, job_id: str, worker_id: str, error: str, *, actor: User, retries: int,
+             retry_after: timedelta, now: datetime) -> ExternalJob:  # fmt: skip
     """The worker could not do the job: try again later, or raise an incident when no retries are left."""
-    with engine.command(now=now) as command:
-        job = _locked_job(command, job_id, worker_id, now)
+    with engine.command(now=now, actor=actor) as command:
+        job = _locked_job(command, job_id, worker_id, actor, now)
         job.retries = max(0, retries)
         job.error_message = error[:4000]
         job.locked_by, job.lock_expires_at = None, (now + retry_after if retries > 0 else None)
@@ -205,26 +231,25 @@ def fail_job(engine: Commands, job_id: str, worker_id: str, error: str, *, retri
     return job
 
 
-def extend_lock(engine: Commands, job_id: str, worker_id: str, *, lock: timedelta, now: datetime) -> ExternalJob:
+def extend_lock(engine: Commands, job_id: str, worker_id: str, *, actor: User, lock: timedelta,
+                now: datetime) -> ExternalJob:  # fmt: skip
     """The worker needs longer: its lock now ends ``lock`` from now (only while it still holds the lock)."""
     if not timedelta(0) < lock <= MAX_LOCK:
         raise EngineError("Give a new lock duration of more than 0 and at most 24 hours.")
-    with engine.command(now=now) as command:
-        job = _locked_job(command, job_id, worker_id, now)
+    with engine.command(now=now, actor=actor) as command:
+        job = _locked_job(command, job_id, worker_id, actor, now)
         job.lock_expires_at = now + lock
     return job
 
 
-def retry_job(engine: Commands, job_id: str, *, retries: int, now: datetime) -> ExternalJob:
+def retry_job(engine: Commands, job_id: str, *, actor: User, retries: int, now: datetime) -> ExternalJob:
     """After an incident was dealt with: give the job new retries so workers fetch it again."""
-    with engine.command(now=now) as command:
-        job = command.session.get(ExternalJob, job_id)
-        if job is None:
-            raise JobNotFound(job_id)
+    with engine.command(now=now, actor=actor) as command:
+        job = covered_job(command.session, job_id, actor)
         if job.state != "incident":
             raise Conflict("Only a job with an incident can be retried.")
         job.state, job.retries, job.lock_expires_at = "open", max(1, retries), None
-        command.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="job_retried",
+        command.session.add(HistoryEvent(instance_id=job.instance_id, at=now, kind="job_retried", actor_id=actor.id,
                                         element_id=job.element_id, element_name=job.name,
                                         data={"job": job.id, "retries": job.retries}))  # fmt: skip
     return job

@@ -7,6 +7,11 @@ A waiting message catch event, boundary message event or receive task has a row 
 delivers a message to every instance waiting for that name and key (each at most once), its variables
 becoming process data; a process with a message start event of that name starts a new instance. A
 message nobody waits for is not kept: the caller is told, and can send it again later.
+
+A message comes from an account (another system's integration account) and reaches only the units that
+account covers, those where it holds ``admin``: it is delivered to their instances only, and starts
+processes only in one of them. Another unit's waiting instances are out of its reach, as if nothing
+waited there.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from engine.data_check import check_variables
 from engine.db import claim
-from engine.errors import NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.org.models import Unit, User
+from engine.org.people import administered_unit_ids
 from engine.runtime.command import Command
 from engine.runtime.events import start_event_subprocess
 from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
@@ -107,7 +113,8 @@ def _start_by_message(engine: Engine, name: str, variables: dict[str, Any], acto
         if not definition.is_active:
             continue
         starts = [n for n in definition.elements["nodes"].values()
-                  if n["type"] == "startEvent" and (n.get("message") or {}).get("name") == name]  # fmt: skip
+                  if n["type"] == "startEvent" and not n.get("in_event_subprocess")
+                  and (n.get("message") or {}).get("name") == name]  # fmt: skip
         if starts and engine.may_start(actor, definition, unit.id):
             instance = engine.start(definition.key, actor=actor, unit_id=unit.id, now=now, variables=variables,
                                     business_key=business_key)  # fmt: skip
@@ -117,14 +124,23 @@ def _start_by_message(engine: Engine, name: str, variables: dict[str, Any], acto
 
 def correlate(engine: Engine, name: str, key: str | None, variables: dict[str, Any], *, actor: User,
               unit: Unit | None, now: datetime, business_key: str | None = None) -> Correlation:  # fmt: skip
-    """Deliver a message; raises NoOneWaiting when no instance waits for it and nothing starts with it.
+    """Deliver a message from ``actor`` to the instances of the units it covers that wait for it, and start
+    the processes that begin with it in ``unit`` (one of those units); raises NoOneWaiting when no instance
+    waits for it and nothing starts with it.
 
     With ``business_key`` (Camunda 7 correlates by it) only instances with that business key receive the
     message, and the instances it starts get it.
     """
     check_variables(variables)
+    covered = administered_unit_ids(engine.session, actor)
+    if not covered:
+        raise NotAllowed("Only integration accounts (role admin) may send messages.")
+    if unit is not None and unit.id not in covered:
+        raise NotAllowed("A message starts processes only in a unit your account administers.")
+    reachable = select(ProcessInstance.id).where(ProcessInstance.unit_id.in_(covered))
     stmt = select(MessageSubscription.id).where(
-        MessageSubscription.kind == "message", MessageSubscription.message_name == name,
+        MessageSubscription.instance_id.in_(reachable), MessageSubscription.kind == "message",
+        MessageSubscription.message_name == name,
         MessageSubscription.state == "waiting",
         MessageSubscription.correlation_key.is_(None) if key is None else MessageSubscription.correlation_key == key,
     )  # fmt: skip

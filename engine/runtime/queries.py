@@ -13,7 +13,7 @@ from sqlalchemy import Exists, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
-from engine.errors import DefinitionNotFound
+from engine.errors import DefinitionNotFound, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
 from engine.org.people import SYSTEM_ADMIN, has_system_role, roles_in_unit, unit_ids_of
@@ -40,6 +40,11 @@ def _candidate_clause(user: User) -> Exists:
     return exists().where(
         TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match)
     )
+
+
+def _in_members_unit(user: User) -> Exists:
+    """The task belongs to a unit the user holds a role in (a row naming someone elsewhere shows nowhere)."""
+    return exists().where(RoleAssignment.user_id == user.id, RoleAssignment.unit_id == TaskRow.unit_id)
 
 
 INBOX_SORTS = ("received", "priority")
@@ -69,7 +74,7 @@ def _open_tasks(options: InboxOptions) -> Select[TaskRow]:
 
 
 def my_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
-    return list(session.scalars(_open_tasks(options).where(TaskRow.assignee_id == user.id)))
+    return list(session.scalars(_open_tasks(options).where(TaskRow.assignee_id == user.id, _in_members_unit(user))))
 
 
 def claimable_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
@@ -86,7 +91,7 @@ class InboxCounts:
 
 def inbox_counts(session: Session, user: User) -> InboxCounts:
     base = select(func.count()).select_from(TaskRow).where(TaskRow.state == "open")
-    mine = session.scalar(base.where(TaskRow.assignee_id == user.id)) or 0
+    mine = session.scalar(base.where(TaskRow.assignee_id == user.id, _in_members_unit(user))) or 0
     claimable = session.scalar(base.where(TaskRow.assignee_id.is_(None), _candidate_clause(user))) or 0
     unread = session.scalar(
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
@@ -183,7 +188,16 @@ def instances_for(session: Session, user: User, limit: int = 100) -> list[Proces
 
 
 def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
-    return bool(roles_in_unit(session, user, instance.unit_id))
+    """An instance, its tasks, data, files and history are seen by the people of its unit only."""
+    return user.is_active and bool(roles_in_unit(session, user, instance.unit_id))
+
+
+def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
+    """The instance, when the user may see it; to anyone outside its unit it does not exist."""
+    found = session.get(ProcessInstance, instance_id)
+    if found is None or not may_view_instance(session, user, found):
+        raise InstanceNotFound(instance_id)
+    return found
 
 
 def instance_tasks(session: Session, instance_id: int) -> list[TaskRow]:

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from engine.data_check import check_variables
-from engine.errors import EngineStateError
-from engine.org.models import Unit
+from engine.errors import EngineStateError, NotAllowed
+from engine.org.models import Unit, User
+from engine.org.people import administered_unit_ids
 from engine.runtime.command import Command, Commands
 from engine.runtime.messages import deliver_subscription
 from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
@@ -35,10 +36,14 @@ class Broadcast:
     started: list[int] = field(default_factory=list)
 
 
-def send_signal(engine: Commands, name: str, variables: dict[str, Any], *, unit_id: int, now: datetime) -> Broadcast:
-    """A signal from outside (``POST /api/v1/signals``): broadcast in the unit, in one command."""
+def send_signal(engine: Commands, name: str, variables: dict[str, Any], *, actor: User, unit_id: int,
+                now: datetime) -> Broadcast:  # fmt: skip
+    """A signal from outside (``POST /api/v1/signals``): broadcast in the unit, in one command. Only an
+    account holding ``admin`` in that unit sends it."""
     check_variables(variables)
-    with engine.command(now=now) as command:
+    with engine.command(now=now, actor=actor) as command:
+        if unit_id not in administered_unit_ids(command.session, actor):
+            raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
         return broadcast(command, name, variables, unit_id=unit_id)
 
 

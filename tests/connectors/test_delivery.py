@@ -108,7 +108,8 @@ def test_a_permanent_failure_is_an_incident_for_the_units_administrators_only(
     clock.advance(days=1)
     assert deliver(session, {"igate": channel}, lambda: clock.now).sent == 0  # stays failed
 
-    assert outbox.retry(session, state(session, "hs-1").id, clock.now)  # the administrator's retry
+    assert outbox.retry(session, state(session, "hs-1").id, clock.now,
+                        unit_ids={state(session, "hs-1").unit_id})  # the administrator's retry
     assert deliver(session, {"igate": channel}, lambda: clock.now).sent == 1
     assert channel.sent == [("hs-1", {"dossier": "hs-1"})]
 

@@ -17,10 +17,14 @@ from engine.runtime.jobs import ExternalJob, fetch_and_lock, throw_job_error
 from engine.runtime.messages import correlate
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
 from engine.runtime.sweeps import sweep_timers
-from tests.conftest import FIXTURES, Clock
+from tests.conftest import FIXTURES, Clock, integration_account
 
 pytestmark = pytest.mark.usefixtures("library")
 MODES = ["straight", "reload"]
+
+
+def admin_of(engine: Engine) -> User:
+    return integration_account(engine.session)
 
 
 def deploy(session: Session, clock: Clock, name: str) -> None:
@@ -59,7 +63,8 @@ def start_dossier(session: Session, clock: Clock, users: dict[str, User], unit: 
 
 
 def lock_job(engine: Engine, clock: Clock) -> str:
-    jobs = fetch_and_lock(engine, "igate", ["igate-verify"], max_jobs=1, lock=timedelta(minutes=5), now=clock.now)
+    jobs = fetch_and_lock(engine, "igate", ["igate-verify"],
+                          actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=5), now=clock.now)  # fmt: skip
     assert len(jobs) == 1
     return str(jobs[0]["id"])
 
@@ -70,7 +75,7 @@ def test_a_worker_error_takes_the_error_boundary_path(session: Session, users: d
     engine, instance_id = start_dossier(session, clock, users, unit, mode)
     job_id = lock_job(engine, clock)
     caught = throw_job_error(engine, job_id, "igate", "DOSSIER_INVALID", "Thiếu bản sao CCCD",
-                             {"reason": "Thiếu bản sao CCCD"}, now=clock.now)  # fmt: skip
+                             {"reason": "Thiếu bản sao CCCD"}, actor=admin_of(engine), now=clock.now)  # fmt: skip
     assert caught
     tasks = open_tasks(session, instance_id)
     assert list(tasks) == ["return_dossier"]
@@ -86,7 +91,8 @@ def test_an_error_nobody_catches_becomes_an_incident(session: Session, users: di
                                                      clock: Clock, mode: str) -> None:  # fmt: skip
     engine, instance_id = start_dossier(session, clock, users, unit, mode)
     job_id = lock_job(engine, clock)
-    assert not throw_job_error(engine, job_id, "igate", "UNKNOWN_CODE", "?", {}, now=clock.now)
+    assert not throw_job_error(engine, job_id, "igate", "UNKNOWN_CODE", "?", {},
+                               actor=admin_of(engine), now=clock.now)  # fmt: skip
     session.expire_all()
     assert session.get(ExternalJob, job_id).state == "incident"  # type: ignore[union-attr]
     assert "UNKNOWN_CODE" in events(session, instance_id, "incident")[0].data["error"]
@@ -96,7 +102,7 @@ def test_an_error_nobody_catches_becomes_an_incident(session: Session, users: di
 def complete_job(engine: Engine, clock: Clock) -> None:
     from engine.runtime.jobs import complete_job as complete
 
-    complete(engine, lock_job(engine, clock), "igate", {}, now=clock.now)
+    complete(engine, lock_job(engine, clock), "igate", {}, actor=admin_of(engine), now=clock.now)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -177,7 +183,7 @@ def test_the_process_ends_when_its_flow_ends_though_its_event_subprocesses_still
 ) -> None:
     engine, instance_id = start_dossier(session, clock, users, unit, mode)
     job_id = lock_job(engine, clock)
-    throw_job_error(engine, job_id, "igate", "DOSSIER_INVALID", "", {}, now=clock.now)
+    throw_job_error(engine, job_id, "igate", "DOSSIER_INVALID", "", {}, actor=admin_of(engine), now=clock.now)
     engine.complete(open_tasks(session, instance_id)["return_dossier"].id, actor=users["chuyenvien"],
                     now=clock.now, variables={})  # fmt: skip
     assert status(session, instance_id) == "completed"
@@ -194,10 +200,11 @@ def test_a_conditional_boundary_event_fires_when_its_condition_becomes_true(
     deploy(session, clock, "review_conditions_c7.bpmn")
     engine = engine_for(session, mode)
     instance_id = engine.start("review_conditions_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
-    jobs = fetch_and_lock(engine, "w", ["fee-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
+    jobs = fetch_and_lock(engine, "w", ["fee-check"],
+                          actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=1), now=clock.now)  # fmt: skip
     from engine.runtime.jobs import complete_job as complete
 
-    complete(engine, str(jobs[0]["id"]), "w", {}, now=clock.now)
+    complete(engine, str(jobs[0]["id"]), "w", {}, actor=admin_of(engine), now=clock.now)
     tasks = open_tasks(session, instance_id)
     assert sorted(tasks) == ["enter_score", "review"]
     engine.complete(tasks["enter_score"].id, actor=users["chuyenvien"], now=clock.now, variables={"score": score})
@@ -210,8 +217,10 @@ def test_camunda7_error_variables_reach_the_catching_path(session: Session, user
     deploy(session, clock, "review_conditions_c7.bpmn")
     engine = engine_for(session, mode)
     instance_id = engine.start("review_conditions_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
-    jobs = fetch_and_lock(engine, "w", ["fee-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
-    assert throw_job_error(engine, str(jobs[0]["id"]), "w", "FEE", "Chưa nộp lệ phí", {}, now=clock.now)
+    jobs = fetch_and_lock(engine, "w", ["fee-check"],
+                          actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=1), now=clock.now)  # fmt: skip
+    assert throw_job_error(engine, str(jobs[0]["id"]), "w", "FEE", "Chưa nộp lệ phí", {},
+                           actor=admin_of(engine), now=clock.now)  # fmt: skip
     collect = open_tasks(session, instance_id)["collect_fee"]
     data = engine.task_data(collect)
     assert (data["errCode"], data["errMsg"]) == ("FEE", "Chưa nộp lệ phí")
@@ -253,12 +262,15 @@ def test_the_corpus_order_handling_example_runs_to_the_end_through_its_condition
     assert sweep_timers(session, clock.now + timedelta(seconds=10)).started == 1  # its cron start event
     (instance_id,) = session.scalars(select(ProcessInstance.id))
     engine = engine_for(session, mode)
-    [job] = fetch_and_lock(engine, "w", ["invoiceCreator"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
-    complete(engine, str(job["id"]), "w", {"invoiceId": "INV-1"}, now=clock.now)  # "Archive invoice?" -> yes
-    [archive] = fetch_and_lock(engine, "w", ["invoiceArchiver"], max_jobs=1, lock=timedelta(minutes=1),
+    [job] = fetch_and_lock(engine, "w", ["invoiceCreator"],
+                           actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=1), now=clock.now)  # fmt: skip
+    # "Archive invoice?" -> yes
+    complete(engine, str(job["id"]), "w", {"invoiceId": "INV-1"}, actor=admin_of(engine), now=clock.now)
+    [archive] = fetch_and_lock(engine, "w", ["invoiceArchiver"],
+                               actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=1),
                                now=clock.now)  # fmt: skip
     assert archive["variables"]["invoiceId"] == "INV-1"
-    complete(engine, str(archive["id"]), "w", {}, now=clock.now)
+    complete(engine, str(archive["id"]), "w", {}, actor=admin_of(engine), now=clock.now)
     assert status(session, instance_id) == "completed"
     assert events(session, instance_id, "job_completed")[-1].element_id == "Task_1yjkccw"
 
@@ -301,8 +313,10 @@ def test_camunda7_event_subprocesses_non_interrupting_message_and_interrupting_e
     session.expire_all()
     readings = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open"))
     assert sorted(r.element_id for r in readings) == ["read_update", "read_update"]
-    [job] = fetch_and_lock(engine, "w", ["complaint-check"], max_jobs=1, lock=timedelta(minutes=1), now=clock.now)
-    assert throw_job_error(engine, str(job["id"]), "w", "FRAUD", "Hồ sơ giả", {}, now=clock.now)
+    [job] = fetch_and_lock(engine, "w", ["complaint-check"],
+                           actor=admin_of(engine), max_jobs=1, lock=timedelta(minutes=1), now=clock.now)  # fmt: skip
+    assert throw_job_error(engine, str(job["id"]), "w", "FRAUD", "Hồ sơ giả", {},
+                           actor=admin_of(engine), now=clock.now)  # fmt: skip
     tasks = open_tasks(session, instance_id)
     assert list(tasks) == ["report_fraud"]  # the error event subprocess interrupted everything else
     assert engine.task_data(tasks["report_fraud"])["fraudNote"] == "Hồ sơ giả"

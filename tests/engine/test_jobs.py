@@ -18,12 +18,16 @@ from engine.runtime.jobs import ExternalJob, complete_job, fetch_and_lock
 from engine.runtime.messages import correlate
 from engine.runtime.models import HistoryEvent, ProcessInstance
 from engine.runtime.sweeps import sweep_timers
-from tests.conftest import CORPUS, FIXTURES, Clock, deploy_fixture
+from tests.conftest import CORPUS, FIXTURES, Clock, deploy_fixture, integration_account
 
 pytestmark = pytest.mark.usefixtures("library")
 MODES = ["straight", "reload"]
 DOSSIER = {"code": "000.00.12.H15-261123-0001"}
 WORKER = "igate-connector"
+
+
+def admin_of(engine: Engine) -> User:
+    return integration_account(engine.session)
 
 
 def engine_for(session: Session, mode: str) -> Engine:
@@ -32,8 +36,9 @@ def engine_for(session: Session, mode: str) -> Engine:
 
 def work(engine: Engine, clock: Clock, topic: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """A worker fetches the one open job of ``topic`` and completes it with ``variables``; returns the job."""
-    [job] = fetch_and_lock(engine, WORKER, [topic], max_jobs=10, lock=timedelta(minutes=5), now=clock.now)
-    complete_job(engine, job["id"], WORKER, variables or {}, now=clock.now)
+    [job] = fetch_and_lock(engine, WORKER, [topic],
+                           actor=admin_of(engine), max_jobs=10, lock=timedelta(minutes=5), now=clock.now)  # fmt: skip
+    complete_job(engine, job["id"], WORKER, variables or {}, actor=admin_of(engine), now=clock.now)
     return job
 
 

@@ -119,8 +119,8 @@ def test_a_permanent_error_fails_at_once_and_an_administrator_retries(
     session.commit()
     assert [m.idempotency_key for m in outbox.failed_messages(session, [unit.id])] == [key]
     assert outbox.failed_messages(session, [unit.id + 1]) == []
-    assert outbox.retry(session, message(session, key).id, clock.advance(hours=1))
-    assert not outbox.retry(session, message(session, key).id, clock.now)  # only a failed message
+    assert outbox.retry(session, message(session, key).id, clock.advance(hours=1), unit_ids={unit.id})
+    assert not outbox.retry(session, message(session, key).id, clock.now, unit_ids={unit.id})  # only a failed one
     again = outbox.claim_next(session, clock.now, ["email"])
     assert again is not None and (again.key, again.attempt) == (key, 1)  # a fresh round, the same key
     assert outbox.delivered(session, again, clock.now)

@@ -126,8 +126,8 @@ def test_notices_are_the_persons_own_newest_first_and_unread_ones_are_counted(
     assert queries.inbox_counts(session, people.member).unread_notices == 2
     assert queries.notices(session, people.nobody) == []
 
-    queries.mark_notice_read(session, old, clock.now + timedelta(hours=1))
-    queries.mark_notice_read(session, read, clock.now + timedelta(hours=1))
+    queries.mark_notice_read(session, old.id, people.member, clock.now + timedelta(hours=1))
+    queries.mark_notice_read(session, read.id, people.member, clock.now + timedelta(hours=1))
     session.expire_all()
     assert old.read_at == clock.now + timedelta(hours=1)
     assert read.read_at == clock.now  # reading again keeps the first time it was read

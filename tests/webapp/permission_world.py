@@ -209,9 +209,11 @@ class World:
         """A new job of the demo unit's scoring process, locked by the demo unit's worker ``w-demo``."""
         def make(session: Session, engine: Engine) -> str:
             engine.start(JOB_KEY, actor=self.user("quantri"), unit_id=self.ids["unit"], now=now())
-            [job] = fetch_and_lock(engine, "w-demo", [JOB_TYPE], max_jobs=1, lock=timedelta(minutes=30), now=now())
+            worker = self.user("quantri")  # the demo unit's administrator: its integration account
+            [job] = fetch_and_lock(engine, "w-demo", [JOB_TYPE], actor=worker, max_jobs=1,
+                                   lock=timedelta(minutes=30), now=now())  # fmt: skip
             if incident:
-                fail_job(engine, job["id"], "w-demo", "dịch vụ chấm điểm không trả lời", retries=0,
+                fail_job(engine, job["id"], "w-demo", "dịch vụ chấm điểm không trả lời", actor=worker, retries=0,
                          retry_after=timedelta(0), now=now())  # fmt: skip
             return str(job["id"])
 
@@ -229,7 +231,9 @@ class World:
     def calendar_entry(self, *, province: bool = False) -> int:
         def make(session: Session, engine: Engine) -> int:
             day = date(2030, 1, 1) + timedelta(days=next(self.serial))
-            entry = set_calendar_day(session, None if province else self.ids["unit"], day, "off", "Nghỉ bù")
+            keeper = self.user("admin" if province else "quantri")
+            entry = set_calendar_day(session, None if province else self.ids["unit"], day, "off", "Nghỉ bù",
+                                     actor=keeper)  # fmt: skip
             session.flush()
             return entry.id
 

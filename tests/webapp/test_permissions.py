@@ -322,25 +322,23 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                      form({"workerId": "w-fetch", "topics": ["khong.co.viec"], "lockDuration": 1000}), send="json"),
     },
     ("jobs_api.complete", "/api/v1/jobs/<job_id>/complete"): {
-        "POST": Case("unit_admin", "/api/v1/jobs/{job}/complete", form(WORKER), send="json", refusal=404, make=job(),
-                     xfail=refused("other_unit", rule=WORKERS)),
+        "POST": Case("unit_admin", "/api/v1/jobs/{job}/complete", form(WORKER), send="json", refusal=404, make=job()),
     },
     ("jobs_api.failure", "/api/v1/jobs/<job_id>/failure"): {
         "POST": Case("unit_admin", "/api/v1/jobs/{job}/failure", form({**WORKER, "errorMessage": "lỗi", "retries": 1}),
-                     send="json", refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+                     send="json", refusal=404, make=job()),
     },
     ("jobs_api.bpmn_error", "/api/v1/jobs/<job_id>/bpmn-error"): {
         "POST": Case("unit_admin", "/api/v1/jobs/{job}/bpmn-error", form({**WORKER, "errorCode": "KHONG_DAT"}),
-                     send="json", refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+                     send="json", refusal=404, make=job()),
     },
     ("jobs_api.retry", "/api/v1/jobs/<job_id>/retry"): {
         "POST": Case("unit_admin", "/api/v1/jobs/{job}/retry", form({"retries": 1}), send="json", refusal=404,
-                     make=job(incident=True), xfail=refused("other_unit", rule=WORKERS)),
+                     make=job(incident=True)),
     },
     ("messages_api.publish", "/api/v1/messages"): {
         "POST": Case("unit_admin", "/api/v1/messages", send="json", make=a_message,
-                     body=form({"name": MESSAGE_NAME, "correlationKey": "{ref}", "unit_id": "{unit}"}),
-                     xfail=refused("other_unit", rule=MESSAGES)),
+                     body=form({"name": MESSAGE_NAME, "correlationKey": "{ref}", "unit_id": "{unit}"})),
     },
     ("signals_api.signal", "/api/v1/signals"): {
         "POST": Case("unit_admin", "/api/v1/signals", form({"name": "tin_hieu", "unit_id": "{unit}"}), send="json"),
@@ -371,31 +369,26 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "GET": Case("admin_anywhere", "/engine-rest/external-task"),
     },
     ("camunda_rest.camunda_external_tasks.task", "/engine-rest/external-task/<task_id>"): {
-        "GET": Case("unit_admin", "/engine-rest/external-task/{job}", refusal=404,
-                    xfail=refused("other_unit", rule=WORKERS)),
+        "GET": Case("unit_admin", "/engine-rest/external-task/{job}", refusal=404),
     },
     ("camunda_rest.camunda_external_tasks.error_details", "/engine-rest/external-task/<task_id>/errorDetails"): {
-        "GET": Case("unit_admin", "/engine-rest/external-task/{job}/errorDetails", refusal=404,
-                    xfail=refused("other_unit", rule=WORKERS)),
+        "GET": Case("unit_admin", "/engine-rest/external-task/{job}/errorDetails", refusal=404),
     },
     ("camunda_rest.camunda_external_tasks.complete", "/engine-rest/external-task/<task_id>/complete"): {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/complete", form(WORKER), send="json",
-                     refusal=404, make=job(), xfail=refused("other_unit", rule=WORKERS)),
+                     refusal=404, make=job()),
     },
     ("camunda_rest.camunda_external_tasks.failure", "/engine-rest/external-task/<task_id>/failure"): {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/failure", send="json", refusal=404,
-                     body=form({**WORKER, "errorMessage": "lỗi", "retries": 1, "retryTimeout": 0}), make=job(),
-                     xfail=refused("other_unit", rule=WORKERS)),
+                     body=form({**WORKER, "errorMessage": "lỗi", "retries": 1, "retryTimeout": 0}), make=job()),
     },
     ("camunda_rest.camunda_external_tasks.bpmn_error", "/engine-rest/external-task/<task_id>/bpmnError"): {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/bpmnError", send="json", refusal=404,
-                     body=form({**WORKER, "errorCode": "KHONG_DAT"}), make=job(),
-                     xfail=refused("other_unit", rule=WORKERS)),
+                     body=form({**WORKER, "errorCode": "KHONG_DAT"}), make=job()),
     },
     ("camunda_rest.camunda_external_tasks.extend", "/engine-rest/external-task/<task_id>/extendLock"): {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/extendLock", send="json",
-                     body=form({**WORKER, "newDuration": 60000}), refusal=404, make=job(),
-                     xfail=refused("other_unit", rule=WORKERS)),
+                     body=form({**WORKER, "newDuration": 60000}), refusal=404, make=job()),
     },
     ("camunda_rest.camunda_processes.definitions", "/engine-rest/process-definition"): {
         "GET": Case("signed_in", "/engine-rest/process-definition"),
@@ -431,14 +424,12 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                      form({}), send="json", variant="tenant"),
     },
     ("camunda_rest.camunda_processes.instance", "/engine-rest/process-instance/<instance_id>"): {
-        "GET": Case("member", "/engine-rest/process-instance/{file_instance}", refusal=404,
-                    xfail=refused("other_unit", rule=INSTANCES_API)),
+        "GET": Case("member", "/engine-rest/process-instance/{file_instance}", refusal=404),
     },
     ("camunda_rest.camunda_processes.message", "/engine-rest/message"): {
         "POST": Case("unit_admin", "/engine-rest/message", send="json", make=a_message,
                      body=form({"messageName": MESSAGE_NAME, "tenantId": "{unit_code}",
-                                "correlationKeys": {"maHoSo": {"value": "{ref}", "type": "String"}}}),
-                     xfail=refused("other_unit", rule=MESSAGES)),
+                                "correlationKeys": {"maHoSo": {"value": "{ref}", "type": "String"}}})),
     },
     ("camunda_rest.camunda_processes.signal", "/engine-rest/signal"): {
         "POST": Case("unit_admin", "/engine-rest/signal", form({"name": "tin_hieu", "tenantId": "{unit_code}"}),
@@ -599,7 +590,6 @@ def test_another_units_instances_are_neither_listed_nor_moved(world: World) -> N
     assert other.get(f"/instances/{instance}").status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason=WORKERS)
 def test_another_units_jobs_are_not_fetched(world: World) -> None:
     job_id = world.unlocked_job()
     client = world.app.test_client()
@@ -613,7 +603,6 @@ def test_another_units_jobs_are_not_fetched(world: World) -> None:
     assert world.read(select(ExternalJob.locked_by).where(ExternalJob.id == job_id)) is None
 
 
-@pytest.mark.xfail(strict=True, reason=WORKERS)
 def test_another_units_jobs_are_not_completed_or_extended(world: World) -> None:
     client = world.app.test_client()
     for path, body in (("/api/v1/jobs/{}/complete", {"workerId": "w-demo", "variables": {}}),
@@ -626,7 +615,6 @@ def test_another_units_jobs_are_not_completed_or_extended(world: World) -> None:
         assert world.read(select(ExternalJob.lock_expires_at).where(ExternalJob.id == job_id)) == lock
 
 
-@pytest.mark.xfail(strict=True, reason=MESSAGES)
 def test_messages_do_not_reach_another_units_instances(world: World) -> None:
     client = world.app.test_client()
     for path, body in (("/api/v1/messages", {"name": MESSAGE_NAME, "correlationKey": "{ref}"}),
@@ -649,7 +637,6 @@ def test_the_inbox_does_not_offer_another_units_claimable_tasks(world: World) ->
     assert f"/tasks/{task_id}" in world.client("thuky").get("/").get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=True, reason="a task is given only to people of its instance's unit")
 def test_tasks_are_not_assigned_to_another_units_people(world: World) -> None:
     client = world.app.test_client()
     started = client.post(f"/api/v1/process-definitions/{ASSIGN_KEY}/start", headers=basic("quantri"),

@@ -1,5 +1,8 @@
 """Administration: the working calendar (days off and make-up working days of the province and units), and
-the outgoing messages that could not be delivered, with a retry."""
+the outgoing messages that could not be delivered, with a retry.
+
+The province's calendar is kept by its calendar administrators (``province_admin``), a unit's own by the
+unit's administrators; the engine refuses anyone else (``calendar_days``)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,11 @@ from flask_babel import gettext as _
 from sqlalchemy import extract, or_, select
 
 from engine import (
-    PROVINCE_ADMIN,
     CalendarDay,
     RoleAssignment,
     Unit,
     WorkingCalendar,
-    has_system_role,
+    may_edit_calendar,
     outbox,
     remove_calendar_day,
     set_calendar_day,
@@ -29,20 +31,15 @@ from ..ids import is_id
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _admin_units(refusal: str | None = None) -> list[Unit]:
-    """The units the user administers; 403 when none."""
+def _admin_units(refusal: str | None = None, *, province: bool = False) -> list[Unit]:
+    """The units the user administers; 403 when none (and, with ``province``, the user does not keep the
+    province's calendar either)."""
     stmt = select(Unit).join(RoleAssignment, RoleAssignment.unit_id == Unit.id).where(
         RoleAssignment.user_id == g.user.id, RoleAssignment.role == "admin")  # fmt: skip
     units = list(sa_session().scalars(stmt.distinct().order_by(Unit.name)))
-    if not units:
+    if not units and not (province and may_edit_calendar(sa_session(), g.user, None)):
         abort(403, refusal or _("Only administrators may change the working calendar."))
     return units
-
-
-def _require_province_admin() -> None:
-    """The province's days off and make-up days count for every unit: only its calendar keepers change them."""
-    if not has_system_role(sa_session(), g.user, PROVINCE_ADMIN):
-        abort(403, _("Only the province's calendar administrators may change the province's days."))
 
 
 def _national_holidays(year: int) -> list[tuple[date, str]]:
@@ -60,31 +57,29 @@ def _national_holidays(year: int) -> list[tuple[date, str]]:
 @bp.get("/calendar")
 @login_required
 def calendar() -> Any:
-    units = _admin_units()
+    units = _admin_units(province=True)
     year = request.args.get("year", type=int) or date.today().year
     if not 2000 <= year <= 2100:
         abort(400, _("Choose a year between 2000 and 2100."))
     scope = or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id.in_([u.id for u in units]))
     stmt = select(CalendarDay).where(scope, extract("year", CalendarDay.day) == year).order_by(CalendarDay.day)
     return render_template("admin/calendar.html", year=year, units=units, entries=sa_session().scalars(stmt).all(),
-                           holidays=_national_holidays(year), unit_names={u.id: u.name for u in units})  # fmt: skip
+                           holidays=_national_holidays(year), unit_names={u.id: u.name for u in units},
+                           province=may_edit_calendar(sa_session(), g.user, None))  # fmt: skip
 
 
 @bp.post("/calendar")
 @login_required
 def add_day() -> Any:
-    units = _admin_units()
+    _admin_units(province=True)
     try:
         day = date.fromisoformat(request.form.get("day", ""))
     except ValueError:
         abort(422, _("Enter the date as YYYY-MM-DD."))
     scope = request.form.get("scope", "province")
     unit_id = None if scope == "province" else int(scope) if is_id(scope) else -1
-    if unit_id is None:
-        _require_province_admin()
-    elif unit_id not in {u.id for u in units}:
-        abort(403, _("You do not administer that unit."))
-    set_calendar_day(sa_session(), unit_id, day, request.form.get("kind", ""), request.form.get("note", "").strip())
+    set_calendar_day(sa_session(), unit_id, day, request.form.get("kind", ""), request.form.get("note", "").strip(),
+                     actor=g.user)  # fmt: skip
     flash(_("Calendar updated: deadlines computed from now on use it."), "success")
     return redirect(url_for("admin.calendar", year=day.year))
 
@@ -92,16 +87,10 @@ def add_day() -> Any:
 @bp.post("/calendar/<int:entry_id>/delete")
 @login_required
 def remove_day(entry_id: int) -> Any:
-    units = _admin_units()
-    entry = sa_session().get(CalendarDay, entry_id)
-    if entry is None or (entry.unit_id is not None and entry.unit_id not in {u.id for u in units}):
-        abort(404)  # another unit's day: not found, as if it did not exist
-    if entry.unit_id is None:
-        _require_province_admin()
-    year = entry.day.year
-    remove_calendar_day(sa_session(), entry)
+    _admin_units(province=True)
+    day = remove_calendar_day(sa_session(), entry_id, actor=g.user)
     flash(_("Calendar updated: deadlines computed from now on use it."), "success")
-    return redirect(url_for("admin.calendar", year=year))
+    return redirect(url_for("admin.calendar", year=day.year))
 
 
 @bp.get("/outbox")
@@ -116,10 +105,7 @@ def outbox_failed() -> Any:
 @login_required
 def retry_message(message_id: int) -> Any:
     units = _admin_units(_("Only administrators see the messages that could not be sent."))
-    message = sa_session().get(outbox.OutboxMessage, message_id)
-    if message is None or message.unit_id not in {u.id for u in units}:
-        abort(404)  # another unit's message: not found, as if it did not exist
-    if outbox.retry(sa_session(), message_id, now()):
+    if outbox.retry(sa_session(), message_id, now(), unit_ids={u.id for u in units}):
         flash(_("The message will be sent again in the next delivery round."), "success")
     else:
         flash(_("This message is not waiting for a retry any more."), "info")

@@ -11,11 +11,9 @@ from flask import Blueprint, abort, g, jsonify, request
 from engine import (
     Engine,
     HistoryEvent,
-    InstanceNotFound,
     NotAllowed,
     ProcessDefinition,
     ProcessInstance,
-    TaskNotFound,
     TaskRow,
     expand_upload,
     queries,
@@ -138,11 +136,7 @@ def tasks() -> Any:
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
     """The task, if the user may see it; another unit's task is not found, as if it did not exist."""
     engine = app_engine()
-    row = engine.task_row(task_id)
-    if not (engine.may_work(row, g.user) or engine.is_candidate(row, g.user)
-            or queries.may_view_instance(sa_session(), g.user, row.instance)):  # fmt: skip
-        raise TaskNotFound(task_id)
-    return engine, row
+    return engine, engine.visible_task(task_id, g.user)
 
 
 @bp.get("/tasks/<task_id>")
@@ -185,11 +179,7 @@ def complete(task_id: str) -> Any:
 @bp.get("/instances/<int:instance_id>")
 @basic_auth
 def instance(instance_id: int) -> Any:
-    found = sa_session().get(ProcessInstance, instance_id)
-    if found is None:
-        raise InstanceNotFound(instance_id)
-    if not queries.may_view_instance(sa_session(), g.user, found):
-        raise InstanceNotFound(instance_id)  # another unit's process is not found, as if it did not exist
+    found = queries.visible_instance(sa_session(), g.user, instance_id)
     return jsonify(_instance(found, with_history=True))
 
 

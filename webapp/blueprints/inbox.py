@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -13,10 +13,7 @@ from engine import (
     Engine,
     FileRejected,
     FormInvalid,
-    Notice,
-    ProcessInstance,
     StoredFile,
-    TaskNotFound,
     TaskRow,
     Upload,
     feel_for_forms,
@@ -60,13 +57,7 @@ def index() -> Any:
 
 
 def _visible_task(task_id: str) -> TaskRow:
-    """The task, if the user may see it; another unit's task is not found, as if it did not exist."""
-    engine = _engine()
-    row = engine.task_row(task_id)
-    if not (engine.may_work(row, g.user) or engine.is_candidate(row, g.user)
-            or queries.may_view_instance(sa_session(), g.user, row.instance)):  # fmt: skip
-        raise TaskNotFound(task_id)
-    return row
+    return _engine().visible_task(task_id, g.user)
 
 
 def _render_task(row: TaskRow, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -156,15 +147,9 @@ def _save_draft(engine: Engine, row: TaskRow, form: Form | None, post: dict[str,
 @bp.get("/files/<file_id>")
 @login_required
 def download(file_id: str) -> Any:
-    stored = sa_session().get(StoredFile, file_id)
-    if stored is None:
-        abort(404)
-    instance = sa_session().get(ProcessInstance, stored.instance_id)
-    if instance is None or not queries.may_view_instance(sa_session(), g.user, instance):
-        abort(404)  # another unit's file: not found, as if it did not exist
-    if stored.state == "pending" and stored.uploaded_by_id != g.user.id:
-        abort(403, _("You may not see the files of this process."))
-    data = _engine().files.read(stored.storage_key)  # type: ignore[union-attr]
+    engine = _engine()
+    stored = engine.file_for(file_id, g.user)
+    data = engine.files.read(stored.storage_key)  # type: ignore[union-attr]
     response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
                          download_name=safe_filename(stored.filename))  # fmt: skip
     return as_attachment(response, stored.filename)
@@ -211,8 +196,5 @@ def notices() -> Any:
 @bp.post("/notices/<int:notice_id>/read")
 @login_required
 def read_notice(notice_id: int) -> Any:
-    notice = sa_session().get(Notice, notice_id)
-    if notice is None or notice.user_id != g.user.id:
-        abort(404)
-    queries.mark_notice_read(sa_session(), notice, now())
+    notice = queries.mark_notice_read(sa_session(), notice_id, g.user, now())
     return redirect(notice.link or url_for("inbox.notices"))

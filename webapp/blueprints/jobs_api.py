@@ -1,7 +1,8 @@
 """Worker API for external jobs (/api/v1/jobs): fetch and lock, complete, fail; retry for administrators.
 
 Workers authenticate with HTTP Basic as an eISO account holding the ``admin`` role (an integration
-account). Bodies and answers are JSON; errors use the API's usual ``{"status", "message"}`` shape.
+account) and work on the jobs of the units where it holds that role; another unit's job answers 404.
+Bodies and answers are JSON; errors use the API's usual ``{"status", "message"}`` shape.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def fetch() -> Any:
     topics = body.get("topics")
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         abort(400, "'topics' must be a list of job types.")
-    jobs = fetch_and_lock(engine, str(body.get("workerId") or ""), topics, max_jobs=_int(body, "maxJobs", 10),
-                          lock=timedelta(milliseconds=_int(body, "lockDuration", 300_000)), now=now())  # fmt: skip
+    lock = timedelta(milliseconds=_int(body, "lockDuration", 300_000))
+    jobs = fetch_and_lock(engine, str(body.get("workerId") or ""), topics, actor=g.user,
+                          max_jobs=_int(body, "maxJobs", 10), lock=lock, now=now())  # fmt: skip
     return jsonify(jobs)
 
 
@@ -60,7 +62,8 @@ def complete(job_id: str) -> Any:
     variables = body.get("variables") or {}
     if not isinstance(variables, dict):
         abort(400, "'variables' must be an object.")
-    complete_job(engine, job_id, str(body.get("workerId") or ""), variables, now=now())
+    complete_job(engine, job_id, str(body.get("workerId") or ""), variables, actor=g.user,
+                 now=now())  # fmt: skip
     return jsonify({"id": job_id, "state": "completed"})
 
 
@@ -69,8 +72,8 @@ def complete(job_id: str) -> Any:
 def failure(job_id: str) -> Any:
     engine, body = _worker(), _body()
     job = fail_job(engine, job_id, str(body.get("workerId") or ""), str(body.get("errorMessage") or ""),
-                   retries=_int(body, "retries", 0), retry_after=timedelta(milliseconds=_int(body, "retryTimeout", 0)),
-                   now=now())  # fmt: skip
+                   actor=g.user, retries=_int(body, "retries", 0),
+                   retry_after=timedelta(milliseconds=_int(body, "retryTimeout", 0)), now=now())  # fmt: skip
     return jsonify({"id": job.id, "state": job.state, "retries": job.retries})
 
 
@@ -82,12 +85,12 @@ def bpmn_error(job_id: str) -> Any:
     if not isinstance(variables, dict) or not isinstance(body.get("errorCode"), str) or not body["errorCode"]:
         abort(400, "Send the 'errorCode' the diagram's error events catch, and 'variables' as an object if any.")
     caught = throw_job_error(engine, job_id, str(body.get("workerId") or ""), body["errorCode"],
-                             str(body.get("errorMessage") or ""), variables, now=now())  # fmt: skip
+                             str(body.get("errorMessage") or ""), variables, actor=g.user, now=now())  # fmt: skip
     return jsonify({"id": job_id, "state": "completed" if caught else "incident", "caught": caught})
 
 
 @bp.post("/<job_id>/retry")
 @basic_auth
 def retry(job_id: str) -> Any:
-    job = retry_job(_worker(), job_id, retries=_int(_body(), "retries", 3), now=now())
+    job = retry_job(_worker(), job_id, actor=g.user, retries=_int(_body(), "retries", 3), now=now())
     return jsonify({"id": job.id, "state": job.state, "retries": job.retries})

@@ -56,5 +56,5 @@ def signal() -> Any:
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
     engine = app_engine()
-    result = send_signal(engine, body["name"], variables, unit_id=unit.id, now=now())
+    result = send_signal(engine, body["name"], variables, actor=g.user, unit_id=unit.id, now=now())
     return jsonify({"delivered": result.delivered, "started": result.started})

@@ -11,9 +11,7 @@ from flask_babel import gettext as _
 from engine import (
     Engine,
     FormInvalid,
-    InstanceNotFound,
     ProcessDefinition,
-    ProcessInstance,
     Unit,
     feel_for_forms,
     queries,
@@ -113,11 +111,7 @@ def instances() -> Any:
 @bp.get("/instances/<int:instance_id>")
 @login_required
 def instance(instance_id: int) -> Any:
-    found = sa_session().get(ProcessInstance, instance_id)
-    if found is None:
-        raise InstanceNotFound(instance_id)
-    if not queries.may_view_instance(sa_session(), g.user, found):
-        raise InstanceNotFound(instance_id)  # another unit's process is not found, as if it did not exist
+    found = queries.visible_instance(sa_session(), g.user, instance_id)
     return render_template(
         "processes/instance.html",
         instance=found,

@@ -1,10 +1,11 @@
 """Camunda 7 REST: external tasks, the protocol of Camunda's external task clients (Java, Python, JS).
 
 Each call is the engine's job command (``engine.jobs``): fetch and lock, complete, failure, BPMN
-error, extend lock. Workers use an integration account (role ``admin``) and see the jobs of every
-unit, as with ``/api/v1/jobs``. ``fetchAndLock`` long-polls: with ``asyncResponseTimeout`` it waits
-up to that long (at most ``MAX_LONG_POLL``) for a job, asking the database twice a second; each
-waiting worker holds one of the server's threads meanwhile.
+error, extend lock. Workers use an integration account (role ``admin``) and see and act on the jobs of
+the units where it holds that role only, as with ``/api/v1/jobs``; another unit's task answers 404.
+``fetchAndLock`` long-polls: with ``asyncResponseTimeout`` it waits up to that long (at most
+``MAX_LONG_POLL``) for a job, asking the database twice a second; each waiting worker holds one of the
+server's threads meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
 
 from engine import (
     Conflict,
@@ -24,6 +24,8 @@ from engine import (
     NotAllowed,
     ProcessInstance,
     complete_job,
+    covered_job,
+    covered_jobs,
     extend_lock,
     fail_job,
     fetch_and_lock,
@@ -114,7 +116,7 @@ def _lock_some(engine: Engine, worker_id: str, topics: list[dict[str, Any]], max
         wanted = max_tasks - len(locked)
         if wanted <= 0:
             break
-        jobs = fetch_and_lock(engine, worker_id, [topic["topicName"]], max_jobs=wanted,
+        jobs = fetch_and_lock(engine, worker_id, [topic["topicName"]], actor=g.user, max_jobs=wanted,
                               lock=timedelta(milliseconds=topic["lockDuration"]), now=now())  # fmt: skip
         locked += [_locked_dto(job, topic) for job in jobs]
     return locked
@@ -157,7 +159,7 @@ def fetch() -> Any:
 @basic_auth
 def tasks() -> Any:
     _worker()
-    stmt = select(ExternalJob).where(ExternalJob.state.in_(("open", "incident")))
+    stmt = covered_jobs(sa_session(), g.user).where(ExternalJob.state.in_(("open", "incident")))
     for arg, column in (("topicName", ExternalJob.job_type), ("workerId", ExternalJob.locked_by),
                         ("activityId", ExternalJob.element_id), ("externalTaskId", ExternalJob.id)):  # fmt: skip
         if request.args.get(arg):
@@ -191,8 +193,8 @@ def _dto(job: ExternalJob) -> dict[str, Any]:
 @basic_auth
 def task(task_id: str) -> Any:
     _worker()
-    job = sa_session().get(ExternalJob, task_id)
-    if job is None or job.state not in ("open", "incident"):
+    job = covered_job(sa_session(), task_id, g.user)
+    if job.state not in ("open", "incident"):
         raise JobNotFound(task_id)
     return jsonify(_dto(job))
 
@@ -201,8 +203,8 @@ def task(task_id: str) -> Any:
 @basic_auth
 def error_details(task_id: str) -> Any:
     _worker()
-    job = sa_session().get(ExternalJob, task_id)
-    if job is None or job.state not in ("open", "incident"):
+    job = covered_job(sa_session(), task_id, g.user)
+    if job.state not in ("open", "incident"):
         raise JobNotFound(task_id)
     return external_task_dto(job, _instance(job))["errorDetails"], 200, {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -217,7 +219,8 @@ def complete(task_id: str) -> Any:
     engine, body = _worker(), json_object()
     # Local variables reach the task's output mappings like the others (eISO has one scope per task).
     variables = {**from_camunda(body.get("localVariables")), **from_camunda(body.get("variables"))}
-    complete_job(engine, task_id, _text(body, "workerId", required=True), variables, now=now())
+    complete_job(engine, task_id, _text(body, "workerId", required=True), variables, actor=g.user,
+                 now=now())  # fmt: skip
     return "", 204
 
 
@@ -227,7 +230,7 @@ def failure(task_id: str) -> Any:
     engine, body = _worker(), json_object()
     message, details = _text(body, "errorMessage"), _text(body, "errorDetails")
     error = f"{message}{ERROR_DETAILS_SEPARATOR}{details}" if details else message
-    fail_job(engine, task_id, _text(body, "workerId", required=True), error,
+    fail_job(engine, task_id, _text(body, "workerId", required=True), error, actor=g.user,
              retries=_whole(body, "retries", 0),
              retry_after=timedelta(milliseconds=max(0, _whole(body, "retryTimeout", 0))), now=now())  # fmt: skip
     return "", 204
@@ -238,7 +241,8 @@ def failure(task_id: str) -> Any:
 def bpmn_error(task_id: str) -> Any:
     engine, body = _worker(), json_object()
     throw_job_error(engine, task_id, _text(body, "workerId", required=True), _text(body, "errorCode", required=True),
-                    _text(body, "errorMessage"), from_camunda(body.get("variables")), now=now())  # fmt: skip
+                    _text(body, "errorMessage"), from_camunda(body.get("variables")), actor=g.user,
+                    now=now())  # fmt: skip
     return "", 204
 
 
@@ -246,6 +250,6 @@ def bpmn_error(task_id: str) -> Any:
 @basic_auth
 def extend(task_id: str) -> Any:
     engine, body = _worker(), json_object()
-    extend_lock(engine, task_id, _text(body, "workerId", required=True),
+    extend_lock(engine, task_id, _text(body, "workerId", required=True), actor=g.user,
                 lock=timedelta(milliseconds=_whole(body, "newDuration", 0)), now=now())  # fmt: skip
     return "", 204

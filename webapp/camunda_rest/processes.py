@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from engine import (
     DefinitionNotFound,
+    InstanceNotFound,
     NoOneWaiting,
     NotAllowed,
     ProcessDefinition,
@@ -205,11 +206,12 @@ def _start_unit(definition: ProcessDefinition, tenant: Unit | None) -> int:
 @bp.get("/process-instance/<instance_id>")
 @basic_auth
 def instance(instance_id: str) -> Any:
-    found = sa_session().get(ProcessInstance, int(instance_id)) if is_id(instance_id) else None
-    if found is None:
+    if not is_id(instance_id):
         raise not_found(f"Process instance with id {instance_id} does not exist.")
-    if not queries.may_view_instance(sa_session(), g.user, found):
-        raise NotAllowed("This process belongs to a unit you are not a member of.")
+    try:
+        found = queries.visible_instance(sa_session(), g.user, int(instance_id))
+    except InstanceNotFound:
+        raise not_found(f"Process instance with id {instance_id} does not exist.") from None
     return jsonify(instance_dto(found))
 
 
@@ -266,7 +268,7 @@ def signal() -> Any:
     if "admin" not in roles_in_unit(sa_session(), g.user, unit.id):
         raise NotAllowed("Only the unit's integration accounts (role admin) may send it signals.")
     engine = app_engine()
-    send_signal(engine, name, from_camunda(body.get("variables")), unit_id=unit.id, now=now())
+    send_signal(engine, name, from_camunda(body.get("variables")), actor=g.user, unit_id=unit.id, now=now())
     return "", 204
 
 
