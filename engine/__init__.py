@@ -42,7 +42,7 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import login_guard, login_sessions, notices
+from engine.org import login_guard, login_sessions, notices, numbering
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
@@ -121,7 +121,7 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions",
+    "login_guard", "login_sessions", "numbering",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
