@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, UserTask
 
 from engine.runtime.events import EisoConditional
 from engine.runtime.timers import TIMER_CLASSES
@@ -44,6 +44,15 @@ class JobTask(UserTask):
 
 class CallTask(UserTask):
     """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
+
+
+class PassThroughTask(NoneTask):
+    """A plain task (``bpmn:task``) or manual task: the engine passes straight through it, as both Camunda
+    engines do (SpiffWorkflow would wait for someone to complete it, with no inbox row to do so)."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 def detect_dialect(root: etree._Element) -> str:
@@ -309,6 +318,9 @@ class EisoParser(BpmnParser):
         # Business rule and script tasks wait as jobs too; the engine's own handlers run them.
         f"{{{BPMN_NS}}}businessRuleTask": (_with_extensions(TaskParser), JobTask),
         f"{{{BPMN_NS}}}scriptTask": (_with_extensions(TaskParser), JobTask),
+        # Plain and manual tasks pass straight through, as in Camunda.
+        f"{{{BPMN_NS}}}task": (_with_extensions(TaskParser), PassThroughTask),
+        f"{{{BPMN_NS}}}manualTask": (_with_extensions(TaskParser), PassThroughTask),
         # A called process runs as an instance of its own, found by key when the call starts.
         f"{{{BPMN_NS}}}callActivity": (_with_extensions(TaskParser), CallTask),
         # Send tasks are service tasks that send something; message throw events with a job as well.

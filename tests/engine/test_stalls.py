@@ -19,15 +19,19 @@ def incidents(session: Session, instance_id: int) -> list[HistoryEvent]:
     return list(session.scalars(stmt))
 
 
+def deploy(session: Session, clock: Clock, name: str) -> None:
+    Deployer(session).deploy([SourceFile(name, (FIXTURES / name).read_bytes())], actor=None, now=clock.now)
+
+
 def test_an_instance_that_nothing_can_move_is_an_incident_for_the_units_administrators(
     session: Session, people: People, users: dict[str, User], clock: Clock
 ) -> None:
-    content = (FIXTURES / "plain_task_c8.bpmn").read_bytes()
-    Deployer(session).deploy([SourceFile("plain_task_c8.bpmn", content)], actor=None, now=clock.now)
-    instance = Engine(session).start("plain_task", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    deploy(session, clock, "waits_for_nothing_c8.bpmn")  # a condition no task or message can make true
+    instance = Engine(session).start("waits_for_nothing", actor=people.member, unit_id=people.unit.id,
+                                     now=clock.now)  # fmt: skip
     assert instance.status == "running"
     (incident,) = incidents(session, instance.id)
-    assert "Lưu hồ sơ giấy vào tủ" in incident.data["error"]
+    assert "Đã có kết quả thẩm định" in incident.data["error"]
     notified = {n.user_id for n in session.scalars(select(Notice).where(Notice.kind == "incident",
                                                                         Notice.instance_id == instance.id))}
     assert notified == {users["admin"].id}  # the demo unit's administrator, not another unit's
@@ -40,3 +44,16 @@ def test_an_instance_waiting_for_people_is_no_incident(session: Session, people:
                                                       HistoryEvent.kind == "task_created")).one()  # fmt: skip
     engine.complete(str(task.task_id), actor=people.member, now=clock.now, variables=DRAFT)
     assert incidents(session, instance.id) == []
+
+
+@pytest.mark.parametrize("kind", ["task", "manualTask"])
+def test_a_plain_or_manual_task_is_passed_straight_through_as_in_camunda(
+    session: Session, people: People, clock: Clock, kind: str
+) -> None:
+    name = "plain_task_c8.bpmn"
+    content = (FIXTURES / name).read_bytes().replace(b"bpmn:task ", f"bpmn:{kind} ".encode()) \
+        .replace(b"</bpmn:task>", f"</bpmn:{kind}>".encode())  # fmt: skip
+    Deployer(session).deploy([SourceFile(name, content)], actor=None, now=clock.now)
+    instance = Engine(session).start("plain_task", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    session.refresh(instance)
+    assert instance.status == "completed" and incidents(session, instance.id) == []
