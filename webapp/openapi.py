@@ -99,6 +99,18 @@ OPENAPI: dict[str, Any] = {
             requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["errorCode"],
                 "properties": {"workerId": {"type": "string"}, "errorCode": {"type": "string"},
                                "errorMessage": {"type": "string"}, "variables": {"type": "object"}}}}}})},
+        "/messages": {"post": _op(
+            "Deliver a message to the processes of the sender's units that wait for it (by name and correlation "
+            "key), and start those that begin with it in the unit named (unit admins; an Idempotency-Key header "
+            "makes a retry safe)",
+            {"200": _json({"type": "object", "properties": {
+                "correlated": {"type": "array", "items": {"type": "integer"}},
+                "started": {"type": "array", "items": {"type": "integer"}}}}, "Delivered")},
+            extra={"404": _json(_ref("Error"), "No process waits for it and none starts with it")},
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}, "correlationKey": {"type": "string"},
+                               "unit_id": {"type": "integer", "description": "the unit whose processes it may start"},
+                               "variables": {"type": "object"}}}}}})},
         "/signals": {"post": _op(
             "Broadcast a signal to a unit's waiting processes, and start those that begin with it (unit admins)",
             {"200": _json({"type": "object", "properties": {
