@@ -49,11 +49,29 @@ def _check_source(source: Any, target: str) -> None:
         check_expression(source)
 
 
+def _assign(result: dict[str, Any], target: str, value: Any, paths: bool) -> None:
+    """Set ``target``; with Camunda 8 paths, ``a.b`` sets ``b`` in the context ``a`` (made, or copied and
+    extended, never changed in place), as Zeebe does for connector settings such as ``authentication.type``."""
+    parts = target.split(".") if paths else [target]
+    if len(parts) == 1 or not all(parts):
+        result[target] = value
+        return
+    head, rest = parts[0], ".".join(parts[1:])
+    inner = dict(result[head]) if isinstance(result.get(head), dict) else {}
+    _assign(inner, rest, value, paths)
+    result[head] = inner
+
+
+def _root(target: str, paths: bool) -> str:
+    return target.split(".")[0] if paths else target
+
+
 def with_inputs(io: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
     """The task's data when it starts: the process data plus its input variables."""
     result = dict(data)
+    paths = bool((io or {}).get("paths"))
     for target, source in (io or {}).get("inputs", []):
-        result[target] = source_value(source, data)
+        _assign(result, target, source_value(source, data), paths)
     return result
 
 
@@ -61,10 +79,13 @@ def on_completion(io: Mapping[str, Any] | None, data: Mapping[str, Any], produce
     """The data that flows on from a completed task, given its data and what it produced."""
     if not io:
         return {**data, **produced}
-    local = {target for target, _ in io.get("inputs", [])}
+    paths = bool(io.get("paths"))
+    local = {_root(target, paths) for target, _ in io.get("inputs", [])}
     context = {**data, **produced}
     outputs = io.get("outputs", [])
     if outputs:
-        kept = {k: v for k, v in data.items() if k not in local and k not in produced}
-        return {**kept, **{target: source_value(source, context) for target, source in outputs}}
+        result = {k: v for k, v in data.items() if k not in local and k not in produced}
+        for target, source in outputs:
+            _assign(result, target, source_value(source, context), paths)
+        return result
     return {k: v for k, v in context.items() if k not in local or k in produced}

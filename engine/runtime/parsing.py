@@ -452,10 +452,11 @@ def io_info(node: etree._Element) -> dict[str, Any] | None:
     A source is a FEEL (``=…``) or JUEL (``${…}``) expression, a literal string, or (Camunda 7) a
     ``{"list": [...]}`` / ``{"map": {...}}`` of such sources.
     """
-    io: dict[str, list[tuple[str, Any]]] = {"inputs": [], "outputs": []}
+    io: dict[str, Any] = {"inputs": [], "outputs": []}
     for mapping in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}ioMapping/*"):
         kind = "inputs" if etree.QName(mapping).localname == "input" else "outputs"
         io[kind].append((mapping.get("target") or "", mapping.get("source") or ""))
+        io["paths"] = True  # Camunda 8: a target ``a.b`` sets ``b`` inside the context ``a``
     base = f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}inputOutput"
     for tag, kind in (("inputParameter", "inputs"), ("outputParameter", "outputs")):
         for parameter in node.iterfind(f"{base}/{{{CAMUNDA_NS}}}{tag}"):

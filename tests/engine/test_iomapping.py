@@ -79,3 +79,19 @@ def test_camunda7_initiator_names_who_started(session: Session, users: dict[str,
     instance = engine.start("io_c7", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now,
                             variables={"dossier": DOSSIER})  # fmt: skip
     assert data_of(engine, session, instance.id)["submittedBy"] == "chuyenvien"
+
+
+def test_camunda8_targets_with_dots_build_nested_contexts_as_zeebe_does() -> None:
+    from engine.runtime.iomapping import on_completion, with_inputs
+
+    io = {"inputs": [("authentication.type", "bearer"), ("authentication.token", "=secret"), ("url", "=base")],
+          "outputs": [("result.status", "=status"), ("result.body.id", "=id")], "paths": True}  # fmt: skip
+    data = {"secret": "t0k", "base": "https://igate.example/api", "authentication": {"user": "x"}}
+    started = with_inputs(io, data)
+    assert started["authentication"] == {"user": "x", "type": "bearer", "token": "t0k"}  # extended, not replaced
+    assert data["authentication"] == {"user": "x"}  # the process's own value is left as it was
+    done = on_completion(io, started, {"status": 200, "id": "HS-01"})
+    assert done["result"] == {"status": 200, "body": {"id": "HS-01"}}
+    assert "authentication" not in done and "url" not in done  # inputs are the task's own, as in Camunda 8
+    flat = with_inputs({"inputs": [("a.b", "1")]}, {})  # Camunda 7: a parameter name is just a name
+    assert flat == {"a.b": "1"}
