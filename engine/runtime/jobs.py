@@ -134,11 +134,14 @@ def _describe(command: Command, job_id: str) -> dict[str, Any]:
     command.saved(instance, workflow)  # read only: back to the cache as it was
     node = _node(instance, job.element_id)
     data = with_inputs(node.get("io"), workflow.get_task_from_id(uuid.UUID(job.id)).data)
+    units_list = [{"label": d.name, "value": d.code} for d in instance.unit.departments]
+    if data.get("departments") == units_list:  # the unit's list eISO gives every instance, not the process's own
+        data.pop("departments")
     return {
         "id": job.id, "topic": job.job_type, "instance_id": job.instance_id, "element_id": job.element_id,
         "business_key": instance.business_key, "retries": job.retries, "headers": job.headers,
         "lock_expires_at": job.lock_expires_at.isoformat() if job.lock_expires_at else None,
-        "variables": {k: v for k, v in data.items() if k not in ("departments",)},
+        "variables": data,
     }  # fmt: skip
 
 

@@ -162,3 +162,15 @@ def test_the_corpus_document_request_sends_by_worker_and_reminds_daily(
     assert result.correlated == [instance.id]
     assert status(session, instance.id) == "completed"
     assert completed_jobs(session, instance.id) == ["SendTask_RequestDocument", "SendTask_SendReminderEmail"]
+
+
+def test_a_process_variable_named_departments_reaches_the_worker(session: Session, users: dict[str, User],
+                                                                 unit: Unit, clock: Clock) -> None:
+    deploy_fixture(session, clock.now, "send_result_c8.bpmn")
+    engine = Engine(session)
+    own = [{"code": "P1", "name": "Phòng một cửa"}]  # the process's own list, not the unit's
+    engine.start("send_result_c8", actor=users["admin"], unit_id=unit.id, now=clock.now,
+                 variables={"departments": own})  # fmt: skip
+    jobs = fetch_and_lock(engine, "w1", ["igate.notify"], actor=users["admin"], max_jobs=1,
+                          lock=timedelta(minutes=5), now=clock.now)  # fmt: skip
+    assert jobs[0]["variables"]["departments"] == own
