@@ -127,8 +127,13 @@ class Advancer:
         given = dict(variables or {})
         initiator = {n["initiator"]: actor.username for n in definition.elements["nodes"].values()
                      if n["type"] == "startEvent" and n.get("initiator") and actor is not None}  # fmt: skip
+        start_io = _start_outputs(definition)
         for task in active_tasks(workflow):
             task.data.update({**context, **given, **initiator})
+            if start_io:  # the start event's output mappings (Camunda 8) set process data from what it got
+                flowing = on_completion(start_io, task.data, {})
+                task.data.clear()
+                task.data.update(flowing)
         instance = ProcessInstance(
             definition=definition, unit_id=unit.id, business_key=business_key,
             started_by_id=actor.id if actor else None, status="running", state="", started_at=now, updated_at=now,
@@ -405,6 +410,14 @@ class Advancer:
         for key, row in rows.items():
             if key not in wanted:
                 row.state = "cancelled"
+
+
+def _start_outputs(definition: ProcessDefinition) -> dict[str, Any] | None:
+    """The output mappings of the process's start event, when it has one start event that maps any."""
+    starts = [n for n in definition.elements["nodes"].values()
+              if n["type"] == "startEvent" and not n.get("in_event_subprocess")]  # fmt: skip
+    io = starts[0].get("io") if len(starts) == 1 else None
+    return io if io and io.get("outputs") else None
 
 
 def _can_move(command: Command, step: Step) -> bool:

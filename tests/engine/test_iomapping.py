@@ -95,3 +95,20 @@ def test_camunda8_targets_with_dots_build_nested_contexts_as_zeebe_does() -> Non
     assert "authentication" not in done and "url" not in done  # inputs are the task's own, as in Camunda 8
     flat = with_inputs({"inputs": [("a.b", "1")]}, {})  # Camunda 7: a parameter name is just a name
     assert flat == {"a.b": "1"}
+
+
+def test_a_start_events_output_mappings_set_process_data_that_a_message_then_correlates_on(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    from engine.runtime.messages import correlate
+    from engine.runtime.models import ProcessInstance
+
+    deploy_fixture(session, clock.now, "start_outputs_c8.bpmn")
+    engine = Engine(session)
+    instance = engine.start("start_outputs", actor=users["admin"], unit_id=unit.id, now=clock.now,
+                            variables={"code": "01"})  # fmt: skip
+    result = correlate(engine, "bo_sung", "HS-01", {"note": "đã bổ sung"}, actor=users["admin"], unit=None,
+                       now=clock.now)  # fmt: skip
+    assert result.correlated == [instance.id]
+    session.expire_all()
+    assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
