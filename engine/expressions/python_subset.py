@@ -775,6 +775,7 @@ class _Interpreter:
         self.steps = 0
         self.next_clock_check = 256
         self.allocated = 0
+        self.grown: dict[int, tuple[Any, int]] = {}  # containers changed in place -> (container, real size)
         self.deadline = time.monotonic() + MAX_SECONDS
         self.expressions: dict[type[ast.AST], Callable[[Any], Any]] = {
             ast.Constant: self.constant,
@@ -854,10 +855,19 @@ class _Interpreter:
             raise _fail(f"the evaluation builds more than {MAX_ALLOCATION:,} characters and items in total")
 
     def added(self, container: Any, value: Any) -> None:
-        """A value goes into a list or dict: account for its real size; a container may not hold itself."""
+        """A value goes into a list or dict: account for its real size, and for the container's own real size
+        as it grows (the same list appended a thousand times is a thousand copies once written out); a
+        container may not hold itself."""
         if value is container:
             raise _fail(f"a {_type_name(container)} cannot contain itself")
-        self.allocate(deep_size(value, MAX_ALLOCATION - self.allocated))
+        size = deep_size(value, MAX_ALLOCATION - self.allocated)
+        self.allocate(size)
+        known = self.grown.get(id(container))
+        before = known[1] if known is not None and known[0] is container else deep_size(container, MAX_VALUE_SIZE)
+        after = before + size + 1
+        if after > MAX_VALUE_SIZE:
+            raise _fail(_too_big("this"))
+        self.grown[id(container)] = (container, after)  # the container is kept, so its id is not reused
 
     def items_of(self, iterable: Any) -> list[Any]:
         """The items of a string, list, tuple, dict (keys), set or range, as a new bounded list."""
