@@ -75,6 +75,7 @@ from engine.runtime.jobs import (
     fetch_and_lock,
     retry_job,
     throw_job_error,
+    unlock_job,
 )
 from engine.runtime.messages import NoOneWaiting, correlate
 from engine.runtime.models import (
@@ -117,7 +118,7 @@ __all__ = [
     "Engine", "Command", "WorkflowCache", "Deployer", "DeploymentResult", "SourceFile", "expand_upload",
     "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
     "Upload", "command_scanner", "complete_job", "covered_job", "covered_jobs", "extend_lock", "fail_job",
-    "fetch_and_lock", "retry_job", "throw_job_error",
+    "fetch_and_lock", "retry_job", "throw_job_error", "unlock_job",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",

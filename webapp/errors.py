@@ -74,8 +74,9 @@ def _http_error(exc: HTTPException) -> Any:
 
 
 def retry_after(exc: HTTPException) -> list[tuple[str, str]]:
-    """The ``Retry-After`` header of a 429 or 503, for the handlers that build their own answer."""
-    return [(name, value) for name, value in exc.get_headers() if name == "Retry-After"]
+    """The ``Retry-After`` header of a 429 or 503 and the ``Allow`` header of a 405, for the handlers that
+    build their own answer."""
+    return [(name, value) for name, value in exc.get_headers() if name in ("Retry-After", "Allow")]
 
 
 def register(app: Flask) -> None:

@@ -145,11 +145,15 @@ def _describe(command: Command, job_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _locked_job(command: Command, job_id: str, worker_id: str, actor: User, now: datetime) -> ExternalJob:
+def _locked_job(command: Command, job_id: str, worker_id: str, actor: User, now: datetime, *,
+                expired_ok: bool = True) -> ExternalJob:  # fmt: skip
+    """The job, when this worker holds it. A worker may still report a job whose lock ran out while no
+    other worker took it (as in Camunda 7); extending a lock needs one that has not run out."""
     job = covered_job(command.session, job_id, actor)
     if job.state != "open":
         raise Conflict("Job %(id)s is not open any more (%(state)s).", id=job_id, state=job.state)
-    if job.locked_by != worker_id or job.lock_expires_at is None or job.lock_expires_at < now:
+    expired = job.lock_expires_at is None or job.lock_expires_at < now
+    if job.locked_by != worker_id or (expired and not expired_ok):
         raise Conflict("Job %(id)s is not locked by worker '%(worker)s'; fetch and lock it first.", id=job_id,
                        worker=worker_id)  # fmt: skip
     return job
@@ -221,6 +225,8 @@ def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: s
 def fail_job(engine: Commands, job_id: str, worker_id: str, error: str, *, actor: User, retries: int,
              retry_after: timedelta, now: datetime) -> ExternalJob:  # fmt: skip
     """The worker could not do the job: try again later, or raise an incident when no retries are left."""
+    if retries < 0:
+        raise EngineError("The number of retries left cannot be negative; give 0 to raise an incident.")
     with engine.command(now=now, actor=actor) as command:
         job = _locked_job(command, job_id, worker_id, actor, now)
         job.retries = max(0, retries)
@@ -240,8 +246,18 @@ def extend_lock(engine: Commands, job_id: str, worker_id: str, *, actor: User, l
     if not timedelta(0) < lock <= MAX_LOCK:
         raise EngineError("Give a new lock duration of more than 0 and at most 24 hours.")
     with engine.command(now=now, actor=actor) as command:
-        job = _locked_job(command, job_id, worker_id, actor, now)
+        job = _locked_job(command, job_id, worker_id, actor, now, expired_ok=False)
         job.lock_expires_at = now + lock
+    return job
+
+
+def unlock_job(engine: Commands, job_id: str, *, actor: User, now: datetime) -> ExternalJob:
+    """Release a job's lock (Camunda 7 ``unlock``): any worker of the unit may fetch it again at once."""
+    with engine.command(now=now, actor=actor) as command:
+        job = covered_job(command.session, job_id, actor)
+        if job.state != "open":
+            raise Conflict("Job %(id)s is not open any more (%(state)s).", id=job_id, state=job.state)
+        job.locked_by, job.lock_expires_at = None, None
     return job
 
 

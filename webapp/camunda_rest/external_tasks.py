@@ -31,6 +31,7 @@ from engine import (
     fetch_and_lock,
     queries,
     throw_job_error,
+    unlock_job,
 )
 
 from ..blueprints.api import basic_auth
@@ -243,6 +244,13 @@ def bpmn_error(task_id: str) -> Any:
     throw_job_error(engine, task_id, _text(body, "workerId", required=True), _text(body, "errorCode", required=True),
                     _text(body, "errorMessage"), from_camunda(body.get("variables")), actor=g.user,
                     now=now())  # fmt: skip
+    return "", 204
+
+
+@bp.post("/external-task/<task_id>/unlock")
+@basic_auth
+def unlock(task_id: str) -> Any:
+    unlock_job(_worker(), task_id, actor=g.user, now=now())
     return "", 204
 
 

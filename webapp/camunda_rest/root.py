@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine import (
     Conflict,
@@ -163,9 +163,26 @@ def _problem_line(p: Problem) -> str:
 
 @bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
 def unknown_path(unknown: str) -> Any:
+    allowed = _methods_for(request.path)
+    if allowed:  # the path exists, not with this method: 405 with the methods it has, as Camunda answers
+        raise MethodNotAllowed(valid_methods=allowed, description=f"{request.method} is not allowed on "
+                               f"/engine-rest/{unknown}; use {', '.join(allowed)}.")  # fmt: skip
     raise not_found(f"eISO does not offer {request.method} /engine-rest/{unknown}: it answers the subset of the "
                     "Camunda 7 REST API listed in its README (deployments, process definitions, external tasks, "
                     "messages).")  # fmt: skip
+
+
+def _methods_for(path: str) -> list[str]:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    found = []
+    for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            found.append(method)
+    return found
 
 
 # --- engine, version, deployments ----------------------------------------------------------------

@@ -124,3 +124,32 @@ def test_workers_and_requests_eiso_cannot_honour_are_refused(eiso: Server) -> No
     filtered = _fetch(eiso, topic={"tenantIdIn": ["skhcn-daklak"]})
     assert filtered.status_code == 400 and "tenantIdIn" in filtered.json()["message"]
     assert _fetch(eiso, topic={"lockDuration": None}).status_code == 400
+
+
+def test_unlock_negative_retries_an_expired_lock_and_wrong_methods_behave_as_in_camunda(eiso: Server) -> None:
+    assert eiso.deploy("score_check.bpmn").status_code == 200
+    instance_id = _start(eiso, "HS-UNLOCK")
+    [task] = _fetch(eiso).json()
+    assert _fetch(eiso, worker="w2").json() == []
+    assert eiso.post(f"/external-task/{task['id']}/unlock").status_code == 204
+    [again] = _fetch(eiso, worker="w2").json()  # free again at once, for any worker of the unit
+    assert again["id"] == task["id"] and again["workerId"] == "w2"
+
+    negative = eiso.post(f"/external-task/{task['id']}/failure",
+                         json={"workerId": "w2", "errorMessage": "x", "retries": -1, "retryTimeout": 0})
+    assert negative.status_code == 400 and "negative" in negative.json()["message"]
+    assert eiso.get(f"/external-task/{task['id']}").json()["retries"] != -1  # nothing changed
+
+    # the lock runs out and nobody else takes the task: its worker may still report it (as in Camunda 7)
+    assert eiso.post(f"/external-task/{task['id']}/unlock").status_code == 204
+    [short] = _fetch(eiso, worker="w3", topic={"lockDuration": 1}).json()
+    assert short["id"] == task["id"]
+    time.sleep(0.05)
+    assert eiso.post(f"/external-task/{task['id']}/extendLock",
+                     json={"workerId": "w3", "newDuration": 1000}).status_code == 400  # an expired lock is not extended
+    done = eiso.post(f"/external-task/{task['id']}/complete", json={"workerId": "w3", "variables": {}})
+    assert done.status_code == 204
+    assert any(e["kind"] == "job_completed" for e in _history(eiso, instance_id)["history"])
+
+    wrong = requests.get(f"{eiso.url}/external-task/{task['id']}/complete", auth=("admin", "demo"), timeout=10)
+    assert wrong.status_code == 405 and "POST" in wrong.headers.get("Allow", "")
