@@ -386,6 +386,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/bpmnError", send="json", refusal=404,
                      body=form({**WORKER, "errorCode": "KHONG_DAT"}), make=job()),
     },
+    ("camunda_rest.camunda_external_tasks.count_tasks", "/engine-rest/external-task/count"): {
+        "GET": Case("admin_anywhere", "/engine-rest/external-task/count"),
+    },
     ("camunda_rest.camunda_external_tasks.unlock", "/engine-rest/external-task/<task_id>/unlock"): {
         "POST": Case("unit_admin", "/engine-rest/external-task/{job}/unlock", send="json", refusal=404, make=job()),
     },

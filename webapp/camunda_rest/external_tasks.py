@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
+from sqlalchemy import func, select
 
 from engine import (
     Conflict,
@@ -159,6 +160,21 @@ def fetch() -> Any:
 @bp.get("/external-task")
 @basic_auth
 def tasks() -> Any:
+    stmt = _task_query()
+    limit = int_arg("maxResults")
+    stmt = stmt.order_by(ExternalJob.created_at, ExternalJob.id).offset(max(0, int_arg("firstResult", 0) or 0))
+    jobs = sa_session().scalars(stmt.limit(None if limit is None else max(0, limit))).all()
+    return jsonify([_dto(job) for job in jobs])
+
+
+@bp.get("/external-task/count")
+@basic_auth
+def count_tasks() -> Any:
+    """How many external tasks the list would give (same filters), as Camunda clients ask before paging."""
+    return jsonify({"count": sa_session().scalar(select(func.count()).select_from(_task_query().subquery()))})
+
+
+def _task_query() -> Any:
     _worker()
     stmt = covered_jobs(sa_session(), g.user).where(ExternalJob.state.in_(("open", "incident")))
     for arg, column in (("topicName", ExternalJob.job_type), ("workerId", ExternalJob.locked_by),
@@ -174,10 +190,7 @@ def tasks() -> Any:
         stmt = stmt.where(ExternalJob.retries > 0)
     if bool_arg("noRetriesLeft"):
         stmt = stmt.where(ExternalJob.retries == 0)
-    limit = int_arg("maxResults")
-    stmt = stmt.order_by(ExternalJob.created_at, ExternalJob.id).offset(max(0, int_arg("firstResult", 0) or 0))
-    jobs = sa_session().scalars(stmt.limit(None if limit is None else max(0, limit))).all()
-    return jsonify([_dto(job) for job in jobs])
+    return stmt
 
 
 def _instance(job: ExternalJob) -> ProcessInstance:

@@ -131,12 +131,15 @@ def test_unlock_negative_retries_an_expired_lock_and_wrong_methods_behave_as_in_
     instance_id = _start(eiso, "HS-UNLOCK")
     [task] = _fetch(eiso).json()
     assert _fetch(eiso, worker="w2").json() == []
+    assert eiso.get("/external-task/count?topicName=scoreCheck").json() == {"count": 1}
+    assert eiso.get("/external-task/count?topicName=other").json() == {"count": 0}
     assert eiso.post(f"/external-task/{task['id']}/unlock").status_code == 204
     [again] = _fetch(eiso, worker="w2").json()  # free again at once, for any worker of the unit
     assert again["id"] == task["id"] and again["workerId"] == "w2"
 
     negative = eiso.post(f"/external-task/{task['id']}/failure",
-                         json={"workerId": "w2", "errorMessage": "x", "retries": -1, "retryTimeout": 0})
+                         json={"workerId": "w2", "errorMessage": "x", "retries": -1, "retryTimeout": 0},
+                         headers={"Accept-Language": "en"})
     assert negative.status_code == 400 and "negative" in negative.json()["message"]
     assert eiso.get(f"/external-task/{task['id']}").json()["retries"] != -1  # nothing changed
 
