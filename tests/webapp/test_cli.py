@@ -53,3 +53,33 @@ def test_deploy_maps_java_delegates_through_the_servers_registry(app: Flask, tmp
     assert refused.exit_code != 0
     assert f"shred.bpmn:17 [archive]: The Java class '{ARCHIVE}Shredder'" in refused.output
     assert "EISO_DELEGATES_FILE" in refused.output
+
+
+def test_demo_load_after_a_unit_runs_its_own_version_keeps_both_and_starts_again(app: Flask) -> None:
+    """The README's run command loads the demo and the library at every start: after a unit's leader approved
+    the unit's own version of a shipped process, a restart must neither fail nor undo it."""
+    from sqlalchemy import select
+
+    from engine import Deployer, Engine, SourceFile, TaskRow, Unit, User, versions
+    from tests.conftest import LIBRARY
+    from webapp.extensions import now, sa_session
+
+    with app.app_context():
+        session = sa_session()
+        unit = session.scalars(select(Unit)).one()
+        people = {u.username: u for u in session.scalars(select(User))}
+        changed = (LIBRARY / "quality-objectives.bpmn").read_bytes().replace("Soạn".encode(), "Lập".encode())
+        draft = Deployer(session).deploy([SourceFile("quality-objectives.bpmn", changed)], actor=people["thuky"],
+                                         now=now(), unit_id=unit.id).definitions[0]  # fmt: skip
+        review = versions.review_of(session, draft.id)
+        assert review is not None
+        task_id = session.scalar(select(TaskRow.id).where(TaskRow.instance_id == review.instance_id))
+        Engine(session).complete(str(task_id), actor=people["giamdoc"], now=now(), variables={"decision": "approve"})
+        own_id = draft.id
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        engine = Engine(sa_session())
+        unit = sa_session().scalars(select(Unit)).one()
+        assert engine.active_definition("quality_objectives", unit.id).id == own_id  # still the unit's own
+        assert engine.active_definition("quality_objectives").unit_id is None  # and the shared one for others
