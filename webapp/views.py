@@ -44,11 +44,11 @@ def time_left(task: TaskRow) -> dict[str, str] | None:
     current = now()
     if current > task.due_at:
         return {"css": "late", "text": _("Overdue")}
-    left = engine().calendar(task.unit_id).working_time_between(current, task.due_at)
-    hours = left.total_seconds() / 3600
-    if hours >= 8:
-        return {"css": "ok", "text": _("%(n)s working days left", n=int(hours // 8))}
-    return {"css": "soon", "text": _("%(n)s working hours left", n=max(1, round(hours)))}
+    calendar = engine().calendar(task.unit_id)
+    left = calendar.working_time_between(current, task.due_at)
+    if left >= calendar.day_length:  # days of the office's own length (7.5 working hours by default)
+        return {"css": "ok", "text": _("%(n)s working days left", n=int(left / calendar.day_length))}
+    return {"css": "soon", "text": _("%(n)s working hours left", n=max(1, round(left.total_seconds() / 3600)))}
 
 
 def timing_name(code: str | None) -> str:

@@ -265,6 +265,14 @@ class WorkingCalendar:
         if not self.make_up_hours:
             raise ValueError("make-up working days need office hours: give make_up_hours")
 
+    @property
+    def day_length(self) -> timedelta:
+        """The working time of an ordinary working day on this calendar (7.5 hours with the default hours):
+        what "N working days left" counts in, as people read their office's day."""
+        day = date(2024, 1, 1)  # any date: only the time of day matters
+        return sum((datetime.combine(day, end) - datetime.combine(day, start) for start, end in self.make_up_hours),
+                   timedelta())
+
     def __repr__(self) -> str:
         return (
             f"WorkingCalendar(tz={self.tz.key!r}, public_holidays={self.public_holidays}, "

@@ -140,3 +140,24 @@ def test_language_switch_to_english(client: FlaskClient) -> None:
     assert "Hộp công việc" in client.get("/").get_data(as_text=True)
     client.post("/language/en", data={"next": "/"})
     assert "Inbox" in client.get("/").get_data(as_text=True)
+
+
+def test_working_days_left_count_the_offices_own_day(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two whole office days (7.5 working hours each) are two days left, not one."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    import webapp.views
+    from engine import Unit
+    from webapp.extensions import sa_session
+
+    monday_opening = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội (24 November is a holiday)
+    monkeypatch.setattr(webapp.views, "now", lambda: monday_opening)
+    with app.test_request_context("/"):
+        unit_id = sa_session().scalars(select(Unit.id)).first()
+        task = SimpleNamespace(due_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC), state="open", unit_id=unit_id)
+        assert webapp.views.time_left(task)["text"] == "Còn 2 ngày làm việc"  # type: ignore[arg-type,index]
+        task.due_at = datetime(2026, 11, 30, 4, 30, tzinfo=UTC)  # 11:30 the same morning: 4 working hours
+        assert webapp.views.time_left(task)["text"] == "Còn 4 giờ làm việc"  # type: ignore[arg-type,index]
