@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.webapp.conftest import login
