@@ -71,6 +71,10 @@ def test_secretary_logs_in_and_submits_the_draft(page, db_url: str) -> None:  # 
 
     assert not page.get_by_text("Lãnh đạo trả lại dự thảo").is_visible()  # only shown after a return
     page.get_by_label("Năm áp dụng").fill("2027")
+    page.evaluate("window.stillHere = true")
+    page.get_by_label("Năm áp dụng").press("Enter")  # Enter in a one-line field does not send the form
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.stillHere === true")  # the page was not sent and reloaded
     page.get_by_label("Tên bộ mục tiêu").fill("Mục tiêu chất lượng năm 2027")
     page.get_by_label("Mục tiêu*", exact=True).fill("100% hồ sơ giải quyết đúng hạn")
     page.get_by_label("Chỉ tiêu và cách đo lường").fill("Tỷ lệ đúng hạn ≥ 100%")

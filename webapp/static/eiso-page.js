@@ -1,7 +1,8 @@
 /* Small behaviours of single pages, kept out of the pages themselves (the Content-Security-Policy
- * runs scripts from this site's files only): print buttons ([data-print]) and the upload page's drop
+ * runs scripts from this site's files only): print buttons ([data-print]), the upload page's drop
  * zone ([data-dropzone]: drag and drop fills the ordinary file input; without script the input works
- * as is). */
+ * as is), and task and start forms ([data-conditions-url]) that Enter in a one-line field never sends:
+ * people press Enter to move on, and a half-filled form would complete the task. */
 (function () {
   "use strict";
   document.querySelectorAll("[data-print]").forEach(function (button) {
@@ -32,4 +33,16 @@
     showNames();
   });
   input.addEventListener("change", showNames);
+})();
+
+(function () {
+  "use strict";
+  var oneLine = "input:not([type=submit]):not([type=button]):not([type=image]):not([type=file])";
+  document.querySelectorAll("form[data-conditions-url]").forEach(function (form) {
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.matches && event.target.matches(oneLine)) {
+        event.preventDefault();
+      }
+    });
+  });
 })();
