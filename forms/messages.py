@@ -94,14 +94,16 @@ def labels(locale: str) -> dict[str, str]:
 
 
 def format_number(value: Any, locale: str) -> str:
-    """Numbers as people write them: ``1.500.000,5`` in Vietnamese, ``1,500,000.5`` in English."""
+    """Numbers as people write them: ``1.500.000,5`` in Vietnamese, ``1,500,000.5`` in English. Numbers of
+    four digits are not grouped (a year reads ``2027``, not ``2.027``), as in print."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     try:
         number = Decimal(str(value)).normalize()
     except InvalidOperation:
         return str(value)
-    text = format(number, ",f") if number.is_finite() else str(value)
+    grouping = ",f" if number.is_finite() and abs(number) >= 10_000 else "f"
+    text = format(number, grouping) if number.is_finite() else str(value)
     return text.translate(_VIETNAMESE_DIGITS) if normalize_locale(locale) == "vi" else text
 
 

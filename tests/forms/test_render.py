@@ -260,3 +260,11 @@ def test_a_data_value_cannot_become_a_script_link() -> None:
     assert "javascript:" not in html and "Mở hồ sơ" in html
     safe = str(render_form_html(form, {}, {}, data={"link": "https://dichvucong.gov.vn/h/1"}))
     assert 'href="https://dichvucong.gov.vn/h/1"' in safe
+
+
+def test_a_year_reads_as_written_and_large_amounts_are_grouped() -> None:
+    from forms.messages import format_number
+
+    assert format_number(2027, "vi") == "2027" and format_number(2027, "en") == "2027"
+    assert format_number(12_500, "vi") == "12.500" and format_number(12_500, "en") == "12,500"
+    assert format_number(1_500_000.5, "vi") == "1.500.000,5" and format_number(2.5, "vi") == "2,5"
