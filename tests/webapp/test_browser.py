@@ -157,3 +157,27 @@ def test_diagram_and_upload_page_scripts_run_under_the_content_security_policy(p
     page.locator("#upload-files").set_input_files([{"name": "a.bpmn", "mimeType": "text/xml", "buffer": b"<x/>"}])
     assert page.locator(".dropzone-files").inner_text() == "a.bpmn"  # the page's script ran
     assert refused == []
+
+
+def test_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px wide nothing makes the page scroll sideways: tables scroll inside their own box."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide: dict[str, int] = {}
+
+    def check(path: str) -> None:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+
+    check("/units")
+    check("/units/skhcn-daklak/objectives")
+    check("/units/skhcn-daklak/processes")
+    _login(page, "thuky")
+    page.get_by_role("link", name="Khởi tạo quy trình").click()
+    page.locator("[data-start=quality_objectives]").click()
+    check(page.url)  # the task form
+    check("/")
+    check("/instances")
+    check("/definitions")
+    assert wide == {}
