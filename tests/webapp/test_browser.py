@@ -177,6 +177,12 @@ def test_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("link", name="Khởi tạo quy trình").click()
     page.locator("[data-start=quality_objectives]").click()
     check(page.url)  # the task form
+    heading = page.locator(".print-heading")
+    assert not heading.is_visible()
+    page.emulate_media(media="print")  # printed, it carries the national heading and the agency's name
+    assert heading.is_visible() and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in heading.inner_text()
+    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ TỈNH ĐẮK LẮK" in heading.inner_text()
+    page.emulate_media(media="screen")
     check("/")
     check("/instances")
     check("/definitions")
