@@ -32,6 +32,19 @@ TITLES = {
 }
 
 
+DEFAULT_MESSAGES = {
+    400: N_("The request could not be understood; go back and try again."),
+    403: N_("You may not open this page; ask your unit's administrator if you need it."),
+    404: N_("There is nothing at this address; check the link, or start again from the inbox."),
+    405: N_("This page cannot be used that way; go back and use its buttons."),
+    409: N_("Someone else changed this at the same moment; reload the page and try again."),
+    413: N_("What you sent is too large; send smaller files, one at a time."),
+    429: N_("Too many attempts; wait a moment and try again."),
+    500: N_("Something went wrong on our side; nothing was changed. Try again in a moment."),
+}
+"""What a page says when the code gave no sentence of its own (instead of the web server's English)."""
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -61,6 +74,8 @@ def _engine_error(exc: EngineError) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     message = exc.description or ""
+    if message == type(exc).description and status in DEFAULT_MESSAGES:  # the web server's own English text
+        message = _(DEFAULT_MESSAGES[status])
     if _wants_json():
         response = jsonify(error_payload(status, message))
         if status == 401 and basic_challenge_allowed():

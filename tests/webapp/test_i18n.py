@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
 
 from webapp.i18n import TRANSLATIONS
 
@@ -23,3 +24,10 @@ def test_every_message_has_a_vietnamese_translation_with_the_same_placeholders()
 
     wrong = [m.id for m in messages if names(m.id) != names(m.string)]
     assert wrong == []
+
+
+def test_error_pages_speak_vietnamese_even_when_the_code_gave_no_sentence(client: FlaskClient) -> None:
+    page = client.get("/no-such-page").get_data(as_text=True)
+    assert "Không có nội dung tại địa chỉ này" in page and "The requested URL" not in page
+    english = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert english.status_code == 404
