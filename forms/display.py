@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from .feel import TEMPLATE, Scope, evaluate_expression, placeholder_value, resolve_text, source_value, to_text
+from .messages import format_date, format_number
 from .model import Evaluate, Expression, Field
 from .paths import get_in, split_key
 
@@ -90,13 +91,25 @@ def external_link(field: Field, scope: Scope, evaluate: Evaluate | None, label: 
     return Link(href, label or href) if href else None
 
 
-def table(field: Field, scope: Scope, evaluate: Evaluate | None) -> Table:
-    """A table from ``dataSource`` and ``columns`` (or ``columnsExpression``); all rows, no paging."""
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$")
+
+
+def table(field: Field, scope: Scope, evaluate: Evaluate | None, locale: str = "vi") -> Table:
+    """A table from ``dataSource`` and ``columns`` (or ``columnsExpression``); all rows, no paging. Dates
+    read as on paper (``31/12/2027``), numbers as people write them."""
     columns = _columns(field, scope, evaluate)
     rows = source_value(field.spec.get("dataSource"), scope, evaluate)
     records = [row for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
-    cells = [[to_text(get_in(record, split_key(key))) for _, key in columns] for record in records]
+    cells = [[_cell(get_in(record, split_key(key)), locale) for _, key in columns] for record in records]
     return Table([title for title, _ in columns], cells)
+
+
+def _cell(value: Any, locale: str) -> str:
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return format_date(value, "datetime" if "T" in value else "date", locale)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_number(value, locale)
+    return to_text(value)
 
 
 def _columns(field: Field, scope: Scope, evaluate: Evaluate | None) -> list[tuple[str, str]]:

@@ -256,7 +256,7 @@ class _Builder:
         elif component.type == "iframe":
             node.link = display.external_link(component, scope, self.evaluate, node.label)
         elif component.type == "table":
-            node.table = display.table(component, scope, self.evaluate)
+            node.table = display.table(component, scope, self.evaluate, self.locale)
         elif component.type == "documentPreview":
             node.links = display.documents(component, scope, self.evaluate)
         elif component.type == "button":

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from engine.expressions.feel import evaluate as evaluate_feel
 from forms import Form, render_form_html
 
 from .factories import TODAY, load, parse_html
@@ -31,17 +32,9 @@ OBJECTIVE = {
     "deadline": "2026-12-31",
 }
 
-_EXPRESSIONS = {
-    'decision != "return"': lambda v: v.get("decision") != "return",
-    'is defined(returnReason) = false or returnReason = null or decision != "return"': lambda v: (
-        v.get("returnReason") is None or v.get("decision") != "return"
-    ),
-    "objectives": lambda v: v.get("objectives"),
-}
-
-
 def feel(expression: str, variables: Mapping[str, Any]) -> Any:
-    return _EXPRESSIONS[expression](variables)
+    """The engine's own FEEL, as the task pages evaluate the shipped forms' expressions."""
+    return evaluate_feel(expression, dict(variables))
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +119,12 @@ def test_record_checks_the_decision_number(forms: dict[str, Form]) -> None:
 
     assert refused.errors == {"decisionNumber": "Nhập theo mẫu 12/QĐ-SKHCN"}
     assert accepted.ok and accepted.values["effectiveDate"] == "2026-01-05"
+
+
+def test_the_leader_reads_department_names_and_dates_as_on_paper(forms: dict[str, Form]) -> None:
+    data = {**DATA, "title": "Mục tiêu 2026", "year": 2026, "objectives": [OBJECTIVE]}
+    form = forms["review"]
+    page = parse_html(render_form_html(form, form.initial_values(data), {}, data=data, evaluate=feel))
+    cells = [c.strip() for c in page.xpath("//table//tbody/tr/td/text()")]
+    assert "Văn phòng" in cells and "vp" not in cells  # the department's name, not its code
+    assert "31/12/2026" in cells and "2026-12-31" not in cells

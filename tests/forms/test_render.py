@@ -196,7 +196,7 @@ def test_tables_and_document_lists_come_from_data(display_form: Form) -> None:
     assert history.xpath("./caption/text()") == ["Quá trình xử lý"]
     assert history.xpath(".//th/text()") == ["Bước", "Người xử lý", "Kết quả"]
     assert history.xpath(".//tbody/tr[2]/td/text()") == ["Thẩm định", "Lê Minh", "Trễ hạn"]
-    assert page.xpath("//div[@id='c-Table_fees']//tbody/tr/td/text()") == ["Lệ phí", "50000"]
+    assert page.xpath("//div[@id='c-Table_fees']//tbody/tr/td/text()") == ["Lệ phí", "50.000"]
     documents = page.xpath("//section[@id='c-Documents_attached']")[0]
     assert documents.xpath(".//h3/text()") == ["Tài liệu đính kèm"]
     assert documents.xpath(".//a/@href") == ["https://vanban.gov.vn/u1"]
