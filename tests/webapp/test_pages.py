@@ -163,3 +163,11 @@ def test_working_days_left_count_the_offices_own_day(app: Flask, monkeypatch: py
         assert webapp.views.time_left(task)["text"] == "Còn 2 ngày làm việc"  # type: ignore[arg-type,index]
         task.due_at = datetime(2026, 11, 30, 4, 30, tzinfo=UTC)  # 11:30 the same morning: 4 working hours
         assert webapp.views.time_left(task)["text"] == "Còn 4 giờ làm việc"  # type: ignore[arg-type,index]
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(client: FlaskClient) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    found = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page)
+    assert found
+    icon = client.get(found.group(1))
+    assert icon.status_code == 200 and icon.get_data(as_text=True).startswith("<svg")
