@@ -235,7 +235,8 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
 
 
 def _check_elements(
-    info: ProcessInfo, filename: str, form_keys: set[str], decision_keys: set[str] | frozenset[str] = frozenset()
+    info: ProcessInfo, filename: str, form_keys: set[str], decision_keys: set[str] | frozenset[str] = frozenset(),
+    dialect: str = "camunda8",
 ) -> list[Problem]:
     problems = []
     for element_id, element in info.elements.items():
@@ -294,7 +295,7 @@ def _check_elements(
                 problem(f"The event refers to message '{message.get('ref')}', which the file does not define.")
             elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
                 _check_expr(message["correlation_key"], problem)
-        if _waits_as_job(element):
+        if _waits_as_job(element) and not (dialect == "camunda7" and _c7_none_message_event(element)):
             _check_job(element, problem, info.key)
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
@@ -323,6 +324,11 @@ def _waits_as_job(element: dict[str, Any]) -> bool:
     if element["type"] == "businessRuleTask":
         return has_job(element)  # the index keeps a job only when no decision is called
     return element["type"] in JOB_STEPS
+
+
+def _c7_none_message_event(element: dict[str, Any]) -> bool:
+    """A Camunda 7 message throw or end event without an implementation: Camunda 7 passes it as a none event."""
+    return element["type"] in MESSAGE_THROW_TAGS and not element.get("job_type") and not element.get("delegate")
 
 
 def _check_job(element: dict[str, Any], report: Any, process_key: str) -> None:
@@ -514,7 +520,7 @@ def _process_problems(
     """Everything that stops one process from running in eISO."""
     return [
         *_unsupported(info, node, filename),
-        *_check_elements(info, filename, form_keys, decision_keys),
+        *_check_elements(info, filename, form_keys, decision_keys, detect_dialect(node.getroottree().getroot())),
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),

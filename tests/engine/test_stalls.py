@@ -57,3 +57,16 @@ def test_a_plain_or_manual_task_is_passed_straight_through_as_in_camunda(
     instance = Engine(session).start("plain_task", actor=people.member, unit_id=people.unit.id, now=clock.now)
     session.refresh(instance)
     assert instance.status == "completed" and incidents(session, instance.id) == []
+
+
+def test_a_camunda7_message_event_without_implementation_passes_as_a_none_event(
+    session: Session, people: People, clock: Clock
+) -> None:
+    deploy(session, clock, "c7_message_none.bpmn")
+    engine = Engine(session)
+    instance = engine.start("c7_message_none", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    task = session.scalars(select(HistoryEvent.task_id).where(HistoryEvent.instance_id == instance.id,
+                                                              HistoryEvent.kind == "task_created")).one()  # fmt: skip
+    engine.complete(str(task), actor=people.member, now=clock.now, variables={})
+    session.refresh(instance)
+    assert instance.status == "completed" and incidents(session, instance.id) == []
