@@ -171,3 +171,22 @@ def test_every_page_names_its_icon_and_the_icon_is_served(client: FlaskClient) -
     assert found
     icon = client.get(found.group(1))
     assert icon.status_code == 200 and icon.get_data(as_text=True).startswith("<svg")
+
+
+def test_a_conflict_on_completing_keeps_what_was_typed_and_says_what_to_do(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import Conflict, Engine
+
+    login(client, "thuky")
+    task_url = _start(client)
+
+    def changed_meanwhile(*args: object, **kwargs: object) -> None:
+        raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
+
+    monkeypatch.setattr(Engine, "complete", changed_meanwhile)
+    answer = client.post(task_url, data={"year": "2027", "title": "Mục tiêu chất lượng năm 2027"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 409
+    assert 'value="Mục tiêu chất lượng năm 2027"' in page  # what was typed is still there
+    assert "cùng lúc" in page  # and the page says why, in Vietnamese

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import (
+    Conflict,
     Engine,
     FileRejected,
     FormInvalid,
@@ -110,6 +111,14 @@ def submit(task_id: str) -> Any:
         engine.complete(task_id, actor=g.user, now=now(), post=post, locale=locale, files=files)
     except FormInvalid as exc:
         return _render_task(row, values=exc.values, errors=exc.errors, status=422)
+    except Conflict as exc:  # changed by someone else at the same moment: keep what was typed, say what to do
+        sa_session().rollback()
+        row = _visible_task(task_id)
+        typed: dict[str, Any] | None = None
+        if form is not None and row.state == "open":
+            typed = dict(form.validate_post(post, engine.task_data(row), evaluate=feel_for_forms, locale=locale).raw)
+        flash(translated(exc), "error")
+        return _render_task(row, values=typed, status=409)
     flash(_("Task “%(name)s” completed.", name=row.name), "success")
     return redirect(url_for("processes.instance", instance_id=row.instance_id))
 
