@@ -157,3 +157,73 @@ def test_each_owner_has_its_own_line_of_a_key(
     problem = versions.ownership_problem(session, KEY, people.unit.id, False, "x.bpmn")
     assert problem is not None and "documentation" in problem.message and problem.file == "x.bpmn"
     assert versions.ownership_problem(session, KEY, people.other_unit.id, False, "x.bpmn") is None  # its own line
+
+
+def test_a_comparison_shows_only_versions_the_viewer_may_read(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    people.other_unit.allow_direct_deploy = True
+    session.commit()
+    theirs = upload(session, people.outsider_member, people.other_unit, clock, "Bản của đơn vị khác")
+    draft = upload(session, users["admin"], people.unit, clock)
+    assert (theirs.status, draft.status) == ("active", "draft")
+
+    mine = versions.comparison(session, KEY, draft.version, viewer=people.member)
+    assert (mine.old.version, mine.new.id) == (1, draft.id)
+    assert versions.comparison(session, KEY, theirs.version, against=1, viewer=people.outsider_member).new == theirs
+
+    def refused(version: int, against: int | None, viewer: User | None, key: str = KEY) -> str:
+        with pytest.raises(NotFound) as caught:
+            versions.comparison(session, key, version, against, viewer=viewer)
+        return str(caught.value)
+
+    unknown = "Version %s of 'quality_objectives' does not exist."
+    assert refused(draft.version, None, people.outsider_member) == unknown % draft.version
+    assert refused(draft.version, theirs.version, people.member) == unknown % theirs.version
+    assert refused(theirs.version, None, people.nobody) == unknown % theirs.version
+    other_key = f"Version {draft.version} of 'rework_loop' does not exist."
+    assert refused(draft.version, None, None, key="rework_loop") == other_key
+    first = "Version 1 of 'quality_objectives' has no earlier version to compare with."
+    assert refused(1, None, people.member) == first
+
+
+def test_a_returned_draft_is_recorded_with_its_reason_and_the_uploader_told_where_to_look(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine.org.models import Notice
+    from engine.runtime.models import HistoryEvent
+
+    draft = upload(session, people.member, people.unit, clock)
+    decide(session, draft, people.leader, clock, "return")
+    review = versions.review_of(session, draft.id)
+    assert review is not None
+    event = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "version_returned")).one()
+    assert event.instance_id == review.instance_id
+    assert event.data == {"definition_id": draft.id, "key": KEY, "version": draft.version, "reason": "Chưa đạt.",
+                          "notified_users": ["thuky"]}  # fmt: skip
+    notice = session.scalars(select(Notice).where(Notice.kind == "version_returned")).one()
+    told = (notice.user_id, notice.unit_id, notice.instance_id)
+    assert told == (people.member.id, people.unit.id, review.instance_id)
+    assert notice.link == f"/definitions/{KEY}?version={draft.version}"
+
+
+def test_a_draft_stored_by_a_tool_is_returned_without_telling_anyone(
+    session: Session, people: People, clock: Clock
+) -> None:
+    from engine.org.models import Notice
+
+    draft = Deployer(session).deploy(changed(), actor=None, now=clock.now, unit_id=people.unit.id).definitions[0]
+    assert draft.status == "draft"
+    decide(session, draft, people.leader, clock, "return")
+    assert statuses(session)[draft.version] == "returned"
+    assert session.scalars(select(Notice).where(Notice.kind == "version_returned")).all() == []
+
+
+def test_the_public_portal_lists_procedures_by_name(session: Session, people: People, clock: Clock) -> None:
+    people.other_unit.allow_direct_deploy = True
+    session.commit()
+    fixtures = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in ("rework_loop.bpmn", "supplement.bpmn")]
+    Deployer(session).deploy(fixtures, actor=people.outsider_member, now=clock.now, unit_id=people.other_unit.id)
+    listed = [d.key for d in versions.published(session, people.other_unit.id)]
+    # "Giải quyết hồ sơ…", "Phê duyệt mục tiêu…", "Rework loop": not the order of their ids
+    assert listed == ["supplement", "quality_objectives", "rework_loop"]
