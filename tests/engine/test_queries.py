@@ -303,3 +303,15 @@ def test_a_versions_files_are_its_diagram_and_its_forms_for_those_who_may_read_i
     assert fetch(shared, theirs.bpmn_file_id, people.member) is None  # a file of another version
     assert queries.definition_file(session, "quality_objectives", 999, shared.bpmn_file_id, people.member) is None
     assert queries.forms_used(session, []) == {}
+
+
+def test_the_instances_a_call_activity_started_are_listed_on_the_callers_page(
+    session: Session, users: dict[str, User], clock: Clock
+) -> None:
+    from tests.engine.test_call_activities import start_c8
+    from tests.engine.test_events import MODES
+
+    _, parent_id = start_c8(session, clock, users, users["thuky"].roles[0].unit, MODES[0])
+    (child,) = queries.called_instances(session, parent_id)
+    assert (child.parent_instance_id, child.definition.key) == (parent_id, "appraisal_child_c8")
+    assert queries.called_instances(session, child.id) == []

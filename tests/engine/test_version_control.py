@@ -197,6 +197,7 @@ def test_a_returned_draft_is_recorded_with_its_reason_and_the_uploader_told_wher
     decide(session, draft, people.leader, clock, "return")
     review = versions.review_of(session, draft.id)
     assert review is not None
+    assert versions.reviews_for(session, [draft.id, 1]) == {draft.id: review}  # the shared version 1 had none
     event = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "version_returned")).one()
     assert event.instance_id == review.instance_id
     assert event.data == {"definition_id": draft.id, "key": KEY, "version": draft.version, "reason": "Chưa đạt.",
