@@ -11,7 +11,7 @@ from engine import Deployer, Engine, SourceFile, versions
 from engine.errors import NotFound
 from engine.org.models import Unit, User
 from engine.runtime.models import ProcessDefinition
-from tests.conftest import FIXTURES, Clock, People
+from tests.conftest import FIXTURES, Clock, People, make_unit
 from tests.engine.test_versions import CHANGED, review_task
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -55,7 +55,9 @@ def test_who_may_deploy_where(session: Session, people: People, users: dict[str,
     # another unit's administrator is not a system administrator: the shared library is not theirs
     assert not versions.may_deploy(session, people.outsider_member, None)
     assert versions.deploy_targets(session, people.outsider_member) == [people.other_unit]
-    assert versions.deploy_targets(session, users["admin"])[0] is None  # the system administrator
+    board = make_unit(session, "bqlda", "Ban Quản lý dự án")  # sorts before both by name, created last
+    # the system administrator: the shared library, then every unit by name
+    assert versions.deploy_targets(session, users["admin"]) == [None, board, people.unit, people.other_unit]
     assert versions.deploy_targets(session, people.nobody) == []
 
 
