@@ -230,3 +230,54 @@ def test_the_public_portal_lists_procedures_by_name(session: Session, people: Pe
     listed = [d.key for d in versions.published(session, people.other_unit.id)]
     # "Giải quyết hồ sơ…", "Phê duyệt mục tiêu…", "Rework loop": not the order of their ids
     assert listed == ["supplement", "quality_objectives", "rework_loop"]
+
+
+def test_a_change_control_job_decides_its_own_draft_once_and_refuses_anything_else_word_for_word(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine.errors import EngineError
+    from engine.runtime.handlers import JobContext
+    from engine.runtime.models import ProcessInstance
+
+    first = upload(session, people.member, people.unit, clock)
+    second = upload(session, people.member, people.unit, clock, "Dự thảo mục tiêu")
+    reviews = [versions.review_of(session, d.id) for d in (first, second)]
+    instances = [session.get(ProcessInstance, r.instance_id) for r in reviews if r is not None]
+    assert len(instances) == 2 and all(instances)
+    name = first.name
+    shown = Engine(session).task_data(review_task(session, first))
+    assert (shown["changeSummary"], shown["activeVersion"]) == ("(không có mô tả)", 1)  # the uploader wrote none
+
+    def job(instance: ProcessInstance | None, data: dict[str, object]) -> JobContext:
+        assert instance is not None
+        return JobContext(session, instance, "decide", data, None, clock.now)
+
+    def refusal(context: JobContext) -> str:
+        with pytest.raises(EngineError) as caught:
+            versions.activate_version(context)
+        return str(caught.value)
+
+    no_draft = "This change-control process names no draft version (definitionId)."
+    assert refusal(job(instances[0], {})) == no_draft
+    assert refusal(job(instances[0], {"definitionId": 99999})) == no_draft
+    assert refusal(job(instances[0], {"definitionId": 1})) == no_draft  # the shared version: never reviewed
+    assert refusal(job(instances[1], {"definitionId": first.id})) == (
+        f"This process may not decide on version {first.version} of '{name}'; only its own change-control review "
+        "does. Nothing was changed."
+    )
+
+    approve = job(instances[0], {"definitionId": first.id})
+    assert versions.activate_version(approve) == {"versionStatus": "active"}
+    kind, data = approve.events[0]
+    assert kind == "version_activated" and data["notified_users"] == sorted(data["notified_users"])
+    assert "thuky" in data["notified_users"]  # the ISO secretary starts the process in her unit
+    assert {k: v for k, v in data.items() if k != "notified_users"} == {
+        "definition_id": first.id, "key": KEY, "version": first.version, "status": "active", "superseded": None}
+    review = versions.review_of(session, first.id)
+    assert review is not None and (review.decision, review.reason, review.decided_by_id) == ("approved", "", None)
+    assert refusal(approve) == f"Version {first.version} of '{name}' is active, not a draft; nothing was changed."
+
+    back = job(instances[1], {"definitionId": second.id})
+    assert versions.return_version(back) == {"versionStatus": "returned"}
+    assert back.events[0][1]["reason"] == ""  # no reason given: none recorded
+    assert back.events[0][1]["notified_users"] == ["thuky"]

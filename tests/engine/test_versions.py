@@ -107,6 +107,12 @@ def test_a_changed_version_is_a_draft_until_the_leader_approves_it(
     data = eng.task_data(task)
     assert (data["processKey"], data["version"], data["activeVersion"]) == ("quality_objectives", 2, 1)
     assert data["diffUrl"] == "/definitions/quality_objectives/versions/2/diff"
+    assert (data["definitionId"], data["processName"], data["documentation"], data["changeSummary"]) == (
+        draft.id, "Phê duyệt mục tiêu chất lượng", False, SUMMARY)
+    control = session.get(ProcessInstance, task.instance_id)
+    assert control is not None  # started in the uploader's name, named after the version it decides
+    assert (control.business_key, control.started_by_id, control.unit_id) == (
+        "quality_objectives v2", users["admin"].id, unit.id)
     assert {"change": "Thêm bước", "element": "Kiểm tra thể thức văn bản trước khi ban hành", "detail": ""} in (
         data["changes"])
 
