@@ -120,6 +120,11 @@ def test_approving_an_older_draft_after_a_newer_version_went_live_keeps_the_newe
 
     decide(session, older, people.leader, clock, "approve")
     assert statuses(session) == {1: "active", 2: "superseded", 3: "active"}
+    from engine.org.models import Notice
+
+    links = set(session.scalars(select(Notice.link).where(Notice.kind == "version_activated")))
+    assert f"/definitions/{KEY}?version={older.version}" not in links  # nobody is told of a version that never ran
+    assert f"/definitions/{KEY}?version={newer.version}" in links
     assert Engine(session).active_definition(KEY, people.unit.id).id == newer.id
 
 
