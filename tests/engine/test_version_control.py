@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from engine import Deployer, Engine, SourceFile, versions
 from engine.errors import NotFound
 from engine.org.models import Unit, User
-from engine.runtime.models import ProcessDefinition
+from engine.runtime.models import HistoryEvent, ProcessDefinition
 from tests.conftest import FIXTURES, Clock, People, make_unit
 from tests.engine.test_versions import CHANGED, review_task
 
@@ -286,3 +286,27 @@ def test_a_change_control_job_decides_its_own_draft_once_and_refuses_anything_el
     assert versions.return_version(back) == {"versionStatus": "returned"}
     assert back.events[0][1]["reason"] == ""  # no reason given: none recorded
     assert back.events[0][1]["notified_users"] == ["thuky"]
+
+
+def test_an_activation_notice_reaches_the_units_starters_and_holders_of_open_older_tasks_only(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from tests.engine.test_runtime import DRAFT, open_task
+
+    engine = Engine(session)
+    ours = engine.start(KEY, actor=people.member, unit_id=people.unit.id, now=clock.now)
+    engine.complete(open_task(session, ours.id).id, actor=people.member, now=clock.now, variables=DRAFT)
+    engine.claim(open_task(session, ours.id).id, actor=users["giamdoc"], now=clock.now)  # holds the review
+    engine.start(KEY, actor=people.member, unit_id=people.unit.id, now=clock.now)  # a draft for thuky
+    users["phogiamdoc"].is_active = False  # a leader who left: offered nothing any more
+    held = engine.start(KEY, actor=people.outsider_member, unit_id=people.other_unit.id, now=clock.now)
+    engine.claim(open_task(session, held.id).id, actor=people.outsider_member, now=clock.now)
+    offered = engine.start(KEY, actor=people.outsider_member, unit_id=people.other_unit.id, now=clock.now)
+    assert open_task(session, offered.id).assignee_id is None
+    session.commit()  # the other unit: one draft held by its secretary, one offered to its secretaries
+
+    draft = upload(session, users["admin"], people.unit, clock)
+    decide(session, draft, users["giamdoc"], clock, "approve")
+    event = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "version_activated")).one()
+    # thuky starts the process and holds a draft; giamdoc holds the review of the instance still on version 1
+    assert event.data["notified_users"] == ["giamdoc", "thuky"]
