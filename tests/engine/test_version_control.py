@@ -162,7 +162,11 @@ def test_each_owner_has_its_own_line_of_a_key(
     # the other unit deploys its own line of the key, which never touches the first unit's
     assert versions.ownership_problem(session, KEY, people.other_unit.id, True, "x.bpmn") is None
     problem = versions.ownership_problem(session, KEY, people.unit.id, False, "x.bpmn")
-    assert problem is not None and "documentation" in problem.message and problem.file == "x.bpmn"
+    assert problem is not None and problem.file == "x.bpmn"
+    assert problem.message == (
+        "Process id 'quality_objectives' is already deployed as an executable process; a documentation diagram "
+        "cannot replace it. Give the diagram another process id."
+    )
     assert versions.ownership_problem(session, KEY, people.other_unit.id, False, "x.bpmn") is None  # its own line
 
 
@@ -310,3 +314,17 @@ def test_an_activation_notice_reaches_the_units_starters_and_holders_of_open_old
     event = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "version_activated")).one()
     # thuky starts the process and holds a draft; giamdoc holds the review of the instance still on version 1
     assert event.data["notified_users"] == ["giamdoc", "thuky"]
+
+
+def test_a_version_deployed_directly_by_a_units_administrator_is_announced_at_once(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine.org.models import Notice
+
+    people.unit.allow_direct_deploy = True
+    session.commit()
+    live = upload(session, users["admin"], people.unit, clock)
+    assert live.status == "active"
+    notices = session.scalars(select(Notice).where(Notice.kind == "version_activated")).all()
+    assert {(n.user_id, n.unit_id, n.instance_id) for n in notices} == {(people.member.id, people.unit.id, None)}
+    assert notices[0].link == f"/definitions/{KEY}?version={live.version}"
