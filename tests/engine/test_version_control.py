@@ -284,6 +284,7 @@ def test_a_change_control_job_decides_its_own_draft_once_and_refuses_anything_el
         "definition_id": first.id, "key": KEY, "version": first.version, "status": "active", "superseded": None}
     review = versions.review_of(session, first.id)
     assert review is not None and (review.decision, review.reason, review.decided_by_id) == ("approved", "", None)
+    assert review.decided_at is not None and review.decided_at.replace(tzinfo=None) == clock.now.replace(tzinfo=None)
     assert refusal(approve) == f"Version {first.version} of '{name}' is active, not a draft; nothing was changed."
 
     back = job(instances[1], {"definitionId": second.id})
