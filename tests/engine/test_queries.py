@@ -273,6 +273,26 @@ def test_the_library_shows_each_person_the_shared_lines_and_their_own_units_line
     assert queries.visible_units(session, users["admin"]) is None
     assert queries.visible_units(session, people.member) == {people.unit.id}
 
+    # the other unit: a newer draft of its line, and a second process whose name sorts before every other
+    people.other_unit.allow_direct_deploy = False
+    session.commit()
+    newer = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Thảo")),
+                                     actor=people.outsider_member, now=clock.now,
+                                     unit_id=people.other_unit.id).definitions[0]  # fmt: skip
+    direct(session, people.other_unit)
+    Deployer(session).deploy(files("supplement.bpmn"), actor=people.outsider_member, now=clock.now,
+                             unit_id=people.other_unit.id)  # fmt: skip
+    assert newer.status == "draft"
+    assert lines(people.outsider_member)[(people.other_unit.id, key)] == (theirs.version, 2, 1, 0, (newer.version,))
+    summaries = queries.definition_summaries(session, users["admin"])
+    assert len(summaries) == len({(s.definition.unit_id, s.definition.key) for s in summaries})  # a row per line
+    ordered = [(s.definition.name, s.definition.key) for s in summaries]
+    assert ordered == sorted(ordered) and ordered[0][1] == "supplement"
+    # units by name ("Sở …" before "UBND …"), although the other unit's first process comes first
+    assert [g.unit.id if g.unit else None for g in queries.library_groups(session, users["admin"])] == [
+        None, people.unit.id, people.other_unit.id]
+    assert {d.unit_id for d in queries.active_definitions(session, [people.unit.id])} == {None}
+
 
 def test_a_versions_files_are_its_diagram_and_its_forms_for_those_who_may_read_it(
     session: Session, people: People, clock: Clock
