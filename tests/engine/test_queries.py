@@ -335,3 +335,18 @@ def test_the_instances_a_call_activity_started_are_listed_on_the_callers_page(
     (child,) = queries.called_instances(session, parent_id)
     assert (child.parent_instance_id, child.definition.key) == (parent_id, "appraisal_child_c8")
     assert queries.called_instances(session, child.id) == []
+
+
+def test_a_units_documentation_diagram_of_a_shared_key_leaves_the_unit_running_the_shared_version(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.test_ownership import direct, files
+
+    direct(session, people.unit)
+    documented = files("quality-objectives.bpmn", replace=('isExecutable="true"', 'isExecutable="false"'))
+    doc = Deployer(session).deploy(documented, actor=users["admin"], now=clock.now, unit_id=people.unit.id,
+                                   as_documentation=True)  # fmt: skip
+    assert [(d.unit_id, d.executable, d.status) for d in doc.definitions] == [(people.unit.id, False, "active")]
+    runs = queries.runnable(session, "quality_objectives", people.unit.id)
+    assert (runs.unit_id, runs.executable) == (None, True)
