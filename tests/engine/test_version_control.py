@@ -329,3 +329,4 @@ def test_a_version_deployed_directly_by_a_units_administrator_is_announced_at_on
     notices = session.scalars(select(Notice).where(Notice.kind == "version_activated")).all()
     assert {(n.user_id, n.unit_id, n.instance_id) for n in notices} == {(people.member.id, people.unit.id, None)}
     assert notices[0].link == f"/definitions/{KEY}?version={live.version}"
+    assert notices[0].body.splitlines()[0].startswith("- ")  # no summary given: the changes come first
