@@ -310,6 +310,8 @@ def test_a_versions_files_are_its_diagram_and_its_forms_for_those_who_may_read_i
     assert form_keys == sorted(form_keys) and "quality-objectives-draft" in form_keys
     assert [u.form.id for u in used[theirs.id]] == [u.form.id for u in used[shared.id]]  # the shared forms
     form_file = next(u.file for u in used[shared.id] if u.file is not None)
+    for u in used[shared.id]:  # each form with the very file it was deployed from
+        assert u.file is not None and (u.file.kind, u.file.content_hash) == ("form", u.form.content_hash)
 
     def fetch(definition: ProcessDefinition, file_id: int, viewer: User) -> int | None:
         found = queries.definition_file(session, definition.key, definition.version, file_id, viewer)
@@ -350,3 +352,13 @@ def test_a_units_documentation_diagram_of_a_shared_key_leaves_the_unit_running_t
     assert [(d.unit_id, d.executable, d.status) for d in doc.definitions] == [(people.unit.id, False, "active")]
     runs = queries.runnable(session, "quality_objectives", people.unit.id)
     assert (runs.unit_id, runs.executable) == (None, True)
+
+
+def test_a_key_nobody_runs_is_named_in_the_refusal(session: Session, people: People) -> None:
+    from engine.errors import DefinitionNotFound
+
+    for find in (lambda: queries.runnable(session, "no_such_process", people.unit.id),
+                 lambda: queries.active_definition(session, "no_such_process")):  # fmt: skip
+        with pytest.raises(DefinitionNotFound) as refused:
+            find()
+        assert str(refused.value) == "No active process definition with key 'no_such_process'. Deploy it first."
