@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.expressions.feel import evaluate, to_python
+from engine.expressions.feel import builtins, evaluate, to_python
 
 NOW = datetime(2024, 3, 15, tzinfo=UTC)
 
@@ -237,6 +237,52 @@ SPECIFICATION = [
     ("date(2012, 2, 30)", None),
     ("last day of month(date(2024, 2, 10))", "2024-02-29"),
     ("last day of month(date(2023, 2, 10))", "2023-02-28"),
+    # replacement templates (XPath fn:replace): \$ and \\ are escapes, $n a group, a missing group is empty
+    (r'replace("abc", "b", "x\\$")', "ax$c"),
+    (r'replace("abc", "b", "\\$1")', "a$1c"),
+    (r'replace("abc", "b", "<\\\\>")', "a<\\>c"),
+    (r'replace("abc", "b", "\\$ab")', "a$abc"),
+    ('replace("abc", "b", "[$1]")', "a[]c"),
+    ('replace("abcdefghijk", "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)", "$100")', "j0k"),
+    # distinct and duplicate values by FEEL equality, lists and contexts included
+    ('distinct values([1, true, 1.0, "1"])', [1, True, "1"]),
+    ("distinct values([[1], [2], [1.0], {a: 1}, {a: 1}])", [[1], [2], {"a": 1}]),
+    ("duplicate values([[1], {a: 1}, [1], {a: 1}, [1]])", [[1], {"a": 1}]),
+    ("union([[1]], [[1], [2]])", [[1], [2]]),
+    (
+        'count(distinct values([date and time("2024-01-01T10:00:00"), date and time("2024-01-01T10:00:00+07:00"),'
+        ' date and time("2024-01-01T03:00:00Z")]))',
+        1,
+    ),
+    ("count(distinct values(for i in 1..3000 return i))", 3000),
+    # a context path creates the contexts it goes through
+    ('context put({x:1}, ["y","a"], 2)', {"x": 1, "y": {"a": 2}}),
+    ('context put({x:1, y:5}, ["y","a"], 2)', {"x": 1, "y": {"a": 2}}),
+    ('context put({x:1, y:{a:0, b:3}}, ["y","a"], 2)', {"x": 1, "y": {"a": 2, "b": 3}}),
+    ('context put({}, "name", 1)', {"name": 1}),
+    # parity of integers beyond 34 digits, scale limits of decimal()
+    ("even(10 ** 40)", True),
+    ("odd(10 ** 40)", False),
+    ("decimal(0, 6176)", 0),
+    ("decimal(5, -6111) = 0", True),
+    ("decimal(1/3, 30) = 0.333333333333333333333333333333", True),
+    ('time(10, 0, 0, duration("PT18H"))', "10:00:00+18:00"),
+    ('time(10, 0, 0, duration("-PT18H"))', "10:00:00-18:00"),
+    # named arguments, under any of a function's parameter namings
+    ('starts with(string: "foobar", match: "fo")', True),
+    ('ends with(input: "foobar", match: "r")', True),
+    ('substring(start position: 3, string: "foobar")', "obar"),
+    ('substring(string: "foobar", start position: 3, length: 2)', "ob"),
+    ("append(list: [1])", [1]),
+    ('get value(m: {a: 1}, key: "a")', 1),
+    ('get value(context: {a: {b: 2}}, keys: ["a", "b"])', 2),
+    ('context put(context: {}, keys: ["a", "b"], value: 1)', {"a": {"b": 1}}),
+    ("get entries(m: {a: 1})", [{"key": "a", "value": 1}]),
+    ("date(year: 2012, month: 12, day: 25)", "2012-12-25"),
+    ('date(from: "2012-12-25")', "2012-12-25"),
+    ("time(hour: 23, minute: 59, second: 0)", "23:59:00"),
+    ('date and time(date: date("2012-12-24"), time: time("23:59:00"))', "2012-12-24T23:59:00"),
+    ('number(from: "1.000,5", decimal separator: ",", grouping separator: ".")', 1000.5),
 ]
 
 # Arguments of the wrong type or outside the function's domain.
@@ -322,6 +368,22 @@ GIVE_NULL = [
     "sort(1)",
     "decimal(1.5, 1.5)",
     "floor(1.5, 1.5)",
+    "decimal(1, 6177)",
+    "decimal(1, -6112)",
+    "remove([1,2,3], 0)",
+    'remove([1,2], "x")',
+    "insert before([1,3], 0, 2)",
+    'matches("a", 1)',
+    'matches("a", "a", 1)',
+    'replace("a", "a", "b", 1)',
+    "time(10, 0, 0, 1)",
+    'time(10, 0, 0, duration("PT19H"))',
+    'time(10, 0, 0, duration("-PT19H"))',
+    # named arguments that fit no signature
+    'substring(string: "foobar")',
+    'substring(text: "foobar", start position: 1)',
+    'starts with(input: "foobar", string: "fo")',
+    "date(year: 2012, month: 12)",
 ]
 
 
@@ -343,3 +405,28 @@ def test_builtin_as_the_specification_shows(expression: str, expected: Any) -> N
 @pytest.mark.parametrize("expression", GIVE_NULL, ids=[case_id(e) for e in GIVE_NULL])
 def test_a_wrong_argument_gives_null_not_an_error(expression: str) -> None:
     assert evaluate(expression, {}, now=NOW) is None
+
+
+def test_a_declared_signature_takes_positional_and_named_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """How every built-in is declared: ``?`` marks an optional parameter, ``variadic`` collects the remaining
+    arguments, and a second declaration under the same name adds a signature that is tried in turn."""
+    monkeypatch.setattr(builtins, "BUILTINS", {})
+
+    @builtins._builtin("probe", "text", "times?", "separator?")
+    def probe(runtime: Any, text: Any, times: Any = None, separator: Any = None) -> Any:
+        return [text, times, separator]
+
+    @builtins._builtin("probe", "items", variadic=True)
+    def probe_many(runtime: Any, *items: Any) -> Any:
+        return list(items)
+
+    function = builtins.BUILTINS["probe"]
+    assert repr(function) == "<FEEL built-in probe>"
+    assert function.invoke(None, ["a"], None) == ["a", None, None]  # type: ignore[arg-type]
+    assert function.invoke(None, ["a", 2, "-"], None) == ["a", 2, "-"]  # type: ignore[arg-type]
+    assert function.invoke(None, ["a", 2, "-", 4], None) == ["a", 2, "-", 4]  # type: ignore[arg-type]
+    assert function.invoke(None, [], None) is None  # type: ignore[arg-type]
+    assert function.invoke(None, [2, "a"], ("times", "text")) == ["a", 2, None]  # type: ignore[arg-type]
+    assert function.invoke(None, ["-", "a"], ("separator", "text")) == ["a", None, "-"]  # type: ignore[arg-type]
+    assert function.invoke(None, [1, 2], ("items", "text")) is None  # type: ignore[arg-type]
+    assert function.invoke(None, [2], ("times",)) is None  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine, queries
-from engine.org.models import Notice, User
+from engine.org.models import Notice, Unit, User
 from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.queries import InboxOptions
 from tests.conftest import Clock, People
@@ -206,3 +206,159 @@ def test_administrators_are_those_with_the_admin_role(session: Session, people: 
     assert queries.is_admin(session, people.outsider_member)  # admin of the other unit
     assert not queries.is_admin(session, people.member)
     assert not queries.is_admin(session, people.nobody)
+
+
+def test_the_library_shows_each_person_the_shared_lines_and_their_own_units_lines_only(
+    session: Session, people: People, users: dict[str, User], clock: Clock,
+    two_units: tuple[ProcessInstance, ProcessInstance],
+) -> None:  # fmt: skip
+    from engine import Deployer
+    from tests.engine.test_ownership import direct, files
+
+    key = "quality_objectives"
+    first = queries.active_definition(session, key)
+    shared = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Chuẩn bị")),
+                                      actor=users["admin"], now=clock.now, unit_id=None).definitions[0]  # fmt: skip
+    two_units[1].status = "completed"  # the other unit's instance of the first shared version is done
+    direct(session, people.other_unit)
+    theirs = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Viết")),
+                                      actor=people.outsider_member, now=clock.now,
+                                      unit_id=people.other_unit.id).definitions[0]  # fmt: skip
+    Engine(session).start(key, actor=people.outsider_member, unit_id=people.other_unit.id, now=clock.now)
+    draft = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Lập")),
+                                     actor=people.member, now=clock.now, unit_id=people.unit.id).definitions[0]
+    assert (theirs.status, draft.status) == ("active", "draft")
+
+    def lines(viewer: User) -> dict[tuple[int | None, str], tuple[int, int, int, int, tuple[int, ...]]]:
+        return {(s.definition.unit_id, s.definition.key): (s.definition.version, s.versions, s.running, s.completed,
+                                                           s.drafts)
+                for s in queries.definition_summaries(session, viewer)}  # fmt: skip
+
+    mine = lines(people.member)
+    assert mine[(None, key)] == (shared.version, 2, 1, 0, ())  # ours; the other unit's instance is not counted
+    assert mine[(people.unit.id, key)] == (draft.version, 1, 0, 0, (draft.version,))  # no active one: the draft
+    assert (people.other_unit.id, key) not in mine
+    outsider = lines(people.outsider_member)
+    assert outsider[(None, key)] == (shared.version, 2, 0, 1, ())  # done before the unit had its own line
+    assert outsider[(people.other_unit.id, key)] == (theirs.version, 1, 1, 0, ())
+    assert (people.unit.id, key) not in outsider
+    assert set(lines(people.nobody)) == {k for k in mine if k[0] is None}
+    everything = lines(users["admin"])  # the system administrator reads every unit's lines
+    assert {(None, key), (people.unit.id, key), (people.other_unit.id, key)} <= set(everything)
+    assert everything[(None, key)] == (shared.version, 2, 1, 1, ())  # both units' instances
+    assert everything[(people.other_unit.id, key)] == (theirs.version, 1, 1, 0, ())
+    names = [s.definition.name for s in queries.definition_summaries(session, people.member)]
+    assert names == sorted(names)
+
+    groups = queries.library_groups(session, people.member)
+    assert [g.unit.id if g.unit else None for g in groups] == [None, people.unit.id]
+    assert [s.definition.id for s in groups[1].summaries] == [draft.id]
+    assert [g.unit.id if g.unit else None for g in queries.library_groups(session, users["admin"])] == [
+        None, *sorted((people.unit.id, people.other_unit.id), key=lambda i: session.get(Unit, i).name)]  # type: ignore[union-attr]
+
+    def versions(viewer: User) -> list[tuple[int, str | None]]:
+        return [(v.definition.version, v.deployed_by.username if v.deployed_by else None)
+                for v in queries.definition_versions(session, key, viewer)]  # fmt: skip
+
+    assert versions(people.member) == [(draft.version, "thuky"), (shared.version, "admin"), (first.version, None)]
+    assert versions(people.outsider_member) == [(theirs.version, "thuky_bmt"), (shared.version, "admin"),
+                                                (first.version, None)]  # fmt: skip
+    assert versions(people.nobody) == [(shared.version, "admin"), (first.version, None)]
+    assert [v for v, _ in versions(users["admin"])] == [draft.version, theirs.version, shared.version, first.version]
+
+    assert queries.may_read_definition(session, people.nobody, shared)
+    assert queries.may_read_definition(session, people.outsider_member, theirs)
+    assert not queries.may_read_definition(session, people.member, theirs)
+    assert queries.may_read_definition(session, users["admin"], theirs)
+    assert queries.visible_units(session, users["admin"]) is None
+    assert queries.visible_units(session, people.member) == {people.unit.id}
+
+    # the other unit: a newer draft of its line, and a second process whose name sorts before every other
+    people.other_unit.allow_direct_deploy = False
+    session.commit()
+    newer = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Thảo")),
+                                     actor=people.outsider_member, now=clock.now,
+                                     unit_id=people.other_unit.id).definitions[0]  # fmt: skip
+    direct(session, people.other_unit)
+    Deployer(session).deploy(files("supplement.bpmn"), actor=people.outsider_member, now=clock.now,
+                             unit_id=people.other_unit.id)  # fmt: skip
+    assert newer.status == "draft"
+    assert lines(people.outsider_member)[(people.other_unit.id, key)] == (theirs.version, 2, 1, 0, (newer.version,))
+    summaries = queries.definition_summaries(session, users["admin"])
+    assert len(summaries) == len({(s.definition.unit_id, s.definition.key) for s in summaries})  # a row per line
+    ordered = [(s.definition.name, s.definition.key) for s in summaries]
+    assert ordered == sorted(ordered) and ordered[0][1] == "supplement"
+    # units by name ("Sở …" before "UBND …"), although the other unit's first process comes first
+    assert [g.unit.id if g.unit else None for g in queries.library_groups(session, users["admin"])] == [
+        None, people.unit.id, people.other_unit.id]
+    assert {d.unit_id for d in queries.active_definitions(session, [people.unit.id])} == {None}
+
+
+def test_a_versions_files_are_its_diagram_and_its_forms_for_those_who_may_read_it(
+    session: Session, people: People, clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.test_ownership import direct, files
+
+    shared = queries.active_definition(session, "quality_objectives")
+    direct(session, people.other_unit)
+    theirs = Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", "Viết")),
+                                      actor=people.outsider_member, now=clock.now,
+                                      unit_id=people.other_unit.id).definitions[0]  # fmt: skip
+    used = queries.forms_used(session, [shared, theirs])
+    form_keys = [u.form.form_key for u in used[shared.id]]
+    assert form_keys == sorted(form_keys) and "quality-objectives-draft" in form_keys
+    assert [u.form.id for u in used[theirs.id]] == [u.form.id for u in used[shared.id]]  # the shared forms
+    form_file = next(u.file for u in used[shared.id] if u.file is not None)
+    for u in used[shared.id]:  # each form with the very file it was deployed from
+        assert u.file is not None and (u.file.kind, u.file.content_hash) == ("form", u.form.content_hash)
+
+    def fetch(definition: ProcessDefinition, file_id: int, viewer: User) -> int | None:
+        found = queries.definition_file(session, definition.key, definition.version, file_id, viewer)
+        return found.id if found is not None else None
+
+    assert fetch(shared, shared.bpmn_file_id, people.nobody) == shared.bpmn_file_id
+    assert fetch(shared, form_file.id, people.member) == form_file.id
+    assert fetch(theirs, theirs.bpmn_file_id, people.outsider_member) == theirs.bpmn_file_id
+    assert fetch(theirs, form_file.id, people.outsider_member) == form_file.id
+    assert fetch(theirs, theirs.bpmn_file_id, people.member) is None  # another unit's version
+    assert fetch(shared, theirs.bpmn_file_id, people.member) is None  # a file of another version
+    assert queries.definition_file(session, "quality_objectives", 999, shared.bpmn_file_id, people.member) is None
+    assert queries.forms_used(session, []) == {}
+
+
+def test_the_instances_a_call_activity_started_are_listed_on_the_callers_page(
+    session: Session, users: dict[str, User], clock: Clock
+) -> None:
+    from tests.engine.test_call_activities import start_c8
+    from tests.engine.test_events import MODES
+
+    _, parent_id = start_c8(session, clock, users, users["thuky"].roles[0].unit, MODES[0])
+    (child,) = queries.called_instances(session, parent_id)
+    assert (child.parent_instance_id, child.definition.key) == (parent_id, "appraisal_child_c8")
+    assert queries.called_instances(session, child.id) == []
+
+
+def test_a_units_documentation_diagram_of_a_shared_key_leaves_the_unit_running_the_shared_version(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.test_ownership import direct, files
+
+    direct(session, people.unit)
+    documented = files("quality-objectives.bpmn", replace=('isExecutable="true"', 'isExecutable="false"'))
+    doc = Deployer(session).deploy(documented, actor=users["admin"], now=clock.now, unit_id=people.unit.id,
+                                   as_documentation=True)  # fmt: skip
+    assert [(d.unit_id, d.executable, d.status) for d in doc.definitions] == [(people.unit.id, False, "active")]
+    runs = queries.runnable(session, "quality_objectives", people.unit.id)
+    assert (runs.unit_id, runs.executable) == (None, True)
+
+
+def test_a_key_nobody_runs_is_named_in_the_refusal(session: Session, people: People) -> None:
+    from engine.errors import DefinitionNotFound
+
+    for find in (lambda: queries.runnable(session, "no_such_process", people.unit.id),
+                 lambda: queries.active_definition(session, "no_such_process")):  # fmt: skip
+        with pytest.raises(DefinitionNotFound) as refused:
+            find()
+        assert str(refused.value) == "No active process definition with key 'no_such_process'. Deploy it first."

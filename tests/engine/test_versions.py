@@ -107,6 +107,12 @@ def test_a_changed_version_is_a_draft_until_the_leader_approves_it(
     data = eng.task_data(task)
     assert (data["processKey"], data["version"], data["activeVersion"]) == ("quality_objectives", 2, 1)
     assert data["diffUrl"] == "/definitions/quality_objectives/versions/2/diff"
+    assert (data["definitionId"], data["processName"], data["documentation"], data["changeSummary"]) == (
+        draft.id, "Phê duyệt mục tiêu chất lượng", False, SUMMARY)
+    control = session.get(ProcessInstance, task.instance_id)
+    assert control is not None  # started in the uploader's name, named after the version it decides
+    assert (control.business_key, control.started_by_id, control.unit_id) == (
+        "quality_objectives v2", users["admin"].id, unit.id)
     assert {"change": "Thêm bước", "element": "Kiểm tra thể thức văn bản trước khi ban hành", "detail": ""} in (
         data["changes"])
 
@@ -149,6 +155,16 @@ def test_people_concerned_get_a_notice_with_what_changed(
     assert SUMMARY in body and "Thêm bước: Kiểm tra thể thức văn bản trước khi ban hành" in body
     assert "Thêm trường: Căn cứ xây dựng mục tiêu (legalBasis)" in body
     assert notices[0].link == "/definitions/quality_objectives?version=2"
+    assert body.splitlines() == [  # the uploader's summary, then one line per change, its detail in brackets
+        SUMMARY,
+        "- Thêm bước: Kiểm tra thể thức văn bản trước khi ban hành",
+        "- Sửa bước: Lãnh đạo xem xét, phê duyệt mục tiêu chất lượng (tên: Xem xét, phê duyệt mục tiêu → Lãnh đạo "
+        "xem xét, phê duyệt mục tiêu chất lượng)",
+        "- Sửa luồng: Phê duyệt (đến bước: record_objectives → check_format)",
+        "- Thêm trường: Căn cứ xây dựng mục tiêu (legalBasis) (quality-objectives-draft)",
+    ]
+    review = versions.review_of(session, draft.id)
+    assert review is not None and {n.instance_id for n in notices} == {review.instance_id}
 
 
 def test_a_returned_draft_keeps_the_reason_and_the_uploader_is_told(

@@ -348,6 +348,8 @@ EDGES = load_form_js({"components": [
     {"type": "number", "key": "sessions", "validate": {"min": 1}, "increment": "3", "decimalDigits": 0},
     {"type": "number", "key": "steps", "increment": "0.5"},
     {"type": "number", "key": "dynamic", "validate": {"min": "=lowest", "max": "=highest"}},
+    {"type": "textfield", "key": "dynamicCode", "validate": {"minLength": "=shortest", "maxLength": "=longest"}},
+    {"type": "number", "key": "dynamicSteps", "validate": {"min": "=lowest"}, "increment": "2"},
     {"type": "textfield", "key": "email", "validate": {"validationType": "email"}},
     {"type": "textfield", "key": "phone", "validate": {"validationType": "phone"}},
     {"type": "textfield", "key": "ref", "validate": {"pattern": "[0-9]{2}/QĐ"}},
@@ -418,6 +420,13 @@ def test_each_rule_at_its_edges(name: str, value: str, error: str | None) -> Non
 def test_limits_from_expressions_apply_and_a_limit_that_is_no_number_is_no_limit() -> None:
     assert edge_errors("dynamic", "5", {"lowest": 6, "highest": 9}) == {"dynamic": "Giá trị nhỏ nhất là 6."}
     assert edge_errors("dynamic", "9", {"lowest": 6, "highest": 9}) == {}
+    assert edge_errors("dynamic", "5", {"highest": 9}) == {}  # the minimum gives null: no minimum
+    lengths = {"shortest": 3, "longest": 5}
+    assert edge_errors("dynamicCode", "ab", lengths) == {"dynamicCode": "Tối thiểu 3 ký tự."}
+    assert edge_errors("dynamicCode", "abcdef", lengths) == {"dynamicCode": "Tối đa 5 ký tự."}
+    assert edge_errors("dynamicCode", "abcd", lengths) == {}
+    assert edge_errors("dynamicSteps", "3", {"lowest": 1}) == {}  # steps of 2 from the minimum 1: 1, 3, 5 ...
+    assert edge_errors("dynamicSteps", "4", {"lowest": 1}) == {"dynamicSteps": "Giá trị phải theo bước 2."}
     assert edge_errors("dynamic", "10", {"lowest": 6, "highest": 9}) == {"dynamic": "Giá trị lớn nhất là 9."}
     assert edge_errors("dynamic", "5", {"lowest": "6", "highest": None}) == {"dynamic": "Giá trị nhỏ nhất là 6."}
     assert edge_errors("dynamic", "-5", {"lowest": "không", "highest": [1]}) == {}

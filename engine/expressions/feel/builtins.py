@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -92,14 +92,12 @@ class BuiltinFunction(FeelFunction):
                 if overload.required <= len(args) and (overload.variadic or len(args) <= len(overload.params)):
                     return overload, list(args)
             return None
-        given = dict(zip(names, args, strict=True))
+        given = dict(zip(names, args, strict=True))  # never empty: a named call names at least one argument
         for overload in self.overloads:
-            if not set(given) <= set(overload.params):
-                continue
-            if not all(param in given for param in overload.params[: overload.required]):
-                continue
-            last = max((i for i, param in enumerate(overload.params) if param in given), default=-1)
-            return overload, [given.get(param) for param in overload.params[: last + 1]]
+            required = overload.params[: overload.required]
+            if set(given) <= set(overload.params) and all(param in given for param in required):
+                last = max(i for i, param in enumerate(overload.params) if param in given)
+                return overload, [given.get(param) for param in overload.params[: last + 1]]
         return None
 
 
@@ -109,7 +107,7 @@ BUILTINS: dict[str, BuiltinFunction] = {}
 def _builtin(name: str, *params: str, variadic: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         required = sum(1 for param in params if not param.endswith("?"))
-        clean = tuple(param.rstrip("?") for param in params)
+        clean = tuple(param.removesuffix("?") for param in params)
         BUILTINS.setdefault(name, BuiltinFunction(name)).overloads.append(_Overload(clean, required, variadic, impl))
         return impl
 
@@ -182,11 +180,10 @@ def _hash_key(value: Any) -> Any:
     """A hashable key that is equal for FEEL-equal scalars; None for lists and contexts."""
     if isinstance(value, list | dict):
         return None
-    if isinstance(value, Decimal):
-        return ("number", value.normalize(DECIMAL_CONTEXT) if value.is_finite() else value)
-    if isinstance(value, datetime):
-        zoned = value if value.tzinfo else value.replace(tzinfo=IMPLICIT_TIMEZONE)
-        return ("date and time", zoned.astimezone(UTC))
+    if isinstance(value, datetime) and not value.tzinfo:
+        value = value.replace(tzinfo=IMPLICIT_TIMEZONE)  # FEEL reads a local date-time in the implicit zone
+    # Python already hashes 1 and 1.0, and zoned date-times of the same instant, alike; the type name keeps
+    # apart what Python calls equal and FEEL does not (1 and true)
     try:
         hash(value)
     except TypeError:
@@ -542,8 +539,8 @@ def _exp(runtime: Runtime, value: Any) -> Any:
 def _parity(value: Any) -> int | None:
     if not isinstance(value, Decimal) or value != value.to_integral_value():
         return None
-    remainder = decimal_op(lambda: DECIMAL_CONTEXT.remainder(value, Decimal(2)))
-    return None if remainder is None else int(abs(remainder))
+    # not Decimal remainder: it refuses integers of more than 34 digits (10 ** 40 is even all the same)
+    return int(value) % 2
 
 
 @_builtin("odd", "number")
@@ -850,11 +847,15 @@ def _context_put(runtime: Runtime, context: Any, key: Any, value: Any) -> Any:
     keys = key if isinstance(key, list) else [key]
     if not isinstance(context, dict) or not keys or not all(isinstance(part, str) for part in keys):
         return None
+    return _put(context, keys, value)
+
+
+def _put(context: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
+    """``context`` with ``value`` at the path ``keys``; a missing or non-context step becomes a new context."""
     if len(keys) == 1:
         return {**context, keys[0]: value}
     inner = context.get(keys[0])
-    updated = _context_put(runtime, inner if isinstance(inner, dict) else {}, keys[1:], value)
-    return {**context, keys[0]: updated}
+    return {**context, keys[0]: _put(inner if isinstance(inner, dict) else {}, keys[1:], value)}
 
 
 # registered under every parameter naming in use (DMN says "m", Camunda says "context"/"keys")
