@@ -501,13 +501,14 @@ def _parse_bpmn(
     executable = [(info, node) for info, node in processes if info.executable]
     if not executable:
         found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
+    dialect = detect_dialect(root)
     for info, node in executable:
-        found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
+        found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys, dialect))
     if [p for p in found if p.severity == "error"]:
         problems.extend(found)
         return []
     problems.extend(found)
-    return [_spiff_spec(source, root, info, detect_dialect(root), problems) for info, _ in executable]
+    return [_spiff_spec(source, root, info, dialect, problems) for info, _ in executable]
 
 
 def _process_problems(
@@ -516,11 +517,12 @@ def _process_problems(
     filename: str,
     form_keys: set[str],
     decision_keys: set[str] | frozenset[str],
+    dialect: str,
 ) -> list[Problem]:
     """Everything that stops one process from running in eISO."""
     return [
         *_unsupported(info, node, filename),
-        *_check_elements(info, filename, form_keys, decision_keys, detect_dialect(node.getroottree().getroot())),
+        *_check_elements(info, filename, form_keys, decision_keys, dialect),
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),
@@ -564,7 +566,8 @@ def _reasons_not_to_run(
     _parse_bpmn(source, form_keys, found, decision_keys, delegates)
     for info, node in processes:
         if not info.executable:
-            found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys))
+            dialect = detect_dialect(node.getroottree().getroot())
+            found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys, dialect))
     unique = {(p.message, p.element_id, p.line): p for p in found if p.severity == "error"}
     return list(unique.values())
 

@@ -93,7 +93,7 @@ def place(session: Session, definition: ProcessDefinition, *, actor: User | None
 
 def activate(session: Session, definition: ProcessDefinition, now: datetime) -> ProcessDefinition | None:
     """Make the version the one people start; returns the version it replaces."""
-    previous = active_version(session, definition.key, definition.unit_id)
+    previous = active_in_line(session, definition.key, definition.unit_id)
     if previous is not None and previous.version > definition.version:
         definition.status = "superseded"  # a later version went live while this one waited
         return None
@@ -104,11 +104,6 @@ def activate(session: Session, definition: ProcessDefinition, now: datetime) -> 
     if definition.executable:
         schedule_start_timers(session, definition, now)
     return previous
-
-
-def active_version(session: Session, key: str, unit_id: int | None) -> ProcessDefinition | None:
-    """The active version in one owner's line (``unit_id`` None: the shared library)."""
-    return active_in_line(session, key, unit_id)
 
 
 # --- change control -----------------------------------------------------------------------------------
@@ -218,7 +213,7 @@ def notify_activation(session: Session, definition: ProcessDefinition, previous:
         return []
     lines = [definition.change_summary] if definition.change_summary else []
     if previous is None:  # a unit's first own version: what changes for it is against the shared one it ran
-        previous = active_version(session, definition.key, None)
+        previous = active_in_line(session, definition.key, None)
     if previous is not None:
         rows = summary_rows(compare(session, previous, definition))
         lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
@@ -283,7 +278,7 @@ def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessD
     """What a version is compared with: the active version of its line when that is older; for the active
     version, the one before it in its line; for a unit's version with no older active one of its own, the
     shared library's active version (what the unit runs until then)."""
-    active = active_version(session, definition.key, definition.unit_id)
+    active = active_in_line(session, definition.key, definition.unit_id)
     if active is not None and active.id != definition.id and active.version < definition.version:
         return active
     if active is not None and active.id == definition.id or definition.unit_id is None:
@@ -292,7 +287,7 @@ def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessD
         before = session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
         if before is not None or definition.unit_id is None:
             return before
-    shared = active_version(session, definition.key, None)
+    shared = active_in_line(session, definition.key, None)
     return shared if shared is not None and shared.version < definition.version else None
 
 

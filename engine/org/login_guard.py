@@ -9,6 +9,7 @@ address's, so that one valid account does not reset a guesser's address.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,8 +110,5 @@ def _create(session: Session, limit: Limit, key: str, now: datetime) -> None:
     """The first failure of this key; another process may create the same row at the same moment."""
     unlocked = LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < now)
     session.execute(delete(LoginThrottle).where(LoginThrottle.window_started_at < now - STALE_AFTER, unlocked))
-    try:
-        with session.begin_nested():
-            session.add(LoginThrottle(kind=limit.kind, key=key, failures=0, window_started_at=now))
-    except IntegrityError:
-        pass  # created by a concurrent failure: counting goes on in its row
+    with suppress(IntegrityError), session.begin_nested():  # a concurrent failure's row: counting goes on in it
+        session.add(LoginThrottle(kind=limit.kind, key=key, failures=0, window_started_at=now))

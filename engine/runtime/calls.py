@@ -171,10 +171,13 @@ class StartCalled:
     actor: User | None
 
     def run(self, command: Command) -> None:
-        caller = command.session.get(ProcessInstance, self.caller_id)
+        caller = command.lock(self.caller_id)
         workflow = command.peek(self.caller_id)
-        task = find_task(workflow, self.task_id) if workflow is not None else None
-        if caller is None or task is None or task.state != TaskState.READY:
+        if workflow is None:  # not the object this command saved last: read it, and leave it as it was
+            workflow = command.load(caller)
+            command.saved(caller, workflow)
+        task = find_task(workflow, self.task_id)
+        if task is None or task.state != TaskState.READY:
             return  # the call activity was cancelled in the same command
         definition = command.session.get(ProcessDefinition, self.definition_id)
         assert definition is not None

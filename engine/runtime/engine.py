@@ -132,8 +132,10 @@ class Engine:
         check_start(business_key, variables)
         with self.command(now=now, actor=actor) as command:
             unit = self.session.get(Unit, unit_id)
-            definition = self.active_definition(key, unit_id) if unit is not None else self.active_definition(key)
-            if unit is None or not self.may_start(actor, definition, unit_id, runs_there=True):
+            if unit is None:
+                raise NotAllowed("You may not start '%(name)s' in this unit.", name=key)
+            definition = self.active_definition(key, unit_id)
+            if not self.may_start(actor, definition, unit_id, runs_there=True):
                 raise NotAllowed("You may not start '%(name)s' in this unit.", name=definition.name)
             form = self.start_form(definition)
             given = self._check_form(form, context_variables(unit, actor), post, variables, locale, now) if form \
