@@ -249,9 +249,10 @@ def _starters(session: Session, definition: ProcessDefinition) -> list[User]:
 
 
 def _holders_of_older_tasks(session: Session, definition: ProcessDefinition) -> list[User]:
-    """People holding, or offered, open tasks in running instances of earlier versions of the process."""
+    """People holding, or offered, open tasks in the unit's running instances of the versions it ran before:
+    any other version of the process, the shared library's included even when its number is higher."""
     older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
-                                               ProcessDefinition.version < definition.version)  # fmt: skip
+                                               ProcessDefinition.id != definition.id)  # fmt: skip
     open_tasks = (
         select(TaskRow.id)
         .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
@@ -277,7 +278,7 @@ def _holders_of_older_tasks(session: Session, definition: ProcessDefinition) -> 
 def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessDefinition | None:
     """What a version is compared with: the active version of its line when that is older; for the active
     version, the one before it in its line; for a unit's version with no older active one of its own, the
-    shared library's active version (what the unit runs until then)."""
+    shared library's active version, whatever its number (what the unit runs until then)."""
     active = active_in_line(session, definition.key, definition.unit_id)
     if active is not None and active.id != definition.id and active.version < definition.version:
         return active
@@ -287,8 +288,7 @@ def comparison_base(session: Session, definition: ProcessDefinition) -> ProcessD
         before = session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
         if before is not None or definition.unit_id is None:
             return before
-    shared = active_in_line(session, definition.key, None)
-    return shared if shared is not None and shared.version < definition.version else None
+    return active_in_line(session, definition.key, None)
 
 
 def compare(session: Session, old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff:

@@ -387,14 +387,14 @@ def definition_file(session: Session, key: str, version: int, file_id: int, view
 
 def element_states(session: Session, instance_id: int) -> dict[str, str]:
     """For a diagram overlay: each element with a task row, 'open' if any of its tasks is open, else 'completed'."""
-    stmt = select(TaskRow.element_id, TaskRow.state).where(
-        TaskRow.instance_id == instance_id, TaskRow.state.in_(("open", "completed"))
+    # "open" sorts after "completed": the greatest state of an element's tasks is "open" when any is open,
+    # whatever order the database keeps the rows in
+    stmt = (
+        select(TaskRow.element_id, func.max(TaskRow.state))
+        .where(TaskRow.instance_id == instance_id, TaskRow.state.in_(("open", "completed")))
+        .group_by(TaskRow.element_id)
     )
-    states: dict[str, str] = {}
-    for element_id, state in session.execute(stmt):
-        if states.get(element_id) != "open":
-            states[element_id] = state
-    return states
+    return {element_id: state for element_id, state in session.execute(stmt)}
 
 
 def is_admin(session: Session, user: User) -> bool:

@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 
 from engine.errors import ExpressionError
 from engine.runtime.models import ProcessDefinition, StartTimer
+from engine.runtime.queries import in_line
 from engine.runtime.script_engine import check_expression, evaluate_expression
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -219,8 +220,9 @@ def timer_kind(definition: Any) -> str | None:
 
 def schedule_start_timers(session: Any, definition: Any, now: datetime) -> None:
     """Plan the first firing of each timer start event of a newly active definition, and stop the
-    start timers of the versions it replaces."""
-    older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
+    start timers of the versions it replaces: those of its own line only (a unit's own version leaves the
+    shared version's rounds running for the other units)."""
+    older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key, in_line(definition.unit_id),
                                                ProcessDefinition.id != definition.id)  # fmt: skip
     session.execute(update(StartTimer).where(StartTimer.definition_id.in_(older), StartTimer.state == "waiting")
                     .values(state="cancelled").execution_options(synchronize_session=False))  # fmt: skip

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine, queries
-from engine.org.models import Notice, Unit, User
+from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.queries import InboxOptions
 from tests.conftest import Clock, People
@@ -362,3 +362,104 @@ def test_a_key_nobody_runs_is_named_in_the_refusal(session: Session, people: Peo
         with pytest.raises(DefinitionNotFound) as refused:
             find()
         assert str(refused.value) == "No active process definition with key 'no_such_process'. Deploy it first."
+
+
+# --- orders, ties and limits; what a diagram overlay shows; the start list of a person in two units ------
+
+
+def test_instances_are_listed_newest_start_first_ties_by_newest_and_only_the_latest_hundred(
+    session: Session, people: People, clock: Clock
+) -> None:
+    first = start_in(session, people.member, people.unit.id, clock, "A")
+    same_moment = start_in(session, people.member, people.unit.id, clock, "B")
+    clock.advance(hours=-1)
+    earlier_but_created_later = start_in(session, people.member, people.unit.id, clock, "C")
+    assert ids(queries.instances_for(session, people.member)) == [same_moment.id, first.id,
+                                                                   earlier_but_created_later.id]  # fmt: skip
+    for n in range(98):
+        clock.advance(seconds=1)
+        start_in(session, people.member, people.unit.id, clock, f"N{n}")
+    listed = queries.instances_for(session, people.member)
+    assert len(listed) == 100 and earlier_but_created_later.id not in ids(listed)  # 101 started: the oldest left
+
+
+def test_a_diagram_shows_an_element_open_while_any_of_its_tasks_is_open_and_never_a_cancelled_one(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine.runtime.sweeps import sweep_timers
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(session, clock.now, "review_mi_c8.bpmn", "timer_boundary.bpmn")
+    engine = Engine(session)
+    reviews = engine.start("review_mi_c8", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    last = next(t for t in queries.claimable_tasks(session, users["truongphong3"]) if t.instance_id == reviews.id)
+    engine.complete(last.id, actor=users["truongphong3"], now=clock.now, variables={"report": "Báo cáo qlcn"})
+    assert queries.element_states(session, reviews.id) == {"report": "open"}  # two of three still open
+    late = engine.start("timer_boundary", actor=people.member, unit_id=people.unit.id, now=clock.now)
+    sweep_timers(session, clock.now + timedelta(hours=2, minutes=1))
+    session.expire_all()
+    states = queries.element_states(session, late.id)
+    assert "work" not in states  # interrupted by its deadline: cancelled, not shown as done
+    assert states["take_over"] == "open"
+
+
+def test_a_person_in_two_units_starts_each_units_own_version_there_and_the_shared_one_elsewhere(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.probes import probe
+
+    people.other_unit.allow_direct_deploy = True
+    session.commit()
+    Deployer(session).deploy([probe("quality_objectives", "Mục tiêu (riêng)", {"a": 'candidateUsers="thuky_bmt"'},
+                                    starters="iso_secretary")],
+                             actor=people.outsider_member, now=clock.now, unit_id=people.other_unit.id)  # fmt: skip
+    both = people.outsider_member
+    both.roles.append(RoleAssignment(unit=people.unit, role="iso_secretary"))
+    session.commit()
+    offered = {(d.key, d.unit_id): units for d, units in queries.startable(session, both)}
+    assert offered[("quality_objectives", people.other_unit.id)] == [people.other_unit.id]
+    assert offered[("quality_objectives", None)] == [people.unit.id]  # the shared one only where no own version
+    # a unit that runs its own version is offered no shared one at all
+    runs = [(d.key, d.unit_id) for d in queries.active_definitions(session, [people.other_unit.id])]
+    assert ("quality_objectives", None) not in runs and ("quality_objectives", people.other_unit.id) in runs
+
+
+def test_the_library_lists_every_draft_of_a_line_and_the_start_list_sorts_by_name_then_key(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.probes import probe
+
+    for key, name in (("zz_b", "Cấp phép"), ("aa_b", "Cấp phép"), ("aa_a", "Tiếp nhận")):
+        Deployer(session).deploy([probe(key, name, {"a": 'candidateGroups="iso_secretary"'})], actor=None,
+                                 now=clock.now)  # fmt: skip
+    for marker in ("x", "y"):
+        Deployer(session).deploy([probe("aa_a", f"Tiếp nhận {marker}", {"a": 'candidateUsers="thuky"'})],
+                                 actor=users["admin"], now=clock.now, unit_id=people.unit.id)  # fmt: skip
+    keys = [d.key for d in queries.active_definitions(session, [people.unit.id]) if d.key in ("zz_b", "aa_b", "aa_a")]
+    assert keys == ["aa_b", "zz_b", "aa_a"]  # by name ("Cấp phép" before "Tiếp nhận"), then by key
+    summaries = [s for s in queries.definition_summaries(session, people.member) if s.definition.key in
+                 ("zz_b", "aa_b", "aa_a") and s.definition.unit_id is None]  # fmt: skip
+    assert [s.definition.key for s in summaries] == ["aa_b", "zz_b", "aa_a"]
+    own_line = [s for s in queries.definition_summaries(session, people.member)
+                if s.definition.key == "aa_a" and s.definition.unit_id == people.unit.id]  # fmt: skip
+    assert [s.drafts for s in own_line] == [(2, 3)]  # both drafts waiting, oldest first
+
+
+def test_a_form_is_shown_with_the_file_of_its_own_deployment_when_another_carries_the_same_bytes(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.probes import form, probe
+
+    task = {"a": 'candidateGroups="iso_secretary"'}
+    first = Deployer(session).deploy([probe("one_form", "Một", task, forms={"a": "shared-form"}),
+                                      form("shared-form", "x")], actor=None, now=clock.now)  # fmt: skip
+    Deployer(session).deploy([probe("other_form", "Hai", task, forms={"a": "shared-form"}), form("shared-form", "x")],
+                             actor=None, now=clock.now)  # fmt: skip
+    definition = first.definitions[0]
+    used = queries.forms_used(session, [definition])[definition.id]
+    assert [(u.form.form_key, u.file.deployment_id if u.file else None) for u in used] == [
+        ("shared-form", definition.deployment_id)
+    ]
