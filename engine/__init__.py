@@ -87,6 +87,7 @@ from engine.runtime.models import (
     ProcessDefinition,
     ProcessInstance,
     StoredFile,
+    TaskCandidate,
     TaskRow,
 )
 from engine.runtime.priority import HIGH, LOW
@@ -131,7 +132,7 @@ __all__ = [
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
-    "StoredFile", "ExternalJob",
+    "StoredFile", "ExternalJob", "TaskCandidate",
     # errors
     "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
     "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",

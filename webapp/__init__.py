@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from typing import Any
 
 from flask import Flask, g, request, session
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         EISO_SETTINGS=settings,
     )
     _init_extensions(app, settings)
+    app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(settings.long_poll_slots)
     app.extensions["eiso_files"] = FileStore(
         settings.instance_path / "files",
         max_bytes=settings.max_upload_mb * 1024 * 1024,

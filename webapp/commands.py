@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from pathlib import Path
 
 import click
@@ -108,6 +110,9 @@ def run_command(host: str, port: int, threads: int, scheduler: bool) -> None:
     from .scheduler import build_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # waiting workers never take more than half the threads: pages and other calls always find one free
+    slots = min(app.config["EISO_SETTINGS"].long_poll_slots, max(1, threads // 2))
+    app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(slots)
     if scheduler:
         build_scheduler(app, blocking=False).start()
     click.echo(f"eISO is serving on http://{host}:{port}/  (Ctrl+C to stop)")

@@ -46,6 +46,10 @@ class Settings:
     proxy_count: int = 0
     """Reverse proxies in front of eISO that set ``X-Forwarded-For``/``-Proto``/``-Host``; their values are
     trusted for that many hops (the client's address for log-in limits, HTTPS for ``Secure`` cookies)."""
+    long_poll_slots: int = 4
+    """How many Camunda workers' ``fetchAndLock`` may wait for work at once, each holding a server thread; a
+    worker beyond them is answered at once (it then polls again after its own pause). ``eiso run`` keeps it
+    below half its threads so that pages and other calls always find a free thread."""
     testing: bool = False
 
     @classmethod
@@ -67,6 +71,7 @@ class Settings:
             "public_url": env.get("EISO_PUBLIC_URL", "http://127.0.0.1:5000"),
             "delegates": _delegates(env.get(REGISTRY_SETTING, "")),
             "proxy_count": _count(env, "EISO_PROXY_COUNT"),
+            "long_poll_slots": _int(env, "EISO_LONG_POLL_SLOTS", 4),
         }
         values.update(overrides)
         values["instance_path"] = instance

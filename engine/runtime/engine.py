@@ -272,6 +272,13 @@ class Engine:
         task = workflow.get_task_from_id(uuid.UUID(row.id))
         return dict(task.data)
 
+    def instance_variables(self, instance: ProcessInstance) -> dict[str, Any]:
+        """The process data of one instance as it stands: what its latest step left (deserializes this one
+        instance; lists never call it)."""
+        workflow = load_state(instance.state, instance.definition.spec_json)
+        latest = workflow.last_task
+        return {**workflow.data, **(latest.data if latest is not None else {})}
+
     def submitted_values(self, row: TaskRow) -> dict[str, Any]:
         """What the task was completed with, from its history event (no workflow needed)."""
         stmt = select(HistoryEvent.data).where(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, and_, case, exists, func, or_, select, true
+from sqlalchemy import Exists, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -185,6 +185,24 @@ def instances_for(session: Session, user: User, limit: int = 100) -> list[Proces
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def members_instances(user: User) -> Select[ProcessInstance]:
+    """The instances of the units the person belongs to, as a query to filter further (the Camunda REST
+    lists); nothing for an inactive account."""
+    units = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
+    return select(ProcessInstance).where(ProcessInstance.unit_id.in_(units), true() if user.is_active else false())
+
+
+def claimable_query(user: User) -> Select[TaskRow]:
+    """The open tasks the person may claim (unassigned, offered to them or their roles in the task's unit)."""
+    return select(TaskRow).where(TaskRow.state == "open", TaskRow.assignee_id.is_(None), _candidate_clause(user))
+
+
+def members_open_tasks(user: User) -> Select[TaskRow]:
+    """The open user tasks of the units the person belongs to, as a query to filter further."""
+    return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", _in_members_unit(user),
+                                 true() if user.is_active else false())  # fmt: skip
 
 
 def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:

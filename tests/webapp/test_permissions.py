@@ -347,7 +347,7 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("camunda_rest.version", "/engine-rest/version"): {"GET": Case("public", "/engine-rest/version")},
     ("camunda_rest.engines", "/engine-rest/engine"): {"GET": Case("public", "/engine-rest/engine")},
     ("camunda_rest.unknown_path", "/engine-rest/<path:unknown>"): {
-        method: Case("unknown", "/engine-rest/task/1", ok=404) for method in ALL
+        method: Case("unknown", "/engine-rest/case-instance/1", ok=404) for method in ALL
     },
     ("camunda_rest.deployments", "/engine-rest/deployment"): {"GET": Case("signed_in", "/engine-rest/deployment")},
     ("camunda_rest.deployment", "/engine-rest/deployment/<deployment_id>"): {
@@ -431,6 +431,33 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("camunda_rest.camunda_processes.instance", "/engine-rest/process-instance/<instance_id>"): {
         "GET": Case("member", "/engine-rest/process-instance/{file_instance}", refusal=404),
+    },
+    ("camunda_rest.camunda_runtime.instances", "/engine-rest/process-instance"): {
+        "GET": Case("signed_in", "/engine-rest/process-instance"),
+        "POST": Case("signed_in", "/engine-rest/process-instance", form({"processDefinitionKey": OWN_KEY}),
+                     send="json"),
+    },
+    ("camunda_rest.camunda_runtime.count_instances", "/engine-rest/process-instance/count"): {
+        "GET": Case("signed_in", "/engine-rest/process-instance/count"),
+        "POST": Case("signed_in", "/engine-rest/process-instance/count", form({}), send="json"),
+    },
+    ("camunda_rest.camunda_runtime.instance_variables", "/engine-rest/process-instance/<instance_id>/variables"): {
+        "GET": Case("member", "/engine-rest/process-instance/{file_instance}/variables", refusal=404),
+    },
+    ("camunda_rest.camunda_runtime.instance_variable",
+     "/engine-rest/process-instance/<instance_id>/variables/<name>"): {
+        "GET": Case("member", "/engine-rest/process-instance/{file_instance}/variables/subject", refusal=404),
+    },
+    ("camunda_rest.camunda_runtime.tasks", "/engine-rest/task"): {
+        "GET": Case("signed_in", "/engine-rest/task"),
+        "POST": Case("signed_in", "/engine-rest/task", form({"unassigned": True}), send="json"),
+    },
+    ("camunda_rest.camunda_runtime.count_tasks", "/engine-rest/task/count"): {
+        "GET": Case("signed_in", "/engine-rest/task/count"),
+        "POST": Case("signed_in", "/engine-rest/task/count", form({}), send="json"),
+    },
+    ("camunda_rest.camunda_runtime.task", "/engine-rest/task/<task_id>"): {
+        "GET": Case("member", "/engine-rest/task/{review_task}", refusal=404),
     },
     ("camunda_rest.camunda_processes.message", "/engine-rest/message"): {
         "POST": Case("unit_admin", "/engine-rest/message", send="json", make=a_message,

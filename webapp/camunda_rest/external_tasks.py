@@ -4,8 +4,10 @@ Each call is the engine's job command (``engine.jobs``): fetch and lock, complet
 error, extend lock. Workers use an integration account (role ``admin``) and see and act on the jobs of
 the units where it holds that role only, as with ``/api/v1/jobs``; another unit's task answers 404.
 ``fetchAndLock`` long-polls: with ``asyncResponseTimeout`` it waits up to that long (at most
-``MAX_LONG_POLL``) for a job, asking the database twice a second; each waiting worker holds one of the
-server's threads meanwhile.
+``MAX_LONG_POLL``) for a job, asking the database twice a second. Each waiting worker holds one of the
+server's threads meanwhile, so only ``long_poll_slots`` workers wait at once (``eiso run`` keeps them below
+half its threads); a worker beyond them gets one look and an answer at once, and polls again after its own
+pause, as Camunda's clients do after an empty answer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import func, select
 
 from engine import (
@@ -145,13 +147,20 @@ def fetch() -> Any:
     max_tasks = min(_whole(body, "maxTasks", 10), MAX_TASKS)
     if max_tasks <= 0:
         return jsonify([])
-    deadline = time.monotonic() + min(_whole(body, "asyncResponseTimeout", 0) / 1000, MAX_LONG_POLL)
-    while True:
-        locked = _lock_some(engine, worker_id, topics, max_tasks)
-        if locked or time.monotonic() >= deadline:
-            return jsonify(locked)
-        sa_session().rollback()  # end the read so the next look sees jobs committed since
-        time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+    wait = min(_whole(body, "asyncResponseTimeout", 0) / 1000, MAX_LONG_POLL)
+    slots = current_app.extensions["eiso_long_poll"]
+    holding = wait > 0 and slots.acquire(blocking=False)  # no free slot: one look, answered at once
+    try:
+        deadline = time.monotonic() + (wait if holding else 0)
+        while True:
+            locked = _lock_some(engine, worker_id, topics, max_tasks)
+            if locked or time.monotonic() >= deadline:
+                return jsonify(locked)
+            sa_session().rollback()  # end the read so the next look sees jobs committed since
+            time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+    finally:
+        if holding:
+            slots.release()
 
 
 # --- reading -------------------------------------------------------------------------------------

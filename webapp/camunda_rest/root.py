@@ -42,7 +42,7 @@ from ..errors import retry_after, translated
 from ..extensions import deployer, now, sa_session
 from ..ids import is_id
 from ..security import basic_challenge_allowed
-from . import external_tasks, processes
+from . import external_tasks, processes, runtime
 from .shapes import (
     CAMUNDA_VERSION,
     CamundaError,
@@ -59,7 +59,8 @@ from .variables import VariableInvalid
 bp = Blueprint("camunda_rest", __name__, url_prefix="/engine-rest")
 bp.register_blueprint(processes.bp)
 bp.register_blueprint(external_tasks.bp)
-BLUEPRINTS = (bp, processes.bp, external_tasks.bp)  # all exempt from CSRF (no cookies here)
+bp.register_blueprint(runtime.bp)
+BLUEPRINTS = (bp, processes.bp, external_tasks.bp, runtime.bp)  # all exempt from CSRF (no cookies here)
 
 CORS_PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",

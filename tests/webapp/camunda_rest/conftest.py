@@ -32,6 +32,8 @@ ADMIN = ("admin", "demo")
 class Server:
     url: str
     """The Camunda REST base, as typed into Camunda Modeler: ``http://127.0.0.1:PORT/engine-rest``."""
+    app: Any = None
+    """The application behind it (for what a test sets up in its database)."""
 
     @property
     def api(self) -> str:
@@ -63,7 +65,7 @@ def eiso(db_url: str, tmp_path: Path) -> Iterator[Server]:
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}/engine-rest")
+    yield Server(f"http://127.0.0.1:{httpd.server_port}/engine-rest", app)
     httpd.shutdown()
     thread.join(timeout=10)
     with app.app_context():

@@ -1,0 +1,126 @@
+"""Camunda clients list and count running instances and open user tasks and read an instance's variables,
+over real HTTP; each account sees its own units' only. Waiting workers never take every server thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from engine import Unit
+from tests.conftest import make_unit, make_user
+from tests.webapp.camunda_rest.conftest import Server
+from webapp.extensions import db
+
+THUKY = ("thuky", "demo")
+OUTSIDER = ("thuky_bmt", "demo")
+
+
+def _outsider(eiso: Server) -> None:
+    """An ISO secretary and administrator of another unit, with the same rights there as ours have here."""
+    with eiso.app.app_context():
+        other = make_unit(db.session)
+        make_user(db.session, "thuky_bmt", other, ("iso_secretary", "specialist", "admin"), "vp")
+        db.session.remove()
+
+
+def _start(eiso: Server, key: str, business_key: str, auth: tuple[str, str], **variables: object) -> str:
+    typed = {name: {"value": value} for name, value in variables.items()}
+    started = eiso.post(f"/process-definition/key/{key}/start", auth=auth,
+                        json={"businessKey": business_key, "variables": typed})  # fmt: skip
+    assert started.status_code == 200, started.text
+    return str(started.json()["id"])
+
+
+def test_running_instances_are_listed_counted_and_read_per_unit(eiso: Server) -> None:
+    assert eiso.deploy("score_check.bpmn").status_code == 200
+    _outsider(eiso)
+    first = _start(eiso, "score_check", "HS-1", ("admin", "demo"), amount=1_000_000)
+    second = _start(eiso, "score_check", "HS-2", ("admin", "demo"), amount=5)
+    theirs = _start(eiso, "quality_objectives", "MT-BMT", OUTSIDER)
+
+    listed = eiso.get("/process-instance", params={"processDefinitionKey": "score_check"}).json()
+    assert [(i["id"], i["businessKey"], i["tenantId"], i["ended"]) for i in listed] == [
+        (first, "HS-1", "skhcn-daklak", False), (second, "HS-2", "skhcn-daklak", False)]  # fmt: skip
+    assert eiso.get("/process-instance/count", params={"processDefinitionKey": "score_check"}).json() == {"count": 2}
+    newest_first = eiso.get("/process-instance", params={"processDefinitionKey": "score_check", "sortBy": "instanceId",
+                                                         "sortOrder": "desc", "maxResults": 1}).json()  # fmt: skip
+    assert [i["id"] for i in newest_first] == [second]
+    by_key = eiso.post("/process-instance", json={"businessKeyLike": "HS-%", "processInstanceIds": [first],
+                                                  "sorting": [{"sortBy": "businessKey", "sortOrder": "asc"}]})
+    assert [i["id"] for i in by_key.json()] == [first]
+    # the other unit's account sees its own instance, never ours, and ours see never theirs
+    assert [i["id"] for i in eiso.get("/process-instance", auth=OUTSIDER).json()] == [theirs]
+    assert eiso.get("/process-instance/count", auth=OUTSIDER).json() == {"count": 1}
+    assert theirs not in [i["id"] for i in eiso.get("/process-instance").json()]
+    assert eiso.get("/process-instance", params={"tenantIdIn": "ubnd-buonmathuot"}).json() == []
+
+    variables = eiso.get(f"/process-instance/{first}/variables").json()
+    assert variables["amount"]["value"] == 1_000_000 and variables["amount"]["type"] in ("Integer", "Long")
+    assert eiso.get(f"/process-instance/{second}/variables/amount").json()["value"] == 5
+    missing = eiso.get(f"/process-instance/{first}/variables/khong_co")
+    assert missing.status_code == 404 and "khong_co" in missing.json()["message"]
+    for path in (f"/process-instance/{first}/variables", f"/process-instance/{first}/variables/amount"):
+        refused = eiso.get(path, auth=OUTSIDER)
+        assert refused.status_code == 404 and refused.json()["message"] == \
+            f"Process instance with id {first} does not exist."  # fmt: skip
+
+
+def test_queries_eiso_cannot_honour_are_refused_naming_the_parameter(eiso: Server) -> None:
+    unknown = eiso.get("/process-instance", params={"variables": "amount_gt_5"})
+    assert unknown.status_code == 400 and "variables" in unknown.json()["message"]
+    assert unknown.json()["type"] == "InvalidRequestException"
+    sort = eiso.get("/task", params={"sortBy": "assigneeLike", "sortOrder": "asc"})
+    assert sort.status_code == 400 and "assigneeLike" in sort.json()["message"]
+    no_order = eiso.get("/task", params={"sortBy": "created"})
+    assert no_order.status_code == 400 and "sortOrder" in no_order.json()["message"]
+    negative = eiso.get("/task", params={"maxResults": "-1"})
+    assert negative.status_code == 400 and "maxResults" in negative.json()["message"]
+    flag = eiso.post("/task", json={"unassigned": "maybe"})
+    assert flag.status_code == 400 and "unassigned" in flag.json()["message"]
+
+
+def test_open_user_tasks_are_listed_counted_and_filtered_per_unit(eiso: Server) -> None:
+    _outsider(eiso)
+    ours = _start(eiso, "quality_objectives", "MT-1", THUKY)
+    _start(eiso, "quality_objectives", "MT-BMT", OUTSIDER)
+
+    [task] = eiso.get("/task", auth=THUKY, params={"processInstanceId": ours}).json()
+    assert (task["taskDefinitionKey"], task["processInstanceId"], task["assignee"], task["tenantId"]) == (
+        "draft_objectives", ours, None, "skhcn-daklak")  # fmt: skip
+    assert task["processDefinitionId"].startswith("quality_objectives:1:") and task["due"] is not None
+    assert eiso.get("/task/count", auth=THUKY, params={"candidateGroup": "iso_secretary"}).json() == {"count": 1}
+    assert eiso.get("/task/count", auth=THUKY, params={"candidateGroup": "unit_leader"}).json() == {"count": 0}
+    assert eiso.get("/task/count", auth=THUKY, params={"candidateUser": "thuky", "unassigned": "true"}).json() \
+        == {"count": 1}  # fmt: skip
+    assert eiso.get("/task/count", auth=THUKY, params={"candidateUser": "giamdoc"}).json() == {"count": 0}
+    assert eiso.get("/task/count", auth=THUKY, params={"assignee": "thuky"}).json() == {"count": 0}
+    assert eiso.get(f"/task/{task['id']}", auth=THUKY).json()["name"] == task["name"]
+    # the other unit's secretary sees her own draft only, and ours is not there for her
+    theirs = eiso.get("/task", auth=OUTSIDER).json()
+    assert [t["tenantId"] for t in theirs] == ["ubnd-buonmathuot"]
+    assert eiso.get("/task/count", auth=OUTSIDER, params={"processInstanceId": ours}).json() == {"count": 0}
+    hidden = eiso.get(f"/task/{task['id']}", auth=OUTSIDER)
+    assert hidden.status_code == 404 and task["id"] in hidden.json()["message"]
+    with eiso.app.app_context():
+        assert db.session.query(Unit).count() == 2
+        db.session.remove()
+
+
+def test_waiting_workers_never_hold_every_thread(eiso: Server) -> None:
+    assert eiso.deploy("score_check.bpmn").status_code == 200
+    eiso.app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(1)
+    body = {"workerId": "w", "maxTasks": 1, "asyncResponseTimeout": 3_000,
+            "topics": [{"topicName": "scoreCheck", "lockDuration": 1_000}]}  # fmt: skip
+    first = threading.Thread(target=eiso.post, args=("/external-task/fetchAndLock",), kwargs={"json": body})
+    first.start()
+    time.sleep(0.5)
+    began = time.monotonic()
+    second = eiso.post("/external-task/fetchAndLock", json={**body, "workerId": "w2"})
+    answered = time.monotonic() - began
+    assert second.status_code == 200 and second.json() == []
+    assert answered < 1.5  # no free slot: one look and an answer, not a three-second wait
+    assert first.is_alive()  # the first worker still waits for work
+    assert requests.get(eiso.url + "/version", timeout=2).json()["version"]
+    first.join()

@@ -1,0 +1,332 @@
+"""Camunda 7 REST: the running process instances, their variables, and the open user tasks, as Camunda
+clients list and count them (``GET /process-instance``, ``/count``, ``/{id}/variables``, ``GET /task``,
+``/count``, ``/{id}``).
+
+Everything is read from the indexed tables and scoped in the engine to the units the account belongs to
+(``queries.members_instances`` / ``members_open_tasks``); only the variables of one instance deserialize
+that instance. As in Camunda's runtime API, the instance list holds running instances only (ended ones
+are history). A filter or sort eISO cannot honour is refused with 400 naming it, never ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import func, select
+
+from engine import InstanceNotFound, ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow, Unit, User, queries
+
+from ..blueprints.api import basic_auth
+from ..extensions import engine as app_engine
+from ..extensions import sa_session
+from ..ids import MAX_REQUEST_INT, is_id
+from .shapes import camunda_time, definition_id, instance_dto, invalid, json_object, link, not_found
+from .variables import to_camunda
+
+bp = Blueprint("camunda_runtime", __name__)
+
+MAX_RESULTS = 1000  # a page never holds more, whatever maxResults asks
+
+
+# --- parameters, from the query string (GET) or the JSON body (POST) ------------------------------------
+
+
+def _params() -> Mapping[str, Any]:
+    return json_object() if request.method == "POST" else request.args
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"'{name}' must be text, not {type(value).__name__}.")
+    return value
+
+
+def _texts(params: Mapping[str, Any], name: str) -> list[str] | None:
+    """A list parameter: comma-separated in a query string, a list of text in a JSON body."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise invalid(f"'{name}' must be a list of text.")
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    value = params.get(name)
+    if isinstance(value, bool):
+        return value
+    if value is None or value == "" or str(value).lower() == "false":
+        return False
+    if str(value).lower() == "true":
+        return True
+    raise invalid(f"'{name}' must be true or false, not '{value}'.")
+
+
+def _number(params: Mapping[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and is_id(value))):
+        raise invalid(f"'{name}' must be a whole number, not '{value}'.")
+    number = int(value)
+    if not 0 <= number <= MAX_REQUEST_INT:
+        raise invalid(f"'{name}' must be a whole number from 0 to {MAX_REQUEST_INT}, not {number}.")
+    return number
+
+
+def _ids(params: Mapping[str, Any], name: str) -> list[int] | None:
+    values = _texts(params, name)
+    if values is None:
+        return None
+    if not all(is_id(v) for v in values):
+        raise invalid(f"'{name}' must list process instance ids (whole numbers).")
+    return [int(v) for v in values]
+
+
+def _refuse_unknown(params: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise invalid(f"eISO does not support the parameter(s) {', '.join(unknown)} here; supported: "
+                      f"{', '.join(sorted(known))}.")  # fmt: skip
+
+
+def _page(stmt: Any, params: Mapping[str, Any]) -> Any:
+    first = _number(params, "firstResult") or 0
+    size = _number(params, "maxResults")
+    return stmt.offset(first).limit(MAX_RESULTS if size is None else min(size, MAX_RESULTS))
+
+
+def _sorted(stmt: Any, params: Mapping[str, Any], columns: Mapping[str, Any], fallback: Any) -> Any:
+    """Camunda's ``sortBy``/``sortOrder`` (query string) or ``sorting`` (JSON body); ties by ``fallback``."""
+    sorting = params.get("sorting")
+    pairs: list[tuple[Any, Any]]
+    if sorting is not None:
+        if not isinstance(sorting, list) or not all(isinstance(s, dict) for s in sorting):
+            raise invalid("'sorting' must be a list of {\"sortBy\": ..., \"sortOrder\": \"asc\" or \"desc\"}.")
+        pairs = [(s.get("sortBy"), s.get("sortOrder")) for s in sorting]
+    elif params.get("sortBy") or params.get("sortOrder"):
+        pairs = [(params.get("sortBy"), params.get("sortOrder"))]
+    else:
+        pairs = []
+    order = []
+    for by, direction in pairs:
+        if by not in columns:
+            raise invalid(f"Cannot sort by '{by}': use one of {', '.join(sorted(columns))}.")
+        if direction not in ("asc", "desc"):
+            raise invalid("'sortOrder' must be 'asc' or 'desc' and is needed with 'sortBy'.")
+        order.append(columns[by].desc() if direction == "desc" else columns[by].asc())
+    return stmt.order_by(*order, fallback)
+
+
+def _tenants(params: Mapping[str, Any], unit_column: Any) -> Any:
+    """``tenantIdIn`` (unit codes); ``withoutTenantId`` matches nothing, every instance and task has a unit."""
+    codes = _texts(params, "tenantIdIn")
+    clauses = []
+    if codes is not None:
+        clauses.append(unit_column.in_(select(Unit.id).where(Unit.code.in_(codes))))
+    if _flag(params, "withoutTenantId"):
+        clauses.append(unit_column.is_(None))
+    return clauses
+
+
+# --- process instances --------------------------------------------------------------------------------
+
+INSTANCE_PARAMS = {"processInstanceIds", "businessKey", "businessKeyLike", "processDefinitionKey",
+                   "processDefinitionKeyIn", "processDefinitionId", "tenantIdIn", "withoutTenantId", "active",
+                   "suspended", "superProcessInstance", "subProcessInstance", "rootProcessInstances", "sortBy",
+                   "sortOrder", "sorting", "firstResult", "maxResults"}  # fmt: skip
+INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessDefinition.key,
+                  "definitionId": ProcessDefinition.id, "businessKey": ProcessInstance.business_key,
+                  "tenantId": ProcessInstance.unit_id}  # fmt: skip
+
+
+def _instance_query(params: Mapping[str, Any]) -> Any:
+    _refuse_unknown(params, INSTANCE_PARAMS)
+    stmt = (queries.members_instances(g.user).join(ProcessDefinition, ProcessDefinition.id ==
+                                                   ProcessInstance.definition_id)
+            .where(ProcessInstance.status == "running"))  # fmt: skip
+    if _flag(params, "suspended"):
+        stmt = stmt.where(ProcessInstance.id.is_(None))  # eISO never suspends an instance
+    ids = _ids(params, "processInstanceIds")
+    if ids is not None:
+        stmt = stmt.where(ProcessInstance.id.in_(ids))
+    for name, column in (("businessKey", ProcessInstance.business_key),
+                         ("processDefinitionKey", ProcessDefinition.key)):  # fmt: skip
+        value = _text(params, name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    like = _text(params, "businessKeyLike")
+    if like is not None:
+        stmt = stmt.where(ProcessInstance.business_key.like(like))
+    keys = _texts(params, "processDefinitionKeyIn")
+    if keys is not None:
+        stmt = stmt.where(ProcessDefinition.key.in_(keys))
+    camunda_id = _text(params, "processDefinitionId")
+    if camunda_id is not None:
+        number = camunda_id.rsplit(":", 1)[-1]
+        stmt = stmt.where(ProcessDefinition.id == (int(number) if is_id(number) else -1))
+    parent = _text(params, "superProcessInstance")
+    if parent is not None:
+        stmt = stmt.where(ProcessInstance.parent_instance_id == (int(parent) if is_id(parent) else -1))
+    sub = _text(params, "subProcessInstance")
+    if sub is not None:
+        caller = select(ProcessInstance.parent_instance_id).where(ProcessInstance.id == (int(sub) if is_id(sub)
+                                                                                         else -1))  # fmt: skip
+        stmt = stmt.where(ProcessInstance.id.in_(caller.scalar_subquery()))
+    if _flag(params, "rootProcessInstances"):
+        stmt = stmt.where(ProcessInstance.parent_instance_id.is_(None))
+    return stmt.where(*_tenants(params, ProcessInstance.unit_id))
+
+
+@bp.route("/process-instance", methods=["GET", "POST"])
+@basic_auth
+def instances() -> Any:
+    """Running instances of the account's units (POST: the same query as a JSON body)."""
+    params = _params()
+    stmt = _page(_sorted(_instance_query(params), params, INSTANCE_SORTS, ProcessInstance.id), params)
+    return jsonify([instance_dto(i) for i in sa_session().scalars(stmt)])
+
+
+@bp.route("/process-instance/count", methods=["GET", "POST"])
+@basic_auth
+def count_instances() -> Any:
+    params = {k: v for k, v in _params().items() if k not in ("sortBy", "sortOrder", "sorting")}
+    query = _instance_query(params).with_only_columns(ProcessInstance.id)
+    return jsonify({"count": sa_session().scalar(select(func.count()).select_from(query.subquery()))})
+
+
+def _visible(instance_id: str) -> ProcessInstance:
+    if not is_id(instance_id):
+        raise not_found(f"Process instance with id {instance_id} does not exist.")
+    try:
+        return queries.visible_instance(sa_session(), g.user, int(instance_id))
+    except InstanceNotFound:
+        raise not_found(f"Process instance with id {instance_id} does not exist.") from None
+
+
+@bp.get("/process-instance/<instance_id>/variables")
+@basic_auth
+def instance_variables(instance_id: str) -> Any:
+    found = _visible(instance_id)
+    names = [n for n in request.args.get("variableNames", "").split(",") if n] or None
+    return jsonify(to_camunda(app_engine().instance_variables(found), names))
+
+
+@bp.get("/process-instance/<instance_id>/variables/<name>")
+@basic_auth
+def instance_variable(instance_id: str, name: str) -> Any:
+    found = _visible(instance_id)
+    data = app_engine().instance_variables(found)
+    if name not in data:
+        raise not_found(f"process instance variable with name {name} does not exist")
+    return jsonify(to_camunda(data, [name])[name])
+
+
+# --- user tasks ---------------------------------------------------------------------------------------
+
+TASK_PARAMS = {"taskId", "taskIdIn", "processInstanceId", "processInstanceIdIn", "processInstanceBusinessKey",
+               "processDefinitionKey", "processDefinitionKeyIn", "processDefinitionId", "taskDefinitionKey",
+               "taskDefinitionKeyIn", "name", "nameLike", "assignee", "assigned", "unassigned", "candidateGroup",
+               "candidateUser", "tenantIdIn", "withoutTenantId", "active", "suspended", "sortBy", "sortOrder",
+               "sorting", "firstResult", "maxResults"}  # fmt: skip
+TASK_SORTS = {"created": TaskRow.created_at, "dueDate": TaskRow.due_at, "followUpDate": TaskRow.follow_up_at,
+              "priority": TaskRow.priority, "name": TaskRow.name, "id": TaskRow.id,
+              "processInstanceId": TaskRow.instance_id}  # fmt: skip
+
+
+def _task_query(params: Mapping[str, Any]) -> Any:
+    _refuse_unknown(params, TASK_PARAMS)
+    stmt = queries.members_open_tasks(g.user).join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id).join(
+        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)  # fmt: skip
+    if _flag(params, "suspended"):
+        stmt = stmt.where(TaskRow.id.is_(None))  # eISO never suspends a task
+    for name, column in (("taskId", TaskRow.id), ("processInstanceBusinessKey", ProcessInstance.business_key),
+                         ("processDefinitionKey", ProcessDefinition.key), ("taskDefinitionKey", TaskRow.element_id),
+                         ("name", TaskRow.name)):  # fmt: skip
+        value = _text(params, name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    for name, column in (("taskIdIn", TaskRow.id), ("processDefinitionKeyIn", ProcessDefinition.key),
+                         ("taskDefinitionKeyIn", TaskRow.element_id)):  # fmt: skip
+        values = _texts(params, name)
+        if values is not None:
+            stmt = stmt.where(column.in_(values))
+    one = _text(params, "processInstanceId")
+    many = _ids(params, "processInstanceIdIn")
+    if one is not None:
+        stmt = stmt.where(TaskRow.instance_id == (int(one) if is_id(one) else -1))
+    if many is not None:
+        stmt = stmt.where(TaskRow.instance_id.in_(many))
+    camunda_id = _text(params, "processDefinitionId")
+    if camunda_id is not None:
+        number = camunda_id.rsplit(":", 1)[-1]
+        stmt = stmt.where(ProcessDefinition.id == (int(number) if is_id(number) else -1))
+    like = _text(params, "nameLike")
+    if like is not None:
+        stmt = stmt.where(TaskRow.name.like(like))
+    assignee = _text(params, "assignee")
+    if assignee is not None:
+        stmt = stmt.where(TaskRow.assignee_id.in_(select(User.id).where(User.username == assignee)))
+    if _flag(params, "assigned"):
+        stmt = stmt.where(TaskRow.assignee_id.is_not(None))
+    if _flag(params, "unassigned"):
+        stmt = stmt.where(TaskRow.assignee_id.is_(None))
+    group = _text(params, "candidateGroup")
+    if group is not None:
+        stmt = stmt.where(TaskRow.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role == group)))
+    candidate = _text(params, "candidateUser")
+    if candidate is not None:
+        person = sa_session().scalar(select(User).where(User.username == candidate))
+        if person is None:
+            stmt = stmt.where(TaskRow.id.is_(None))
+        else:
+            stmt = stmt.where(TaskRow.id.in_(queries.claimable_query(person).with_only_columns(TaskRow.id)))
+    return stmt.where(*_tenants(params, TaskRow.unit_id))
+
+
+def _task_dto(row: TaskRow) -> dict[str, Any]:
+    """Camunda's TaskDto."""
+    instance = row.instance
+    return {
+        "id": row.id, "name": row.name, "assignee": row.assignee.username if row.assignee else None,
+        "owner": None, "created": camunda_time(row.created_at), "lastUpdated": None, "due": camunda_time(row.due_at),
+        "followUp": camunda_time(row.follow_up_at), "delegationState": None, "description": None,
+        "executionId": row.id, "parentTaskId": None, "priority": row.priority,
+        "processDefinitionId": definition_id(instance.definition), "processInstanceId": str(instance.id),
+        "taskDefinitionKey": row.element_id, "caseExecutionId": None, "caseInstanceId": None,
+        "caseDefinitionId": None, "suspended": False, "formKey": None, "camundaFormRef": None,
+        "tenantId": instance.unit.code, "links": [link(f"/task/{row.id}")],
+    }  # fmt: skip
+
+
+@bp.route("/task", methods=["GET", "POST"])
+@basic_auth
+def tasks() -> Any:
+    """Open user tasks of the account's units (POST: the same query as a JSON body)."""
+    params = _params()
+    stmt = _page(_sorted(_task_query(params), params, TASK_SORTS, TaskRow.id), params)
+    return jsonify([_task_dto(row) for row in sa_session().scalars(stmt)])
+
+
+@bp.route("/task/count", methods=["GET", "POST"])
+@basic_auth
+def count_tasks() -> Any:
+    params = {k: v for k, v in _params().items() if k not in ("sortBy", "sortOrder", "sorting")}
+    query = _task_query(params).with_only_columns(TaskRow.id)
+    return jsonify({"count": sa_session().scalar(select(func.count()).select_from(query.subquery()))})
+
+
+@bp.get("/task/<task_id>")
+@basic_auth
+def task(task_id: str) -> Any:
+    row = sa_session().scalar(queries.members_open_tasks(g.user).where(TaskRow.id == task_id))
+    if row is None:
+        raise not_found(f"No matching task with id {task_id}")
+    return jsonify(_task_dto(row))
