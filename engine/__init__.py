@@ -39,7 +39,7 @@ from engine.errors import (
 from engine.iso import objectives
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
-from engine.library.bench import run_benchmark
+from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
 from engine.org import login_guard, login_sessions, notices, numbering
@@ -120,7 +120,7 @@ __all__ = [
     "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
     "Upload", "command_scanner", "complete_job", "covered_job", "covered_jobs", "extend_lock", "fail_job",
     "fetch_and_lock", "retry_job", "throw_job_error", "unlock_job",
-    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
+    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-
 from pathlib import Path
 
 import click
@@ -142,6 +141,16 @@ def bench_engine(instances: int) -> None:
     from engine import run_benchmark
 
     for line in run_benchmark(instances):
+        click.echo(line)
+
+
+@bench_group.command("loops")
+@click.option("-n", "--rounds", default=5000, show_default=True, type=int)
+def bench_loops(rounds: int) -> None:
+    """Go round a rework loop and a timer-driven monitoring loop N times; print ms per round and state size."""
+    from engine import run_loop_benchmark
+
+    for line in run_loop_benchmark(rounds):
         click.echo(line)
 
 

@@ -88,3 +88,87 @@ def run_benchmark(instances: int) -> Iterator[str]:
     yield f"eISO engine, SQLite in memory, one transaction per command: {total / persisted:10.1f} tasks/s"
     yield f"plain SpiffWorkflow, in memory, no persistence:              {total / memory:10.1f} tasks/s"
     yield f"ratio (plain / eISO): {persisted / memory:.1f}x"
+
+
+# --- loops without a ceiling ------------------------------------------------------------------------------
+
+_LOOP_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'id="bench_loops" targetNamespace="http://bpmn.io/schema/bpmn">'
+)
+_CHECK = ('<bpmn:userTask id="check" name="Kiểm tra"><bpmn:extensionElements><zeebe:userTask />'
+          '<zeebe:assignmentDefinition candidateGroups="iso_secretary" /></bpmn:extensionElements></bpmn:userTask>')
+_AGAIN = '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=again = true</bpmn:conditionExpression>'
+_DONE = '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=again != true</bpmn:conditionExpression>'
+
+
+def loop_diagram(timer: bool) -> bytes:
+    """A rework loop (a task done again and again), or with ``timer`` a monitoring loop: the task has a
+    non-interrupting reminder and each round waits an hour before the next check."""
+    nodes = ['<bpmn:startEvent id="start" />', _CHECK, '<bpmn:exclusiveGateway id="go_on" />',
+             '<bpmn:endEvent id="end" />']  # fmt: skip
+    flows = ['<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />',
+             '<bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="go_on" />',
+             f'<bpmn:sequenceFlow id="f_done" sourceRef="go_on" targetRef="end">{_DONE}</bpmn:sequenceFlow>']
+    if timer:
+        nodes += ['<bpmn:boundaryEvent id="nudge" cancelActivity="false" attachedToRef="check">'
+                  '<bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P1D'
+                  '</bpmn:timeDuration>'
+                  '</bpmn:timerEventDefinition></bpmn:boundaryEvent>', '<bpmn:endEvent id="nudged" />',
+                  '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration '
+                  'xsi:type="bpmn:tFormalExpression">PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                  '</bpmn:intermediateCatchEvent>']  # fmt: skip
+        flows += ['<bpmn:sequenceFlow id="f_nudge" sourceRef="nudge" targetRef="nudged" />',
+                  f'<bpmn:sequenceFlow id="f_wait" sourceRef="go_on" targetRef="wait">{_AGAIN}</bpmn:sequenceFlow>',
+                  '<bpmn:sequenceFlow id="f_again" sourceRef="wait" targetRef="check" />']  # fmt: skip
+    else:
+        again = f'<bpmn:sequenceFlow id="f_again" sourceRef="go_on" targetRef="check">{_AGAIN}</bpmn:sequenceFlow>'
+        flows.append(again)
+    key = "bench_monitoring" if timer else "bench_rework"
+    return (f'{_LOOP_HEAD}<bpmn:process id="{key}" name="Benchmark loop" isExecutable="true">'
+            f'{"".join(nodes + flows)}</bpmn:process></bpmn:definitions>').encode()  # fmt: skip
+
+
+def run_loop_benchmark(rounds: int, window: int = 500) -> Iterator[str]:
+    """Go round a rework loop and a monitoring loop ``rounds`` times through the engine (SQLite in memory,
+    one transaction per command) and print the cost of a round and the stored state's size per window."""
+    from datetime import timedelta
+
+    from engine.org.demo import load_demo
+    from engine.org.models import User
+    from engine.runtime.models import ProcessInstance, Timer
+
+    for timer in (False, True):
+        db = create_engine("sqlite://")
+        Base.metadata.create_all(db)
+        now = datetime.now(UTC)
+        with Session(db) as session:
+            unit, _ = load_demo(session, password="bench")  # noqa: S106 - throwaway in-memory database
+            Deployer(session).deploy([SourceFile("loop.bpmn", loop_diagram(timer))], actor=None, now=now)
+            actor = session.query(User).filter_by(username="thuky").one()
+            engine = Engine(session)
+            key = "bench_monitoring" if timer else "bench_rework"
+            instance = engine.start(key, actor=actor, unit_id=unit.id, now=now)
+            yield (f"{'monitoring loop (task with a reminder, then a one-hour timer)' if timer else 'rework loop'}: "
+                   f"{rounds} rounds, ms per round and stored state per {window} rounds")  # fmt: skip
+            started = time.perf_counter()
+            for round_ in range(1, rounds + 1):
+                row = session.query(TaskRow).filter_by(instance_id=instance.id, state="open").one()
+                engine.complete(row.id, actor=actor, now=now, variables={"again": True})
+                if timer:
+                    wait = session.query(Timer).filter_by(instance_id=instance.id, state="waiting",
+                                                          element_id="wait").one()  # fmt: skip
+                    now += timedelta(hours=1)
+                    engine.fire_timer(wait.id, now=now)
+                if round_ % window == 0:
+                    elapsed = time.perf_counter() - started
+                    state = session.get(ProcessInstance, instance.id)
+                    size = len(state.state) if state is not None else 0
+                    yield (f"  rounds {round_ - window + 1:5}-{round_:5}: {1000 * elapsed / window:7.2f} ms/round, "
+                           f"state {size / 1024:7.1f} KiB")
+                    started = time.perf_counter()
+            row = session.query(TaskRow).filter_by(instance_id=instance.id, state="open").one()
+            engine.complete(row.id, actor=actor, now=now, variables={"again": False})
+            finished = session.get(ProcessInstance, instance.id)
+            yield f"  then ended: {finished.status if finished is not None else 'missing'}"

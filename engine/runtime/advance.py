@@ -58,7 +58,7 @@ from engine.runtime.parsing import CallTask, JobTask
 from engine.runtime.priority import priority_for
 from engine.runtime.script_engine import evaluate_expression
 from engine.runtime.serialization import dump_state, new_workflow
-from engine.runtime.tasks import MAX_SAFE_DEPTH, active_tasks, element_of, guard_loop, is_process_start
+from engine.runtime.tasks import MAX_SAFE_DEPTH, active_tasks, compact, element_of, guard_loop, is_process_start
 from engine.runtime.timers import schedule as plan_timer
 from engine.runtime.timers import timer_kind, timer_value
 
@@ -180,6 +180,7 @@ class Advancer:
                 break
             for job in jobs:
                 self._run_job(command, job, instance, recorder)
+        compact(workflow)
         guard_loop(workflow, self.max_depth)
 
     def _interrupt(self, holder: Task, instance: ProcessInstance, recorder: Recorder) -> None:

@@ -64,3 +64,91 @@ def guard_loop(workflow: BpmnWorkflow, max_depth: int = MAX_SAFE_DEPTH) -> None:
             depth=deepest,
             limit=max_depth,
         )
+
+
+# A loop adds its round's tasks below the last round's, so the task tree of a process that goes round for
+# years grows ever deeper (SpiffWorkflow loses track past depth 1000) and ever larger (each step stores and
+# scans all of it). Finished rounds are cut out of the tree once a chain of them is longer than this; the
+# newest KEEP_ROUNDS tasks of the chain stay, for what looks a few steps back (the last task, joins).
+COMPACT_AFTER = 60
+KEEP_ROUNDS = 15
+
+
+def compact(workflow: BpmnWorkflow) -> int:
+    """Cut finished tasks that only stand between the process's start and its live work out of the task
+    tree of the process and of each subprocess; returns how many tasks were removed.
+
+    A task is cut only when it is completed and exactly one of its children leads to unfinished work; its
+    other children's subtrees are all finished. Such tasks are history (eISO keeps its own history in its
+    tables): nothing waits on them, no join counts them, and no unfinished task's data comes from them
+    except through the live child they pass it to."""
+    removed = 0
+    for wf in (workflow, *list(workflow.subprocesses.values())):
+        removed += _compact_tree(workflow, wf)
+    return removed
+
+
+def _compact_tree(top: BpmnWorkflow, wf: Any) -> int:
+    tasks = wf.tasks
+    live: set[uuid.UUID] = set()
+    for task in tasks.values():
+        if task.has_state(TaskState.FINISHED_MASK):
+            continue
+        node: Task | None = task
+        while node is not None and node.id not in live:
+            live.add(node.id)
+            node = tasks.get(node._parent) if node._parent is not None else None
+    if not live:
+        return 0
+
+    def passes_through(task: Task) -> uuid.UUID | None:
+        """The one live child of a completed task all of whose other children are finished, else None."""
+        if task.state != TaskState.COMPLETED or task.id not in live:
+            return None
+        onward = [child for child in task._children if child in live]
+        return onward[0] if len(onward) == 1 else None
+
+    removed = 0
+    stack = [wf.task_tree.id]
+    while stack:
+        start = tasks[stack.pop()]
+        chain = [start]
+        following = passes_through(start)
+        while following is not None:
+            chain.append(tasks[following])
+            following = passes_through(tasks[following])
+        if len(chain) > COMPACT_AFTER:
+            removed += _splice(top, wf, chain[: len(chain) - KEEP_ROUNDS], chain[len(chain) - KEEP_ROUNDS])
+        stack.extend(child for child in chain[-1]._children if child in live and child in tasks)
+    return removed
+
+
+def _splice(top: BpmnWorkflow, wf: Any, cut: list[Task], kept: Task) -> int:
+    """Remove ``cut`` (a chain ending just above ``kept``) with the finished subtrees hanging off it."""
+    parent_id = cut[0]._parent
+    gone: set[uuid.UUID] = set()
+    pending = [t.id for t in cut]
+    keep = kept.id
+    while pending:
+        task_id = pending.pop()
+        if task_id == keep or task_id in gone:
+            continue
+        gone.add(task_id)
+        pending.extend(wf.tasks[task_id]._children)
+    for task_id in gone:
+        del wf.tasks[task_id]
+    kept._parent = parent_id
+    if parent_id is None:
+        wf.task_tree = kept
+    else:
+        parent = wf.tasks[parent_id]
+        parent._children = [keep if child == cut[0].id else child for child in parent._children]
+    if wf.last_task is not None and wf.last_task.id in gone:
+        wf.last_task = kept
+    # finished subprocesses started by a removed task go too (and those they started in turn)
+    orphans = [task_id for task_id in top.subprocesses if task_id in gone]
+    while orphans:
+        sub = top.subprocesses.pop(orphans.pop())
+        gone.update(sub.tasks)
+        orphans.extend(task_id for task_id in top.subprocesses if task_id in sub.tasks)
+    return len(gone)
