@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from dateutil.relativedelta import relativedelta
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -191,7 +192,11 @@ class EisoDuration(DurationTimerEventDefinition):
 
 
 class EisoCycle(CycleTimerEventDefinition):
-    """A repeating timer: each occurrence the engine fires spawns one path (non-interrupting)."""
+    """A repeating timer: each occurrence the engine fires spawns one path (non-interrupting).
+
+    On a boundary, each round's path is attached beside the activity (to the task before it), not under the
+    timer: when the activity completes, its timer stops and is cancelled with its subtree, but the work its
+    rounds started goes on, as in Camunda."""
 
     def has_fired(self, my_task: Any) -> bool:
         return bool(my_task._get_internal_data("event_fired", False))
@@ -202,8 +207,13 @@ class EisoCycle(CycleTimerEventDefinition):
 
     def update_task(self, my_task: Any) -> None:
         if self.cycle_complete(my_task):
+            split = my_task.parent
+            on_boundary = split is not None and isinstance(split.task_spec, BoundaryEventSplit)
+            anchor = split.parent if on_boundary and split.parent is not None else my_task
             for output in my_task.task_spec.outputs:
-                child = my_task._add_child(output, TaskState.FUTURE)
+                if anchor is not my_task and isinstance(output, BoundaryEventJoin):
+                    continue  # the activity's own join: only the host's path goes there
+                child = anchor._add_child(output, TaskState.FUTURE)
                 child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
                 child.task_spec._update(child)
 

@@ -165,3 +165,21 @@ def test_two_workers_fire_each_due_timer_exactly_once(session: Session, users: d
     events = session.scalar(select(func.count()).select_from(HistoryEvent).where(HistoryEvent.kind == "timer_fired"))
     assert events == count
     assert session.scalar(select(func.count()).select_from(TaskRow).where(TaskRow.element_id == "after")) == count
+
+
+def test_work_a_repeating_reminder_started_goes_on_after_the_task_it_watched_is_done(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    deploy_fixture(session, clock.now, "timer_boundary.bpmn")
+    instance = start(session, "timer_boundary", users, unit, clock)
+    assert sweep_timers(session, clock.now + timedelta(minutes=31)).fired == 1  # the first nudge
+    work = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance, TaskRow.element_id == "work")).one()
+    Engine(session).complete(work.id, actor=users["thuky"], now=clock.advance(minutes=40), variables={})
+    session.expire_all()
+    assert open_elements(session, instance) == ["note"]  # the reminder's own work is still there
+    assert session.get(ProcessInstance, instance).status == "running"  # type: ignore[union-attr]
+    assert sweep_timers(session, clock.now + timedelta(hours=3)).fired == 0  # no more nudges, no take-over
+    note = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance, TaskRow.state == "open")).one()
+    Engine(session).complete(note.id, actor=users["chuyenvien"], now=clock.now, variables={})
+    session.expire_all()
+    assert session.get(ProcessInstance, instance).status == "completed"  # type: ignore[union-attr]
