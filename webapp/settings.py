@@ -11,6 +11,9 @@ from pathlib import Path
 
 from engine import REGISTRY_SETTING
 
+from .sso_settings import OidcSettings, OidcSettingsError
+from .sso_settings import parse as parse_oidc
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +49,9 @@ class Settings:
     proxy_count: int = 0
     """Reverse proxies in front of eISO that set ``X-Forwarded-For``/``-Proto``/``-Host``; their values are
     trusted for that many hops (the client's address for log-in limits, HTTPS for ``Secure`` cookies)."""
+    oidc: OidcSettings | None = None
+    """Single sign-on through an OpenID Connect provider, from the ``EISO_OIDC_*`` variables (webapp/sso_settings.py);
+    None: local accounts only."""
     testing: bool = False
 
     @classmethod
@@ -67,6 +73,7 @@ class Settings:
             "public_url": env.get("EISO_PUBLIC_URL", "http://127.0.0.1:5000"),
             "delegates": _delegates(env.get(REGISTRY_SETTING, "")),
             "proxy_count": _count(env, "EISO_PROXY_COUNT"),
+            "oidc": _oidc(env),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -81,6 +88,13 @@ class Settings:
         if not settings.secret_key:
             settings = _with_persistent_secret(settings)
         return settings
+
+
+def _oidc(env: dict[str, str]) -> OidcSettings | None:
+    try:
+        return parse_oidc(env)
+    except OidcSettingsError as exc:
+        raise SettingsError(str(exc))
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
