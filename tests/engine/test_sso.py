@@ -257,3 +257,12 @@ def test_another_units_people_are_matched_as_anyone(session: Session, unit: Unit
     assert result.user.id == outsider.id
     assert roles(session, "thuky_bmt") == {("ubnd-buonmathuot", "iso_secretary", None),  # granted in eISO
                                            ("ubnd-buonmathuot", "iso_secretary", "vp")}  # mapped; none in the demo unit
+
+
+def test_only_a_verified_e_mail_replaces_the_one_eiso_has(session: Session, users: dict[str, User],
+                                                          clock: Clock) -> None:  # fmt: skip
+    kept = users["thuky"].email
+    sign_in(session, clock, {**THUKY, "email": "lure@example.vn", "email_verified": False, "name": " "})
+    assert users["thuky"].email == kept and users["thuky"].full_name == "Lê Thị Mai Anh"
+    sign_in(session, clock, {**THUKY, "email": "maianh@daklak.gov.vn", "email_verified": True})
+    assert users["thuky"].email == "maianh@daklak.gov.vn"
