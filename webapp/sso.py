@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import click
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -36,6 +37,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
 
@@ -69,6 +71,7 @@ def register(app: Flask) -> None:
     settings: OidcSettings | None = app.config["EISO_SETTINGS"].oidc
     app.register_blueprint(bp)
     app.context_processor(_login_choices)
+    app.cli.add_command(sso_group)
     if settings is None:
         return
     oauth = OAuth(app)
@@ -285,3 +288,47 @@ def end_session_url(id_token: str) -> str | None:
     params = {"id_token_hint": id_token, "post_logout_redirect_uri": public + url_for("auth.login"),
               "client_id": settings.client_id}  # fmt: skip
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+
+@click.group("sso")
+def sso_group() -> None:
+    """Single sign-on through an OpenID Connect provider."""
+
+
+@sso_group.command("check")
+@with_appcontext
+def sso_check() -> None:
+    """Read the provider's discovery document and check the EISO_OIDC_* settings against it and the units."""
+    settings: OidcSettings | None = current_app.config["EISO_SETTINGS"].oidc
+    if settings is None:
+        raise click.ClickException("Single sign-on is not set: EISO_OIDC_ISSUER is empty.")
+    public = current_app.config["EISO_SETTINGS"].public_url.rstrip("/")
+    click.echo(f"Provider {settings.issuer} (client {settings.client_id}, scopes '{settings.scopes}')")
+    click.echo(f"  register at the provider: redirect URI {public}/login/oidc/callback, "
+               f"post-logout redirect URI {public}/login")  # fmt: skip
+    problems = sso.policy_problems(sa_session(), settings.policy)
+    client = current_app.extensions[EXTENSION]
+    try:
+        metadata = client.load_server_metadata()
+    except (requests.RequestException, ValueError) as exc:
+        problems.append(f"cannot read {settings.metadata_url}: {exc}")
+        metadata = {}
+    if metadata:
+        if str(metadata.get("issuer", "")).rstrip("/") != settings.issuer.rstrip("/"):
+            problems.append(f"the discovery document names the issuer {metadata.get('issuer')!r}")
+        problems += [f"the discovery document has no {key}" for key in REQUIRED_METADATA if not metadata.get(key)]
+        unsupported = set(settings.scopes.split()) - set(metadata.get("scopes_supported") or settings.scopes.split())
+        problems += [f"the provider does not list the scope {scope!r}" for scope in sorted(unsupported)]
+        if "S256" not in (metadata.get("code_challenge_methods_supported") or ["S256"]):
+            problems.append("the provider does not list PKCE with S256")
+        ends = metadata.get("end_session_endpoint")
+        click.echo("  sign-out at the provider: " + (ends or "not offered (people close the browser)"))
+    policy = settings.policy
+    click.echo(f"  people matched by '{policy.match_claim}'; "
+               + (f"new people join {policy.new_user_unit}" if policy.create_users else "nobody is created")
+               + f"; {len(policy.role_map)} values of '{policy.roles_claim}' mapped to roles")  # fmt: skip
+    for problem in problems:
+        click.echo(f"  problem: {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the single sign-on settings.")
+    click.echo("  all good")

@@ -160,6 +160,19 @@ def _sign_in(session: Session, issuer: str, claims: Mapping[str, Any], policy: S
     return result
 
 
+def policy_problems(session: Session, policy: SsoPolicy) -> list[str]:
+    """What in the policy names a unit or department eISO does not have (for the operator's check)."""
+    problems: list[str] = []
+    _resolve(session, policy.managed(), problems)
+    if policy.create_users:
+        unit = session.scalar(select(Unit).where(Unit.code == policy.new_user_unit))
+        if unit is None or (policy.new_user_department and _department(session, unit, policy.new_user_department)
+                            is None):  # fmt: skip
+            where = "/".join(filter(None, (policy.new_user_unit, policy.new_user_department)))
+            problems.append(f"new people join {where}, which eISO does not have")
+    return sorted(set(problems))
+
+
 def _require_active(user: User) -> None:
     if not user.is_active:
         raise SsoRefused("inactive", "Your eISO account %(username)s is switched off. Ask your unit's administrator "

@@ -445,3 +445,44 @@ def test_a_person_disabled_at_the_provider_cannot_get_in(eiso: Eiso, provider: O
     page = browser.get(f"{eiso.url}/login/oidc")
     assert provider_sign_in(browser, page, "thuky").status_code == 401
     assert who(browser.get(f"{eiso.url}/")) is None
+
+
+def test_a_password_log_in_logs_out_of_eiso_only(eiso: Eiso, browser: requests.Session) -> None:
+    page = browser.get(f"{eiso.url}/login")
+    inbox = browser.post(f"{eiso.url}/login", data={"username": "thuky", "password": "demo", "csrf_token": csrf(page)})
+    assert who(inbox) == "Lê Thị Mai Anh"
+    out = browser.post(f"{eiso.url}/logout", data={"csrf_token": csrf(inbox)}, allow_redirects=False)
+    assert out.status_code == 302 and out.headers["Location"] == "/login"
+
+
+def test_an_error_the_provider_sends_back_is_shown(eiso: Eiso, browser: requests.Session) -> None:
+    answer = urlencode({"error": "temporarily_unavailable", "error_description": "bảo trì"})
+    page = browser.get(f"{eiso.url}/login/oidc/callback?{answer}")
+    assert page.status_code == 400 and "bảo trì" in page.text and who(page) is None
+
+
+# --- the operator's check -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [{"EISO_OIDC_CREATE_USERS": "on", "EISO_OIDC_NEW_USER_UNIT": "skhcn-daklak"}])
+def test_the_operators_check_reads_the_provider(eiso: Eiso, provider: OidcProvider) -> None:
+    result = eiso.app.test_cli_runner().invoke(args=["sso", "check"])
+    assert result.exit_code == 0, result.output
+    assert f"redirect URI {eiso.url}/login/oidc/callback" in result.output
+    assert f"sign-out at the provider: {provider.issuer}/session/end" in result.output
+    assert "new people join skhcn-daklak" in result.output and "all good" in result.output
+
+
+def test_the_operators_check_names_what_does_not_fit(provider: OidcProvider, tmp_path: Path, clock: Clock,
+                                                     role_map: str) -> None:  # fmt: skip
+    env = sso_env(provider, EISO_OIDC_ROLE_MAP_FILE=role_map, EISO_OIDC_CREATE_USERS="on",
+                  EISO_OIDC_NEW_USER_UNIT="skhcn-daklak", EISO_OIDC_NEW_USER_DEPARTMENT="khong-co",
+                  EISO_OIDC_SCOPES="openid profile roles")  # fmt: skip
+    for _url, app in eiso_server(provider, tmp_path, clock, env):
+        result = app.test_cli_runner().invoke(args=["sso", "check"])
+        assert result.exit_code != 0
+        for problem in ("the role map names khong-co-don-vi, which eISO does not have",
+                        "the role map names ubnd-buonmathuot, which eISO does not have",
+                        "new people join skhcn-daklak/khong-co, which eISO does not have",
+                        "the provider does not list the scope 'roles'", "4 problem(s)"):
+            assert problem in result.output, result.output
