@@ -44,8 +44,8 @@ def open_session(session: Session, user: User, now: datetime, *, lifetime: timed
     """Start a session for a user who gave the password (or came through the OpenID provider, with its
     ID token and a ``lifetime`` shorter than ``MAX_AGE``); returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    too_old = LoginSession.created_at < now - MAX_AGE
-    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, too_old))
+    ended = (LoginSession.created_at < now - MAX_AGE) | (LoginSession.ends_at <= now)
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, ended))
     ends_at = now + lifetime if lifetime is not None and lifetime < MAX_AGE else None
     session.add(LoginSession(id=_digest(token), user_id=user.id, created_at=now, ends_at=ends_at, id_token=id_token))
     session.commit()

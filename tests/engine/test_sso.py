@@ -266,3 +266,24 @@ def test_only_a_verified_e_mail_replaces_the_one_eiso_has(session: Session, user
     assert users["thuky"].email == kept and users["thuky"].full_name == "Lê Thị Mai Anh"
     sign_in(session, clock, {**THUKY, "email": "maianh@daklak.gov.vn", "email_verified": True})
     assert users["thuky"].email == "maianh@daklak.gov.vn"
+
+
+def test_a_single_sign_on_session_ends_after_its_hours_and_goes_at_the_next_log_in(
+        session: Session, users: dict[str, User], clock: Clock) -> None:  # fmt: skip
+    from datetime import timedelta
+
+    from engine.org.login_sessions import LoginSession, id_token_of, open_session, session_user
+
+    thuky = users["thuky"]
+    started = clock.now
+    token = open_session(session, thuky, started, lifetime=timedelta(hours=10), id_token="a.b.c")
+    password = open_session(session, thuky, started)  # a password log-in keeps the 30 days
+    assert id_token_of(session, token) == "a.b.c" and id_token_of(session, password) is None
+    assert session_user(session, token, started + timedelta(hours=9, minutes=59)) is thuky
+    assert session_user(session, token, started + timedelta(hours=10)) is None
+    assert session_user(session, password, started + timedelta(days=29)) is thuky
+
+    open_session(session, thuky, started + timedelta(hours=10))  # the ended row (and its ID token) goes
+    assert id_token_of(session, token) is None
+    assert session_user(session, password, started + timedelta(hours=10)) is thuky
+    assert session.scalar(select(func.count(LoginSession.id))) == 2

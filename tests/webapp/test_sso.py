@@ -486,3 +486,19 @@ def test_the_operators_check_names_what_does_not_fit(provider: OidcProvider, tmp
                         "new people join skhcn-daklak/khong-co, which eISO does not have",
                         "the provider does not list the scope 'roles'", "4 problem(s)"):
             assert problem in result.output, result.output
+
+
+@pytest.mark.parametrize("provider_state", ["no end-session endpoint", "unreachable"])
+def test_log_out_when_the_provider_cannot_be_told_says_to_close_the_browser(
+        eiso: Eiso, provider: OidcProvider, browser: requests.Session, provider_state: str) -> None:  # fmt: skip
+    thuky_at_provider(provider)
+    inbox = sso_login(browser, eiso, "thuky")
+    client = eiso.app.extensions["eiso_oidc"]
+    if provider_state == "unreachable":  # the provider went away after the log-in
+        client.server_metadata.clear()
+        client._server_metadata_url = provider.issuer.rsplit(":", 1)[0] + ":9/.well-known/openid-configuration"
+    else:  # a provider without RP-initiated logout
+        client.server_metadata.pop("end_session_endpoint")
+    out = browser.post(f"{eiso.url}/logout", data={"csrf_token": csrf(inbox)})
+    assert out.url == f"{eiso.url}/login" and who(out) is None
+    assert "Bạn đã đăng xuất khỏi eISO" in out.text and "đóng trình duyệt" in out.text
