@@ -97,7 +97,7 @@ def local_login_allowed() -> bool:
 
 def provider_name() -> str:
     settings = _settings()
-    return (settings.name if settings else "") or _("single sign-on")
+    return (settings.name if settings else "") or "SSO"
 
 
 def _login_choices() -> dict[str, Any]:

@@ -32,7 +32,7 @@ class OidcSettings:
     client_secret: str
     scopes: str = "openid profile email"
     name: str = ""
-    """What the log-in button names: "Đăng nhập bằng <name>"."""
+    """What the log-in button names: "Đăng nhập bằng <name>" (empty: SSO)."""
     local_login: bool = True
     """Whether the password form of the log-in page stays (HTTP Basic of programs is not affected)."""
     session_hours: int = 10
