@@ -46,6 +46,7 @@ from engine import SsoRefused, login_sessions, sso
 from .auth import _start_session, safe_next
 from .errors import translated
 from .extensions import now, sa_session
+from .security import CONTENT_SECURITY_POLICY
 from .sso_settings import OidcSettings
 
 bp = Blueprint("sso", __name__)
@@ -119,8 +120,6 @@ def _origin(url: str) -> str:
 def _allow_provider_sign_out(response: Response) -> Response:
     """The log-out form is sent to eISO, which sends the browser on to the provider's sign-out page; the
     ``form-action`` policy must allow that address, or the browser stops there."""
-    from .security import CONTENT_SECURITY_POLICY
-
     settings, client = _settings(), current_app.extensions[EXTENSION]
     assert settings is not None
     origins = {_origin(settings.issuer)}
