@@ -42,7 +42,7 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import login_guard, login_sessions, notices, numbering
+from engine.org import login_guard, login_sessions, notices, numbering, sso
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
@@ -59,6 +59,7 @@ from engine.org.people import (
     roles_in_unit,
     unit_ids_of,
 )
+from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
 from engine.runtime import business_rules, handlers, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
@@ -124,6 +125,8 @@ __all__ = [
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering",
+    # single sign-on through an OpenID provider (the protocol is the web layer's)
+    "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",

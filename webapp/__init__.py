@@ -90,13 +90,14 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, camunda_rest, commands, errors, security, views
+    from . import auth, camunda_rest, commands, errors, security, sso, views
     from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
     from .blueprints.iso import objectives
 
     security.register(app)
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
+    sso.register(app)  # single sign-on through an OpenID provider, when EISO_OIDC_ISSUER is set
     app.register_blueprint(inbox.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(definitions.bp)

@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
@@ -97,6 +97,10 @@ def _start_session(token: str) -> None:
 def login() -> Any:
     if request.method == "GET":
         return render_template("login.html")
+    oidc = current_app.config["EISO_SETTINGS"].oidc  # single sign-on may switch the password form off
+    if oidc is not None and not oidc.local_login:
+        flash(_("Log-in with an eISO password is switched off here; use the button above."), "error")
+        return render_template("login.html"), 403
     try:
         user = sign_in(request.form.get("username", "").strip(), request.form.get("password", ""))
     except LockedOut as exc:
@@ -112,13 +116,16 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     token = session.get(SESSION_TOKEN)
+    id_token = None
     if isinstance(token, str):
+        id_token = login_sessions.id_token_of(sa_session(), token)
         login_sessions.close_session(sa_session(), token)
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
-    return redirect(url_for("auth.login"))
+    sign_out_there = current_app.extensions.get("eiso_provider_sign_out")  # webapp/sso.py, when a provider is set
+    return redirect((id_token and sign_out_there and sign_out_there(id_token)) or url_for("auth.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

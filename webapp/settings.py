@@ -11,6 +11,9 @@ from pathlib import Path
 
 from engine import REGISTRY_SETTING
 
+from .sso_settings import OidcSettings, OidcSettingsError
+from .sso_settings import parse as parse_oidc
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,6 +53,9 @@ class Settings:
     """How many Camunda workers' ``fetchAndLock`` may wait for work at once, each holding a server thread; a
     worker beyond them is answered at once (it then polls again after its own pause). ``eiso run`` keeps it
     below half its threads so that pages and other calls always find a free thread."""
+    oidc: OidcSettings | None = None
+    """Single sign-on through an OpenID Connect provider, from the ``EISO_OIDC_*`` variables (webapp/sso_settings.py);
+    None: local accounts only."""
     testing: bool = False
 
     @classmethod
@@ -72,6 +78,7 @@ class Settings:
             "delegates": _delegates(env.get(REGISTRY_SETTING, "")),
             "proxy_count": _count(env, "EISO_PROXY_COUNT"),
             "long_poll_slots": _int(env, "EISO_LONG_POLL_SLOTS", 4),
+            "oidc": _oidc(env),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -86,6 +93,13 @@ class Settings:
         if not settings.secret_key:
             settings = _with_persistent_secret(settings)
         return settings
+
+
+def _oidc(env: dict[str, str]) -> OidcSettings | None:
+    try:
+        return parse_oidc(env)
+    except OidcSettingsError as exc:
+        raise SettingsError(str(exc))
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy import ForeignKey, String, Text, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
@@ -29,18 +29,25 @@ class LoginSession(Base):
     """SHA-256 (hex) of the token in the browser's cookie."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    """An earlier end than ``MAX_AGE`` (single sign-on sessions end after a working day)."""
+    id_token: Mapped[str | None] = mapped_column(Text)
+    """The OpenID provider's ID token of a single sign-on, the hint for signing out there too."""
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(session: Session, user: User, now: datetime) -> str:
-    """Start a session for a user who gave the password; returns the token for the cookie."""
+def open_session(session: Session, user: User, now: datetime, *, lifetime: timedelta | None = None,
+                 id_token: str | None = None) -> str:  # fmt: skip
+    """Start a session for a user who gave the password (or came through the OpenID provider, with its
+    ID token and a ``lifetime`` shorter than ``MAX_AGE``); returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    too_old = LoginSession.created_at < now - MAX_AGE
-    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, too_old))
-    session.add(LoginSession(id=_digest(token), user_id=user.id, created_at=now))
+    ended = (LoginSession.created_at < now - MAX_AGE) | (LoginSession.ends_at <= now)
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, ended))
+    ends_at = now + lifetime if lifetime is not None and lifetime < MAX_AGE else None
+    session.add(LoginSession(id=_digest(token), user_id=user.id, created_at=now, ends_at=ends_at, id_token=id_token))
     session.commit()
     return token
 
@@ -48,10 +55,16 @@ def open_session(session: Session, user: User, now: datetime) -> str:
 def session_user(session: Session, token: str, now: datetime) -> User | None:
     """The active user this token logs in, or None when the session was ended or is too old."""
     found = session.get(LoginSession, _digest(token))
-    if found is None or found.created_at < now - MAX_AGE:
+    if found is None or found.created_at < now - MAX_AGE or (found.ends_at is not None and found.ends_at <= now):
         return None
     user = session.get(User, found.user_id)
     return user if user is not None and user.is_active else None
+
+
+def id_token_of(session: Session, token: str) -> str | None:
+    """The provider's ID token of a single sign-on session (None for a password log-in)."""
+    found = session.get(LoginSession, _digest(token))
+    return found.id_token if found is not None else None
 
 
 def close_session(session: Session, token: str) -> None:

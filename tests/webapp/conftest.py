@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from engine import Deployer
 from engine.org.demo import load_demo
 from tests.conftest import Clock, library_files
+from tests.webapp.oidc_provider import oidc_provider, provider  # noqa: F401 - the OpenID provider fixtures
 from webapp import create_app
 from webapp.extensions import db
 from webapp.settings import Settings

@@ -178,6 +178,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("auth.logout", "/logout"): {"POST": Case("public", "/logout")},
     ("auth.set_language", "/language/<code>"): {"POST": Case("public", "/language/en", form({"next": "/units"}))},
+    # single sign-on is public where a provider is set (tests/webapp/test_sso.py); this world has none: 404
+    ("sso.start", "/login/oidc"): {"GET": Case("unknown", "/login/oidc", ok=404)},
+    ("sso.callback", "/login/oidc/callback"): {"GET": Case("unknown", "/login/oidc/callback?code=x&state=y", ok=404)},
     ("auth.change_password", "/account/password"): {
         "GET": Case("signed_in", "/account/password"),
         "POST": Case("signed_in", "/account/password", form(NEW_PASSWORD), after=World.reset_passwords),
