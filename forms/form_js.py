@@ -308,6 +308,21 @@ def _dynamic_list(source: _Source, built: Field) -> None:
         raise source.fail("a repeating dynamic list needs a 'path' naming the list variable.")
 
 
+def _adorners(source: _Source, built: Field, ids: _Ids) -> None:
+    appearance = source.item.get("appearance")
+    if appearance is None:
+        return
+    if not isinstance(appearance, Mapping):
+        raise source.fail('\'appearance\' must be an object like {"prefixAdorner": "...", "suffixAdorner": "..."}.')
+    for prop, attribute in (("prefixAdorner", "prefix"), ("suffixAdorner", "suffix")):
+        value = appearance.get(prop)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise source.fail(f"'appearance.{prop}' must be text, not {value!r}.")
+        setattr(built, attribute, value)
+
+
 def _display(source: _Source, built: Field, ids: _Ids) -> None:
     built.spec = dict(source.item)
 
@@ -318,6 +333,7 @@ _COMPLETERS: tuple[tuple[frozenset[str], _Completer], ...] = (
     (OPTION_TYPES, _options),
     (frozenset({"datetime"}), _datetime),
     (frozenset({"number"}), _number),
+    (frozenset({"textfield", "number"}), _adorners),
     (frozenset({"filepicker"}), _filepicker),
     (frozenset({"expression"}), _expression_field),
     (CONTAINER_TYPES, _container),

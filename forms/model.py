@@ -112,6 +112,10 @@ class Field:
     decimal_digits: int | None = None
     increment: Decimal | None = None
     serialize_to_string: bool = False
+    prefix: str = ""
+    """Text shown before a textfield's or number's input (form-js ``appearance.prefixAdorner``)."""
+    suffix: str = ""
+    """Text shown after it (``appearance.suffixAdorner``), e.g. a unit such as ``VNĐ`` or ``%``."""
     """number: keep the value as a decimal string (unlimited precision) instead of int/float."""
     multiple: bool = False
     accept: str = ""

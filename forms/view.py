@@ -83,6 +83,8 @@ class Node:
     error: str = ""
     input_type: str = "text"
     input_mode: str = ""
+    prefix: str = ""
+    suffix: str = ""
     max_length: int | None = None
     multiple: bool = False
     accept: str = ""
@@ -198,6 +200,8 @@ class _Builder:
         node.error = self.errors.get(node.name, "")
         node.label = node.label or component.key or ""
         node.description = resolve_text(component.description, scope, self.evaluate)
+        node.prefix = resolve_text(component.prefix, scope, self.evaluate)
+        node.suffix = resolve_text(component.suffix, scope, self.evaluate)
         node.required = component.rules.required
         node.locked = is_locked(component, scope, self.evaluate)
         shown = self.shown_value(component, path, node.locked)

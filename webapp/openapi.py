@@ -170,7 +170,9 @@ OPENAPI: dict[str, Any] = {
                 "follow_up_at": {"type": ["string", "null"], "format": "date-time",
                                  "description": "when to look at the task again (the diagram's followUpDate)"}}},
             "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
-                "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]}}}]},
+                "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]},
+                "externalForm": {"type": ["string", "null"], "description": "address of a form kept outside eISO "
+                                                                            "(Camunda 8 externalReference)"}}}]},
             "Instance": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
                 "unit_id": {"type": "integer"}, "business_key": {"type": ["string", "null"]},

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.task import Task
@@ -293,6 +294,23 @@ class Engine:
             return forms.load_form_js(row.form.schema)
         node = row.instance.definition.elements["nodes"].get(row.element_id, {})
         return forms.load_generated_form(node["generated_form"]) if node.get("generated_form") else None
+
+    def external_form(self, row: TaskRow, data: Mapping[str, Any]) -> str | None:
+        """The address of a form kept outside eISO (Camunda 8 ``externalReference``), worked out with the
+        task's data when it is a FEEL expression; only a web address (http or https) is given out."""
+        node = row.instance.definition.elements["nodes"].get(row.element_id, {})
+        reference = node.get("external_form")
+        if not isinstance(reference, str) or not reference.strip():
+            return None
+        address: Any = reference.strip()
+        if address.startswith("="):
+            try:
+                address = feel_for_forms(address[1:], data)
+            except EngineError:
+                return None
+        if not isinstance(address, str) or urlsplit(address).scheme not in ("http", "https"):
+            return None
+        return address
 
     def start_form(self, definition: ProcessDefinition) -> forms.Form | None:
         """The form of the process's (first) none start event, if it has one."""

@@ -364,6 +364,8 @@ def form_info(node: etree._Element) -> dict[str, Any]:
     return {
         "form_key": _c8_form_key(form) or c7.get("formRef") or _c7_form_key(c7.get("formKey")),
         "generated_form": generated_form_fields(node),
+        # Camunda 8: a form kept outside Camunda, named by an address (or a FEEL expression giving one)
+        "external_form": form.get("externalReference") or None,
     }
 
 

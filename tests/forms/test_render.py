@@ -268,3 +268,30 @@ def test_a_year_reads_as_written_and_large_amounts_are_grouped() -> None:
     assert format_number(2027, "vi") == "2027" and format_number(2027, "en") == "2027"
     assert format_number(12_500, "vi") == "12.500" and format_number(12_500, "en") == "12,500"
     assert format_number(1_500_000.5, "vi") == "1.500.000,5" and format_number(2.5, "vi") == "2,5"
+
+
+def test_prefix_and_suffix_adorners_stand_beside_the_input_and_beside_the_stored_value() -> None:
+    form = load_form_js({"type": "default", "components": [
+        {"type": "number", "key": "fee", "label": "Lệ phí", "appearance": {"prefixAdorner": "VNĐ"}},
+        {"type": "textfield", "key": "share", "label": "Tỷ lệ", "appearance": {"suffixAdorner": "%"}},
+        {"type": "textfield", "key": "plain", "label": "Ghi chú"},
+    ]})  # fmt: skip
+    page = page_of(form, {"fee": 50000, "share": "95", "plain": "x"})
+    fee = page.xpath("//input[@name='fee']")[0]
+    assert [s.text for s in fee.getparent().xpath("span[@class='adorner']")] == ["VNĐ"]
+    assert fee.getprevious().text == "VNĐ"  # before the input
+    share = page.xpath("//input[@name='share']")[0]
+    assert share.getnext().text == "%"  # after it
+    assert page.xpath("//input[@name='plain']/parent::div[@class='adorned']") == []
+    shown = page_of(form, {"fee": 50000, "share": "95", "plain": "x"}, readonly=True)
+    values = [" ".join(v.text_content().split()) for v in shown.xpath("//div[contains(@class, 'field-value')]")]
+    assert values[0].startswith("VNĐ 50") and values[1] == "95 %"
+
+
+@pytest.mark.parametrize("appearance", ["VNĐ", {"prefixAdorner": 5}])
+def test_an_adorner_that_is_not_text_is_refused_naming_the_field(appearance: Any) -> None:
+    from forms import FormSchemaError
+
+    with pytest.raises(FormSchemaError, match="'fee'.*appearance"):
+        load_form_js({"type": "default", "components": [
+            {"type": "number", "key": "fee", "id": "fee", "label": "Lệ phí", "appearance": appearance}]})  # fmt: skip

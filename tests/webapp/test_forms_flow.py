@@ -171,3 +171,33 @@ def test_camunda7_generated_form_renders_and_validates(app: Flask, evidence: Fla
     done = evidence.post(task_url, data={"auditor": "Phan Thanh Sơn", "days": "3", "scope": "department",
                                          "startDate": "2027-03-01"})  # fmt: skip
     assert done.status_code == 302
+
+
+def test_a_form_kept_outside_eiso_is_linked_from_the_task_with_its_data(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from engine import Engine
+    from engine.runtime.models import TaskRow
+
+    with app.app_context():
+        deploy_fixture(sa_session(), datetime.now(UTC), "external_form_c8.bpmn")
+        thuky = sa_session().scalar(select(User).where(User.username == "thuky"))
+        started = Engine(sa_session()).start("external_form", actor=thuky, unit_id=thuky.roles[0].unit_id,
+                                             now=datetime.now(UTC), variables={"maHoSo": "H22-0001"})  # fmt: skip
+        instance_id = started.id
+    client = login(app.test_client(), "thuky")
+    with app.app_context():
+        task_id = sa_session().scalar(select(TaskRow.id).where(TaskRow.instance_id == instance_id))
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'href="https://dichvucong.gov.vn/ho-so?ma=H22-0001"' in page
+    api = app.test_client().get(f"/api/v1/tasks/{task_id}", headers=basic("thuky")).get_json()
+    assert api["externalForm"] == "https://dichvucong.gov.vn/ho-so?ma=H22-0001"
+    assert client.post(f"/tasks/{task_id}", data={"_complete": "1"}).status_code == 302
+    with app.app_context():
+        task_id = sa_session().scalar(select(TaskRow.id).where(TaskRow.instance_id == instance_id,
+                                                               TaskRow.state == "open"))  # fmt: skip
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "javascript:" not in page and "external-form" not in page  # only web addresses are linked
+    assert app.test_client().get(f"/api/v1/tasks/{task_id}", headers=basic("thuky")).get_json()["externalForm"] is None

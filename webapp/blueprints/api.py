@@ -146,6 +146,7 @@ def task(task_id: str) -> Any:
     out = _task(row)
     out["form"] = row.form.schema if row.form else None
     out["data"] = engine.task_data(row) if row.state == "open" else None
+    out["externalForm"] = engine.external_form(row, out["data"]) if row.state == "open" else None
     return jsonify(out)
 
 

@@ -74,7 +74,9 @@ def _render_task(row: TaskRow, values: dict[str, Any] | None = None, errors: dic
         html = render_form_html(form, shown, errors or {}, readonly=not can_work, locale=str(get_locale()),
                                 evaluate=feel_for_forms, data=data)  # fmt: skip
     files = engine.attached_files(row.instance_id)
+    external = engine.external_form(row, data) if row.state == "open" else None
     return render_template("inbox/task.html", task=row, form_html=html, can_work=can_work, draft=draft,
+                           external_form=external,
                            has_files=bool(form and form.has_files), files=[f for f in files if f.task_id == row.id],
                            can_claim=row.state == "open" and row.assignee_id is None
                            and engine.is_candidate(row, g.user), errors=errors or {}), status  # fmt: skip
