@@ -283,9 +283,12 @@ class Timer(Base):
     """A timer event an instance is waiting for; the sweep fires it when ``due_at`` has come."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),)
+    # an instance's waiting timers are read at every step: by instance and state, so a loop that has gone
+    # round for years does not read every timer it ever fired
+    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),
+                      Index("ix_timers_instance_state", "instance_id", "state"))  # fmt: skip
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
     task_id: Mapped[str] = mapped_column(String(36))  # the waiting event's workflow task
     element_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))  # date | duration | cycle
