@@ -155,7 +155,8 @@ def test_a_token_acts_as_its_holder_within_its_unit_until_revoked(session: Sessi
     grant = tokens.authenticate_token(session, issued.secret, clock.now, "203.0.113.5")
     assert grant is not None and grant.user.id == maker.id and grant.unit_id == people.unit.id
     assert grant.scopes == {"jobs"} and grant.allows(["jobs", "start"]) and not grant.allows(["start"])
-    for wrong in ("", "eiso_", issued.secret[:-1], issued.secret + "x", issued.secret.upper(), "Bearer " + issued.secret):
+    secret = issued.secret
+    for wrong in ("", "eiso_", secret[:-1], secret + "x", secret.upper(), "Bearer " + secret):
         assert tokens.authenticate_token(session, wrong, clock.now) is None
     maker = fresh(session, maker)  # the next request: the maker with the password
     revoked = tokens.revoke(session, maker, issued.token.id, clock.now + timedelta(seconds=1))

@@ -43,7 +43,9 @@ def _page(status: int = 200, **context: Any) -> Any:
     holders = {u.id: tokens.possible_holders(sa_session(), g.user, u.id) for u in units}
     page = render_template("admin/tokens.html", units=units, holders=holders, scopes=SCOPE_LABELS,
                            listed=tokens.tokens_for(sa_session(), g.user), token_username=TOKEN_USERNAME,
-                           form=request.form if request.method == "POST" else {}, **context)  # fmt: skip
+                           form=request.form if request.method == "POST" and "created" not in context else {},
+                           chosen_scopes=request.form.getlist("scopes") if "created" not in context else [],
+                           **context)  # fmt: skip
     return page, status, NO_STORE
 
 
@@ -68,7 +70,7 @@ def create() -> Any:
         raise
     except EngineError as exc:
         flash(translated(exc), "error")
-        return _page(exc.http_status if exc.http_status >= 400 else 422)
+        return _page(422)
     return _page(201, created=issued)
 
 
