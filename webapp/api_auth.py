@@ -8,7 +8,9 @@
 
 Every failure answers alike (401, one sentence): an unknown account, a wrong password, an unknown,
 revoked or malformed token, a token whose holder was deactivated. Failed tokens count against the
-client address's log-in limit (they name no account).
+client address's log-in limit (they name no account); while the address is locked they are answered 429.
+A valid token is served even then: 256 random bits are not guessed, and a worker behind the same address
+as a password guesser keeps working.
 
 What a token may be used for is decided here, in one table: ``ROUTE_SCOPES`` names, for every API route
 that takes credentials, the scopes any one of which lets a token call it. A route missing from the table
@@ -92,12 +94,10 @@ def remembered() -> VerifiedCredentials:
 def _token_user(secret: str) -> User:
     """The token's holder, acting within the token's unit, once the route's scope is checked."""
     db, address, current = sa_session(), request.remote_addr or "", now()
-    until = login_guard.locked_until(db, None, address, current)
-    if until is not None:
-        raise LockedOut(until, current)
     grant = tokens.authenticate_token(db, secret, current, address)
-    if grant is None:
-        until = login_guard.record_failure(db, None, address, current)
+    if grant is None:  # a locked address is told so; otherwise the failure counts towards locking it
+        until = login_guard.locked_until(db, None, address, current) or \
+            login_guard.record_failure(db, None, address, current)
         if until is not None:
             raise LockedOut(until, current)
         abort(401, _refusal())

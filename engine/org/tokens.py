@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, or_, select, update
+from sqlalchemy import ForeignKey, String, exists, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
@@ -231,29 +231,32 @@ def revoke(session: Session, actor: User, token_id: int, now: datetime) -> ApiTo
 
 
 def authenticate_token(session: Session, secret: str, now: datetime, address: str = "") -> TokenGrant | None:
-    """What a request with this token may do, or None (unknown, revoked, malformed: all alike). No password
-    hash is checked. The holder comes back limited to the token's unit (``people.act_within_unit``)."""
-    token = session.scalar(select(ApiToken).where(ApiToken.digest == digest(secret)))
-    if token is None or token.revoked_at is not None:
+    """What a request with this token may do, or None (unknown, revoked, malformed, a holder deactivated or
+    gone from the unit: all alike). One indexed query, no password hash. The holder comes back limited to the
+    token's unit (``people.act_within_unit``)."""
+    in_unit = exists().where(RoleAssignment.user_id == ApiToken.user_id, RoleAssignment.unit_id == ApiToken.unit_id)
+    stmt = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.digest == digest(secret), ApiToken.revoked_at.is_(None), User.is_active.is_(True), in_unit))
+    found = session.execute(stmt).first()
+    if found is None:
         return None
-    holder = session.get(User, token.user_id)
-    if holder is None or not holder.is_active or not roles_in_unit(session, holder, token.unit_id):
-        return None
+    token, holder = found
     grant = TokenGrant(token.id, token.name, token.unit_id, frozenset(token.scopes.split()),
                        act_within_unit(holder, token.unit_id))  # fmt: skip
-    _touch(session, token.id, now, address)
+    if token.last_used_at is None or token.last_used_at <= now - TOUCH_EVERY:
+        _touch(session, token.id, now, address)
     return grant
 
 
 def _touch(session: Session, token_id: int, now: datetime, address: str) -> None:
-    """Note when (and from where) the token was last used, at most once per ``TOUCH_EVERY``: one
-    conditional UPDATE, so concurrent requests write it once."""
+    """Note when (and from where) the token was last used, at most once per ``TOUCH_EVERY``: the caller
+    looked first, and the conditional UPDATE makes concurrent requests write it once."""
     stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOUCH_EVERY)
     stmt = (update(ApiToken).where(ApiToken.id == token_id, stale)
             .values(last_used_at=now, last_used_from=address[:45] or None)
             .execution_options(synchronize_session=False))  # fmt: skip
-    if session.execute(stmt).rowcount:  # type: ignore[attr-defined]
-        session.commit()
+    session.execute(stmt)
+    session.commit()
 
 
 def require_scope(grant: TokenGrant, any_of: Iterable[str]) -> None:
