@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import engine.org.people
-import webapp.auth
 from engine import Deployer, Engine, ExternalJob, SourceFile, User, tokens
 from tests.conftest import FIXTURES, make_unit, make_user
 from tests.webapp.conftest import basic, login
@@ -362,23 +360,3 @@ def test_a_role_taken_away_is_gone_at_the_next_call(app: Flask, client: FlaskCli
         RoleAssignment.user_id == person(s, "admin").id, RoleAssignment.role == "admin")))  # fmt: skip
     assert client.get("/engine-rest/external-task/count", headers=basic("admin")).status_code == 403
     assert client.get("/engine-rest/external-task/count", headers=bearer(secret)).status_code == 401
-
-
-# --- sessions end when idle ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("app_env", [{"EISO_SESSION_IDLE_MINUTES": "30", "EISO_SESSION_MAX_HOURS": "2"}])
-def test_a_page_session_ends_after_idle_time_and_at_most_age(app_env: dict[str, str], app: Flask,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    start = now()
-    browser = login(app.test_client(), "thuky")
-    for minutes in (29, 58, 87, 116):  # busy: a click every 29 minutes keeps it, until two hours after log-in
-        monkeypatch.setattr(webapp.auth, "now", lambda m=minutes: start + timedelta(minutes=m))
-        assert browser.get("/").status_code == 200, minutes
-    monkeypatch.setattr(webapp.auth, "now", lambda: start + timedelta(minutes=121))
-    assert browser.get("/").headers["Location"].startswith("/login")
-
-    monkeypatch.setattr(webapp.auth, "now", lambda: start)
-    idle = login(app.test_client(), "thuky")
-    monkeypatch.setattr(webapp.auth, "now", lambda: start + timedelta(minutes=31))
-    assert idle.get("/").headers["Location"].startswith("/login")
