@@ -1,7 +1,8 @@
 """Log-in sessions kept in the database, so that logging out and changing a password end them on
 every server process: the browser's signed cookie carries a random token, and a request is logged
 in only while the token's row exists. Only the token's SHA-256 is stored, so reading the table gives
-nobody a session.
+nobody a session. A session ends when it has not been used for a while, and however busy some hours
+after the log-in (``Lifetime``; the web layer passes the settings).
 """
 
 from __future__ import annotations
