@@ -79,12 +79,10 @@ class Rate:
                 f"{per_call:5.2f} password hashes per call   ({self.calls} calls in {self.seconds:.1f} s)")  # fmt: skip
 
 
-def _app(folder: Path) -> Flask:
-    from . import create_app
-
+def _app(make_app: Callable[[Settings], Flask], folder: Path) -> Flask:
     settings = Settings.from_env({}, database_url=f"sqlite:///{folder / 'bench.sqlite3'}", instance_path=folder,
                                  secret_key=PASSWORD, basic_auth_cache_seconds=60)  # fmt: skip
-    app = create_app(settings)
+    app = make_app(settings)
     with app.app_context():
         Base.metadata.create_all(db.engine)
         unit, _ = load_demo(sa_session(), password=PASSWORD)
@@ -189,14 +187,16 @@ def _worker(port: int, token: str, jobs: int, deadline: float) -> int:
     return done
 
 
-def run(seconds: float = 3.0, jobs: int = 1000, echo: Callable[[str], None] = print) -> None:
+def run(make_app: Callable[[Settings], Flask], seconds: float = 3.0, jobs: int = 1000,
+        echo: Callable[[str], None] = print) -> None:
+    """The benchmark on an app that ``make_app`` (the app factory) builds on a throwaway database."""
     try:
         import camunda.external_task.external_task_worker  # noqa: F401
     except ImportError as exc:  # the client is a development dependency
         raise RuntimeError("The worker part needs camunda-external-task-client-python3: pip install -e '.[dev]'.") \
             from exc
     with tempfile.TemporaryDirectory(prefix="eiso-bench-auth-") as folder:
-        app = _app(Path(folder))
+        app = _app(make_app, Path(folder))
         token = _token(app, [tokens.JOBS])
         echo(f"Starting {jobs} process instances that wait for a worker …")
         _start_jobs(app, jobs)

@@ -140,20 +140,6 @@ def bench_engine(instances: int) -> None:
         click.echo(line)
 
 
-@bench_group.command("auth")
-@click.option("--seconds", default=3.0, show_default=True, type=float, help="How long each kind of call is measured.")
-@click.option("--jobs", default=1000, show_default=True, type=int, help="External jobs the worker completes.")
-def bench_auth(seconds: float, jobs: int) -> None:
-    """API calls per second with HTTP Basic (memory of verified passwords off and on) and with an API token,
-    over real HTTP; then a worker with a token completes JOBS external tasks (password hashes counted)."""
-    from .bench_auth import run
-
-    try:
-        run(seconds, jobs, echo=click.echo)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc))
-
-
 @click.group("unit")
 def unit_group() -> None:
     """Units and their settings."""

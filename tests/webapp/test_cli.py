@@ -88,6 +88,8 @@ def test_demo_load_after_a_unit_runs_its_own_version_keeps_both_and_starts_again
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_bench_auth_prints_rates_and_a_worker_that_hashes_no_password(app: Flask) -> None:
     """The benchmark itself on tiny numbers: three rates side by side, then a real worker over HTTP."""
+    import webapp.cli  # noqa: F401 - the eiso command adds ``bench auth`` beside the app factory
+
     result = app.test_cli_runner().invoke(args=["bench", "auth", "--seconds", "0.3", "--jobs", "5"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
