@@ -42,9 +42,10 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import login_guard, login_sessions, notices, numbering, sso
+from engine.org import login_guard, login_sessions, notices, numbering, sso, tokens
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
+from engine.org.credential_cache import VerifiedCredentials
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import (
@@ -55,11 +56,13 @@ from engine.org.people import (
     authenticate,
     grant_system_role,
     has_system_role,
+    password_checks,
     revoke_system_role,
     roles_in_unit,
     unit_ids_of,
 )
 from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
+from engine.org.tokens import ApiToken, TokenGrant
 from engine.runtime import business_rules, handlers, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
@@ -124,18 +127,18 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions", "numbering",
+    "login_guard", "login_sessions", "numbering", "tokens",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
-    "HIGH", "LOW",
+    "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
-    "StoredFile", "ExternalJob", "TaskCandidate",
+    "StoredFile", "ExternalJob", "TaskCandidate", "ApiToken",
     # errors
     "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
     "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",

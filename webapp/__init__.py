@@ -90,8 +90,8 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, camunda_rest, commands, errors, security, sso, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
+    from . import api_auth, auth, camunda_rest, commands, errors, security, sso, views
+    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes, tokens
     from .blueprints.iso import objectives
 
     security.register(app)
@@ -111,6 +111,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(messages_api.signals_bp)
     csrf.exempt(messages_api.signals_bp)
     app.register_blueprint(admin.bp)
+    api_auth.register(app)
+    app.register_blueprint(tokens.bp)
+    app.register_blueprint(tokens.api_bp)
+    csrf.exempt(tokens.api_bp)
     csrf.exempt(api.bp)
     app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
     for exempt in camunda_rest.BLUEPRINTS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
-from engine import EngineError, User, authenticate, login_guard, login_sessions
+from engine import EngineError, User, VerifiedCredentials, authenticate, login_guard, login_sessions
 
 from .errors import translated
 from .extensions import now, sa_session
@@ -40,13 +40,17 @@ class LockedOut(TooManyRequests):
         super().__init__(message, retry_after=minutes * 60)
 
 
-def sign_in(username: str, password: str) -> User | None:
+def sign_in(username: str, password: str, remembered: VerifiedCredentials | None = None) -> User | None:
     """The account these credentials name, or None; raises ``LockedOut`` (429) while the account name
-    or the client's address is locked, before the password is even looked at."""
+    or the client's address is locked, before the password is even looked at. With ``remembered`` (the API's
+    HTTP Basic), credentials verified a moment ago skip the password hash."""
     db, address, current = sa_session(), request.remote_addr or "", now()
     until = login_guard.locked_until(db, username, address, current)
     if until is not None:
         raise LockedOut(until, current)
+    user = remembered.user(db, username, password) if remembered is not None else None
+    if user is not None:
+        return user
     user = authenticate(db, username, password)
     if user is None:
         until = login_guard.record_failure(db, username, address, current)
@@ -54,12 +58,21 @@ def sign_in(username: str, password: str) -> User | None:
             raise LockedOut(until, current)
         return None
     login_guard.record_success(db, username)
+    if remembered is not None:
+        remembered.remember(username, password, user)
     return user
+
+
+def session_lifetime() -> login_sessions.Lifetime:
+    settings = current_app.config["EISO_SETTINGS"]
+    return login_sessions.Lifetime(idle=timedelta(minutes=settings.session_idle_minutes),
+                                   max_age=timedelta(hours=settings.session_max_hours))  # fmt: skip
 
 
 def load_user() -> None:
     token = session.get(SESSION_TOKEN)
-    g.user = login_sessions.session_user(sa_session(), token, now()) if isinstance(token, str) else None
+    found = isinstance(token, str) and login_sessions.session_user(sa_session(), token, now(), session_lifetime())
+    g.user = found or None
 
 
 def login_required(view: F) -> F:
@@ -109,7 +122,7 @@ def login() -> Any:
     if user is None:
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
-    _start_session(login_sessions.open_session(sa_session(), user, now()))
+    _start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime()))
     return redirect(safe_next(request.args.get("next")))
 
 
@@ -141,7 +154,7 @@ def change_password() -> Any:
         if sign_in(g.user.username, request.form.get("current_password", "")) is None:
             flash(_("The current password is wrong."), "error")
             return render_template("account/password.html"), 422
-        token = login_sessions.change_password(sa_session(), g.user, new, now())
+        token = login_sessions.change_password(sa_session(), g.user, new, now(), session_lifetime())
     except LockedOut as exc:
         flash(str(exc.description), "error")
         return render_template("account/password.html"), 429, dict(exc.get_headers())

@@ -28,12 +28,14 @@ def _op(summary: str, ok: dict[str, Any], *, extra: dict[str, Any] | None = None
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "eISO API", "version": "1.0.0",
-             "description": "Processes, tasks and instances of eISO. HTTP Basic with an eISO account. Starts, "
+             "description": "Processes, tasks and instances of eISO. HTTP Basic with an eISO account, or an API "
+                            "token (Authorization: Bearer, or HTTP Basic with the user name __token__ and the token "
+                            "as the password) for what its scopes allow: start, tasks, deploy, jobs. Starts, "
                             "task and job completions, messages and signals accept an Idempotency-Key header: a "
                             "retry with the same key within 24 hours gets the first answer (Idempotent-Replayed: "
                             "true), the same key with another body 422."},  # fmt: skip
     "servers": [{"url": "/api/v1"}],
-    "security": [{"basic": []}],
+    "security": [{"basic": []}, {"token": []}],
     "paths": {
         "/process-definitions": {"get": _op("Active process definitions", {"200": _json(
             {"type": "array", "items": _ref("Definition")}, "Definitions")})},
@@ -134,14 +136,49 @@ OPENAPI: dict[str, Any] = {
                 "change_summary": {"type": "string", "description": "what changed, for the reviewer"},
                 "as_documentation": {"type": "string", "enum": ["1"],
                                      "description": "store non-executable diagrams as documentation"}}}}}})},
+        "/tokens": {
+            "get": _op("The API tokens of the units the caller administers (never the tokens themselves)",
+                       {"200": _json({"type": "array", "items": _ref("ApiToken")}, "Tokens")},
+                       security=[{"basic": []}]),
+            "post": _op(
+                "Make an API token acting as its holder (default: the caller) within one unit, for some scopes; the "
+                "answer holds the token, shown this once (a unit's administrators, system administrators; with the "
+                "password only)", {"201": _json({"allOf": [_ref("ApiToken"), {"type": "object", "properties": {
+                    "token": {"type": "string", "description": "send as Authorization: Bearer"}}}]}, "Made")},
+                extra={"400": _json(_ref("Error"), "Bad body, unknown scope or holder"),
+                       "409": _json(_ref("Error"), "The unit has an active token of that name")},
+                security=[{"basic": []}],
+                requestBody={"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "unit_id", "scopes"], "properties": {
+                        "name": {"type": "string", "maxLength": 100}, "unit_id": {"type": "integer"},
+                        "scopes": {"type": "array", "items": {"type": "string",
+                                                              "enum": ["start", "tasks", "deploy", "jobs"]}},
+                        "holder": {"type": "string", "description": "user name of the person it acts as"}}}}}}),
+        },
+        "/tokens/{token_id}": {"delete": _op(
+            "Revoke a token: refused from the next call on", {"200": _json(_ref("ApiToken"), "Revoked")},
+            security=[{"basic": []}],
+            parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
     },
     "components": {
-        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
+                            "token": {"type": "http", "scheme": "bearer", "description": "an eISO API token"}},
         "schemas": {
             "Error": {"type": "object", "required": ["status", "message"], "properties": {
                 "status": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"},
                 "field_errors": {"type": "object", "additionalProperties": {"type": "string"}},
                 "problems": {"type": "array", "items": {"type": "object"}}}},
+            "ApiToken": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}, "unit_id": {"type": "integer"},
+                "unit_code": {"type": "string"}, "holder": {"type": "string"},
+                "scopes": {"type": "array", "items": {"type": "string"}},
+                "starts_with": {"type": "string", "description": "the token's first characters, to recognise it"},
+                "created_at": {"type": "string", "format": "date-time"}, "created_by": {"type": ["string", "null"]},
+                "last_used_at": {"type": ["string", "null"], "format": "date-time",
+                                 "description": "to within a minute"},
+                "last_used_from": {"type": ["string", "null"]},
+                "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+                "revoked_by": {"type": ["string", "null"]}, "active": {"type": "boolean"}}},
             "Definition": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "key": {"type": "string"}, "version": {"type": "integer"},
                 "name": {"type": "string"}, "description": {"type": "string"}, "dialect": {"type": "string"},

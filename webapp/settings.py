@@ -56,6 +56,13 @@ class Settings:
     oidc: OidcSettings | None = None
     """Single sign-on through an OpenID Connect provider, from the ``EISO_OIDC_*`` variables (webapp/sso_settings.py);
     None: local accounts only."""
+    basic_auth_cache_seconds: int = 60
+    """How long a server process remembers HTTP Basic credentials it verified (0: never), so that API calls
+    with a password cost one password hash per minute, not one per call (``engine/org/credential_cache.py``)."""
+    session_idle_minutes: int = 120
+    """A log-in session not used for this long ends."""
+    session_max_hours: int = 12
+    """A log-in session ends this long after the log-in, however busy."""
     testing: bool = False
 
     @classmethod
@@ -79,6 +86,9 @@ class Settings:
             "proxy_count": _count(env, "EISO_PROXY_COUNT"),
             "long_poll_slots": _int(env, "EISO_LONG_POLL_SLOTS", 4),
             "oidc": _oidc(env),
+            "basic_auth_cache_seconds": _count(env, "EISO_BASIC_AUTH_CACHE_SECONDS", 60),
+            "session_idle_minutes": _int(env, "EISO_SESSION_IDLE_MINUTES", 120),
+            "session_max_hours": _int(env, "EISO_SESSION_MAX_HOURS", 12),
         }
         values.update(overrides)
         values["instance_path"] = instance
@@ -111,8 +121,8 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _count(env: dict[str, str], name: str) -> int:
-    raw = env.get(name) or "0"
+def _count(env: dict[str, str], name: str, default: int = 0) -> int:
+    raw = env.get(name) or str(default)
     if not raw.isdigit():
         raise SettingsError(f"{name} must be 0 or a positive whole number, not '{raw}'.")
     return int(raw)

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, DefinitionNotFound, EngineError, InstanceNotFound, NotAllowed, NotFound
 from engine.library.models import InstanceMigration
-from engine.org.models import RoleAssignment, User
-from engine.org.people import roles_in_unit
+from engine.org.models import User
+from engine.org.people import administered_unit_ids, roles_in_unit
 from engine.runtime.engine import Engine
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.parsing import JobTask
@@ -91,8 +91,7 @@ def _require_admin(session: Session, actor: User, instance: ProcessInstance) -> 
 
 
 def _administered(session: Session, user: User) -> set[int]:
-    stmt = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
-    return set(session.scalars(stmt))
+    return administered_unit_ids(session, user)
 
 
 # --- looking ---------------------------------------------------------------------------------------

@@ -52,12 +52,15 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None]
 
 
-def _keys(username: str, address: str) -> list[tuple[Limit, str]]:
-    return [(ACCOUNT, username.strip().casefold()[:KEY_LENGTH]), (ADDRESS, address[:KEY_LENGTH])]
+def _keys(username: str | None, address: str) -> list[tuple[Limit, str]]:
+    """What one attempt counts against; an API token names no account, so only its address counts."""
+    account = [] if username is None else [(ACCOUNT, username.strip().casefold()[:KEY_LENGTH])]
+    return [*account, (ADDRESS, address[:KEY_LENGTH])]
 
 
-def locked_until(session: Session, username: str, address: str, now: datetime) -> datetime | None:
-    """When the lock on this account name or this address ends (the later of both), or None."""
+def locked_until(session: Session, username: str | None, address: str, now: datetime) -> datetime | None:
+    """When the lock on this account name (None: an API token, no name) or this address ends (the later
+    of both), or None."""
     pairs = [(limit.kind, key) for limit, key in _keys(username, address)]
     stmt = select(func.max(LoginThrottle.locked_until)).where(
         tuple_(LoginThrottle.kind, LoginThrottle.key).in_(pairs), LoginThrottle.locked_until > now
@@ -65,8 +68,9 @@ def locked_until(session: Session, username: str, address: str, now: datetime) -
     return session.scalar(stmt)
 
 
-def record_failure(session: Session, username: str, address: str, now: datetime) -> datetime | None:
-    """Count a failed attempt for the account name and the address; return when a lock it caused ends."""
+def record_failure(session: Session, username: str | None, address: str, now: datetime) -> datetime | None:
+    """Count a failed attempt for the account name (None: an API token) and the address; return when a lock
+    it caused ends."""
     until = [_count(session, limit, key, now) for limit, key in _keys(username, address)]
     session.commit()
     ends = [u for u in until if u is not None]

@@ -16,7 +16,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from engine.errors import DefinitionNotFound, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
-from engine.org.people import SYSTEM_ADMIN, has_system_role, roles_in_unit, unit_ids_of
+from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -29,22 +29,22 @@ from engine.runtime.models import (
 )
 
 
-def _candidate_clause(user: User) -> Exists:
+def _candidate_clause(user: User) -> ColumnElement[bool]:
     # Nested two levels deep, the role test must name the outer query's task row: left to auto-correlation
     # it would read ``FROM role_assignments, tasks`` and offer a task to anyone holding the role in any unit.
     role_match = exists().where(
-        RoleAssignment.user_id == user.id,
+        holds(user),
         RoleAssignment.unit_id == TaskRow.unit_id,
         RoleAssignment.role == TaskCandidate.role,
     ).correlate_except(RoleAssignment)
-    return exists().where(
-        TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match)
-    )
+    offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match))
+    # Named or not, only in a unit whose roles count for the user now (a token acts within its unit only).
+    return and_(offered, _in_members_unit(user))
 
 
 def _in_members_unit(user: User) -> Exists:
     """The task belongs to a unit the user holds a role in (a row naming someone elsewhere shows nowhere)."""
-    return exists().where(RoleAssignment.user_id == user.id, RoleAssignment.unit_id == TaskRow.unit_id)
+    return exists().where(holds(user), RoleAssignment.unit_id == TaskRow.unit_id)
 
 
 INBOX_SORTS = ("received", "priority")
@@ -158,7 +158,7 @@ def active_definitions(session: Session, unit_ids: Iterable[int]) -> list[Proces
 
 def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, list[int]]]:
     """Each version the user may start, with the units in which it is the version that runs."""
-    assignments = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+    assignments = session.scalars(select(RoleAssignment).where(holds(user))).all()
     roles_by_unit: dict[int, set[str]] = {}
     for a in assignments:
         roles_by_unit.setdefault(a.unit_id, set()).add(a.role)
@@ -176,7 +176,7 @@ def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, lis
 
 
 def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
-    unit_ids = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
+    unit_ids = select(RoleAssignment.unit_id).where(holds(user))
     stmt = (
         select(ProcessInstance)
         .where(ProcessInstance.unit_id.in_(unit_ids))
@@ -190,7 +190,7 @@ def instances_for(session: Session, user: User, limit: int = 100) -> list[Proces
 def members_instances(user: User) -> Select[ProcessInstance]:
     """The instances of the units the person belongs to, as a query to filter further (the Camunda REST
     lists); nothing for an inactive account."""
-    units = select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
+    units = select(RoleAssignment.unit_id).where(holds(user))
     return select(ProcessInstance).where(ProcessInstance.unit_id.in_(units), true() if user.is_active else false())
 
 
@@ -417,7 +417,7 @@ def element_states(session: Session, instance_id: int) -> dict[str, str]:
 
 def is_admin(session: Session, user: User) -> bool:
     """Administrators (role ``admin`` in any unit) may deploy processes."""
-    stmt = select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == "admin")
+    stmt = select(RoleAssignment.id).where(holds(user), RoleAssignment.role == "admin")
     return session.scalar(stmt.limit(1)) is not None
 
 

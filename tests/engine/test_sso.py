@@ -272,18 +272,19 @@ def test_a_single_sign_on_session_ends_after_its_hours_and_goes_at_the_next_log_
         session: Session, users: dict[str, User], clock: Clock) -> None:  # fmt: skip
     from datetime import timedelta
 
-    from engine.org.login_sessions import LoginSession, id_token_of, open_session, session_user
+    from engine.org.login_sessions import Lifetime, LoginSession, id_token_of, open_session, session_user
 
     thuky = users["thuky"]
     started = clock.now
-    token = open_session(session, thuky, started, lifetime=timedelta(hours=10), id_token="a.b.c")
-    password = open_session(session, thuky, started)  # a password log-in keeps the 30 days
+    day = Lifetime(idle=timedelta(hours=11), max_age=timedelta(hours=12))
+    token = open_session(session, thuky, started, day, ends_after=timedelta(hours=10), id_token="a.b.c")
+    password = open_session(session, thuky, started, day)  # a password log-in keeps the whole lifetime
     assert id_token_of(session, token) == "a.b.c" and id_token_of(session, password) is None
-    assert session_user(session, token, started + timedelta(hours=9, minutes=59)) is thuky
-    assert session_user(session, token, started + timedelta(hours=10)) is None
-    assert session_user(session, password, started + timedelta(days=29)) is thuky
+    assert session_user(session, token, started + timedelta(hours=9, minutes=59), day) is thuky
+    assert session_user(session, token, started + timedelta(hours=10), day) is None
+    assert session_user(session, password, started + timedelta(hours=10, minutes=30), day) is thuky
 
-    open_session(session, thuky, started + timedelta(hours=10))  # the ended row (and its ID token) goes
+    open_session(session, thuky, started + timedelta(hours=10), day)  # the ended row (and its ID token) goes
     assert id_token_of(session, token) is None
-    assert session_user(session, password, started + timedelta(hours=10)) is thuky
+    assert session_user(session, password, started + timedelta(hours=11), day) is thuky
     assert session.scalar(select(func.count(LoginSession.id))) == 2

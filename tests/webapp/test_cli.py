@@ -83,3 +83,18 @@ def test_demo_load_after_a_unit_runs_its_own_version_keeps_both_and_starts_again
         unit = sa_session().scalars(select(Unit)).one()
         assert engine.active_definition("quality_objectives", unit.id).id == own_id  # still the unit's own
         assert engine.active_definition("quality_objectives").unit_id is None  # and the shared one for others
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_bench_auth_prints_rates_and_a_worker_that_hashes_no_password(app: Flask) -> None:
+    """The benchmark itself on tiny numbers: three rates side by side, then a real worker over HTTP."""
+    import webapp.cli  # noqa: F401 - the eiso command adds ``bench auth`` beside the app factory
+
+    result = app.test_cli_runner().invoke(args=["bench", "auth", "--seconds", "0.3", "--jobs", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    off, on, token = (next(line for line in lines if line.strip().startswith(label)) for label in (
+        "HTTP Basic, memory off", "HTTP Basic, memory on", "API token"))  # fmt: skip
+    assert "1.00 password hashes per call" in off
+    assert "0.00 password hashes per call" in on and "0.00 password hashes per call" in token
+    assert "5 jobs fetched and completed" in result.output and "0 password hashes; 5 jobs completed" in result.output

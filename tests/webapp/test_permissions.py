@@ -163,6 +163,14 @@ def a_message(world: World) -> dict[str, Any]:
     return {"ref": world.message_ref()}
 
 
+def a_number(world: World) -> dict[str, Any]:
+    return {"n": next(world.serial)}
+
+
+def a_token(world: World) -> dict[str, Any]:
+    return {"token": world.api_token()[0]}
+
+
 def with_ids(factory: Callable[[World], Any], name: str) -> Callable[[World], dict[str, Any]]:
     return lambda world: {name: factory(world)}
 
@@ -291,7 +299,23 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "POST": Case("unit_admin", "/admin/outbox/{message}/retry", refusal=404,
                      make=with_ids(World.failed_message, "message")),
     },
+    ("tokens.index", "/admin/tokens"): {"GET": Case("admin_anywhere", "/admin/tokens")},
+    ("tokens.create", "/admin/tokens"): {
+        "POST": Case("unit_admin", "/admin/tokens", form({"name": "iGate {n}", "holder": "{unit}:quantri",
+                                                          "scopes": "jobs"}), make=a_number, ok=201),
+    },
+    ("tokens.revoke", "/admin/tokens/<int:token_id>/revoke"): {
+        "POST": Case("unit_admin", "/admin/tokens/{token}/revoke", refusal=404, make=a_token),
+    },
     # --- /api/v1 ---------------------------------------------------------------------------------------------------
+    ("api_tokens.list_tokens", "/api/v1/tokens"): {"GET": Case("admin_anywhere", "/api/v1/tokens")},
+    ("api_tokens.create_token", "/api/v1/tokens"): {
+        "POST": Case("unit_admin", "/api/v1/tokens", form({"name": "Worker {n}", "unit_id": "{unit}",
+                                                           "scopes": ["jobs"]}), send="json", make=a_number, ok=201),
+    },
+    ("api_tokens.revoke_token", "/api/v1/tokens/<int:token_id>"): {
+        "DELETE": Case("unit_admin", "/api/v1/tokens/{token}", refusal=404, make=a_token),
+    },
     ("api.openapi", "/api/v1/openapi.json"): {"GET": Case("public", "/api/v1/openapi.json")},
     ("api.definitions", "/api/v1/process-definitions"): {"GET": Case("signed_in", "/api/v1/process-definitions")},
     ("api.start", "/api/v1/process-definitions/<key>/start"): {
@@ -502,14 +526,16 @@ def is_api(path: str) -> bool:
     return path.startswith(("/api/", "/engine-rest/"))
 
 
-def call(world: World, method: str, case: Case, caller: str) -> tuple[TestResponse, str, bool]:
-    """The caller's request, its path, and whether any row changed (looked at when the request is refused)."""
+def call(world: World, method: str, case: Case, caller: str,
+         credentials: dict[str, str] | None = None) -> tuple[TestResponse, str, bool]:  # fmt: skip
+    """The caller's request, its path, and whether any row changed (looked at when the request is refused).
+    API requests send the caller's password, or ``credentials`` (an API token) when given."""
     made = case.make(world) if case.make else {}
     path = case.path.format(**{**world.ids, **made})
     body = case.body(world, made) if case.body else None
     account = None if caller == "anonymous" else ACCOUNTS.get(caller, case.person())
     client = world.client(None if is_api(path) else account)
-    options: dict[str, Any] = {"headers": basic(account) if is_api(path) and account else {}}
+    options: dict[str, Any] = {"headers": credentials or (basic(account) if is_api(path) and account else {})}
     if body is not None:
         options["json" if case.send == "json" else "data"] = body
     if case.send == "multipart":
@@ -541,6 +567,47 @@ def test_permission(world: World, method: str, case: Case, caller: str) -> None:
     else:
         assert status == case.refusal or (caller == "outsider" and status == 403), said
     assert not changed, f"{said}: a refused request changed the data"
+
+
+ABOVE_THE_UNITS = {"system_admin", "province_admin"}  # roles a token never carries
+TOKEN_MANAGEMENT = "api_tokens."  # routes no token may use
+
+
+def token_checks() -> Iterator[Any]:
+    for endpoint, _rule, method, case in cases():
+        if not is_api(case.path) or case.access in ("public", "unknown"):
+            continue
+        name = f"{endpoint}:{case.variant}" if case.variant else endpoint
+        for caller in ("other_unit", "member"):
+            marks = [pytest.mark.xfail(strict=True, reason=case.xfail[caller])] if caller in case.xfail else []
+            yield pytest.param(endpoint, method, case, caller, id=f"{name}-{method}-{caller}-token", marks=marks)
+
+
+def bearer(world: World, holder: str, unit: str) -> dict[str, str]:
+    """An API token with every scope for ``holder`` in ``unit`` (made once per world)."""
+    made: dict[tuple[str, str], str] = world.ids.setdefault("tokens", {})
+    if (holder, unit) not in made:
+        made[holder, unit] = world.api_token(holder, unit)[1]
+    return {"Authorization": f"Bearer {made[holder, unit]}"}
+
+
+@pytest.mark.parametrize(("endpoint", "method", "case", "caller"), list(token_checks()))
+def test_permission_with_a_token(world: World, endpoint: str, method: str, case: Case, caller: str) -> None:
+    """The same table with an API token of every scope instead of the password: the other unit's person's
+    token is refused as that person is (404 for the demo unit's objects); the demo unit's person's token may
+    do what the person may, except what needs a role above the units; no token manages tokens."""
+    holder, unit = ("thuky_bmt", "other_unit") if caller == "other_unit" else (case.person(), "unit")
+    response, path, changed = call(world, method, case, caller, bearer(world, holder, unit))
+    status = response.status_code
+    said = f"{method} {path} with {holder}'s token: {status} {response.get_data(as_text=True)[:300]}"
+    assert status < 500, said
+    if endpoint.startswith(TOKEN_MANAGEMENT) or (caller == "member" and case.access in ABOVE_THE_UNITS):
+        assert status == 403, said
+    elif caller in ALLOWED[case.access]:
+        assert status == case.ok if case.ok else status < 400, said
+    else:
+        assert status == case.refusal, said
+    assert not (changed and status >= 400), f"{said}: a refused request changed the data"
 
 
 def test_every_route_has_an_entry(world: World) -> None:

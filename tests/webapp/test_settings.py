@@ -37,3 +37,15 @@ def test_the_proxy_count_is_a_whole_number(tmp_path: Path) -> None:
     assert _settings(tmp_path, EISO_PROXY_COUNT="2").proxy_count == 2
     with pytest.raises(SettingsError, match="EISO_PROXY_COUNT"):
         _settings(tmp_path, EISO_PROXY_COUNT="one")
+
+
+def test_log_in_memory_and_session_lifetimes_are_whole_numbers(tmp_path: Path) -> None:
+    default = _settings(tmp_path)
+    assert (default.basic_auth_cache_seconds, default.session_idle_minutes, default.session_max_hours) == (60, 120, 12)
+    chosen = _settings(tmp_path, EISO_BASIC_AUTH_CACHE_SECONDS="0", EISO_SESSION_IDLE_MINUTES="15",
+                       EISO_SESSION_MAX_HOURS="9")  # fmt: skip
+    assert (chosen.basic_auth_cache_seconds, chosen.session_idle_minutes, chosen.session_max_hours) == (0, 15, 9)
+    for name, value in (("EISO_BASIC_AUTH_CACHE_SECONDS", "-1"), ("EISO_SESSION_IDLE_MINUTES", "0"),
+                        ("EISO_SESSION_MAX_HOURS", "half a day")):  # fmt: skip
+        with pytest.raises(SettingsError, match=name):
+            _settings(tmp_path, **{name: value})

@@ -1,10 +1,8 @@
-"""JSON API under /api/v1 (HTTP Basic with local accounts). Same engine calls as the pages."""
+"""JSON API under /api/v1 (HTTP Basic with local accounts, or API tokens). Same engine calls as the pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
 
@@ -21,7 +19,7 @@ from engine import (
     versions,
 )
 
-from ..auth import sign_in
+from ..api_auth import api_auth
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
@@ -31,20 +29,9 @@ from ..openapi import OPENAPI
 from .inbox import inbox_options
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def basic_auth(view: F) -> F:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        auth = request.authorization
-        user = sign_in(auth.username or "", auth.password or "") if auth else None
-        if user is None:
-            abort(401, "Send HTTP Basic credentials of an active eISO account.")
-        g.user = user
-        return view(*args, **kwargs)
-
-    return cast(F, wrapped)
+basic_auth = api_auth  # HTTP Basic or an API token (webapp/api_auth.py); the name the API's modules import
 
 
 def _json_body() -> dict[str, Any]:

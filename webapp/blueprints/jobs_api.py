@@ -1,7 +1,8 @@
 """Worker API for external jobs (/api/v1/jobs): fetch and lock, complete, fail; retry for administrators.
 
-Workers authenticate with HTTP Basic as an eISO account holding the ``admin`` role (an integration
-account) and work on the jobs of the units where it holds that role; another unit's job answers 404.
+Workers authenticate as an eISO account holding the ``admin`` role (an integration account), with HTTP
+Basic or an API token of the ``jobs`` scope (``webapp/api_auth.py``), and work on the jobs of the units
+where it holds that role (a token: of its one unit); another unit's job answers 404.
 Bodies and answers are JSON; errors use the API's usual ``{"status", "message"}`` shape.
 """
 

@@ -156,3 +156,20 @@ def test_unlock_negative_retries_an_expired_lock_and_wrong_methods_behave_as_in_
 
     wrong = requests.get(f"{eiso.url}/external-task/{task['id']}/complete", auth=("admin", "demo"), timeout=10)
     assert wrong.status_code == 405 and "POST" in wrong.headers.get("Allow", "")
+
+
+def test_a_worker_that_only_knows_basic_works_with_a_token_as_the_password(eiso: Server) -> None:
+    assert eiso.deploy("score_check.bpmn").status_code == 200
+    instance = _start(eiso, "HS-TOKEN")
+    made = requests.post(f"{eiso.api}/tokens", auth=("admin", "demo"), timeout=10,
+                         json={"name": "bureau worker", "unit_id": 1, "scopes": ["jobs"]})  # the demo unit  # fmt: skip
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    config = {"auth_basic": {"username": "__token__", "password": token}, "maxTasks": 1, "lockDuration": 10_000,
+              "asyncResponseTimeout": 1_000}  # fmt: skip
+    worker = ExternalTaskWorker("token-worker", eiso.url, config=config)
+    worker.fetch_and_execute("scoreCheck", lambda task: task.complete({"score": 7}))
+    [finished] = [e for e in _history(eiso, instance)["history"] if e["kind"] == "job_completed"]
+    assert finished["data"]["output"] == {"score": 7}
+    listed = requests.get(f"{eiso.api}/tokens", auth=("admin", "demo"), timeout=10).json()
+    assert listed[0]["last_used_at"] is not None
