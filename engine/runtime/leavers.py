@@ -2,8 +2,9 @@
 
 A task the person held (claimed, or given to them by name) is released: whoever holds one of its
 candidate roles, or is named among its candidate users or its department's role holders, may take it
-again. A task that nobody active could take any more (the person was its only candidate) falls to the
-unit's administrators, like a task the diagram gives to nobody, so no work is silently stranded. Each
+again. A task that nobody active could take any more (the person was its only candidate, or the last
+active holder of its roles) falls to the unit's administrators, like a task the diagram gives to nobody,
+so no work is silently stranded. Each
 release is a ``task_returned`` event in the instance's history. It runs in the caller's transaction.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.db import claim
@@ -21,10 +22,18 @@ from engine.runtime.models import HistoryEvent, TaskCandidate, TaskRow
 
 
 def return_tasks(session: Session, person: User, actor: User, now: datetime) -> list[ReturnedTask]:
-    """Release the person's open tasks, and hand those only they could take to the administrators."""
+    """Release the person's open tasks, and hand those only they could take to the administrators: tasks
+    they held, tasks offered to them by name, and tasks of a role nobody else active holds any more."""
     named = select(TaskCandidate.task_id).where(TaskCandidate.user_id == person.id)
-    stmt = select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user",
-                                 or_(TaskRow.assignee_id == person.id, TaskRow.id.in_(named)))  # fmt: skip
+    offered = [TaskRow.assignee_id == person.id, TaskRow.id.in_(named)]
+    held_roles: dict[int, set[str]] = {}
+    for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role)
+                                         .where(RoleAssignment.user_id == person.id)):  # fmt: skip
+        held_roles.setdefault(unit_id, set()).add(role)
+    for unit_id, roles in held_roles.items():
+        by_role = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(roles)))
+        offered.append(and_(TaskRow.unit_id == unit_id, TaskRow.id.in_(by_role)))
+    stmt = select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", or_(*offered))
     returned: list[ReturnedTask] = []
     for row in session.scalars(stmt.order_by(TaskRow.created_at, TaskRow.id)).all():
         held = row.assignee_id == person.id
