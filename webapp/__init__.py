@@ -89,7 +89,18 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import auth, camunda_rest, commands, errors, security, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
+    from .blueprints import (
+        admin,
+        api,
+        definitions,
+        inbox,
+        jobs_api,
+        messages_api,
+        organisation,
+        organisation_api,
+        portal,
+        processes,
+    )
     from .blueprints.iso import objectives
 
     security.register(app)
@@ -108,6 +119,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(messages_api.signals_bp)
     csrf.exempt(messages_api.signals_bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(organisation.bp)
+    app.register_blueprint(organisation_api.bp)
+    csrf.exempt(organisation_api.bp)
     csrf.exempt(api.bp)
     app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
     for exempt in camunda_rest.BLUEPRINTS:

@@ -39,6 +39,7 @@ from engine.org.people import (
     DEPARTMENT_ROLES,
     ROLES,
     SYSTEM_ADMIN,
+    grant_system_role,
     has_system_role,
     hash_password,
     is_member,
@@ -141,7 +142,7 @@ class Fields:
     def given(self, name: str) -> bool:
         return name in self.values
 
-    def problem(self, name: str, template: str, **params: Any) -> None:
+    def wrong(self, name: str, template: str, **params: Any) -> None:
         self.problems.append(FieldProblem(name, template, **params))
 
     def text(self, name: str, limit: int, *, required: bool = False, lines: bool = False) -> str:
@@ -149,13 +150,13 @@ class Fields:
         if raw is None:
             raw = ""
         if not isinstance(raw, str):
-            self.problem(name, "Send this field as text.")
+            self.wrong(name, "Send this field as text.")
             return ""
         value = raw.strip() if lines else " ".join(raw.split())
         if required and not value:
-            self.problem(name, "Fill in this field.")
+            self.wrong(name, "Fill in this field.")
         elif len(value) > limit:
-            self.problem(name, "Write at most %(n)s characters (now %(length)s).", n=limit, length=len(value))
+            self.wrong(name, "Write at most %(n)s characters (now %(length)s).", n=limit, length=len(value))
         return value
 
     def flag(self, name: str) -> bool | None:
@@ -166,7 +167,7 @@ class Fields:
             return True
         if raw in ("0", "false", "off", "no", ""):
             return False
-        self.problem(name, "Send true or false.")
+        self.wrong(name, "Send true or false.")
         return None
 
     def check(self) -> None:
@@ -176,7 +177,7 @@ class Fields:
 
 def _unknown_fields(fields: Fields, known: Iterable[str]) -> None:
     for name in sorted(set(fields.values) - set(known) - {"csrf_token"}):
-        fields.problem(name, "This field is not known here; leave it out.")
+        fields.wrong(name, "This field is not known here; leave it out.")
 
 
 # --- units -------------------------------------------------------------------------------------------------
@@ -191,9 +192,9 @@ def _unit_values(session: Session, fields: Fields, unit: Unit | None) -> dict[st
     if creating or fields.given("code"):
         code = fields.text("code", 40, required=True).lower()
         if code and not UNIT_CODE.fullmatch(code):
-            fields.problem("code", "Use lower-case letters without accents, digits and hyphens, e.g. so-tu-phap.")
+            fields.wrong("code", "Use lower-case letters without accents, digits and hyphens, e.g. so-tu-phap.")
         elif code and session.scalar(select(Unit.id).where(Unit.code == code, Unit.id != (unit.id if unit else -1))):
-            fields.problem("code", "Another unit already has the code '%(value)s'; choose another.", value=code)
+            fields.wrong("code", "Another unit already has the code '%(value)s'; choose another.", value=code)
         out["code"] = code
     if creating or fields.given("name"):
         out["name"] = fields.text("name", 300, required=True)
@@ -202,16 +203,16 @@ def _unit_values(session: Session, fields: Fields, unit: Unit | None) -> dict[st
     if creating or fields.given("electronic_code"):
         raw = fields.text("electronic_code", 40).upper()
         if raw and not ELECTRONIC_CODE.fullmatch(raw):
-            fields.problem("electronic_code", "Use letters, digits, dots and hyphens only, starting and ending with "
+            fields.wrong("electronic_code", "Use letters, digits, dots and hyphens only, starting and ending with "
                                               "a letter or digit, e.g. 000.00.24.H22.")  # fmt: skip
         elif raw and session.scalar(select(Unit.id).where(func.upper(Unit.electronic_code) == raw,
                                                           Unit.id != (unit.id if unit else -1))):  # fmt: skip
-            fields.problem("electronic_code", "Another unit already has the electronic code '%(value)s'.", value=raw)
+            fields.wrong("electronic_code", "Another unit already has the electronic code '%(value)s'.", value=raw)
         out["electronic_code"] = raw or None
     if creating or fields.given("province"):
         province = fields.text("province", 40)
         if province not in PROVINCES:
-            fields.problem("province", "Choose the province from the list (a code such as %(example)s).",
+            fields.wrong("province", "Choose the province from the list (a code such as %(example)s).",
                            example="dak-lak")  # fmt: skip
         out["province"] = province
     if creating or fields.given("quality_policy"):
@@ -282,9 +283,9 @@ def create_department(session: Session, unit_id: int, values: Mapping[str, Any],
     _unknown_fields(fields, ("code", "name"))
     code = fields.text("code", 40, required=True)
     if code and not DEPARTMENT_CODE.fullmatch(code):
-        fields.problem("code", "Use letters without accents, digits, hyphens and underscores, e.g. vp or qlkh.")
+        fields.wrong("code", "Use letters without accents, digits, hyphens and underscores, e.g. vp or qlkh.")
     elif code and department_by_code(session, unit.id, code) is not None:
-        fields.problem("code", "The unit already has a department with the code '%(value)s'.", value=code)
+        fields.wrong("code", "The unit already has a department with the code '%(value)s'.", value=code)
     name = fields.text("name", 300, required=True)
     fields.check()
     department = Department(unit_id=unit.id, code=code, name=name, is_active=True)
@@ -314,7 +315,7 @@ def update_department(session: Session, department_id: int, values: Mapping[str,
     fields = Fields(values)
     _unknown_fields(fields, ("code", "name", "active"))
     if fields.given("code") and fields.text("code", 40) != department.code:
-        fields.problem("code", "A department's code cannot change, because processes name it "
+        fields.wrong("code", "A department's code cannot change, because processes name it "
                                "(department_head:%(code)s); create a new department instead.",
                        code=department.code)  # fmt: skip
     name = fields.text("name", 300, required=True) if fields.given("name") else department.name
@@ -395,10 +396,10 @@ def generate_password() -> str:
 def check_username(session: Session, fields: Fields) -> str:
     username = fields.text("username", 80, required=True).lower()
     if username and not USERNAME.fullmatch(username):
-        fields.problem("username", "Use 2–80 lower-case letters without accents, digits, dots, hyphens, underscores "
+        fields.wrong("username", "Use 2–80 lower-case letters without accents, digits, dots, hyphens, underscores "
                                    "or @, starting and ending with a letter or digit, e.g. nguyenvana.")  # fmt: skip
     elif username and session.scalar(select(User.id).where(func.lower(User.username) == username)) is not None:
-        fields.problem("username", "The user name '%(value)s' is already taken; choose another (e.g. add a digit).",
+        fields.wrong("username", "The user name '%(value)s' is already taken; choose another (e.g. add a digit).",
                        value=username)  # fmt: skip
     return username
 
@@ -406,7 +407,7 @@ def check_username(session: Session, fields: Fields) -> str:
 def check_email(fields: Fields) -> str:
     email = fields.text("email", 200)
     if email and not EMAIL.fullmatch(email):
-        fields.problem("email", "'%(value)s' is not an e-mail address; write it as name@agency.gov.vn.", value=email)
+        fields.wrong("email", "'%(value)s' is not an e-mail address; write it as name@agency.gov.vn.", value=email)
     return email
 
 
@@ -414,16 +415,16 @@ def check_password(fields: Fields, username: str, *, field: str = "password") ->
     """The password given, or None when the field is empty (one will be generated)."""
     raw = fields.values.get(field) or ""
     if not isinstance(raw, str):
-        fields.problem(field, "Send this field as text.")
+        fields.wrong(field, "Send this field as text.")
         return None
     if not raw:
         return None
     if len(raw) < MIN_PASSWORD_LENGTH:
-        fields.problem(field, "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+        fields.wrong(field, "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     elif len(raw) > 200:
-        fields.problem(field, "Write at most %(n)s characters (now %(length)s).", n=200, length=len(raw))
+        fields.wrong(field, "Write at most %(n)s characters (now %(length)s).", n=200, length=len(raw))
     elif raw.casefold() == username.casefold():
-        fields.problem(field, "The password must differ from the user name.")
+        fields.wrong(field, "The password must differ from the user name.")
     return raw
 
 
@@ -433,7 +434,7 @@ def check_department(session: Session, fields: Fields, unit_id: int, *, field: s
         return None
     department = department_by_code(session, unit_id, code)
     if department is None or not department.is_active:
-        fields.problem(field, "The unit has no open department with the code '%(value)s'; create it first or check "
+        fields.wrong(field, "The unit has no open department with the code '%(value)s'; create it first or check "
                               "the code.", value=code)  # fmt: skip
         return None
     return department
@@ -462,12 +463,12 @@ def parse_roles(session: Session, fields: Fields, unit_id: int, given: Any, home
     elif isinstance(given, list):
         items = given
     else:
-        fields.problem(field, "Send the roles as a list of role codes.")
+        fields.wrong(field, "Send the roles as a list of role codes.")
         return []
     found: dict[tuple[str, int | None], RoleSpec] = {}
     for item in items:
         if not isinstance(item, str):
-            fields.problem(field, "Send the roles as a list of role codes.")
+            fields.wrong(field, "Send the roles as a list of role codes.")
             continue
         text = item.strip()
         if not text:
@@ -475,14 +476,14 @@ def parse_roles(session: Session, fields: Fields, unit_id: int, given: Any, home
         written, _, code = (part.strip() for part in text.partition(":"))
         role = _role_code(written)
         if role is None:
-            fields.problem(field, "'%(value)s' is not a role; use one of: %(roles)s.", value=text,
+            fields.wrong(field, "'%(value)s' is not a role; use one of: %(roles)s.", value=text,
                            roles=", ".join(ROLES))  # fmt: skip
             continue
         department = home if not code and role in DEPARTMENT_ROLES else None
         if code:
             department = department_by_code(session, unit_id, code)
             if department is None or not department.is_active:
-                fields.problem(field, "The unit has no open department with the code '%(value)s'; create it first "
+                fields.wrong(field, "The unit has no open department with the code '%(value)s'; create it first "
                                       "or check the code.", value=code)  # fmt: skip
                 continue
         found[(role, department.id if department else None)] = RoleSpec(role, department)
@@ -571,7 +572,7 @@ def update_person(session: Session, person_id: int, values: Mapping[str, Any], *
     fields = Fields(values)
     _unknown_fields(fields, ("username", "full_name", "title", "email", "department"))
     if fields.given("username") and fields.text("username", 80).lower() != person.username:
-        fields.problem("username", "A user name cannot change: the history names people by it. Create a new "
+        fields.wrong("username", "A user name cannot change: the history names people by it. Create a new "
                                    "account if needed.")  # fmt: skip
     full_name = fields.text("full_name", 200, required=True) if fields.given("full_name") else person.full_name
     title = fields.text("title", 200) if fields.given("title") else person.title
@@ -580,7 +581,7 @@ def update_person(session: Session, person_id: int, values: Mapping[str, Any], *
     department = person.department
     if moving:
         if person.unit_id is None:
-            fields.problem("department", "This account belongs to no unit, so it has no department.")
+            fields.wrong("department", "This account belongs to no unit, so it has no department.")
         else:
             department = check_department(session, fields, person.unit_id)
     fields.check()
@@ -637,7 +638,7 @@ def set_roles(session: Session, person_id: int, roles: Any, *, actor: User, now:
     home = person.department if person.department and person.department.unit_id == target else None
     specs = parse_roles(session, fields, target, roles, home)
     if roles is None or not isinstance(roles, (list, str)):
-        fields.problem("roles", "Send the roles as a list of role codes.")
+        fields.wrong("roles", "Send the roles as a list of role codes.")
     fields.check()
     before = role_codes(session, target, [person.id]).get(person.id, [])
     after = [spec.code for spec in specs]
@@ -670,6 +671,36 @@ def set_password(session: Session, person_id: int, password: str, *, actor: User
                  subject_kind="person", subject_id=person.id, subject_name=person_label(person))  # fmt: skip
     session.commit()
     return None if given else chosen
+
+
+def create_system_account(session: Session, values: Mapping[str, Any], *, now: datetime,
+                          system_roles: Sequence[str] = (SYSTEM_ADMIN,)) -> User:  # fmt: skip
+    """An account above the units made by the operator on the server's command line (``eiso user create``):
+    how an installation gets its first system administrator. The operator typed the password, so it is
+    not to be changed at the first log-in. Not offered to any page or API."""
+    fields = Fields(values)
+    _unknown_fields(fields, ("username", "full_name", "email", "password"))
+    username = check_username(session, fields)
+    full_name = fields.text("full_name", 200, required=True)
+    email = check_email(fields)
+    password = check_password(fields, username)
+    if password is None:
+        fields.wrong("password", "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    fields.check()
+    assert password is not None
+    person = User(username=username, full_name=full_name, email=email, title="", unit_id=None, is_active=True,
+                  must_change_password=False, password_hash=hash_password(password))  # fmt: skip
+    session.add(person)
+    session.flush()
+    for role in system_roles:
+        grant_system_role(session, person, role)
+    audit.record(session, "person.created", actor=None, now=now, unit_id=None, subject_kind="person",
+                 subject_id=person.id, subject_name=person_label(person),
+                 changes={"username": (None, username), "full_name": (None, full_name),
+                          "system_roles": (None, sorted(system_roles) or None)},
+                 details={"via": "command line"})  # fmt: skip
+    session.commit()
+    return person
 
 
 # --- leavers ----------------------------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ def test_files_that_are_not_a_sheet_of_people_are_refused_with_the_reason(
 
 
 def test_a_sheet_too_long_is_refused_before_any_row_is_checked(
-        session: Session, unit_admin: User, unit: Unit, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        session: Session, unit_admin: User, unit: Unit, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setattr(people_import, "MAX_ROWS", 2)
     rows = "".join(f"u{i},Người {i}\n" for i in range(3))
     with pytest.raises(EngineError, match="more than 2 people"):
