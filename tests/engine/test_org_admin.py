@@ -159,8 +159,10 @@ def test_unit_fields_are_checked_all_at_once_and_nothing_is_stored(
 
 def test_a_units_administrator_edits_the_unit_but_not_its_code_or_province(
         session: Session, unit_admin: User, unit: Unit, clock: Clock) -> None:  # fmt: skip
+    admin.update_unit(session, unit.id, {"electronic_code": "000.00.24.H22"}, actor=unit_admin, now=clock.now)
     admin.update_unit(session, unit.id, {"name": "Sở KH&CN Đắk Lắk", "quality_policy": "Mới", "code": unit.code,
-                                         "province": "dak-lak"}, actor=unit_admin, now=clock.now)  # fmt: skip
+                                         "province": "dak-lak", "electronic_code": "000.00.24.h22"},
+                      actor=unit_admin, now=clock.now)  # its own code and electronic code are not "another's"
     entry = last_audit(session)
     assert entry.action == "unit.updated" and set(entry.changes) == {"name", "quality_policy"}
     assert entry.changes["name"][1] == "Sở KH&CN Đắk Lắk"
@@ -295,6 +297,10 @@ def test_roles_are_replaced_and_the_last_administrator_is_kept(
     other = people.other_unit.id
     refused(session, NotFound, lambda: admin.set_roles(session, thuky.id, ["specialist"], actor=unit_admin,
                                                        now=clock.now, unit_id=other))
+    admin.set_roles(session, unit_admin.id, ["admin"], actor=system_admin, now=clock.now, unit_id=other)
+    both = refused(session, NotAllowed, lambda: admin.set_roles(session, thuky.id, ["specialist"], actor=unit_admin,
+                                                                now=clock.now, unit_id=other))
+    assert "another unit" in str(both)  # administering both units is not enough: thuky is the demo unit's
     admin.set_roles(session, thuky.id, ["internal_auditor"], actor=system_admin, now=clock.now, unit_id=other)
     assert admin.role_codes(session, other, [thuky.id])[thuky.id] == ["internal_auditor"]
 
@@ -345,7 +351,7 @@ def test_a_leaver_cannot_log_in_their_tasks_go_back_to_the_pool_and_the_head_is_
     assert entry.details["tasks_returned"][0]["id"] == task_id and entry.changes == {"active": [True, False]}
 
 
-@pytest.mark.usefixtures("library")
+@pytest.mark.usefixtures("library", "people")  # the other unit has an ISO secretary: not one who can take it
 def test_a_task_only_the_leaver_could_take_falls_to_the_administrators(
         session: Session, unit_admin: User, unit: Unit, users: dict[str, User], clock: Clock) -> None:  # fmt: skip
     engine = Engine(session)
@@ -366,6 +372,21 @@ def test_a_task_only_the_leaver_could_take_falls_to_the_administrators(
     told = {n.user_id for n in session.scalars(select(Notice).where(Notice.kind == admin.DEACTIVATED))}
     assert told == {users["truongphong"].id, users["admin"].id, unit_admin.id}
     assert set(result.notified) == {"truongphong", "admin", "quantri"}
+
+
+def test_a_deactivated_administrator_can_do_nothing_any_more(
+        session: Session, unit_admin: User, unit: Unit, users: dict[str, User], clock: Clock) -> None:  # fmt: skip
+    admin.deactivate_person(session, unit_admin.id, actor=users["admin"], now=clock.now)
+    assert admin.administered_units(session, unit_admin) == []
+    refused(session, NotAllowed, lambda: admin.update_unit(session, unit.id, {"name": "x"}, actor=unit_admin,
+                                                           now=clock.now))
+    refused(session, NotAllowed, lambda: admin.create_person(session, unit.id, {"username": "x1", "full_name": "X"},
+                                                             actor=unit_admin, now=clock.now))
+    system = users["admin"]  # also a system administrator: switched off, above the units too
+    admin.set_roles(session, unit_admin.id, ["admin"], actor=system, now=clock.now)
+    admin.reactivate_person(session, unit_admin.id, actor=system, now=clock.now)
+    admin.deactivate_person(session, system.id, actor=unit_admin, now=clock.now)
+    refused(session, NotAllowed, lambda: admin.create_unit(session, UNIT, actor=system, now=clock.now))
 
 
 @pytest.mark.usefixtures("library")
