@@ -49,6 +49,7 @@ from engine.org.audit import AuditEntry
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
+from engine.org.import_bench import run_import_benchmark
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import (
     DEPARTMENT_ROLES,
@@ -126,7 +127,7 @@ __all__ = [
     "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
     "Upload", "command_scanner", "complete_job", "covered_job", "covered_jobs", "extend_lock", "fail_job",
     "fetch_and_lock", "retry_job", "throw_job_error", "unlock_job",
-    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "claim",
+    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering", "admin", "audit", "people_import",

@@ -143,6 +143,16 @@ def bench_engine(instances: int) -> None:
         click.echo(line)
 
 
+@bench_group.command("import")
+@click.option("-n", "--rows", default=200, show_default=True, type=int)
+def bench_import(rows: int) -> None:
+    """Check and import a sheet of N people (half with a password, half generated); print seconds per person."""
+    from engine import run_import_benchmark
+
+    for line in run_import_benchmark(rows):
+        click.echo(line)
+
+
 @click.group("unit")
 def unit_group() -> None:
     """Units and their settings."""

@@ -45,7 +45,7 @@ from engine.org.admin import Fields, add_person, administered_unit, new_person
 from engine.org.models import Department, Unit, User
 from engine.org.people import ROLES
 
-MAX_ROWS = 2000
+MAX_ROWS = 300  # each person costs one deliberately slow password hash (about 0.1–0.2 s): a sheet takes under a minute
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an XLSX is a zip: refuse one that unpacks to more than this
 HEADER_SEARCH_ROWS = 10  # a title above the header row is allowed
 
