@@ -59,6 +59,20 @@ GENERATED_PASSWORD_LENGTH = 12
 DEACTIVATED = "person_deactivated"  # the notice's kind
 
 
+def save(session: Session, *, commit: bool = True) -> None:
+    """Write the change (commit, or only flush); a code or user name that someone else took at the same moment
+    (a unique constraint) is a ``Conflict`` and nothing of the change is kept."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("Someone else made a change with the same code or user name at the same moment; nothing was "
+                       "changed. Reload the page and try again.") from None
+
+
 # --- rights -----------------------------------------------------------------------------------------------
 
 
@@ -233,11 +247,11 @@ def create_unit(session: Session, values: Mapping[str, Any], *, actor: User, now
     fields.check()
     unit = Unit(**checked)
     session.add(unit)
-    session.flush()
+    save(session, commit=False)
     audit.record(session, "unit.created", actor=actor, now=now, unit_id=unit.id, subject_kind="unit",
                  subject_id=unit.id, subject_name=unit.name,
                  changes={k: (None, v) for k, v in checked.items() if v})  # fmt: skip
-    session.commit()
+    save(session)
     return unit
 
 
@@ -258,7 +272,7 @@ def update_unit(session: Session, unit_id: int, values: Mapping[str, Any], *, ac
         audit.record(session, "unit.updated", actor=actor, now=now, unit_id=unit.id, subject_kind="unit",
                      subject_id=unit.id, subject_name=unit.name,
                      changes={k: (before[k], after[k]) for k in UNIT_FIELDS})  # fmt: skip
-    session.commit()
+    save(session)
     return unit
 
 
@@ -290,11 +304,11 @@ def create_department(session: Session, unit_id: int, values: Mapping[str, Any],
     fields.check()
     department = Department(unit_id=unit.id, code=code, name=name, is_active=True)
     session.add(department)
-    session.flush()
+    save(session, commit=False)
     audit.record(session, "department.created", actor=actor, now=now, unit_id=unit.id, subject_kind="department",
                  subject_id=department.id, subject_name=f"{name} ({code})",
                  changes={"code": (None, code), "name": (None, name)})  # fmt: skip
-    session.commit()
+    save(session)
     return department
 
 
@@ -335,7 +349,7 @@ def update_department(session: Session, department_id: int, values: Mapping[str,
                      subject_kind="department", subject_id=department.id,
                      subject_name=f"{department.name} ({department.code})",
                      changes={k: (before[k], after[k]) for k in before})  # fmt: skip
-    session.commit()
+    save(session)
     return department
 
 
@@ -357,7 +371,7 @@ def delete_department(session: Session, department_id: int, *, actor: User, now:
                        "of deleting it.") from None  # fmt: skip
     audit.record(session, "department.deleted", actor=actor, now=now, unit_id=unit_id, subject_kind="department",
                  subject_id=department_id, subject_name=label)  # fmt: skip
-    session.commit()
+    save(session)
 
 
 # --- people ---------------------------------------------------------------------------------------------------
@@ -536,7 +550,7 @@ def add_person(session: Session, person: User, roles: Sequence[RoleSpec], passwo
     """Store a checked new person with their roles and the audit entry (the caller commits)."""
     person.password_hash = hash_password(password)
     session.add(person)
-    session.flush()
+    save(session, commit=False)
     for spec in roles:
         session.add(RoleAssignment(user_id=person.id, unit_id=person.unit_id, role=spec.role,
                                    department_id=spec.department.id if spec.department else None))  # fmt: skip
@@ -560,7 +574,7 @@ def create_person(session: Session, unit_id: int, values: Mapping[str, Any], *, 
     person, roles, password, generated = new_person(session, unit, fields)
     fields.check()
     add_person(session, person, roles, password, actor=actor, now=now)
-    session.commit()
+    save(session)
     return person, password if generated else None
 
 
@@ -599,13 +613,13 @@ def update_person(session: Session, person_id: int, values: Mapping[str, Any], *
         if old is not None and department is not None:
             _move_scoped_roles(session, person, old, department)
         person.department_id = department.id if department else None
-        session.flush()
+        save(session, commit=False)
         roles_after = role_codes(session, person.unit_id, [person.id]).get(person.id, [])
         audit.record(session, "person.moved", actor=actor, now=now, unit_id=person.unit_id, subject_kind="person",
                      subject_id=person.id, subject_name=person_label(person),
                      changes={"department": (old.code if old else None, department.code if department else None),
                               "roles": (roles_before, roles_after)})  # fmt: skip
-    session.commit()
+    save(session)
     return person
 
 
@@ -652,7 +666,7 @@ def set_roles(session: Session, person_id: int, roles: Any, *, actor: User, now:
                                    department_id=spec.department.id if spec.department else None))  # fmt: skip
     audit.record(session, "person.roles", actor=actor, now=now, unit_id=target, subject_kind="person",
                  subject_id=person.id, subject_name=person_label(person), changes={"roles": (before, after)})
-    session.commit()
+    save(session)
     return after
 
 
@@ -669,7 +683,7 @@ def set_password(session: Session, person_id: int, password: str, *, actor: User
     close_all_sessions(session, person)
     audit.record(session, "person.password_set", actor=actor, now=now, unit_id=person.unit_id,
                  subject_kind="person", subject_id=person.id, subject_name=person_label(person))  # fmt: skip
-    session.commit()
+    save(session)
     return None if given else chosen
 
 
@@ -691,7 +705,7 @@ def create_system_account(session: Session, values: Mapping[str, Any], *, now: d
     person = User(username=username, full_name=full_name, email=email, title="", unit_id=None, is_active=True,
                   must_change_password=False, password_hash=hash_password(password))  # fmt: skip
     session.add(person)
-    session.flush()
+    save(session, commit=False)
     for role in system_roles:
         grant_system_role(session, person, role)
     audit.record(session, "person.created", actor=None, now=now, unit_id=None, subject_kind="person",
@@ -699,7 +713,7 @@ def create_system_account(session: Session, values: Mapping[str, Any], *, now: d
                  changes={"username": (None, username), "full_name": (None, full_name),
                           "system_roles": (None, sorted(system_roles) or None)},
                  details={"via": "command line"})  # fmt: skip
-    session.commit()
+    save(session)
     return person
 
 
@@ -751,7 +765,7 @@ def deactivate_person(session: Session, person_id: int, *, actor: User, now: dat
         _require_another_admin(session, unit_id, person)
     person.is_active = False
     close_all_sessions(session, person)
-    session.flush()
+    save(session, commit=False)
     returned = _returners[0](session, person, actor, now)
     notified = _tell_about_returned(session, person, returned, now)
     touched = {t.unit_id for t in returned} | ({person.unit_id} if person.unit_id is not None else set())
@@ -765,7 +779,7 @@ def deactivate_person(session: Session, person_id: int, *, actor: User, now: dat
     if person.unit_id is None and not returned:
         audit.record(session, "person.deactivated", actor=actor, now=now, unit_id=None, subject_kind="person",
                      subject_id=person.id, subject_name=person_label(person), changes={"active": (True, False)})
-    session.commit()
+    save(session)
     return Deactivation(person, returned, notified)
 
 
@@ -811,7 +825,7 @@ def reactivate_person(session: Session, person_id: int, *, actor: User, now: dat
     person.is_active = True
     audit.record(session, "person.reactivated", actor=actor, now=now, unit_id=person.unit_id, subject_kind="person",
                  subject_id=person.id, subject_name=person_label(person), changes={"active": (False, True)})
-    session.commit()
+    save(session)
     return person
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import EngineError
 from engine.org import audit
-from engine.org.admin import Fields, add_person, administered_unit, new_person
+from engine.org.admin import Fields, add_person, administered_unit, new_person, save
 from engine.org.models import Department, Unit, User
 from engine.org.people import ROLES
 
@@ -310,7 +310,7 @@ def import_people(session: Session, unit_id: int, filename: str, content: bytes,
                  details={"filename": filename[:300], "people": len(accepted),
                           "usernames": [person.username for person, _, _ in accepted],
                           "ignored_columns": report.ignored_columns})  # fmt: skip
-    session.commit()
+    save(session)
     report.imported = True
     return report
 

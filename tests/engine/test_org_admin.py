@@ -442,3 +442,15 @@ def test_the_audit_log_is_read_unit_by_unit(
     refused(session, NotFound, lambda: admin.audit_log(session, actor=unit_admin, unit_id=people.other_unit.id))
     paged = admin.audit_log(session, actor=system_admin, limit=1, before_id=everything[0].id)
     assert paged == [everything[1]]
+
+
+def test_a_user_name_taken_at_the_same_moment_is_a_conflict_and_nothing_is_kept(
+        session: Session, unit_admin: User, unit: Unit, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Two administrators add the same user name at once: both checks pass, the database's unique user name
+    refuses the second, which is answered as a conflict with nothing of it kept (not a server error)."""
+    monkeypatch.setattr(admin, "check_username", lambda session, fields: fields.text("username", 80).lower())
+    error = refused(session, Conflict, lambda: admin.create_person(
+        session, unit.id, {"username": "thuky", "full_name": "Trùng Tên", "roles": ["specialist"]}, actor=unit_admin,
+        now=clock.now))
+    assert "at the same moment" in str(error)
