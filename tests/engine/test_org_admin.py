@@ -17,7 +17,7 @@ from engine.org.login_sessions import LoginSession, open_session, session_user
 from engine.org.models import Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import SYSTEM_ADMIN, authenticate, grant_system_role
 from engine.runtime.models import HistoryEvent, TaskCandidate, TaskRow
-from tests.conftest import Clock, People, make_user
+from tests.conftest import Clock, People, make_unit, make_user
 
 UNIT = {"code": "ubnd-xa-hoa-phu", "name": "Ủy ban nhân dân xã Hòa Phú", "short_name": "UBND Hòa Phú",
         "electronic_code": "000.00.31.h22", "province": "dak-lak", "quality_policy": "Phục vụ nhân dân."}  # fmt: skip
@@ -454,3 +454,34 @@ def test_a_user_name_taken_at_the_same_moment_is_a_conflict_and_nothing_is_kept(
         session, unit.id, {"username": "thuky", "full_name": "Trùng Tên", "roles": ["specialist"]}, actor=unit_admin,
         now=clock.now))
     assert "at the same moment" in str(error)
+
+
+def test_an_administrator_switched_off_does_not_count_as_another_one(
+        session: Session, unit_admin: User, users: dict[str, User], system_admin: User,
+        clock: Clock) -> None:  # fmt: skip
+    admin.deactivate_person(session, users["admin"].id, actor=unit_admin, now=clock.now)  # the demo's other one
+    refused(session, Conflict, lambda: admin.set_roles(session, unit_admin.id, ["specialist"], actor=unit_admin,
+                                                       now=clock.now))
+    refused(session, NotFound, lambda: admin.managed_person(session, unit_admin, system_admin.id))  # above the units
+
+
+@pytest.mark.usefixtures("library")
+def test_a_leaver_changes_nothing_in_another_units_tasks(
+        session: Session, unit_admin: User, unit: Unit, users: dict[str, User], system_admin: User,
+        clock: Clock) -> None:  # fmt: skip
+    """Another unit's draft waits for its ISO secretaries, and that unit has none left; the demo unit's
+    secretary leaving is no reason to hand that task to anyone."""
+    other = make_unit(session, "ubnd-ea-kao", "UBND xã Ea Kao")
+    secretary = make_user(session, "thuky_eakao", other, ("iso_secretary", "admin"))
+    engine = Engine(session)
+    theirs = _draft_task(session, engine, secretary, other, clock)
+    admin.set_roles(session, secretary.id, ["admin"], actor=system_admin, now=clock.now)
+    ours = _draft_task(session, engine, users["thuky"], unit, clock)
+
+    result = admin.deactivate_person(session, users["thuky"].id, actor=unit_admin, now=clock.now)
+
+    assert [t.id for t in result.returned] == [ours]
+    row = session.get(TaskRow, theirs)
+    assert row is not None and row.candidate_roles == ["iso_secretary"]
+    assert session.scalar(select(HistoryEvent.id).where(HistoryEvent.task_id == theirs,
+                                                        HistoryEvent.kind == "task_returned")) is None
