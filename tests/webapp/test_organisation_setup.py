@@ -113,10 +113,12 @@ def test_a_new_unit_is_set_up_and_runs_its_quality_objectives_end_to_end(empty_a
     # the unit's administrator logs in, chooses a password, adds three departments and imports twenty people
     admin_browser, landed = log_in(app, "quantri", "mat-khau-ban-dau")
     assert landed == "/account/password"  # asked to choose their own at once
+    assert "Mật khẩu của bạn do quản trị viên đặt." in admin_browser.get("/").get_data(as_text=True)
     changed = admin_browser.post("/account/password", data={"current_password": "mat-khau-ban-dau",
                                                            "new_password": password_of("quantri"),
                                                            "confirm_password": password_of("quantri")})
     assert changed.status_code == 302
+    assert "Mật khẩu của bạn do quản trị viên đặt." not in admin_browser.get("/").get_data(as_text=True)
     for code, name in DEPARTMENTS:
         added = admin_browser.post(f"/organisation/units/{unit_id}/departments", data={"code": code, "name": name})
         assert added.status_code == 302, added.get_data(as_text=True)
