@@ -211,3 +211,18 @@ def test_the_audit_log_says_who_changed_what_and_when(
     other.post("/login", data={"username": "quantri_eakao", "password": "eakao-2026"})
     assert "Chuyển người sang phòng ban khác" not in other.get("/organisation/audit").get_data(as_text=True)
     assert other.get(f"/organisation/audit?unit={setup['unit']}").status_code == 404
+
+
+def test_a_department_with_people_is_neither_closed_nor_deleted_and_the_unit_page_says_why(
+        app: Flask, client: FlaskClient, setup: dict[str, Any]) -> None:  # fmt: skip
+    browser = app.test_client()
+    browser.post("/login", data={"username": "quantri", "password": "demo-demo"})
+    vp = next(d for d in read(client, f"/units/{setup['unit']}/departments") if d["code"] == "vp")
+    before = organisation(client)
+    closed = browser.post(f"/organisation/departments/{vp['id']}", data={"active": "0"})
+    assert closed.status_code == 409
+    assert "Còn 4 người đang làm việc ở hoặc giữ vai trò của phòng ban này" in closed.get_data(as_text=True)
+    assert 'id="department-list"' in closed.get_data(as_text=True)  # still on the unit's page
+    deleted = browser.post(f"/organisation/departments/{vp['id']}/delete")
+    assert deleted.status_code == 409 and "hãy đóng phòng ban thay vì xóa" in deleted.get_data(as_text=True)
+    assert organisation(client) == before

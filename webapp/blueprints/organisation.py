@@ -13,6 +13,7 @@ from engine import (
     DEPARTMENT_ROLES,
     PROVINCES,
     ROLES,
+    Conflict,
     Department,
     ImportRefused,
     InvalidFields,
@@ -22,7 +23,7 @@ from engine import (
 
 from ..auth import login_required
 from ..downloads import as_attachment
-from ..errors import N_
+from ..errors import N_, translated
 from ..extensions import now, sa_session
 from ..ids import as_id
 
@@ -184,6 +185,9 @@ def update_department(department_id: int) -> Any:
     except InvalidFields as error:
         flash(" ".join(field_errors(error).values()), "error")
         return _unit_page(unit_id, status=422)
+    except Conflict as refused:  # people still work there: said on the unit's page, which lists them
+        flash(translated(refused), "error")
+        return _unit_page(unit_id, status=409)
     flash(_("Department %(name)s saved.", name=changed.name), "success")
     return redirect(url_for("organisation.unit", unit_id=unit_id) + "#departments")
 
@@ -193,7 +197,11 @@ def update_department(department_id: int) -> Any:
 def delete_department(department_id: int) -> Any:
     department = admin.managed_department(sa_session(), g.user, department_id)
     unit_id, name = department.unit_id, department.name
-    admin.delete_department(sa_session(), department_id, actor=g.user, now=now())
+    try:
+        admin.delete_department(sa_session(), department_id, actor=g.user, now=now())
+    except Conflict as refused:
+        flash(translated(refused), "error")
+        return _unit_page(unit_id, status=409)
     flash(_("Department %(name)s deleted.", name=name), "success")
     return redirect(url_for("organisation.unit", unit_id=unit_id) + "#departments")
 
