@@ -28,8 +28,10 @@ from engine.errors import (
     EngineStateError,
     ExpressionError,
     FieldError,
+    FieldProblem,
     FormInvalid,
     InstanceNotFound,
+    InvalidFields,
     NotAllowed,
     NotFound,
     Problem,
@@ -42,13 +44,16 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import login_guard, login_sessions, notices, numbering, sso, tokens
+from engine.org import admin, audit, login_guard, login_sessions, notices, numbering, people_import, sso, tokens
+from engine.org.audit import AuditEntry
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.credential_cache import VerifiedCredentials
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
+from engine.org.import_bench import run_import_benchmark
 from engine.org.models import CalendarDay, Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import (
+    DEPARTMENT_ROLES,
     PROVINCE_ADMIN,
     ROLES,
     SYSTEM_ADMIN,
@@ -61,9 +66,11 @@ from engine.org.people import (
     roles_in_unit,
     unit_ids_of,
 )
+from engine.org.people_import import ImportRefused, RowProblem
+from engine.org.provinces import PROVINCES, province_name
 from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
 from engine.org.tokens import ApiToken, TokenGrant
-from engine.runtime import business_rules, handlers, queries, script_tasks
+from engine.runtime import business_rules, handlers, leavers, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
 from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
@@ -117,6 +124,7 @@ JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
 """The built-in jobs that change versions or registers, and the processes that alone may use them (in
 any owner's line: a unit's own version of the objectives process publishes that unit's objectives)."""
 handlers.install(JOB_HANDLERS, JOB_OWNERS)
+admin.install(leavers.return_tasks)  # a leaver's open tasks go back to their pool when the account is switched off
 
 __all__ = [
     # commands and their helpers
@@ -124,23 +132,26 @@ __all__ = [
     "JOB_HANDLERS", "JOB_OWNERS", "JobContext", "feel_for_forms", "file_reference", "FileStore", "FileRejected",
     "Upload", "command_scanner", "complete_job", "covered_job", "covered_jobs", "extend_lock", "fail_job",
     "fetch_and_lock", "retry_job", "throw_job_error", "unlock_job",
-    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
+    "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark",
+    "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions", "numbering", "tokens",
+    "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
-    "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks",
+    "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks", "DEPARTMENT_ROLES", "PROVINCES",
+    "province_name",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
-    "StoredFile", "ExternalJob", "TaskCandidate", "ApiToken",
+    "StoredFile", "ExternalJob", "TaskCandidate", "ApiToken", "AuditEntry",
     # errors
     "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
     "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",
-    "EngineStateError", "JobNotFound", "NoOneWaiting",
+    "EngineStateError", "JobNotFound", "NoOneWaiting", "InvalidFields", "FieldProblem", "ImportRefused",
+    "RowProblem",
 ]  # fmt: skip

@@ -130,3 +130,37 @@ class EngineStateError(EngineError):
     """The engine refused to continue because the instance would end in a wrong state."""
 
     http_status = 409
+
+
+class FieldProblem:
+    """What is wrong with one field of a request: an English template and its values, translated where it
+    is shown (``scripts/i18n-update`` finds the templates by this class's name)."""
+
+    def __init__(self, field: str, template: str, **params: Any) -> None:
+        self.field = field
+        self.template = template
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+    def __repr__(self) -> str:
+        return f"FieldProblem({self.field!r}, {self.message!r})"
+
+
+class InvalidFields(EngineError):
+    """Some fields of a request are wrong; ``problems`` names each one and says what to write instead.
+    Nothing was changed."""
+
+    http_status = 422
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        first = problems[0]
+        super().__init__("%(first)s (%(count)s field(s) to correct; nothing was changed.)", first=first.message,
+                         count=len(problems))
+        self.problems = problems
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {p.field: p.message for p in self.problems}

@@ -194,7 +194,7 @@ def make_user(session: Session, username: str, unit: Unit | None = None, roles: 
     """A person holding ``roles`` in ``unit`` (none without a unit), in one of its departments if named."""
     dept = next((d for d in unit.departments if d.code == department), None) if unit and department else None
     person = User(username=username, full_name=full_name or username, password_hash=_fast_demo_hash("demo"),
-                  email=f"{username}@example.vn", department=dept)  # fmt: skip
+                  email=f"{username}@example.vn", unit=unit, department=dept)  # fmt: skip
     session.add(person)
     if unit is not None:
         for role in roles:

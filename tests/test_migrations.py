@@ -95,11 +95,14 @@ def test_notices_waiting_for_their_mail_move_to_the_outbox_and_back(empty_db: st
     now = datetime.now(UTC)
     with _app(empty_db, tmp_path).app_context():
         upgrade(revision="0011")
-        unit = Unit(code="skhcn-daklak", name="Sở Khoa học và Công nghệ tỉnh Đắk Lắk")  # as a unit of that time
-        thuky = User(username="thuky", full_name="Lê Thị Mai Anh", email="thuky@skhcn.example.vn", password_hash="-")
-        sa_session().add_all([unit, thuky])
-        sa_session().flush()
-        made = [Notice(user_id=thuky.id, unit_id=unit.id, kind="task_reminder", title=title, link="/tasks/a",
+        # a unit and an account as the tables were then (today's models have columns added since)
+        sa_session().execute(text("INSERT INTO units (code, name, short_name, quality_policy) "
+                                  "VALUES ('skhcn-daklak', 'Sở Khoa học và Công nghệ tỉnh Đắk Lắk', '', '')"))
+        sa_session().execute(text("INSERT INTO users (username, full_name, title, email, password_hash, is_active) "
+                                  "VALUES ('thuky', 'Lê Thị Mai Anh', '', 'thuky@skhcn.example.vn', '-', true)"))
+        unit_id = sa_session().scalar(select(Unit.id))
+        thuky_id = sa_session().scalar(select(User.id))
+        made = [Notice(user_id=thuky_id, unit_id=unit_id, kind="task_reminder", title=title, link="/tasks/a",
                        created_at=at) for title, at in [("waiting", now - timedelta(hours=1)), ("mailed", now),
                                                         ("too old", now - timedelta(days=4))]]  # fmt: skip
         sa_session().add_all(made)
@@ -121,4 +124,32 @@ def test_notices_waiting_for_their_mail_move_to_the_outbox_and_back(empty_db: st
         assert [(r[0], r[1] is None, r[2]) for r in rows] == [(waiting, True, 2), (mailed, False, 0), (_old, False, 0)]
         db.session.remove()
         upgrade()
+        db.session.remove()
+
+
+def test_accounts_get_the_unit_of_their_department_or_of_their_role(empty_db: str, tmp_path: Path) -> None:
+    """Upgrading to each account's own unit: the department's unit first, else the unit of a role; an account
+    with neither stays above the units."""
+    from webapp.extensions import db, sa_session
+
+    def run(sql: str) -> None:
+        sa_session().execute(text(sql))
+
+    with _app(empty_db, tmp_path).app_context():
+        upgrade(revision="0016")
+        run("INSERT INTO units (id, code, name, short_name, quality_policy) VALUES (1, 'a', 'A', '', ''), "
+            "(2, 'b', 'B', '', '')")
+        run("INSERT INTO departments (id, unit_id, code, name) VALUES (7, 2, 'vp', 'Văn phòng')")
+        run("INSERT INTO users (id, username, full_name, title, email, password_hash, is_active, department_id) "
+            "VALUES (1, 'trongphong', 'x', '', '', '-', true, 7), (2, 'lanhdao', 'y', '', '', '-', true, NULL), "
+            "(3, 'quantri', 'z', '', '', '-', true, NULL)")
+        run("INSERT INTO role_assignments (user_id, unit_id, role) VALUES (1, 1, 'specialist'), "
+            "(2, 2, 'unit_leader'), (2, 1, 'unit_leader')")
+        sa_session().commit()
+        db.session.remove()
+        upgrade()
+        found = sa_session().execute(text("SELECT username, unit_id, must_change_password FROM users ORDER BY id"))
+        assert [tuple(r) for r in found] == [("trongphong", 2, False), ("lanhdao", 1, False), ("quantri", None, False)]
+        departments = sa_session().execute(text("SELECT is_active FROM departments")).scalars().all()
+        assert departments == [True]
         db.session.remove()

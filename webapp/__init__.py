@@ -91,7 +91,19 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import api_auth, auth, camunda_rest, commands, errors, security, sso, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes, tokens
+    from .blueprints import (
+        admin,
+        api,
+        definitions,
+        inbox,
+        jobs_api,
+        messages_api,
+        organisation,
+        organisation_api,
+        portal,
+        processes,
+        tokens,
+    )
     from .blueprints.iso import objectives
 
     security.register(app)
@@ -115,6 +127,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens.bp)
     app.register_blueprint(tokens.api_bp)
     csrf.exempt(tokens.api_bp)
+    app.register_blueprint(organisation.bp)
+    app.register_blueprint(organisation_api.bp)
+    csrf.exempt(organisation_api.bp)
     csrf.exempt(api.bp)
     app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
     for exempt in camunda_rest.BLUEPRINTS:

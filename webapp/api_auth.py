@@ -63,6 +63,11 @@ ROUTE_SCOPES: Mapping[str, frozenset[str]] = {
     "api_tokens.list_tokens": frozenset(),  # tokens never manage tokens
     "api_tokens.create_token": frozenset(),
     "api_tokens.revoke_token": frozenset(),
+    # organisation administration needs the administrator's own password, as tokens do
+    **{"organisation_api." + name: frozenset() for name in (
+        "units", "create_unit", "unit", "update_unit", "departments", "create_department", "update_department",
+        "delete_department", "people", "create_person", "person", "update_person", "set_roles", "set_password",
+        "deactivate", "reactivate", "import_people", "import_template", "audit", "provinces")},
     # /engine-rest
     "camunda_rest.deployments": frozenset({_DEPLOY}),
     "camunda_rest.deployment": frozenset({_DEPLOY}),

@@ -123,6 +123,9 @@ def login() -> Any:
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
     _start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime()))
+    if user.must_change_password:  # an administrator gave this password: the person now chooses their own
+        flash(_("Your password was set by an administrator; choose your own now."), "info")
+        return redirect(url_for("auth.change_password"))
     return redirect(safe_next(request.args.get("next")))
 
 

@@ -13,11 +13,14 @@ from sqlalchemy import select
 from engine import (
     PASSWORD,
     PEOPLE,
+    SYSTEM_ADMIN,
     SYSTEM_ROLES,
     DeploymentRejected,
+    InvalidFields,
     SourceFile,
     Unit,
     User,
+    admin,
     grant_system_role,
     load_demo,
     revoke_system_role,
@@ -154,6 +157,16 @@ def bench_loops(rounds: int) -> None:
         click.echo(line)
 
 
+@bench_group.command("import")
+@click.option("-n", "--rows", default=200, show_default=True, type=int)
+def bench_import(rows: int) -> None:
+    """Check and import a sheet of N people (half with a password, half generated); print seconds per person."""
+    from engine import run_import_benchmark
+
+    for line in run_import_benchmark(rows):
+        click.echo(line)
+
+
 @click.group("unit")
 def unit_group() -> None:
     """Units and their settings."""
@@ -176,6 +189,28 @@ def unit_direct_deploy(code: str, setting: str) -> None:
 @click.group("user")
 def user_group() -> None:
     """People and their roles above the units."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--full-name", required=True, help="The person's full name, as pages and the history show it.")
+@click.option("--email", default="", help="Where copies of their notices go.")
+@click.option("--system-admin/--no-system-admin", default=True, show_default=True,
+              help="Make the account a system administrator (creates units and their administrators).")
+@click.password_option(help="The password (asked twice when not given).")
+@with_appcontext
+def user_create(username: str, full_name: str, email: str, system_admin: bool, password: str) -> None:
+    """Create an account above the units, by default the installation's system administrator. Units, their
+    people and roles are then set up on the Organisation pages or the /api/v1 organisation API."""
+    values = {"username": username, "full_name": full_name, "email": email, "password": password}
+    roles = (SYSTEM_ADMIN,) if system_admin else ()
+    try:
+        person = admin.create_system_account(sa_session(), values, now=now(), system_roles=roles)
+    except InvalidFields as error:
+        for problem in error.problems:
+            click.echo(f"  {problem.field}: {problem.message}", err=True)
+        raise click.ClickException("The account was not created.")
+    click.echo(f"{person.username}: account created" + (" (system administrator)" if system_admin else ""))
 
 
 @user_group.command("system-role")

@@ -8,7 +8,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from engine import DeploymentRejected, EngineError, FormInvalid
+from engine import DeploymentRejected, EngineError, FormInvalid, ImportRefused, InvalidFields
 
 from .security import basic_challenge_allowed
 
@@ -58,17 +58,30 @@ def translated(exc: EngineError) -> str:
     return _(exc.template, **exc.params) if exc.params else _(exc.template)
 
 
+def _in_words(template: str, params: dict[str, Any]) -> str:
+    return _(template, **params) if params else _(template)
+
+
 def _engine_error(exc: EngineError) -> Any:
     status = exc.http_status
     extra: dict[str, Any] = {}
+    message = translated(exc)
     if isinstance(exc, FormInvalid):
         extra["field_errors"] = exc.errors
+    if isinstance(exc, InvalidFields):
+        extra["field_errors"] = {p.field: _in_words(p.template, p.params) for p in exc.problems}
+        first = exc.problems[0]
+        message = _(exc.template, first=f"{first.field}: {extra['field_errors'][first.field]}", count=len(exc.problems))
+    if isinstance(exc, ImportRefused):
+        report = exc.report.as_dict()
+        report["problems"] = [{**p.as_dict(), "message": _in_words(p.template, p.params)} for p in exc.report.problems]
+        extra["report"] = report
     if isinstance(exc, DeploymentRejected):
         extra["problems"] = [p.as_dict() for p in exc.problems]
     if _wants_json():
-        return jsonify(error_payload(status, translated(exc), **extra)), status
+        return jsonify(error_payload(status, message, **extra)), status
     return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
-                           message=translated(exc), problems=extra.get("problems")), status  # fmt: skip
+                           message=message, problems=extra.get("problems")), status  # fmt: skip
 
 
 def _http_error(exc: HTTPException) -> Any:

@@ -24,6 +24,163 @@ TASK_ID = [{"name": "task_id", "in": "path", "required": True, "schema": {"type"
 def _op(summary: str, ok: dict[str, Any], *, extra: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
     return {"summary": summary, "responses": {**ok, **ERRORS, **(extra or {})}, **more}
 
+UNIT_ID = [{"name": "unit_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+PERSON_ID = [{"name": "person_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+DEPARTMENT_ID = [{"name": "department_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+INVALID = {"422": _json(_ref("Error"), "Fields to correct (field_errors names each one); nothing was changed")}
+CONFLICT = {"409": _json(_ref("Error"), "Refused by a rule of the organisation (see message); nothing was changed")}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+ORGANISATION_PATHS: dict[str, Any] = {
+    "/units": {
+        "get": _op("The units the caller administers (every unit for a system administrator)",
+                   {"200": _json({"type": "array", "items": _ref("Unit")}, "Units")}),
+        "post": _op("Create a unit (system administrators)", {"201": _json(_ref("Unit"), "Created")},
+                    extra=INVALID, requestBody=_body(_ref("UnitFields"))),
+    },
+    "/units/{unit_id}": {
+        "get": _op("A unit the caller administers", {"200": _json(_ref("Unit"), "Unit")}, parameters=UNIT_ID),
+        "patch": _op("Change a unit's fields (only those sent); code and province by system administrators only",
+                     {"200": _json(_ref("Unit"), "Changed")}, extra=INVALID, parameters=UNIT_ID,
+                     requestBody=_body(_ref("UnitFields"))),
+    },
+    "/provinces": {"get": _op("The provinces a unit may belong to (codes and names)", {"200": _json(
+        {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"},
+                                                                      "name": {"type": "string"}}}}, "Provinces")})},
+    "/units/{unit_id}/departments": {
+        "get": _op("The unit's departments, open and closed, with their active people",
+                   {"200": _json({"type": "array", "items": _ref("Department")}, "Departments")}, parameters=UNIT_ID),
+        "post": _op("Add a department", {"201": _json(_ref("Department"), "Created")}, extra=INVALID,
+                    parameters=UNIT_ID, requestBody=_body({"type": "object", "required": ["code", "name"],
+                                                           "properties": {"code": {"type": "string"},
+                                                                          "name": {"type": "string"}}})),
+    },
+    "/departments/{department_id}": {
+        "patch": _op("Rename a department, or close it (active false: only when nobody active works in it) or open "
+                     "it again; its code never changes", {"200": _json(_ref("Department"), "Changed")},
+                     extra={**INVALID, **CONFLICT}, parameters=DEPARTMENT_ID,
+                     requestBody=_body({"type": "object", "properties": {"name": {"type": "string"},
+                                                                         "active": {"type": "boolean"}}})),
+        "delete": _op("Delete a department nobody ever belonged to and no record names", {"204": {
+            "description": "Deleted"}}, extra=CONFLICT, parameters=DEPARTMENT_ID),
+    },
+    "/units/{unit_id}/people": {
+        "get": _op("The unit's people (accounts of the unit), active ones first",
+                   {"200": _json({"type": "array", "items": _ref("Person")}, "People")}, parameters=UNIT_ID),
+        "post": _op("Add a person with roles; without a password one is generated and returned once (password)",
+                    {"201": _json(_ref("Person"), "Created")}, extra=INVALID, parameters=UNIT_ID,
+                    requestBody=_body(_ref("PersonFields"))),
+    },
+    "/units/{unit_id}/people/import": {"post": _op(
+        "Import people and roles from a sheet (.xlsx or .csv; the multipart field 'file' or the body itself): all "
+        "or nothing. dry_run=1 only checks. Refused rows: 422 with report.problems (row, column, message)",
+        {"201": _json(_ref("ImportReport"), "Imported (generated passwords given once)"),
+         "200": _json(_ref("ImportReport"), "Checked (dry_run), nothing imported")},
+        extra={"400": _json(_ref("Error"), "Not a sheet of people (the reason)"),
+               "422": _json(_ref("Error"), "Rows refused: see report; nobody was imported")},
+        parameters=[*UNIT_ID, {"name": "dry_run", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]}},
+                    {"name": "filename", "in": "query", "schema": {"type": "string"},
+                     "description": "the sheet's name when the body is the file itself"}],
+        requestBody={"content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {
+                "type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string"}}}})},
+    "/units/{unit_id}/people/import-template": {"get": _op(
+        "The sheet to fill in (.xlsx) with the unit's departments and the roles",
+        {"200": {"description": "The workbook", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {
+                "type": "string", "format": "binary"}}}}}, parameters=UNIT_ID)},
+    "/people/{person_id}": {
+        "get": _op("A person the caller manages", {"200": _json(_ref("Person"), "Person")}, parameters=PERSON_ID),
+        "patch": _op("Change a person's full name, title, e-mail, or department (a move: their department roles "
+                     "move along)", {"200": _json(_ref("Person"), "Changed")}, extra=INVALID, parameters=PERSON_ID,
+                     requestBody=_body({"type": "object", "properties": {
+                         "full_name": {"type": "string"}, "title": {"type": "string"}, "email": {"type": "string"},
+                         "department": {"type": "string", "description": "a department code; empty: none"}}})),
+    },
+    "/people/{person_id}/roles": {"put": _op(
+        "Make the person's roles in a unit exactly these (role or role:department, as processes name them)",
+        {"200": _json({"type": "object", "properties": {"person_id": {"type": "integer"}, "roles": {
+            "type": "array", "items": {"type": "string"}}}}, "Roles held now")},
+        extra={**INVALID, **CONFLICT}, parameters=PERSON_ID,
+        requestBody=_body({"type": "object", "required": ["roles"], "properties": {
+            "roles": {"type": "array", "items": {"type": "string"}, "examples": [["iso_secretary", "specialist:vp"]]},
+            "unit_id": {"type": "integer", "description": "another unit than the person's own (system administrators)"},
+        }}))},
+    "/people/{person_id}/password": {"post": _op(
+        "Set a new initial password (empty: generated and returned once); every session of the person ends",
+        {"200": _json({"type": "object", "properties": {"person_id": {"type": "integer"},
+                                                        "password": {"type": "string"}}}, "Set")},
+        extra=INVALID, parameters=PERSON_ID,
+        requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "password": {"type": "string"}}}}}})},
+    "/people/{person_id}/deactivate": {"post": _op(
+        "Deactivate a leaver: no more log-in, sessions end, open tasks back to their pool (to the administrators "
+        "when nobody else could take one), the department head told",
+        {"200": _json({"allOf": [_ref("Person"), {"type": "object", "properties": {
+            "notified": {"type": "array", "items": {"type": "string"}},
+            "tasks_returned": {"type": "array", "items": {"type": "object"}}}}]}, "Deactivated")},
+        extra=CONFLICT, parameters=PERSON_ID)},
+    "/people/{person_id}/reactivate": {"post": _op(
+        "Activate a deactivated account again", {"200": _json(_ref("Person"), "Active")}, extra=CONFLICT,
+        parameters=PERSON_ID)},
+    "/audit": {"get": _op(
+        "The organisation's audit log, newest first: the units the caller administers (all for a system "
+        "administrator)", {"200": _json({"type": "array", "items": _ref("AuditEntry")}, "Entries")},
+        extra={"400": _json(_ref("Error"), "Bad parameter")},
+        parameters=[{"name": "unit_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500, "default": 100}},
+                    {"name": "before", "in": "query", "schema": {"type": "integer"},
+                     "description": "entries older than this entry id (paging)"}])},
+}
+
+ORGANISATION_SCHEMAS: dict[str, Any] = {
+    "UnitFields": {"type": "object", "properties": {
+        "code": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"},
+        "name": {"type": "string", "maxLength": 300}, "short_name": {"type": "string", "maxLength": 40},
+        "electronic_code": {"type": "string", "description": "letters, digits, dots, hyphens; unique",
+                            "examples": ["000.00.24.H22"]},
+        "province": {"type": "string", "description": "a code of GET /provinces"},
+        "quality_policy": {"type": "string"}}},
+    "Unit": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+        "short_name": {"type": "string"}, "electronic_code": {"type": ["string", "null"]},
+        "province": {"type": ["string", "null"]}, "province_name": {"type": ["string", "null"]},
+        "quality_policy": {"type": "string"}}},
+    "Department": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "unit_id": {"type": "integer"}, "code": {"type": "string"},
+        "name": {"type": "string"}, "active": {"type": "boolean"}, "people": {"type": "integer"}}},
+    "PersonFields": {"type": "object", "required": ["username", "full_name"], "properties": {
+        "username": {"type": "string"}, "full_name": {"type": "string"}, "title": {"type": "string"},
+        "email": {"type": "string"}, "department": {"type": "string", "description": "a department code"},
+        "roles": {"type": "array", "items": {"type": "string"}}, "password": {"type": "string", "minLength": 8}}},
+    "Person": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"}, "full_name": {"type": "string"},
+        "title": {"type": "string"}, "email": {"type": "string"}, "unit_id": {"type": ["integer", "null"]},
+        "department": {"type": ["string", "null"]}, "roles": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"}, "must_change_password": {"type": "boolean"},
+        "password": {"type": "string", "description": "only when generated, once"}}},
+    "ImportReport": {"type": "object", "properties": {
+        "filename": {"type": "string"}, "imported": {"type": "boolean"}, "people": {"type": "integer"},
+        "checked_rows": {"type": "integer"}, "refused_rows": {"type": "array", "items": {"type": "integer"}},
+        "problems": {"type": "array", "items": {"type": "object", "properties": {
+            "row": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"}}}},
+        "ignored_columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "object"}}}},
+    "AuditEntry": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+        "actor": {"type": ["string", "null"]}, "actor_name": {"type": "string"},
+        "unit_id": {"type": ["integer", "null"]}, "action": {"type": "string"},
+        "subject": {"type": "object"}, "changes": {"type": "object", "description": "field: [before, after]"},
+        "details": {"type": "object"}}},
+}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -159,6 +316,7 @@ OPENAPI: dict[str, Any] = {
             "Revoke a token: refused from the next call on", {"200": _json(_ref("ApiToken"), "Revoked")},
             security=[{"basic": []}],
             parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        **ORGANISATION_PATHS,
     },
     "components": {
         "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
@@ -167,7 +325,8 @@ OPENAPI: dict[str, Any] = {
             "Error": {"type": "object", "required": ["status", "message"], "properties": {
                 "status": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"},
                 "field_errors": {"type": "object", "additionalProperties": {"type": "string"}},
-                "problems": {"type": "array", "items": {"type": "object"}}}},
+                "problems": {"type": "array", "items": {"type": "object"}},
+                "report": _ref("ImportReport")}},
             "ApiToken": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"}, "unit_id": {"type": "integer"},
                 "unit_code": {"type": "string"}, "holder": {"type": "string"},
@@ -210,6 +369,7 @@ OPENAPI: dict[str, Any] = {
                 "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]},
                 "externalForm": {"type": ["string", "null"], "description": "address of a form kept outside eISO "
                                                                             "(Camunda 8 externalReference)"}}}]},
+            **ORGANISATION_SCHEMAS,
             "Instance": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
                 "unit_id": {"type": "integer"}, "business_key": {"type": ["string", "null"]},

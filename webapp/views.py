@@ -10,7 +10,7 @@ from flask import Flask, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import HIGH, LOW, ROLES, TaskRow, queries
+from engine import HIGH, LOW, ROLES, TaskRow, admin, queries
 
 from .errors import N_
 from .extensions import engine, now, sa_session
@@ -78,8 +78,10 @@ def follow_up_reached(task: TaskRow) -> bool:
 def _context() -> dict[str, Any]:
     user = g.get("user")
     counts = queries.inbox_counts(sa_session(), user) if user is not None else None
-    admin = queries.is_admin(sa_session(), user) if user is not None else False
-    return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale()), "is_admin": admin}
+    unit_admin = queries.is_admin(sa_session(), user) if user is not None else False
+    organisation = unit_admin or (user is not None and admin.is_system_admin(sa_session(), user))
+    return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale()), "is_admin": unit_admin,
+            "manages_organisation": organisation}  # fmt: skip
 
 
 def register(app: Flask) -> None:

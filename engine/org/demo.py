@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.org.models import Department, RoleAssignment, Unit, User
-from engine.org.people import PROVINCE_ADMIN, SYSTEM_ADMIN, grant_system_role, hash_password
+from engine.org.people import DEPARTMENT_ROLES, PROVINCE_ADMIN, SYSTEM_ADMIN, grant_system_role, hash_password
 
 UNIT_CODE = "skhcn-daklak"
 QUALITY_POLICY = (
@@ -59,7 +59,7 @@ def load_demo(session: Session, password: str = PASSWORD) -> tuple[Unit, bool]:
     if unit is not None:
         return unit, False
     unit = Unit(code=UNIT_CODE, name="Sở Khoa học và Công nghệ tỉnh Đắk Lắk", short_name="SKHCN",
-                quality_policy=QUALITY_POLICY)  # fmt: skip
+                quality_policy=QUALITY_POLICY, province="dak-lak")  # fmt: skip
     session.add(unit)
     departments = {code: Department(unit=unit, code=code, name=name) for code, name in DEPARTMENTS}
     session.add_all(departments.values())
@@ -73,11 +73,12 @@ def load_demo(session: Session, password: str = PASSWORD) -> tuple[Unit, bool]:
             title=person.title,
             email=f"{person.username}@skhcn.example.vn",
             password_hash=hashed,
+            unit=unit,
             department=department,
         )
         session.add(user)
         for role in person.roles:
-            scoped = department.id if department and role in ("department_head", "specialist") else None
+            scoped = department.id if department and role in DEPARTMENT_ROLES else None
             user.roles.append(RoleAssignment(unit=unit, role=role, department_id=scoped))
         if person.username == "admin":  # the installation's administrator: the shared library, the province calendar
             session.flush()

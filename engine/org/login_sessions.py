@@ -121,5 +121,6 @@ def change_password(session: Session, user: User, new: str, now: datetime, lifet
     if new.casefold() == user.username.casefold() or verify_password(user, new):
         raise EngineError("Choose a new password that differs from your user name and your current password.")
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     close_all_sessions(session, user)
     return open_session(session, user, now, lifetime)

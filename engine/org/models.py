@@ -12,6 +12,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,9 +28,18 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(300))
     short_name: Mapped[str] = mapped_column(String(40), default="")
     quality_policy: Mapped[str] = mapped_column(Text, default="")
+    # The unit's electronic identification code (mã định danh điện tử, e.g. 000.00.01.H22) that document
+    # exchange (edXML) and dossier codes carry; None until the administrators enter it.
+    electronic_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # The province the unit belongs to (a code of ``engine.org.provinces.PROVINCES``); "" not entered yet.
+    province: Mapped[str] = mapped_column(String(40), default="", server_default="")
     # Administrators of the unit may deploy new versions without the leader's approval (change control).
     allow_direct_deploy: Mapped[bool] = mapped_column(default=False, server_default=false())
     departments: Mapped[list[Department]] = relationship(back_populates="unit", order_by="Department.id")
+
+    def department_choices(self) -> list[dict[str, str]]:
+        """The unit's active departments as process forms list them (``valuesKey: departments``)."""
+        return [{"label": d.name, "value": d.code} for d in self.departments if d.is_active is not False]
 
 
 class Department(Base):
@@ -41,10 +51,16 @@ class Department(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(300))
+    # A closed department keeps its history but takes no new people and is offered to no process form.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     unit: Mapped[Unit] = relationship(back_populates="departments")
 
 
 class User(Base):
+    """A person's account. ``unit_id`` is the unit whose administrators manage the account (None: an
+    account above the units, such as an installation's system administrator); the person may hold roles
+    in other units too. Accounts are never deleted: a leaver is deactivated, and history keeps the name."""
+
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -53,7 +69,11 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(300))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The password was set by an administrator: the person is asked to choose their own at log-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    unit: Mapped[Unit | None] = relationship()
     department: Mapped[Department | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -34,6 +34,9 @@ ROLES: dict[str, Role] = {
 }
 
 
+DEPARTMENT_ROLES = ("department_head", "specialist")
+"""Roles held for one department: given without a department, they are held for the person's own."""
+
 SYSTEM_ADMIN = "system_admin"
 PROVINCE_ADMIN = "province_admin"
 SYSTEM_ROLES: dict[str, Role] = {

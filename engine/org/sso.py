@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 from engine.errors import NotAllowed
+from engine.org import audit
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.people import hash_password
 
@@ -148,7 +149,7 @@ def _sign_in(session: Session, issuer: str, claims: Mapping[str, Any], policy: S
             _require_active(user)
             result = SsoSignIn(user, linked=True)
         else:
-            result = SsoSignIn(_create(session, claims, policy), created=True, linked=True)
+            result = SsoSignIn(_create(session, claims, policy, now), created=True, linked=True)
         link = ExternalIdentity(user_id=result.user.id, issuer=issuer, subject=subject, created_at=now,
                                 last_login_at=now)  # fmt: skip
         session.add(link)
@@ -217,7 +218,7 @@ def _match(session: Session, issuer: str, claims: Mapping[str, Any], policy: Sso
     return user
 
 
-def _create(session: Session, claims: Mapping[str, Any], policy: SsoPolicy) -> User:
+def _create(session: Session, claims: Mapping[str, Any], policy: SsoPolicy, now: datetime) -> User:
     wanted = _claim_text(claims, "preferred_username") or _claim_text(claims, "email") or str(claims["sub"])
     if not policy.create_users:
         raise SsoRefused("unknown", "There is no eISO account for %(name)s yet. Ask your unit's administrator to "
@@ -232,11 +233,15 @@ def _create(session: Session, claims: Mapping[str, Any], policy: SsoPolicy) -> U
         raise SsoRefused("no_unit", "eISO cannot create your account: the unit %(unit)s set for new people does not "
                          "exist. Ask your administrator to correct the setting.", unit=where)  # fmt: skip
     user = User(username=_free_username(session, wanted), full_name=_claim_text(claims, "name") or wanted,
-                email="", password_hash=hash_password(secrets.token_urlsafe(32)), department=department)  # fmt: skip
+                email="", password_hash=hash_password(secrets.token_urlsafe(32)), department=department,
+                unit_id=unit.id)  # fmt: skip
     session.add(user)
     scoped = department.id if department is not None and policy.new_user_role in DEPARTMENT_ROLES else None
     user.roles.append(RoleAssignment(unit=unit, role=policy.new_user_role, department_id=scoped))
     session.flush()
+    audit.record(session, "person.created_by_sign_on", actor=user, now=now, unit_id=unit.id, subject_kind="person",
+                 subject_id=user.id, subject_name=f"{user.full_name} ({user.username})",
+                 details={"role": policy.new_user_role, "department": policy.new_user_department or None})  # fmt: skip
     return user
 
 

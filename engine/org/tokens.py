@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound
+from engine.org import audit
 from engine.org.models import RoleAssignment, Unit, User
 from engine.org.people import SYSTEM_ADMIN, act_within_unit, has_system_role, holds, roles_in_unit, unit_limit
 
@@ -201,6 +202,10 @@ def issue(session: Session, actor: User, *, unit_id: int, name: str, scopes: Ite
     token = ApiToken(unit_id=unit_id, user_id=person.id, name=name, scopes=" ".join(s for s in SCOPES if s in wanted),
                      shown=secret[:SHOWN_LENGTH], digest=digest(secret), created_at=now, created_by_id=actor.id)
     session.add(token)
+    session.flush()
+    audit.record(session, "token.issued", actor=actor, now=now, unit_id=unit_id, subject_kind="token",
+                 subject_id=token.id, subject_name=name,
+                 details={"holder": person.username, "scopes": token.scopes, "starts_with": token.shown})  # fmt: skip
     session.commit()
     return IssuedToken(token, secret)
 
@@ -223,6 +228,8 @@ def revoke(session: Session, actor: User, token_id: int, now: datetime) -> ApiTo
         raise NotFound("This API token does not exist.")
     if token.revoked_at is None:
         token.revoked_at, token.revoked_by_id = now, actor.id
+        audit.record(session, "token.revoked", actor=actor, now=now, unit_id=token.unit_id, subject_kind="token",
+                     subject_id=token.id, subject_name=token.name)  # fmt: skip
         session.commit()
     return token
 

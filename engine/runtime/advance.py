@@ -70,7 +70,7 @@ def context_variables(unit: Unit, actor: User | None) -> dict[str, Any]:
     """Data every process of a unit can use (forms list departments with ``valuesKey: departments``)."""
     return {
         "unit": {"code": unit.code, "name": unit.name},
-        "departments": [{"label": d.name, "value": d.code} for d in unit.departments],
+        "departments": unit.department_choices(),
         "initiator": actor.username if actor else None,
     }
 

@@ -134,7 +134,7 @@ def _describe(command: Command, job_id: str) -> dict[str, Any]:
     command.saved(instance, workflow)  # read only: back to the cache as it was
     node = _node(instance, job.element_id)
     data = with_inputs(node.get("io"), workflow.get_task_from_id(uuid.UUID(job.id)).data)
-    units_list = [{"label": d.name, "value": d.code} for d in instance.unit.departments]
+    units_list = instance.unit.department_choices()
     if data.get("departments") == units_list:  # the unit's list eISO gives every instance, not the process's own
         data.pop("departments")
     return {

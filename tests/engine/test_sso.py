@@ -142,6 +142,11 @@ def test_a_new_person_joins_the_configured_unit_and_department(session: Session,
     assert person.department is not None and person.department.code == "qlkh" and person.is_active
     assert roles(session, "nguyenvanb") == {("skhcn-daklak", "specialist", "qlkh")}
     assert authenticate(session, "nguyenvanb", "") is None  # no password anybody knows
+    assert person.unit_id == unit.id  # the unit's administrators manage the account from now on
+    from engine.org.audit import AuditEntry
+
+    logged = session.scalars(select(AuditEntry).where(AuditEntry.subject_id == person.id)).one()
+    assert (logged.action, logged.unit_id, logged.actor_id) == ("person.created_by_sign_on", unit.id, person.id)
     leader = sign_in(session, clock, {"sub": "kc-12", "preferred_username": "lanhdao"},
                      SsoPolicy(create_users=True, new_user_unit="skhcn-daklak", new_user_department="qlkh",
                                new_user_role="unit_leader"))  # fmt: skip

@@ -26,6 +26,7 @@ from engine import (
     ExternalJob,
     SourceFile,
     Upload,
+    admin,
     fail_job,
     fetch_and_lock,
     instance_moves,
@@ -286,6 +287,34 @@ class World:
 
         return int(self._in_app(make))
 
+    def department(self) -> int:
+        """A new, empty department of the demo unit."""
+        def make(session: Session, engine: Engine) -> int:
+            serial = next(self.serial)
+            made = admin.create_department(session, self.ids["unit"], {"code": f"tam{serial}", "name": f"Tổ {serial}"},
+                                           actor=self.user("quantri"), now=now())  # fmt: skip
+            return made.id
+
+        return int(self._in_app(make))
+
+    def person(self, *, active: bool = True) -> int:
+        """A new person of the demo unit (a specialist of the office), deactivated unless ``active``."""
+        def make(session: Session, engine: Engine) -> int:
+            serial = next(self.serial)
+            quantri = self.user("quantri")
+            made, _ = admin.create_person(session, self.ids["unit"], {
+                "username": f"nguoimoi{serial}", "full_name": f"Người mới {serial}", "department": "vp",
+                "roles": ["specialist"], "password": "mat-khau-nguoi-moi"}, actor=quantri, now=now())  # fmt: skip
+            if not active:
+                admin.deactivate_person(session, made.id, actor=quantri, now=now())
+            return made.id
+
+        return int(self._in_app(make))
+
+    def name(self, prefix: str) -> str:
+        """A code or user name nobody has yet."""
+        return f"{prefix}{next(self.serial)}"
+
     def draft_upload(self) -> list[SourceFile]:
         """A new version of the demo unit's own process (a draft when ``thuky`` uploads it)."""
         return evidence_files(OWN_KEY, f"Đính kèm minh chứng (lần {next(self.serial)})")
@@ -312,7 +341,8 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     at = now()
     unit, _ = load_demo(session)
     other = _people(session, unit)
-    world.ids.update(unit=unit.id, unit_code=unit.code, other_unit=other.id, other_code=other.code)
+    world.ids.update(unit=unit.id, unit_code=unit.code, other_unit=other.id, other_code=other.code,
+                     person=world.user("chuyenvien6").id, department=unit.departments[0].id)
     _libraries(world, session, engine, unit, other, at)
     session.commit()
     _stored_file(world, session, engine, unit, at)

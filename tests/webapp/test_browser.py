@@ -187,3 +187,37 @@ def test_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]
     check("/instances")
     check("/definitions")
     assert wide == {}
+
+
+def test_the_organisation_pages_fit_a_phone_and_the_import_works_from_the_page(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An administrator on a 390 px phone: no organisation page scrolls sideways; a sheet chosen in the file
+    input is checked and its report shown; a leaver is switched off with the page's button."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, "admin")
+    page.get_by_role("link", name="Tổ chức").click()
+    page.get_by_role("link", name="Sở Khoa học và Công nghệ tỉnh Đắk Lắk").first.click()
+    unit_page = page.url
+    wide: dict[str, int] = {}
+
+    def check(path: str) -> None:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+
+    for path in (unit_page, f"{unit_page}/people", f"{unit_page}/people/new", f"{unit_page}/import",
+                 "/organisation", "/organisation/units/new", "/organisation/audit"):
+        check(path)
+    assert wide == {}
+    sheet = tmp_path / "nhan-su.csv"
+    sheet.write_text("username,full_name,department,roles\nmaihoa,Mai Hoa,vp,specialist\nthuky,Trùng,,\n",
+                     encoding="utf-8")
+    page.goto(f"{unit_page}/import")
+    page.locator("#import-file").set_input_files(str(sheet))
+    page.get_by_role("button", name="Chỉ kiểm tra").click()
+    report = page.locator("#refused-rows").inner_text()
+    assert "Tên đăng nhập 'thuky' đã có người dùng" in report
+    page.goto(f"{unit_page}/people")
+    page.get_by_role("link", name="Vũ Minh Tuấn").click()
+    page.get_by_role("button", name="Khóa tài khoản").click()
+    assert "Đã khóa tài khoản của Vũ Minh Tuấn" in page.locator("main").inner_text()

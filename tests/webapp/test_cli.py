@@ -98,3 +98,29 @@ def test_bench_auth_prints_rates_and_a_worker_that_hashes_no_password(app: Flask
     assert "1.00 password hashes per call" in off
     assert "0.00 password hashes per call" in on and "0.00 password hashes per call" in token
     assert "5 jobs fetched and completed" in result.output and "0 password hashes; 5 jobs completed" in result.output
+def test_user_create_refuses_a_taken_name_or_a_short_password_and_creates_nothing(app: Flask) -> None:
+    from sqlalchemy import func, select
+
+    from engine import User
+    from webapp.extensions import sa_session
+
+    runner = app.test_cli_runner()
+    with app.app_context():
+        before = sa_session().scalar(select(func.count(User.id)))
+    taken = runner.invoke(args=["user", "create", "ThuKy", "--full-name", "Người khác"],
+                          input="mat-khau-1234\nmat-khau-1234\n")  # fmt: skip
+    assert taken.exit_code != 0 and "username: The user name 'thuky' is already taken" in taken.output
+    short = runner.invoke(args=["user", "create", "moi", "--full-name", "Người mới"], input="ngan\nngan\n")
+    assert short.exit_code != 0 and "password: A password needs at least 8 characters." in short.output
+    with app.app_context():
+        assert sa_session().scalar(select(func.count(User.id))) == before
+    made = runner.invoke(args=["user", "create", "tinh", "--full-name", "Quản trị tỉnh", "--no-system-admin"],
+                         input="mat-khau-1234\nmat-khau-1234\n")  # fmt: skip
+    assert made.exit_code == 0 and "tinh: account created" in made.output and "system administrator" not in made.output
+
+
+def test_bench_import_prints_the_time_per_person(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["bench", "import", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert "sheet of 3 people" in result.output and "ms per person" in result.output
+    assert "imported 3 people" in result.output
