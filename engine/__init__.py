@@ -22,6 +22,7 @@ from engine.db import Base, claim
 from engine.dossiers import clock
 from engine.errors import (
     Conflict,
+    Count,
     DefinitionNotFound,
     DeploymentRejected,
     EngineError,
@@ -32,6 +33,7 @@ from engine.errors import (
     InstanceNotFound,
     NotAllowed,
     NotFound,
+    Phrase,
     Problem,
     TaskNotFound,
     TaskNotReady,
@@ -57,6 +59,7 @@ from engine.org.people import (
     has_system_role,
     revoke_system_role,
     roles_in_unit,
+    set_language,
     unit_ids_of,
 )
 from engine.runtime import business_rules, handlers, queries, script_tasks
@@ -127,13 +130,13 @@ __all__ = [
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
-    "HIGH", "LOW",
+    "HIGH", "LOW", "set_language",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
     "StoredFile", "ExternalJob",
     # errors
     "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
-    "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",
+    "TaskNotReady", "FieldError", "FormInvalid", "Phrase", "Count", "Problem", "DeploymentRejected", "ExpressionError",
     "EngineStateError", "JobNotFound", "NoOneWaiting",
 ]  # fmt: skip

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
 from engine import EngineError, User, authenticate, login_guard, login_sessions
+from engine import set_language as remember_language
 
 from .errors import translated
 from .extensions import now, sa_session
@@ -106,6 +107,8 @@ def login() -> Any:
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
     _start_session(login_sessions.open_session(sa_session(), user, now()))
+    if user.locale and "locale" not in session:  # the language the person chose before, on a new browser
+        session["locale"] = user.locale
     return redirect(safe_next(request.args.get("next")))
 
 
@@ -150,4 +153,6 @@ def change_password() -> Any:
 def set_language(code: str) -> Any:
     if code in ("vi", "en"):
         session["locale"] = code
+        if g.user is not None:  # remembered for the mails eISO sends the person
+            remember_language(sa_session(), g.user, code)
     return redirect(safe_next(request.form.get("next")))

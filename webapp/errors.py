@@ -8,8 +8,9 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from engine import DeploymentRejected, EngineError, FormInvalid
+from engine import DeploymentRejected, EngineError, FormInvalid, Problem
 
+from .i18n import say
 from .security import basic_challenge_allowed
 
 
@@ -55,7 +56,12 @@ def error_payload(status: int, message: str, **extra: Any) -> dict[str, Any]:
 
 def translated(exc: EngineError) -> str:
     """The error in the user's language when the catalogue has it, else the English sentence."""
-    return _(exc.template, **exc.params) if exc.params else _(exc.template)
+    return say(exc)
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Deploy problems for an answer: the message in the reader's language, without the stored phrase."""
+    return [{**{k: v for k, v in p.as_dict().items() if k != "text"}, "message": say(p.text)} for p in problems]
 
 
 def _engine_error(exc: EngineError) -> Any:
@@ -64,7 +70,7 @@ def _engine_error(exc: EngineError) -> Any:
     if isinstance(exc, FormInvalid):
         extra["field_errors"] = exc.errors
     if isinstance(exc, DeploymentRejected):
-        extra["problems"] = [p.as_dict() for p in exc.problems]
+        extra["problems"] = problem_dicts(exc.problems)
     if _wants_json():
         return jsonify(error_payload(status, translated(exc), **extra)), status
     return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),

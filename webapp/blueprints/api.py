@@ -22,6 +22,7 @@ from engine import (
 )
 
 from ..auth import sign_in
+from ..errors import problem_dicts
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
@@ -201,6 +202,6 @@ def deploy() -> Any:
         "definitions": [_definition(d) for d in result.definitions],
         "unchanged": [_definition(d) for d in result.unchanged],
         "forms": [{"form_key": f.form_key, "version": f.version} for f in result.forms],
-        "warnings": [w.as_dict() for w in result.warnings],
+        "warnings": problem_dicts(result.warnings),
     }
     return jsonify(body), 201
