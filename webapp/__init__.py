@@ -88,7 +88,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import auth, camunda_rest, commands, errors, security, views
+    from . import auth, camunda_rest, commands, errors, expired, security, views
     from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
     from .blueprints.iso import objectives
 
@@ -113,5 +113,6 @@ def _register_blueprints(app: Flask) -> None:
     for exempt in camunda_rest.BLUEPRINTS:
         csrf.exempt(exempt)
     errors.register(app)
+    expired.register(app)
     views.register(app)
     commands.register(app)

@@ -112,6 +112,27 @@ def login() -> Any:
     return redirect(safe_next(request.args.get("next")))
 
 
+@bp.post("/login/resume")
+def resume() -> Any:
+    """Log in again from the page that kept a refused form (``webapp/expired.py``); the form stays kept,
+    to be sent with one more click."""
+    from .expired import kept_form
+
+    resend_to = safe_next(request.form.get("_resend_to"))
+    try:
+        user = sign_in(request.form.get("_resume_username", "").strip(), request.form.get("_resume_password", ""))
+    except LockedOut as exc:
+        flash(str(exc.description), "error")
+        return kept_form(resend_to, 429, signed_out=True)
+    if user is None:
+        flash(_("Wrong username or password."), "error")
+        return kept_form(resend_to, 401, signed_out=True)
+    _start_session(login_sessions.open_session(sa_session(), user, now()))
+    g.user = user
+    flash(_("You are logged in again. Check what you typed, then send it."), "success")
+    return kept_form(resend_to, 200, signed_out=False)
+
+
 @bp.post("/logout")
 def logout() -> Any:
     token = session.get(SESSION_TOKEN)

@@ -80,7 +80,9 @@ def _engine_error(exc: EngineError) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     message = exc.description or ""
-    if message == type(exc).description and status in DEFAULT_MESSAGES:  # the web server's own English text
+    if status == 413:
+        message = too_large()
+    elif message == type(exc).description and status in DEFAULT_MESSAGES:  # the web server's own English text
         message = _(DEFAULT_MESSAGES[status])
     if _wants_json():
         response = jsonify(error_payload(status, message))
@@ -92,6 +94,14 @@ def _http_error(exc: HTTPException) -> Any:
         response = current_app.make_response((page, status))
     response.headers.extend(retry_after(exc))
     return response, status
+
+
+def too_large() -> str:
+    """What a 413 says: the limits, that nothing was saved, and what to do."""
+    limit = current_app.config["EISO_SETTINGS"].max_upload_mb
+    return _("What you sent is larger than this server accepts: at most %(file)s MB per file and %(total)s MB in "
+             "one sending. Nothing was saved. Go back (your browser keeps what you typed), then choose smaller files "
+             "or send them in several parts.", file=limit, total=limit + 5)  # fmt: skip
 
 
 def retry_after(exc: HTTPException) -> list[tuple[str, str]]:

@@ -177,6 +177,10 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "POST": Case("public", "/login", form({"username": "thuky", "password": "demo"})),
     },
     ("auth.logout", "/logout"): {"POST": Case("public", "/logout")},
+    ("auth.resume", "/login/resume"): {
+        "POST": Case("public", "/login/resume", form({"_resume_username": "thuky", "_resume_password": "demo",
+                                                      "_resend_to": "/notices", "ghi_chu": "Đã xem"})),
+    },
     ("auth.set_language", "/language/<code>"): {"POST": Case("public", "/language/en", form({"next": "/units"}))},
     ("auth.change_password", "/account/password"): {
         "GET": Case("signed_in", "/account/password"),
