@@ -36,7 +36,11 @@ class Phrase:
         text = translate(self.template)
         if not self.params:
             return text
-        return text % {name: _render(value, translate, show) for name, value in self.params.items()}
+        values = {name: _render(value, translate, show) for name, value in self.params.items()}
+        try:
+            return text % values
+        except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder: say it in English
+            return self.template % values
 
     def __str__(self) -> str:
         return self.render(_english, _english_value)
