@@ -86,7 +86,8 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(token: str) -> None:
+def start_session(token: str) -> None:
+    """A new session for a log-in: nothing of the old one is kept but the chosen language."""
     locale = session.get("locale")
     session.clear()
     session[SESSION_TOKEN] = token
@@ -106,31 +107,10 @@ def login() -> Any:
     if user is None:
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
-    _start_session(login_sessions.open_session(sa_session(), user, now()))
+    start_session(login_sessions.open_session(sa_session(), user, now()))
     if user.locale and "locale" not in session:  # the language the person chose before, on a new browser
         session["locale"] = user.locale
     return redirect(safe_next(request.args.get("next")))
-
-
-@bp.post("/login/resume")
-def resume() -> Any:
-    """Log in again from the page that kept a refused form (``webapp/expired.py``); the form stays kept,
-    to be sent with one more click."""
-    from .expired import kept_form
-
-    resend_to = safe_next(request.form.get("_resend_to"))
-    try:
-        user = sign_in(request.form.get("_resume_username", "").strip(), request.form.get("_resume_password", ""))
-    except LockedOut as exc:
-        flash(str(exc.description), "error")
-        return kept_form(resend_to, 429, signed_out=True)
-    if user is None:
-        flash(_("Wrong username or password."), "error")
-        return kept_form(resend_to, 401, signed_out=True)
-    _start_session(login_sessions.open_session(sa_session(), user, now()))
-    g.user = user
-    flash(_("You are logged in again. Check what you typed, then send it."), "success")
-    return kept_form(resend_to, 200, signed_out=False)
 
 
 @bp.post("/logout")
@@ -165,7 +145,7 @@ def change_password() -> Any:
     except EngineError as exc:
         flash(translated(exc), "error")
         return render_template("account/password.html"), 422
-    _start_session(token)
+    start_session(token)
     flash(_("Your password is changed. Every other session of your account has been logged out."), "success")
     return redirect(url_for("inbox.index"))
 

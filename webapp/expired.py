@@ -5,7 +5,7 @@ browser session it was made for. Sent later, or after the session ended (logged 
 password changed, the browser restarted), the form is refused: nothing is saved. Instead of an error that
 loses the work, the person gets a page that says so in their language, shows what they typed, and sends
 it again with a fresh code at one click; when they are no longer logged in, the same page logs them in
-first (``auth.resume``) and keeps the form.
+first (``/login/resume``) and keeps the form.
 
 Passwords are never written back into a page: the person types them again. Chosen files cannot be kept
 by any page; the person is told which ones to choose again. A form that did not come from one of our own
@@ -16,15 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Blueprint, Flask, flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from engine import login_sessions
+
+from .auth import LockedOut, load_user, safe_next, sign_in, start_session
 from .errors import error_payload
+from .extensions import now, sa_session
+
+bp = Blueprint("expired", __name__)
 
 SECRET = ("password",)  # fields never written back into a page
 NOT_KEPT = ("csrf_token", "_resend_to", "_resume_username", "_resume_password")
-PUBLIC = {"auth.login", "auth.logout", "auth.set_language", "auth.resume"}  # forms that need no log-in
+PUBLIC = {"auth.login", "auth.logout", "auth.set_language", "expired.resume"}  # forms that need no log-in
 
 
 def _secret(name: str) -> bool:
@@ -57,13 +63,31 @@ def _expired(exc: CSRFError) -> Any:
         message = _("The security code of this request is missing or out of date; send it again.")
         return jsonify(error_payload(400, message)), 400
     if "user" not in g:  # the code is checked before the person is looked up
-        from .auth import load_user
-
         load_user()
     resend_to = request.full_path.rstrip("?") if request.query_string else request.path
     signed_out = g.user is None and request.endpoint not in PUBLIC
     return kept_form(resend_to, 400, signed_out=signed_out, same_site=came_from_our_pages())
 
 
+@bp.post("/login/resume")
+def resume() -> Any:
+    """Log in again from the page that kept a refused form; the form stays kept, to be sent with one more
+    click."""
+    resend_to = safe_next(request.form.get("_resend_to"))
+    try:
+        user = sign_in(request.form.get("_resume_username", "").strip(), request.form.get("_resume_password", ""))
+    except LockedOut as exc:
+        flash(str(exc.description), "error")
+        return kept_form(resend_to, 429, signed_out=True)
+    if user is None:
+        flash(_("Wrong username or password."), "error")
+        return kept_form(resend_to, 401, signed_out=True)
+    start_session(login_sessions.open_session(sa_session(), user, now()))
+    g.user = user
+    flash(_("You are logged in again. Check what you typed, then send it."), "success")
+    return kept_form(resend_to, 200, signed_out=False)
+
+
 def register(app: Flask) -> None:
+    app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _expired)

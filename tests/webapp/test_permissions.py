@@ -177,7 +177,7 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "POST": Case("public", "/login", form({"username": "thuky", "password": "demo"})),
     },
     ("auth.logout", "/logout"): {"POST": Case("public", "/logout")},
-    ("auth.resume", "/login/resume"): {
+    ("expired.resume", "/login/resume"): {
         "POST": Case("public", "/login/resume", form({"_resume_username": "thuky", "_resume_password": "demo",
                                                       "_resend_to": "/notices", "ghi_chu": "Đã xem"})),
     },
