@@ -22,6 +22,7 @@ from engine.db import Base, claim
 from engine.dossiers import clock
 from engine.errors import (
     Conflict,
+    Count,
     DefinitionNotFound,
     DeploymentRejected,
     EngineError,
@@ -34,6 +35,7 @@ from engine.errors import (
     InvalidFields,
     NotAllowed,
     NotFound,
+    Phrase,
     Problem,
     TaskNotFound,
     TaskNotReady,
@@ -64,6 +66,7 @@ from engine.org.people import (
     password_checks,
     revoke_system_role,
     roles_in_unit,
+    set_language,
     unit_ids_of,
 )
 from engine.org.people_import import ImportRefused, RowProblem
@@ -144,14 +147,14 @@ __all__ = [
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
     "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks", "DEPARTMENT_ROLES", "PROVINCES",
-    "province_name",
+    "province_name", "set_language",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",
     "StoredFile", "ExternalJob", "TaskCandidate", "ApiToken", "AuditEntry",
     # errors
     "EngineError", "NotFound", "InstanceNotFound", "TaskNotFound", "DefinitionNotFound", "NotAllowed", "Conflict",
-    "TaskNotReady", "FieldError", "FormInvalid", "Problem", "DeploymentRejected", "ExpressionError",
+    "TaskNotReady", "FieldError", "FormInvalid", "Phrase", "Count", "Problem", "DeploymentRejected", "ExpressionError",
     "EngineStateError", "JobNotFound", "NoOneWaiting", "InvalidFields", "FieldProblem", "ImportRefused",
     "RowProblem",
 ]  # fmt: skip

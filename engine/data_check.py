@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.errors import EngineError, EngineStateError
+from engine.errors import Count, EngineError, EngineStateError
 
 MAX_DATA_DEPTH = 32  # nesting of lists and objects in one variable
 MAX_DATA_SIZE = 1_000_000  # characters of text + items of lists and objects, in all the variables of one call
@@ -66,7 +66,7 @@ class _Walk:
             raise InvalidData(
                 "The data is too large at '%(field)s': more than %(limit)s characters and items in all.",
                 field=path or "(all)",
-                limit=f"{MAX_DATA_SIZE:,}",
+                limit=Count(MAX_DATA_SIZE),
             )
 
     def mapping(self, values: Mapping[Any, Any], path: str, depth: int) -> None:

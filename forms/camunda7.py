@@ -23,6 +23,7 @@ from .form import Form
 from .form_js import KEY
 from .model import Field, FormSchemaError, Option, Rules
 from .parsing import InvalidInput, parse_checkbox, parse_date, parse_number
+from .words import Words
 
 TYPES = {"string": "textfield", "long": "number", "boolean": "checkbox", "date": "datetime", "enum": "select"}
 LIMITS = {"minlength": "min_length", "maxlength": "max_length", "min": "min", "max": "max"}
@@ -35,11 +36,12 @@ def load_generated_form(fields: list[Mapping[str, Any]]) -> Form:
 def _field(item: Mapping[str, Any]) -> Field:
     key = item.get("id")
     if not isinstance(key, str) or not KEY.fullmatch(key):
-        raise FormSchemaError(f"form field id {key!r} is not a valid variable name.")
-    name = f"'{key}'"
+        raise FormSchemaError(Words("form field id %(id)s is not a valid variable name.", id=repr(key)))
+    name = Words("'%(id)s'", id=key)
     kind = item.get("type") or "string"
     if kind not in TYPES:
-        raise FormSchemaError(f"type {kind!r} is not supported; use one of {', '.join(TYPES)}.", name)
+        raise FormSchemaError(Words("type %(type)s is not supported; use one of %(known)s.", type=repr(kind),
+                                    known=", ".join(TYPES)), name)  # fmt: skip
     built = Field(type=TYPES[kind], id=key, key=key, label=str(item.get("label") or key))
     built.decimal_digits = 0 if kind == "long" else None
     built.values = tuple(_options(item, name)) if kind == "enum" else None
@@ -48,16 +50,16 @@ def _field(item: Mapping[str, Any]) -> Field:
     return built
 
 
-def _options(item: Mapping[str, Any], name: str) -> list[Option]:
+def _options(item: Mapping[str, Any], name: Words) -> list[Option]:
     options = []
     for value in item.get("options") or []:
         if not isinstance(value, Mapping) or not value.get("id"):
-            raise FormSchemaError(f"every enum value needs an 'id'; found {value!r}.", name)
+            raise FormSchemaError(Words("every enum value needs an 'id'; found %(value)s.", value=repr(value)), name)
         options.append(Option(str(value["id"]), str(value.get("name") or value["id"])))
     return options
 
 
-def _constraints(constraints: list[Mapping[str, Any]], name: str) -> tuple[Rules, bool]:
+def _constraints(constraints: list[Mapping[str, Any]], name: Words) -> tuple[Rules, bool]:
     settings: dict[str, Any] = {}
     readonly = False
     for constraint in constraints:
@@ -69,25 +71,24 @@ def _constraints(constraints: list[Mapping[str, Any]], name: str) -> tuple[Rules
         elif kind in LIMITS:
             settings[LIMITS[kind]] = _limit(constraint.get("config"), kind, name)
         else:
-            raise FormSchemaError(
-                f"constraint {kind!r} is not supported (custom validators need Java); use "
-                "required, minlength, maxlength, min, max or readonly.",
-                name,
-            )
+            raise FormSchemaError(Words("constraint %(constraint)s is not supported (custom validators need Java); "
+                                        "use required, minlength, maxlength, min, max or readonly.",
+                                        constraint=repr(kind)), name)  # fmt: skip
     return Rules(**settings), readonly
 
 
-def _limit(config: Any, kind: str, name: str) -> Decimal:
+def _limit(config: Any, kind: str, name: Words) -> Decimal:
     try:
         number = Decimal(str(config).strip())
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite():
-        raise FormSchemaError(f"constraint {kind!r} needs a number as config; found {config!r}.", name)
+        raise FormSchemaError(Words("constraint %(constraint)s needs a number as config; found %(value)s.",
+                                    constraint=repr(kind), value=repr(config)), name)  # fmt: skip
     return number
 
 
-def _default(built: Field, value: Any, name: str) -> Any:
+def _default(built: Field, value: Any, name: Words) -> Any:
     if value is None or value == "" or (isinstance(value, str) and value.strip().startswith(("${", "#{"))):
         return None
     try:
@@ -98,5 +99,5 @@ def _default(built: Field, value: Any, name: str) -> Any:
         if built.type == "datetime":
             return parse_date(value)
     except InvalidInput:
-        raise FormSchemaError(f"default value {value!r} does not fit the field type.", name)
+        raise FormSchemaError(Words("default value %(value)s does not fit the field type.", value=repr(value)), name)
     return str(value)

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .feel import Scope, evaluate_expression
-from .messages import Problem
+from .messages import Refusal
 from .model import Evaluate, Expression, Field, Limit, Option
 from .options import find_option
 from .parsing import InvalidInput, fraction_digits, invalid, is_empty, parse_value, to_decimal
@@ -79,29 +79,29 @@ def limit(value: Limit, context: CheckContext) -> Decimal | None:
     return value
 
 
-def check_length(field: Field, value: str, context: CheckContext) -> Problem | None:
+def check_length(field: Field, value: str, context: CheckContext) -> Refusal | None:
     shortest = limit(field.rules.min_length, context)
     if shortest is not None and len(value) < shortest:
-        return Problem("min_length", {"limit": shortest})
+        return Refusal("min_length", {"limit": shortest})
     longest = limit(field.rules.max_length, context)
     if longest is not None and len(value) > longest:
-        return Problem("max_length", {"limit": longest})
+        return Refusal("max_length", {"limit": longest})
     return None
 
 
-def check_pattern(field: Field, value: str, context: CheckContext) -> Problem | None:
+def check_pattern(field: Field, value: str, context: CheckContext) -> Refusal | None:
     pattern = field.rules.pattern
     if pattern is None or pattern.search(value):
         return None
-    return Problem("pattern", text=field.rules.pattern_message)
+    return Refusal("pattern", text=field.rules.pattern_message)
 
 
-def check_validation_type(field: Field, value: str, context: CheckContext) -> Problem | None:
+def check_validation_type(field: Field, value: str, context: CheckContext) -> Refusal | None:
     kind = field.rules.validation_type
     if kind == "email" and not EMAIL.fullmatch(value):
-        return Problem("email")
+        return Refusal("email")
     if kind == "phone" and not _is_phone(value):
-        return Problem("phone")
+        return Refusal("phone")
     return None
 
 
@@ -110,24 +110,24 @@ def _is_phone(value: str) -> bool:
     return bool(PHONE.fullmatch(value)) and digits in PHONE_DIGITS
 
 
-def check_bounds(field: Field, number: Decimal, context: CheckContext) -> Problem | None:
+def check_bounds(field: Field, number: Decimal, context: CheckContext) -> Refusal | None:
     lowest = limit(field.rules.min, context)
     if lowest is not None and number < lowest:
-        return Problem("min", {"limit": lowest})
+        return Refusal("min", {"limit": lowest})
     highest = limit(field.rules.max, context)
     if highest is not None and number > highest:
-        return Problem("max", {"limit": highest})
+        return Refusal("max", {"limit": highest})
     return None
 
 
-def check_decimal_digits(field: Field, number: Decimal, context: CheckContext) -> Problem | None:
+def check_decimal_digits(field: Field, number: Decimal, context: CheckContext) -> Refusal | None:
     allowed = field.decimal_digits
     if allowed is None or fraction_digits(number) <= allowed:
         return None
-    return Problem("integer") if allowed == 0 else Problem("decimal_digits", {"limit": allowed})
+    return Refusal("integer") if allowed == 0 else Refusal("decimal_digits", {"limit": allowed})
 
 
-def check_increment(field: Field, number: Decimal, context: CheckContext) -> Problem | None:
+def check_increment(field: Field, number: Decimal, context: CheckContext) -> Refusal | None:
     step = field.increment
     if not step:
         return None
@@ -136,16 +136,16 @@ def check_increment(field: Field, number: Decimal, context: CheckContext) -> Pro
         on_step = (number - base) % step == 0
     except InvalidOperation:
         on_step = False
-    return None if on_step else Problem("increment", {"limit": step})
+    return None if on_step else Refusal("increment", {"limit": step})
 
 
-def check_passed_date(field: Field, value: str, context: CheckContext) -> Problem | None:
+def check_passed_date(field: Field, value: str, context: CheckContext) -> Refusal | None:
     if not field.disallow_passed_dates or field.subtype == "time":
         return None
-    return Problem("past_date") if date.fromisoformat(value[:10]) < context.today else None
+    return Refusal("past_date") if date.fromisoformat(value[:10]) < context.today else None
 
 
-_Check = Callable[[Field, Any, CheckContext], Problem | None]
+_Check = Callable[[Field, Any, CheckContext], Refusal | None]
 _CHECKS: Mapping[str, tuple[_Check, ...]] = {
     "textfield": (check_length, check_pattern, check_validation_type),
     "textarea": (check_length, check_pattern),

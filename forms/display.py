@@ -63,11 +63,25 @@ def _safe_html(text: str, scope: Scope, evaluate: Evaluate | None, *, markdown: 
         return f"eisoslot{len(slots) - 1}x"
 
     parked = TEMPLATE.sub(park, text)
-    html = nh3.clean(_MARKDOWN.render(parked) if markdown else parked)
+    html = nh3.clean(_render_markdown(parked) if markdown else parked)
     # Sanitise again once the values are in: an escaped value can still be a dangerous link address
     # (``[open]({{url}})`` with url = ``javascript:…``), which only an HTML-aware cleaner removes.
     filled = nh3.clean(_SLOT.sub(lambda match: slots[int(match.group(1))], html))
     return Markup(filled)  # noqa: S704 - sanitised just above
+
+
+def _render_markdown(text: str) -> str:
+    """Markdown as HTML, its headings moved to sit under the page's own ``h1``: the highest becomes ``h2``
+    and the others keep their distance to it, so a form's ``### Title`` skips no level (screen readers
+    navigate by headings)."""
+    tokens = _MARKDOWN.parse(text)
+    levels = [int(t.tag[1]) for t in tokens if t.type in ("heading_open", "heading_close")]
+    if levels:
+        shift = min(levels) - 2
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) - shift)}"
+    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
 
 
 def safe_link(url: str) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .messages import Problem
+from .messages import Refusal
 from .model import Field
 
 
@@ -33,12 +33,12 @@ def uploaded(files: Sequence[Any]) -> list[FileInfo]:
     return infos
 
 
-def file_problem(field: Field, files: list[FileInfo]) -> Problem | None:
+def file_problem(field: Field, files: list[FileInfo]) -> Refusal | None:
     if len(files) > 1 and not field.multiple:
-        return Problem("one_file")
+        return Refusal("one_file")
     patterns = accepted(field.accept)
     if patterns and not all(_matches(file, patterns) for file in files):
-        return Problem("file_type", {"limit": ", ".join(patterns)})
+        return Refusal("file_type", {"limit": ", ".join(patterns)})
     return None
 
 

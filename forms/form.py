@@ -12,6 +12,7 @@ from .initial import initial_values
 from .model import Evaluate, Field, FileLike, FormSchemaError, Result
 from .post import Post
 from .view import FormView, build_view, conditional_states
+from .words import Words
 
 
 @dataclass
@@ -125,7 +126,5 @@ def _claim(component: Field, path: tuple[str, ...], seen: dict[tuple[str, ...], 
     owner = seen.setdefault(path, component)
     if owner is not component:
         dotted = ".".join(path).replace(".[]", "[]")
-        raise FormSchemaError(
-            f"binds '{dotted}', which component '{owner.id}' already binds; give each one its own key.",
-            f"'{component.id}'",
-        )
+        raise FormSchemaError(Words("binds '%(path)s', which component '%(owner)s' already binds; give each one its "
+                                    "own key.", path=dotted, owner=owner.id), Words("'%(id)s'", id=component.id))

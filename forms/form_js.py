@@ -38,6 +38,7 @@ from .model import (
     Rules,
 )
 from .patterns import PatternRefused, SearchPattern, compile_pattern
+from .words import Words
 
 KEY = re.compile(r"\w+(?:\.\w+)*")
 SUBTYPES = ("date", "time", "datetime")
@@ -58,10 +59,11 @@ def load_form_js(schema: Mapping[str, Any]) -> Form:
 def _check_header(schema: Mapping[str, Any]) -> None:
     kind = schema.get("type", "default")
     if kind != "default":
-        raise FormSchemaError(f"Form type {kind!r} is not supported; a form-js form has type 'default'.")
+        raise FormSchemaError(Words("Form type %(type)s is not supported; a form-js form has type 'default'.",
+                                    type=repr(kind)))
     version = schema.get("schemaVersion")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise FormSchemaError(f"schemaVersion {version!r} is not a positive whole number.")
+        raise FormSchemaError(Words("schemaVersion %(version)s is not a positive whole number.", version=repr(version)))
 
 
 @dataclass
@@ -82,11 +84,12 @@ def _components(items: list[Any], ids: _Ids) -> list[Field]:
 def _component(item: Any, ids: _Ids) -> Field:
     component_id, number = ids.take(item.get("id") if isinstance(item, Mapping) else None)
     if not isinstance(item, Mapping):
-        raise FormSchemaError(f"component number {number} is not a JSON object.")
+        raise FormSchemaError(Words("component number %(number)s is not a JSON object.", number=number))
     source = _Source(item, _describe(item, component_id))
     kind = item.get("type")
     if kind not in KNOWN_TYPES:
-        raise source.fail(f"unknown component type {kind!r}. Known types: {', '.join(sorted(KNOWN_TYPES))}.")
+        raise source.fail(Words("unknown component type %(type)s. Known types: %(known)s.", type=repr(kind),
+                                known=", ".join(sorted(KNOWN_TYPES))))  # fmt: skip
     built = Field(
         type=str(kind),
         id=component_id,
@@ -110,9 +113,11 @@ def _datetime_label(source: _Source) -> str:
     return source.text("dateLabel") or source.text("timeLabel")
 
 
-def _describe(item: Mapping[str, Any], component_id: str) -> str:
+def _describe(item: Mapping[str, Any], component_id: str) -> Words:
     key = item.get("key")
-    return f"'{component_id}' (key '{key}')" if isinstance(key, str) and key else f"'{component_id}'"
+    if isinstance(key, str) and key:
+        return Words("'%(id)s' (key '%(key)s')", id=component_id, key=key)
+    return Words("'%(id)s'", id=component_id)
 
 
 @dataclass(frozen=True)
@@ -120,9 +125,9 @@ class _Source:
     """One component as written, with readers that fail naming it."""
 
     item: Mapping[str, Any]
-    name: str
+    name: Words
 
-    def fail(self, problem: str) -> FormSchemaError:
+    def fail(self, problem: Words) -> FormSchemaError:
         return FormSchemaError(problem, self.name)
 
     def text(self, prop: str) -> str:
@@ -130,7 +135,7 @@ class _Source:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self.fail(f"'{prop}' must be text, not {value!r}.")
+            raise self.fail(Words("'%(property)s' must be text, not %(value)s.", property=prop, value=repr(value)))
         return value
 
     def flag(self, prop: str) -> bool | Expression:
@@ -144,7 +149,8 @@ class _Source:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self.fail(f"'{prop}' must be a FEEL expression, not {value!r}.")
+            raise self.fail(Words("'%(property)s' must be a FEEL expression, not %(value)s.", property=prop,
+                                  value=repr(value)))  # fmt: skip
         text = value.strip().removeprefix("=").strip()
         return Expression(text) if text else None
 
@@ -153,13 +159,14 @@ class _Source:
         if conditional is None:
             return None
         if not isinstance(conditional, Mapping):
-            raise self.fail('\'conditional\' must be an object like {"hide": "=..."}.')
+            raise self.fail(Words("'conditional' must be an object like %(example)s.", example='{"hide": "=..."}'))
         return self.expression("hide", conditional)
 
     def key(self) -> str:
         key = self.item.get("key")
         if not isinstance(key, str) or not KEY.fullmatch(key):
-            raise self.fail(f"needs a 'key' made of letters, digits and _ separated by dots; found {key!r}.")
+            raise self.fail(Words("needs a 'key' made of letters, digits and _ separated by dots; found %(key)s.",
+                                  key=repr(key)))  # fmt: skip
         return key
 
     def number(self, prop: str, block: Mapping[str, Any]) -> Limit:
@@ -173,14 +180,16 @@ class _Source:
         except InvalidOperation:
             number = Decimal("NaN")
         if not number.is_finite():
-            raise self.fail(f"'{prop}' must be a number or a FEEL expression; found {value!r}.")
+            raise self.fail(Words("'%(property)s' must be a number or a FEEL expression; found %(value)s.",
+                                  property=prop, value=repr(value)))
         return number
 
     def whole_number(self, prop: str) -> int | None:
         value = self.item.get(prop)
         if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             return value
-        raise self.fail(f"'{prop}' must be a whole number of 0 or more; found {value!r}.")
+        raise self.fail(Words("'%(property)s' must be a whole number of 0 or more; found %(value)s.", property=prop,
+                              value=repr(value)))  # fmt: skip
 
 
 def _layout(item: Mapping[str, Any]) -> Layout:
@@ -203,7 +212,7 @@ def _bind(source: _Source, built: Field, ids: _Ids) -> None:
 def _rules(source: _Source) -> Rules:
     block = source.item.get("validate") or {}
     if not isinstance(block, Mapping):
-        raise source.fail("'validate' must be an object.")
+        raise source.fail(Words("'validate' must be an object."))
     message = block.get("patternErrorMessage")
     return Rules(
         required=block.get("required") is True,
@@ -221,18 +230,20 @@ def _pattern(source: _Source, pattern: Any) -> SearchPattern | None:
     if pattern is None or pattern == "":
         return None
     if not isinstance(pattern, str):
-        raise source.fail(f"validate.pattern must be text; found {pattern!r}.")
+        raise source.fail(Words("validate.pattern must be text; found %(value)s.", value=repr(pattern)))
     try:
         return compile_pattern(pattern)
     except PatternRefused as refused:
-        raise source.fail(f"validate.pattern {pattern[:100]!r} cannot be used: {refused}.")
+        raise source.fail(Words("validate.pattern %(pattern)s cannot be used: %(reason)s.", pattern=repr(pattern[:100]),
+                                reason=Words(refused.template, **refused.params)))  # fmt: skip
 
 
 def _validation_type(source: _Source, value: Any) -> str | None:
     if value in (None, "", "custom"):
         return None
     if value not in VALIDATION_TYPES:
-        raise source.fail(f"validate.validationType {value!r} is not one of: email, phone, custom.")
+        raise source.fail(Words("validate.validationType %(value)s is not one of: email, phone, custom.",
+                                value=repr(value)))  # fmt: skip
     return str(value)
 
 
@@ -245,12 +256,13 @@ def _options(source: _Source, built: Field, ids: _Ids) -> None:
     elif isinstance(item.get("values"), list):
         built.values = tuple(_static_option(source, value) for value in item["values"])
     else:
-        raise source.fail("has no options: set 'values', 'valuesKey' or 'valuesExpression'.")
+        raise source.fail(Words("has no options: set 'values', 'valuesKey' or 'valuesExpression'."))
 
 
 def _static_option(source: _Source, value: Any) -> Option:
     if not isinstance(value, Mapping) or "value" not in value:
-        raise source.fail(f"each entry of 'values' needs a 'value' (and a 'label'); found {value!r}.")
+        raise source.fail(Words("each entry of 'values' needs a 'value' (and a 'label'); found %(value)s.",
+                                value=repr(value)))  # fmt: skip
     label = value.get("label")
     return Option(value["value"], label if isinstance(label, str) else str(value["value"]))
 
@@ -258,7 +270,8 @@ def _static_option(source: _Source, value: Any) -> Option:
 def _datetime(source: _Source, built: Field, ids: _Ids) -> None:
     subtype = source.item.get("subtype") or "date"
     if subtype not in SUBTYPES:
-        raise source.fail(f"subtype {subtype!r} is not one of: {', '.join(SUBTYPES)}.")
+        raise source.fail(Words("subtype %(subtype)s is not one of: %(known)s.", subtype=repr(subtype),
+                                known=", ".join(SUBTYPES)))  # fmt: skip
     built.subtype = subtype
     built.disallow_passed_dates = source.item.get("disallowPassedDates") is True
 
@@ -267,7 +280,8 @@ def _number(source: _Source, built: Field, ids: _Ids) -> None:
     built.decimal_digits = source.whole_number("decimalDigits")
     increment = source.number("increment", source.item)
     if isinstance(increment, Expression) or (increment is not None and increment <= 0):
-        raise source.fail(f"'increment' must be a number above 0; found {source.item.get('increment')!r}.")
+        raise source.fail(Words("'increment' must be a number above 0; found %(value)s.",
+                                value=repr(source.item.get("increment"))))  # fmt: skip
     built.increment = increment
     built.serialize_to_string = source.item.get("serializeToString") is True
 
@@ -283,17 +297,17 @@ def _filepicker(source: _Source, built: Field, ids: _Ids) -> None:
 def _expression_field(source: _Source, built: Field, ids: _Ids) -> None:
     built.expression = source.expression("expression")
     if built.expression is None:
-        raise source.fail("an expression field needs an 'expression' (FEEL, starting with '=').")
+        raise source.fail(Words("an expression field needs an 'expression' (FEEL, starting with '=')."))
 
 
 def _container(source: _Source, built: Field, ids: _Ids) -> None:
     children = source.item.get("components", [])
     if not isinstance(children, list):
-        raise source.fail("'components' must be a list.")
+        raise source.fail(Words("'components' must be a list."))
     built.children = _components(children, ids)
     path = source.item.get("path")
     if path not in (None, "") and (not isinstance(path, str) or not KEY.fullmatch(path)):
-        raise source.fail(f"'path' must be a dot path of letters, digits and _; found {path!r}.")
+        raise source.fail(Words("'path' must be a dot path of letters, digits and _; found %(path)s.", path=repr(path)))
     built.path = path or None
     if built.type == "dynamiclist":
         _dynamic_list(source, built)
@@ -305,7 +319,7 @@ def _dynamic_list(source: _Source, built: Field) -> None:
     repetitions = source.whole_number("defaultRepetitions")
     built.default_repetitions = 1 if repetitions is None else repetitions
     if built.repeating and not built.path:
-        raise source.fail("a repeating dynamic list needs a 'path' naming the list variable.")
+        raise source.fail(Words("a repeating dynamic list needs a 'path' naming the list variable."))
 
 
 def _adorners(source: _Source, built: Field, ids: _Ids) -> None:
@@ -313,13 +327,15 @@ def _adorners(source: _Source, built: Field, ids: _Ids) -> None:
     if appearance is None:
         return
     if not isinstance(appearance, Mapping):
-        raise source.fail('\'appearance\' must be an object like {"prefixAdorner": "...", "suffixAdorner": "..."}.')
+        raise source.fail(Words("'appearance' must be an object like %(example)s.",
+                                example='{"prefixAdorner": "...", "suffixAdorner": "..."}'))
     for prop, attribute in (("prefixAdorner", "prefix"), ("suffixAdorner", "suffix")):
         value = appearance.get(prop)
         if value is None:
             continue
         if not isinstance(value, str):
-            raise source.fail(f"'appearance.{prop}' must be text, not {value!r}.")
+            raise source.fail(Words("'appearance.%(property)s' must be text, not %(value)s.", property=prop,
+                                    value=repr(value)))
         setattr(built, attribute, value)
 
 

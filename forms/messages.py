@@ -62,7 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class Problem:
+class Refusal:
     """Why a value was refused: a message code and its parameters, or the form's own text."""
 
     code: str
@@ -76,7 +76,7 @@ def normalize_locale(locale: str | None) -> str:
     return language if language in LOCALES else "vi"
 
 
-def message(problem: Problem, locale: str) -> str:
+def message(problem: Refusal, locale: str) -> str:
     if problem.text:
         return problem.text
     language = normalize_locale(locale)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from .paths import split_key
 from .patterns import SearchPattern
+from .words import Words
 
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
 """FEEL evaluation injected by the caller: ``evaluate(expression_without_leading_equals, variables)``.
@@ -31,10 +32,16 @@ KNOWN_TYPES = BOUND_TYPES | CONTAINER_TYPES | DISPLAY_TYPES
 
 
 class FormSchemaError(ValueError):
-    """A form definition that cannot be understood; the message names the component and the problem."""
+    """A form definition that cannot be understood; the message names the component and the problem.
 
-    def __init__(self, message: str, component: str | None = None) -> None:
-        super().__init__(f"Component {component}: {message}" if component else message)
+    ``template`` and ``params`` are the message as words to translate."""
+
+    def __init__(self, message: Words | str, component: Words | str | None = None) -> None:
+        words = message if isinstance(message, Words) else Words(message)
+        if component:
+            words = Words("Component %(component)s: %(problem)s", component=component, problem=words)
+        super().__init__(str(words))
+        self.template, self.params = words.template, words.params
         self.component = component
 
 

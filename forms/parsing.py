@@ -20,18 +20,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from .messages import Problem
+from .messages import Refusal
 from .model import Field
 
 
 class InvalidInput(Exception):
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Refusal) -> None:
         super().__init__(problem.code)
         self.problem = problem
 
 
 def invalid(code: str, **params: Any) -> InvalidInput:
-    return InvalidInput(Problem(code, params))
+    return InvalidInput(Refusal(code, params))
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import re2
 
+from .words import Words
+
 MAX_PATTERN_LENGTH = 1_000
 MAX_PATTERN_MEMORY = 8 * 1024 * 1024  # bytes RE2 may use for one compiled pattern
 
@@ -26,8 +28,8 @@ _OPTIONS.log_errors = False  # errors are reported to the form's author, not to 
 _OPTIONS.max_mem = MAX_PATTERN_MEMORY
 
 _BACKTRACKING_ONLY = (
-    (re.compile(r"\\[1-9]|\\k<"), "a back-reference (\\1, \\k<name>)"),
-    (re.compile(r"\(\?<?[=!]"), "look-around ((?=, (?!, (?<=, (?<!)"),
+    (re.compile(r"\\[1-9]|\\k<"), Words("a back-reference (%(example)s)", example="\\1, \\k<name>")),
+    (re.compile(r"\(\?<?[=!]"), Words("look-around (%(example)s)", example="(?=, (?!, (?<=, (?<!")),
 )
 
 
@@ -38,24 +40,28 @@ class SearchPattern(Protocol):
 
 
 class PatternRefused(ValueError):
-    """The pattern cannot be used; the message says why in the form author's terms."""
+    """The pattern cannot be used; the message says why in the form author's terms (``template`` and
+    ``params``: words to translate)."""
+
+    def __init__(self, message: Words) -> None:
+        super().__init__(str(message))
+        self.template, self.params = message.template, message.params
 
 
 def compile_pattern(pattern: str) -> SearchPattern:
     """Compile a form-js pattern for RE2, or raise :class:`PatternRefused`."""
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternRefused(f"it has {len(pattern):,} characters; the limit is {MAX_PATTERN_LENGTH:,}")
+        raise PatternRefused(Words("it has %(length)s characters; the limit is %(limit)s", length=len(pattern),
+                                   limit=MAX_PATTERN_LENGTH))  # fmt: skip
     for construct, name in _BACKTRACKING_ONLY:
         if construct.search(_without_classes(pattern)):
-            raise PatternRefused(
-                f"it uses {name}, which only a backtracking engine runs and which can take hours on a short "
-                "value; rewrite it without"
-            )
+            raise PatternRefused(Words("it uses %(construct)s, which only a backtracking engine runs and which can "
+                                       "take hours on a short value; rewrite it without", construct=name))
     try:
         return re2.compile(pattern, _OPTIONS)
     except re2.error as error:
         detail = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) else error
-        raise PatternRefused(f"it is not a valid regular expression ({detail})") from None
+        raise PatternRefused(Words("it is not a valid regular expression (%(detail)s)", detail=str(detail))) from None
 
 
 def _without_classes(pattern: str) -> str:

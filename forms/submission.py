@@ -26,7 +26,7 @@ from .checks import CheckContext, choose, clean
 from .feel import Scope, evaluate_expression, is_hidden, is_locked
 from .files import FileInfo, file_problem, uploaded
 from .initial import initial_values
-from .messages import Problem, message
+from .messages import Refusal, message
 from .model import Evaluate, Field, Result
 from .options import resolve_options
 from .parsing import InvalidInput, loose_value
@@ -147,12 +147,12 @@ class _Validation:
     def rows(self, component: Field, path: Path, scope: Scope) -> None:
         rows = get_in(self.raw, path, [])
         if not isinstance(rows, list):
-            self.fail(path, Problem("list"))
+            self.fail(path, Refusal("list"))
             return
         set_in(self.values, path, [{} for _ in rows])
         for index, row in enumerate(rows):
             if not isinstance(row, Mapping):
-                self.fail((*path, index), Problem("row"))
+                self.fail((*path, index), Refusal("row"))
                 continue
             row_scope = scope.row(get_in(scope.root, (*path, index)), index)
             self.components(component.children, (*path, index), row_scope)
@@ -182,10 +182,10 @@ class _Validation:
             return
         chosen = self.chosen_files(path)
         if chosen is None:
-            self.fail(path, Problem("list"))
+            self.fail(path, Refusal("list"))
         elif not chosen:
             if component.rules.required and (self.options.uploads is None or not get_in(self.data, path)):
-                self.fail(path, Problem("required"))
+                self.fail(path, Refusal("required"))
         elif problem := file_problem(component, chosen):
             self.fail(path, problem)
         else:
@@ -200,5 +200,5 @@ class _Validation:
             return None
         return uploaded(items)
 
-    def fail(self, path: Path, problem: Problem) -> None:
+    def fail(self, path: Path, problem: Refusal) -> None:
         self.errors[input_name(path)] = message(problem, self.options.locale)

@@ -88,26 +88,24 @@ def test_notices_waiting_for_their_mail_move_to_the_outbox_and_back(empty_db: st
     from flask_migrate import downgrade
     from sqlalchemy import select
 
-    from engine.org.models import Notice, Unit, User
     from engine.outbox import OutboxMessage
     from webapp.extensions import db, sa_session
 
     now = datetime.now(UTC)
     with _app(empty_db, tmp_path).app_context():
         upgrade(revision="0011")
-        # a unit and an account as the tables were then (today's models have columns added since)
-        sa_session().execute(text("INSERT INTO units (code, name, short_name, quality_policy) "
-                                  "VALUES ('skhcn-daklak', 'Sở Khoa học và Công nghệ tỉnh Đắk Lắk', '', '')"))
-        sa_session().execute(text("INSERT INTO users (username, full_name, title, email, password_hash, is_active) "
-                                  "VALUES ('thuky', 'Lê Thị Mai Anh', '', 'thuky@skhcn.example.vn', '-', true)"))
-        unit_id = sa_session().scalar(select(Unit.id))
-        thuky_id = sa_session().scalar(select(User.id))
-        made = [Notice(user_id=thuky_id, unit_id=unit_id, kind="task_reminder", title=title, link="/tasks/a",
-                       created_at=at) for title, at in [("waiting", now - timedelta(hours=1)), ("mailed", now),
-                                                        ("too old", now - timedelta(days=4))]]  # fmt: skip
-        sa_session().add_all(made)
-        sa_session().flush()
-        waiting, mailed, _old = (n.id for n in made)
+        # rows as the tables of that time hold them (today's models have columns those tables lack)
+        run = sa_session().execute
+        run(text("INSERT INTO units (code, name, short_name, quality_policy, allow_direct_deploy) VALUES "
+                 "('skhcn-daklak', 'Sở Khoa học và Công nghệ tỉnh Đắk Lắk', '', '', false)"))  # fmt: skip
+        run(text("INSERT INTO users (username, full_name, title, email, password_hash, is_active) VALUES "
+                 "('thuky', 'Lê Thị Mai Anh', '', 'thuky@skhcn.example.vn', '-', true)"))  # fmt: skip
+        made = []
+        for title, at in [("waiting", now - timedelta(hours=1)), ("mailed", now), ("too old", now - timedelta(days=4))]:
+            run(text("INSERT INTO notices (user_id, unit_id, kind, title, body, link, created_at) SELECT u.id, n.id, "
+                     "'task_reminder', :title, '', '/tasks/a', :at FROM users u, units n"), {"title": title, "at": at})
+            made.append(sa_session().scalar(text("SELECT max(id) FROM notices")))
+        waiting, mailed, _old = made
         sa_session().execute(text("UPDATE notices SET email_attempts = 2 WHERE id = :id"), {"id": waiting})
         sa_session().execute(text("UPDATE notices SET emailed_at = created_at WHERE id = :id"), {"id": mailed})
         sa_session().commit()

@@ -90,7 +90,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api_auth, auth, camunda_rest, commands, errors, security, sso, views
+    from . import api_auth, auth, camunda_rest, commands, errors, expired, security, sso, views
     from .blueprints import (
         admin,
         api,
@@ -135,5 +135,6 @@ def _register_blueprints(app: Flask) -> None:
     for exempt in camunda_rest.BLUEPRINTS:
         csrf.exempt(exempt)
     errors.register(app)
+    expired.register(app)
     views.register(app)
     commands.register(app)

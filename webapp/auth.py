@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
 from engine import EngineError, User, VerifiedCredentials, authenticate, login_guard, login_sessions
+from engine import set_language as remember_language
 
 from .errors import translated
 from .extensions import now, sa_session
@@ -98,7 +99,8 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(token: str) -> None:
+def start_session(token: str) -> None:
+    """A new session for a log-in: nothing of the old one is kept but the chosen language."""
     locale = session.get("locale")
     session.clear()
     session[SESSION_TOKEN] = token
@@ -122,7 +124,9 @@ def login() -> Any:
     if user is None:
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
-    _start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime()))
+    start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime()))
+    if user.locale and "locale" not in session:  # the language the person chose before, on a new browser
+        session["locale"] = user.locale
     if user.must_change_password:  # an administrator gave this password: the person now chooses their own
         flash(_("Your password was set by an administrator; choose your own now."), "info")
         return redirect(url_for("auth.change_password"))
@@ -164,7 +168,7 @@ def change_password() -> Any:
     except EngineError as exc:
         flash(translated(exc), "error")
         return render_template("account/password.html"), 422
-    _start_session(token)
+    start_session(token)
     flash(_("Your password is changed. Every other session of your account has been logged out."), "success")
     return redirect(url_for("inbox.index"))
 
@@ -173,4 +177,6 @@ def change_password() -> Any:
 def set_language(code: str) -> Any:
     if code in ("vi", "en"):
         session["locale"] = code
+        if g.user is not None:  # remembered for the mails eISO sends the person
+            remember_language(sa_session(), g.user, code)
     return redirect(safe_next(request.form.get("next")))

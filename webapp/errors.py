@@ -8,8 +8,9 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from engine import DeploymentRejected, EngineError, FormInvalid, ImportRefused, InvalidFields
+from engine import DeploymentRejected, EngineError, FormInvalid, ImportRefused, InvalidFields, Problem
 
+from .i18n import say
 from .security import basic_challenge_allowed
 
 
@@ -55,7 +56,12 @@ def error_payload(status: int, message: str, **extra: Any) -> dict[str, Any]:
 
 def translated(exc: EngineError) -> str:
     """The error in the user's language when the catalogue has it, else the English sentence."""
-    return _(exc.template, **exc.params) if exc.params else _(exc.template)
+    return say(exc)
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Deploy problems for an answer: the message in the reader's language, without the stored phrase."""
+    return [{**{k: v for k, v in p.as_dict().items() if k != "text"}, "message": say(p.text)} for p in problems]
 
 
 def _in_words(template: str, params: dict[str, Any]) -> str:
@@ -77,7 +83,7 @@ def _engine_error(exc: EngineError) -> Any:
         report["problems"] = [{**p.as_dict(), "message": _in_words(p.template, p.params)} for p in exc.report.problems]
         extra["report"] = report
     if isinstance(exc, DeploymentRejected):
-        extra["problems"] = [p.as_dict() for p in exc.problems]
+        extra["problems"] = problem_dicts(exc.problems)
     if _wants_json():
         return jsonify(error_payload(status, message, **extra)), status
     return render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
@@ -87,7 +93,9 @@ def _engine_error(exc: EngineError) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     message = exc.description or ""
-    if message == type(exc).description and status in DEFAULT_MESSAGES:  # the web server's own English text
+    if status == 413:
+        message = too_large()
+    elif message == type(exc).description and status in DEFAULT_MESSAGES:  # the web server's own English text
         message = _(DEFAULT_MESSAGES[status])
     if _wants_json():
         response = jsonify(error_payload(status, message))
@@ -99,6 +107,14 @@ def _http_error(exc: HTTPException) -> Any:
         response = current_app.make_response((page, status))
     response.headers.extend(retry_after(exc))
     return response, status
+
+
+def too_large() -> str:
+    """What a 413 says: the limits, that nothing was saved, and what to do."""
+    limit = current_app.config["EISO_SETTINGS"].max_upload_mb
+    return _("What you sent is larger than this server accepts: at most %(file)s MB per file and %(total)s MB in "
+             "one sending. Nothing was saved. Go back (your browser keeps what you typed), then choose smaller files "
+             "or send them in several parts.", file=limit, total=limit + 5)  # fmt: skip
 
 
 def retry_after(exc: HTTPException) -> list[tuple[str, str]]:

@@ -1,12 +1,24 @@
-"""Message catalogues: the .po files are the source; .mo files are compiled when missing or stale."""
+"""Message catalogues: the .po files are the source; .mo files are compiled when missing or stale. ``say``
+puts what the engine said (a ``Phrase``) into the reader's language."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel import dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask_babel import force_locale, get_locale, get_translations
 
+from engine import Count, Phrase
+from forms.messages import format_number
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
@@ -21,3 +33,51 @@ def compile_catalogs(root: Path = TRANSLATIONS) -> None:
         with tmp.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         tmp.replace(mo_path)
+
+
+def say(value: Any) -> str:
+    """What the engine said, in the reader's language: a ``Phrase`` (or anything carrying ``template`` and
+    ``params``, such as an engine error), a stored phrase (``{"template", "params"}``), a list of them, or
+    plain text, which is shown as it is."""
+    if isinstance(value, Mapping) and "template" in value:
+        value = Phrase.from_dict(value)
+    elif isinstance(value, list | tuple):
+        return ", ".join(say(v) for v in value)
+    elif not isinstance(value, Phrase) and hasattr(value, "template") and hasattr(value, "params"):
+        value = Phrase.of(value)
+    if isinstance(value, Phrase):
+        return value.render(_translate, _show)
+    return "" if value is None else str(value)
+
+
+def say_in(locale: str, value: Any) -> str:
+    """``say`` in a given language, outside of a request too (an e-mail for its recipient)."""
+    with force_locale(locale):
+        return say(value)
+
+
+def _translate(template: str) -> str:
+    return str(get_translations().ugettext(template)) if template else template
+
+
+def _show(value: Any) -> str:
+    """A plain value as the reader writes it: counts and decimals with the locale's separators (no grouping
+    below 10,000); dates as on paper. Other whole numbers are ids, lines and years, written as they are."""
+    if isinstance(value, Count | float | Decimal) and not isinstance(value, bool):
+        return format_number(value, str(get_locale()))
+    if isinstance(value, datetime):  # stored in UTC, read in Vietnam's time
+        return dates.format_datetime(value, "dd/MM/yyyy HH:mm", tzinfo=LOCAL_TZ, locale=get_locale())
+    if isinstance(value, date):
+        return dates.format_date(value, "dd/MM/yyyy", locale=get_locale())
+    return str(value)
+
+
+def mail_wording(payload: Mapping[str, Any], default: str) -> tuple[str, str]:
+    """A notice's mail in its recipient's language: the language they chose, else the installation's
+    default (Vietnamese unless ``EISO_DEFAULT_LOCALE`` says otherwise). Needs an application context."""
+    texts = payload.get("texts") or {}
+    locale = payload.get("locale") if payload.get("locale") in ("vi", "en") else default
+    with force_locale(str(locale)):
+        title = say(texts["title"]) if texts.get("title") else str(payload.get("title") or "")
+        body = "\n".join(say(line) for line in texts["body"]) if "body" in texts else str(payload.get("body") or "")
+    return title, body

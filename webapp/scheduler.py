@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -24,6 +25,7 @@ from connectors.email import EmailChannel
 from engine import sweep_deadlines, sweep_timers
 
 from .extensions import db, sa_session
+from .i18n import mail_wording
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,8 @@ def channels(app: Flask) -> dict[str, Channel]:
     settings = app.config["EISO_SETTINGS"]
     found: dict[str, Channel] = {}
     if settings.smtp_url:
-        email = EmailChannel.from_settings(settings.smtp_url, settings.mail_from, settings.public_url)
+        email = EmailChannel.from_settings(settings.smtp_url, settings.mail_from, settings.public_url,
+                                           wording=partial(mail_wording, default=settings.default_locale))
         found[email.name] = email
     return found
 

@@ -43,7 +43,7 @@ from joserfc.errors import JoseError
 
 from engine import SsoRefused, login_sessions, sso
 
-from .auth import _start_session, safe_next, session_lifetime
+from .auth import safe_next, session_lifetime, start_session
 from .errors import translated
 from .extensions import now, sa_session
 from .security import CONTENT_SECURITY_POLICY
@@ -208,7 +208,7 @@ def callback() -> Any:
 
 def _open_session(user: Any, id_token: str, settings: OidcSettings) -> Any:
     target = safe_next(session.get(NEXT))
-    _start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime(),
+    start_session(login_sessions.open_session(sa_session(), user, now(), session_lifetime(),
                                                ends_after=timedelta(hours=settings.session_hours),
                                                id_token=id_token))  # fmt: skip
     return redirect(target)

@@ -10,10 +10,11 @@ from flask import Flask, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine import HIGH, LOW, ROLES, TaskRow, admin, queries
+from engine import HIGH, LOW, ROLES, Notice, TaskRow, admin, queries
 
 from .errors import N_
 from .extensions import engine, now, sa_session
+from .i18n import say
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -49,6 +50,17 @@ def time_left(task: TaskRow) -> dict[str, str] | None:
     if left >= calendar.day_length:  # days of the office's own length (7.5 working hours by default)
         return {"css": "ok", "text": _("%(n)s working days left", n=int(left / calendar.day_length))}
     return {"css": "soon", "text": _("%(n)s working hours left", n=max(1, round(left.total_seconds() / 3600)))}
+
+
+def notice_title(notice: Notice) -> str:
+    """A notice's title in the reader's language (one written before notices kept phrases: as stored)."""
+    texts = notice.texts or {}
+    return say(texts["title"]) if texts.get("title") else notice.title
+
+
+def notice_body(notice: Notice) -> str:
+    texts = notice.texts or {}
+    return "\n".join(say(line) for line in texts["body"]) if "body" in texts else notice.body
 
 
 def timing_name(code: str | None) -> str:
@@ -89,6 +101,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
     app.jinja_env.filters["instance_status"] = instance_status
+    app.jinja_env.filters["say"] = say
+    app.jinja_env.filters["notice_title"] = notice_title
+    app.jinja_env.filters["notice_body"] = notice_body
     app.jinja_env.globals["time_left"] = time_left
     app.jinja_env.globals["priority_badge"] = priority_badge
     app.jinja_env.globals["follow_up_reached"] = follow_up_reached

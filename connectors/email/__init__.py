@@ -25,12 +25,14 @@ class EmailChannel:
     settings: SmtpSettings
     base_url: str
     name: str = CHANNEL
+    wording: contract.Wording | None = None  # the mail in its recipient's language (the web layer's catalogues)
 
     @classmethod
-    def from_settings(cls, smtp_url: str, mail_from: str, public_url: str) -> EmailChannel:
-        return cls(SmtpSettings.from_url(smtp_url, mail_from), public_url)
+    def from_settings(cls, smtp_url: str, mail_from: str, public_url: str,
+                      wording: contract.Wording | None = None) -> EmailChannel:  # fmt: skip
+        return cls(SmtpSettings.from_url(smtp_url, mail_from), public_url, wording=wording)
 
     def send(self, key: str, payload: dict[str, Any]) -> None:
-        mail = contract.NoticeMail.from_payload(payload)
+        mail = contract.NoticeMail.from_payload(payload, self.wording)
         transport.send(self.settings, contract.to_message(mail, key=key, sender=self.settings.sender,
                                                           base_url=self.base_url))  # fmt: skip

@@ -3,10 +3,13 @@
 The engine writes the payload when it writes a notice (``engine/org/notices.py``)::
 
     {"notice_id": 12, "to": "thuky@…", "to_name": "Lê Thị Mai Anh", "title": "…", "body": "…",
-     "link": "/tasks/…"}
+     "link": "/tasks/…", "texts": {"title": {…}, "body": [{…}]}, "locale": "vi"}
 
 ``NoticeMail.from_payload`` checks it (a payload that does not fit can never be sent: a permanent
-error); ``to_message`` makes the mail. Its Message-ID is derived from the outbox message's idempotency
+error) and words it in the recipient's language with the ``Wording`` it is given (the web layer's
+catalogues: ``texts`` are the notice's phrases, ``locale`` the recipient's language, None for the
+installation's default); without one, or for a payload without ``texts``, ``title`` and ``body`` are sent
+as they are. ``to_message`` makes the mail. Its Message-ID is derived from the outbox message's idempotency
 key and the public address of this installation, so every attempt at one message carries the same
 Message-ID and a receiver can drop a duplicate left by a crash between sending and marking.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
@@ -24,6 +28,9 @@ from urllib.parse import urlsplit
 from connectors.errors import TransportError
 
 _ATOM = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+Wording = Callable[[dict[str, Any]], tuple[str, str]]
+"""A payload's title and body in its recipient's language."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +42,15 @@ class NoticeMail:
     link: str
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> NoticeMail:
+    def from_payload(cls, payload: dict[str, Any], wording: Wording | None = None) -> NoticeMail:
         to = payload.get("to")
         if not isinstance(to, str) or "@" not in to or any(c in to for c in "\r\n<>,"):
             raise TransportError(f"no valid address to mail to: {to!r}", permanent=True)
         text = {k: payload.get(k) or "" for k in ("to_name", "title", "body", "link")}
         if not all(isinstance(v, str) for v in text.values()):
             raise TransportError(f"the mail's texts must be strings: {text!r}", permanent=True)
+        if wording is not None and isinstance(payload.get("texts"), dict):
+            text["title"], text["body"] = wording(payload)
         return cls(to=to, **text)
 
 

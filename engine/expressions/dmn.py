@@ -30,7 +30,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.errors import EngineError, ExpressionError, Problem
+from engine.errors import EngineError, ExpressionError, Phrase, Problem, Text
 from engine.expressions.feel import (
     FeelEvaluationError,
     FeelExpression,
@@ -86,8 +86,9 @@ class DmnInvalid(EngineError):
     http_status = 422
 
     def __init__(self, problems: list[Problem]) -> None:
-        first = problems[0].message if problems else "unknown problem"
-        super().__init__(f"The DMN file is invalid ({len(problems)} problem(s)). First: {first}")
+        first = problems[0].text if problems else Phrase("unknown problem")
+        super().__init__("The DMN file is invalid (%(count)s problem(s)). First: %(first)s", count=len(problems),
+                         first=first)  # fmt: skip
         self.problems = problems
 
 
@@ -95,7 +96,8 @@ class DecisionError(ExpressionError):
     """A decision could not be evaluated (several rules of a UNIQUE table match, a failing entry...)."""
 
     def __init__(
-        self, message: str, expression: str | None = None, *, decision_id: str | None = None, rule_id: str | None = None
+        self, message: Text, expression: str | None = None, *, decision_id: str | None = None,
+        rule_id: str | None = None,
     ) -> None:
         super().__init__(message, expression)
         self.decision_id = decision_id
@@ -229,7 +231,8 @@ class DecisionResult:
             return None
         if len(self.rules) > 1:
             raise DecisionError(
-                f"Decision '{self.decision_id}' has {len(self.rules)} results; a single result was expected.",
+                Phrase("Decision '%(decision_id)s' has %(count)s results; a single result was expected.",
+                       decision_id=self.decision_id, count=len(self.rules)),
                 decision_id=self.decision_id,
             )
         return dict(self.rules[0])
@@ -241,7 +244,8 @@ class DecisionResult:
             return None
         if len(result) > 1:
             raise DecisionError(
-                f"Decision '{self.decision_id}' has {len(result)} outputs; a single entry was expected.",
+                Phrase("Decision '%(decision_id)s' has %(count)s outputs; a single entry was expected.",
+                       decision_id=self.decision_id, count=len(result)),
                 decision_id=self.decision_id,
             )
         return next(iter(result.values()), None)
@@ -254,7 +258,8 @@ class DecisionResult:
         if name is None:
             if len(self.output_names) != 1:
                 raise DecisionError(
-                    f"Decision '{self.decision_id}' has {len(self.output_names)} outputs; name the one to collect.",
+                    Phrase("Decision '%(decision_id)s' has %(count)s outputs; name the one to collect.",
+                           decision_id=self.decision_id, count=len(self.output_names)),
                     decision_id=self.decision_id,
                 )
             name = self.output_names[0]
@@ -308,7 +313,8 @@ class DmnModel:
         if decision_id not in self.decisions:
             known = ", ".join(self.decisions) or "none"
             raise DecisionError(
-                f"No decision '{decision_id}' in {self.filename} (decisions: {known}).", decision_id=decision_id
+                Phrase("No decision '%(decision_id)s' in %(filename)s (decisions: %(known)s).",
+                       decision_id=decision_id, filename=self.filename, known=known), decision_id=decision_id
             )
         variables = dict(context)
         run = _Run(now, MAX_EVALUATION_SECONDS)
@@ -336,7 +342,8 @@ class DmnModel:
             for required in reversed(self.decisions[current].required):
                 if required not in self.decisions:
                     raise DecisionError(
-                        f"Decision '{current}' requires decision '{required}', which is not in {self.filename}.",
+                        Phrase("Decision '%(current)s' requires decision '%(required)s', which is not in %(filename)s.",
+                               current=current, required=required, filename=self.filename),
                         decision_id=current,
                     )
                 stack.append((required, False))
@@ -368,8 +375,9 @@ class _Run:
     def check(self, decision: Decision) -> None:
         if time.monotonic() > self.deadline:
             raise DecisionError(
-                f"Decision '{decision.name}' ({decision.id}) took longer than {MAX_EVALUATION_SECONDS:g} seconds "
-                "to evaluate; simplify its expressions or split the table.",
+                Phrase("Decision '%(name)s' (%(id)s) took longer than %(limit)s seconds to evaluate; simplify its "
+                       "expressions or split the table.",
+                       name=decision.name, id=decision.id, limit=format(MAX_EVALUATION_SECONDS, "g")),
                 decision_id=decision.id,
             )
 
@@ -392,12 +400,15 @@ def _evaluate_decision(decision: Decision, scope: Mapping[str, Any], run: _Run) 
 def _evaluate_literal(
     decision: Decision, literal: LiteralExpression, scope: Mapping[str, Any], run: _Run
 ) -> DecisionResult:
-    where = f"Decision '{decision.name}' ({decision.id})"
+    where = Phrase("Decision '%(name)s' (%(id)s)", name=decision.name, id=decision.id)
     try:
         value = literal.expression.evaluate(scope, now=run.now)
     except FeelEvaluationError as error:
-        raise DecisionError(f"{where}: {error.message}", literal.expression.source, decision_id=decision.id) from None
-    value = _coerce(value, literal.type_ref, f"{where}, result '{literal.variable}'", decision.id, None)
+        raise DecisionError(Phrase("%(where)s: %(message)s",
+                                   where=where, message=error.phrase), literal.expression.source,
+                                   decision_id=decision.id) from None
+    value = _coerce(value, literal.type_ref, Phrase("%(where)s, result '%(variable)s'",
+                                                    where=where, variable=literal.variable), decision.id, None)
     return DecisionResult([{literal.variable: value}], decision.id, [literal.variable])
 
 
@@ -470,9 +481,10 @@ def _entry_matches(
                 return False
         return entry.tests.matches(value, scope, now=run.now)
     except FeelEvaluationError as error:
-        where = _cell(decision, rule, f"input '{clause.label}'")
+        where = _cell(decision, rule, Phrase("input '%(label)s'", label=clause.label))
         raise DecisionError(
-            f"{where}: {error.message}", entry.tests.source, decision_id=decision.id, rule_id=rule.id
+            Phrase("%(where)s: %(message)s",
+                   where=where, message=error.phrase), entry.tests.source, decision_id=decision.id, rule_id=rule.id
         ) from None
 
 
@@ -493,8 +505,9 @@ class _Bound(Mapping[str, Any]):
         return len(self.names) + sum(1 for key in self.base if key not in self.names)
 
 
-def _cell(decision: Decision, rule: Rule, column: str) -> str:
-    return f"Decision '{decision.name}' ({decision.id}), rule {rule.number} ({rule.id}), {column}"
+def _cell(decision: Decision, rule: Rule, column: Phrase) -> Phrase:
+    return Phrase("Decision '%(name)s' (%(id)s), rule %(number)s (%(rule)s), %(column)s", name=decision.name,
+                  id=decision.id, number=rule.number, rule=rule.id, column=column)  # fmt: skip
 
 
 def _rule_outputs(
@@ -503,14 +516,16 @@ def _rule_outputs(
     run.check(decision)
     values: dict[str, Any] = {}
     for clause, expression in zip(table.outputs, rule.outputs, strict=True):
-        where = _cell(decision, rule, f"output '{clause.name}'")
+        where = _cell(decision, rule, Phrase("output '%(name)s'", name=clause.name))
         value = None
         if expression is not None:
             try:
                 value = expression.evaluate(scope, now=run.now)
             except FeelEvaluationError as error:
                 raise DecisionError(
-                    f"{where}: {error.message}", expression.source, decision_id=decision.id, rule_id=rule.id
+                    Phrase("%(where)s: %(message)s",
+                           where=where, message=error.phrase), expression.source, decision_id=decision.id,
+                           rule_id=rule.id
                 ) from None
         values[clause.name] = _coerce(value, clause.type_ref, where, decision.id, rule.id)
     return values
@@ -521,9 +536,10 @@ def _apply_hit_policy(
 ) -> list[tuple[Rule, dict[str, Any]]]:
     policy = table.hit_policy
     if policy == "UNIQUE" and len(matched) > 1:
-        ids = ", ".join(f"{rule.number} ({rule.id})" for rule, _ in matched)
+        ids = ", ".join(f"{rule.number} ({rule.id})" for rule, _ in matched)  # numbers and ids: no words
         raise DecisionError(
-            f"Decision '{decision.name}' ({decision.id}) has hit policy UNIQUE but rules {ids} all match.",
+            Phrase("Decision '%(name)s' (%(id)s) has hit policy UNIQUE but rules %(ids)s all match.",
+                   name=decision.name, id=decision.id, ids=ids),
             decision_id=decision.id,
         )
     if policy == "ANY":
@@ -541,8 +557,10 @@ def _any(decision: Decision, matched: list[tuple[Rule, dict[str, Any]]]) -> list
         if values != matched[0][1]:
             first = matched[0][0]
             raise DecisionError(
-                f"Decision '{decision.name}' ({decision.id}) has hit policy ANY but rules {first.number} ({first.id}) "
-                f"and {rule.number} ({rule.id}) match with different outputs.",
+                Phrase("Decision '%(name)s' (%(id)s) has hit policy ANY but rules %(number)s (%(id2)s) and %(number2)s "
+                       "(%(id3)s) match with different outputs.",
+                       name=decision.name, id=decision.id, number=first.number, id2=first.id, number2=rule.number,
+                       id3=rule.id),
                 decision_id=decision.id,
                 rule_id=rule.id,
             )
@@ -585,14 +603,15 @@ def _aggregate(decision: Decision, table: DecisionTable, rules: list[dict[str, A
     aggregation = str(table.aggregation)
     if aggregation == "SUM" and not all(isinstance(value, Decimal) for value in values):
         raise DecisionError(
-            f"Decision '{decision.name}' ({decision.id}) sums output '{name}', but not every value is a number.",
+            Phrase("Decision '%(name)s' (%(id)s) sums output '%(name2)s', but not every value is a number.",
+                   name=decision.name, id=decision.id, name2=name),
             decision_id=decision.id,
         )
     result = _AGGREGATE[aggregation].evaluate({"values": values})
     if result is None:
         raise DecisionError(
-            f"Decision '{decision.name}' ({decision.id}) cannot take the {aggregation} of output '{name}': "
-            "its values cannot be compared.",
+            Phrase("Decision '%(name)s' (%(id)s) cannot take the %(aggregation)s of output '%(name2)s': its values "
+                   "cannot be compared.", name=decision.name, id=decision.id, aggregation=aggregation, name2=name),
             decision_id=decision.id,
         )
     return [{name: result}]
@@ -607,7 +626,7 @@ _TO_NUMBER = compile_expression("number(value)")
 _TO_DATE = compile_expression("date(value)")
 
 
-def _coerce(value: Any, type_ref: str, where: str, decision_id: str, rule_id: str | None) -> Any:
+def _coerce(value: Any, type_ref: str, where: Phrase, decision_id: str, rule_id: str | None) -> Any:
     """A value converted to its output's typeRef where that is simple; raises DecisionError if impossible."""
     kind = type_ref.strip().lower()
     if value is None or not kind:
@@ -616,7 +635,8 @@ def _coerce(value: Any, type_ref: str, where: str, decision_id: str, rule_id: st
     if converted is None:
         shown = _shorten(repr(to_python(value)))
         raise DecisionError(
-            f"{where}: the value {shown} cannot be converted to the output type '{type_ref}'.",
+            Phrase("%(where)s: the value %(shown)s cannot be converted to the output type '%(type_ref)s'.",
+                   where=where, shown=shown, type_ref=type_ref),
             decision_id=decision_id,
             rule_id=rule_id,
         )
@@ -669,8 +689,9 @@ def load_dmn(content: bytes, filename: str) -> DmnModel:
             [
                 Problem(
                     filename,
-                    f"Not a DMN file: the root element is '{qname.localname}' in namespace '{qname.namespace or ''}'; "
-                    f"expected 'definitions' in one of {known}.",
+                    Phrase("Not a DMN file: the root element is '%(root)s' in namespace '%(namespace)s'; expected "
+                           "'definitions' in one of %(known)s.",
+                           root=qname.localname, namespace=qname.namespace or "", known=known),
                     element_id=root.get("id"),
                     line=root.sourceline,
                 )
@@ -689,7 +710,7 @@ class _Where:
     """The element being read and how to name it in a problem."""
 
     element: etree._Element
-    text: str  # e.g. "Decision 'Dish' (dish), rule 2 (r2), input 'Season'"
+    text: Phrase  # e.g. "Decision 'Dish' (dish), rule 2 (r2), input 'Season'"
     decision_name: str
 
 
@@ -727,12 +748,12 @@ class _Loader:
     def children(self, element: etree._Element, local: str) -> Iterator[etree._Element]:
         return element.iterchildren(self.tag(local))
 
-    def problem(self, where: _Where, message: str, severity: str = "error") -> None:
+    def problem(self, where: _Where, message: Phrase, severity: str = "error") -> None:
         element = where.element
         self.problems.append(
             Problem(
                 self.filename,
-                f"{where.text}: {message}",
+                Phrase("%(where)s: %(problem)s", where=where.text, problem=message),
                 element_id=element.get("id"),
                 element_name=element.get("name") or element.get("label") or where.decision_name,
                 line=element.sourceline,
@@ -749,8 +770,8 @@ class _Loader:
             if decision is None:
                 continue
             if decision.id in decisions:
-                here = _Where(element, f"Decision '{decision.name}'", decision.name)
-                self.problem(here, f"the id '{decision.id}' is used twice.")
+                here = _Where(element, Phrase("Decision '%(name)s'", name=decision.name), decision.name)
+                self.problem(here, Phrase("the id '%(id)s' is used twice.", id=decision.id))
                 continue
             decisions[decision.id] = decision
         if not decisions and not self.problems:
@@ -761,9 +782,11 @@ class _Loader:
     def decision(self, element: etree._Element) -> Decision | None:
         decision_id = element.get("id") or ""
         name = element.get("name") or decision_id
-        where = _Where(element, f"Decision '{name}'" + (f" ({decision_id})" if decision_id else ""), name)
+        named = Phrase("Decision '%(name)s' (%(id)s)", name=name, id=decision_id) if decision_id else Phrase(
+            "Decision '%(name)s'", name=name)  # fmt: skip
+        where = _Where(element, named, name)
         if not decision_id:
-            self.problem(where, "the decision has no id.")
+            self.problem(where, Phrase("the decision has no id."))
             return None
         required = self.requirements(element, where)
         variable_element = element.find(self.tag("variable"))
@@ -781,13 +804,13 @@ class _Loader:
                 if not href.startswith("#") or len(href) < 2:
                     self.problem(
                         _Where(reference, where.text, where.decision_name),
-                        f"the required decision '{href}' is not in this file; decisions from other files "
-                        "(imports) are not supported.",
+                        Phrase("the required decision '%(href)s' is not in this file; decisions from other files "
+                               "(imports) are not supported.", href=href),
                     )
                 elif href[1:] not in required:
                     required.append(href[1:])
         if element.find(self.tag("knowledgeRequirement")) is not None:
-            self.problem(where, "business knowledge models (knowledge requirements) are not supported.")
+            self.problem(where, Phrase("business knowledge models (knowledge requirements) are not supported."))
         return tuple(required)
 
     def logic(
@@ -803,10 +826,11 @@ class _Loader:
         boxed = [name for name in other if name in _UNSUPPORTED_EXPRESSIONS]
         if boxed:
             self.problem(
-                where, f"its logic is a boxed {boxed[0]}; only decision tables and literal expressions are supported."
+                where, Phrase("its logic is a boxed %(kind)s; only decision tables and literal expressions are "
+                              "supported.", kind=boxed[0])
             )
         else:
-            self.problem(where, "the decision has no decision table or literal expression.")
+            self.problem(where, Phrase("the decision has no decision table or literal expression."))
         return None
 
     def check_graph(self, decisions: dict[str, Decision]) -> None:
@@ -815,15 +839,17 @@ class _Loader:
                 if required not in decisions:
                     element = self.find_decision(decision.id)
                     self.problem(
-                        _Where(element, f"Decision '{decision.name}' ({decision.id})", decision.name),
-                        f"it requires decision '{required}', which is not in this file.",
+                        _Where(element, Phrase("Decision '%(name)s' (%(id)s)",
+                                               name=decision.name, id=decision.id), decision.name),
+                        Phrase("it requires decision '%(required)s', which is not in this file.", required=required),
                     )
         for cycle in _find_cycles({key: d.required for key, d in decisions.items()}):
             first = decisions[cycle[0]]
-            path = " -> ".join(f"'{decisions[key].name}' ({key})" for key in cycle)
+            path = " -> ".join(f"'{decisions[key].name}' ({key})" for key in cycle)  # names and ids: no words
             self.problem(
-                _Where(self.find_decision(first.id), f"Decision '{first.name}' ({first.id})", first.name),
-                f"the required decisions form a cycle: {path}.",
+                _Where(self.find_decision(first.id), Phrase("Decision '%(name)s' (%(id)s)",
+                                                            name=first.name, id=first.id), first.name),
+                Phrase("the required decisions form a cycle: %(path)s.", path=path),
             )
 
     def find_decision(self, decision_id: str) -> etree._Element:
@@ -862,11 +888,13 @@ class _Loader:
     def check_policy(self, table: etree._Element, where: _Where, hit_policy: str, aggregation: str | None) -> None:
         here = _Where(table, where.text, where.decision_name)
         if hit_policy not in SINGLE_HIT_POLICIES + MULTI_HIT_POLICIES:
-            self.problem(here, f"the hit policy '{table.get('hitPolicy')}' is unknown.")
+            self.problem(here, Phrase("the hit policy '%(policy)s' is unknown.", policy=table.get("hitPolicy")))
         if aggregation is not None and aggregation not in AGGREGATIONS:
-            self.problem(here, f"the aggregation '{table.get('aggregation')}' is unknown (use SUM, MIN, MAX or COUNT).")
+            self.problem(here, Phrase("the aggregation '%(aggregation)s' is unknown (use SUM, MIN, MAX or COUNT).",
+                                      aggregation=table.get("aggregation")))
         elif aggregation is not None and hit_policy != "COLLECT":
-            self.problem(here, f"an aggregation ({aggregation}) needs hit policy COLLECT, not {hit_policy}.")
+            self.problem(here, Phrase("an aggregation (%(aggregation)s) needs hit policy COLLECT, not %(hit_policy)s.",
+                                      aggregation=aggregation, hit_policy=hit_policy))
 
     def check_outputs(
         self,
@@ -879,23 +907,26 @@ class _Loader:
         here = _Where(table, where.text, where.decision_name)
         clauses = [o for o in outputs if o is not None]
         if not outputs:
-            self.problem(here, "the decision table has no output column.")
+            self.problem(here, Phrase("the decision table has no output column."))
         if aggregation is not None and len(outputs) > 1:
-            self.problem(here, f"an aggregation ({aggregation}) needs exactly one output column, not {len(outputs)}.")
+            self.problem(here, Phrase("an aggregation (%(aggregation)s) needs exactly one output column, not "
+                                      "%(count)s.", aggregation=aggregation, count=len(outputs)))
         names = [o.name for o in clauses]
         for name in sorted({n for n in names if names.count(n) > 1}):
-            self.problem(here, f"two output columns are named '{name}'.")
+            self.problem(here, Phrase("two output columns are named '%(name)s'.", name=name))
         ordered = hit_policy in ("PRIORITY", "OUTPUT ORDER")
         if ordered and len(clauses) == len(outputs) and all(o.values is None for o in clauses):
-            self.problem(here, f"hit policy {hit_policy} needs output values (the list that orders the outputs).")
+            self.problem(here, Phrase("hit policy %(hit_policy)s needs output values (the list that orders the "
+                                      "outputs).", hit_policy=hit_policy))
 
     def input_clause(self, element: etree._Element, where: _Where, number: int) -> InputClause | None:
         label = _input_label(element, number)
-        here = _Where(element, f"{where.text}, input '{label}'", where.decision_name)
+        here = _Where(element, Phrase("%(text)s, input '%(label)s'", text=where.text, label=label),
+                      where.decision_name)
         expression_element = element.find(self.tag("inputExpression"))
         text = (expression_element.findtext(self.tag("text")) or "") if expression_element is not None else ""
         if expression_element is None or not text.strip():
-            self.problem(here, "the input has no expression.")
+            self.problem(here, Phrase("the input has no expression."))
             return None
         expression = self.compile(_Where(expression_element, here.text, where.decision_name), text, expression=True)
         if not isinstance(expression, FeelExpression):
@@ -906,7 +937,7 @@ class _Loader:
     def output_clause(self, element: etree._Element, where: _Where, number: int) -> OutputClause | None:
         name = _output_name(element, number)
         label = element.get("label") or name
-        here = _Where(element, f"{where.text}, output '{name}'", where.decision_name)
+        here = _Where(element, Phrase("%(text)s, output '%(name)s'", text=where.text, name=name), where.decision_name)
         values_element = element.find(self.tag("outputValues"))
         values = None
         if values_element is not None and (values_element.findtext(self.tag("text")) or "").strip():
@@ -923,34 +954,40 @@ class _Loader:
         try:
             values = compile_expression(f"[{text}]").evaluate({})
         except FeelSyntaxError as error:
-            self.problem(where, f"the output values are not a list of values ({error.message}).")
+            self.problem(where, Phrase("the output values are not a list of values (%(message)s).",
+                                       message=error.phrase))
             return None
         except FeelEvaluationError as error:
-            self.problem(where, f"the output values cannot be evaluated ({error.message}).")
+            self.problem(where, Phrase("the output values cannot be evaluated (%(message)s).", message=error.phrase))
             return None
         if not isinstance(values, list) or any(value is None for value in values):
-            self.problem(where, "the output values must be a comma-separated list of values.")
+            self.problem(where, Phrase("the output values must be a comma-separated list of values."))
             return None
         return tuple(values)
 
     def rule(self, element: etree._Element, where: _Where, number: int, columns: _Columns) -> Rule | None:
         rule_id = element.get("id") or f"rule-{number}"
-        here = _Where(element, f"{where.text}, rule {number} ({rule_id})", where.decision_name)
+        here = _Where(element, Phrase("%(text)s, rule %(number)s (%(rule_id)s)",
+                                      text=where.text, number=number, rule_id=rule_id), where.decision_name)
         input_elements = list(self.children(element, "inputEntry"))
         output_elements = list(self.children(element, "outputEntry"))
         if len(input_elements) != len(columns.inputs) or len(output_elements) != len(columns.outputs):
             self.problem(
                 here,
-                f"the rule has {len(input_elements)} input and {len(output_elements)} output entries; the table has "
-                f"{len(columns.inputs)} input and {len(columns.outputs)} output columns.",
+                Phrase("the rule has %(count)s input and %(count2)s output entries; the table has %(count3)s input and "
+                       "%(count4)s output columns.",
+                       count=len(input_elements), count2=len(output_elements), count3=len(columns.inputs),
+                       count4=len(columns.outputs)),
             )
             return None
         entries = [
-            self.input_entry(entry, _Where(entry, f"{here.text}, input '{label}'", where.decision_name), clause)
+            self.input_entry(entry, _Where(entry, Phrase("%(text)s, input '%(label)s'",
+                                                         text=here.text, label=label), where.decision_name), clause)
             for entry, label, clause in zip(input_elements, columns.input_labels, columns.inputs, strict=True)
         ]
         results = [
-            self.output_entry(entry, _Where(entry, f"{here.text}, output '{name}'", where.decision_name))
+            self.output_entry(entry, _Where(entry, Phrase("%(text)s, output '%(name)s'",
+                                                          text=here.text, name=name), where.decision_name))
             for entry, name in zip(output_elements, columns.output_names, strict=True)
         ]
         if any(entry is None for entry in entries) or any(result is False for result in results):
@@ -989,9 +1026,9 @@ class _Loader:
         self, element: etree._Element, where: _Where, variable: str, variable_element: etree._Element | None
     ) -> LiteralExpression | None:
         text = (element.findtext(self.tag("text")) or "").strip()
-        here = _Where(element, f"{where.text}, literal expression", where.decision_name)
+        here = _Where(element, Phrase("%(text)s, literal expression", text=where.text), where.decision_name)
         if not text:
-            self.problem(here, "the literal expression is empty.")
+            self.problem(here, Phrase("the literal expression is empty."))
             return None
         expression = self.compile(here, text, expression=True)
         if not isinstance(expression, FeelExpression):
@@ -1005,11 +1042,13 @@ class _Loader:
         """Report (and say so) an expression that is not FEEL: another expressionLanguage or ``${...}``."""
         language = where.element.get("expressionLanguage") or self.default_language
         if language and not _FEEL_LANGUAGE.match(language.strip()):
-            self.problem(where, f"the expression language '{language}' is not supported; only FEEL is.")
+            self.problem(where, Phrase("the expression language '%(language)s' is not supported; only FEEL is.",
+                                       language=language))
             return True
         if text.startswith(("${", "#{")):
             juel = _shorten(text)
-            self.problem(where, f"'{juel}' is a JUEL expression; DMN expressions must be FEEL (without ${{}}).")
+            self.problem(where, Phrase("'%(juel)s' is a JUEL expression; DMN expressions must be FEEL (without ${}).",
+                                       juel=juel))
             return True
         return False
 
@@ -1019,7 +1058,8 @@ class _Loader:
         try:
             return compile_expression(text) if expression else compile_unary_tests(text)
         except FeelSyntaxError as error:
-            self.problem(where, f"'{_shorten(text)}' is not valid FEEL: {error.message}")
+            self.problem(where, Phrase("'%(text)s' is not valid FEEL: %(message)s",
+                                       text=_shorten(text), message=error.phrase))
             return None
 
 

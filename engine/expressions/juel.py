@@ -45,7 +45,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from engine.errors import ExpressionError
+from engine.errors import Count, ExpressionError, Phrase, Text
 from engine.expressions.feel.lexer import column_of, where
 
 __all__ = [
@@ -66,7 +66,8 @@ MAX_STRING_LENGTH = 1_000_000  # characters of a composite result or of a value 
 MAX_INTEGER_BITS = 3_322  # about 1,000 decimal digits
 MAX_VALUE_DEPTH = 100  # nesting of lists/maps turned into text
 
-_CALL_REFUSAL = "method calls on Java beans are not supported; use process variables"
+_CALL_REFUSAL = Phrase("method calls on Java beans are not supported; use process variables")
+_CALLS = {"function": Phrase("function"), "method": Phrase("method")}
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ _CALL_REFUSAL = "method calls on Java beans are not supported; use process varia
 class JuelError(ExpressionError):
     """Common base of the JUEL errors; ``column`` (1-based) says where, when it is known."""
 
-    def __init__(self, message: str, expression: str | None = None, column: int | None = None) -> None:
+    def __init__(self, message: Text, expression: str | None = None, column: int | None = None) -> None:
         super().__init__(message, expression)
         self.column = column
 
@@ -92,12 +93,14 @@ class JuelEvaluationError(JuelError):
     """Evaluation failed: a type could not be coerced, a variable is unknown, or a limit was hit."""
 
 
-def _syntax_error(text: str, pos: int, message: str) -> JuelSyntaxError:
-    return JuelSyntaxError(f"JUEL syntax error at {where(text, pos)}: {message}", text, column_of(text, pos)[1])
+def _syntax_error(text: str, pos: int, message: Phrase) -> JuelSyntaxError:
+    return JuelSyntaxError(Phrase("JUEL syntax error at %(where)s: %(problem)s", where=where(text, pos),
+                                  problem=message), text, column_of(text, pos)[1])  # fmt: skip
 
 
-def _unsupported(text: str, pos: int, message: str) -> JuelUnsupported:
-    return JuelUnsupported(f"JUEL at {where(text, pos)}: {message}", text, column_of(text, pos)[1])
+def _unsupported(text: str, pos: int, message: Phrase) -> JuelUnsupported:
+    return JuelUnsupported(Phrase("JUEL at %(where)s: %(problem)s", where=where(text, pos), problem=message), text,
+                           column_of(text, pos)[1])  # fmt: skip
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -144,11 +147,11 @@ _WORD_OPERATORS = {
 }
 _OPERATORS = ("&&", "||", "==", "!=", "<=", ">=", "->", "+=", *"+-*/%<>!?:.[](),")
 _EL3_REFUSALS = {
-    "->": "lambda expressions ('->', EL 3) are not supported",
-    "+=": "string concatenation with '+=' (EL 3) is not supported; put the text around ${...} instead",
-    "=": "assignment with '=' (EL 3) is not supported; compare with '=='",
-    ";": "';' (EL 3 statement separator) is not supported",
-    "{": "collection literals '{...}' (EL 3) are not supported",
+    "->": Phrase("lambda expressions ('->', EL 3) are not supported"),
+    "+=": Phrase("string concatenation with '+=' (EL 3) is not supported; put the text around ${...} instead"),
+    "=": Phrase("assignment with '=' (EL 3) is not supported; compare with '=='"),
+    ";": Phrase("';' (EL 3 statement separator) is not supported"),
+    "{": Phrase("collection literals '{...}' (EL 3) are not supported"),
 }
 
 
@@ -163,14 +166,14 @@ class Token:
     def is_op(self, *ops: str) -> bool:
         return self.kind == OP and self.text in ops
 
-    def describe(self) -> str:
+    def describe(self) -> Phrase:
         if self.kind == END:
-            return "'}'"
+            return Phrase("'}'")
         if self.kind == STRING:
-            return "a string"
+            return Phrase("a string")
         if self.kind in (INT, FLOAT):
-            return f"number {self.text}"
-        return f"'{self.source or self.text}'"
+            return Phrase("number %(number)s", number=self.text)
+        return Phrase("'%(token)s'", token=self.source or self.text)
 
 
 _NUMBER = re.compile(r"\d*(\.\d*)?([eE][+-]?\d+)?")
@@ -193,7 +196,8 @@ class _Lexer:
                 self.pos += 1
             if self.pos >= len(text):
                 opening = text[self.opener : self.opener + 2]
-                raise _syntax_error(text, self.opener, f"'{opening}' is never closed with '}}'")
+                raise _syntax_error(text, self.opener, Phrase("'%(opening)s' is never closed with '}'",
+                                                              opening=opening))
             char = text[self.pos]
             if char == "}":
                 self.tokens.append(Token(END, "}", self.pos))
@@ -216,12 +220,12 @@ class _Lexer:
         if match.group(1) is None and match.group(2) is None:
             value = int(source) if len(source) <= 1_000 else None
             if value is None:
-                raise _syntax_error(self.text, start, "the number is too large")
+                raise _syntax_error(self.text, start, Phrase("the number is too large"))
             self.tokens.append(Token(INT, source, start, value=value))
             return
         number = float(source)
         if not math.isfinite(number):
-            raise _syntax_error(self.text, start, "the number is too large")
+            raise _syntax_error(self.text, start, Phrase("the number is too large"))
         self.tokens.append(Token(FLOAT, source, start, value=number))
 
     def _string(self, quote: str) -> None:
@@ -232,7 +236,8 @@ class _Lexer:
         while True:
             stop = self._next_stop(quote)
             if stop < 0:
-                raise _syntax_error(text, start, f"the string starting here is never closed with {quote}")
+                raise _syntax_error(text, start, Phrase("the string starting here is never closed with %(quote)s",
+                                                        quote=quote))
             parts.append(text[self.pos : stop])
             if text[stop] == quote:
                 self.pos = stop + 1
@@ -240,9 +245,9 @@ class _Lexer:
             escaped = text[stop + 1 : stop + 2]
             if escaped not in ("\\", "'", '"'):
                 shown = f"\\{escaped}" if escaped else "\\"
-                raise _syntax_error(
-                    text, stop, f"'{shown}' is not an escape of JUEL; only \\', \\\" and \\\\ are allowed in strings"
-                )
+                raise _syntax_error(text, stop, Phrase(
+                    "'%(shown)s' is not an escape of JUEL; only the escapes %(allowed)s are allowed in strings",
+                    shown=shown, allowed="\\' \\\" \\\\"))  # fmt: skip
             parts.append(escaped)
             self.pos = stop + 2
         self.tokens.append(Token(STRING, text[start : self.pos], start, value="".join(parts)))
@@ -279,8 +284,11 @@ class _Lexer:
         char = text[self.pos]
         if char in _EL3_REFUSALS:
             raise _unsupported(text, self.pos, _EL3_REFUSALS[char])
-        hint = {"&": " (write '&&' or 'and')", "|": " (write '||' or 'or')"}.get(char, "")
-        raise _syntax_error(text, self.pos, f"unexpected character '{char}'{hint}")
+        if char in "&|":
+            write = "&&' or 'and" if char == "&" else "||' or 'or"
+            raise _syntax_error(text, self.pos, Phrase("unexpected character '%(char)s' (write '%(write)s')", char=char,
+                                                       write=write))  # fmt: skip
+        raise _syntax_error(text, self.pos, Phrase("unexpected character '%(char)s'", char=char))
 
 
 # -- syntax tree -------------------------------------------------------------------------------
@@ -396,39 +404,42 @@ class _Parser:
             self.index += 1
         return token
 
-    def error(self, message: str, token: Token | None = None) -> JuelSyntaxError:
+    def error(self, message: Phrase, token: Token | None = None) -> JuelSyntaxError:
         return _syntax_error(self.text, (token or self.peek()).pos, message)
 
-    def expect(self, op: str, purpose: str) -> None:
+    def expect(self, op: str, purpose: Phrase) -> None:
         token = self.peek()
         if not token.is_op(op):
-            raise self.error(f"expected '{op}' {purpose}, but found {token.describe()}")
+            raise self.error(Phrase("expected '%(op)s' %(purpose)s, but found %(found)s",
+                                    op=op, purpose=purpose, found=token.describe()))
         self.advance()
 
     def parse(self, opener: int) -> Node:
         if self.peek().kind == END:
-            raise _syntax_error(self.text, opener, "the expression is empty")
+            raise _syntax_error(self.text, opener, Phrase("the expression is empty"))
         node = self.expression(0)
         token = self.peek()
         if token.kind != END:
-            raise self.error(f"unexpected {token.describe()}; expected an operator or '}}'")
+            raise self.error(Phrase("unexpected %(found)s; expected an operator or '}'", found=token.describe()))
         if _tree_depth(node) > MAX_NESTING:
             raise _syntax_error(
-                self.text, opener, f"the expression is nested too deeply (more than {MAX_NESTING} levels)"
+                self.text, opener, Phrase("the expression is nested too deeply (more than %(limit)s levels)",
+                                          limit=MAX_NESTING)
             )
         return node
 
     def expression(self, min_bp: int) -> Node:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise self.error(f"the expression is nested too deeply (more than {MAX_NESTING} levels)")
+            raise self.error(Phrase("the expression is nested too deeply (more than %(limit)s levels)",
+                                    limit=MAX_NESTING))
         try:
             left = self.prefix()
             while True:
                 token = self.peek()
                 if token.kind == NAME and token.text == "instanceof":
                     raise _unsupported(
-                        self.text, token.pos, "'instanceof' is a reserved word of EL and is not supported"
+                        self.text, token.pos, Phrase("'instanceof' is a reserved word of EL and is not supported")
                     )
                 if token.is_op("?") and min_bp < BP_TERNARY:
                     left = self.ternary(left, token)
@@ -444,7 +455,7 @@ class _Parser:
     def ternary(self, condition: Node, question: Token) -> Node:
         self.advance()
         then = self.expression(0)
-        self.expect(":", f"of the '?' at {where(self.text, question.pos)}")
+        self.expect(":", Phrase("of the '?' at %(where)s", where=where(self.text, question.pos)))
         return Ternary(condition, then, self.expression(BP_TERNARY - 1))
 
     def prefix(self) -> Node:
@@ -459,13 +470,13 @@ class _Parser:
             return Unary("!", self.expression(BP_UNARY))
         if token.is_op("("):
             inner = self.expression(0)
-            self.expect(")", f"to close the '(' at {where(self.text, token.pos)}")
+            self.expect(")", Phrase("to close the '(' at %(where)s", where=where(self.text, token.pos)))
             return self.postfix(inner, token.pos)
         if token.is_op("["):
-            raise _unsupported(self.text, token.pos, "list literals '[...]' (EL 3) are not supported")
+            raise _unsupported(self.text, token.pos, Phrase("list literals '[...]' (EL 3) are not supported"))
         if token.kind == END:
-            raise self.error("expected a value, but the expression ends here", token)
-        raise self.error(f"expected a value, but found {token.describe()}", token)
+            raise self.error(Phrase("expected a value, but the expression ends here"), token)
+        raise self.error(Phrase("expected a value, but found %(found)s", found=token.describe()), token)
 
     def name(self, token: Token) -> Node:
         word = token.text
@@ -476,7 +487,8 @@ class _Parser:
         if word == "empty":
             return Unary("empty", self.expression(BP_UNARY))
         if word == "instanceof":
-            raise _unsupported(self.text, token.pos, "'instanceof' is a reserved word of EL and is not supported")
+            raise _unsupported(self.text, token.pos, Phrase("'instanceof' is a reserved word of EL and is not "
+                                                            "supported"))
         self.property_name(word, token.pos)
         if self.peek().is_op("("):
             self.refuse_call(token.pos, self.peek().pos, "function")
@@ -492,7 +504,8 @@ class _Parser:
                 self.advance()
                 name = self.peek()
                 if name.kind != NAME and not (name.kind == OP and name.source):
-                    raise self.error(f"expected a property name after '.', but found {name.describe()}")
+                    raise self.error(Phrase("expected a property name after '.', but found %(found)s",
+                                            found=name.describe()))
                 self.advance()
                 keys.append(self.property_name(name.source or name.text, name.pos))
             elif token.is_op("["):
@@ -501,7 +514,7 @@ class _Parser:
                 if isinstance(key, Literal) and isinstance(key.value, str):
                     self.property_name(key.value, self.tokens[self.index - 1].pos)
                 keys.append(key)
-                self.expect("]", f"to close the '[' at {where(self.text, token.pos)}")
+                self.expect("]", Phrase("to close the '[' at %(where)s", where=where(self.text, token.pos)))
             else:
                 break
             if self.peek().is_op("("):
@@ -511,14 +524,18 @@ class _Parser:
     def property_name(self, name: str, pos: int) -> str:
         """Names starting with '__' are refused outright: they only ever appear in escape attempts."""
         if name.startswith("__"):
-            raise _unsupported(self.text, pos, f"the property name '{_clip(name)}' starts with '__'")
+            raise _unsupported(self.text, pos, Phrase("the property name '%(text)s' starts with '__'",
+                                                      text=_clip(name)))
         return name
 
     def refuse_call(self, start: int, paren: int, kind: str) -> None:
+        """``kind``: "function" or "method"."""
         callee = " ".join(self.text[start:paren].split())
         if len(callee) > 80:
             callee = callee[:77] + "..."
-        raise _unsupported(self.text, start, f"the {kind} call '{callee}(...)' cannot be evaluated: {_CALL_REFUSAL}")
+        raise _unsupported(self.text, start, Phrase(
+            "the %(kind)s call '%(callee)s(...)' cannot be evaluated: %(reason)s", kind=_CALLS[kind], callee=callee,
+            reason=_CALL_REFUSAL))  # fmt: skip
 
 
 # -- composite text ----------------------------------------------------------------------------
@@ -539,7 +556,7 @@ def _parse_composite(text: str) -> tuple[str | Node, ...]:
         if char in "$#" and text[i + 1 : i + 2] == "{":
             markers.add(char)
             if len(markers) > 1:
-                raise _syntax_error(text, i, "'${...}' and '#{...}' cannot be mixed in one expression")
+                raise _syntax_error(text, i, Phrase("'${...}' and '#{...}' cannot be mixed in one expression"))
             if literal:
                 parts.append("".join(literal))
                 literal = []
@@ -557,24 +574,24 @@ def _parse_composite(text: str) -> tuple[str | Node, ...]:
 # -- values and coercions (EL 2.2, section 1.17) -----------------------------------------------
 
 
-def _fail(message: str) -> JuelEvaluationError:
+def _fail(message: Phrase) -> JuelEvaluationError:
     return JuelEvaluationError(message)
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any) -> Phrase:
     if value is None:
-        return "null"
+        return Phrase("null")
     if isinstance(value, bool):
-        return "a boolean"
+        return Phrase("a boolean")
     if isinstance(value, int | float | Decimal):
-        return "a number"
+        return Phrase("a number")
     if isinstance(value, str):
-        return "a string"
+        return Phrase("a string")
     if isinstance(value, list | tuple):
-        return "a list"
+        return Phrase("a list")
     if isinstance(value, dict):
-        return "a map"
-    return f"a value of type {type(value).__name__}"
+        return Phrase("a map")
+    return Phrase("a value of type %(type)s", type=type(value).__name__)
 
 
 def _is_integer(value: Any) -> bool:
@@ -598,17 +615,17 @@ def _to_integer(value: Any) -> int:
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _fail(f"{value} cannot be used as a whole number.")
+            raise _fail(Phrase("%(value)s cannot be used as a whole number.", value=value))
         return int(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise _fail(f"{value} cannot be used as a whole number.")
+            raise _fail(Phrase("%(value)s cannot be used as a whole number.", value=value))
         return int(value)
     if isinstance(value, str):
         if _LONG_TEXT.fullmatch(value):
             return int(value)
-        raise _fail(f"The string '{_clip(value)}' is not a whole number.")
-    raise _fail(f"Cannot use {_type_name(value)} as a number.")
+        raise _fail(Phrase("The string '%(text)s' is not a whole number.", text=_clip(value)))
+    raise _fail(Phrase("Cannot use %(type)s as a number.", type=_type_name(value)))
 
 
 def _to_float(value: Any) -> float:
@@ -617,9 +634,9 @@ def _to_float(value: Any) -> float:
     if isinstance(value, str):
         if _DOUBLE_TEXT.fullmatch(value.strip()):
             return float(value)
-        raise _fail(f"The string '{_clip(value)}' is not a number.")
+        raise _fail(Phrase("The string '%(text)s' is not a number.", text=_clip(value)))
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise _fail(f"Cannot use {_type_name(value)} as a number.")
+        raise _fail(Phrase("Cannot use %(type)s as a number.", type=_type_name(value)))
     return float(value)
 
 
@@ -629,7 +646,7 @@ def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str) and value and not _DOUBLE_TEXT.fullmatch(value.strip()):
-        raise _fail(f"The string '{_clip(value)}' is not a number.")
+        raise _fail(Phrase("The string '%(text)s' is not a number.", text=_clip(value)))
     return Decimal(value.strip()) if isinstance(value, str) and value else Decimal(_to_integer(value))
 
 
@@ -641,7 +658,7 @@ def _to_boolean(value: Any) -> bool:
         return value
     if isinstance(value, str):
         return value.lower() == "true"
-    raise _fail(f"Cannot use {_type_name(value)} as a boolean (true or false).")
+    raise _fail(Phrase("Cannot use %(type)s as a boolean (true or false).", type=_type_name(value)))
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -675,12 +692,14 @@ class _TextBuilder:
     def add(self, piece: str) -> None:
         self.budget -= len(piece)
         if self.budget < 0:
-            raise _fail(f"The text of the expression would be longer than {MAX_STRING_LENGTH:,} characters.")
+            raise _fail(Phrase("The text of the expression would be longer than %(limit)s characters.",
+                               limit=Count(MAX_STRING_LENGTH)))
         self.pieces.append(piece)
 
     def value(self, value: Any, depth: int = 0) -> None:
         if depth > MAX_VALUE_DEPTH:
-            raise _fail(f"A value is nested more than {MAX_VALUE_DEPTH} levels deep and cannot be shown as text.")
+            raise _fail(Phrase("A value is nested more than %(limit)s levels deep and cannot be shown as text.",
+                               limit=MAX_VALUE_DEPTH))
         if isinstance(value, list | tuple):
             self.add("[")
             for index, item in enumerate(value):
@@ -729,21 +748,22 @@ def _to_text(value: Any, budget: int = MAX_STRING_LENGTH) -> str:
 
 def _checked(result: Any) -> Any:
     if _is_integer(result) and result.bit_length() > MAX_INTEGER_BITS:
-        raise _fail("The result is too large (more than about 1,000 digits).")
+        raise _fail(Phrase("The result is too large (more than about 1,000 digits)."))
     if isinstance(result, float) and not math.isfinite(result):
-        raise _fail("The result is not a finite number.")
+        raise _fail(Phrase("The result is not a finite number."))
     if isinstance(result, Decimal) and not result.is_finite():
-        raise _fail("The result is not a finite number.")
+        raise _fail(Phrase("The result is not a finite number."))
     return result
 
 
 def _numeric_kind(left: Any, right: Any, op: str) -> str:
     for value in (left, right):
+        if isinstance(value, bool) and op == "+":
+            raise _fail(Phrase("Cannot use a boolean in '+' ('+' only adds numbers)."))
         if isinstance(value, bool):
-            hint = " ('+' only adds numbers)" if op == "+" else ""
-            raise _fail(f"Cannot use a boolean in '{op}'{hint}.")
+            raise _fail(Phrase("Cannot use a boolean in '%(op)s'.", op=op))
         if value is not None and not isinstance(value, int | float | Decimal | str):
-            raise _fail(f"Cannot use {_type_name(value)} in '{op}'.")
+            raise _fail(Phrase("Cannot use %(type)s in '%(op)s'.", type=_type_name(value), op=op))
     if isinstance(left, Decimal) or isinstance(right, Decimal):
         return "decimal"
     if _looks_floating(left) or _looks_floating(right):
@@ -766,10 +786,10 @@ def _arithmetic(op: str, left: Any, right: Any) -> Any:
         return _checked(_coerced_operation(op, left, right))
     except JuelEvaluationError as error:
         if op == "+" and (isinstance(left, str) or isinstance(right, str)):
-            raise _fail(
-                f"{error.message} '+' only adds numbers in JUEL; to join text, write it around the "
-                "expressions, e.g. 'Dear ${title} ${name}' ('+=' of EL 3 is not supported)."
-            ) from None
+            raise _fail(Phrase(
+                "%(problem)s '+' only adds numbers in JUEL; to join text, write it around the expressions, e.g. "
+                "'Dear ${title} ${name}' ('+=' of EL 3 is not supported).",
+                problem=error.phrase)) from None  # fmt: skip
         raise
 
 
@@ -790,11 +810,11 @@ def _divide(left: Any, right: Any) -> Any:
     if kind == "decimal" or (_is_integer(left) and _is_integer(right) and max(abs(left), abs(right)) >= 2**63):
         divisor = _to_decimal(right)
         if divisor == 0:
-            raise _fail("Division by zero.")
+            raise _fail(Phrase("Division by zero."))
         return _checked(_to_decimal(left) / divisor)
     denominator = _to_float(right)
     if denominator == 0:
-        raise _fail("Division by zero.")
+        raise _fail(Phrase("Division by zero."))
     return _checked(_to_float(left) / denominator)
 
 
@@ -806,11 +826,11 @@ def _remainder(left: Any, right: Any) -> Any:
     if kind in ("decimal", "float"):
         dividend, divisor = _to_float(left), _to_float(right)
         if divisor == 0:
-            raise _fail("Division by zero in '%'.")
+            raise _fail(Phrase("Division by zero in '%'."))
         return _checked(math.fmod(dividend, divisor))
     a, b = _to_integer(left), _to_integer(right)
     if b == 0:
-        raise _fail("Division by zero in '%'.")
+        raise _fail(Phrase("Division by zero in '%'."))
     remainder = abs(a) % abs(b)
     return -remainder if a < 0 else remainder
 
@@ -821,7 +841,7 @@ def _negate(value: Any) -> Any:
     if isinstance(value, str):
         return -_to_float(value) if _looks_floating(value) else -_to_integer(value)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise _fail(f"Cannot negate {_type_name(value)}.")
+        raise _fail(Phrase("Cannot negate %(type)s.", type=_type_name(value)))
     return -value
 
 
@@ -859,11 +879,13 @@ def _order(left: Any, right: Any, op: str) -> int:
     elif type(left) is type(right) and isinstance(left, _ORDERED_TYPES):
         a, b = left, right
     else:
-        raise _fail(f"Cannot compare {_type_name(left)} with {_type_name(right)} using '{op}'.")
+        raise _fail(Phrase("Cannot compare %(type)s with %(type2)s using '%(op)s'.",
+                           type=_type_name(left), type2=_type_name(right), op=op))
     try:
         return (a > b) - (a < b)
     except TypeError:
-        raise _fail(f"Cannot compare {_type_name(left)} with {_type_name(right)} using '{op}'.") from None
+        raise _fail(Phrase("Cannot compare %(type)s with %(type2)s using '%(op)s'.",
+                           type=_type_name(left), type2=_type_name(right), op=op)) from None
 
 
 def _equals(left: Any, right: Any) -> bool:
@@ -907,14 +929,16 @@ def _member(value: Any, key: Any, dotted: bool = False) -> Any:
         try:
             return value.get(key)
         except TypeError:
-            raise _fail(f"{_type_name(key).capitalize()} cannot be a key of a map.") from None
+            raise _fail(Phrase("This cannot be a key of a map: %(type)s.", type=_type_name(key))) from None
     if isinstance(value, list | tuple):
         if dotted:
-            raise _fail(f"Cannot read property '{_clip(key)}' of a list; select an item with an index, e.g. items[0].")
+            raise _fail(Phrase("Cannot read property '%(text)s' of a list; select an item with an index, e.g. "
+                               "items[0].", text=_clip(key)))
         index = _to_integer(key)
         return value[index] if 0 <= index < len(value) else None
     shown = key if isinstance(key, str) else _to_text(key, 100)
-    raise _fail(f"Cannot read property '{_clip(shown)}' of {_type_name(value)}; only maps and lists have properties.")
+    raise _fail(Phrase("Cannot read property '%(text)s' of %(type)s; only maps and lists have properties.",
+                       text=_clip(shown), type=_type_name(value)))
 
 
 # -- interpreter -------------------------------------------------------------------------------
@@ -930,7 +954,7 @@ class _Evaluation:
     def run(self, node: Node) -> Any:
         self.steps += 1
         if self.steps > MAX_STEPS:
-            raise _fail(f"The expression needs more than {MAX_STEPS:,} evaluation steps.")
+            raise _fail(Phrase("The expression needs more than %(limit)s evaluation steps.", limit=Count(MAX_STEPS)))
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, Identifier):
@@ -945,7 +969,7 @@ class _Evaluation:
 
     def variable(self, node: Identifier) -> Any:
         if node.name not in self.context:
-            raise _fail(f"Unknown variable '{node.name}': no process variable has this name.")
+            raise _fail(Phrase("Unknown variable '%(name)s': no process variable has this name.", name=node.name))
         return self.context[node.name]
 
     def path(self, node: Path) -> Any:
@@ -1016,7 +1040,8 @@ class JuelExpression:
             raise JuelEvaluationError("The expression needs too much memory to evaluate.", self.source) from None
         except Exception as error:  # a bug of ours must still reach the caller as an expression error
             raise JuelEvaluationError(
-                f"The expression could not be evaluated ({type(error).__name__}: {error}).", self.source
+                Phrase("The expression could not be evaluated (%(type)s: %(error)s).",
+                       type=type(error).__name__, error=error), self.source
             ) from error
 
     def _evaluate(self, context: Mapping[str, Any]) -> Any:
@@ -1030,7 +1055,8 @@ class JuelExpression:
             piece = part if isinstance(part, str) else _to_text(evaluation.run(part), budget)
             budget -= len(piece)
             if budget < 0:
-                raise _fail(f"The text of the expression would be longer than {MAX_STRING_LENGTH:,} characters.")
+                raise _fail(Phrase("The text of the expression would be longer than %(limit)s characters.",
+                                   limit=Count(MAX_STRING_LENGTH)))
             pieces.append(piece)
         return "".join(pieces)
 
@@ -1046,10 +1072,11 @@ def _compile(text: str) -> JuelExpression:
 def compile_expression(text: str) -> JuelExpression:
     """Parse a JUEL text including its ``${...}`` (cached); raises JuelSyntaxError or JuelUnsupported."""
     if not isinstance(text, str):
-        raise JuelSyntaxError(f"A JUEL expression must be text, not {type(text).__name__}.")
+        raise JuelSyntaxError(Phrase("A JUEL expression must be text, not %(type)s.", type=type(text).__name__))
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise JuelSyntaxError(
-            f"The JUEL expression has {len(text):,} characters; the limit is {MAX_EXPRESSION_LENGTH:,}.",
+            Phrase("The JUEL expression has %(count)s characters; the limit is %(limit)s.",
+                   count=Count(len(text)), limit=Count(MAX_EXPRESSION_LENGTH)),
             text[:200] + "…",
         )
     return _compile(text)

@@ -50,7 +50,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from engine.errors import ExpressionError
+from engine.errors import Count, ExpressionError, Phrase, Text
 from engine.expressions.sizes import deep_size
 
 __all__ = [
@@ -81,7 +81,7 @@ class PythonSubsetError(ExpressionError):
     """The text is not valid Python or uses something outside the whitelist."""
 
     def __init__(
-        self, message: str, expression: str | None = None, line: int | None = None, column: int | None = None
+        self, message: Text, expression: str | None = None, line: int | None = None, column: int | None = None
     ) -> None:
         super().__init__(message, expression)
         self.line = line
@@ -92,14 +92,14 @@ class PythonSubsetEvaluationError(ExpressionError):
     """Evaluation failed (a Python error of the model, or a safety limit); ``line``/``column`` say where."""
 
     def __init__(
-        self, message: str, expression: str | None = None, line: int | None = None, column: int | None = None
+        self, message: Text, expression: str | None = None, line: int | None = None, column: int | None = None
     ) -> None:
         super().__init__(message, expression)
         self.line = line
         self.column = column
 
 
-def _fail(message: str) -> PythonSubsetEvaluationError:
+def _fail(message: Phrase) -> PythonSubsetEvaluationError:
     return PythonSubsetEvaluationError(message)
 
 
@@ -134,35 +134,36 @@ _SCRIPT_NODES: frozenset[type[ast.AST]] = _EXPRESSION_NODES | {
     ast.Module, ast.Assign, ast.AugAssign, ast.If, ast.For, ast.Expr, ast.Pass, ast.Break, ast.Continue,
 }  # fmt: skip
 
-_HINTS: dict[type[ast.AST], str] = {
-    ast.Import: "imports are not allowed",
-    ast.ImportFrom: "imports are not allowed",
-    ast.Lambda: "functions cannot be defined",
-    ast.FunctionDef: "functions cannot be defined",
-    ast.AsyncFunctionDef: "functions cannot be defined",
-    ast.ClassDef: "classes cannot be defined",
-    ast.While: "while loops are not allowed; use 'for ... in range(...)'",
-    ast.NamedExpr: "assignment expressions (':=') are not allowed",
-    ast.Starred: "unpacking with '*' is not allowed",
-    ast.Attribute: "attributes can only be used to call whitelisted methods, e.g. text.lower()",
-    ast.Global: "'global' is not allowed",
-    ast.Nonlocal: "'nonlocal' is not allowed",
-    ast.Delete: "'del' is not allowed",
-    ast.With: "'with' is not allowed",
-    ast.Try: "'try' is not allowed",
-    ast.Raise: "'raise' is not allowed",
-    ast.Assert: "'assert' is not allowed",
-    ast.Return: "'return' is not allowed",
-    ast.Await: "'await' is not allowed",
-    ast.Yield: "'yield' is not allowed",
-    ast.YieldFrom: "'yield' is not allowed",
-    ast.AnnAssign: "annotated assignments are not allowed; write 'name = value'",
-    ast.LShift: "shift operators are not allowed",
-    ast.RShift: "shift operators are not allowed",
-    ast.MatMult: "the '@' operator is not allowed",
+_HINTS: dict[type[ast.AST], Phrase] = {
+    ast.Import: Phrase("imports are not allowed"),
+    ast.ImportFrom: Phrase("imports are not allowed"),
+    ast.Lambda: Phrase("functions cannot be defined"),
+    ast.FunctionDef: Phrase("functions cannot be defined"),
+    ast.AsyncFunctionDef: Phrase("functions cannot be defined"),
+    ast.ClassDef: Phrase("classes cannot be defined"),
+    ast.While: Phrase("while loops are not allowed; use 'for ... in range(...)'"),
+    ast.NamedExpr: Phrase("assignment expressions (':=') are not allowed"),
+    ast.Starred: Phrase("unpacking with '*' is not allowed"),
+    ast.Attribute: Phrase("attributes can only be used to call whitelisted methods, e.g. text.lower()"),
+    ast.Global: Phrase("'global' is not allowed"),
+    ast.Nonlocal: Phrase("'nonlocal' is not allowed"),
+    ast.Delete: Phrase("'del' is not allowed"),
+    ast.With: Phrase("'with' is not allowed"),
+    ast.Try: Phrase("'try' is not allowed"),
+    ast.Raise: Phrase("'raise' is not allowed"),
+    ast.Assert: Phrase("'assert' is not allowed"),
+    ast.Return: Phrase("'return' is not allowed"),
+    ast.Await: Phrase("'await' is not allowed"),
+    ast.Yield: Phrase("'yield' is not allowed"),
+    ast.YieldFrom: Phrase("'yield' is not allowed"),
+    ast.AnnAssign: Phrase("annotated assignments are not allowed; write 'name = value'"),
+    ast.LShift: Phrase("shift operators are not allowed"),
+    ast.RShift: Phrase("shift operators are not allowed"),
+    ast.MatMult: Phrase("the '@' operator is not allowed"),
 }
 
 _ALLOWED_CONSTANTS = (type(None), bool, int, float, str)
+_KINDS = {"expression": Phrase("expression"), "script": Phrase("script")}
 
 
 class _Validator:
@@ -173,10 +174,11 @@ class _Validator:
         self.allowed = allowed
         self.kind = kind
 
-    def refuse(self, node: ast.AST, reason: str, located: ast.AST | None = None) -> PythonSubsetError:
+    def refuse(self, node: ast.AST, reason: Phrase, located: ast.AST | None = None) -> PythonSubsetError:
         line, column = _position(self.source, located or node)
         return PythonSubsetError(
-            f"Not allowed in a Python {self.kind}: {type(node).__name__} at line {line}, column {column}: {reason}.",
+            Phrase("Not allowed in a Python %(kind)s: %(construct)s at line %(line)s, column %(column)s: %(reason)s.",
+                   kind=_KINDS[self.kind], construct=type(node).__name__, line=line, column=column, reason=reason),
             self.source,
             line,
             column,
@@ -190,7 +192,8 @@ class _Validator:
             if hasattr(node, "lineno"):
                 located = node
             if depth > MAX_NESTING:
-                raise self.refuse(located, f"the {self.kind} is nested too deeply (more than {MAX_NESTING} levels)")
+                raise self.refuse(located, Phrase("the %(kind)s is nested too deeply (more than %(limit)s levels)",
+                                                  kind=_KINDS[self.kind], limit=MAX_NESTING))
             for child in self.children(node, located):
                 leaf = type(child) in _OPERATOR_NODES
                 stack.append((child, depth if leaf else depth + 1, located))
@@ -198,31 +201,32 @@ class _Validator:
     def children(self, node: ast.AST, located: ast.AST) -> list[ast.AST]:
         """The children to check next; raises for a node that is not allowed."""
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise self.refuse(node, f"the attribute '{node.attr}' starts with '_'")
+            raise self.refuse(node, Phrase("the attribute '%(attr)s' starts with '_'", attr=node.attr))
         if type(node) not in self.allowed:
-            raise self.refuse(node, _HINTS.get(type(node), "this kind of Python is not supported"), located)
+            raise self.refuse(node, _HINTS.get(type(node), Phrase("this kind of Python is not supported")), located)
         if isinstance(node, ast.Name) and node.id.startswith("__"):
-            raise self.refuse(node, f"the name '{node.id}' starts with '__'")
+            raise self.refuse(node, Phrase("the name '%(id)s' starts with '__'", id=node.id))
         if isinstance(node, ast.Constant) and not isinstance(node.value, _ALLOWED_CONSTANTS):
-            raise self.refuse(node, f"constants of type {type(node.value).__name__} are not supported")
+            raise self.refuse(node, Phrase("constants of type %(type)s are not supported",
+                                           type=type(node.value).__name__))
         if (
             isinstance(node, ast.Constant)
             and isinstance(node.value, int)
             and node.value.bit_length() > MAX_INTEGER_BITS
         ):
-            raise self.refuse(node, "the number is too large")
+            raise self.refuse(node, Phrase("the number is too large"))
         if isinstance(node, ast.FormattedValue) and (node.conversion != -1 or node.format_spec is not None):
             raise self.refuse(
-                node, "f-string conversions ('!r', '!s', '!a') and format specifications are not supported"
+                node, Phrase("f-string conversions ('!r', '!s', '!a') and format specifications are not supported")
             )
         if isinstance(node, ast.comprehension) and node.is_async:
-            raise self.refuse(node, "'async for' is not allowed")
+            raise self.refuse(node, Phrase("'async for' is not allowed"))
         if isinstance(node, ast.comprehension) and not _names_only(node.target):
-            raise self.refuse(node.target, "the target of a comprehension must be a name or a tuple of names")
+            raise self.refuse(node.target, Phrase("the target of a comprehension must be a name or a tuple of names"))
         if isinstance(node, ast.keyword) and node.arg is None:
-            raise self.refuse(node, "unpacking with '**' is not allowed")
+            raise self.refuse(node, Phrase("unpacking with '**' is not allowed"))
         if isinstance(node, ast.Dict) and any(key is None for key in node.keys):
-            raise self.refuse(node, "unpacking with '**' is not allowed")
+            raise self.refuse(node, Phrase("unpacking with '**' is not allowed"))
         if isinstance(node, ast.Call):
             return self.call_children(node)
         return list(ast.iter_child_nodes(node))
@@ -232,17 +236,19 @@ class _Validator:
         rest: list[ast.AST] = [*node.args, *node.keywords]
         if isinstance(func, ast.Name):
             if func.id not in _FUNCTIONS:
-                raise self.refuse(func, f"'{func.id}' cannot be called; the callable functions are {_FUNCTION_LIST}")
+                raise self.refuse(func, Phrase("'%(id)s' cannot be called; the callable functions are %(known)s",
+                                               id=func.id, known=_FUNCTION_LIST))
             return rest
         if isinstance(func, ast.Attribute):
             if func.attr.startswith("_"):
-                raise self.refuse(func, f"the attribute '{func.attr}' starts with '_'")
+                raise self.refuse(func, Phrase("the attribute '%(attr)s' starts with '_'", attr=func.attr))
             if func.attr not in _METHOD_NAMES:
-                raise self.refuse(func, f"the method '{func.attr}' is not in the whitelist")
+                raise self.refuse(func, Phrase("the method '%(attr)s' is not in the whitelist", attr=func.attr))
             if self.kind == "expression" and func.attr in _MUTATING_METHODS:
-                raise self.refuse(func, f"the method '{func.attr}' changes a value; use it in a script task")
+                raise self.refuse(func, Phrase("the method '%(attr)s' changes a value; use it in a script task",
+                                               attr=func.attr))
             return [func.value, *rest]
-        raise self.refuse(func, "only functions and methods named directly can be called")
+        raise self.refuse(func, Phrase("only functions and methods named directly can be called"))
 
 
 def _names_only(target: ast.expr) -> bool:
@@ -277,7 +283,7 @@ def _type_name(value: Any) -> str:
 
 def _require_iterable(value: Any) -> Any:
     if not isinstance(value, _ITERABLE_TYPES):
-        raise _fail(f"cannot iterate over a value of type {_type_name(value)}")
+        raise _fail(Phrase("cannot iterate over a value of type %(type)s", type=_type_name(value)))
     return value
 
 
@@ -289,14 +295,14 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception) -> Phrase:
     if isinstance(error, ZeroDivisionError):
-        return "division by zero"
+        return Phrase("division by zero")
     if isinstance(error, OverflowError):
-        return "a number is too large"
+        return Phrase("a number is too large")
     if isinstance(error, KeyError):
-        return f"key {_clip(repr(error.args[0]) if error.args else '')} not found"
-    return _clip(f"{type(error).__name__}: {error}")
+        return Phrase("key %(key)s not found", key=_clip(repr(error.args[0]) if error.args else ""))
+    return Phrase.of(_clip(f"{type(error).__name__}: {error}"))  # Python's own words
 
 
 class _TextBuilder:
@@ -309,12 +315,12 @@ class _TextBuilder:
     def add(self, piece: str) -> None:
         self.budget -= len(piece)
         if self.budget < 0:
-            raise _fail(f"a string would be longer than {MAX_STRING_LENGTH:,} characters")
+            raise _fail(Phrase("a string would be longer than %(limit)s characters", limit=Count(MAX_STRING_LENGTH)))
         self.pieces.append(piece)
 
     def value(self, value: Any, depth: int, quoted: bool) -> None:
         if depth > MAX_VALUE_DEPTH:
-            raise _fail(f"a value is nested more than {MAX_VALUE_DEPTH} levels deep")
+            raise _fail(Phrase("a value is nested more than %(limit)s levels deep", limit=MAX_VALUE_DEPTH))
         if isinstance(value, str):
             self.add(repr(value) if quoted else value)
         elif isinstance(value, list | tuple):
@@ -353,7 +359,7 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if deep_size(value, MAX_STRING_LENGTH) > MAX_STRING_LENGTH:  # every character and item shows at least once
-        raise _fail(f"a string would be longer than {MAX_STRING_LENGTH:,} characters")
+        raise _fail(Phrase("a string would be longer than %(limit)s characters", limit=Count(MAX_STRING_LENGTH)))
     builder = _TextBuilder()
     builder.value(value, 0, False)
     return "".join(builder.pieces)
@@ -365,17 +371,17 @@ def _text(value: Any) -> str:
 
 def _fn_len(it: _Interpreter, value: Any) -> int:
     if not isinstance(value, _ITERABLE_TYPES):
-        raise _fail(f"len() of a value of type {_type_name(value)}")
+        raise _fail(Phrase("len() of a value of type %(type)s", type=_type_name(value)))
     return len(value)
 
 
 def _extremum(it: _Interpreter, name: str, choose: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     if not args:
-        raise _fail(f"{name}() needs at least one argument")
+        raise _fail(Phrase("%(name)s() needs at least one argument", name=name))
     values = list(_require_iterable(args[0])) if len(args) == 1 else list(args)
     it.charge_size(values)
     if not values:
-        raise _fail(f"{name}() of an empty sequence")
+        raise _fail(Phrase("%(name)s() of an empty sequence", name=name))
     return choose(values)
 
 
@@ -392,24 +398,25 @@ def _fn_sum(it: _Interpreter, iterable: Any, start: Any = 0) -> Any:
     total = start
     for value in values:
         if not isinstance(value, _NUMBER_TYPES) or not isinstance(total, _NUMBER_TYPES):
-            raise _fail("sum() adds numbers only")
+            raise _fail(Phrase("sum() adds numbers only"))
         total = it.checked_int(operator.add(total, value))
     return total
 
 
 def _fn_abs(it: _Interpreter, value: Any) -> Any:
     if not isinstance(value, _NUMBER_TYPES):
-        raise _fail(f"abs() of a value of type {_type_name(value)}")
+        raise _fail(Phrase("abs() of a value of type %(type)s", type=_type_name(value)))
     return abs(value)
 
 
 def _fn_round(it: _Interpreter, number: Any, ndigits: Any = None) -> Any:
     if not isinstance(number, _NUMBER_TYPES):
-        raise _fail(f"round() of a value of type {_type_name(number)}")
+        raise _fail(Phrase("round() of a value of type %(type)s", type=_type_name(number)))
     if ndigits is None:
         return round(number)
     if not _is_int(ndigits) or abs(ndigits) > MAX_ROUND_DIGITS:
-        raise _fail(f"round() takes a whole number of digits between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}")
+        raise _fail(Phrase("round() takes a whole number of digits between -%(limit)s and %(limit)s",
+                           limit=MAX_ROUND_DIGITS))
     return round(number, ndigits)
 
 
@@ -421,7 +428,7 @@ def _fn_sorted(it: _Interpreter, iterable: Any, reverse: Any = False) -> list[An
 
 def _fn_reversed(it: _Interpreter, sequence: Any) -> list[Any]:
     if not isinstance(sequence, _SEQUENCE_TYPES):
-        raise _fail(f"reversed() of a value of type {_type_name(sequence)}")
+        raise _fail(Phrase("reversed() of a value of type %(type)s", type=_type_name(sequence)))
     return it.items_of(sequence)[::-1]
 
 
@@ -444,20 +451,20 @@ def _fn_str(it: _Interpreter, value: Any = "") -> str:
 def _fn_int(it: _Interpreter, value: Any = 0, base: Any = None) -> int:
     if base is not None:
         if not isinstance(value, str) or not _is_int(base):
-            raise _fail("int() with a base converts a string only")
+            raise _fail(Phrase("int() with a base converts a string only"))
         if len(value.strip()) > MAX_INTEGER_TEXT:
-            raise _fail(f"int() of a string with more than {MAX_INTEGER_TEXT:,} characters")
+            raise _fail(Phrase("int() of a string with more than %(limit)s characters", limit=Count(MAX_INTEGER_TEXT)))
         return int(value, base)
     if not isinstance(value, str | int | float | Decimal):
-        raise _fail(f"int() of a value of type {_type_name(value)}")
+        raise _fail(Phrase("int() of a value of type %(type)s", type=_type_name(value)))
     if isinstance(value, str) and len(value.strip()) > MAX_INTEGER_TEXT:
-        raise _fail(f"int() of a string with more than {MAX_INTEGER_TEXT:,} characters")
+        raise _fail(Phrase("int() of a string with more than %(limit)s characters", limit=Count(MAX_INTEGER_TEXT)))
     return int(value)
 
 
 def _fn_float(it: _Interpreter, value: Any = 0.0) -> float:
     if not isinstance(value, str | int | float | Decimal):
-        raise _fail(f"float() of a value of type {_type_name(value)}")
+        raise _fail(Phrase("float() of a value of type %(type)s", type=_type_name(value)))
     return float(value)
 
 
@@ -485,20 +492,20 @@ def _fn_dict(it: _Interpreter, source: Any = None, **entries: Any) -> dict[str, 
 
 def _fn_range(it: _Interpreter, *args: Any) -> range:
     if not 1 <= len(args) <= 3 or not all(isinstance(arg, int) for arg in args):
-        raise _fail("range() takes one to three whole numbers")
+        raise _fail(Phrase("range() takes one to three whole numbers"))
     result = range(*args)
     try:
         length = len(result)
     except OverflowError:
         length = MAX_COLLECTION_LENGTH + 1
     if length > MAX_COLLECTION_LENGTH:
-        raise _fail(f"range() would have more than {MAX_COLLECTION_LENGTH:,} numbers")
+        raise _fail(Phrase("range() would have more than %(limit)s numbers", limit=Count(MAX_COLLECTION_LENGTH)))
     return result
 
 
 def _fn_enumerate(it: _Interpreter, iterable: Any, start: Any = 0) -> list[tuple[int, Any]]:
     if not _is_int(start):
-        raise _fail("enumerate() starts at a whole number")
+        raise _fail(Phrase("enumerate() starts at a whole number"))
     return list(enumerate(it.items_of(iterable), start))
 
 
@@ -546,21 +553,23 @@ def _plain(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def _str_replace(it: _Interpreter, text: str, old: Any, new: Any, count: Any = -1) -> str:
     if not isinstance(old, str) or not isinstance(new, str) or not _is_int(count):
-        raise _fail("replace() takes two strings and an optional count")
+        raise _fail(Phrase("replace() takes two strings and an optional count"))
     hits = text.count(old) if old else len(text) + 1
     if count >= 0:
         hits = min(hits, count)
     if len(text) + hits * (len(new) - len(old)) > MAX_STRING_LENGTH:
-        raise _fail(f"replace() would make a string longer than {MAX_STRING_LENGTH:,} characters")
+        raise _fail(Phrase("replace() would make a string longer than %(limit)s characters",
+                           limit=Count(MAX_STRING_LENGTH)))
     return text.replace(old, new, count)
 
 
 def _str_join(it: _Interpreter, separator: str, iterable: Any) -> str:
     parts = it.items_of(iterable)
     if not all(isinstance(part, str) for part in parts):
-        raise _fail("join() joins strings only; convert the items with str() first")
+        raise _fail(Phrase("join() joins strings only; convert the items with str() first"))
     if sum(map(len, parts)) + len(separator) * max(len(parts) - 1, 0) > MAX_STRING_LENGTH:
-        raise _fail(f"join() would make a string longer than {MAX_STRING_LENGTH:,} characters")
+        raise _fail(Phrase("join() would make a string longer than %(limit)s characters",
+                           limit=Count(MAX_STRING_LENGTH)))
     return separator.join(parts)
 
 
@@ -675,7 +684,7 @@ def _bind(name: str, function: Callable[..., Any], args: list[Any], kwargs: dict
     try:
         _SIGNATURES[function].bind(None, *args, **kwargs)
     except TypeError as error:
-        raise _fail(f"{name}(): {error}") from None
+        raise _fail(Phrase("%(function)s(): %(reason)s", function=name, reason=Phrase.of(str(error)))) from None
 
 
 # -- operators ---------------------------------------------------------------------------------
@@ -711,37 +720,37 @@ _BORROWING = frozenset({"get", "pop", "setdefault", "min", "max"})
 def _check_power(base: Any, exponent: Any) -> None:
     growing = isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1
     if growing and (abs(base).bit_length() - 1) * exponent > MAX_INTEGER_BITS:
-        raise _fail(f"the power would have more than {MAX_INTEGER_BITS:,} bits")
+        raise _fail(Phrase("the power would have more than %(limit)s bits", limit=Count(MAX_INTEGER_BITS)))
 
 
 def _check_product(left: Any, right: Any) -> None:
     if isinstance(left, int) and isinstance(right, int):
         if left.bit_length() + right.bit_length() > MAX_INTEGER_BITS + 1:
-            raise _fail(f"the product would have more than {MAX_INTEGER_BITS:,} bits")
+            raise _fail(Phrase("the product would have more than %(limit)s bits", limit=Count(MAX_INTEGER_BITS)))
         return
     sequence, count = (left, right) if isinstance(right, int) else (right, left)
     if isinstance(sequence, str | list | tuple) and isinstance(count, int):
         limit = MAX_STRING_LENGTH if isinstance(sequence, str) else MAX_COLLECTION_LENGTH
         if len(sequence) * max(count, 0) > limit:
-            raise _fail(f"repeating would make a {type(sequence).__name__} longer than {limit:,}")
+            raise _fail(Phrase("repeating would make a %(type)s longer than %(limit)s",
+                               type=type(sequence).__name__, limit=Count(limit)))
         if not isinstance(sequence, str) and deep_size(sequence, MAX_VALUE_SIZE) * max(count, 0) > MAX_VALUE_SIZE:
-            raise _fail(_too_big("repeating"))
+            raise _fail(_too_big(Phrase("repeating")))
 
 
-def _too_big(what: str) -> str:
-    return (
-        f"{what} would make a value of more than {MAX_VALUE_SIZE:,} characters and items, counting every "
-        "copy of what it repeats"
-    )
+def _too_big(what: Phrase) -> Phrase:
+    return Phrase("%(what)s would make a value of more than %(limit)s characters and items, counting every copy of "
+                  "what it repeats", what=what, limit=Count(MAX_VALUE_SIZE))
 
 
 def _check_sum(left: Any, right: Any) -> None:
     for kind, limit in ((str, MAX_STRING_LENGTH), (list, MAX_COLLECTION_LENGTH), (tuple, MAX_COLLECTION_LENGTH)):
         if isinstance(left, kind) and isinstance(right, kind) and len(left) + len(right) > limit:
-            raise _fail(f"adding would make a {kind.__name__} longer than {limit:,}")
+            raise _fail(Phrase("adding would make a %(type)s longer than %(limit)s",
+                               type=kind.__name__, limit=Count(limit)))
     both = isinstance(left, list | tuple) and isinstance(right, list | tuple)
     if both and deep_size(left, MAX_VALUE_SIZE) + deep_size(right, MAX_VALUE_SIZE) > MAX_VALUE_SIZE:
-        raise _fail(_too_big("adding"))
+        raise _fail(_too_big(Phrase("adding")))
 
 
 def _both_collections(left: Any, right: Any) -> bool:
@@ -750,7 +759,7 @@ def _both_collections(left: Any, right: Any) -> bool:
 
 def _apply_binary(op: type[ast.AST], left: Any, right: Any) -> Any:
     if op is ast.Mod and isinstance(left, str):
-        raise _fail("'%' formatting of strings is not supported; use an f-string such as f'{name}'")
+        raise _fail(Phrase("'%' formatting of strings is not supported; use an f-string such as f'{name}'"))
     if op is ast.Pow:
         _check_power(left, right)
     elif op is ast.Mult:
@@ -758,7 +767,7 @@ def _apply_binary(op: type[ast.AST], left: Any, right: Any) -> Any:
     elif op is ast.Add:
         _check_sum(left, right)
     elif _both_collections(left, right) and len(left) + len(right) > MAX_COLLECTION_LENGTH:
-        raise _fail(f"the result would have more than {MAX_COLLECTION_LENGTH:,} items")
+        raise _fail(Phrase("the result would have more than %(limit)s items", limit=Count(MAX_COLLECTION_LENGTH)))
     return _BINARY[op](left, right)
 
 
@@ -814,11 +823,13 @@ class _Interpreter:
     def tick(self, steps: int = 1) -> None:
         self.steps += steps
         if self.steps > MAX_STEPS:
-            raise _fail(f"the evaluation needs more than {MAX_STEPS:,} steps; it is too expensive")
+            raise _fail(Phrase("the evaluation needs more than %(limit)s steps; it is too expensive",
+                               limit=Count(MAX_STEPS)))
         if self.steps >= self.next_clock_check:
             self.next_clock_check = self.steps + 256
             if time.monotonic() > self.deadline:
-                raise _fail(f"the evaluation takes longer than {MAX_SECONDS:g} second(s)")
+                raise _fail(Phrase("the evaluation takes longer than %(limit)s second(s)",
+                                   limit=format(MAX_SECONDS, "g")))
 
     def charge_size(self, values: Any) -> None:
         """Steps for walking a collection inside one operation (cheap per item, but not free)."""
@@ -826,11 +837,12 @@ class _Interpreter:
 
     def check_length(self, length: int) -> None:
         if length > MAX_COLLECTION_LENGTH:
-            raise _fail(f"a collection would have {length:,} items; the limit is {MAX_COLLECTION_LENGTH:,}")
+            raise _fail(Phrase("a collection would have %(length)s items; the limit is %(limit)s",
+                               length=Count(length), limit=Count(MAX_COLLECTION_LENGTH)))
 
     def checked_int(self, value: Any) -> Any:
         if _is_int(value) and value.bit_length() > MAX_INTEGER_BITS:
-            raise _fail(f"a number has more than {MAX_INTEGER_BITS:,} bits")
+            raise _fail(Phrase("a number has more than %(limit)s bits", limit=Count(MAX_INTEGER_BITS)))
         return value
 
     def produced(self, value: Any) -> Any:
@@ -839,12 +851,13 @@ class _Interpreter:
             length = len(value)
             if isinstance(value, str):
                 if length > MAX_STRING_LENGTH:
-                    raise _fail(f"a string would have {length:,} characters; the limit is {MAX_STRING_LENGTH:,}")
+                    raise _fail(Phrase("a string would have %(length)s characters; the limit is %(limit)s",
+                                       length=Count(length), limit=Count(MAX_STRING_LENGTH)))
             else:
                 self.check_length(length)
                 length = deep_size(value, min(MAX_VALUE_SIZE, MAX_ALLOCATION - self.allocated))
                 if length > MAX_VALUE_SIZE:
-                    raise _fail(_too_big("this"))
+                    raise _fail(_too_big(Phrase("this")))
             self.allocate(length)
             return value
         return self.checked_int(value)
@@ -852,21 +865,22 @@ class _Interpreter:
     def allocate(self, amount: int) -> None:
         self.allocated += amount
         if self.allocated > MAX_ALLOCATION:
-            raise _fail(f"the evaluation builds more than {MAX_ALLOCATION:,} characters and items in total")
+            raise _fail(Phrase("the evaluation builds more than %(limit)s characters and items in total",
+                               limit=Count(MAX_ALLOCATION)))
 
     def added(self, container: Any, value: Any) -> None:
         """A value goes into a list or dict: account for its real size, and for the container's own real size
         as it grows (the same list appended a thousand times is a thousand copies once written out); a
         container may not hold itself."""
         if value is container:
-            raise _fail(f"a {_type_name(container)} cannot contain itself")
+            raise _fail(Phrase("a %(type)s cannot contain itself", type=_type_name(container)))
         size = deep_size(value, MAX_ALLOCATION - self.allocated)
         self.allocate(size)
         known = self.grown.get(id(container))
         before = known[1] if known is not None and known[0] is container else deep_size(container, MAX_VALUE_SIZE)
         after = before + size + 1
         if after > MAX_VALUE_SIZE:
-            raise _fail(_too_big("this"))
+            raise _fail(_too_big(Phrase("this")))
         self.grown[id(container)] = (container, after)  # the container is kept, so its id is not reused
 
     def items_of(self, iterable: Any) -> list[Any]:
@@ -882,15 +896,16 @@ class _Interpreter:
         pairs = []
         for item in self.items_of(source):
             if not isinstance(item, list | tuple) or len(item) != 2:
-                raise _fail("dict() and update() need pairs of key and value")
+                raise _fail(Phrase("dict() and update() need pairs of key and value"))
             pairs.append((item[0], item[1]))
         return pairs
 
     # -- dispatch --------------------------------------------------------------------------
 
-    def error_at(self, node: ast.AST, message: str) -> PythonSubsetEvaluationError:
+    def error_at(self, node: ast.AST, message: Phrase) -> PythonSubsetEvaluationError:
         line, column = _position(self.source, node)
-        return PythonSubsetEvaluationError(f"{message} (line {line}, column {column})", self.source, line, column)
+        return PythonSubsetEvaluationError(Phrase("%(problem)s (line %(line)s, column %(column)s)", problem=message,
+                                                  line=line, column=column), self.source, line, column)
 
     def eval(self, node: ast.expr) -> Any:
         self.tick()
@@ -898,7 +913,7 @@ class _Interpreter:
             return self.expressions[type(node)](node)
         except PythonSubsetEvaluationError as error:
             if error.line is None:
-                raise self.error_at(node, error.message) from None
+                raise self.error_at(node, error.phrase) from None
             raise
         except (PythonSubsetError, RecursionError, MemoryError):
             raise
@@ -912,7 +927,7 @@ class _Interpreter:
                 self.statements[type(statement)](statement)
             except PythonSubsetEvaluationError as error:
                 if error.line is None:
-                    raise self.error_at(statement, error.message) from None
+                    raise self.error_at(statement, error.phrase) from None
                 raise
             except (PythonSubsetError, RecursionError, MemoryError, _LoopSignal):
                 raise
@@ -927,7 +942,7 @@ class _Interpreter:
                 return scope[name]
         if name in self.variables:
             return self.variables[name]
-        raise _fail(f"name '{name}' is not defined")
+        raise _fail(Phrase("name '%(name)s' is not defined", name=name))
 
     def store(self, name: str, value: Any) -> None:
         if self.scopes:
@@ -935,7 +950,7 @@ class _Interpreter:
         elif isinstance(self.variables, MutableMapping):
             self.variables[name] = value
         else:
-            raise _fail("an expression cannot assign variables")
+            raise _fail(Phrase("an expression cannot assign variables"))
 
     def bind(self, target: ast.expr, value: Any) -> None:
         """Assign to a name, a subscript, or unpack into a tuple/list of targets."""
@@ -946,11 +961,12 @@ class _Interpreter:
         elif isinstance(target, ast.Tuple | ast.List):
             items = self.items_of(value)
             if len(items) != len(target.elts):
-                raise _fail(f"cannot unpack {len(items)} values into {len(target.elts)} names")
+                raise _fail(Phrase("cannot unpack %(count)s values into %(count2)s names",
+                                   count=len(items), count2=len(target.elts)))
             for element, item in zip(target.elts, items, strict=True):
                 self.bind(element, item)
         else:
-            raise _fail(f"cannot assign to {type(target).__name__}")
+            raise _fail(Phrase("cannot assign to %(type)s", type=type(target).__name__))
 
     def store_item(self, container: Any, key: Any, value: Any) -> None:
         self.added(container, value)
@@ -964,7 +980,7 @@ class _Interpreter:
                 self.check_length(len(container) + len(value))
             container[key] = value
         else:
-            raise _fail(f"cannot assign items of a value of type {_type_name(container)}")
+            raise _fail(Phrase("cannot assign items of a value of type %(type)s", type=_type_name(container)))
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -993,11 +1009,11 @@ class _Interpreter:
             return not value
         if isinstance(node.op, ast.Invert):
             if not isinstance(value, int):
-                raise _fail(f"'~' of a value of type {_type_name(value)}")
+                raise _fail(Phrase("'~' of a value of type %(type)s", type=_type_name(value)))
             return ~value
         if not isinstance(value, _NUMBER_TYPES):
             sign = "-" if isinstance(node.op, ast.USub) else "+"
-            raise _fail(f"unary '{sign}' of a value of type {_type_name(value)}")
+            raise _fail(Phrase("unary '%(sign)s' of a value of type %(type)s", sign=sign, type=_type_name(value)))
         return -value if isinstance(node.op, ast.USub) else +value
 
     def compare(self, node: ast.Compare) -> Any:
@@ -1035,14 +1051,14 @@ class _Interpreter:
         container = self.eval(node.value)
         key = self.eval(node.slice)
         if not isinstance(container, str | list | tuple | dict | range):
-            raise _fail(f"a value of type {_type_name(container)} cannot be subscripted")
+            raise _fail(Phrase("a value of type %(type)s cannot be subscripted", type=_type_name(container)))
         result = container[key]
         return self.produced(result) if isinstance(key, slice) else result
 
     def slice(self, node: ast.Slice) -> slice:
         bounds = [None if part is None else self.eval(part) for part in (node.lower, node.upper, node.step)]
         if not all(bound is None or isinstance(bound, int) for bound in bounds):
-            raise _fail("slice bounds must be whole numbers or None")
+            raise _fail(Phrase("slice bounds must be whole numbers or None"))
         return slice(*bounds)
 
     def comprehension(self, generators: list[ast.comprehension], emit: Callable[[], None]) -> None:
@@ -1102,7 +1118,8 @@ class _Interpreter:
             name = func.attr
             implementation = _methods_of(receiver).get(name)
             if implementation is None:
-                raise _fail(f"a value of type {_type_name(receiver)} has no method '{name}' that may be called")
+                raise _fail(Phrase("a value of type %(type)s has no method '%(name)s' that may be called",
+                                   type=_type_name(receiver), name=name))
         else:
             assert isinstance(func, ast.Name)  # the validator allows nothing else
             name = func.id
@@ -1110,7 +1127,7 @@ class _Interpreter:
         args = [self.eval(arg) for arg in node.args]
         kwargs = {keyword.arg: self.eval(keyword.value) for keyword in node.keywords if keyword.arg is not None}
         if any(callable(value) for value in (*args, *kwargs.values())):
-            raise _fail(f"{name}(): functions cannot be passed as arguments")
+            raise _fail(Phrase("%(name)s(): functions cannot be passed as arguments", name=name))
         if receiver is None:
             _bind(name, implementation, args, kwargs)
             result = implementation(self, *args, **kwargs)
@@ -1131,7 +1148,8 @@ class _Interpreter:
                 piece = part.value
             length += len(piece)
             if length > MAX_STRING_LENGTH:
-                raise _fail(f"a string would have more than {MAX_STRING_LENGTH:,} characters")
+                raise _fail(Phrase("a string would have more than %(limit)s characters",
+                                   limit=Count(MAX_STRING_LENGTH)))
             pieces.append(piece)
         return self.produced("".join(pieces))
 
@@ -1150,11 +1168,11 @@ class _Interpreter:
             self.store(target.id, self.produced(_apply_binary(op, current, self.eval(node.value))))
             return
         if not isinstance(target, ast.Subscript):
-            raise _fail(f"cannot assign to {type(target).__name__}")
+            raise _fail(Phrase("cannot assign to %(type)s", type=type(target).__name__))
         container = self.eval(target.value)
         key = self.eval(target.slice)
         if not isinstance(container, dict | list):
-            raise _fail(f"cannot assign items of a value of type {_type_name(container)}")
+            raise _fail(Phrase("cannot assign items of a value of type %(type)s", type=_type_name(container)))
         current = container[key]
         self.store_item(container, key, self.produced(_apply_binary(op, current, self.eval(node.value))))
 
@@ -1199,21 +1217,28 @@ def _parse(text: str, mode: str) -> ast.AST:
             tree = ast.parse(text, mode=mode)
     except SyntaxError as error:
         line, column = error.lineno, error.offset
-        where = f" at line {line}, column {column}" if line is not None and column is not None else ""
-        raise PythonSubsetError(f"Python syntax error{where}: {error.msg}.", text, line, column) from None
+        reason = Phrase.of(error.msg)  # Python's own words
+        if line is not None and column is not None:
+            raise PythonSubsetError(Phrase("Python syntax error at line %(line)s, column %(column)s: %(reason)s.",
+                                           line=line, column=column, reason=reason), text, line, column) from None
+        raise PythonSubsetError(Phrase("Python syntax error: %(reason)s.", reason=reason), text, line, column) from None
     except (RecursionError, MemoryError):
-        raise PythonSubsetError(f"The Python {kind} is nested too deeply to parse.", text) from None
+        raise PythonSubsetError(Phrase("The Python %(kind)s is nested too deeply to parse.", kind=_KINDS[kind]),
+                                text) from None  # fmt: skip
     except ValueError as error:
-        raise PythonSubsetError(f"The Python {kind} cannot be parsed: {error}.", text) from None
+        raise PythonSubsetError(Phrase("The Python %(kind)s cannot be parsed: %(reason)s.", kind=_KINDS[kind],
+                                       reason=Phrase.of(str(error))), text) from None  # fmt: skip
     _Validator(text, _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES, kind).check(tree)
     return tree
 
 
 def _checked_text(text: Any, limit: int, kind: str) -> str:
     if not isinstance(text, str):
-        raise PythonSubsetError(f"A Python {kind} must be text, not {type(text).__name__}.")
+        raise PythonSubsetError(Phrase("A Python %(kind)s must be text, not %(type)s.", kind=_KINDS[kind],
+                                       type=type(text).__name__))  # fmt: skip
     if len(text) > limit:
-        raise PythonSubsetError(f"The Python {kind} has {len(text):,} characters; the limit is {limit:,}.", text[:200])
+        raise PythonSubsetError(Phrase("The Python %(kind)s has %(length)s characters; the limit is %(limit)s.",
+                                       kind=_KINDS[kind], length=Count(len(text)), limit=Count(limit)), text[:200])
     return text
 
 
@@ -1232,7 +1257,8 @@ def _run(source: str, action: Callable[[], Any]) -> Any:
     except MemoryError:
         raise PythonSubsetEvaluationError("The evaluation needs too much memory.", source) from None
     except Exception as error:  # a bug of ours must still reach the caller as an expression error
-        raise PythonSubsetEvaluationError(f"The evaluation failed ({_describe(error)}).", source) from error
+        raise PythonSubsetEvaluationError(Phrase("The evaluation failed (%(reason)s).", reason=_describe(error)),
+                                          source) from error  # fmt: skip
 
 
 def check_expression(text: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, select, u
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.models import Department, RoleAssignment, User
 from engine.org.notices import notify
 from engine.runtime.handlers import JobContext
@@ -132,7 +132,8 @@ def _notify_departments(session: Session, job: JobContext, objective_set: Object
         lines = "\n".join(f"- {i.objective} ({i.target})" for i in items)
         members = _department_members(session, department_id)
         notify(session, members, unit_id=objective_set.unit_id, instance_id=job.instance.id,
-               kind="objectives_published", title=f"Mục tiêu chất lượng được giao cho phòng: {objective_set.title}",
+               kind="objectives_published",
+               title=Phrase("Quality objectives for your department: %(title)s", title=objective_set.title),
                body=lines, link=f"/units/{job.instance.unit.code}/objectives", now=job.now)  # fmt: skip
         notified += [user.username for user in members]
     return notified

@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from engine.errors import Phrase
 from engine.runtime.parsing import ProcessInfo
 
 REGISTRY_SETTING = "EISO_DELEGATES_FILE"
 NO_DELEGATES: Mapping[str, str] = MappingProxyType({})
 
-_KINDS = {"class": "Java class", "delegateExpression": "delegate expression", "expression": "expression"}
+_KINDS = {"class": Phrase("Java class"), "delegateExpression": Phrase("delegate expression"),
+          "expression": Phrase("expression")}  # fmt: skip
 
 
 def apply_registry(info: ProcessInfo, registry: Mapping[str, str]) -> None:
@@ -31,13 +33,15 @@ def apply_registry(info: ProcessInfo, registry: Mapping[str, str]) -> None:
             element["job_type"] = registry[delegate]
 
 
-def unmapped_message(element: Mapping[str, Any]) -> str:
+def unmapped_message(element: Mapping[str, Any]) -> Phrase:
     """Why a step whose delegate the registry does not name is refused, and how to register it."""
-    kind = _KINDS.get(element.get("delegate_kind", ""), "delegate")
+    kind = _KINDS.get(element.get("delegate_kind", ""), Phrase("delegate"))
     delegate = element["delegate"]
-    return (
-        f"The {kind} '{delegate}' needs Java, which eISO does not run, and this server's delegate registry does "
-        f"not map it to a job type. The administrator maps it in the JSON file named by {REGISTRY_SETTING}, e.g. "
-        f"{{\"{delegate}\": \"your.job-type\"}} (a built-in job type runs in eISO, any other waits for an external "
-        "worker); or give the step an external topic instead."
+    example = f'{{"{delegate}": "your.job-type"}}'
+    return Phrase(
+        "The %(kind)s '%(delegate)s' needs Java, which eISO does not run, and this server's delegate registry does "
+        "not map it to a job type. The administrator maps it in the JSON file named by %(setting)s, e.g. "
+        "%(example)s (a built-in job type runs in eISO, any other waits for an external worker); or give the step "
+        "an external topic instead.", kind=kind, delegate=delegate, setting=REGISTRY_SETTING,
+        example=example,
     )

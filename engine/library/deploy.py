@@ -19,7 +19,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import forms
-from engine.errors import DefinitionNotFound, DeploymentRejected, EngineError, ExpressionError, NotAllowed, Problem
+from engine.errors import (
+    DefinitionNotFound,
+    DeploymentRejected,
+    EngineError,
+    ExpressionError,
+    NotAllowed,
+    Phrase,
+    Problem,
+)
 from engine.expressions.dmn import DmnInvalid, DmnModel, load_dmn
 from engine.library import versions
 from engine.library.delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
@@ -83,6 +91,9 @@ CATCHES = {
     "eventSubprocessStart": ("timer", "message", "signal", "error", "escalation"),
 }
 EVENT_KINDS = ("timer", "message", "signal", "conditional", "error", "escalation")
+EVENT_NAMES = {"timer": Phrase("timer"), "message": Phrase("message"), "signal": Phrase("signal"),
+               "conditional": Phrase("conditional"), "error": Phrase("error"),
+               "escalation": Phrase("escalation")}  # fmt: skip
 
 
 @dataclass
@@ -139,7 +150,7 @@ def _content_hash(*parts: str) -> str:
 
 def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | None:
     if len(source.content) > MAX_FORM_BYTES:
-        problems.append(Problem(source.filename, "The form file is larger than 1 MB."))
+        problems.append(Problem(source.filename, "The form file is larger than 1 MB; keep a form below 1 MB."))
         return None
     unreadable = _empty_or_binary(source)
     if unreadable is not None:
@@ -147,8 +158,14 @@ def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | No
         return None
     try:
         schema = json.loads(source.content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(Problem(source.filename, f"The form file is not valid JSON: {exc}."))
+    except UnicodeDecodeError:
+        problems.append(Problem(source.filename, "The form file is not UTF-8 text; save it again in Camunda "
+                                                 "Modeler's form editor."))  # fmt: skip
+        return None
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(source.filename, Phrase(
+            "The form file is not valid JSON (line %(line)s, column %(column)s); save it again in Camunda Modeler's "
+            "form editor.", line=exc.lineno, column=exc.colno), line=exc.lineno))  # fmt: skip
         return None
     if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
         problems.append(Problem(source.filename, "Not a form-js form: the top level needs 'components'."))
@@ -156,7 +173,7 @@ def _parse_form(source: SourceFile, problems: list[Problem]) -> _ParsedForm | No
     try:
         forms.load_form_js(schema)
     except forms.FormSchemaError as exc:
-        problems.append(Problem(source.filename, str(exc)))
+        problems.append(Problem(source.filename, Phrase.of(exc)))
         return None
     # A form without an id can still be used by its file name (Camunda 7: camunda-forms:deployment:x.form).
     return _ParsedForm(source, str(schema.get("id") or f"file:{source.filename}"), schema)
@@ -183,12 +200,13 @@ def _embedded_forms(files: list[SourceFile], problems: list[Problem]) -> list[_P
 # instead of silently running the diagram differently. (asyncBefore/After, historyTimeToLive and the like
 # only tune a Camunda engine's transactions or housekeeping and are ignored.)
 BEHAVIOUR_EXTENSIONS = {
-    f"{{{CAMUNDA_NS}}}executionListener": "Execution listeners run Java or scripts, which eISO does not run",
-    f"{{{CAMUNDA_NS}}}taskListener": "Task listeners run Java or scripts, which eISO does not run",
-    f"{{{CAMUNDA_NS}}}connector": "Camunda 7 connectors call other systems from inside the engine",
-    f"{{{CAMUNDA_NS}}}errorEventDefinition": "Error expressions on an external task are evaluated by Camunda 7 only",
-    f"{{{ZEEBE_NS}}}executionListeners": "Execution listeners need job workers eISO does not start",
-    f"{{{ZEEBE_NS}}}taskListeners": "Task listeners need job workers eISO does not start",
+    f"{{{CAMUNDA_NS}}}executionListener": Phrase("Execution listeners run Java or scripts, which eISO does not run"),
+    f"{{{CAMUNDA_NS}}}taskListener": Phrase("Task listeners run Java or scripts, which eISO does not run"),
+    f"{{{CAMUNDA_NS}}}connector": Phrase("Camunda 7 connectors call other systems from inside the engine"),
+    f"{{{CAMUNDA_NS}}}errorEventDefinition": Phrase(
+        "Error expressions on an external task are evaluated by Camunda 7 only"),
+    f"{{{ZEEBE_NS}}}executionListeners": Phrase("Execution listeners need job workers eISO does not start"),
+    f"{{{ZEEBE_NS}}}taskListeners": Phrase("Task listeners need job workers eISO does not start"),
 }
 
 
@@ -202,8 +220,9 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
             owner = owner.getparent()
         reason = BEHAVIOUR_EXTENSIONS[extension.tag]
         problems.append(Problem(
-            filename, f"{reason}; remove the {etree.QName(extension).localname} (model the work as a step: a service "
-            "task whose job a worker does), or deploy the diagram as documentation.",
+            filename, Phrase("%(reason)s; remove the %(extension)s (model the work as a step: a service task whose "
+                             "job a worker does), or deploy the diagram as documentation.", reason=reason,
+                             extension=etree.QName(extension).localname),
             element_id=owner.get("id") if owner is not None else None,
             element_name=owner.get("name") if owner is not None else None, line=extension.sourceline,
         ))  # fmt: skip
@@ -214,7 +233,7 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
             problems.append(
                 Problem(
                     filename,
-                    f"{tag} is not supported by eISO yet; model this step without it.",
+                    Phrase("%(definition)s is not supported by eISO yet; model this step without it.", definition=tag),
                     element_id=parent.get("id") if parent is not None else None,
                     element_name=parent.get("name") if parent is not None else None,
                     line=node.sourceline,
@@ -225,7 +244,8 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
             problems.append(
                 Problem(
                     filename,
-                    f"Element type {element['type']} is not supported by eISO yet.",
+                    Phrase("Element type %(type)s is not supported by eISO yet; model this step with the supported "
+                           "elements (docs/engine.md) or deploy the diagram as documentation.", type=element["type"]),
                     element_id=element_id,
                     element_name=element["name"],
                     line=element["line"],
@@ -241,26 +261,26 @@ def _check_elements(
     problems = []
     for element_id, element in info.elements.items():
 
-        def problem(message: str, el: dict[str, Any] = element, eid: str = element_id) -> None:
+        def problem(message: Phrase, el: dict[str, Any] = element, eid: str = element_id) -> None:
             problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
 
         form_key = element.get("form_key")
         if form_key and form_key.startswith(("embedded:", "app:")):
-            problem(f"The form '{form_key}' is an HTML or JSF page, which eISO cannot show; draw the form in "
-                    "Camunda Modeler's form editor (.form) and link it.")  # fmt: skip
+            problem(Phrase("The form '%(form)s' is an HTML or JSF page, which eISO cannot show; draw the form in "
+                           "Camunda Modeler's form editor (.form) and link it.", form=form_key))  # fmt: skip
         elif form_key and form_key not in form_keys:
             shown = form_key.removeprefix("file:")
-            problem(f"The form '{shown}' is not deployed; upload its .form file with this diagram.")
+            problem(Phrase("The form '%(form)s' is not deployed; upload its .form file with this diagram.", form=shown))
         if element["type"] == "userTask":
             for role in element["candidate_groups"]:
                 if role.startswith("="):
                     _check_expr(role, problem)
                 elif role.partition(":")[0] not in ROLES:
-                    known = ", ".join(ROLES)
-                    problem(f"Candidate group '{role}' names no role. Use one of: {known}.")
+                    problem(Phrase("Candidate group '%(group)s' names no role. Use one of: %(known)s.", group=role,
+                                   known=", ".join(ROLES)))  # fmt: skip
             _check_task_schedule(element, problem)
             if not element["candidate_groups"] and not element["candidate_users"] and not element["assignee"]:
-                unassigned = "The user task has no assignment; only the unit's administrators will see it."
+                unassigned = Phrase("The user task has no assignment; only the unit's administrators will see it.")
                 problems.append(
                     Problem(filename, unassigned, element_id=element_id, element_name=element["name"],
                             line=element["line"], severity="warning")
@@ -269,30 +289,32 @@ def _check_elements(
             try:
                 check_io(element["io"])
             except ExpressionError as exc:
-                problem(f"An input/output mapping cannot be used: {exc.message}")
+                problem(Phrase("An input/output mapping cannot be used: %(reason)s", reason=exc.phrase))
         if element["type"] == "scriptTask":
             try:
                 check_script(element.get("script") or {})
             except ExpressionError as exc:
-                problem(f"The script cannot run: {exc.message}")
+                problem(Phrase("The script cannot run: %(reason)s", reason=exc.phrase))
         if element["type"] == "businessRuleTask" and not _waits_as_job(element):
             if not element.get("decision_id"):
-                problem("The business rule task calls no decision: set its decision id (decisionRef in Camunda 7).")
+                problem(Phrase("The business rule task calls no decision: set its decision id (decisionRef in "
+                               "Camunda 7)."))  # fmt: skip
             elif element["decision_id"] not in decision_keys:
-                missing = element["decision_id"]
-                problem(f"The decision '{missing}' is not deployed; upload its .dmn file with this diagram.")
+                problem(Phrase("The decision '%(decision)s' is not deployed; upload its .dmn file with this diagram.",
+                               decision=element["decision_id"]))  # fmt: skip
         if "timer" in element:
             try:
                 check_timer(element["timer"]["kind"], element["timer"]["expression"])
             except ExpressionError as exc:
-                problem(f"The timer cannot be used: {exc.message}")
+                problem(Phrase("The timer cannot be used: %(reason)s", reason=exc.phrase))
         _check_events(element, problem)
         if element["type"] == "callActivity":
             _check_call(element["call"], problem)
         if "message" in element and element["type"] not in MESSAGE_THROW_TAGS:  # a thrown message: its job below
             message = element["message"]
             if not message.get("name"):
-                problem(f"The event refers to message '{message.get('ref')}', which the file does not define.")
+                problem(Phrase("The event refers to message '%(ref)s', which the file does not define; define it or "
+                               "choose a defined one.", ref=message.get("ref")))  # fmt: skip
             elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):
                 _check_expr(message["correlation_key"], problem)
         if _waits_as_job(element) and not (dialect == "camunda7" and _c7_none_message_event(element)):
@@ -300,21 +322,23 @@ def _check_elements(
     for flow_id, flow in info.flows.items():
         for end in ("source", "target"):
             if flow[end] not in info.elements:
-                problems.append(
-                    Problem(filename, f"Sequence flow {end} '{flow[end]}' does not exist.", element_id=flow_id)
-                )
+                what = Phrase("source") if end == "source" else Phrase("target")
+                problems.append(Problem(filename, Phrase(
+                    "The sequence flow's %(end)s '%(ref)s' does not exist; connect the flow again in Camunda Modeler.",
+                    end=what, ref=flow[end]), element_id=flow_id))  # fmt: skip
         if flow["condition"]:
 
-            def flow_problem(message: str, fid: str = flow_id, name: str = flow["name"]) -> None:
+            def flow_problem(message: Phrase, fid: str = flow_id, name: str = flow["name"]) -> None:
                 problems.append(Problem(filename, message, element_id=fid, element_name=name))
 
             _check_expr(flow["condition"], flow_problem)
     if not any(e["type"] == "startEvent" for e in info.elements.values()):
-        problems.append(Problem(filename, f"Process '{info.key}' has no start event; add one."))
+        problems.append(Problem(filename, Phrase("Process '%(key)s' has no start event; add one.", key=info.key)))
     return problems
 
 
-JOB_STEPS = {"serviceTask": "service task", "sendTask": "send task", "businessRuleTask": "business rule task"}
+JOB_STEPS = {"serviceTask": Phrase("service task"), "sendTask": Phrase("send task"),
+             "businessRuleTask": Phrase("business rule task")}  # fmt: skip
 
 
 def _waits_as_job(element: dict[str, Any]) -> bool:
@@ -336,43 +360,45 @@ def _check_job(element: dict[str, Any], report: Any, process_key: str) -> None:
     built-in one this process may use (those that change versions or registers belong to one process)."""
     job_type = element.get("job_type")
     if job_type and not may_use_job(job_type, process_key):
-        owners = ", ".join(sorted(JOB_OWNERS[job_type]))
-        report(f"The job type '{job_type}' changes eISO's records and belongs to the process '{owners}'; "
-               f"'{process_key}' may not use it. Choose another job type (an external worker).")
+        report(Phrase("The job type '%(job)s' changes eISO's records and belongs to the process '%(owners)s'; "
+                      "'%(key)s' may not use it. Choose another job type (an external worker).", job=job_type,
+                      owners=", ".join(sorted(JOB_OWNERS[job_type])), key=process_key))  # fmt: skip
         return
-    known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "none"
+    known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "-"
     if not job_type and element.get("delegate"):
         report(unmapped_message(element))
     elif not job_type and element["type"] in MESSAGE_THROW_TAGS:
-        report("A message event that sends a message needs a job whose worker sends it, as in Camunda: set its "
-               "task definition type (Camunda 8) or an external topic on its message definition (Camunda 7; a Java "
-               f"delegate there must be mapped in {REGISTRY_SETTING}). Built-in job types: {known}; any other type "
-               "waits for an external worker.")  # fmt: skip
+        report(Phrase("A message event that sends a message needs a job whose worker sends it, as in Camunda: set "
+                      "its task definition type (Camunda 8) or an external topic on its message definition (Camunda "
+                      "7; a Java delegate there must be mapped in %(setting)s). Built-in job types: %(known)s; any "
+                      "other type waits for an external worker.", setting=REGISTRY_SETTING, known=known))  # fmt: skip
     elif not job_type:
-        report(f"The {JOB_STEPS[element['type']]} has no job type: set its task definition type (Camunda 8) or "
-               f"external topic (Camunda 7), or map its Java delegate in {REGISTRY_SETTING}. Built-in job types: "
-               f"{known}; any other type waits for an external worker.")  # fmt: skip
+        report(Phrase("The %(step)s has no job type: set its task definition type (Camunda 8) or external topic "
+                      "(Camunda 7), or map its Java delegate in %(setting)s. Built-in job types: %(known)s; any "
+                      "other type waits for an external worker.", step=JOB_STEPS[element["type"]],
+                      setting=REGISTRY_SETTING, known=known))  # fmt: skip
     elif job_type in BUILT_IN_JOBS.values():
-        report(f"The job type '{job_type}' is reserved for eISO's own tasks; choose another.")
+        report(Phrase("The job type '%(job)s' is reserved for eISO's own tasks; choose another.", job=job_type))
 
 
 def _check_task_schedule(element: dict[str, Any], report: Any) -> None:
     """A user task's priority, due date and follow-up date can be evaluated when the task arrives."""
-    checks = (("priority", check_priority, "The priority"), ("due_date", check_moment, "The due date"),
-              ("follow_up_date", check_moment, "The follow-up date"))  # fmt: skip
+    checks = (("priority", check_priority, Phrase("The priority")), ("due_date", check_moment, Phrase("The due date")),
+              ("follow_up_date", check_moment, Phrase("The follow-up date")))  # fmt: skip
     for key, check, what in checks:
         if not element.get(key):
             continue
         try:
             check(str(element[key]))
         except EngineError as exc:
-            report(f"{what} cannot be used: {exc.message}")
+            report(Phrase("%(what)s cannot be used: %(reason)s", what=what, reason=exc.phrase))
 
 
 def _check_version_tag(info: ProcessInfo, filename: str) -> list[Problem]:
     if info.version_tag is None or len(info.version_tag) <= VERSION_TAG_LENGTH:
         return []
-    message = f"The version tag is longer than {VERSION_TAG_LENGTH} characters; shorten it (e.g. '2.1')."
+    message = Phrase("The version tag is longer than %(limit)s characters; shorten it (e.g. '2.1').",
+                     limit=VERSION_TAG_LENGTH)  # fmt: skip
     return [Problem(filename, message, element_id=info.key, element_name=info.name)]
 
 
@@ -383,37 +409,47 @@ def _check_events(element: dict[str, Any], problem: Any) -> None:
     if element["type"] == "startEvent" and element.get("in_event_subprocess"):
         kind_name = "eventSubprocessStart"
         if not kinds:
-            problem("The start event of an event subprocess needs an event (timer, message, signal, error or "
-                    "escalation) that starts it.")  # fmt: skip
+            problem(Phrase("The start event of an event subprocess needs an event (timer, message, signal, error or "
+                           "escalation) that starts it."))  # fmt: skip
         elif element.get("nested") and kinds != ["timer"]:
-            problem("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
-                    "subprocess to the process level, or use a boundary event on the subprocess.")  # fmt: skip
+            problem(Phrase("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
+                           "subprocess to the process level, or use a boundary event on the subprocess."))  # fmt: skip
     allowed = CATCHES.get(kind_name)
     if allowed is not None:
         if kind_name != "eventSubprocessStart" and not kinds:
-            problem("This event waits for nothing: give it a timer, message, signal or condition, or remove it.")
+            problem(Phrase("This event waits for nothing: give it a timer, message, signal or condition, or "
+                           "remove it."))  # fmt: skip
         for kind in kinds:
             if kind not in allowed:
-                problem(f"A {kind} event cannot be used here in eISO; it can wait as: {', '.join(allowed)}.")
+                problem(Phrase("A %(kind)s event cannot be used here in eISO; it can wait as: %(allowed)s.",
+                               kind=EVENT_NAMES[kind], allowed=[EVENT_NAMES[k] for k in allowed]))  # fmt: skip
     elif element["type"] == "startEvent":
-        for kind in set(kinds) - {"timer", "message", "signal"}:
-            problem(f"A process cannot start with a {kind} event; use a none, timer, message or signal start event.")
+        for kind in sorted(set(kinds) - {"timer", "message", "signal"}):
+            problem(Phrase("A process cannot start with a %(kind)s event; use a none, timer, message or signal "
+                           "start event.", kind=EVENT_NAMES[kind]))  # fmt: skip
     elif element["type"] == "intermediateThrowEvent":
-        for kind in set(kinds) & {"error", "conditional", "timer"}:
-            problem(f"A {kind} event cannot be thrown in the middle of a path; "
-                    + ("end the path with an error end event." if kind == "error" else "remove it."))  # fmt: skip
+        for kind in sorted(set(kinds) & {"error", "conditional", "timer"}):
+            if kind == "error":
+                problem(Phrase("An error event cannot be thrown in the middle of a path; end the path with an error "
+                               "end event."))  # fmt: skip
+            else:
+                problem(Phrase("A %(kind)s event cannot be thrown in the middle of a path; remove it.",
+                               kind=EVENT_NAMES[kind]))  # fmt: skip
     for kind in ("error", "escalation"):
         if kind in element and not element[kind].get("defined"):
-            problem(f"The event refers to {kind} '{element[kind].get('ref')}', which the file does not define.")
+            problem(Phrase("The event refers to %(kind)s '%(ref)s', which the file does not define; define it or "
+                           "choose a defined one.", kind=EVENT_NAMES[kind], ref=element[kind].get("ref")))  # fmt: skip
         thrown = element["type"] in ("endEvent", "intermediateThrowEvent")
         if kind in element and thrown and element[kind].get("defined") and not element[kind].get("code"):
-            problem(f"The thrown {kind} has no code; set its code so that an event can catch it.")
+            problem(Phrase("The thrown %(kind)s has no code; set its code so that an event can catch it.",
+                           kind=EVENT_NAMES[kind]))  # fmt: skip
     if "signal" in element and not element["signal"].get("name"):
-        problem(f"The event refers to signal '{element['signal'].get('ref')}', which the file does not define.")
+        problem(Phrase("The event refers to signal '%(ref)s', which the file does not define; define it or choose a "
+                       "defined one.", ref=element["signal"].get("ref")))  # fmt: skip
     if "conditional" in element:
         condition = element["conditional"].get("condition")
         if not condition:
-            problem("The conditional event has no condition; write one (FEEL '=…' or Camunda 7 '${…}').")
+            problem(Phrase("The conditional event has no condition; write one (FEEL '=…' or Camunda 7 '${…}')."))
         else:
             _check_expr(condition, problem)
 
@@ -423,29 +459,33 @@ def _check_call(call: dict[str, Any], problem: Any) -> None:
     element = call.get("element") or ""
     if not element:
         where = "zeebe:calledElement processId" if call["dialect"] == "camunda8" else "calledElement"
-        problem(f"The call activity names no process to call: set its called element ({where}).")
+        problem(Phrase("The call activity names no process to call: set its called element (%(where)s).",
+                       where=where))  # fmt: skip
     elif element.startswith("=") or "${" in element or "#{" in element:
         _check_expr(element, problem)
     binding = call.get("binding") or "latest"
     if binding not in ("latest", "deployment", "version", "versionTag"):
-        problem(f"The call activity's binding '{binding}' is unknown; use latest, deployment, version or versionTag.")
+        problem(Phrase("The call activity's binding '%(binding)s' is unknown; use latest, deployment, version or "
+                       "versionTag.", binding=binding))  # fmt: skip
     elif binding == "version" and not call.get("version"):
-        problem("The call activity binds to a version but names none: set calledElementVersion.")
+        problem(Phrase("The call activity binds to a version but names none: set calledElementVersion."))
     elif binding == "versionTag" and not call.get("version_tag"):
-        problem("The call activity binds to a version tag but names none: set the version tag to call.")
+        problem(Phrase("The call activity binds to a version tag but names none: set the version tag to call."))
     for mapping in call.get("in", []) + call.get("out", []):
         for key in ("source_expression", "business_key"):
             if mapping.get(key) and ("${" in mapping[key] or "#{" in mapping[key]):
                 _check_expr(mapping[key], problem)
         if not (mapping["all"] or mapping["business_key"] or mapping["target"]):
-            problem("A camunda:in/out mapping of the call activity has no target; set its target or variables='all'.")
+            problem(Phrase("A camunda:in/out mapping of the call activity has no target; set its target or "
+                           "variables='all'."))  # fmt: skip
 
 
 def _check_expr(expression: str, report: Any) -> None:
     try:
         check_expression(expression)
     except ExpressionError as exc:
-        report(f"Expression {expression!r} cannot be used: {exc.message}")
+        report(Phrase("Expression %(expression)s cannot be used: %(reason)s", expression=repr(expression),
+                      reason=exc.phrase))  # fmt: skip
 
 
 def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
@@ -457,7 +497,8 @@ def _duplicate_ids(root: etree._Element, filename: str) -> list[Problem]:
             continue
         if node_id in seen:
             problems.append(
-                Problem(filename, f"The id '{node_id}' is used twice (first on line {seen[node_id]}).",
+                Problem(filename, Phrase("The id '%(id)s' is used twice (first on line %(line)s); give each element "
+                                         "its own id.", id=node_id, line=seen[node_id]),
                         element_id=node_id, line=node.sourceline)
             )  # fmt: skip
         else:
@@ -500,7 +541,8 @@ def _parse_bpmn(
     processes = _processes(root, delegates)
     executable = [(info, node) for info, node in processes if info.executable]
     if not executable:
-        found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler."))
+        found.append(Problem(source.filename, "No executable process: tick 'Executable' in Camunda Modeler, or "
+                                              "deploy the diagram as documentation."))
     dialect = detect_dialect(root)
     for info, node in executable:
         found.extend(_process_problems(info, node, source.filename, form_keys, decision_keys, dialect))
@@ -545,7 +587,8 @@ def _parse_documentation(
         return []
     processes = _processes(root, delegates)
     if not processes:
-        problems.append(Problem(source.filename, "The file holds no process to document; export it from a BPMN tool."))
+        problems.append(Problem(source.filename, "The file holds no process to document; export it from a BPMN "
+                                                 "tool."))
         return []
     reasons = _reasons_not_to_run(source, root, processes, form_keys, decision_keys, delegates)
     info = _documented_process(root, [info for info, _ in processes], source.filename)
@@ -597,7 +640,9 @@ def _spiff_spec(
     except (ValidationException, SpiffWorkflowException) as exc:
         line = getattr(exc, "line_number", None) or None
         element = getattr(exc, "id", None) or None
-        problems.append(Problem(source.filename, f"The engine cannot run this model: {exc}", element, line=line))
+        reason = Phrase.of(str(exc))  # SpiffWorkflow's own words: not in the catalogue
+        problems.append(Problem(source.filename, Phrase("The engine cannot run this model: %(reason)s", reason=reason),
+                                element, line=line))  # fmt: skip
         return _ParsedProcess(source, info, dialect, "")
     return _ParsedProcess(source, info, dialect, spec_to_json(spec, subs))
 
@@ -619,11 +664,8 @@ def _empty_or_binary(source: SourceFile) -> Problem | None:
             source.filename, "The file is empty; save it again in Camunda Modeler and upload the saved file."
         )
     if _looks_binary(source.content):
-        return Problem(
-            source.filename,
-            f"The file is binary data, not a .{source.kind} text file; "
-            "upload the file exactly as Camunda Modeler saved it.",
-        )
+        return Problem(source.filename, Phrase("The file is binary data, not a .%(kind)s text file; upload the file "
+                                               "exactly as Camunda Modeler saved it.", kind=source.kind))
     return None
 
 
@@ -675,14 +717,14 @@ def _not_bpmn(filename: str, root: etree._Element) -> Problem:
     if qname.localname == "definitions":
         return Problem(
             filename,
-            f"Not a BPMN 2.0 file: the definitions use the namespace '{qname.namespace or ''}' "
-            f"instead of '{BPMN_NS}'. Export the diagram as BPMN 2.0 XML.",
+            Phrase("Not a BPMN 2.0 file: the definitions use the namespace '%(namespace)s' instead of '%(bpmn)s'. "
+                   "Export the diagram as BPMN 2.0 XML.", namespace=qname.namespace or "", bpmn=BPMN_NS),
             line=root.sourceline,
         )
     return Problem(
         filename,
-        f"Not a BPMN 2.0 file: the root element is <{qname.localname}>, not "
-        "<bpmn:definitions>. Upload the .bpmn file saved by Camunda Modeler.",
+        Phrase("Not a BPMN 2.0 file: the root element is <%(root)s>, not <bpmn:definitions>. Upload the .bpmn file "
+               "saved by Camunda Modeler.", root=qname.localname),
         line=root.sourceline,
     )
 
@@ -792,8 +834,9 @@ def _unguarded_flows(process: etree._Element, filename: str) -> list[Problem]:
             problems.append(
                 Problem(
                     filename,
-                    f"The way out '{label}' (to '{flow.get('targetRef')}') has no condition and is not "
-                    "the gateway's default flow; give it a condition or mark it as the default flow.",
+                    Phrase("The way out '%(flow)s' (to '%(target)s') has no condition and is not the gateway's "
+                           "default flow; give it a condition or mark it as the default flow.", flow=label,
+                           target=flow.get("targetRef")),
                     element_id=gateway.get("id"),
                     element_name=gateway.get("name") or "",
                     line=gateway.sourceline,
@@ -852,15 +895,18 @@ class Deployer:
                 parse = _parse_documentation if as_documentation else _parse_bpmn
                 processes.extend(parse(file, form_keys, problems, decision_keys, self.delegates))
             elif as_documentation:
-                problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation."))
+                problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation; "
+                                                       "upload the other files without that choice."))
             elif file.kind not in ("form", "dmn"):
-                problems.append(Problem(file.filename, "Only .bpmn and .form files can be deployed here."))
+                problems.append(Problem(file.filename, "Only .bpmn, .form and .dmn files can be deployed here (or a "
+                                                       ".zip of them)."))
         self._check_unique_keys(processes, problems)
         self._check_calls(processes, problems)
         self._check_target(processes, target, actor, problems)
         errors = [p for p in problems if p.severity == "error"]
         if errors or not files:
-            raise DeploymentRejected(errors or [Problem("", "No files were given.")])
+            raise DeploymentRejected(errors or [Problem("", "No files were given; choose the .bpmn, .form and .dmn "
+                                                            "files to deploy.")])
         try:
             result = self._store(files, parsed_forms, processes, actor, now, name, source, problems, decisions, target)
             for definition in result.definitions:
@@ -884,8 +930,9 @@ class Deployer:
                                                               ProcessDefinition.executable.is_(True))  # fmt: skip
                 if called not in here and self.session.scalar(deployed.limit(1)) is None:
                     problems.append(Problem(
-                        p.source.filename, f"The called process '{called}' is not deployed yet; deploy it before "
-                        "starting this process, or instances will stop at this step.", element_id=element_id,
+                        p.source.filename, Phrase("The called process '%(key)s' is not deployed yet; deploy it before "
+                                                  "starting this process, or instances will stop at this step.",
+                                                  key=called), element_id=element_id,
                         element_name=element["name"], line=element["line"], severity="warning",
                     ))  # fmt: skip
 
@@ -895,7 +942,8 @@ class Deployer:
         """The unit exists, owns (or may take over) every key, and can review drafts when they need it."""
         unit = self.session.get(Unit, target.unit_id) if target.unit_id is not None else None
         if target.unit_id is not None and unit is None:
-            problems.append(Problem("", f"Unit {target.unit_id} does not exist; choose the unit owning the process."))
+            problems.append(Problem("", Phrase("Unit %(id)s does not exist; choose the unit owning the process.",
+                                               id=target.unit_id)))  # fmt: skip
             return
         for p in processes:
             key, filename = p.info.key, p.source.filename
@@ -984,7 +1032,8 @@ class Deployer:
         seen: set[str] = set()
         for p in processes:
             if p.info.key in seen:
-                problems.append(Problem(p.source.filename, f"Process id '{p.info.key}' appears in two files."))
+                problems.append(Problem(p.source.filename, Phrase("Process id '%(key)s' appears in two files; give "
+                                                                  "each process its own id.", key=p.info.key)))
             seen.add(p.info.key)
 
     def _store(
@@ -1152,7 +1201,7 @@ def expand_upload(filename: str, content: bytes) -> list[SourceFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise _zip_refused(name, "The file is not a readable zip archive; compress the project folder again.")
+        raise _zip_refused(name, Phrase("The file is not a readable zip archive; compress the project folder again."))
     with archive:
         files = _unzip(name, archive)
     _check_unique_names(name, files)
@@ -1163,7 +1212,7 @@ def _base_name(filename: str) -> str:
     return PurePosixPath(filename.replace("\\", "/")).name or "unnamed"
 
 
-def _zip_refused(name: str, message: str) -> DeploymentRejected:
+def _zip_refused(name: str, message: Phrase) -> DeploymentRejected:
     return DeploymentRejected([Problem(name, message)])
 
 
@@ -1176,43 +1225,38 @@ def _deployable_entry(entry: zipfile.ZipInfo) -> bool:
 def _unzip(name: str, archive: zipfile.ZipFile) -> list[SourceFile]:
     entries = archive.infolist()
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise _zip_refused(
-            name,
-            f"The zip archive holds {len(entries)} entries, more than {MAX_ZIP_ENTRIES}; "
-            "upload only the project folder with its .bpmn and .form files.",
-        )
+        raise _zip_refused(name, Phrase("The zip archive holds %(count)s entries, more than %(limit)s; upload only "
+                                        "the project folder with its .bpmn and .form files.", count=len(entries),
+                                        limit=MAX_ZIP_ENTRIES))
     declared = sum(e.file_size for e in entries)
     if declared > MAX_ZIP_BYTES:
-        raise _zip_refused(
-            name,
-            f"The zip archive would expand to {declared // (1024 * 1024)} MB, more than "
-            f"{MAX_ZIP_BYTES // (1024 * 1024)} MB; it is refused as a possible zip bomb. "
-            "Upload the .bpmn and .form files themselves.",
-        )
+        raise _zip_refused(name, Phrase("The zip archive would expand to %(size)s MB, more than %(limit)s MB; it is "
+                                        "refused as a possible zip bomb. Upload the .bpmn and .form files themselves.",
+                                        size=declared // (1024 * 1024), limit=MAX_ZIP_BYTES // (1024 * 1024)))
     wanted = [e for e in entries if _deployable_entry(e)]
     if not wanted:
-        raise _zip_refused(name, "The zip archive holds no .bpmn, .form or .dmn file.")
+        raise _zip_refused(name, Phrase("The zip archive holds no .bpmn, .form or .dmn file; put the project's files "
+                                        "in it."))
     return [SourceFile(_base_name(e.filename), _read_entry(name, archive, e)) for e in wanted]
 
 
 def _read_entry(name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
     if entry.flag_bits & 0x1:
-        raise _zip_refused(name, f"'{entry.filename}' in the zip archive is encrypted; upload it without a password.")
+        raise _zip_refused(name, Phrase("'%(entry)s' in the zip archive is encrypted; upload it without a password.",
+                                        entry=entry.filename))
     try:
         with archive.open(entry) as fh:
             # zipfile stops at the declared size (checked above) and checks the CRC: a lying header fails here.
             return fh.read(MAX_ZIP_BYTES + 1)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        raise _zip_refused(
-            name, f"'{entry.filename}' in the zip archive cannot be read ({exc}); compress the project folder again."
-        )
+        raise _zip_refused(name, Phrase("'%(entry)s' in the zip archive cannot be read (%(error)s); compress the "
+                                        "project folder again.", entry=entry.filename, error=Phrase.of(str(exc))))
 
 
 def _check_unique_names(name: str, files: list[SourceFile]) -> None:
     seen: set[str] = set()
     for file in files:
         if file.filename in seen:
-            raise _zip_refused(
-                name, f"The zip archive holds two files named '{file.filename}' in different folders; keep one of them."
-            )
+            raise _zip_refused(name, Phrase("The zip archive holds two files named '%(name)s' in different folders; "
+                                            "keep one of them.", name=file.filename))
         seen.add(file.filename)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from lxml import etree
 
-from engine.errors import Problem
+from engine.errors import Count, Phrase, Problem
 from engine.runtime.parsing import BPMN_NS
 from engine.safe_xml import parse_xml
 
@@ -36,16 +36,15 @@ class _File(Protocol):
 def deployment_limits(files: Sequence[_File]) -> list[Problem]:
     """Problems naming each limit the deployment passes; empty when it may be checked in full."""
     if len(files) > MAX_DEPLOYMENT_FILES:
-        message = f"The deployment has {len(files)} files; at most {MAX_DEPLOYMENT_FILES} are accepted at once."
-        return [Problem("", message)]
+        return [Problem("", Phrase("The deployment has %(count)s files; at most %(limit)s are accepted at once. "
+                                   "Deploy the files in several parts.", count=len(files),
+                                   limit=MAX_DEPLOYMENT_FILES))]  # fmt: skip
     total = sum(len(file.content) for file in files)
     if total > MAX_DEPLOYMENT_BYTES and len(files) > 1:  # a single file meets the per-file limit of its kind
         return [
-            Problem(
-                "",
-                f"The deployment has {total / (1024 * 1024):.1f} MB of files; at most "
-                f"{MAX_DEPLOYMENT_BYTES // (1024 * 1024)} MB are accepted at once. Deploy the files in several parts.",
-            )
+            Problem("", Phrase("The deployment has %(size)s MB of files; at most %(limit)s MB are accepted at once. "
+                               "Deploy the files in several parts.", size=round(total / (1024 * 1024), 1),
+                               limit=MAX_DEPLOYMENT_BYTES // (1024 * 1024)))  # fmt: skip
         ]
     problems: list[Problem] = []
     processes = elements = 0
@@ -58,29 +57,23 @@ def deployment_limits(files: Sequence[_File]) -> list[Problem]:
         found = tree.getroot().findall(f"{{{BPMN_NS}}}process")
         if len(found) > MAX_PROCESSES_PER_FILE:
             problems.append(
-                Problem(
-                    file.filename,
-                    f"The file holds {len(found)} processes; at most {MAX_PROCESSES_PER_FILE} per file are "
-                    "accepted. Split it into several files.",
-                )
+                Problem(file.filename, Phrase("The file holds %(count)s processes; at most %(limit)s per file are "
+                                              "accepted. Split it into several files.", count=len(found),
+                                              limit=MAX_PROCESSES_PER_FILE))  # fmt: skip
             )
         processes += len(found)
         elements += sum(_bpmn_elements(process) for process in found)
     if processes > MAX_PROCESSES_PER_DEPLOYMENT:
         problems.append(
-            Problem(
-                "",
-                f"The deployment holds {processes} processes; at most {MAX_PROCESSES_PER_DEPLOYMENT} are accepted at "
-                "once. Deploy them in several parts.",
-            )
+            Problem("", Phrase("The deployment holds %(count)s processes; at most %(limit)s are accepted at once. "
+                               "Deploy them in several parts.", count=processes,
+                               limit=MAX_PROCESSES_PER_DEPLOYMENT))  # fmt: skip
         )
     if elements > MAX_ELEMENTS_PER_DEPLOYMENT:
         problems.append(
-            Problem(
-                "",
-                f"The deployment's processes have {elements:,} elements; at most {MAX_ELEMENTS_PER_DEPLOYMENT:,} are "
-                "accepted at once. Deploy them in several parts.",
-            )
+            Problem("", Phrase("The deployment's processes have %(count)s elements; at most %(limit)s are accepted at "
+                               "once. Deploy them in several parts.", count=Count(elements),
+                               limit=Count(MAX_ELEMENTS_PER_DEPLOYMENT)))  # fmt: skip
         )
     return problems
 

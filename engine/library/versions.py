@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import EngineError, NotFound, Problem
+from engine.errors import EngineError, NotFound, Phrase, Problem
 from engine.library.differences import VersionDiff, diff_elements, diff_form, summary_rows, with_forms
 from engine.library.models import VersionReview
 from engine.org.models import RoleAssignment, Unit, User
@@ -68,8 +68,9 @@ def ownership_problem(
     line, a documentation diagram does not replace a process that runs."""
     current = _current(session, key, unit_id)
     if current is not None and not executable and current.executable:
-        return Problem(filename, f"Process id '{key}' is already deployed as an executable process; a documentation "
-                                 "diagram cannot replace it. Give the diagram another process id.")  # fmt: skip
+        return Problem(filename, Phrase("Process id '%(key)s' is already deployed as an executable process; a "
+                                        "documentation diagram cannot replace it. Give the diagram another process id.",
+                                        key=key))  # fmt: skip
     return None
 
 
@@ -218,9 +219,10 @@ def notify_activation(session: Session, definition: ProcessDefinition, previous:
         rows = summary_rows(compare(session, previous, definition))
         lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
     recipients = {u.id: u for u in (*_starters(session, definition), *_holders_of_older_tasks(session, definition))}
-    title = f"Quy trình được cập nhật: {definition.name} (phiên bản {definition.version})"
+    title = Phrase("Process updated: %(process)s (version %(version)s)", process=definition.name,
+                   version=definition.version)  # fmt: skip
     notify(session, recipients.values(), unit_id=definition.unit_id, instance_id=instance_id, kind="version_activated",
-           title=title, body="\n".join(lines), link=f"/definitions/{definition.key}?version={definition.version}",
+           title=title, body=lines, link=f"/definitions/{definition.key}?version={definition.version}",
            now=now)  # fmt: skip
     return sorted(u.username for u in recipients.values())
 
@@ -231,7 +233,8 @@ def notify_return(session: Session, definition: ProcessDefinition, review: Versi
     if uploader is None or definition.unit_id is None:
         return []
     notify(session, [uploader], unit_id=definition.unit_id, instance_id=instance_id, kind="version_returned",
-           title=f"Phiên bản dự thảo bị trả lại: {definition.name} (phiên bản {definition.version})",
+           title=Phrase("Draft version returned: %(process)s (version %(version)s)", process=definition.name,
+                        version=definition.version),
            body=review.reason, link=f"/definitions/{definition.key}?version={definition.version}", now=now)
     return [uploader.username]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Date,
@@ -76,6 +77,7 @@ class User(Base):
     unit: Mapped[Unit | None] = relationship()
     department: Mapped[Department | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    locale: Mapped[str | None] = mapped_column(String(8))  # the language chosen (vi, en); None: the installation's
 
 
 class SystemRole(Base):
@@ -117,9 +119,10 @@ class Notice(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))  # in English (the reader sees ``texts`` translated)
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(300), default="")
+    texts: Mapped[dict[str, Any] | None]  # {"title": phrase, "body": [phrase…]}; None: written before phrases
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

@@ -4,7 +4,13 @@
 ``email`` channel for each one who has an address: the mail is a copy of the notice and exists exactly
 when the notice does. Its payload is what ``connectors/email/contract.py`` reads:
 
-``{"notice_id", "to", "to_name", "title", "body", "link"}`` (``link`` relative to the public address)
+``{"notice_id", "to", "to_name", "title", "body", "link", "texts", "locale"}`` (``link`` relative to the
+public address)
+
+A notice's title and body are phrases (``engine.errors.Phrase``), kept in ``texts``: the inbox shows them
+in the reader's language, the mail in the recipient's (``locale``: the language the person chose, None for
+the installation's default). ``title`` and ``body`` hold the English text. Plain strings in a body are what
+people wrote (names, summaries, reasons) and are shown as written.
 
 The idempotency key ``notice-<id>`` becomes the mail's Message-ID. A copy that could not go out within
 ``MAIL_MAX_AGE`` expires: the notice is still in the inbox.
@@ -12,13 +18,14 @@ The idempotency key ``notice-<id>`` becomes the mail's Message-ID. A copy that c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import NotFound, Phrase
 from engine.org.models import Notice, User
 from engine.org.people import users_with_role
 from engine.outbox import OutboxMessage, enqueue
@@ -28,13 +35,22 @@ MAIL_MAX_AGE = timedelta(days=3)
 DELIVERY_FAILED = "delivery_failed"
 
 
-def notify(session: Session, users: Iterable[User], *, unit_id: int, kind: str, title: str, body: str = "",
-           link: str = "", now: datetime, instance_id: int | None = None,
+Lines = Phrase | str | Sequence[Phrase | str]
+"""A notice's body: a phrase, what a person wrote (a str, shown as written), or lines of either."""
+
+
+def notify(session: Session, users: Iterable[User], *, unit_id: int, kind: str, title: Phrase | str,
+           body: Lines = "", link: str = "", now: datetime, instance_id: int | None = None,
            email: bool = True) -> list[Notice]:  # fmt: skip
-    """Give each person (once) a notice, and queue its mail copy unless ``email`` is False."""
+    """Give each person (once) a notice, and queue its mail copy unless ``email`` is False. What eISO says is
+    a ``Phrase`` (a plain string is shown as written, in every language)."""
     people = list({u.id: u for u in users}.values())
-    notices = [Notice(user_id=u.id, unit_id=unit_id, instance_id=instance_id, kind=kind, title=title, body=body,
-                      link=link, created_at=now) for u in people]  # fmt: skip
+    title = Phrase.of(title)
+    lines = [Phrase.of(line) for line in ([body] if isinstance(body, Phrase | str) else body) if line]
+    texts = {"title": title.as_dict(), "body": [line.as_dict() for line in lines]}
+    english = str(title)[:300], "\n".join(map(str, lines))  # what the tables hold; readers see ``texts``
+    notices = [Notice(user_id=u.id, unit_id=unit_id, instance_id=instance_id, kind=kind, title=english[0],
+                      body=english[1], texts=texts, link=link, created_at=now) for u in people]  # fmt: skip
     session.add_all(notices)
     session.flush()  # the ids make the mails' idempotency keys
     for notice, user in zip(notices, people, strict=True):
@@ -44,9 +60,9 @@ def notify(session: Session, users: Iterable[User], *, unit_id: int, kind: str, 
     return notices
 
 
-def _mail_payload(notice: Notice, user: User) -> dict[str, object]:
+def _mail_payload(notice: Notice, user: User) -> dict[str, Any]:
     return {"notice_id": notice.id, "to": user.email, "to_name": user.full_name, "title": notice.title,
-            "body": notice.body, "link": notice.link}  # fmt: skip
+            "body": notice.body, "link": notice.link, "texts": notice.texts, "locale": user.locale}  # fmt: skip
 
 
 def report_failed_delivery(session: Session, message_id: int, now: datetime) -> list[Notice]:
@@ -56,11 +72,24 @@ def report_failed_delivery(session: Session, message_id: int, now: datetime) -> 
     if message is None:
         return []
     admins = users_with_role(session, message.unit_id, "admin")
-    about = [f"{name}: {message.payload[name]}" for name in ("to", "title") if message.payload.get(name)]
+    about: list[Phrase | str] = []
+    if message.payload.get("to"):
+        about.append(Phrase("To: %(to)s", to=str(message.payload["to"])))
+    if message.payload.get("title"):
+        about.append(Phrase("Title: %(title)s", title=_payload_title(message.payload)))
     return notify(session, admins, unit_id=message.unit_id, kind=DELIVERY_FAILED,
-                  title=f"Không gửi được tin đi ({message.channel}): {message.idempotency_key}",
-                  body="\n".join([*about, message.last_error]), link="/admin/outbox", now=now,
+                  title=Phrase("A message could not be delivered (%(channel)s): %(key)s", channel=message.channel,
+                               key=message.idempotency_key),
+                  body=[*about, message.last_error], link="/admin/outbox", now=now,
                   email=message.channel != EMAIL)  # fmt: skip
+
+
+def _payload_title(payload: dict[str, Any]) -> Phrase | str:
+    """The title of the message that failed: its phrase when it carries one (a notice's mail)."""
+    texts = payload.get("texts")
+    if isinstance(texts, dict) and isinstance(texts.get("title"), dict):
+        return Phrase.from_dict(texts["title"])
+    return str(payload["title"])
 
 
 def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:

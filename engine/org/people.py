@@ -177,3 +177,14 @@ def grant_system_role(session: Session, user: User, role: str) -> None:
 def revoke_system_role(session: Session, user: User, role: str) -> None:
     """Take a role above the units away (the caller commits)."""
     session.execute(delete(SystemRole).where(SystemRole.user_id == user.id, SystemRole.role == role))
+
+
+LANGUAGES = ("vi", "en")
+
+
+def set_language(session: Session, user: User, language: str) -> None:
+    """Remember the language a person chose, for what eISO writes to them when they are not looking at a page
+    (the mail copies of notices). Only the languages eISO speaks are kept."""
+    if language in LANGUAGES and user.locale != language:
+        user.locale = language
+        session.commit()

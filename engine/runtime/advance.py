@@ -27,7 +27,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
@@ -441,10 +441,12 @@ def _report_stall(command: Command, step: Step) -> None:
     administrators, naming the steps it stopped at, instead of a quiet "running"."""
     stuck = sorted({name_of(step.instance, element_of(t.task_spec)) or element_of(t.task_spec)
                     for t in active_tasks(step.workflow) if t.task_spec.bpmn_id})  # fmt: skip
-    reason = "Nothing can move this process on: no task, job, timer or message waits at " + (", ".join(stuck) or "?")
-    step.recorder.add("incident", data={"error": reason, "stalled_at": stuck})
+    reason = Phrase("Nothing can move this process on: no task, job, timer or message waits at %(steps)s.",
+                    steps=", ".join(stuck) or "?")
+    step.recorder.add("incident", data={"error": str(reason), "stalled_at": stuck})
     admins = users_with_role(command.session, step.instance.unit_id, "admin")
-    title = f"Quy trình bị dừng, cần xử lý: {step.instance.definition.name} #{step.instance.id}"
+    title = Phrase("A process has stopped and needs you: %(process)s #%(id)s", process=step.instance.definition.name,
+                   id=step.instance.id)  # fmt: skip
     notify(command.session, admins, unit_id=step.instance.unit_id, instance_id=step.instance.id, kind="incident",
            title=title, body=reason, link=f"/instances/{step.instance.id}", now=command.now)
 
@@ -568,9 +570,10 @@ class _TaskRows:
         recorder.add("incident", element=(row.element_id, row.name), task_id=row.id,
                      data={"error": error, "not_found": missing, "fell_to_admins": fell_to_admins})  # fmt: skip
         admins = users_with_role(self.session, instance.unit_id, "admin")
-        title = f"Không tìm thấy người được giao việc trong đơn vị: {names}" if missing \
-            else f"Công việc không có người nhận: {row.name}"  # fmt: skip
-        body = f"{row.name} ({instance.definition.name})" + (
-            "; việc được chuyển cho quản trị viên đơn vị" if fell_to_admins else "")
+        title = Phrase("No one in the unit has the user name(s) the task names: %(names)s", names=names[:200]) \
+            if missing else Phrase("A task reaches no one: %(task)s", task=row.name)  # fmt: skip
+        body = Phrase("%(task)s (%(process)s); the task went to the unit's administrators", task=row.name,
+                      process=instance.definition.name) if fell_to_admins \
+            else Phrase("%(task)s (%(process)s)", task=row.name, process=instance.definition.name)  # fmt: skip
         notify(self.session, admins, unit_id=instance.unit_id, instance_id=instance.id, kind="assignee_not_found",
-               title=title[:300], body=body, link=f"/tasks/{row.id}", now=recorder.now)  # fmt: skip
+               title=title, body=body, link=f"/tasks/{row.id}", now=recorder.now)  # fmt: skip

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.errors import EngineError
+from engine.errors import Count, EngineError
 from engine.org.calendar import MAX_WORKING_DAYS, WORKING_DAY, WorkingCalendar, parse_working_duration
 from engine.runtime.script_engine import check_expression, evaluate_expression
 
@@ -39,7 +39,7 @@ def _number(value: str, what: str) -> float:
         raise EngineError(
             "The time limit %(what)s may be at most %(limit)s (about ten years of working time).",
             what=what,
-            limit=f"{longest:,.0f}",
+            limit=Count(round(longest)),
         )
     return number
 

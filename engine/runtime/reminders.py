@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from engine.db import claim
+from engine.errors import Phrase
 from engine.org.calendar_days import calendar_for
 from engine.org.models import RoleAssignment, User
 from engine.org.notices import notify
@@ -95,7 +96,7 @@ def _heads_for(session: Session, task: TaskRow) -> list[User]:
     return users_with_role(session, task.unit_id, "unit_leader")
 
 
-def _notify(session: Session, users: list[User], task: TaskRow, now: datetime, kind: str, title: str) -> None:
+def _notify(session: Session, users: list[User], task: TaskRow, now: datetime, kind: str, title: Phrase) -> None:
     notify(session, users, unit_id=task.unit_id, instance_id=task.instance_id, kind=kind, title=title,
            body=task.instance.definition.name, link=f"/tasks/{task.id}", now=now)  # fmt: skip
     session.add(HistoryEvent(instance_id=task.instance_id, at=now, kind=kind, element_id=task.element_id,
@@ -127,18 +128,20 @@ def sweep_deadlines(session: Session, now: datetime) -> SweepResult:
             before = timedelta(hours=_hours(node, REMIND_PROPERTY, _process(task)))
             if left <= before and _claim(session, task, reminded_at=now):
                 _notify(session, _candidates(session, task), task, now, "task_reminder",
-                        f"Sắp đến hạn: {task.name}")  # fmt: skip
+                        Phrase("Due soon: %(task)s", task=task.name))  # fmt: skip
                 result.reminded += 1
         elif now > task.due_at and task.escalation_level == 0 and _claim(
             session, task, escalation_level=1, escalated_at=now
         ):
-            _notify(session, _heads_for(session, task), task, now, "task_escalated", f"Quá hạn: {task.name}")
+            _notify(session, _heads_for(session, task), task, now, "task_escalated",
+                    Phrase("Overdue: %(task)s", task=task.name))  # fmt: skip
             result.escalated += 1
         elif task.escalation_level == 1 and task.escalated_at is not None:
             second = cal.add_working_hours(task.due_at, _hours(node, ESCALATE_PROPERTY, _process(task)))
             if now > second and _claim(session, task, escalation_level=2, escalated_at=now):
                 leaders = users_with_role(session, task.unit_id, "unit_leader")
-                _notify(session, leaders, task, now, "task_escalated", f"Quá hạn kéo dài: {task.name}")
+                _notify(session, leaders, task, now, "task_escalated",
+                        Phrase("Long overdue: %(task)s", task=task.name))  # fmt: skip
                 result.escalated += 1
         session.commit()
     return result

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
-from engine.errors import ExpressionError
+from engine.errors import Count, ExpressionError
 from engine.runtime.models import ProcessDefinition, StartTimer
 from engine.runtime.queries import in_line
 from engine.runtime.script_engine import check_expression, evaluate_expression
@@ -129,7 +129,7 @@ def _cycle(text: str, now: datetime) -> Schedule:
         raise TimerError(
             "The cycle '%(text)s' repeats more than %(limit)s times; leave the count out to repeat for ever.",
             text=text[:100],
-            limit=f"{MAX_CYCLES:,}",
+            limit=Count(MAX_CYCLES),
         )
     if len(parts) == 2:
         period = parts[1]

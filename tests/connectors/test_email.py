@@ -97,7 +97,7 @@ def test_a_refused_recipient_is_an_incident_for_the_administrators_never_mailed(
     assert "550" in failed.last_error and failed.attempts == 1
     incident = session.scalars(select(Notice).where(Notice.kind == "delivery_failed")).one()
     assert session.get(User, incident.user_id).username == "admin"  # type: ignore[union-attr]
-    assert "to: thuky@skhcn.example.vn" in incident.body and "550" in incident.body
+    assert "To: thuky@skhcn.example.vn" in incident.body and "550" in incident.body
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1  # no mail about the mail
     clock.advance(days=1)
     assert deliver(session, channel(smtp.url), lambda: clock.now).sent == 0

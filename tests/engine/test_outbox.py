@@ -43,7 +43,9 @@ def test_each_notice_gets_its_mail_in_the_same_transaction(session: Session, uni
     mail = message(session, f"notice-{written[0].id}")
     assert (mail.channel, mail.state, mail.unit_id, mail.attempts) == ("email", "pending", unit.id, 0)
     assert mail.payload == {"notice_id": written[0].id, "to": "thuky@skhcn.example.vn", "to_name": "Lê Thị Mai Anh",
-                            "title": "Sắp đến hạn: Xem xét", "body": "", "link": "/tasks/abc"}  # fmt: skip
+                            "title": "Sắp đến hạn: Xem xét", "body": "", "link": "/tasks/abc", "locale": None,
+                            "texts": {"title": {"template": "%(text)s", "params": {"text": "Sắp đến hạn: Xem xét"}},
+                                      "body": []}}  # fmt: skip
     assert mail.expires_at == clock.now + notices.MAIL_MAX_AGE
     notices.notify(session, [users["giamdoc"]], unit_id=unit.id, kind="x", title="Chỉ trong hộp thư", now=clock.now,
                    email=False)  # fmt: skip

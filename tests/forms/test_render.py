@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,7 @@ def test_text_is_markdown_with_escaped_data_and_no_scripts(display_form: Form) -
     page = page_of(display_form, display_form.initial_values(DISPLAY_DATA), data=DISPLAY_DATA)
 
     text = page.xpath("//div[@id='c-Text_greeting']")[0]
-    assert text.xpath("./h3/text()") == ["Hồ sơ của Nguyễn <b>Văn</b> An"]  # the data's tags stay text
+    assert text.xpath("./h2/text()") == ["Hồ sơ của Nguyễn <b>Văn</b> An"]  # the data's tags stay text
     assert text.xpath(".//em/text()") == ["kỹ"]
     assert not page.xpath("//script")
     assert "alert" not in text.text_content()
@@ -295,3 +296,13 @@ def test_an_adorner_that_is_not_text_is_refused_naming_the_field(appearance: Any
     with pytest.raises(FormSchemaError, match="'fee'.*appearance"):
         load_form_js({"type": "default", "components": [
             {"type": "number", "key": "fee", "id": "fee", "label": "Lệ phí", "appearance": appearance}]})  # fmt: skip
+
+
+def test_markdown_headings_sit_under_the_pages_own_heading() -> None:
+    """A form's ``### Title`` under the page's ``h1`` would skip a level: the highest heading of a text
+    becomes ``h2`` and the others keep their distance to it."""
+    from forms.display import _render_markdown
+
+    assert re.findall(r"<(h\d)>", _render_markdown("### A\n\ntext\n\n#### B\n\n### C")) == ["h2", "h3", "h2"]
+    assert re.findall(r"<(h\d)>", _render_markdown("# A\n\n## B")) == ["h2", "h3"]
+    assert re.findall(r"<(h\d)>", _render_markdown("## A\n\n###### B")) == ["h2", "h6"]

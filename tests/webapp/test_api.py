@@ -110,8 +110,9 @@ def test_deploy_files_and_refusals(client: FlaskClient) -> None:
     with open(FIXTURES / "rework_loop.bpmn", "rb") as fh:
         ok = client.post("/api/v1/deployments", headers=basic("admin"), data={"files": [(fh, "rework_loop.bpmn")]})
     assert ok.status_code == 201 and ok.json["definitions"][0]["key"] == "rework_loop"
-    bad = client.post("/api/v1/deployments", headers=basic("admin"),
-                      data={"files": [(__import__("io").BytesIO(b"<not-bpmn"), "broken.bpmn")]})  # fmt: skip
-    assert bad.status_code == 422
-    assert bad.json["problems"][0]["file"] == "broken.bpmn"
-    assert "not well-formed" in bad.json["problems"][0]["message"]
+    for language, words in (("en", "not well-formed"), ("vi", "không phải XML hợp lệ")):  # as Accept-Language asks
+        bad = client.post("/api/v1/deployments", headers={**basic("admin"), "Accept-Language": language},
+                          data={"files": [(__import__("io").BytesIO(b"<not-bpmn"), "broken.bpmn")]})  # fmt: skip
+        assert bad.status_code == 422
+        assert bad.json["problems"][0]["file"] == "broken.bpmn"
+        assert words in bad.json["problems"][0]["message"]

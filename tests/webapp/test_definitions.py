@@ -216,7 +216,7 @@ def test_api_deployments_accept_a_zip(client: FlaskClient) -> None:
     refused = client.post(
         "/api/v1/deployments", headers=basic("admin"), data={"files": [(io.BytesIO(bomb), "bomb.zip")]}
     )
-    assert refused.status_code == 422 and "zip bomb" in refused.json["problems"][0]["message"]
+    assert refused.status_code == 422 and "bom zip" in refused.json["problems"][0]["message"]
 
 
 def test_only_administrators_and_iso_secretaries_may_upload(client: FlaskClient) -> None:
@@ -246,7 +246,7 @@ def test_refused_upload_shows_the_problems_table_with_422(client: FlaskClient) -
     assert ["quality-objectives.bpmn", line, "draft_objectives", "Soạn thảo mục tiêu chất lượng"] in [
         c[:4] for c in cells
     ]
-    assert any("No path leads to this element" in c[4] for c in cells)
+    assert any("Không có nhánh nào dẫn đến phần tử này" in c[4] for c in cells)
     assert client.get("/definitions/quality_objectives").get_data(as_text=True).count('data-version="') == 1
 
 
@@ -255,13 +255,13 @@ def test_zip_bomb_upload_is_refused(client: FlaskClient) -> None:
     response = _upload(client, ("bomb.zip", _zip({"bomb.bpmn": b"\0" * (60 * 1024 * 1024)})))
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "bomb.zip" in body and "possible zip bomb" in body
+    assert "bomb.zip" in body and "có thể là bom zip" in body
 
 
 def test_empty_upload_is_refused(client: FlaskClient) -> None:
     login(client, "admin")
     response = client.post("/definitions/upload", data={}, content_type="multipart/form-data")
-    assert response.status_code == 422 and "No files were given." in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Chưa có tệp nào" in response.get_data(as_text=True)
 
 
 @pytest.mark.browser

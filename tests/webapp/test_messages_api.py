@@ -56,7 +56,7 @@ def test_the_corpus_message_start_example_runs_to_the_end(client: FlaskClient) -
 
     with open(CORPUS / "camunda7-examples" / "message_start_process.bpmn", "rb") as fh:
         deployed = client.post("/api/v1/deployments", headers=ADMIN, data={"files": [(fh, "message_start.bpmn")]})
-    assert "only the unit's administrators will see it" in deployed.json["warnings"][0]["message"]
+    assert "chỉ quản trị viên đơn vị nhìn thấy" in deployed.json["warnings"][0]["message"]
     started = _send(client, {"name": "instantiationMessage", "unit_id": 1})
     [instance_id] = started.json["started"]
     claimable = client.get("/api/v1/tasks", headers=ADMIN).json["claimable"]

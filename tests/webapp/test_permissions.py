@@ -224,6 +224,10 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "POST": Case("public", "/login", form({"username": "thuky", "password": "demo"})),
     },
     ("auth.logout", "/logout"): {"POST": Case("public", "/logout")},
+    ("expired.resume", "/login/resume"): {
+        "POST": Case("public", "/login/resume", form({"_resume_username": "thuky", "_resume_password": "demo",
+                                                      "_resend_to": "/notices", "ghi_chu": "Đã xem"})),
+    },
     ("auth.set_language", "/language/<code>"): {"POST": Case("public", "/language/en", form({"next": "/units"}))},
     # single sign-on is public where a provider is set (tests/webapp/test_sso.py); this world has none: 404
     ("sso.start", "/login/oidc"): {"GET": Case("unknown", "/login/oidc", ok=404)},

@@ -192,7 +192,7 @@ def test_a_documentation_diagram_is_shown_to_its_owner_and_published(app: Flask,
     assert response.status_code == 302 and response.headers["Location"] == "/definitions/WFP-6-?version=1"
     owner_view = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Sơ đồ tài liệu" in owner_view and "Lý do không chạy được" in owner_view
-    assert "No executable process" in owner_view
+    assert "Không có quy trình thực thi được" in owner_view
     assert 'data-diagram-url="/definitions/WFP-6-/versions/1/files/' in owner_view
     login(client, "chuyenvien")
     staff_view = client.get("/definitions/WFP-6-").get_data(as_text=True)

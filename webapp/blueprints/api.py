@@ -20,6 +20,7 @@ from engine import (
 )
 
 from ..api_auth import api_auth
+from ..errors import problem_dicts
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
@@ -189,6 +190,6 @@ def deploy() -> Any:
         "definitions": [_definition(d) for d in result.definitions],
         "unchanged": [_definition(d) for d in result.unchanged],
         "forms": [{"form_key": f.form_key, "version": f.version} for f in result.forms],
-        "warnings": [w.as_dict() for w in result.warnings],
+        "warnings": problem_dicts(result.warnings),
     }
     return jsonify(body), 201

@@ -30,6 +30,7 @@ from ..auth import login_required
 from ..downloads import as_attachment, safe_filename
 from ..errors import translated
 from ..extensions import deployer, now, sa_session
+from ..i18n import say
 
 bp = Blueprint("definitions", __name__)
 
@@ -227,7 +228,7 @@ def _flash_result(result: DeploymentResult) -> None:
         flash(_("Forms deployed: %(list)s.", list=listed), "success")
     for warning in result.warnings:
         where = f"{warning.file} [{warning.element_id}]" if warning.element_id else warning.file
-        flash(_("Warning: %(where)s: %(message)s", where=where, message=warning.message), "warning")
+        flash(_("Warning: %(where)s: %(message)s", where=where, message=say(warning.text)), "warning")
 
 
 def _landing(result: DeploymentResult) -> str:

@@ -40,6 +40,7 @@ from engine import (
 from ..blueprints.api import basic_auth
 from ..errors import retry_after, translated
 from ..extensions import deployer, now, sa_session
+from ..i18n import say
 from ..ids import is_id
 from ..security import basic_challenge_allowed
 from . import external_tasks, processes, runtime
@@ -148,7 +149,7 @@ def parse_exception(problems: list[Problem]) -> CamundaError:
     for p in problems:
         report = details.setdefault(p.file or "deployment", {"errors": [], "warnings": []})
         report["errors" if p.severity == "error" else "warnings"].append({
-            "message": p.message, "line": p.line, "column": None, "mainElementId": p.element_id,
+            "message": say(p.text), "line": p.line, "column": None, "mainElementId": p.element_id,
             "elementIds": [p.element_id] if p.element_id else [],
         })  # fmt: skip
     return CamundaError(400, "ParseException", "\n".join([head, *map(_problem_line, problems)]), details=details)
@@ -159,7 +160,7 @@ def _problem_line(p: Problem) -> str:
     where += [f"line {p.line}"] if p.line else []
     if p.element_id:
         where.append(f"element {p.element_id}" + (f" '{p.element_name}'" if p.element_name else ""))
-    return " | ".join([f"* {p.message}", *where])
+    return " | ".join([f"* {say(p.text)}", *where])
 
 
 @bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

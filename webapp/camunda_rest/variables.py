@@ -26,7 +26,8 @@ class VariableInvalid(ValueError):
     """A variable cannot become process data; ``name`` says which one."""
 
     def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"Cannot convert variable '{name}': {reason}")
+        message = f"Cannot convert variable '{name}': {reason}"  # Camunda's wording, for programs
+        super().__init__(message)
         self.name = name
 
 

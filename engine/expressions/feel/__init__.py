@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel import ast
 from engine.expressions.feel.errors import MAX_RESULT_SIZE, FeelError, FeelEvaluationError, FeelSyntaxError
 from engine.expressions.feel.interpreter import InputScope, Interpreter, Scope
@@ -74,7 +75,8 @@ def _run(source: str, action: Any) -> Any:
         raise FeelEvaluationError("The expression needs too much memory to evaluate.", source) from None
     except Exception as error:  # a bug of ours must still reach the caller as an expression error
         raise FeelEvaluationError(
-            f"The expression could not be evaluated ({type(error).__name__}: {error}).", source
+            Phrase("The expression could not be evaluated (%(type)s: %(error)s).",
+                   type=type(error).__name__, error=error), source
         ) from error
 
 
@@ -96,7 +98,8 @@ def _check_result_size(result: Any, source: str) -> None:
             size += 1
         if size > MAX_RESULT_SIZE:
             raise FeelEvaluationError(
-                f"The result of the expression is too large (more than {MAX_RESULT_SIZE:,} characters and items).",
+                Phrase("The result of the expression is too large (more than %(limit)s characters and items).",
+                       limit=Count(MAX_RESULT_SIZE)),
                 source,
             )
 
@@ -165,7 +168,8 @@ def _compile_unary_tests(text: str) -> FeelUnaryTests:
 
 def _require_text(text: Any) -> str:
     if not isinstance(text, str):
-        raise FeelSyntaxError(f"A FEEL expression must be text, not {type(text).__name__}.", None, None)
+        raise FeelSyntaxError(Phrase("A FEEL expression must be text, not %(type)s.",
+                                     type=type(text).__name__), None, None)
     check_length(text)  # before the cache, so that huge texts are not kept as keys
     return text
 

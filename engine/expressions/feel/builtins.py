@@ -26,6 +26,7 @@ from decimal import (
 )
 from typing import Any, Protocol
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel.errors import MAX_ALLOCATION, MAX_LIST_LENGTH, FeelEvaluationError
 from engine.expressions.feel.regex import FeelRegex, RegexSyntaxError, compile_regex
 from engine.expressions.feel.values import (
@@ -580,7 +581,7 @@ def _get_or_else(runtime: Runtime, value: Any, default: Any) -> Any:
 def _assert(runtime: Runtime, value: Any, condition: Any, cause: Any = None) -> Any:
     if condition is not True:
         reason = cause if isinstance(cause, str) else "the condition is not true"
-        raise FeelEvaluationError(f"Assertion failed: {reason}")
+        raise FeelEvaluationError(Phrase("Assertion failed: %(reason)s", reason=reason))
     return value
 
 
@@ -787,7 +788,8 @@ def _flatten(runtime: Runtime, items: Any) -> Any:
         # one list may hold the same big list many times: count while expanding, not afterwards
         if len(result) > MAX_LIST_LENGTH or visited > MAX_ALLOCATION:
             raise FeelEvaluationError(
-                f"flatten() would make a list of more than {MAX_LIST_LENGTH:,} items; the limit is {MAX_LIST_LENGTH:,}."
+                Phrase("flatten() would make a list of more than %(limit)s items; the limit is %(limit)s.",
+                       limit=Count(MAX_LIST_LENGTH))
             )
     runtime.charge(visited // 100)
     return result

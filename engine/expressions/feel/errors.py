@@ -7,7 +7,7 @@ while parsing) with a message that names the limit, never a Python ``RecursionEr
 
 from __future__ import annotations
 
-from engine.errors import ExpressionError
+from engine.errors import ExpressionError, Text
 
 # Parsing
 MAX_EXPRESSION_LENGTH = 10_000
@@ -37,7 +37,7 @@ class FeelError(ExpressionError):
 class FeelSyntaxError(FeelError):
     """The text is not a FEEL expression we can parse; ``column`` (1-based) says where."""
 
-    def __init__(self, message: str, expression: str | None = None, column: int | None = None) -> None:
+    def __init__(self, message: Text, expression: str | None = None, column: int | None = None) -> None:
         super().__init__(message, expression)
         self.column = column
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel import ast
 from engine.expressions.feel.builtins import BUILTINS, BuiltinFunction
 from engine.expressions.feel.errors import (
@@ -158,14 +159,16 @@ class Interpreter:
         self.steps += steps
         if self.steps > MAX_STEPS:
             raise FeelEvaluationError(
-                f"The expression needs more than {MAX_STEPS:,} evaluation steps; it is too expensive to evaluate."
+                Phrase("The expression needs more than %(limit)s evaluation steps; it is too expensive to evaluate.",
+                       limit=Count(MAX_STEPS))
             )
 
     def allocate(self, amount: int) -> None:
         self.allocated += amount
         if self.allocated > MAX_ALLOCATION:
             raise FeelEvaluationError(
-                f"The expression builds too much data (more than {MAX_ALLOCATION:,} characters and list items)."
+                Phrase("The expression builds too much data (more than %(limit)s characters and list items).",
+                       limit=Count(MAX_ALLOCATION))
             )
 
     def produced(self, value: Any) -> Any:
@@ -180,7 +183,8 @@ class Interpreter:
 
     def check_list_length(self, length: int) -> None:
         if length > MAX_LIST_LENGTH:
-            raise FeelEvaluationError(f"A list would have {length:,} items; the limit is {MAX_LIST_LENGTH:,}.")
+            raise FeelEvaluationError(Phrase("A list would have %(length)s items; the limit is %(limit)s.",
+                                             length=Count(length), limit=Count(MAX_LIST_LENGTH)))
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -190,7 +194,8 @@ class Interpreter:
             self.charge(0)
         if self.depth >= MAX_EVAL_DEPTH:
             raise FeelEvaluationError(
-                f"Evaluation is nested more than {MAX_EVAL_DEPTH} levels deep (a function calling itself too often?)."
+                Phrase("Evaluation is nested more than %(limit)s levels deep (a function calling itself too often?).",
+                       limit=MAX_EVAL_DEPTH)
             )
         self.depth += 1
         try:
@@ -381,7 +386,8 @@ class Interpreter:
         count = abs(last - first) + 1
         if count > MAX_LIST_LENGTH:
             raise FeelEvaluationError(
-                f"The range {start}..{end} has {count:,} values; at most {MAX_LIST_LENGTH:,} can be iterated."
+                Phrase("The range %(start)s..%(end)s has %(count)s values; at most %(limit)s can be iterated.",
+                       start=start, end=end, count=Count(count), limit=Count(MAX_LIST_LENGTH))
             )
         self.allocate(count)
         return [Decimal(value) for value in range(first, last + step, step)]
@@ -454,7 +460,8 @@ class Interpreter:
         if isinstance(test, ast.NegatedTests):
             result = self.in_(ast.In(test.pos, ast.Literal(test.pos, value), test.tests), scope)
             return None if result is None else not result
-        raise FeelEvaluationError(f"Unexpected unary test {type(test).__name__}.")  # pragma: no cover
+        raise FeelEvaluationError(Phrase("Unexpected unary test %(type)s.",
+                                         type=type(test).__name__))  # pragma: no cover
 
     def expression_test(self, test: ast.ExpressionTest, value: Any, scope: Scope) -> bool | None:
         """An expression as a test: a condition on ``?``, a list or range holding the input, or a value."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.errors import Phrase
 from engine.expressions.feel.errors import FeelSyntaxError
 from engine.expressions.feel.values import DECIMAL_CONTEXT
 
@@ -65,14 +66,14 @@ class Token:
     def is_op(self, *ops: str) -> bool:
         return self.kind == OP and self.text in ops
 
-    def describe(self) -> str:
+    def describe(self) -> Phrase:
         if self.kind == EOF:
-            return "end of expression"
+            return Phrase("end of expression")
         if self.kind == STRING:
-            return "a string"
+            return Phrase("a string")
         if self.kind == NUMBER:
-            return f"number {self.text}"
-        return f"'{self.text}'"
+            return Phrase("number %(number)s", number=self.text)
+        return Phrase("'%(token)s'", token=self.text)
 
 
 def column_of(text: str, pos: int) -> tuple[int, int]:
@@ -82,14 +83,17 @@ def column_of(text: str, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
-def where(text: str, pos: int) -> str:
+def where(text: str, pos: int) -> Phrase:
     line, column = column_of(text, pos)
-    return f"column {column}" if "\n" not in text else f"line {line}, column {column}"
+    if "\n" not in text:
+        return Phrase("column %(column)s", column=column)
+    return Phrase("line %(line)s, column %(column)s", line=line, column=column)
 
 
-def syntax_error(text: str, pos: int, message: str) -> FeelSyntaxError:
+def syntax_error(text: str, pos: int, message: Phrase) -> FeelSyntaxError:
     _, column = column_of(text, pos)
-    return FeelSyntaxError(f"FEEL syntax error at {where(text, pos)}: {message}", text, column)
+    return FeelSyntaxError(Phrase("FEEL syntax error at %(where)s: %(problem)s", where=where(text, pos),
+                                  problem=message), text, column)  # fmt: skip
 
 
 def _is_name_start(char: str) -> bool:
@@ -155,7 +159,7 @@ class Lexer:
             elif text.startswith("/*", self.pos):
                 end = text.find("*/", self.pos + 2)
                 if end < 0:
-                    raise syntax_error(text, self.pos, "the comment '/*' is never closed with '*/'")
+                    raise syntax_error(text, self.pos, Phrase("the comment '/*' is never closed with '*/'"))
                 self.pos = end + 2
             else:
                 return
@@ -176,7 +180,7 @@ class Lexer:
             # digits beyond 34 are rounded, like every other number
             value = DECIMAL_CONTEXT.create_decimal(Decimal(source))
         except ArithmeticError:
-            raise syntax_error(text, start, "the number is too large") from None
+            raise syntax_error(text, start, Phrase("the number is too large")) from None
         self.tokens.append(Token(NUMBER, source, start, value))
 
     def _string(self) -> None:
@@ -187,7 +191,7 @@ class Lexer:
         while True:
             end = self._find_string_stop()
             if end < 0:
-                raise syntax_error(text, start, "the string starting here is never closed with '\"'")
+                raise syntax_error(text, start, Phrase('the string starting here is never closed with \'"\''))
             parts.append(text[self.pos : end])
             self.pos = end
             if text[end] == '"':
@@ -219,7 +223,8 @@ class Lexer:
                 if code <= 0x10FFFF:
                     self.pos += 2 + width
                     return chr(code)
-            raise syntax_error(text, start, f"'\\{char}' must be followed by {width} hexadecimal digits")
+            raise syntax_error(text, start, Phrase("'\\%(char)s' must be followed by %(width)s hexadecimal digits",
+                                                   char=char, width=width))
         self.pos += 1
         return "\\"
 
@@ -227,10 +232,10 @@ class Lexer:
         start = self.pos
         end = self.text.find("`", start + 1)
         if end < 0:
-            raise syntax_error(self.text, start, "the name starting with '`' is never closed with '`'")
+            raise syntax_error(self.text, start, Phrase("the name starting with '`' is never closed with '`'"))
         name = self.text[start + 1 : end]
         if not name.strip():
-            raise syntax_error(self.text, start, "a name in backticks cannot be empty")
+            raise syntax_error(self.text, start, Phrase("a name in backticks cannot be empty"))
         self.pos = end + 1
         self.tokens.append(Token(NAME, name, start, quoted=True))
 
@@ -276,8 +281,9 @@ class Lexer:
                 self.pos += len(op)
                 return
         char = self.text[self.pos]
-        hint = " (use '!=' for 'not equal')" if char == "!" else ""
-        raise syntax_error(self.text, self.pos, f"unexpected character '{char}'{hint}")
+        if char == "!":
+            raise syntax_error(self.text, self.pos, Phrase("unexpected character '!' (use '!=' for 'not equal')"))
+        raise syntax_error(self.text, self.pos, Phrase("unexpected character '%(char)s'", char=char))
 
 
 def multi_word_index(names: list[str]) -> dict[str, list[tuple[str, ...]]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel import ast
 from engine.expressions.feel.builtins import BUILTIN_NAMES
 from engine.expressions.feel.errors import MAX_EXPRESSION_LENGTH, MAX_NESTING, FeelSyntaxError
@@ -61,7 +62,8 @@ _MULTI_WORD_PROPERTIES = {("time", "offset"), ("start", "included"), ("end", "in
 def check_length(text: str) -> None:
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise FeelSyntaxError(
-            f"The FEEL expression has {len(text):,} characters; the limit is {MAX_EXPRESSION_LENGTH:,}.",
+            Phrase("The FEEL expression has %(count)s characters; the limit is %(limit)s.",
+                   count=Count(len(text)), limit=Count(MAX_EXPRESSION_LENGTH)),
             text[:200] + "…",
             None,
         )
@@ -89,7 +91,8 @@ def _guarded(text: str, run: Callable[[Parser], ast.Node]) -> ast.Node:
 def _check_tree_depth(text: str, tree: ast.Node) -> None:
     for node, depth in ast.walk(tree):
         if depth > MAX_NESTING:
-            raise _syntax_error(text, node.pos, f"the expression is nested too deeply (more than {MAX_NESTING} levels)")
+            raise _syntax_error(text, node.pos, Phrase("the expression is nested too deeply (more than %(limit)s "
+                                                       "levels)", limit=MAX_NESTING))
 
 
 class Parser:
@@ -110,28 +113,32 @@ class Parser:
             self.index += 1
         return token
 
-    def error(self, message: str, token: Token | None = None) -> FeelSyntaxError:
+    def error(self, message: Phrase, token: Token | None = None) -> FeelSyntaxError:
         return _syntax_error(self.text, (token or self.peek()).pos, message)
 
-    def expect_op(self, op: str, purpose: str = "") -> Token:
+    def expect_op(self, op: str, purpose: Phrase | None = None) -> Token:
         token = self.peek()
         if not token.is_op(op):
-            suffix = f" {purpose}" if purpose else ""
-            raise self.error(f"expected '{op}'{suffix}, but found {token.describe()}")
+            if purpose is None:
+                raise self.error(Phrase("expected '%(op)s', but found %(found)s", op=op, found=token.describe()))
+            raise self.error(Phrase("expected '%(op)s' %(purpose)s, but found %(found)s", op=op, purpose=purpose,
+                                    found=token.describe()))  # fmt: skip
         return self.advance()
 
-    def expect_keyword(self, word: str, purpose: str) -> Token:
+    def expect_keyword(self, word: str, purpose: Phrase) -> Token:
         token = self.peek()
         if not token.is_keyword(word):
-            raise self.error(f"expected '{word}' {purpose}, but found {token.describe()}")
+            raise self.error(Phrase("expected '%(word)s' %(purpose)s, but found %(found)s", word=word, purpose=purpose,
+                                    found=token.describe()))  # fmt: skip
         return self.advance()
 
     def expect_end(self) -> None:
         token = self.peek()
         if token.kind != EOF:
-            raise self.error(f"unexpected {token.describe()}; expected an operator or the end of the expression")
+            raise self.error(Phrase("unexpected %(found)s; expected an operator or the end of the expression",
+                                    found=token.describe()))
 
-    def at(self, token: Token) -> str:
+    def at(self, token: Token) -> Phrase:
         return where(self.text, token.pos)
 
     # -- entry points ----------------------------------------------------------------------
@@ -150,7 +157,7 @@ class Parser:
             self.advance()
             opening = self.advance()
             tests = self.test_list(0)
-            self.expect_op(")", f"to close 'not(' at {self.at(opening)}")
+            self.expect_op(")", Phrase("to close 'not(' at %(where)s", where=self.at(opening)))
             self.expect_end()
             return ast.NegatedTests(first.pos, tests)
         tests = self.test_list(0)
@@ -162,7 +169,8 @@ class Parser:
     def expression(self, min_bp: int = 0) -> ast.Node:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise self.error(f"the expression is nested too deeply (more than {MAX_NESTING} levels)")
+            raise self.error(Phrase("the expression is nested too deeply (more than %(limit)s levels)",
+                                    limit=MAX_NESTING))
         try:
             left = self.prefix()
             while True:
@@ -219,7 +227,7 @@ class Parser:
             return self.path(left, token)
         if op == "[":
             predicate = self.expression()
-            self.expect_op("]", f"to close the filter '[' at {self.at(token)}")
+            self.expect_op("]", Phrase("to close the filter '[' at %(where)s", where=self.at(token)))
             return ast.Filter(token.pos, left, predicate)
         return self.call(left, token)
 
@@ -235,11 +243,11 @@ class Parser:
         self.advance()
         if word == "between":
             low = self.expression(BP_COMPARE)
-            self.expect_keyword("and", f"in 'between … and …' at {self.at(token)}")
+            self.expect_keyword("and", Phrase("in 'between … and …' at %(where)s", where=self.at(token)))
             return ast.Between(token.pos, left, low, self.expression(BP_COMPARE))
         if word == "in":
             return ast.In(token.pos, left, self.in_tests())
-        self.expect_keyword("of", "after 'instance'")
+        self.expect_keyword("of", Phrase("after 'instance'"))
         type_name, item_type = self.type_name()
         return ast.InstanceOf(token.pos, left, type_name, item_type)
 
@@ -262,7 +270,8 @@ class Parser:
     def path_key(self, dot: Token) -> str:
         token = self.peek()
         if token.kind != NAME:
-            raise self.error(f"expected a name after '.' at {self.at(dot)}, but found {token.describe()}")
+            raise self.error(Phrase("expected a name after '.' at %(where)s, but found %(found)s",
+                                    where=self.at(dot), found=token.describe()))
         self.advance()
         following = self.peek()
         if following.kind == NAME and (token.text, following.text) in _MULTI_WORD_PROPERTIES:
@@ -271,7 +280,7 @@ class Parser:
         return token.text
 
     def call(self, callee: ast.Node, opening: Token) -> ast.Node:
-        closing = f"to close the argument list '(' at {self.at(opening)}"
+        closing = Phrase("to close the argument list '(' at %(where)s", where=self.at(opening))
         args: list[ast.Node] = []
         names: list[str] | None = [] if self.named_argument_ahead() else None
         if self.peek().is_op(")"):
@@ -280,11 +289,11 @@ class Parser:
         while True:
             if names is not None:
                 name_token = self.peek()
-                name = self.name_words("a parameter name")
+                name = self.name_words(Phrase("a parameter name"))
                 if name in names:
-                    raise self.error(f"the parameter '{name}' is given twice", name_token)
+                    raise self.error(Phrase("the parameter '%(name)s' is given twice", name=name), name_token)
                 names.append(name)
-                self.expect_op(":", "after the parameter name")
+                self.expect_op(":", Phrase("after the parameter name"))
             args.append(self.expression())
             if self.peek().is_op(","):
                 self.advance()
@@ -298,13 +307,13 @@ class Parser:
             offset += 1
         return offset > 0 and self.peek(offset).is_op(":")
 
-    def name_words(self, what: str) -> str:
+    def name_words(self, what: Phrase) -> str:
         """One or more name tokens (keywords allowed) joined by spaces, as in ``start position``."""
         words: list[str] = []
         while self.peek().kind == NAME:
             words.append(self.advance().text)
         if not words:
-            raise self.error(f"expected {what}, but found {self.peek().describe()}")
+            raise self.error(Phrase("expected %(what)s, but found %(found)s", what=what, found=self.peek().describe()))
         return " ".join(words)
 
     # -- prefix forms ----------------------------------------------------------------------
@@ -316,10 +325,10 @@ class Parser:
         if token.kind == NAME:
             return self.name_or_keyword(token)
         if token.kind == EOF:
-            raise self.error("expected an expression, but the expression ends here", token)
+            raise self.error(Phrase("expected an expression, but the expression ends here"), token)
         handler = self._prefix_ops.get(token.text)
         if handler is None:
-            raise self.error(f"expected an expression, but found {token.describe()}", token)
+            raise self.error(Phrase("expected an expression, but found %(found)s", found=token.describe()), token)
         return handler(self, token)
 
     def name_or_keyword(self, token: Token) -> ast.Node:
@@ -343,13 +352,14 @@ class Parser:
             return self.function_literal(token)
         if word == "not" and self.peek().is_op("("):
             return ast.Name(token.pos, "not")
-        raise self.error(f"unexpected '{word}'; expected an expression", token)
+        raise self.error(Phrase("unexpected '%(word)s'; expected an expression", word=word), token)
 
     def if_expression(self, token: Token) -> ast.Node:
         condition = self.expression()
-        self.expect_keyword("then", f"after the condition of 'if' at {self.at(token)}")
+        self.expect_keyword("then", Phrase("after the condition of 'if' at %(where)s", where=self.at(token)))
         then = self.expression()
-        self.expect_keyword("else", f"for 'if' at {self.at(token)} (FEEL requires an else branch)")
+        self.expect_keyword("else", Phrase("for 'if' at %(where)s (FEEL requires an else branch)",
+                                           where=self.at(token)))
         return ast.If(token.pos, condition, then, self.expression())
 
     def iterations(self, terminator: str, start: Token) -> tuple[ast.Iteration, ...]:
@@ -357,9 +367,10 @@ class Parser:
         while True:
             name_token = self.peek()
             if name_token.kind != NAME or (not name_token.quoted and name_token.text in KEYWORDS):
-                raise self.error(f"expected a variable name after '{start.text}', but found {name_token.describe()}")
+                raise self.error(Phrase("expected a variable name after '%(text)s', but found %(found)s",
+                                        text=start.text, found=name_token.describe()))
             self.advance()
-            self.expect_keyword("in", f"after the variable '{name_token.text}'")
+            self.expect_keyword("in", Phrase("after the variable '%(text)s'", text=name_token.text))
             source = self.expression(BP_COMPARE)
             end = None
             if self.peek().is_op(".."):
@@ -369,19 +380,19 @@ class Parser:
             if self.peek().is_op(","):
                 self.advance()
                 continue
-            self.expect_keyword(terminator, f"in '{start.text}' at {self.at(start)}")
+            self.expect_keyword(terminator, Phrase("in '%(text)s' at %(where)s", text=start.text, where=self.at(start)))
             return tuple(result)
 
     def function_literal(self, token: Token) -> ast.Node:
-        opening = self.expect_op("(", "after 'function'")
+        opening = self.expect_op("(", Phrase("after 'function'"))
         params: list[str] = []
         while not self.peek().is_op(")"):
             name_token = self.peek()
             if name_token.kind != NAME:
-                raise self.error(f"expected a parameter name, but found {name_token.describe()}")
+                raise self.error(Phrase("expected a parameter name, but found %(found)s", found=name_token.describe()))
             self.advance()
             if name_token.text in params:
-                raise self.error(f"the parameter '{name_token.text}' is declared twice", name_token)
+                raise self.error(Phrase("the parameter '%(text)s' is declared twice", text=name_token.text), name_token)
             params.append(name_token.text)
             if self.peek().is_op(":"):  # a type annotation; types are not checked
                 self.advance()
@@ -389,7 +400,7 @@ class Parser:
             if not self.peek().is_op(","):
                 break
             self.advance()
-        self.expect_op(")", f"to close the parameter list '(' at {self.at(opening)}")
+        self.expect_op(")", Phrase("to close the parameter list '(' at %(where)s", where=self.at(opening)))
         return ast.FunctionLiteral(token.pos, tuple(params), self.expression())
 
     def type_name(self) -> tuple[str, str | None]:
@@ -401,16 +412,17 @@ class Parser:
                 if name == "list" and self.peek().is_op("<"):
                     self.advance()
                     item_type, _ = self.type_name()
-                    self.expect_op(">", "to close 'list<'")
+                    self.expect_op(">", Phrase("to close 'list<'"))
                     return name, item_type
                 return name, None
-        raise self.error(f"expected a type name (number, string, date, list…), but found {self.peek().describe()}")
+        raise self.error(Phrase("expected a type name (number, string, date, list…), but found %(found)s",
+                                found=self.peek().describe()))
 
     def parenthesis(self, opening: Token) -> ast.Node:
         inner = self.expression()
         if self.peek().is_op(".."):
             return self.range_rest(opening, False, inner)
-        self.expect_op(")", f"to close '(' at {self.at(opening)}")
+        self.expect_op(")", Phrase("to close '(' at %(where)s", where=self.at(opening)))
         return inner
 
     def bracket(self, opening: Token) -> ast.Node:
@@ -424,14 +436,15 @@ class Parser:
         while self.peek().is_op(","):
             self.advance()
             items.append(self.expression())
-        self.expect_op("]", f"to close the list '[' at {self.at(opening)}")
+        self.expect_op("]", Phrase("to close the list '[' at %(where)s", where=self.at(opening)))
         return ast.ListLiteral(opening.pos, tuple(items))
 
     def open_range(self, opening: Token) -> ast.Node:
         start = self.expression()
         if not self.peek().is_op(".."):
             found = self.peek().describe()
-            raise self.error(f"expected '..' in the range starting at {self.at(opening)}, but found {found}")
+            raise self.error(Phrase("expected '..' in the range starting at %(where)s, but found %(found)s",
+                                    where=self.at(opening), found=found))
         return self.range_rest(opening, False, start)
 
     def range_rest(self, opening: Token, start_included: bool, start: ast.Node) -> ast.Node:
@@ -439,10 +452,8 @@ class Parser:
         end = self.expression()
         closing = self.peek()
         if not closing.is_op("]", ")", "["):
-            raise self.error(
-                f"expected ']', ')' or '[' to close the range starting at {self.at(opening)}, "
-                f"but found {closing.describe()}"
-            )
+            raise self.error(Phrase("expected ']', ')' or '[' to close the range starting at %(where)s, but found "
+                                    "%(found)s", where=self.at(opening), found=closing.describe()))
         self.advance()
         return ast.RangeLiteral(opening.pos, start, end, start_included, closing.text == "]")
 
@@ -458,16 +469,16 @@ class Parser:
                 self.advance()
                 key = str(key_token.value)
             else:
-                key = self.name_words("a key (a name or a string) in the context")
+                key = self.name_words(Phrase("a key (a name or a string) in the context"))
             if key in keys:
-                raise self.error(f"the key '{key}' appears twice in the context", key_token)
-            self.expect_op(":", f"after the key '{key}'")
+                raise self.error(Phrase("the key '%(key)s' appears twice in the context", key=key), key_token)
+            self.expect_op(":", Phrase("after the key '%(key)s'", key=key))
             keys.append(key)
             values.append(self.expression())
             if self.peek().is_op(","):
                 self.advance()
                 continue
-            self.expect_op("}", f"to close the context '{{' at {self.at(opening)}")
+            self.expect_op("}", Phrase("to close the context '{' at %(where)s", where=self.at(opening)))
             return ast.ContextLiteral(opening.pos, tuple(keys), tuple(values))
 
     def negation(self, token: Token) -> ast.Node:
@@ -479,11 +490,12 @@ class Parser:
     def temporal(self, token: Token) -> ast.Node:
         literal = self.peek()
         if literal.kind != STRING:
-            raise self.error(f"expected a string after '@', but found {literal.describe()}")
+            raise self.error(Phrase("expected a string after '@', but found %(found)s", found=literal.describe()))
         self.advance()
         value = parse_temporal(str(literal.value))
         if value is None:
-            raise self.error(f"'{literal.value}' is not a date, time, date and time or duration", literal)
+            raise self.error(Phrase("'%(value)s' is not a date, time, date and time or duration",
+                                    value=literal.value), literal)
         return ast.Literal(token.pos, value)
 
     _prefix_ops: dict[str, Callable[[Parser, Token], ast.Node]] = {
@@ -503,7 +515,7 @@ class Parser:
         if self.peek().is_op("(") and self._has_top_level_comma(self.index):
             opening = self.advance()
             tests = self.test_list(0)
-            self.expect_op(")", f"to close '(' at {self.at(opening)}")
+            self.expect_op(")", Phrase("to close '(' at %(where)s", where=self.at(opening)))
             return tests
         return (self.positive_test(BP_COMPARE),)
 

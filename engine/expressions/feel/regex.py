@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel.errors import (
     MAX_PATTERN_LENGTH,
     MAX_REGEX_INPUT_LENGTH,
@@ -105,7 +106,8 @@ def _is_name_char(char: str) -> bool:
 def _category_test(name: str) -> CharTest:
     """``\\p{Lu}``-style tests by Unicode general category (a one-letter name is a prefix)."""
     if not name or len(name) > 2 or not name.isalpha() or not name[0].isupper():
-        raise RegexUnsupported(f"The regular expression uses \\p{{{name}}}; only categories like L, Lu, Nd work.")
+        raise RegexUnsupported(Phrase("The regular expression uses \\p{%(name)s}; only categories like L, Lu, Nd work.",
+                                      name=name))
     return lambda char: unicodedata.category(char).startswith(name)
 
 
@@ -206,7 +208,8 @@ class _PatternParser:
         if high is not None and high < low:
             raise RegexSyntaxError(f"invalid quantifier '{{{body}}}'")
         if max(low, high or 0) > MAX_REGEX_PROGRAM:
-            raise RegexUnsupported(f"The regular expression repeats something {max(low, high or 0)} times; too many.")
+            raise RegexUnsupported(Phrase("The regular expression repeats something %(count)s times; too many.",
+                                          count=max(low, high or 0)))
         self.pos = end + 1
         return low, high
 
@@ -246,15 +249,16 @@ class _PatternParser:
         elif self._peek() == "?":
             construct = self.pattern[self.pos - 1 : self.pos + 3]
             raise RegexUnsupported(
-                f"The regular expression uses '{construct}…' (look-around, named group or inline flag), "
-                "which is not supported; rewrite it without."
+                Phrase("The regular expression uses '%(construct)s…' (look-around, named group or inline flag), which "
+                       "is not supported; rewrite it without.", construct=construct)
             )
         else:
             self.groups += 1
             index = self.groups
         self.depth += 1
         if self.depth > _MAX_GROUP_DEPTH:
-            raise RegexUnsupported(f"The regular expression nests groups more than {_MAX_GROUP_DEPTH} deep.")
+            raise RegexUnsupported(Phrase("The regular expression nests groups more than %(limit)s deep.",
+                                          limit=_MAX_GROUP_DEPTH))
         body = self._alternation()
         self.depth -= 1
         if self._peek() != ")":
@@ -471,8 +475,8 @@ class FeelRegex:
         """
         if len(text) > MAX_REGEX_INPUT_LENGTH:
             raise FeelEvaluationError(
-                f"A regular expression was applied to {len(text):,} characters; the limit is "
-                f"{MAX_REGEX_INPUT_LENGTH:,}."
+                Phrase("A regular expression was applied to %(count)s characters; the limit is %(limit)s.",
+                       count=Count(len(text)), limit=Count(MAX_REGEX_INPUT_LENGTH))
             )
         if self.literal is not None:
             found = text.find(self.literal, start)
@@ -527,8 +531,8 @@ class FeelRegex:
             budget[0] += work + len(current)
             if budget[0] > MAX_REGEX_WORK:
                 raise FeelEvaluationError(
-                    "A regular expression needed too much work on its input (more than "
-                    f"{MAX_REGEX_WORK:,} steps); simplify the pattern or shorten the text."
+                    Phrase("A regular expression needed too much work on its input (more than %(limit)s steps); "
+                           "simplify the pattern or shorten the text.", limit=Count(MAX_REGEX_WORK))
                 )
             current = following
         if matched is None:
@@ -620,7 +624,8 @@ def compile_regex(pattern: str, flags: str = "") -> FeelRegex:
     """Compile a FEEL pattern. Raises RegexSyntaxError (invalid) or a FeelEvaluationError (refused)."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise FeelEvaluationError(
-            f"A regular expression has {len(pattern):,} characters; the limit is {MAX_PATTERN_LENGTH:,}."
+            Phrase("A regular expression has %(count)s characters; the limit is %(limit)s.",
+                   count=Count(len(pattern)), limit=Count(MAX_PATTERN_LENGTH))
         )
     if any(flag not in "ismxq" for flag in flags):
         raise RegexSyntaxError(f"unknown flags '{flags}'")
@@ -632,7 +637,8 @@ def compile_regex(pattern: str, flags: str = "") -> FeelRegex:
     tree = parser.parse()
     if _size(tree) + 3 > MAX_REGEX_PROGRAM:
         raise RegexUnsupported(
-            f"The regular expression is too complex (more than {MAX_REGEX_PROGRAM:,} instructions once compiled)."
+            Phrase("The regular expression is too complex (more than %(limit)s instructions once compiled).",
+                   limit=Count(MAX_REGEX_PROGRAM))
         )
     compiler = _Compiler()
     compiler.emit(_SAVE, 0)

@@ -39,6 +39,7 @@ from decimal import (
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.errors import Count, Phrase
 from engine.expressions.feel.errors import MAX_EXPONENT, MAX_INPUT_DEPTH, MAX_STRING_LENGTH, FeelEvaluationError
 
 DECIMAL_CONTEXT = Context(
@@ -180,7 +181,8 @@ def format_number(value: Decimal) -> str:
 def from_python(value: Any, depth: int = 0) -> Any:
     """A caller's value as a FEEL value. Unknown objects become null: we never look inside them."""
     if depth > MAX_INPUT_DEPTH:
-        raise FeelEvaluationError(f"An input value is nested more than {MAX_INPUT_DEPTH} levels deep.")
+        raise FeelEvaluationError(Phrase("An input value is nested more than %(limit)s levels deep.",
+                                         limit=MAX_INPUT_DEPTH))
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int | float | Decimal):
@@ -197,7 +199,7 @@ def from_python(value: Any, depth: int = 0) -> Any:
 def to_python(value: Any, depth: int = 0) -> Any:
     """A FEEL value as JSON-friendly Python: numbers, strings, booleans, None, lists and dicts."""
     if depth > MAX_INPUT_DEPTH:
-        raise FeelEvaluationError(f"A result is nested more than {MAX_INPUT_DEPTH} levels deep.")
+        raise FeelEvaluationError(Phrase("A result is nested more than %(limit)s levels deep.", limit=MAX_INPUT_DEPTH))
     if value is None or isinstance(value, bool | str | int | float):
         return value
     if isinstance(value, Decimal):
@@ -249,7 +251,7 @@ def _write_literal(value: Any, parts: list[str], size: list[int], depth: int) ->
     used by the value: check while writing, not afterwards.
     """
     if depth > MAX_INPUT_DEPTH:
-        raise FeelEvaluationError(f"A value is nested more than {MAX_INPUT_DEPTH} levels deep.")
+        raise FeelEvaluationError(Phrase("A value is nested more than %(limit)s levels deep.", limit=MAX_INPUT_DEPTH))
     if isinstance(value, list):
         _emit("[", parts, size)
         for index, item in enumerate(value):
@@ -758,7 +760,8 @@ def power(base: Any, exponent: Any) -> Any:
         return None
     if abs(exponent) > MAX_EXPONENT:
         raise FeelEvaluationError(
-            f"The exponent {format_number(exponent)} is too large: '**' allows exponents up to {MAX_EXPONENT}."
+            Phrase("The exponent %(exponent)s is too large: '**' allows exponents up to %(limit)s.",
+                   exponent=format_number(exponent), limit=MAX_EXPONENT)
         )
     return decimal_op(lambda: DECIMAL_CONTEXT.power(base, exponent))
 
@@ -766,7 +769,8 @@ def power(base: Any, exponent: Any) -> Any:
 def check_string_length(length: int) -> None:
     if length > MAX_STRING_LENGTH:
         raise FeelEvaluationError(
-            f"A string would have {length:,} characters; the limit is {MAX_STRING_LENGTH:,}."
+            Phrase("A string would have %(length)s characters; the limit is %(limit)s.",
+                   length=Count(length), limit=Count(MAX_STRING_LENGTH))
         )
 
 
