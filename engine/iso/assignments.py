@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -68,8 +68,9 @@ class Assignment(Base):
     finished_at: Mapped[datetime | None]
     on_time: Mapped[bool | None] = mapped_column(Boolean)
     assigned_by: Mapped[User | None] = relationship()
-    parts: Mapped[list[AssignmentPart]] = relationship(back_populates="assignment", order_by="AssignmentPart.id",
-                                                       cascade="all, delete-orphan")  # fmt: skip
+    parts: Mapped[list[AssignmentPart]] = relationship(
+        back_populates="assignment", order_by="AssignmentPart.id", cascade="all, delete-orphan"
+    )
 
     def overdue(self, today: date) -> bool:
         return self.status == "in_progress" and self.deadline < today
@@ -120,8 +121,9 @@ def _member_unit(session: Session, viewer: User, unit_id: int) -> Unit:
     return unit
 
 
-def list_assignments(session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date,
-                     limit: int = 1000) -> list[Assignment]:  # fmt: skip
+def list_assignments(
+    session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date, limit: int = 1000
+) -> list[Assignment]:
     _member_unit(session, viewer, unit_id)
     stmt = select(Assignment).where(Assignment.unit_id == unit_id)
     if filters.year is not None:
@@ -135,8 +137,9 @@ def list_assignments(session: Session, viewer: User, unit_id: int, filters: Assi
     if filters.department_id is not None:
         parts = select(AssignmentPart.assignment_id).where(AssignmentPart.department_id == filters.department_id)
         stmt = stmt.where(Assignment.id.in_(parts))
-    stmt = stmt.options(selectinload(Assignment.parts).selectinload(AssignmentPart.department),
-                        selectinload(Assignment.assigned_by))  # fmt: skip
+    stmt = stmt.options(
+        selectinload(Assignment.parts).selectinload(AssignmentPart.department), selectinload(Assignment.assigned_by)
+    )
     return list(session.scalars(stmt.order_by(Assignment.assigned_at.desc(), Assignment.id.desc()).limit(limit)))
 
 
@@ -147,11 +150,15 @@ def assignment_years(session: Session, viewer: User, unit_id: int) -> list[int]:
 
 
 def get_assignment(session: Session, viewer: User, assignment_id: int) -> Assignment:
-    stmt = select(Assignment).where(Assignment.id == assignment_id).options(
-        selectinload(Assignment.parts).selectinload(AssignmentPart.department),
-        selectinload(Assignment.parts).selectinload(AssignmentPart.handler),
-        selectinload(Assignment.parts).selectinload(AssignmentPart.reported_by),
-        selectinload(Assignment.assigned_by),
+    stmt = (
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .options(
+            selectinload(Assignment.parts).selectinload(AssignmentPart.department),
+            selectinload(Assignment.parts).selectinload(AssignmentPart.handler),
+            selectinload(Assignment.parts).selectinload(AssignmentPart.reported_by),
+            selectinload(Assignment.assigned_by),
+        )
     )
     found = session.scalar(stmt)
     if found is None or not viewer.is_active or not roles_in_unit(session, viewer, found.unit_id):
@@ -194,10 +201,14 @@ def _heads(session: Session, unit_id: int, department_id: int) -> list[User]:
     stmt = (
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
-               RoleAssignment.department_id == department_id, User.is_active.is_(True))
+        .where(
+            RoleAssignment.unit_id == unit_id,
+            RoleAssignment.role == "department_head",
+            RoleAssignment.department_id == department_id,
+            User.is_active.is_(True),
+        )
         .distinct()
-    )  # fmt: skip
+    )
     return list(session.scalars(stmt))
 
 
@@ -208,12 +219,20 @@ def open_assignment(job: JobContext) -> dict[str, Any]:
     chosen = [str(code) for code in data.get("assignedDepartments") or []]
     unknown = [code for code in chosen if code not in departments]
     if not chosen or unknown:
-        raise EngineError("Choose the departments of this unit the job goes to (unknown: %(codes)s).",
-                          codes=", ".join(unknown) or "—")  # fmt: skip
-    assignment = Assignment(unit_id=instance.unit_id, instance_id=instance.id, year=local_date(job.now).year,
-                            title=_text(data.get("title"), 300), content=_text(data.get("content")),
-                            deadline=_deadline(data.get("deadline")), assigned_by_id=job.actor.id if job.actor else None,
-                            assigned_at=job.now, status="in_progress")  # fmt: skip
+        raise EngineError(
+            "Choose the departments of this unit the job goes to (unknown: %(codes)s).", codes=", ".join(unknown) or "—"
+        )
+    assignment = Assignment(
+        unit_id=instance.unit_id,
+        instance_id=instance.id,
+        year=local_date(job.now).year,
+        title=_text(data.get("title"), 300),
+        content=_text(data.get("content")),
+        deadline=_deadline(data.get("deadline")),
+        assigned_by_id=job.actor.id if job.actor else None,
+        assigned_at=job.now,
+        status="in_progress",
+    )
     for code in dict.fromkeys(chosen):
         assignment.parts.append(AssignmentPart(department_id=departments[code].id, status="assigned"))
     session.add(assignment)
@@ -221,10 +240,18 @@ def open_assignment(job: JobContext) -> dict[str, Any]:
     notified: list[str] = []
     for code in dict.fromkeys(chosen):
         heads = _heads(session, instance.unit_id, departments[code].id)
-        notify(session, heads, unit_id=instance.unit_id, instance_id=instance.id, kind="assignment",
-               title=f"Công việc được giao cho {departments[code].name}: {assignment.title}, "
-                     f"hạn {assignment.deadline.strftime('%d/%m/%Y')}",
-               body=assignment.content, link="/", now=job.now)  # fmt: skip
+        notify(
+            session,
+            heads,
+            unit_id=instance.unit_id,
+            instance_id=instance.id,
+            kind="assignment",
+            title=f"Công việc được giao cho {departments[code].name}: {assignment.title}, "
+            f"hạn {assignment.deadline.strftime('%d/%m/%Y')}",
+            body=assignment.content,
+            link="/",
+            now=job.now,
+        )
         notified += [u.username for u in heads]
     job.record("assignment_opened", {"assignment": assignment.id, "notified_users": notified})
     return {"assignmentId": assignment.id}
@@ -236,13 +263,19 @@ def start_department(job: JobContext) -> dict[str, Any]:
     stmt = (
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.unit_id == job.instance.unit_id, RoleAssignment.role == "specialist",
-               RoleAssignment.department_id == part.department_id, User.is_active.is_(True))
+        .where(
+            RoleAssignment.unit_id == job.instance.unit_id,
+            RoleAssignment.role == "specialist",
+            RoleAssignment.department_id == part.department_id,
+            User.is_active.is_(True),
+        )
         .distinct()
-    )  # fmt: skip
+    )
     people = sorted(job.session.scalars(stmt), key=lambda u: (u.full_name, u.username))
-    return {"departmentName": part.department.name,
-            "specialists": [{"label": u.full_name, "value": u.username} for u in people]}  # fmt: skip
+    return {
+        "departmentName": part.department.name,
+        "specialists": [{"label": u.full_name, "value": u.username} for u in people],
+    }
 
 
 def hand_over(job: JobContext) -> dict[str, Any]:
@@ -289,9 +322,16 @@ def close_assignment(job: JobContext) -> dict[str, Any]:
     if not leaders:
         leaders = users_with_role(job.session, job.instance.unit_id, "unit_leader")
     verdict = "đúng hạn" if assignment.on_time else "trễ hạn"
-    notify(job.session, leaders, unit_id=job.instance.unit_id, instance_id=job.instance.id, kind="assignment",
-           title=f"Công việc đã hoàn thành ({verdict}): {assignment.title}", link=f"/iso/assignments/{assignment.id}",
-           now=job.now)  # fmt: skip
+    notify(
+        job.session,
+        leaders,
+        unit_id=job.instance.unit_id,
+        instance_id=job.instance.id,
+        kind="assignment",
+        title=f"Công việc đã hoàn thành ({verdict}): {assignment.title}",
+        link=f"/iso/assignments/{assignment.id}",
+        now=job.now,
+    )
     job.session.flush()
     job.record("assignment_closed", {"assignment": assignment.id, "on_time": assignment.on_time})
     return {}

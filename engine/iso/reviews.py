@@ -44,9 +44,19 @@ CONCLUDE_JOB = "eiso.review_conclude"
 REPORT_TASK = "department_report"
 
 TOPICS = (
-    "previous_actions", "context_changes", "customer_feedback", "objectives", "process_performance",
-    "nonconformities", "monitoring", "audit_results", "providers", "resources", "risk_actions", "improvement",
-)  # fmt: skip
+    "previous_actions",
+    "context_changes",
+    "customer_feedback",
+    "objectives",
+    "process_performance",
+    "nonconformities",
+    "monitoring",
+    "audit_results",
+    "providers",
+    "resources",
+    "risk_actions",
+    "improvement",
+)
 """The inputs of a management review (TCVN ISO 9001:2015, 9.3.2 a–f), in the standard's order."""
 
 TOPIC_LABELS = {
@@ -93,12 +103,15 @@ class ManagementReview(Base):
     concluded_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by: Mapped[User | None] = relationship()
-    reports: Mapped[list[ReviewReport]] = relationship(back_populates="review", order_by="ReviewReport.id",
-                                                       cascade="all, delete-orphan")  # fmt: skip
-    decisions: Mapped[list[ReviewDecision]] = relationship(back_populates="review", order_by="ReviewDecision.position",
-                                                           cascade="all, delete-orphan")  # fmt: skip
-    actions: Mapped[list[ReviewAction]] = relationship(back_populates="review", order_by="ReviewAction.position",
-                                                       cascade="all, delete-orphan")  # fmt: skip
+    reports: Mapped[list[ReviewReport]] = relationship(
+        back_populates="review", order_by="ReviewReport.id", cascade="all, delete-orphan"
+    )
+    decisions: Mapped[list[ReviewDecision]] = relationship(
+        back_populates="review", order_by="ReviewDecision.position", cascade="all, delete-orphan"
+    )
+    actions: Mapped[list[ReviewAction]] = relationship(
+        back_populates="review", order_by="ReviewAction.position", cascade="all, delete-orphan"
+    )
 
 
 class ReviewReport(Base):
@@ -182,8 +195,9 @@ class ReviewFilter:
     status: str | None = None
 
 
-def list_reviews(session: Session, viewer: User, unit_id: int, filters: ReviewFilter = ReviewFilter(),
-                 limit: int = 500) -> list[ManagementReview]:  # fmt: skip
+def list_reviews(
+    session: Session, viewer: User, unit_id: int, filters: ReviewFilter = ReviewFilter(), limit: int = 500
+) -> list[ManagementReview]:
     _member_unit(session, viewer, unit_id)
     stmt = select(ManagementReview).where(ManagementReview.unit_id == unit_id)
     if filters.year is not None:
@@ -202,11 +216,15 @@ def review_years(session: Session, viewer: User, unit_id: int) -> list[int]:
 
 def get_review(session: Session, viewer: User, review_id: int) -> ManagementReview:
     """A review with its reports, decisions and actions; another unit's does not exist for the viewer."""
-    stmt = select(ManagementReview).where(ManagementReview.id == review_id).options(
-        selectinload(ManagementReview.reports).selectinload(ReviewReport.reported_by),
-        selectinload(ManagementReview.decisions),
-        selectinload(ManagementReview.actions).selectinload(ReviewAction.owner_department),
-        selectinload(ManagementReview.actions).selectinload(ReviewAction.owner_user),
+    stmt = (
+        select(ManagementReview)
+        .where(ManagementReview.id == review_id)
+        .options(
+            selectinload(ManagementReview.reports).selectinload(ReviewReport.reported_by),
+            selectinload(ManagementReview.decisions),
+            selectinload(ManagementReview.actions).selectinload(ReviewAction.owner_department),
+            selectinload(ManagementReview.actions).selectinload(ReviewAction.owner_user),
+        )
     )
     review = session.scalar(stmt)
     if review is None or not viewer.is_active or not roles_in_unit(session, viewer, review.unit_id):
@@ -221,8 +239,9 @@ class ActionFilter:
     department_id: int | None = None
 
 
-def list_actions(session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date,
-                 limit: int = 1000) -> list[ReviewAction]:  # fmt: skip
+def list_actions(
+    session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date, limit: int = 1000
+) -> list[ReviewAction]:
     _member_unit(session, viewer, unit_id)
     stmt = select(ReviewAction).join(ManagementReview).where(ReviewAction.unit_id == unit_id)
     if filters.year is not None:
@@ -233,8 +252,11 @@ def list_actions(session: Session, viewer: User, unit_id: int, filters: ActionFi
         stmt = stmt.where(ReviewAction.status == filters.status)
     if filters.department_id is not None:
         stmt = stmt.where(ReviewAction.owner_department_id == filters.department_id)
-    stmt = stmt.options(selectinload(ReviewAction.review), selectinload(ReviewAction.owner_department),
-                        selectinload(ReviewAction.owner_user))  # fmt: skip
+    stmt = stmt.options(
+        selectinload(ReviewAction.review),
+        selectinload(ReviewAction.owner_department),
+        selectinload(ReviewAction.owner_user),
+    )
     order = (ReviewAction.due_date.is_(None), ReviewAction.due_date, ReviewAction.id)
     return list(session.scalars(stmt.order_by(*order).limit(limit)))
 
@@ -253,33 +275,54 @@ def may_update_action(session: Session, viewer: User, action: ReviewAction) -> b
         return True
     if action.owner_department_id is None:
         return False
-    heads = select(func.count()).select_from(RoleAssignment).where(
-        RoleAssignment.user_id == viewer.id, RoleAssignment.unit_id == action.unit_id,
-        RoleAssignment.role == "department_head", RoleAssignment.department_id == action.owner_department_id)  # fmt: skip
+    heads = (
+        select(func.count())
+        .select_from(RoleAssignment)
+        .where(
+            RoleAssignment.user_id == viewer.id,
+            RoleAssignment.unit_id == action.unit_id,
+            RoleAssignment.role == "department_head",
+            RoleAssignment.department_id == action.owner_department_id,
+        )
+    )
     return bool(session.scalar(heads))
 
 
-def set_action_status(session: Session, viewer: User, action_id: int, status: str, *, note: str = "",
-                      done_on: date | None = None, now: datetime) -> ReviewAction:  # fmt: skip
+def set_action_status(
+    session: Session,
+    viewer: User,
+    action_id: int,
+    status: str,
+    *,
+    note: str = "",
+    done_on: date | None = None,
+    now: datetime,
+) -> ReviewAction:
     """Record how far an action is. Refused: another unit's action (NotFound), someone who neither owns it
     nor manages the unit's system (NotAllowed), an unknown status or a completion date in the future."""
     action = session.get(ReviewAction, action_id)
     if action is None or not viewer.is_active or not roles_in_unit(session, viewer, action.unit_id):
         raise NotFound("Action %(id)s does not exist.", id=action_id)
     if not may_update_action(session, viewer, action):
-        raise NotAllowed("Only the action's owner, the head of its department, the ISO secretary or a leader may "
-                         "update this action.")
+        raise NotAllowed(
+            "Only the action's owner, the head of its department, the ISO secretary or a leader may update this action."
+        )
     if status not in ACTION_STATUSES:
-        raise EngineError("Unknown status '%(status)s'; choose one of: %(choices)s.", status=status,
-                          choices=", ".join(ACTION_STATUSES))  # fmt: skip
+        raise EngineError(
+            "Unknown status '%(status)s'; choose one of: %(choices)s.",
+            status=status,
+            choices=", ".join(ACTION_STATUSES),
+        )
     if len(note) > 2000:
         raise EngineError("The note is too long (at most %(max)s characters).", max=2000)
     today = local_date(now)
     if status == "done":
         finished = done_on or today
         if finished > today:
-            raise EngineError("The completion date %(day)s is in the future; enter the day the action was done.",
-                              day=finished.strftime("%d/%m/%Y"))
+            raise EngineError(
+                "The completion date %(day)s is in the future; enter the day the action was done.",
+                day=finished.strftime("%d/%m/%Y"),
+            )
         action.done_on = finished
     else:
         action.done_on = None
@@ -319,10 +362,14 @@ def department_heads(session: Session, unit_id: int, department_id: int) -> list
     stmt = (
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
-               RoleAssignment.department_id == department_id, User.is_active.is_(True))
+        .where(
+            RoleAssignment.unit_id == unit_id,
+            RoleAssignment.role == "department_head",
+            RoleAssignment.department_id == department_id,
+            User.is_active.is_(True),
+        )
         .distinct()
-    )  # fmt: skip
+    )
     return list(session.scalars(stmt))
 
 
@@ -342,29 +389,49 @@ def open_review(job: JobContext) -> dict[str, Any]:
     review.notice_text = _text(data.get("noticeText"))
     review.status = "reporting"
     session.flush()
-    departments = session.scalars(select(Department).where(Department.unit_id == instance.unit_id)
-                                  .order_by(Department.id)).all()  # fmt: skip
+    departments = session.scalars(
+        select(Department).where(Department.unit_id == instance.unit_id).order_by(Department.id)
+    ).all()
     meeting = review.meeting_date.strftime("%d/%m/%Y") if review.meeting_date else "chưa định"
     body = f"Họp ngày {meeting}. {review.notice_text}".strip()
     notified: list[str] = []
     for department in departments:
         heads = department_heads(session, instance.unit_id, department.id)
-        notify(session, heads, unit_id=instance.unit_id, instance_id=instance.id, kind="review_notice",
-               title=f"Thông báo xem xét của lãnh đạo: {review.title} — {department.name} báo cáo",
-               body=body, link="/", now=job.now)  # fmt: skip
+        notify(
+            session,
+            heads,
+            unit_id=instance.unit_id,
+            instance_id=instance.id,
+            kind="review_notice",
+            title=f"Thông báo xem xét của lãnh đạo: {review.title} — {department.name} báo cáo",
+            body=body,
+            link="/",
+            now=job.now,
+        )
         notified += [user.username for user in heads]
     leaders = users_with_role(session, instance.unit_id, "unit_leader")
-    notify(session, leaders, unit_id=instance.unit_id, instance_id=instance.id, kind="review_notice",
-           title=f"Thông báo xem xét của lãnh đạo: {review.title}", body=body,
-           link=f"/iso/reviews/{review.id}", now=job.now)  # fmt: skip
+    notify(
+        session,
+        leaders,
+        unit_id=instance.unit_id,
+        instance_id=instance.id,
+        kind="review_notice",
+        title=f"Thông báo xem xét của lãnh đạo: {review.title}",
+        body=body,
+        link=f"/iso/reviews/{review.id}",
+        now=job.now,
+    )
     job.record("review_opened", {"review": review.id, "notified_users": notified + [u.username for u in leaders]})
     return {"reviewId": review.id}
 
 
 def _reporters(session: Session, instance_id: int) -> dict[str, tuple[int | None, datetime | None]]:
     """Who completed each department's report task, and when (by the department named in its candidates)."""
-    rows = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.element_id == REPORT_TASK,
-                                                 TaskRow.state == "completed").order_by(TaskRow.completed_at))
+    rows = session.scalars(
+        select(TaskRow)
+        .where(TaskRow.instance_id == instance_id, TaskRow.element_id == REPORT_TASK, TaskRow.state == "completed")
+        .order_by(TaskRow.completed_at)
+    )
     found: dict[str, tuple[int | None, datetime | None]] = {}
     for row in rows:
         for group in row.candidate_roles or []:
@@ -376,8 +443,12 @@ def _reporters(session: Session, instance_id: int) -> dict[str, tuple[int | None
 
 def unit_people(session: Session, unit_id: int) -> list[dict[str, str]]:
     """The unit's active people as form options: name and title, user name."""
-    stmt = (select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(RoleAssignment.unit_id == unit_id, User.is_active.is_(True)).distinct())  # fmt: skip
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.unit_id == unit_id, User.is_active.is_(True))
+        .distinct()
+    )
     people = sorted(session.scalars(stmt), key=lambda u: (u.full_name, u.username))
     return [{"label": f"{u.full_name} — {u.title}" if u.title else u.full_name, "value": u.username} for u in people]
 
@@ -396,20 +467,29 @@ def record_reports(job: JobContext) -> dict[str, Any]:
             continue
         code = _text(report.get("department"))
         department = departments.get(code)
-        items = report.get("items") if isinstance(report.get("items"), Mapping) else {}
+        given = report.get("items")
+        items: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         reporter_id, reported_at = reporters.get(code, (None, None))
         kept = ReviewReport(
             department_id=department.id if department else None,
             department_name=department.name if department else _text(report.get("departmentName"), 300) or code,
-            reported_by_id=reporter_id, reported_at=reported_at,
+            reported_by_id=reporter_id,
+            reported_at=reported_at,
             items={k: _text(items[k]) for k in TOPICS if _text(items.get(k))},
             proposals=_text(items.get("proposals")),
-        )  # fmt: skip
+        )
         review.reports.append(kept)
         reporter = session.get(User, reporter_id) if reporter_id else None
         said = [*kept.items.items(), *([("proposals", kept.proposals)] if kept.proposals else [])]
-        rows += [{"department": kept.department_name, "topic": TOPIC_LABELS[k], "text": text,
-                  "reporter": reporter.full_name if reporter else ""} for k, text in said]  # fmt: skip
+        rows += [
+            {
+                "department": kept.department_name,
+                "topic": TOPIC_LABELS[k],
+                "text": text,
+                "reporter": reporter.full_name if reporter else "",
+            }
+            for k, text in said
+        ]
     review.status = "consolidating"
     session.flush()
     job.record("review_reports_recorded", {"review": review.id, "reports": len(review.reports)})
@@ -420,7 +500,8 @@ def conclude_review(job: JobContext) -> dict[str, Any]:
     """The leader approved the conclusion: keep the inputs, conclusions, decisions and actions; tell owners."""
     session, data, instance = job.session, job.data, job.instance
     review = _review_of(job)
-    consolidated = data.get("consolidated") if isinstance(data.get("consolidated"), Mapping) else {}
+    given = data.get("consolidated")
+    consolidated: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     review.inputs = {k: _text(v) for k, v in consolidated.items() if k in TOPICS and _text(v)}
     review.meeting_date = _date(data.get("heldOn")) or review.meeting_date
     review.meeting_conclusion = _text(data.get("meetingConclusion"))
@@ -444,15 +525,22 @@ def conclude_review(job: JobContext) -> dict[str, Any]:
         owner = None
         if item.get("ownerKind") == "person" and _text(item.get("ownerPerson")) in people:
             owner = session.scalar(select(User).where(User.username == _text(item.get("ownerPerson"))))
-        review.actions.append(ReviewAction(
-            unit_id=instance.unit_id, position=position, text=_text(item.get("action")),
-            owner_department_id=department.id if department else None, owner_user_id=owner.id if owner else None,
-            due_date=_date(item.get("dueDate")), status="open",
-        ))  # fmt: skip
+        review.actions.append(
+            ReviewAction(
+                unit_id=instance.unit_id,
+                position=position,
+                text=_text(item.get("action")),
+                owner_department_id=department.id if department else None,
+                owner_user_id=owner.id if owner else None,
+                due_date=_date(item.get("dueDate")),
+                status="open",
+            )
+        )
     session.flush()
     _notify_owners(job, review)
-    job.record("review_concluded", {"review": review.id, "decisions": len(review.decisions),
-                                    "actions": len(review.actions)})  # fmt: skip
+    job.record(
+        "review_concluded", {"review": review.id, "decisions": len(review.decisions), "actions": len(review.actions)}
+    )
     return {}
 
 
@@ -471,5 +559,14 @@ def _notify_owners(job: JobContext, review: ManagementReview) -> None:
         if not reached:  # nobody holds the owner's place: the ISO secretaries find an owner
             reached = users_with_role(session, review.unit_id, "iso_secretary")
             title = f"Hành động sau xem xét của lãnh đạo chưa có người nhận, hạn {due}"
-        notify(session, reached, unit_id=review.unit_id, instance_id=review.instance_id, kind="review_action",
-               title=title, body=action.text, link=f"/iso/reviews/{review.id}", now=job.now)  # fmt: skip
+        notify(
+            session,
+            reached,
+            unit_id=review.unit_id,
+            instance_id=review.instance_id,
+            kind="review_action",
+            title=title,
+            body=action.text,
+            link=f"/iso/reviews/{review.id}",
+            now=job.now,
+        )

@@ -20,8 +20,11 @@ from tests.conftest import Clock, make_unit, make_user
 
 pytestmark = pytest.mark.usefixtures("library")
 
-JOB = {"title": "Báo cáo tình hình giải quyết hồ sơ quý IV", "content": "Số hồ sơ tiếp nhận, đúng hạn, trễ hạn.",
-       "deadline": "2026-11-27"}  # fmt: skip
+JOB = {
+    "title": "Báo cáo tình hình giải quyết hồ sơ quý IV",
+    "content": "Số hồ sơ tiếp nhận, đúng hạn, trễ hạn.",
+    "deadline": "2026-11-27",
+}
 
 
 def open_tasks(session: Session, instance_id: int) -> list[TaskRow]:
@@ -32,15 +35,21 @@ def open_tasks(session: Session, instance_id: int) -> list[TaskRow]:
 def task_for(session: Session, instance_id: int, user: User, element: str) -> TaskRow:
     """The one task of the instance this person may work on now (offered to them or given to them)."""
     session.expire_all()
-    found = [t for t in [*claimable_tasks(session, user), *my_tasks(session, user)]
-             if t.instance_id == instance_id and t.element_id == element]  # fmt: skip
+    found = [
+        t
+        for t in [*claimable_tasks(session, user), *my_tasks(session, user)]
+        if t.instance_id == instance_id and t.element_id == element
+    ]
     assert len(found) == 1, f"{user.username}: {[t.element_id for t in found]}"
     return found[0]
 
 
 def review_task(engine: Engine, session: Session, instance_id: int, department: str) -> TaskRow:
-    rows = [t for t in open_tasks(session, instance_id) if t.element_id == "review_report"
-            and engine.task_data(t)["department"] == department]  # fmt: skip
+    rows = [
+        t
+        for t in open_tasks(session, instance_id)
+        if t.element_id == "review_report" and engine.task_data(t)["department"] == department
+    ]
     assert len(rows) == 1
     return rows[0]
 
@@ -63,16 +72,31 @@ def test_report_handover_returns_and_the_on_time_result(
     engine = Engine(session)
     giamdoc = users["giamdoc"]
     with pytest.raises(FormInvalid) as refused:
-        engine.start("adhoc_assignment", actor=giamdoc, unit_id=unit.id, now=clock.now,
-                     variables={**JOB, "assignedDepartments": []})  # fmt: skip
+        engine.start(
+            "adhoc_assignment",
+            actor=giamdoc,
+            unit_id=unit.id,
+            now=clock.now,
+            variables={**JOB, "assignedDepartments": []},
+        )
     assert set(refused.value.errors) == {"assignedDepartments"}
     assert session.scalar(select(assignments.Assignment)) is None
-    instance = engine.start("adhoc_assignment", actor=giamdoc, unit_id=unit.id, now=clock.now,
-                            variables={**JOB, "assignedDepartments": ["vp", "qlkh"]})  # fmt: skip
+    instance = engine.start(
+        "adhoc_assignment",
+        actor=giamdoc,
+        unit_id=unit.id,
+        now=clock.now,
+        variables={**JOB, "assignedDepartments": ["vp", "qlkh"]},
+    )
 
     job = assignment_of(session, instance.id)
     assert (job.title, job.deadline, job.status, job.assigned_by_id, job.year) == (
-        JOB["title"], date(2026, 11, 27), "in_progress", giamdoc.id, 2026)
+        JOB["title"],
+        date(2026, 11, 27),
+        "in_progress",
+        giamdoc.id,
+        2026,
+    )
     assert parts(session, instance.id) == {"vp": ("assigned", 0, None), "qlkh": ("assigned", 0, None)}
     told = session.scalars(select(Notice).where(Notice.instance_id == instance.id, Notice.kind == "assignment")).all()
     assert {n.user_id for n in told} == {users["truongphong"].id, users["truongphong2"].id}
@@ -81,16 +105,30 @@ def test_report_handover_returns_and_the_on_time_result(
     vp = task_for(session, instance.id, users["truongphong"], "handle_job")
     assert vp.due_at is not None and assignments.local_date(vp.due_at) == date(2026, 11, 27)  # the leader's deadline
     qlkh = task_for(session, instance.id, users["truongphong2"], "handle_job")
-    assert engine.task_data(qlkh)["specialists"] == [{"label": "Bùi Thị Thu Hà", "value": "chuyenvien3"},
-                                                     {"label": "Ngô Đức Long", "value": "chuyenvien4"}]  # fmt: skip
+    assert engine.task_data(qlkh)["specialists"] == [
+        {"label": "Bùi Thị Thu Hà", "value": "chuyenvien3"},
+        {"label": "Ngô Đức Long", "value": "chuyenvien4"},
+    ]
     with pytest.raises(FormInvalid):  # someone of another department is not among the choices
-        engine.complete(qlkh.id, actor=users["truongphong2"], now=clock.now,
-                        variables={"handling": "handover", "specialist": "chuyenvien"})  # fmt: skip
+        engine.complete(
+            qlkh.id,
+            actor=users["truongphong2"],
+            now=clock.now,
+            variables={"handling": "handover", "specialist": "chuyenvien"},
+        )
 
-    engine.complete(vp.id, actor=users["truongphong"], now=clock.now,
-                    variables={"handling": "report", "report": "VP: 120 hồ sơ, 118 đúng hạn"})  # fmt: skip
-    engine.complete(qlkh.id, actor=users["truongphong2"], now=clock.now,
-                    variables={"handling": "handover", "specialist": "chuyenvien3", "handoverNote": "Tổng hợp gấp"})
+    engine.complete(
+        vp.id,
+        actor=users["truongphong"],
+        now=clock.now,
+        variables={"handling": "report", "report": "VP: 120 hồ sơ, 118 đúng hạn"},
+    )
+    engine.complete(
+        qlkh.id,
+        actor=users["truongphong2"],
+        now=clock.now,
+        variables={"handling": "handover", "specialist": "chuyenvien3", "handoverNote": "Tổng hợp gấp"},
+    )
     assert parts(session, instance.id) == {"vp": ("reported", 0, None), "qlkh": ("handed_over", 0, None)}
     specialist = task_for(session, instance.id, users["chuyenvien3"], "specialist_report")
     assert specialist.assignee_id == users["chuyenvien3"].id
@@ -99,16 +137,24 @@ def test_report_handover_returns_and_the_on_time_result(
     # the leader returns both reports: each goes back to whoever wrote it
     for department in ("vp", "qlkh"):
         row = review_task(engine, session, instance.id, department)
-        engine.complete(row.id, actor=giamdoc, now=clock.now,
-                        variables={"decision": "return", "returnReason": f"Bổ sung số liệu {department}"})
+        engine.complete(
+            row.id,
+            actor=giamdoc,
+            now=clock.now,
+            variables={"decision": "return", "returnReason": f"Bổ sung số liệu {department}"},
+        )
     assert parts(session, instance.id) == {"vp": ("returned", 1, None), "qlkh": ("returned", 1, None)}
     again = task_for(session, instance.id, users["truongphong"], "handle_job")
     assert engine.task_data(again)["returnReason"] == "Bổ sung số liệu vp"
     redo = task_for(session, instance.id, users["chuyenvien3"], "specialist_report")
     assert engine.task_data(redo)["returnReason"] == "Bổ sung số liệu qlkh"
 
-    engine.complete(again.id, actor=users["truongphong"], now=clock.now,
-                    variables={"handling": "report", "report": "VP: 120 hồ sơ, 118 đúng hạn, 2 trễ"})  # fmt: skip
+    engine.complete(
+        again.id,
+        actor=users["truongphong"],
+        now=clock.now,
+        variables={"handling": "report", "report": "VP: 120 hồ sơ, 118 đúng hạn, 2 trễ"},
+    )
     clock.advance(days=7)  # the specialist's new report comes after the deadline
     engine.complete(redo.id, actor=users["chuyenvien3"], now=clock.now, variables={"report": "QLKH: 40 hồ sơ, 1 trễ"})
     for department in ("vp", "qlkh"):
@@ -122,17 +168,25 @@ def test_report_handover_returns_and_the_on_time_result(
     assert (job.status, job.on_time) == ("done", False)
     assert parts(session, instance.id) == {"vp": ("accepted", 1, True), "qlkh": ("accepted", 1, False)}
     by_code = {p.department.code: p for p in job.parts}
-    assert (by_code["qlkh"].handler_id, by_code["qlkh"].reported_by_id) == (users["chuyenvien3"].id,
-                                                                            users["chuyenvien3"].id)  # fmt: skip
+    assert (by_code["qlkh"].handler_id, by_code["qlkh"].reported_by_id) == (
+        users["chuyenvien3"].id,
+        users["chuyenvien3"].id,
+    )
     assert by_code["qlkh"].report == "QLKH: 40 hồ sơ, 1 trễ" and by_code["vp"].reported_by_id == users["truongphong"].id
     done = session.scalars(select(Notice).where(Notice.instance_id == instance.id, Notice.user_id == giamdoc.id)).all()
     assert [n.title for n in done] == [f"Công việc đã hoàn thành (trễ hạn): {JOB['title']}"]
 
 
-def run_simple(engine: Engine, session: Session, unit: Unit, leader: User, head: User, department: str,
-               clock: Clock, title: str) -> ProcessInstance:  # fmt: skip
-    instance = engine.start("adhoc_assignment", actor=leader, unit_id=unit.id, now=clock.now,
-                            variables={**JOB, "title": title, "assignedDepartments": [department]})  # fmt: skip
+def run_simple(
+    engine: Engine, session: Session, unit: Unit, leader: User, head: User, department: str, clock: Clock, title: str
+) -> ProcessInstance:
+    instance = engine.start(
+        "adhoc_assignment",
+        actor=leader,
+        unit_id=unit.id,
+        now=clock.now,
+        variables={**JOB, "title": title, "assignedDepartments": [department]},
+    )
     row = task_for(session, instance.id, head, "handle_job")
     engine.complete(row.id, actor=head, now=clock.now, variables={"handling": "report", "report": "Xong"})
     row = task_for(session, instance.id, leader, "review_report")
@@ -146,8 +200,13 @@ def test_filters_and_a_second_unit_that_sees_nothing_of_the_first(
     engine = Engine(session)
     giamdoc = users["giamdoc"]
     done = run_simple(engine, session, unit, giamdoc, users["truongphong"], "vp", clock, "Việc đã xong")
-    running = engine.start("adhoc_assignment", actor=giamdoc, unit_id=unit.id, now=clock.now,
-                           variables={**JOB, "title": "Việc đang làm", "assignedDepartments": ["qlcn"]})  # fmt: skip
+    running = engine.start(
+        "adhoc_assignment",
+        actor=giamdoc,
+        unit_id=unit.id,
+        now=clock.now,
+        variables={**JOB, "title": "Việc đang làm", "assignedDepartments": ["qlcn"]},
+    )
     other = make_unit(session, "ubnd-eakar", "UBND xã Ea Kar", (("vp", "Văn phòng"),))
     leader = make_user(session, "chutich_eakar", other, ("unit_leader",))
     head = make_user(session, "cvp_eakar", other, ("department_head",), "vp")
@@ -174,4 +233,5 @@ def test_filters_and_a_second_unit_that_sees_nothing_of_the_first(
     with pytest.raises(NotFound):
         assignments.get_assignment(session, giamdoc, assignment_of(session, theirs.id).id)
     assert assignments.get_assignment(session, users["chuyenvien"], assignment_of(session, running.id).id).title == (
-        "Việc đang làm")  # fmt: skip
+        "Việc đang làm"
+    )

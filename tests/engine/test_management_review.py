@@ -21,22 +21,44 @@ from tests.conftest import Clock, People, make_unit, make_user
 pytestmark = pytest.mark.usefixtures("library")
 
 TOPICS = ["previous_actions", "objectives", "customer_feedback", "improvement"]
-NOTICE = {"year": 2026, "title": "Xem xét của lãnh đạo năm 2026", "noticeNumber": "15/TB-SKHCN",
-          "meetingDate": "2026-12-15", "topics": TOPICS,
-          "noticeText": "Họp tại phòng họp tầng 2; các phòng gửi báo cáo trước ngày 08/12."}  # fmt: skip
-MEETING = {"heldOn": "2026-12-15", "participants": "Ban Giám đốc, lãnh đạo các phòng, thư ký ISO",
-           "meetingConclusion": "Hệ thống vận hành phù hợp; cần cải thiện tỷ lệ hồ sơ đúng hạn.",
-           "decisions": [{"decision": "Duy trì mục tiêu chất lượng năm 2027"},
-                         {"decision": "Bổ sung một chuyên viên cho bộ phận một cửa"}],
-           "actions": [{"action": "Rà soát quy trình cấp phép", "ownerKind": "department", "ownerDepartment": "qlkh",
-                        "dueDate": "2027-03-31"},
-                       {"action": "Cập nhật sổ tay chất lượng", "ownerKind": "person", "ownerPerson": "chuyenvien",
-                        "dueDate": "2027-01-31"}]}  # fmt: skip
+NOTICE = {
+    "year": 2026,
+    "title": "Xem xét của lãnh đạo năm 2026",
+    "noticeNumber": "15/TB-SKHCN",
+    "meetingDate": "2026-12-15",
+    "topics": TOPICS,
+    "noticeText": "Họp tại phòng họp tầng 2; các phòng gửi báo cáo trước ngày 08/12.",
+}
+MEETING = {
+    "heldOn": "2026-12-15",
+    "participants": "Ban Giám đốc, lãnh đạo các phòng, thư ký ISO",
+    "meetingConclusion": "Hệ thống vận hành phù hợp; cần cải thiện tỷ lệ hồ sơ đúng hạn.",
+    "decisions": [
+        {"decision": "Duy trì mục tiêu chất lượng năm 2027"},
+        {"decision": "Bổ sung một chuyên viên cho bộ phận một cửa"},
+    ],
+    "actions": [
+        {
+            "action": "Rà soát quy trình cấp phép",
+            "ownerKind": "department",
+            "ownerDepartment": "qlkh",
+            "dueDate": "2027-03-31",
+        },
+        {
+            "action": "Cập nhật sổ tay chất lượng",
+            "ownerKind": "person",
+            "ownerPerson": "chuyenvien",
+            "dueDate": "2027-01-31",
+        },
+    ],
+}
 
 
 def report_of(department: str) -> dict[str, Any]:
-    return {"report": {topic: f"{department}: {topic} đạt yêu cầu" for topic in TOPICS} | {
-        "proposals": f"{department} đề nghị tập huấn"}}  # fmt: skip
+    return {
+        "report": {topic: f"{department}: {topic} đạt yêu cầu" for topic in TOPICS}
+        | {"proposals": f"{department} đề nghị tập huấn"}
+    }
 
 
 def only_task(session: Session, instance_id: int, element: str, user: User | None = None) -> TaskRow:
@@ -49,8 +71,9 @@ def only_task(session: Session, instance_id: int, element: str, user: User | Non
     return rows[0]
 
 
-def complete(engine: Engine, session: Session, instance_id: int, element: str, user: User, clock: Clock,
-             **variables: Any) -> TaskRow:  # fmt: skip
+def complete(
+    engine: Engine, session: Session, instance_id: int, element: str, user: User, clock: Clock, **variables: Any
+) -> TaskRow:
     row = only_task(session, instance_id, element, user)
     return engine.complete(row.id, actor=user, now=clock.now, variables=variables)
 
@@ -60,8 +83,9 @@ def review_of(session: Session, instance_id: int) -> reviews.ManagementReview | 
     return session.scalar(select(reviews.ManagementReview).where(reviews.ManagementReview.instance_id == instance_id))
 
 
-def run_to_reports(engine: Engine, session: Session, unit: Unit, secretary: User, leader: User,
-                   clock: Clock) -> ProcessInstance:  # fmt: skip
+def run_to_reports(
+    engine: Engine, session: Session, unit: Unit, secretary: User, leader: User, clock: Clock
+) -> ProcessInstance:
     instance = engine.start("management_review", actor=secretary, unit_id=unit.id, now=clock.now)
     complete(engine, session, instance.id, "draft_notice", secretary, clock, **NOTICE)
     complete(engine, session, instance.id, "approve_notice", leader, clock, noticeDecision="approve")
@@ -75,7 +99,9 @@ def test_the_whole_review_with_both_returns_leaves_its_register_rows(
     thuky, giamdoc = users["thuky"], users["giamdoc"]
     instance = engine.start("management_review", actor=thuky, unit_id=unit.id, now=clock.now)
     draft = only_task(session, instance.id, "draft_notice", thuky)
-    assert draft.due_at is not None and reviews.local_date(draft.due_at) == date(2026, 12, 1)  # 5 working days, 24/11 a holiday
+    assert draft.due_at is not None and reviews.local_date(draft.due_at) == date(
+        2026, 12, 1
+    )  # 5 working days, 24/11 a holiday
 
     complete(engine, session, instance.id, "draft_notice", thuky, clock, **{**NOTICE, "title": "Xem xét 2026"})
     approval = only_task(session, instance.id, "approve_notice", giamdoc)
@@ -83,8 +109,12 @@ def test_the_whole_review_with_both_returns_leaves_its_register_rows(
     with pytest.raises(FormInvalid) as refused:
         engine.complete(approval.id, actor=giamdoc, now=clock.now, variables={"noticeDecision": "return"})
     assert set(refused.value.errors) == {"noticeReturnReason"}
-    engine.complete(approval.id, actor=giamdoc, now=clock.now,
-                    variables={"noticeDecision": "return", "noticeReturnReason": "Ghi rõ tên cuộc xem xét"})  # fmt: skip
+    engine.complete(
+        approval.id,
+        actor=giamdoc,
+        now=clock.now,
+        variables={"noticeDecision": "return", "noticeReturnReason": "Ghi rõ tên cuộc xem xét"},
+    )
     redraft = only_task(session, instance.id, "draft_notice", thuky)
     assert engine.task_data(redraft)["noticeReturnReason"] == "Ghi rõ tên cuộc xem xét"
     assert review_of(session, instance.id) is None  # nothing is in the register before the notice is approved
@@ -94,17 +124,30 @@ def test_the_whole_review_with_both_returns_leaves_its_register_rows(
     review = review_of(session, instance.id)
     assert review is not None
     assert (review.status, review.year, review.title, review.notice_number, review.meeting_date, review.topics) == (
-        "reporting", 2026, NOTICE["title"], "15/TB-SKHCN", date(2026, 12, 15), TOPICS)
+        "reporting",
+        2026,
+        NOTICE["title"],
+        "15/TB-SKHCN",
+        date(2026, 12, 15),
+        TOPICS,
+    )
     heads = {"truongphong": "vp", "truongphong2": "qlkh", "truongphong3": "qlcn"}
     for head in heads:
-        notices = session.scalars(select(Notice).where(Notice.user_id == users[head].id,
-                                                       Notice.kind == "review_notice")).all()  # fmt: skip
+        notices = session.scalars(
+            select(Notice).where(Notice.user_id == users[head].id, Notice.kind == "review_notice")
+        ).all()
         assert len(notices) == 1 and NOTICE["title"] in notices[0].title
-    assert session.scalar(select(func.count()).select_from(Notice).where(
-        Notice.user_id == giamdoc.id, Notice.kind == "review_notice")) == 1  # the leaders are told too
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Notice).where(Notice.user_id == giamdoc.id, Notice.kind == "review_notice")
+        )
+        == 1
+    )  # the leaders are told too
 
-    assert len(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id,
-                                                     TaskRow.state == "open")).all()) == 3  # fmt: skip
+    assert (
+        len(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")).all())
+        == 3
+    )
     for head, department in heads.items():
         mine = [t for t in claimable_tasks(session, users[head]) if t.instance_id == instance.id]
         assert len(mine) == 1, head  # only their own department's report
@@ -124,56 +167,94 @@ def test_the_whole_review_with_both_returns_leaves_its_register_rows(
 
     consolidate = only_task(session, instance.id, "consolidate", thuky)
     data = engine.task_data(consolidate)
-    assert {"department": "Phòng Quản lý Khoa học", "topic": "c2) Mức độ đạt mục tiêu chất lượng",
-            "text": "qlkh: objectives đạt yêu cầu", "reporter": "Đặng Quốc Bảo"} in data["reportRows"]  # fmt: skip
+    assert {
+        "department": "Phòng Quản lý Khoa học",
+        "topic": "c2) Mức độ đạt mục tiêu chất lượng",
+        "text": "qlkh: objectives đạt yêu cầu",
+        "reporter": "Đặng Quốc Bảo",
+    } in data["reportRows"]
     assert {"label": "Hoàng Thị Lan — Chuyên viên Văn phòng", "value": "chuyenvien"} in data["staff"]
     consolidated = {topic: f"Tổng hợp: {topic}" for topic in TOPICS}
     engine.complete(consolidate.id, actor=thuky, now=clock.now, variables={"consolidated": consolidated})
 
     complete(engine, session, instance.id, "record_meeting", thuky, clock, **MEETING)
     final = only_task(session, instance.id, "final_approval", giamdoc)
-    engine.complete(final.id, actor=giamdoc, now=clock.now,
-                    variables={"finalDecision": "return", "finalReturnReason": "Nêu rõ nguồn lực cần bổ sung"})  # fmt: skip
+    engine.complete(
+        final.id,
+        actor=giamdoc,
+        now=clock.now,
+        variables={"finalDecision": "return", "finalReturnReason": "Nêu rõ nguồn lực cần bổ sung"},
+    )
     again = only_task(session, instance.id, "record_meeting", thuky)
     assert engine.task_data(again)["finalReturnReason"] == "Nêu rõ nguồn lực cần bổ sung"
     review = review_of(session, instance.id)
     assert review is not None and review.status == "consolidating" and review.actions == []
     changed = {**MEETING, "meetingConclusion": "Cần bổ sung một chuyên viên một cửa trong quý I/2027."}
     engine.complete(again.id, actor=thuky, now=clock.now, variables=changed)
-    complete(engine, session, instance.id, "final_approval", giamdoc, clock, finalDecision="approve",
-             finalConclusion="Phê duyệt báo cáo xem xét; giao các phòng thực hiện đúng hạn.")  # fmt: skip
+    complete(
+        engine,
+        session,
+        instance.id,
+        "final_approval",
+        giamdoc,
+        clock,
+        finalDecision="approve",
+        finalConclusion="Phê duyệt báo cáo xem xét; giao các phòng thực hiện đúng hạn.",
+    )
 
     session.expire_all()
     assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
     review = review_of(session, instance.id)
     assert review is not None
     assert (review.status, review.meeting_conclusion, review.conclusion, review.approved_by_id) == (
-        "concluded", changed["meetingConclusion"], "Phê duyệt báo cáo xem xét; giao các phòng thực hiện đúng hạn.",
-        giamdoc.id)  # fmt: skip
+        "concluded",
+        changed["meetingConclusion"],
+        "Phê duyệt báo cáo xem xét; giao các phòng thực hiện đúng hạn.",
+        giamdoc.id,
+    )
     assert review.inputs == consolidated and review.meeting_date == date(2026, 12, 15)
-    assert [d.text for d in review.decisions] == ["Duy trì mục tiêu chất lượng năm 2027",
-                                                  "Bổ sung một chuyên viên cho bộ phận một cửa"]  # fmt: skip
+    assert [d.text for d in review.decisions] == [
+        "Duy trì mục tiêu chất lượng năm 2027",
+        "Bổ sung một chuyên viên cho bộ phận một cửa",
+    ]
     [by_department, by_person] = review.actions
-    assert (by_department.text, by_department.owner_department.code, by_department.owner_user_id,  # type: ignore[union-attr]
-            by_department.due_date, by_department.status) == (
-        "Rà soát quy trình cấp phép", "qlkh", None, date(2027, 3, 31), "open")  # fmt: skip
+    assert (
+        by_department.text,
+        by_department.owner_department.code,
+        by_department.owner_user_id,  # type: ignore[union-attr]
+        by_department.due_date,
+        by_department.status,
+    ) == ("Rà soát quy trình cấp phép", "qlkh", None, date(2027, 3, 31), "open")
     assert (by_person.owner_user_id, by_person.owner_department_id, by_person.due_date) == (
-        users["chuyenvien"].id, None, date(2027, 1, 31))  # fmt: skip
+        users["chuyenvien"].id,
+        None,
+        date(2027, 1, 31),
+    )
     told = {n.user_id for n in session.scalars(select(Notice).where(Notice.kind == "review_action"))}
     assert told == {users["truongphong2"].id, users["chuyenvien"].id}
 
 
-def concluded_review(engine: Engine, session: Session, users: dict[str, User], unit: Unit,
-                     clock: Clock) -> reviews.ManagementReview:  # fmt: skip
+def concluded_review(
+    engine: Engine, session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> reviews.ManagementReview:
     thuky, giamdoc = users["thuky"], users["giamdoc"]
     instance = run_to_reports(engine, session, unit, thuky, giamdoc, clock)
     for head, department in {"truongphong": "vp", "truongphong2": "qlkh", "truongphong3": "qlcn"}.items():
         complete(engine, session, instance.id, "department_report", users[head], clock, **report_of(department))
-    complete(engine, session, instance.id, "consolidate", thuky, clock,
-             consolidated={topic: "Tổng hợp" for topic in TOPICS})  # fmt: skip
+    complete(
+        engine, session, instance.id, "consolidate", thuky, clock, consolidated={topic: "Tổng hợp" for topic in TOPICS}
+    )
     complete(engine, session, instance.id, "record_meeting", thuky, clock, **MEETING)
-    complete(engine, session, instance.id, "final_approval", giamdoc, clock, finalDecision="approve",
-             finalConclusion="Phê duyệt")  # fmt: skip
+    complete(
+        engine,
+        session,
+        instance.id,
+        "final_approval",
+        giamdoc,
+        clock,
+        finalDecision="approve",
+        finalConclusion="Phê duyệt",
+    )
     review = review_of(session, instance.id)
     assert review is not None and review.status == "concluded"
     return review
@@ -193,11 +274,13 @@ def test_who_may_mark_an_action_and_what_is_refused(
     review = concluded_review(engine, session, users, unit, clock)
     by_department, by_person = review.actions[0].id, review.actions[1].id
 
-    reviews.set_action_status(session, users["truongphong2"], by_department, "in_progress", note="Đang rà soát",
-                              now=clock.now)  # fmt: skip
+    reviews.set_action_status(
+        session, users["truongphong2"], by_department, "in_progress", note="Đang rà soát", now=clock.now
+    )
     assert _state(session, by_department) == ("in_progress", None, "Đang rà soát", users["truongphong2"].id)
-    reviews.set_action_status(session, users["chuyenvien"], by_person, "done", done_on=date(2026, 11, 20),
-                              now=clock.now)  # fmt: skip
+    reviews.set_action_status(
+        session, users["chuyenvien"], by_person, "done", done_on=date(2026, 11, 20), now=clock.now
+    )
     assert _state(session, by_person) == ("done", date(2026, 11, 20), "", users["chuyenvien"].id)
 
     before = _state(session, by_department)
@@ -212,8 +295,9 @@ def test_who_may_mark_an_action_and_what_is_refused(
     with pytest.raises(EngineError, match="Unknown status"):
         reviews.set_action_status(session, users["thuky"], by_department, "finished", now=clock.now)
     with pytest.raises(EngineError, match="in the future"):
-        reviews.set_action_status(session, users["thuky"], by_department, "done", done_on=date(2026, 11, 24),
-                                  now=clock.now)  # fmt: skip
+        reviews.set_action_status(
+            session, users["thuky"], by_department, "done", done_on=date(2026, 11, 24), now=clock.now
+        )
     session.rollback()
     assert _state(session, by_department) == before
     reviews.set_action_status(session, users["giamdoc"], by_department, "done", now=clock.now)  # a leader may
@@ -254,8 +338,10 @@ def test_a_second_unit_runs_its_own_review_and_neither_sees_the_other(
     other = make_unit(session, "ubnd-eakar", "UBND xã Ea Kar", (("vp", "Văn phòng"), ("kt", "Phòng Kinh tế")))
     secretary = make_user(session, "thuky_eakar", other, ("iso_secretary",), "vp")
     leader = make_user(session, "chutich_eakar", other, ("unit_leader",))
-    heads = {"vp": make_user(session, "cvp_eakar", other, ("department_head",), "vp"),
-             "kt": make_user(session, "tpkt_eakar", other, ("department_head",), "kt")}  # fmt: skip
+    heads = {
+        "vp": make_user(session, "cvp_eakar", other, ("department_head",), "vp"),
+        "kt": make_user(session, "tpkt_eakar", other, ("department_head",), "kt"),
+    }
     ours = concluded_review(engine, session, users, unit, clock)
 
     instance = run_to_reports(engine, session, other, secretary, leader, clock)
@@ -280,5 +366,11 @@ def test_a_second_unit_runs_its_own_review_and_neither_sees_the_other(
         reviews.list_actions(session, leader, unit.id, reviews.ActionFilter(), today=date(2027, 1, 1))
     assert reviews.get_review(session, leader, theirs.id).id == theirs.id
     # no one of the demo unit was told anything about the other unit's review
-    assert session.scalar(select(func.count()).select_from(Notice).where(
-        Notice.instance_id == instance.id, Notice.user_id.in_([u.id for u in users.values()]))) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(Notice.instance_id == instance.id, Notice.user_id.in_([u.id for u in users.values()]))
+        )
+        == 0
+    )
