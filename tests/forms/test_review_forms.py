@@ -68,7 +68,8 @@ def test_an_action_needs_the_owner_of_the_kind_chosen(forms: dict[str, Form]) ->
     meeting = forms["management-review-meeting"]
     post = {"heldOn": ["2026-12-15"], "participants": ["Lãnh đạo"], "meetingConclusion": ["Phù hợp"],
             "_rows:decisions": ["1"], "decisions[0].decision": ["Duy trì"], "_rows:actions": ["1"],
-            "actions[0].action": ["Rà soát"], "actions[0].ownerKind": ["department"], "actions[0].dueDate": ["2027-01-31"]}
+            "actions[0].action": ["Rà soát"], "actions[0].ownerKind": ["department"],
+            "actions[0].dueDate": ["2027-01-31"]}
     missing = meeting.validate_post(post, DATA, evaluate=feel, today=TODAY)
     assert set(missing.errors) == {"actions[0].ownerDepartment"}
     given = meeting.validate_post({**post, "actions[0].ownerDepartment": ["kt"]}, DATA, evaluate=feel, today=TODAY)

@@ -398,8 +398,7 @@ def _registers(world: World, session: Session, engine: Engine, unit: Unit, at: d
     job = engine.start("adhoc_assignment", actor=world.user("giamdoc"), unit_id=unit.id, now=at,
                        variables={"title": "Việc gấp", "content": "Báo cáo", "deadline": soon,
                                   "assignedDepartments": ["vp"]})  # fmt: skip
-    world.ids.update(
-        review=session.scalar(select(reviews.ManagementReview.id).where(reviews.ManagementReview.instance_id == review.id)),
-        review_action=session.scalar(select(reviews.ReviewAction.id)),
-        assignment=session.scalar(select(assignments.Assignment.id).where(assignments.Assignment.instance_id == job.id)),
-    )  # fmt: skip
+    kept, assigned = reviews.ManagementReview, assignments.Assignment
+    world.ids.update(review=session.scalar(select(kept.id).where(kept.instance_id == review.id)),
+                     review_action=session.scalar(select(reviews.ReviewAction.id)),
+                     assignment=session.scalar(select(assigned.id).where(assigned.instance_id == job.id)))  # fmt: skip

@@ -280,8 +280,8 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "GET": Case("member", "/iso/reviews/actions/export?unit={unit_code}&format=csv", refusal=404),
     },
     ("reviews.update_action", "/iso/reviews/actions/<int:action_id>"): {
-        "POST": Case("member", "/iso/reviews/actions/{review_action}", form({"status": "in_progress", "note": "Đang làm"}),
-                     refusal=404),
+        "POST": Case("member", "/iso/reviews/actions/{review_action}", refusal=404,
+                     body=form({"status": "in_progress", "note": "Đang làm"})),
     },
     ("assignments.index", "/iso/assignments"): {
         "GET": Case("member", "/iso/assignments?unit={unit_code}", refusal=404),

@@ -36,8 +36,8 @@ def browser(server: str) -> Iterator[Any]:  # noqa: F811 - the fixture imported 
 
 def person(browser: Any, username: str) -> Any:
     """A browser window of this person's own (own cookies), logged in."""
-    launched, server = browser
-    page = launched.new_context(base_url=server, locale="vi-VN").new_page()
+    launched, address = browser
+    page = launched.new_context(base_url=address, locale="vi-VN").new_page()
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill("demo")
