@@ -143,3 +143,8 @@ def test_three_people_walk_the_management_review(browser: Any, db_url: str) -> N
     row.get_by_role("button", name="Lưu").click()
     assert head.get_by_text("Hành động đã chuyển sang “Đang thực hiện”").is_visible()
     assert head.locator("#actions").get_by_text("Đã giao chuyên viên Bùi Thị Thu Hà").is_visible()
+
+    head.set_viewport_size({"width": 390, "height": 844})  # the register pages fit a phone too
+    for path in ("/iso/reviews", head.url.split("#")[0], "/iso/reviews/actions", "/iso/assignments"):
+        head.goto(path)
+        assert head.evaluate("document.documentElement.scrollWidth") <= 390, path
