@@ -178,14 +178,15 @@ def test_report_handover_returns_and_the_on_time_result(
 
 
 def run_simple(
-    engine: Engine, session: Session, unit: Unit, leader: User, head: User, department: str, clock: Clock, title: str
+    engine: Engine, session: Session, unit: Unit, leader: User, head: User, department: str, clock: Clock, title: str,
+    deadline: str = JOB["deadline"],
 ) -> ProcessInstance:
     instance = engine.start(
         "adhoc_assignment",
         actor=leader,
         unit_id=unit.id,
         now=clock.now,
-        variables={**JOB, "title": title, "assignedDepartments": [department]},
+        variables={**JOB, "title": title, "deadline": deadline, "assignedDepartments": [department]},
     )
     row = task_for(session, instance.id, head, "handle_job")
     engine.complete(row.id, actor=head, now=clock.now, variables={"handling": "report", "report": "Xong"})
@@ -235,3 +236,20 @@ def test_filters_and_a_second_unit_that_sees_nothing_of_the_first(
     assert assignments.get_assignment(session, users["chuyenvien"], assignment_of(session, running.id).id).title == (
         "Việc đang làm"
     )
+
+
+def test_a_report_accepted_on_the_deadline_day_is_on_time_and_one_the_day_after_is_late(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    engine = Engine(session)
+    giamdoc, head = users["giamdoc"], users["truongphong"]
+    today = run_simple(engine, session, unit, giamdoc, head, "vp", clock, "Việc hôm nay", deadline="2026-11-23")
+    clock.advance(hours=9)  # 17:30 in Hà Nội, still the deadline day
+    tomorrow = engine.start("adhoc_assignment", actor=giamdoc, unit_id=unit.id, now=clock.now,
+                            variables={**JOB, "deadline": "2026-11-23", "assignedDepartments": ["vp"]})
+    clock.advance(hours=7)  # 00:30 the next day
+    row = task_for(session, tomorrow.id, head, "handle_job")
+    engine.complete(row.id, actor=head, now=clock.now, variables={"handling": "report", "report": "Muộn"})
+    row = task_for(session, tomorrow.id, giamdoc, "review_report")
+    engine.complete(row.id, actor=giamdoc, now=clock.now, variables={"decision": "accept"})
+    assert (assignment_of(session, today.id).on_time, assignment_of(session, tomorrow.id).on_time) == (True, False)
