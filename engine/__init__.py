@@ -40,7 +40,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import objectives
+from engine.iso import assignments, objectives, reviews
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
@@ -115,12 +115,23 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
+    reviews.NOTICE_JOB: reviews.open_review,
+    reviews.REPORTS_JOB: reviews.record_reports,
+    reviews.CONCLUDE_JOB: reviews.conclude_review,
+    assignments.OPEN_JOB: assignments.open_assignment,
+    assignments.DEPARTMENT_JOB: assignments.start_department,
+    assignments.HANDOVER_JOB: assignments.hand_over,
+    assignments.REPORT_JOB: assignments.record_report,
+    assignments.REVIEW_JOB: assignments.record_review,
+    assignments.CLOSE_JOB: assignments.close_assignment,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
+    **dict.fromkeys((reviews.NOTICE_JOB, reviews.REPORTS_JOB, reviews.CONCLUDE_JOB), frozenset({reviews.PROCESS_KEY})),
+    **dict.fromkeys(assignments.JOBS, frozenset({assignments.PROCESS_KEY})),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -138,7 +149,7 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark",
     "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
-    "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
+    "queries", "versions", "instance_moves", "reviews", "assignments", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",

@@ -104,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         processes,
         tokens,
     )
-    from .blueprints.iso import objectives
+    from .blueprints.iso import assignments, objectives, reviews
 
     security.register(app)
     app.before_request(auth.load_user)
@@ -115,6 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(definitions.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(objectives.bp)
+    app.register_blueprint(reviews.bp)
+    app.register_blueprint(assignments.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(jobs_api.bp)
     csrf.exempt(jobs_api.bp)

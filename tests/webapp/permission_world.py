@@ -27,11 +27,13 @@ from engine import (
     SourceFile,
     Upload,
     admin,
+    assignments,
     fail_job,
     fetch_and_lock,
     instance_moves,
     outbox,
     queries,
+    reviews,
     tokens,
 )
 from engine.db import Base
@@ -347,6 +349,8 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     session.commit()
     _stored_file(world, session, engine, unit, at)
     session.commit()
+    _registers(world, session, engine, unit, at)
+    session.commit()
 
 
 def _people(session: Session, unit: Unit) -> Unit:
@@ -404,3 +408,41 @@ def _stored_file(world: World, session: Session, engine: Engine, unit: Unit, at:
     world.ids.update(file=stored["evidence"][0].id, file_instance=filed.id, own_deployment=v2.deployment_id,
                      own_camunda_id=f"{v2.key}:{v2.version}:{v2.id}", own_bpmn_file=v2.bpmn_file_id,
                      own_form_file=form_files[0])  # fmt: skip
+
+
+HEADS = {"vp": "truongphong", "qlkh": "truongphong2", "qlcn": "truongphong3"}
+
+
+def _work(world: World, session: Session, engine: Engine, instance_id: int, element: str, username: str | None,
+          at: datetime, **variables: Any) -> None:  # fmt: skip
+    """Complete the instance's open tasks of ``element``: as ``username``, or as the head of each one's department."""
+    rows = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.element_id == element,
+                                                 TaskRow.state == "open")).all()  # fmt: skip
+    assert rows, element
+    for row in rows:
+        code = next((str(g).partition(":")[2] for g in row.candidate_roles or [] if ":" in str(g)), "")
+        engine.complete(row.id, actor=world.user(username or HEADS[code]), now=at, variables=variables)
+
+
+def _registers(world: World, session: Session, engine: Engine, unit: Unit, at: datetime) -> None:
+    """A concluded management review of the demo unit with two actions, and a job assigned to one department."""
+    soon = (at + timedelta(days=30)).date().isoformat()
+    topics = ["objectives"]
+    review = engine.start("management_review", actor=world.user("thuky"), unit_id=unit.id, now=at)
+    _work(world, session, engine, review.id, "draft_notice", "thuky", at, year=at.year, title="Xem xét năm nay",
+          meetingDate=soon, topics=topics, noticeText="Họp xem xét")  # fmt: skip
+    _work(world, session, engine, review.id, "approve_notice", "giamdoc", at, noticeDecision="approve")
+    _work(world, session, engine, review.id, "department_report", None, at, report={"objectives": "Đạt"})
+    _work(world, session, engine, review.id, "consolidate", "thuky", at, consolidated={"objectives": "Đạt"})
+    _work(world, session, engine, review.id, "record_meeting", "thuky", at, heldOn=soon, participants="Lãnh đạo",
+          meetingConclusion="Phù hợp", decisions=[{"decision": "Duy trì"}],
+          actions=[{"action": "Rà soát", "ownerKind": "department", "ownerDepartment": "qlkh", "dueDate": soon}])
+    _work(world, session, engine, review.id, "final_approval", "giamdoc", at, finalDecision="approve",
+          finalConclusion="Phê duyệt")  # fmt: skip
+    job = engine.start("adhoc_assignment", actor=world.user("giamdoc"), unit_id=unit.id, now=at,
+                       variables={"title": "Việc gấp", "content": "Báo cáo", "deadline": soon,
+                                  "assignedDepartments": ["vp"]})  # fmt: skip
+    kept, assigned = reviews.ManagementReview, assignments.Assignment
+    world.ids.update(review=session.scalar(select(kept.id).where(kept.instance_id == review.id)),
+                     review_action=session.scalar(select(reviews.ReviewAction.id)),
+                     assignment=session.scalar(select(assigned.id).where(assigned.instance_id == job.id)))  # fmt: skip

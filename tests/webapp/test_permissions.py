@@ -318,6 +318,31 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "GET": Case("public", f"/units/{{unit_code}}/processes/{OWN_KEY}/diagram"),
     },
     ("objectives.public", "/units/<code>/objectives"): {"GET": Case("public", "/units/{unit_code}/objectives")},
+    # --- the ISO registers: a unit's members only; another unit's review, action or job does not exist ------------
+    ("reviews.index", "/iso/reviews"): {"GET": Case("member", "/iso/reviews?unit={unit_code}", refusal=404)},
+    ("reviews.export", "/iso/reviews/export"): {
+        "GET": Case("member", "/iso/reviews/export?unit={unit_code}&format=csv", refusal=404),
+    },
+    ("reviews.detail", "/iso/reviews/<int:review_id>"): {"GET": Case("member", "/iso/reviews/{review}", refusal=404)},
+    ("reviews.actions", "/iso/reviews/actions"): {
+        "GET": Case("member", "/iso/reviews/actions?unit={unit_code}&status=overdue", refusal=404),
+    },
+    ("reviews.export_actions", "/iso/reviews/actions/export"): {
+        "GET": Case("member", "/iso/reviews/actions/export?unit={unit_code}&format=csv", refusal=404),
+    },
+    ("reviews.update_action", "/iso/reviews/actions/<int:action_id>"): {
+        "POST": Case("member", "/iso/reviews/actions/{review_action}", refusal=404,
+                     body=form({"status": "in_progress", "note": "Đang làm"})),
+    },
+    ("assignments.index", "/iso/assignments"): {
+        "GET": Case("member", "/iso/assignments?unit={unit_code}", refusal=404),
+    },
+    ("assignments.export", "/iso/assignments/export"): {
+        "GET": Case("member", "/iso/assignments/export?unit={unit_code}&format=csv", refusal=404),
+    },
+    ("assignments.detail", "/iso/assignments/<int:assignment_id>"): {
+        "GET": Case("member", "/iso/assignments/{assignment}", refusal=404),
+    },
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
         "GET": Case("admin_anywhere", "/admin/calendar"),

@@ -1,0 +1,144 @@
+"""The register of ad hoc work: the jobs leaders assigned to departments, each department's part (who
+handled it, when it reported, how often it was returned), the deadline and whether it was met; CSV and XLSX.
+
+The rows are written by the ad hoc work process (``bpmn/adhoc-assignment.bpmn``) through the jobs of
+``engine.iso.assignments``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from engine import Unit, assignments, reviews
+
+from ...auth import login_required
+from ...exports import export_response
+from ...extensions import now, sa_session
+from .filters import choice_filter, chosen_unit, department_filter, export_format, year_filter
+
+bp = Blueprint("assignments", __name__)
+
+STATUS_NAMES = {
+    "in_progress": lazy_gettext("In progress"),
+    "done": lazy_gettext("Done"),
+    "overdue": lazy_gettext("Overdue"),
+}
+PART_NAMES = {
+    "assigned": lazy_gettext("Assigned"),
+    "handed_over": lazy_gettext("Handed to a specialist"),
+    "reported": lazy_gettext("Reported"),
+    "returned": lazy_gettext("Returned for rework"),
+    "accepted": lazy_gettext("Accepted"),
+}
+
+
+def _today() -> date:
+    return assignments.local_date(now())
+
+
+def _filters(unit: Unit) -> assignments.AssignmentFilter:
+    raw = (request.args.get("on_time") or "").strip()
+    if raw not in ("", "yes", "no"):
+        abort(
+            400,
+            _(
+                "“%(value)s” is not a value of %(name)s; use one of: %(choices)s.",
+                value=raw,
+                name="on_time",
+                choices="yes, no",
+            ),
+        )
+    return assignments.AssignmentFilter(
+        year=year_filter(),
+        status=choice_filter("status", tuple(STATUS_NAMES)),
+        department_id=department_filter(unit),
+        on_time={"yes": True, "no": False}.get(raw),
+    )
+
+
+def _result(found: assignments.Assignment | assignments.AssignmentPart) -> str:
+    if found.on_time is None:
+        return ""
+    return str(_("On time") if found.on_time else _("Late"))
+
+
+@bp.get("/iso/assignments")
+@login_required
+def index() -> Any:
+    unit = chosen_unit()
+    filters = _filters(unit)
+    found = assignments.list_assignments(sa_session(), g.user, unit.id, filters, _today())
+    return render_template(
+        "iso/assignments.html",
+        unit=unit,
+        units=reviews.viewer_units(sa_session(), g.user),
+        assignments=found,
+        filters=filters,
+        status_names=STATUS_NAMES,
+        part_names=PART_NAMES,
+        years=assignments.assignment_years(sa_session(), g.user, unit.id),
+        today=_today(),
+        result=_result,
+        department=request.args.get("department", ""),
+        on_time=request.args.get("on_time", ""),
+    )
+
+
+@bp.get("/iso/assignments/export")
+@login_required
+def export() -> Any:
+    unit = chosen_unit()
+    fmt = export_format()
+    today = _today()
+    found = assignments.list_assignments(sa_session(), g.user, unit.id, _filters(unit), today)
+    columns = [
+        ("id", _("No.")),
+        ("title", _("Job")),
+        ("assigned_by", _("Assigned by")),
+        ("assigned_at", _("Assigned on")),
+        ("deadline", _("Deadline")),
+        ("departments", _("Departments")),
+        ("status", _("Status")),
+        ("finished_at", _("Finished on")),
+        ("result", _("Result")),
+        ("returns", _("Reports returned")),
+        ("instance", _("Process instance")),
+    ]
+    rows = [
+        {
+            "id": a.id,
+            "title": a.title,
+            "assigned_by": a.assigned_by.full_name if a.assigned_by else "",
+            "assigned_at": a.assigned_at,
+            "deadline": a.deadline,
+            "departments": [f"{p.department.name}: {PART_NAMES[p.status]}" for p in a.parts],
+            "status": str(STATUS_NAMES["overdue" if a.overdue(today) else a.status]),
+            "finished_at": a.finished_at,
+            "result": _result(a),
+            "returns": sum(p.returns for p in a.parts),
+            "instance": url_for("processes.instance", instance_id=a.instance_id, _external=True),
+        }
+        for a in found
+    ]
+    return export_response(f"cong-viec-dot-xuat-{unit.code}", columns, rows, fmt)
+
+
+@bp.get("/iso/assignments/<int:assignment_id>")
+@login_required
+def detail(assignment_id: int) -> Any:
+    found = assignments.get_assignment(sa_session(), g.user, assignment_id)
+    unit = sa_session().get(Unit, found.unit_id)
+    return render_template(
+        "iso/assignment.html",
+        assignment=found,
+        unit=unit,
+        status_names=STATUS_NAMES,
+        part_names=PART_NAMES,
+        result=_result,
+        today=_today(),
+    )
