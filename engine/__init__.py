@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from engine import idempotency, outbox
 from engine.db import Base, claim
-from engine.dossiers import clock
+from engine.dossiers import clock, dossiers
 from engine.errors import (
     Conflict,
     DefinitionNotFound,
@@ -101,6 +101,9 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     SCRIPT_JOB: script_tasks.run_script,
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
+    dossiers.RECEIVE_JOB: dossiers.receive_dossier,
+    dossiers.STATUS_JOB: dossiers.set_status,
+    dossiers.APOLOGY_JOB: dossiers.record_apology,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
@@ -124,7 +127,7 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions", "numbering",
+    "login_guard", "login_sessions", "numbering", "dossiers",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
