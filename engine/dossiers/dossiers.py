@@ -278,11 +278,13 @@ def steps(session: Session, dossier: Dossier) -> list[Step]:
         .outerjoin(User, User.id == TaskRow.completed_by_id)
         .outerjoin(Department, Department.id == User.department_id)
         .where(TaskRow.instance_id == dossier.instance_id, TaskRow.kind == "user", TaskRow.state != "cancelled")
-        .order_by(TaskRow.created_at, TaskRow.completed_at)
+        .order_by(TaskRow.completed_at.is_(None), TaskRow.completed_at, TaskRow.created_at)
     )
+    unit_name = session.scalar(select(Unit.name).where(Unit.id == dossier.unit_id)) or ""
     out = []
     for task, user, department in session.execute(stmt):
-        out.append(Step(name=task.name, body=department.name if department else "",
+        body = department.name if department else (unit_name if user else "")  # leaders belong to the unit
+        out.append(Step(name=task.name, body=body,
                         handler=user.full_name if user else "",
                         received_at=task.claimed_at or task.created_at, completed_at=task.completed_at,
                         due_at=task.due_at, timing=task.timing, state=task.state))  # fmt: skip
