@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from engine import idempotency, outbox
 from engine.db import Base, claim
-from engine.dossiers import clock
+from engine.dossiers import clock, dossiers
 from engine.errors import (
     Conflict,
     Count,
@@ -114,6 +114,9 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     SCRIPT_JOB: script_tasks.run_script,
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
+    dossiers.RECEIVE_JOB: dossiers.receive_dossier,
+    dossiers.STATUS_JOB: dossiers.set_status,
+    dossiers.APOLOGY_JOB: dossiers.record_apology,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
     reviews.NOTICE_JOB: reviews.open_review,
     reviews.REPORTS_JOB: reviews.record_reports,
@@ -150,7 +153,7 @@ __all__ = [
     "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "reviews", "assignments", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import",
+    "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import", "dossiers",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation

@@ -31,7 +31,7 @@ from engine.db import Base
 from engine.errors import EngineError, NotAllowed, NotFound
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import roles_in_unit, unit_ids_of, users_with_role
+from engine.org.people import holds, roles_in_unit, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
 
@@ -279,7 +279,7 @@ def may_update_action(session: Session, viewer: User, action: ReviewAction) -> b
         select(func.count())
         .select_from(RoleAssignment)
         .where(
-            RoleAssignment.user_id == viewer.id,
+            holds(viewer),
             RoleAssignment.unit_id == action.unit_id,
             RoleAssignment.role == "department_head",
             RoleAssignment.department_id == action.owner_department_id,

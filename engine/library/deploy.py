@@ -32,6 +32,7 @@ from engine.expressions.dmn import DmnInvalid, DmnModel, load_dmn
 from engine.library import versions
 from engine.library.delegates import NO_DELEGATES, REGISTRY_SETTING, apply_registry, unmapped_message
 from engine.library.deploy_limits import deployment_limits
+from engine.library.procedure_limits import procedure_limit_problems
 from engine.org.models import Unit, User
 from engine.org.people import ROLES
 from engine.runtime.deadlines import check_moment
@@ -568,6 +569,7 @@ def _process_problems(
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),
+        *procedure_limit_problems(node, filename),
     ]
 
 

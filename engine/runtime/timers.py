@@ -238,8 +238,8 @@ def schedule_start_timers(session: Any, definition: Any, now: datetime) -> None:
                     .values(state="cancelled").execution_options(synchronize_session=False))  # fmt: skip
     for element_id, node in definition.elements["nodes"].items():
         timer = node.get("timer")
-        if node["type"] != "startEvent" or not timer:
-            continue
+        if node["type"] != "startEvent" or not timer or node.get("in_event_subprocess"):
+            continue  # an event subprocess's timer runs inside an instance, planned when the instance starts
         planned = schedule(timer["kind"], timer_value(timer["expression"], {}), now)
         session.add(StartTimer(definition_id=definition.id, element_id=element_id, due_at=planned.first,
                                period=planned.period, cron=planned.cron, cycles_left=planned.cycles,

@@ -1,0 +1,304 @@
+"""The register of dossiers (hồ sơ thủ tục hành chính) worked through the one-stop procedure processes.
+
+A procedure process (``bpmn/procedure-*.bpmn``, marked by its ``procedureCode`` property) keeps its dossier
+row in step through three built-in jobs:
+
+- ``eiso.dossier_receive`` right after the start form: gives the dossier its code (the unit's code, the
+  date received, a sequence that is never given twice nor skipped: ``engine.org.numbering``), records the
+  applicant and the appointment date (the process's legal time limit on the unit's calendar), and hands the
+  process the lists its forms choose from;
+- ``eiso.dossier_status`` with the task header ``status`` (1–10, the national portal's codes): moves the
+  dossier on; 5 counts a supplement request, 9 ends the processing and classifies it, 10 returns the result;
+- ``eiso.dossier_apology``: records the apology letter and the new appointment date.
+
+The on-time rule is the national portal's: processing ended (status 9) no later than the appointment date
+moved on by the working time the clock was stopped for supplements (``engine.dossiers.clock``); early when
+on an earlier working day; late after it, or whenever more than one supplement was requested. Steps and
+their timing are the process's task rows (``tasks``: created, claimed, completed, by whom, due, timing), so
+reports are SQL over ``dossiers`` joined to ``tasks`` by ``instance_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from engine.db import Base
+from engine.errors import Conflict, EngineError, NotFound
+from engine.library.procedure_limits import PROCEDURE_PROPERTY
+from engine.org.calendar import WORKING_DAY, classify
+from engine.org.calendar_days import calendar_for
+from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.numbering import next_number
+from engine.runtime.handlers import JobContext
+from engine.runtime.models import ProcessInstance, TaskRow
+
+RECEIVE_JOB = "eiso.dossier_receive"
+STATUS_JOB = "eiso.dossier_status"
+APOLOGY_JOB = "eiso.dossier_apology"
+
+STATUSES = {
+    1: "Mới đăng ký", 2: "Được tiếp nhận", 3: "Không được tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính", 7: "Công dân yêu cầu rút hồ sơ", 8: "Dừng xử lý",
+    9: "Đã xử lý xong", 10: "Đã trả kết quả",
+}  # fmt: skip
+"""The dossier status codes of the national public-service portal (TrangThaiHoSo)."""
+FINISHED = 9
+RETURNED = 10
+CLOSED = frozenset({3, 8, 10})
+CHANNELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
+
+
+class Dossier(Base):
+    """One citizen's or business's dossier of an administrative procedure, from receipt to result."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_unit_status", "unit_id", "status"),
+        Index("ix_dossiers_unit_received", "unit_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    procedure_code: Mapped[str] = mapped_column(String(60))
+    procedure_name: Mapped[str] = mapped_column(String(400))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_phone: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    appointment_at: Mapped[datetime | None]  # the date promised at receipt (NgayHenTra)
+    due_at: Mapped[datetime | None]  # the appointment moved on by the time the clock was stopped
+    new_appointment_at: Mapped[datetime | None]  # promised again in the apology letter (Mẫu 04)
+    apology_reason: Mapped[str] = mapped_column(Text, default="")
+    accepted_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]  # end of processing (NgayKetThucXuLy)
+    returned_at: Mapped[datetime | None]  # result handed to the applicant (NgayTra)
+    closed_at: Mapped[datetime | None]  # refused or stopped
+    supplements: Mapped[int] = mapped_column(Integer, default=0)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, at the end of processing
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1 dissatisfied … 3 very satisfied
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime | None]
+    unit: Mapped[Unit] = relationship()
+    instance: Mapped[ProcessInstance] = relationship()
+
+
+RATINGS = {3: "Rất hài lòng", 2: "Hài lòng", 1: "Không hài lòng"}
+
+
+# --- job handlers ---------------------------------------------------------------------------------
+
+
+def _procedure(job: JobContext) -> dict[str, Any]:
+    properties = dict((job.instance.definition.elements or {}).get("process", {}).get("properties") or {})
+    if not properties.get(PROCEDURE_PROPERTY):
+        raise EngineError("Only an administrative-procedure process (one with the property %(name)s) keeps "
+                          "dossiers.", name=PROCEDURE_PROPERTY)  # fmt: skip
+    return properties
+
+
+def _dossier_of(session: Session, instance_id: int) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.instance_id == instance_id))
+    if dossier is None:
+        raise EngineError("This process has no dossier yet: its first step must be the job %(job)s.", job=RECEIVE_JOB)
+    return dossier
+
+
+def _text(data: Any, key: str, limit: int) -> str:
+    return str(data.get(key) or "").strip()[:limit]
+
+
+def dossier_code(session: Session, unit: Unit, received: date) -> str:
+    """The next dossier code of the unit on that day: ``<unit code>-<yymmdd>-<sequence of 4 digits>``."""
+    day = received.strftime("%y%m%d")
+    number = next_number(session, unit.id, f"dossier:{day}", received.year)
+    return f"{unit.short_name or unit.code.upper()}-{day}-{number:04d}"
+
+
+def receive_dossier(job: JobContext) -> dict[str, Any]:
+    properties = _procedure(job)
+    session, instance, data = job.session, job.instance, job.data
+    name, phone = _text(data, "applicantName", 200), _text(data, "applicantPhone", 20)
+    if not name or not phone:
+        raise EngineError("A dossier needs the applicant's name and phone number (applicantName, applicantPhone).")
+    calendar = calendar_for(session, instance.unit_id)
+    unit = session.get(Unit, instance.unit_id)
+    assert unit is not None
+    code = dossier_code(session, unit, job.now.astimezone(calendar.tz).date())
+    channel = int(str(data.get("channel") or "1")) if str(data.get("channel") or "1") in ("1", "2", "3") else 1
+    dossier = Dossier(
+        unit_id=unit.id, instance_id=instance.id, code=code, procedure_code=str(properties[PROCEDURE_PROPERTY]),
+        procedure_name=instance.definition.name, applicant_name=name, applicant_phone=phone, channel=channel,
+        status=1, received_at=job.now, appointment_at=instance.due_at, due_at=instance.due_at,
+    )  # fmt: skip
+    session.add(dossier)
+    session.flush()
+    instance.business_key = code
+    lead = str(properties.get("leadDepartment") or "")
+    apology_at = None
+    if instance.due_at is not None:
+        left = calendar.working_time_between(job.now, instance.due_at)
+        apology_at = calendar.add_working_time(job.now, max(left - WORKING_DAY, left / 2))
+    job.record("dossier_received", {"code": code})
+    return {
+        "dossierCode": code, "dossierStatus": 1, "procedureName": instance.definition.name,
+        "leadSpecialists": _specialists(session, unit.id, lead),
+        "otherDepartments": _departments(session, unit.id, lead),
+        "apologyAt": apology_at.astimezone(calendar.tz).isoformat() if apology_at else None,
+    }  # fmt: skip
+
+
+def _specialists(session: Session, unit_id: int, department_code: str) -> list[dict[str, str]]:
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Department, Department.id == RoleAssignment.department_id)
+        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == "specialist",
+               Department.code == department_code, User.is_active.is_(True))
+        .order_by(User.full_name)
+        .distinct()
+    )  # fmt: skip
+    return [{"label": u.full_name, "value": u.username} for u in session.scalars(stmt)]
+
+
+def _departments(session: Session, unit_id: int, except_code: str) -> list[dict[str, str]]:
+    stmt = select(Department).where(Department.unit_id == unit_id, Department.code != except_code)
+    return [{"label": d.name, "value": d.code} for d in session.scalars(stmt.order_by(Department.id))]
+
+
+def set_status(job: JobContext) -> dict[str, Any]:
+    _procedure(job)
+    session, instance, now = job.session, job.instance, job.now
+    node = dict(instance.definition.elements["nodes"].get(job.element_id, {}))
+    raw = str((node.get("headers") or {}).get("status") or "")
+    if not raw.isdigit() or int(raw) not in STATUSES:
+        raise EngineError("The task header 'status' of %(element)s must be a dossier status 1–10, not '%(value)s'.",
+                          element=job.element_id, value=raw)  # fmt: skip
+    status = int(raw)
+    dossier = _dossier_of(session, instance.id)
+    if status == 4 and dossier.accepted_at is None:
+        status = 1  # a supplement received before the dossier was accepted: back at the desk
+    if status == 2:
+        dossier.accepted_at = now
+    elif status == 5:
+        dossier.supplements += 1
+    elif status in (3, 8):
+        dossier.closed_at = now
+    elif status == FINISHED:
+        _finish(session, dossier, instance, now)
+    elif status == RETURNED:
+        dossier.returned_at = now
+    dossier.status = status
+    job.record("dossier_status", {"code": dossier.code, "status": status, "timing": dossier.timing})
+    return {"dossierStatus": status}
+
+
+def _finish(session: Session, dossier: Dossier, instance: ProcessInstance, now: datetime) -> None:
+    """End of processing: the national portal's on-time rule."""
+    dossier.finished_at = now
+    dossier.paused_seconds = instance.paused_seconds
+    dossier.due_at = instance.due_at  # moved on by every stop of the clock
+    timing = classify(now, instance.due_at, cal=calendar_for(session, instance.unit_id))
+    dossier.timing = "late" if dossier.supplements > 1 else timing
+
+
+def record_apology(job: JobContext) -> dict[str, Any]:
+    _procedure(job)
+    dossier = _dossier_of(job.session, job.instance.id)
+    calendar = calendar_for(job.session, job.instance.unit_id)
+    raw = str(job.data.get("newAppointmentDate") or "")[:10]
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=raw)
+    if not calendar.is_working_day(day):
+        raise EngineError("The new appointment date %(day)s is not a working day; choose a working day.", day=raw)
+    if day <= job.now.astimezone(calendar.tz).date():
+        raise EngineError("The new appointment date %(day)s must come after today.", day=raw)
+    closing = calendar.close_of_business(day)
+    dossier.new_appointment_at = closing
+    dossier.apology_reason = _text(job.data, "apologyReason", 4000)
+    job.record("dossier_apology", {"code": dossier.code, "new_appointment": closing.isoformat()})
+    return {}
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+
+def unit_dossiers(
+    session: Session, unit_ids: set[int], *, status: int | None = None, limit: int = 200
+) -> list[Dossier]:
+    stmt = select(Dossier).where(Dossier.unit_id.in_(unit_ids))
+    if status is not None:
+        stmt = stmt.where(Dossier.status == status)
+    return list(session.scalars(stmt.order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit)))
+
+
+def visible_dossier(session: Session, code: str, unit_ids: set[int]) -> Dossier:
+    """A dossier of one of the person's units; another unit's is not found, as if it did not exist."""
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code, Dossier.unit_id.in_(unit_ids)))
+    if dossier is None:
+        raise NotFound("No dossier %(code)s.", code=code)
+    return dossier
+
+
+def lookup(session: Session, code: str, phone: str) -> Dossier:
+    """The public lookup: the code and the applicant's phone must both match; either wrong is the same answer."""
+    code, phone = code.strip()[:80], "".join(ch for ch in phone if ch.isdigit())[:20]
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if code and phone else None
+    if dossier is None or dossier.applicant_phone != phone:
+        raise NotFound("No dossier has this code and phone number; check both as written on the receipt.")
+    return dossier
+
+
+@dataclass(frozen=True)
+class Step:
+    """One hand-over of the dossier: a step of its process, who had it, when, and how it kept its time."""
+
+    name: str
+    body: str  # the department that had the dossier
+    handler: str  # who completed the step (empty while open)
+    received_at: datetime
+    completed_at: datetime | None
+    due_at: datetime | None
+    timing: str | None
+    state: str
+
+
+def steps(session: Session, dossier: Dossier) -> list[Step]:
+    stmt = (
+        select(TaskRow, User, Department)
+        .outerjoin(User, User.id == TaskRow.completed_by_id)
+        .outerjoin(Department, Department.id == User.department_id)
+        .where(TaskRow.instance_id == dossier.instance_id, TaskRow.kind == "user", TaskRow.state != "cancelled")
+        .order_by(TaskRow.completed_at.is_(None), TaskRow.completed_at, TaskRow.created_at)
+    )
+    unit_name = session.scalar(select(Unit.name).where(Unit.id == dossier.unit_id)) or ""
+    out = []
+    for task, user, department in session.execute(stmt):
+        body = department.name if department else (unit_name if user else "")  # leaders belong to the unit
+        out.append(Step(name=task.name, body=body,
+                        handler=user.full_name if user else "",
+                        received_at=task.claimed_at or task.created_at, completed_at=task.completed_at,
+                        due_at=task.due_at, timing=task.timing, state=task.state))  # fmt: skip
+    return out
+
+
+def rate(session: Session, code: str, phone: str, rating: int, comment: str, now: datetime) -> Dossier:
+    """The applicant's satisfaction, once, after the result was returned."""
+    dossier = lookup(session, code, phone)
+    if rating not in RATINGS:
+        raise EngineError("Choose a rating: 3 very satisfied, 2 satisfied or 1 dissatisfied.")
+    if dossier.status != RETURNED:
+        raise Conflict("The dossier can be rated once its result has been returned.")
+    if dossier.rated_at is not None:
+        raise Conflict("This dossier has already been rated.")
+    dossier.rating, dossier.rating_comment, dossier.rated_at = rating, comment.strip()[:2000], now
+    return dossier
