@@ -36,7 +36,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import objectives
+from engine.iso import audits, corrective_actions, objectives
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
@@ -102,12 +102,24 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
+    audits.PREPARE_JOB: audits.prepare_audit,
+    audits.PROGRAMME_JOB: audits.record_programme,
+    audits.PLAN_JOB: audits.record_plan,
+    audits.FINDINGS_JOB: audits.record_findings,
+    audits.CONCLUSION_JOB: audits.record_conclusion,
+    audits.CLOSE_FINDING_JOB: audits.close_finding,
+    corrective_actions.OPEN_JOB: corrective_actions.open_action,
+    corrective_actions.PLAN_JOB: corrective_actions.record_plan,
+    corrective_actions.IMPLEMENTED_JOB: corrective_actions.record_implementation,
+    corrective_actions.VERIFIED_JOB: corrective_actions.record_verification,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
+    **dict.fromkeys(audits.JOBS, frozenset({audits.PROCESS_KEY})),
+    **dict.fromkeys(corrective_actions.JOBS, frozenset({corrective_actions.PROCESS_KEY})),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -123,7 +135,7 @@ __all__ = [
     "fetch_and_lock", "retry_job", "throw_job_error", "unlock_job",
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
-    "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
+    "queries", "versions", "instance_moves", "audits", "corrective_actions", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
