@@ -45,7 +45,8 @@ class Steps:
 
     def open(self, instance: ProcessInstance, element: str | None = None) -> list[TaskRow]:
         self.session.expire_all()
-        stmt = select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open", TaskRow.kind == "user")
+        stmt = select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open",
+                                     TaskRow.kind == "user")  # fmt: skip
         rows = list(self.session.scalars(stmt.order_by(TaskRow.created_at, TaskRow.id)))
         return [r for r in rows if element is None or r.element_id == element]
 

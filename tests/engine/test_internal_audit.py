@@ -19,6 +19,7 @@ from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock, library_files, make_unit, make_user
 from tests.engine.audit_steps import PROGRAMME, Steps, finding, plan
 
+
 @pytest.fixture
 def people(session: Session, unit: Unit, users: dict[str, User], library: None) -> dict[str, User]:
     """The demo unit's people and a second internal auditor."""
@@ -91,8 +92,9 @@ def test_the_plan_offers_only_the_unit_s_internal_auditors(session: Session, ste
     assert steps.one(audit, "draft_plan").id == draft.id
 
 
-def test_an_auditor_who_lost_the_role_stops_the_approval_and_nothing_changes(session: Session, steps: Steps,
-                                                                            people: dict[str, User]) -> None:  # fmt: skip
+def test_an_auditor_who_lost_the_role_stops_the_approval_and_nothing_changes(
+    session: Session, steps: Steps, people: dict[str, User]
+) -> None:
     audit = steps.start_audit()
     steps.approve_programme(audit)
     steps.do(audit, "draft_plan", "thuky", **plan(("vp", "danhgiavien2", "2027-05-11")))
@@ -193,7 +195,8 @@ def test_a_further_audit_round_then_closed_nonconformities_complete_the_programm
 
     steps.approve_plan(audit, plan(("qlkh", "danhgiavien2", "2027-06-15"), title="Đợt 2 năm 2027"))
     steps.audit_department(audit, "qlkh", "danhgiavien2")
-    steps.do(audit, "conclude_round", "giamdoc", conclusionDecision="close", conclusion="Kết thúc chương trình năm 2027")
+    steps.do(audit, "conclude_round", "giamdoc", conclusionDecision="close",
+             conclusion="Kết thúc chương trình năm 2027")
 
     rounds = session.scalars(select(AuditRound).order_by(AuditRound.number)).all()
     assert [(r.number, r.title, r.status, r.decision) for r in rounds] == [
@@ -215,8 +218,8 @@ def test_the_yearly_start_opens_a_programme_in_every_unit(session: Session, cloc
                                                         unit: Unit) -> None:  # fmt: skip
     other = make_unit(session, "ubnd-phuong-tan-an", "UBND phường Tân An", (("vp", "Văn phòng"),))
     secretary = make_user(session, "thuky_tanan", other, ("iso_secretary",), "vp")
-    timer = session.scalars(select(StartTimer).join(StartTimer.definition)
-                            .where(StartTimer.state == "waiting", StartTimer.element_id == "start_yearly")).one()  # fmt: skip
+    yearly = (StartTimer.state == "waiting", StartTimer.element_id == "start_yearly")
+    timer = session.scalars(select(StartTimer).where(*yearly)).one()
     assert timer.due_at == datetime(2027, 1, 5, 1, 0, tzinfo=UTC)  # 08:00 on 5 January in Hà Nội
 
     assert sweep_timers(session, timer.due_at - timedelta(minutes=1)).started == 0
