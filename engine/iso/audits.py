@@ -188,9 +188,11 @@ class AuditFilter:
         given = {k: (args.get(k) or "").strip() or None for k in ("unit", "year", "department", "classification",
                                                                  "status")}  # fmt: skip
         if given["classification"] and given["classification"] not in CLASSIFICATIONS:
-            raise _choice("classification", given["classification"], CLASSIFICATIONS)
+            raise EngineError("'%(value)s' is not a classification; use one of: %(choices)s.",
+                          value=str(given["classification"])[:40], choices=", ".join(CLASSIFICATIONS))
         if given["status"] and given["status"] not in statuses:
-            raise _choice("status", given["status"], statuses)
+            raise EngineError("'%(value)s' is not a status of this register; use one of: %(choices)s.",
+                          value=str(given["status"])[:40], choices=", ".join(statuses))
         return cls(given["unit"], parse_year(given["year"]), given["department"], given["classification"],
                    given["status"])  # fmt: skip
 
@@ -202,10 +204,6 @@ def parse_year(text: str | None) -> int | None:
         raise EngineError("The year '%(value)s' is not a year between 2000 and 2100.", value=text[:20])
     return int(text)
 
-
-def _choice(field_name: str, value: str, choices: Sequence[str]) -> EngineError:
-    return EngineError("'%(value)s' is not a %(field)s; use one of: %(choices)s.", value=value[:40],
-                       field=field_name, choices=", ".join(choices))  # fmt: skip
 
 
 def programmes(session: Session, viewer: User, filters: AuditFilter, *, limit: int = 500) -> list[AuditProgramme]:
@@ -342,7 +340,8 @@ def record_findings(job: JobContext) -> dict[str, Any]:
     for position, item in enumerate(_rows(data.get("findings")), start=(taken or 0) + 1):
         classification = str(item.get("classification") or "")
         if classification not in CLASSIFICATIONS:
-            raise _choice("classification", classification, CLASSIFICATIONS)
+            raise EngineError("'%(value)s' is not a classification; use one of: %(choices)s.",
+                          value=str(classification)[:40], choices=", ".join(CLASSIFICATIONS))
         counts[classification] += 1
         session.add(AuditFinding(
             unit_id=instance.unit_id, instance_id=instance.id, round=audit_round, assignment=assignment,
@@ -368,7 +367,8 @@ def record_conclusion(job: JobContext) -> dict[str, Any]:
     audit_round = _round(session, instance, data.get("roundId"))
     decision = str(data.get("conclusionDecision") or "")
     if decision not in DECISIONS:
-        raise _choice("decision", decision, DECISIONS)
+        raise EngineError("'%(value)s' is not a conclusion of an audit round; use one of: %(choices)s.",
+                          value=str(decision)[:40], choices=", ".join(DECISIONS))
     audit_round.conclusion, audit_round.decision = _text(data.get("conclusion")), decision
     audit_round.status, audit_round.concluded_at = "concluded", job.now
     audit_round.concluded_by_id = job.actor.id if job.actor else None

@@ -135,9 +135,11 @@ class ActionFilter:
         given = {k: (args.get(k) or "").strip() or None for k in ("unit", "year", "department", "source", "status",
                                                                  "overdue")}  # fmt: skip
         if given["source"] and given["source"] not in SOURCES:
-            raise _choice("source", given["source"], SOURCES)
+            raise EngineError("'%(value)s' is not a source of nonconformities; use one of: %(choices)s.",
+                          value=str(given["source"])[:40], choices=", ".join(SOURCES))
         if given["status"] and given["status"] not in STATUSES:
-            raise _choice("status", given["status"], STATUSES)
+            raise EngineError("'%(value)s' is not a status of this register; use one of: %(choices)s.",
+                          value=str(given["status"])[:40], choices=", ".join(STATUSES))
         if given["overdue"] not in (None, "0", "1"):
             raise EngineError("'overdue' is 1 (only overdue actions) or 0; found '%(value)s'.",
                               value=str(given["overdue"])[:20])  # fmt: skip
@@ -190,7 +192,8 @@ def open_action(job: JobContext) -> dict[str, Any]:
         k: job.data.get(k) for k in ("source", "department", "description", "requirement", "detectedOn")}  # fmt: skip
     source = str(nc.get("source") or "")
     if source not in SOURCES:
-        raise _choice("source", source, SOURCES)
+        raise EngineError("'%(value)s' is not a source of nonconformities; use one of: %(choices)s.",
+                          value=str(source)[:40], choices=", ".join(SOURCES))
     named = str(nc.get("department") or "")
     department = session.scalar(select(Department).where(Department.unit_id == instance.unit_id,
                                                          Department.code == named))  # fmt: skip
@@ -262,7 +265,8 @@ def record_verification(job: JobContext) -> dict[str, Any]:
     row = _row(job.session, job.instance)
     result = str(job.data.get("verification") or "")
     if result not in VERIFICATIONS:
-        raise _choice("verification result", result, VERIFICATIONS)
+        raise EngineError("'%(value)s' is not a verification result; use one of: %(choices)s.",
+                          value=str(result)[:40], choices=", ".join(VERIFICATIONS))
     row.verification, row.verification_note = result, _text(job.data.get("verificationNote"))
     row.verified_at, row.verified_by_id = job.now, job.actor.id if job.actor else None
     if result == "effective":
@@ -282,10 +286,6 @@ def _row(session: Session, instance: ProcessInstance) -> CorrectiveAction:
         raise EngineError("This corrective action was never entered in the register; its first step is missing.")
     return row
 
-
-def _choice(field_name: str, value: str, choices: Sequence[str]) -> EngineError:
-    return EngineError("'%(value)s' is not a %(field)s; use one of: %(choices)s.", value=value[:40],
-                       field=field_name, choices=", ".join(choices))  # fmt: skip
 
 
 def _rows(value: Any) -> list[Any]:
