@@ -261,6 +261,8 @@ def test_who_reads_the_findings_register(session: Session, steps: Steps, people:
     assert codes(people["truongphong"]) == ["ĐG2027/1-01"]  # a department head: their department only
     assert codes(people["truongphong2"]) == ["ĐG2027/1-03", "ĐG2027/1-02"]
     assert codes(people["truongphong3"]) == []
+    # a department head reads the unit's programmes (no department of their own)
+    assert [p.year for p in audits.programmes(session, people["truongphong3"], AuditFilter())] == [2027]
     assert not audits.may_read(session, people["chuyenvien"]) and codes(people["chuyenvien"]) == []
     assert codes(outsider) == [] and audits.programmes(session, outsider, AuditFilter()) == []
     with pytest.raises(NotFound):  # another unit's register does not exist for them
@@ -330,3 +332,31 @@ def test_a_second_unit_runs_its_own_audit_and_sees_nothing_of_the_first(session:
     correction = steps.one(session.get(ProcessInstance, action.instance_id), "record_correction")
     assert steps.engine.is_candidate(correction, theirs["truongtp_ta"])
     assert not steps.engine.is_candidate(correction, people["truongphong"])
+
+
+def test_a_job_never_writes_into_another_audit_s_register(session: Session, steps: Steps) -> None:
+    """The register's jobs take their rows from their own instance: data naming another audit's department
+    audit, round or finding is refused and nothing is written."""
+    from engine import JobContext
+
+    first = _audited(steps)
+    second = steps.start_audit()
+    assignment = session.scalars(select(AuditAssignment)).first()
+    audit_round = session.scalars(select(AuditRound)).one()
+    found = session.scalars(select(AuditFinding)).first()
+    assert assignment is not None and found is not None and first.id != second.id
+
+    def run(handler: object, data: dict[str, object]) -> None:
+        context = JobContext(session, second, "step", data, None, steps.clock.now)
+        with pytest.raises(EngineError):
+            handler(context)  # type: ignore[operator]
+        session.rollback()
+
+    run(audits.record_findings, {"audit": {"assignmentId": assignment.id}, "findings": [
+        {"classification": "nonconformity", "description": "Ghi vào cuộc đánh giá khác", "evidence": "x"}]})
+    run(audits.record_conclusion, {"roundId": audit_round.id, "conclusionDecision": "close", "conclusion": "Khác"})
+    run(audits.close_finding, {"nonconformity": {"findingId": found.id}})
+    run(audits.record_plan, {"auditPlan": [{"department": "vp", "auditor": "danhgiavien"}]})  # no programme yet
+
+    assert count(session, AuditFinding) == 3 and session.get(AuditRound, audit_round.id).status == "audited"
+    assert {f.status for f in session.scalars(select(AuditFinding))} == {"open"}
