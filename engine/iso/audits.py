@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
 from engine.db import Base
 from engine.errors import EngineError
@@ -214,7 +214,9 @@ def programmes(session: Session, viewer: User, filters: AuditFilter, *, limit: i
         stmt = stmt.where(AuditProgramme.year == filters.year)
     if filters.status is not None:
         stmt = stmt.where(AuditProgramme.status == filters.status)
-    stmt = stmt.options(joinedload(AuditProgramme.unit)).order_by(AuditProgramme.year.desc(), AuditProgramme.id.desc())
+    rounds = selectinload(AuditProgramme.rounds).selectinload(AuditRound.assignments)
+    stmt = stmt.options(joinedload(AuditProgramme.unit), rounds.joinedload(AuditAssignment.department))
+    stmt = stmt.order_by(AuditProgramme.year.desc(), AuditProgramme.id.desc())
     return list(session.scalars(stmt.limit(limit)).unique())
 
 
