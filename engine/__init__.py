@@ -40,7 +40,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import assignments, objectives, reviews
+from engine.iso import assignments, audits, corrective_actions, objectives, reviews
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
@@ -127,6 +127,16 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     assignments.REPORT_JOB: assignments.record_report,
     assignments.REVIEW_JOB: assignments.record_review,
     assignments.CLOSE_JOB: assignments.close_assignment,
+    audits.PREPARE_JOB: audits.prepare_audit,
+    audits.PROGRAMME_JOB: audits.record_programme,
+    audits.PLAN_JOB: audits.record_plan,
+    audits.FINDINGS_JOB: audits.record_findings,
+    audits.CONCLUSION_JOB: audits.record_conclusion,
+    audits.CLOSE_FINDING_JOB: audits.close_finding,
+    corrective_actions.OPEN_JOB: corrective_actions.open_action,
+    corrective_actions.PLAN_JOB: corrective_actions.record_plan,
+    corrective_actions.IMPLEMENTED_JOB: corrective_actions.record_implementation,
+    corrective_actions.VERIFIED_JOB: corrective_actions.record_verification,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
@@ -135,6 +145,8 @@ JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
     **dict.fromkeys((reviews.NOTICE_JOB, reviews.REPORTS_JOB, reviews.CONCLUDE_JOB), frozenset({reviews.PROCESS_KEY})),
     **dict.fromkeys(assignments.JOBS, frozenset({assignments.PROCESS_KEY})),
+    **dict.fromkeys(audits.JOBS, frozenset({audits.PROCESS_KEY})),
+    **dict.fromkeys(corrective_actions.JOBS, frozenset({corrective_actions.PROCESS_KEY})),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -152,7 +164,8 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark",
     "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
-    "queries", "versions", "instance_moves", "reviews", "assignments", "notices", "outbox", "idempotency",
+    "queries", "versions", "instance_moves", "reviews", "assignments", "audits", "corrective_actions", "notices",
+    "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import", "dossiers",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",

@@ -104,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         processes,
         tokens,
     )
-    from .blueprints.iso import assignments, objectives, reviews
+    from .blueprints.iso import assignments, audits, corrective_actions, objectives, reviews
 
     security.register(app)
     app.before_request(auth.load_user)
@@ -117,6 +117,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(objectives.bp)
     app.register_blueprint(reviews.bp)
     app.register_blueprint(assignments.bp)
+    app.register_blueprint(audits.bp)
+    app.register_blueprint(corrective_actions.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(jobs_api.bp)
     csrf.exempt(jobs_api.bp)

@@ -365,7 +365,8 @@ def _check_job(element: dict[str, Any], report: Any, process_key: str) -> None:
                       "'%(key)s' may not use it. Choose another job type (an external worker).", job=job_type,
                       owners=", ".join(sorted(JOB_OWNERS[job_type])), key=process_key))  # fmt: skip
         return
-    known = ", ".join(sorted(set(HANDLERS) - set(BUILT_IN_JOBS.values()))) or "-"
+    usable = {t for t in HANDLERS if t not in BUILT_IN_JOBS.values() and may_use_job(t, process_key)}
+    known = ", ".join(sorted(usable)) or "none"  # a register's own jobs are for its process only
     if not job_type and element.get("delegate"):
         report(unmapped_message(element))
     elif not job_type and element["type"] in MESSAGE_THROW_TAGS:

@@ -170,7 +170,8 @@ def test_a_units_own_version_of_a_timer_started_process_leaves_the_other_units_r
     people.unit.allow_direct_deploy = True
     ours = own(session, users, people.unit, clock,
                probe(KEY, "Báo cáo hằng giờ (đơn vị)", {"a": 'candidateGroups="unit_leader"'}, start_timer=cycle))
-    waiting = session.scalars(select(StartTimer).where(StartTimer.state == "waiting").order_by(StartTimer.id)).all()
+    waiting = session.scalars(select(StartTimer).join(ProcessDefinition).where(
+        StartTimer.state == "waiting", ProcessDefinition.key == KEY).order_by(StartTimer.id)).all()  # fmt: skip
     assert [(t.definition.unit_id, t.due_at) for t in waiting] == [
         (None, clock.now - timedelta(minutes=10) + timedelta(hours=1)),
         (people.unit.id, clock.now + timedelta(hours=1)),  # counted from the moment the unit's version went live

@@ -186,6 +186,8 @@ def test_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]
     check("/")
     check("/instances")
     check("/definitions")
+    check("/iso/audits/findings")
+    check("/iso/corrective-actions")
     assert wide == {}
 
 

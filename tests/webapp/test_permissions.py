@@ -59,6 +59,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "unknown": EVERYONE,  # an address that names nothing: 404 for everyone
     "signed_in": SIGNED_IN,  # any account; what it shows is scoped to the caller's units
     "admin_anywhere": ANY_UNIT,  # an administrator of some unit (calendar, outbox, workers' own lists)
+    "register_reader": ANY_UNIT,  # reads an ISO register in some unit; the rows are those of the caller's units
     "deployer_anywhere": ANY_UNIT,  # an administrator or ISO secretary of some unit (the upload page)
     "member": frozenset(("member",)),  # a member of the unit owning the object
     "starter": frozenset(("member",)),  # a member who may start the process in that unit
@@ -343,6 +344,21 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("assignments.detail", "/iso/assignments/<int:assignment_id>"): {
         "GET": Case("member", "/iso/assignments/{assignment}", refusal=404),
     },
+    # --- the ISO registers: the caller's units only; naming another unit's code is 404 -------------------------
+    ("audits.programmes", "/iso/audits"): {"GET": [
+        Case("register_reader", "/iso/audits?year=2027", variant="own-units"),
+        Case("member", "/iso/audits?unit={unit_code}&export=csv", refusal=404, variant="unit-export"),
+    ]},
+    ("audits.findings", "/iso/audits/findings"): {"GET": [
+        Case("register_reader", "/iso/audits/findings?classification=nonconformity", variant="own-units"),
+        Case("member", "/iso/audits/findings?unit={unit_code}&department=vp", refusal=404, variant="unit"),
+        Case("member", "/iso/audits/findings?unit={unit_code}&export=csv", refusal=404, variant="unit-export"),
+    ]},
+    ("corrective_actions.index", "/iso/corrective-actions"): {"GET": [
+        Case("register_reader", "/iso/corrective-actions?overdue=1", variant="own-units"),
+        Case("member", "/iso/corrective-actions?unit={unit_code}&status=open", refusal=404, variant="unit"),
+        Case("member", "/iso/corrective-actions?unit={unit_code}&export=csv", refusal=404, variant="unit-export"),
+    ]},
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
         "GET": Case("admin_anywhere", "/admin/calendar"),

@@ -1,0 +1,163 @@
+"""The internal audit register's pages: programmes with their rounds, and the findings, each filterable and
+exportable (CSV, XLSX); every row links to the audit instance that wrote it.
+
+The rows come from ``engine.audits`` (its tables, scoped there to the units and departments the person reads:
+the unit's ISO secretaries, leaders and internal auditors read everything, a department head their
+department's findings). The process that writes them is ``bpmn/internal-audit.bpmn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import audits, corrective_actions
+
+from ...auth import login_required
+from ...errors import N_
+from ...exports import export_response
+from ...extensions import sa_session
+from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
+
+bp = Blueprint("audits", __name__, url_prefix="/iso/audits")
+
+CLASSIFICATION_NAMES = {
+    "nonconformity": N_("Nonconformity"), "observation": N_("Observation"),
+    "improvement": N_("Opportunity for improvement"),
+}  # fmt: skip
+FINDING_STATUS_NAMES = {
+    "open": N_("Awaiting conclusion"), "corrective_action": N_("Being corrected"), "noted": N_("Noted"),
+    "closed": N_("Corrected"),
+}  # fmt: skip
+PROGRAMME_STATUS_NAMES = {"approved": N_("Approved"), "in_progress": N_("Auditing"), "concluded": N_("Concluded")}
+ROUND_STATUS_NAMES = {"planned": N_("Planned"), "audited": N_("Audited"), "concluded": N_("Concluded")}
+DECISION_NAMES = {"close": N_("Programme closed"), "further_audit": N_("Further audit")}
+
+
+def named(names: dict[str, str], code: str | None) -> str:
+    return _(names[code]) if code in names else (code or "")
+
+
+def choices(names: dict[str, str]) -> list[tuple[str, str]]:
+    """A filter's options: (value, what the reader reads)."""
+    return [(code, _(name)) for code, name in names.items()]
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    user = g.get("user")
+    return {"reads_audits": bool(user) and audits.may_read(sa_session(), user)}
+
+
+def _gate() -> None:
+    if not audits.may_read(sa_session(), g.user):
+        abort(403, _("The internal audit register is read by a unit's ISO secretaries, leaders, internal auditors "
+                     "and department heads."))  # fmt: skip
+
+
+@bp.get("")
+@login_required
+def programmes() -> Any:
+    _gate()
+    session = sa_session()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
+    found = audits.programmes(session, g.user, filters, limit=_limit())
+    counts = audits.finding_counts(session, [r.id for p in found for r in p.rounds])
+    rows = list(_round_rows(found, counts))
+    if request.args.get("export"):
+        return export_response("chuong-trinh-danh-gia-noi-bo", _round_columns(), rows, request.args["export"])
+    units = _options(audits.readable_units(session, g.user))
+    return render_template("iso/audits.html", rows=rows, filters=filters, units=units,
+                           statuses=choices(PROGRAMME_STATUS_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+
+
+@bp.get("/findings")
+@login_required
+def findings() -> Any:
+    _gate()
+    session = sa_session()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
+    found = audits.findings(session, g.user, filters, limit=_limit())
+    actions = corrective_actions.for_findings(session, [f.id for f in found])
+    rows = [_finding_row(f, actions.get(f.id)) for f in found]
+    if request.args.get("export"):
+        return export_response("phat-hien-danh-gia-noi-bo", _finding_columns(), rows, request.args["export"])
+    units = audits.readable_units(session, g.user)
+    return render_template("iso/audit_findings.html", rows=rows, filters=filters, units=_options(units),
+                           departments=_departments(units), statuses=choices(FINDING_STATUS_NAMES),
+                           classifications=choices(CLASSIFICATION_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+
+
+def _limit() -> int:
+    return 50_000 if request.args.get("export") else 500  # a page shows the newest 500; an export all of them
+
+
+def _options(units: Iterable[Any]) -> list[tuple[str, str]]:
+    return [(u.code, u.name) for u in units]
+
+
+def _departments(units: Iterable[Any]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for unit in units:
+        for department in unit.departments:
+            seen.setdefault(department.code, department.name)
+    return sorted(seen.items(), key=lambda item: item[1])
+
+
+def _round_rows(found: list[audits.AuditProgramme], counts: dict[int, dict[str, int]]) -> Iterable[dict[str, Any]]:
+    for programme in found:
+        base = {"unit": programme.unit.name, "year": programme.year, "programme": programme.title,
+                "programme_status": named(PROGRAMME_STATUS_NAMES, programme.status),
+                "approved_at": programme.approved_at, "instance": programme.instance_id,
+                "link": url_for("processes.instance", instance_id=programme.instance_id)}  # fmt: skip
+        if not programme.rounds:
+            yield base
+        for audit_round in programme.rounds:
+            counted = counts.get(audit_round.id, {})
+            yield {**base, "round": audit_round.number, "round_title": audit_round.title,
+                   "starts_on": audit_round.starts_on, "ends_on": audit_round.ends_on,
+                   "departments": [a.department.name for a in audit_round.assignments],
+                   "nonconformities": counted.get("nonconformity", 0), "observations": counted.get("observation", 0),
+                   "improvements": counted.get("improvement", 0),
+                   "round_status": named(ROUND_STATUS_NAMES, audit_round.status),
+                   "decision": named(DECISION_NAMES, audit_round.decision),
+                   "conclusion": audit_round.conclusion}  # fmt: skip
+
+
+def _round_columns() -> list[tuple[str, str]]:
+    return [("unit", _("Unit")), ("year", _("Year")), ("programme", _("Audit programme")),
+            ("programme_status", _("Programme status")), ("approved_at", _("Approved")), ("round", _("Round")),
+            ("round_title", _("Audit round")), ("starts_on", _("From")), ("ends_on", _("To")),
+            ("departments", _("Departments audited")), ("nonconformities", _("Nonconformities")),
+            ("observations", _("Observations")), ("improvements", _("Opportunities for improvement")),
+            ("round_status", _("Round status")), ("decision", _("Decision")), ("conclusion", _("Conclusion")),
+            ("instance", _("Process no."))]  # fmt: skip
+
+
+def _finding_row(finding: audits.AuditFinding, action: corrective_actions.CorrectiveAction | None) -> dict[str, Any]:
+    assignment = finding.assignment
+    return {
+        "code": finding.code, "unit": finding.unit.name, "year": finding.year, "round": finding.round.title,
+        "department": finding.department.name, "classification_code": finding.classification,
+        "classification": named(CLASSIFICATION_NAMES, finding.classification), "clause": finding.clause,
+        "description": finding.description, "evidence": finding.evidence, "auditor": assignment.auditor.full_name,
+        "audit_date": assignment.audit_date, "files": [f.get("name", "") for f in assignment.evidence],
+        "file_links": [(f.get("name", ""), f.get("url", "")) for f in assignment.evidence],
+        "status": named(FINDING_STATUS_NAMES, finding.status), "status_code": finding.status,
+        "action": action.code if action else "", "action_status": named(ACTION_STATUS_NAMES, action.status) if action
+        else "", "action_instance": action.instance_id if action else None,
+        "recorded_at": finding.recorded_at, "instance": finding.instance_id,
+        "link": url_for("processes.instance", instance_id=finding.instance_id),
+    }  # fmt: skip
+
+
+def _finding_columns() -> list[tuple[str, str]]:
+    return [("code", _("Code")), ("unit", _("Unit")), ("year", _("Year")), ("round", _("Audit round")),
+            ("department", _("Department")), ("classification", _("Classification")), ("clause", _("Clause")),
+            ("description", _("Finding")), ("evidence", _("Objective evidence")), ("auditor", _("Auditor")),
+            ("audit_date", _("Audit date")), ("files", _("Evidence files")), ("status", _("Status")),
+            ("action", _("Corrective action")), ("action_status", _("Corrective action status")),
+            ("recorded_at", _("Recorded")), ("instance", _("Process no."))]  # fmt: skip
