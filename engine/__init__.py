@@ -37,7 +37,7 @@ from engine.errors import (
     TaskNotReady,
 )
 from engine.iso import objectives
-from engine.iso.objectives import current_objectives
+from engine.iso.objectives import current_objectives, objective_sets
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
@@ -60,7 +60,7 @@ from engine.org.people import (
     unit_ids_of,
 )
 from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
-from engine.runtime import business_rules, handlers, queries, script_tasks
+from engine.runtime import business_rules, handlers, notify_tasks, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
 from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
@@ -99,6 +99,7 @@ from engine.runtime.sweeps import sweep_timers
 JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     DECISION_JOB: business_rules.evaluate_decision,
     SCRIPT_JOB: script_tasks.run_script,
+    notify_tasks.NOTIFY_JOB: notify_tasks.send_notice,
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
@@ -130,8 +131,10 @@ __all__ = [
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
-    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
+    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
     "HIGH", "LOW",
+    # the ISO registers' reads
+    "current_objectives", "objective_sets",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",

@@ -62,15 +62,27 @@ def _date(value: Any) -> date | None:
         raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
-def current_objectives(session: Session, unit_id: int) -> ObjectiveSet | None:
+def objective_sets(session: Session, unit_id: int) -> list[ObjectiveSet]:
+    """The unit's objectives in force, one set per year, the newest year first (a year's set replaces only
+    an earlier set of the same year)."""
     stmt = (
         select(ObjectiveSet)
         .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current")
         .options(selectinload(ObjectiveSet.items).selectinload(QualityObjective.department))
-        .order_by(ObjectiveSet.published_at.desc())
-        .limit(1)
+        .order_by(ObjectiveSet.year.desc(), ObjectiveSet.published_at.desc())
     )
-    return session.scalar(stmt)
+    return list(session.scalars(stmt))
+
+
+def current_objectives(session: Session, unit_id: int, year: int | None = None) -> ObjectiveSet | None:
+    """The set in force in ``year``: that year's, else the newest earlier year's; without a year, or when
+    only later years have one, the newest set."""
+    sets = objective_sets(session, unit_id)
+    if year is not None:
+        for found in sets:
+            if found.year <= year:
+                return found
+    return sets[0] if sets else None
 
 
 def _department_members(session: Session, department_id: int) -> list[User]:
@@ -85,18 +97,20 @@ def _department_members(session: Session, department_id: int) -> list[User]:
 
 
 def publish_objectives(job: JobContext) -> dict[str, Any]:
-    """Make the approved objectives the unit's current ones and notify each responsible department."""
+    """Make the approved objectives the unit's objectives of their year (an earlier set of the same year is
+    superseded, other years stay) and notify each responsible department."""
     session, data, instance = job.session, job.data, job.instance
     departments = {d.code: d for d in session.scalars(select(Department).where(Department.unit_id == instance.unit_id))}
+    year = int(data.get("year") or job.now.year)
     session.execute(
         update(ObjectiveSet)
-        .where(ObjectiveSet.unit_id == instance.unit_id, ObjectiveSet.status == "current")
+        .where(ObjectiveSet.unit_id == instance.unit_id, ObjectiveSet.status == "current", ObjectiveSet.year == year)
         .values(status="superseded")
     )
     objective_set = ObjectiveSet(
         unit_id=instance.unit_id,
         instance_id=instance.id,
-        year=int(data.get("year") or job.now.year),
+        year=year,
         title=str(data.get("title") or ""),
         decision_number=str(data.get("decisionNumber") or ""),
         effective_date=_date(data.get("effectiveDate")),
