@@ -36,8 +36,15 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import objectives
-from engine.iso.objectives import current_objectives, objective_sets
+from engine.iso import objectives, policy
+from engine.iso.objectives import (
+    PROGRESS_STATUSES,
+    ObjectiveRow,
+    current_objectives,
+    objective_register,
+    objective_sets,
+)
+from engine.iso.policy import PolicyFilter, QualityPolicy, current_policy, policies, policy_text
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
@@ -103,12 +110,18 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
+    objectives.LOAD_FOLLOWUP_JOB: objectives.load_followup,
+    objectives.RECORD_PROGRESS_JOB: objectives.record_progress,
+    policy.PUBLISH_JOB: policy.publish_policy,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
+    objectives.LOAD_FOLLOWUP_JOB: frozenset({objectives.FOLLOWUP_KEY}),
+    objectives.RECORD_PROGRESS_JOB: frozenset({objectives.FOLLOWUP_KEY}),
+    policy.PUBLISH_JOB: frozenset({policy.PROCESS_KEY}),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -134,7 +147,8 @@ __all__ = [
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
     "HIGH", "LOW",
     # the ISO registers' reads
-    "current_objectives", "objective_sets",
+    "current_objectives", "objective_sets", "objective_register", "ObjectiveRow", "PROGRESS_STATUSES",
+    "current_policy", "policy_text", "policies", "PolicyFilter", "QualityPolicy",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",

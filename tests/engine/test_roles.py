@@ -45,8 +45,9 @@ def sees(session: Session, user: User, instance: ProcessInstance) -> bool:
     return single
 
 
-def test_the_whole_unit_roles_see_every_instance_of_their_unit_only(session: Session, people: People,
-                                                                     users: dict[str, User], clock: Clock) -> None:  # fmt: skip
+def test_the_whole_unit_roles_see_every_instance_of_their_unit_only(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
     ours = Engine(session).start("quality_objectives", actor=people.member, unit_id=people.unit.id, now=clock.now)
     theirs = Engine(session).start("quality_objectives", actor=people.outsider_member,
                                    unit_id=people.other_unit.id, now=clock.now)  # fmt: skip
@@ -64,8 +65,9 @@ def test_the_whole_unit_roles_see_every_instance_of_their_unit_only(session: Ses
     assert not sees(session, users["danhgiavien"], ours)  # an account switched off sees nothing
 
 
-def test_specialists_see_their_own_work_and_heads_their_departments(session: Session, people: People,
-                                                                    users: dict[str, User], clock: Clock) -> None:  # fmt: skip
+def test_specialists_see_their_own_work_and_heads_their_departments(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
     _deploy(session, clock.now)
     engine = Engine(session)
     instance = _start(session, users["chuyenvien3"], people.unit, clock)  # a specialist of qlkh starts it
