@@ -67,6 +67,7 @@ from engine.org.people import (
     unit_ids_of,
 )
 from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
+from engine.reports import iso_calendar
 from engine.runtime import business_rules, handlers, notify_tasks, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
@@ -138,7 +139,7 @@ __all__ = [
     "correlate", "send_signal", "sweep_deadlines", "sweep_timers", "run_benchmark", "run_loop_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
-    "login_guard", "login_sessions", "numbering",
+    "login_guard", "login_sessions", "numbering", "iso_calendar",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation

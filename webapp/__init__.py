@@ -91,7 +91,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import auth, camunda_rest, commands, errors, security, sso, views
-    from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
+    from .blueprints import admin, api, definitions, inbox, iso, jobs_api, messages_api, portal, processes
     from .blueprints.iso import objectives
 
     security.register(app)
@@ -115,6 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
     for exempt in camunda_rest.BLUEPRINTS:
         csrf.exempt(exempt)
+    for register in iso.discover():  # every register's pages: one file each in blueprints/iso/
+        if register.name not in app.blueprints:
+            app.register_blueprint(register)
     errors.register(app)
     views.register(app)
     commands.register(app)

@@ -227,7 +227,7 @@ def record_progress(job: JobContext) -> dict[str, Any]:
     written = 0
     for report in data.get("departmentReports") or []:
         for row in (report or {}).get("progress") or []:
-            item = known.get(_int(row.get("objectiveId")))
+            item = known.get(_int(row.get("objectiveId")) or 0)
             status = str(row.get("status") or "")
             if item is None or status not in PROGRESS_STATUSES:
                 raise EngineError("A progress report names an objective or a status this follow-up does not have; "

@@ -29,16 +29,16 @@ from engine.runtime.models import (
 )
 
 
-def _candidate_clause(user: User) -> Exists:
+def _candidate_clause(user: User, task: type[TaskRow] = TaskRow) -> Exists:
     # Nested two levels deep, the role test must name the outer query's task row: left to auto-correlation
     # it would read ``FROM role_assignments, tasks`` and offer a task to anyone holding the role in any unit.
     role_match = exists().where(
         RoleAssignment.user_id == user.id,
-        RoleAssignment.unit_id == TaskRow.unit_id,
+        RoleAssignment.unit_id == task.unit_id,
         RoleAssignment.role == TaskCandidate.role,
     ).correlate_except(RoleAssignment)
     return exists().where(
-        TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match)
+        TaskCandidate.task_id == task.id, or_(TaskCandidate.user_id == user.id, role_match)
     )
 
 
@@ -209,8 +209,9 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     task = aliased(TaskRow)
     worked = exists().where(task.instance_id == ProcessInstance.id,
                             or_(task.assignee_id.in_(people), task.completed_by_id.in_(people)))  # fmt: skip
-    offered = exists().where(TaskRow.instance_id == ProcessInstance.id, TaskRow.state == "open",
-                             _candidate_clause(user))  # fmt: skip
+    offered_task = aliased(TaskRow)
+    offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
+                             _candidate_clause(user, offered_task))  # fmt: skip
     own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
     return or_(ProcessInstance.unit_id.in_(whole_units), and_(ProcessInstance.unit_id.in_(member_units), own_work))
 
