@@ -41,7 +41,8 @@ DEMO = Cast("skhcn-daklak", "thuky", "giamdoc", {"qlkh": "truongphong2", "vp": "
 def second(app: Flask) -> Cast:
     """A second unit with its own people (same department codes as the demo unit)."""
     with app.app_context():
-        unit = make_unit(db.session, "ubnd-eakar", "UBND xã Ea Kar", (("vp", "Văn phòng UBND"), ("qlkh", "Phòng Kinh tế")))
+        departments = (("vp", "Văn phòng UBND"), ("qlkh", "Phòng Kinh tế"))
+        unit = make_unit(db.session, "ubnd-eakar", "UBND xã Ea Kar", departments)
         make_user(db.session, "tk_eakar", unit, ("iso_secretary",), "vp", "Thư ký Ea Kar")
         make_user(db.session, "ct_eakar", unit, ("unit_leader",), None, "Chủ tịch Ea Kar")
         make_user(db.session, "vp_eakar", unit, ("department_head",), "vp", "Chánh VP Ea Kar")
@@ -92,7 +93,8 @@ def _policy(client: FlaskClient, app: Flask, cast: Cast, text: str, number: str,
         redraft = _task_link(client.get("/").get_data(as_text=True), "Soạn thảo chính sách chất lượng")
         page = client.get(redraft).get_data(as_text=True)
         assert "Nêu rõ cam kết đúng hẹn." in page and text in page
-        assert client.post(redraft, data={"policyText": text + " Cam kết đúng hẹn.", "changeNote": ""}).status_code == 302
+        revised = {"policyText": text + " Cam kết đúng hẹn.", "changeNote": ""}
+        assert client.post(redraft, data=revised).status_code == 302
         text += " Cam kết đúng hẹn."
     _as(client, cast.leader)
     review = _task_link(client.get("/").get_data(as_text=True), "Xem xét, phê duyệt chính sách")
@@ -236,7 +238,8 @@ def test_yearly_follow_up_records_progress(client: FlaskClient, app: Flask, seco
     evaluate = _task_link(client.get("/").get_data(as_text=True), EVALUATE)
     page = client.get(evaluate).get_data(as_text=True)
     assert "Nêu biện pháp khắc phục." not in page and 'value="return" checked' not in page
-    assert client.post(evaluate, data={"decision": "accept", "evaluation": "Chấp nhận, theo dõi khiếu nại."}).status_code == 302
+    accepted = {"decision": "accept", "evaluation": "Chấp nhận, theo dõi khiếu nại."}
+    assert client.post(evaluate, data=accepted).status_code == 302
     assert any("đã được lãnh đạo chấp nhận" in t for t in _notices(app, cast.secretary))
     assert "Đã hoàn thành" in client.get(instance_url).get_data(as_text=True)
 
@@ -250,7 +253,8 @@ def test_yearly_follow_up_records_progress(client: FlaskClient, app: Flask, seco
     assert "Đã đạt" in register and "Có nguy cơ" in register and "99,2% hồ sơ đúng hạn" in register
     assert "≥ 98% hồ sơ đúng hạn" in register and cast.department_names["qlkh"] in register
     assert "Chưa đánh giá" not in register
-    assert "Giải quyết hồ sơ đúng hạn" not in client.get(f"/iso/objectives?unit={unit_id}&year=2025").get_data(as_text=True)
+    other_year = client.get(f"/iso/objectives?unit={unit_id}&year=2025").get_data(as_text=True)
+    assert "Giải quyết hồ sơ đúng hạn" not in other_year
     exported = client.get(f"/iso/objectives?unit={unit_id}&format=csv").get_data(as_text=True)
     assert "99,2% hồ sơ đúng hạn" in exported and "31/12/2026" in exported
 
