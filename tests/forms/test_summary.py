@@ -33,7 +33,8 @@ def test_a_draft_reads_with_labels_names_and_dates() -> None:
 def test_a_decision_reads_as_its_option() -> None:
     review = load(BPMN / "quality-objectives-review.form")
     entries = review.describe({"decision": "return", "returnReason": "Bổ sung."}, {})
-    assert [(e.label, e.text) for e in entries] == [("Quyết định", "Trả lại để chỉnh sửa"), ("Lý do trả lại", "Bổ sung.")]
+    assert [(e.label, e.text) for e in entries] == [
+        ("Quyết định", "Trả lại để chỉnh sửa"), ("Lý do trả lại", "Bổ sung.")]
     assert [(e.label, e.text) for e in review.describe({"decision": "approve"}, {}, locale="en")] == [
         ("Quyết định", "Phê duyệt")]
 
