@@ -239,7 +239,8 @@ def test_the_public_portal_lists_procedures_by_name(session: Session, people: Pe
     listed = [d.key for d in versions.published(session, people.other_unit.id)]
     # "Ban hành chính sách…", "Giải quyết hồ sơ…", "Phê duyệt mục tiêu…", "Rework loop", "Theo dõi…":
     # not the order of their ids
-    assert listed == ["quality_policy", "supplement", "quality_objectives", "rework_loop", "quality_objectives_followup"]
+    assert listed == ["quality_policy", "supplement", "quality_objectives", "rework_loop",
+                      "quality_objectives_followup"]
 
 
 def test_a_change_control_job_decides_its_own_draft_once_and_refuses_anything_else_word_for_word(
