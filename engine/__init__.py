@@ -40,8 +40,15 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import assignments, audits, corrective_actions, objectives, reviews
-from engine.iso.objectives import current_objectives
+from engine.iso import assignments, audits, corrective_actions, objectives, policy, reviews
+from engine.iso.objectives import (
+    PROGRESS_STATUSES,
+    ObjectiveRow,
+    current_objectives,
+    objective_register,
+    objective_sets,
+)
+from engine.iso.policy import PolicyFilter, QualityPolicy, current_policy, policies, policy_text
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
@@ -73,7 +80,8 @@ from engine.org.people_import import ImportRefused, RowProblem
 from engine.org.provinces import PROVINCES, province_name
 from engine.org.sso import ExternalIdentity, RoleGrant, SsoPolicy, SsoRefused
 from engine.org.tokens import ApiToken, TokenGrant
-from engine.runtime import business_rules, handlers, leavers, queries, script_tasks
+from engine.reports import iso_calendar
+from engine.runtime import business_rules, handlers, leavers, notify_tasks, queries, script_tasks
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.engine import Engine, feel_for_forms, file_reference
 from engine.runtime.files import FileRejected, FileStore, Upload, command_scanner
@@ -112,6 +120,7 @@ from engine.runtime.sweeps import sweep_timers
 JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     DECISION_JOB: business_rules.evaluate_decision,
     SCRIPT_JOB: script_tasks.run_script,
+    notify_tasks.NOTIFY_JOB: notify_tasks.send_notice,
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     dossiers.RECEIVE_JOB: dossiers.receive_dossier,
@@ -137,6 +146,9 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     corrective_actions.PLAN_JOB: corrective_actions.record_plan,
     corrective_actions.IMPLEMENTED_JOB: corrective_actions.record_implementation,
     corrective_actions.VERIFIED_JOB: corrective_actions.record_verification,
+    objectives.LOAD_FOLLOWUP_JOB: objectives.load_followup,
+    objectives.RECORD_PROGRESS_JOB: objectives.record_progress,
+    policy.PUBLISH_JOB: policy.publish_policy,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
@@ -147,6 +159,9 @@ JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     **dict.fromkeys(assignments.JOBS, frozenset({assignments.PROCESS_KEY})),
     **dict.fromkeys(audits.JOBS, frozenset({audits.PROCESS_KEY})),
     **dict.fromkeys(corrective_actions.JOBS, frozenset({corrective_actions.PROCESS_KEY})),
+    objectives.LOAD_FOLLOWUP_JOB: frozenset({objectives.FOLLOWUP_KEY}),
+    objectives.RECORD_PROGRESS_JOB: frozenset({objectives.FOLLOWUP_KEY}),
+    policy.PUBLISH_JOB: frozenset({policy.PROCESS_KEY}),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -165,16 +180,19 @@ __all__ = [
     "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "reviews", "assignments", "audits", "corrective_actions", "notices",
-    "outbox", "idempotency",
+    "outbox", "idempotency", "iso_calendar",
     "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import", "dossiers",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
-    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "current_objectives", "REGISTRY_SETTING",
+    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
     "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks", "DEPARTMENT_ROLES", "PROVINCES",
     "province_name", "set_language",
+    # the ISO registers' reads
+    "current_objectives", "objective_sets", "objective_register", "ObjectiveRow", "PROGRESS_STATUSES",
+    "current_policy", "policy_text", "policies", "PolicyFilter", "QualityPolicy",
     # tables
     "Base", "Unit", "Department", "User", "RoleAssignment", "Notice", "CalendarDay", "Deployment", "DeployedFile",
     "ProcessDefinition", "DecisionDefinition", "FormDefinition", "ProcessInstance", "TaskRow", "HistoryEvent",

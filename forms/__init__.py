@@ -27,12 +27,16 @@ from .model import Evaluate, Field, FileLike, FormSchemaError, Option, Result
 from .paths import get_in, parse_input_name, set_in
 from .render import render_form_html
 from .rows import ACTION_FIELD
+from .summary import Entry, identifiers, names_read
 
 __all__ = [
     "get_in",
     "parse_input_name",
     "set_in",
     "ACTION_FIELD",
+    "Entry",
+    "identifiers",
+    "names_read",
     "Evaluate",
     "Field",
     "FileLike",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from . import rows, submission
+from . import rows, submission, summary
 from .initial import initial_values
 from .model import Evaluate, Field, FileLike, FormSchemaError, Result
 from .post import Post
@@ -84,6 +84,17 @@ class Form:
         """For a form being filled in: which conditional components are hidden by what is typed so far."""
         raw = self.validate_post(post, data, evaluate=evaluate, locale=locale).raw
         return conditional_states(self.view(raw, {}, locale=locale, data=data, evaluate=evaluate))
+
+    def describe(
+        self,
+        values: Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        *,
+        locale: str = "vi",
+        evaluate: Evaluate | None = None,
+    ) -> list[summary.Entry]:
+        """What ``values`` say as label → value pairs, read as on the form (``forms.summary``)."""
+        return summary.describe(self.fields, values, data, locale=locale, evaluate=evaluate)
 
     def view(
         self,

@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         api,
         definitions,
         inbox,
+        iso,
         jobs_api,
         messages_api,
         organisation,
@@ -138,6 +139,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(camunda_rest.bp)  # Camunda 7 REST subset under /engine-rest (HTTP Basic, no cookies)
     for exempt in camunda_rest.BLUEPRINTS:
         csrf.exempt(exempt)
+    for register in iso.discover():  # every register's pages: one file each in blueprints/iso/
+        if register.name not in app.blueprints:
+            app.register_blueprint(register)
     errors.register(app)
     expired.register(app)
     views.register(app)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
 from engine.errors import EngineError, Phrase
-from engine.org.models import Department, RoleAssignment, User
+from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.runtime.handlers import JobContext
 
@@ -30,6 +31,7 @@ class ObjectiveSet(Base):
     plan: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12))  # current | superseded
     published_at: Mapped[datetime]
+    unit: Mapped[Unit] = relationship()
     items: Mapped[list[QualityObjective]] = relationship(
         back_populates="objective_set", order_by="QualityObjective.position", cascade="all, delete-orphan"
     )
@@ -62,15 +64,27 @@ def _date(value: Any) -> date | None:
         raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
-def current_objectives(session: Session, unit_id: int) -> ObjectiveSet | None:
+def objective_sets(session: Session, unit_id: int) -> list[ObjectiveSet]:
+    """The unit's objectives in force, one set per year, the newest year first (a year's set replaces only
+    an earlier set of the same year)."""
     stmt = (
         select(ObjectiveSet)
         .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current")
         .options(selectinload(ObjectiveSet.items).selectinload(QualityObjective.department))
-        .order_by(ObjectiveSet.published_at.desc())
-        .limit(1)
+        .order_by(ObjectiveSet.year.desc(), ObjectiveSet.published_at.desc())
     )
-    return session.scalar(stmt)
+    return list(session.scalars(stmt))
+
+
+def current_objectives(session: Session, unit_id: int, year: int | None = None) -> ObjectiveSet | None:
+    """The set in force in ``year``: that year's, else the newest earlier year's; without a year, or when
+    only later years have one, the newest set."""
+    sets = objective_sets(session, unit_id)
+    if year is not None:
+        for found in sets:
+            if found.year <= year:
+                return found
+    return sets[0] if sets else None
 
 
 def _department_members(session: Session, department_id: int) -> list[User]:
@@ -85,18 +99,20 @@ def _department_members(session: Session, department_id: int) -> list[User]:
 
 
 def publish_objectives(job: JobContext) -> dict[str, Any]:
-    """Make the approved objectives the unit's current ones and notify each responsible department."""
+    """Make the approved objectives the unit's objectives of their year (an earlier set of the same year is
+    superseded, other years stay) and notify each responsible department."""
     session, data, instance = job.session, job.data, job.instance
     departments = {d.code: d for d in session.scalars(select(Department).where(Department.unit_id == instance.unit_id))}
+    year = int(data.get("year") or job.now.year)
     session.execute(
         update(ObjectiveSet)
-        .where(ObjectiveSet.unit_id == instance.unit_id, ObjectiveSet.status == "current")
+        .where(ObjectiveSet.unit_id == instance.unit_id, ObjectiveSet.status == "current", ObjectiveSet.year == year)
         .values(status="superseded")
     )
     objective_set = ObjectiveSet(
         unit_id=instance.unit_id,
         instance_id=instance.id,
-        year=int(data.get("year") or job.now.year),
+        year=year,
         title=str(data.get("title") or ""),
         decision_number=str(data.get("decisionNumber") or ""),
         effective_date=_date(data.get("effectiveDate")),
@@ -137,3 +153,132 @@ def _notify_departments(session: Session, job: JobContext, objective_set: Object
                body=lines, link=f"/units/{job.instance.unit.code}/objectives", now=job.now)  # fmt: skip
         notified += [user.username for user in members]
     return notified
+
+
+# --- the yearly follow-up: each department reports progress, the secretary consolidates, the leader evaluates
+
+
+FOLLOWUP_KEY = "quality_objectives_followup"
+"""The process that alone may load and record the progress of a unit's objectives
+(bpmn/quality-objectives-followup.bpmn)."""
+LOAD_FOLLOWUP_JOB = "eiso.load_objectives_followup"
+RECORD_PROGRESS_JOB = "eiso.record_objectives_progress"
+PROGRESS_STATUSES = ("achieved", "on_track", "at_risk", "not_achieved")
+
+
+class ObjectiveProgress(Base):
+    """What a department reported on one objective in a yearly follow-up, as the leader accepted it."""
+
+    __tablename__ = "objective_progress"
+    __table_args__ = (Index("ix_objective_progress_unit_year", "unit_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("quality_objectives.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    status: Mapped[str] = mapped_column(String(20))  # achieved | on_track | at_risk | not_achieved
+    result: Mapped[str] = mapped_column(Text, default="")
+    evaluation: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+    objective: Mapped[QualityObjective] = relationship()
+
+
+def _set_of_year(session: Session, unit_id: int, year: int) -> ObjectiveSet | None:
+    stmt = (
+        select(ObjectiveSet)
+        .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current", ObjectiveSet.year == year)
+        .options(selectinload(ObjectiveSet.items).selectinload(QualityObjective.department))
+    )
+    return session.scalar(stmt.limit(1))
+
+
+def load_followup(job: JobContext) -> dict[str, Any]:
+    """The objectives of the year to follow up, grouped by responsible department (one report each)."""
+    try:
+        year = int(job.data.get("year") or 0)
+    except (TypeError, ValueError):
+        year = 0
+    objective_set = _set_of_year(job.session, job.instance.unit_id, year)
+    if objective_set is None:
+        raise EngineError("This unit has no quality objectives of %(year)s in force; publish them first with the "
+                          "quality-objectives process, then follow them up.", year=year)  # fmt: skip
+    due: dict[int, dict[str, Any]] = {}
+    for item in objective_set.items:
+        if item.department is None:
+            continue
+        report = due.setdefault(item.department.id, {"department": item.department.code,
+                                                     "departmentName": item.department.name, "items": []})  # fmt: skip
+        report["items"].append({"objectiveId": item.id, "objective": item.objective, "target": item.target,
+                                "deadline": item.deadline.isoformat() if item.deadline else None})  # fmt: skip
+    if not due:
+        raise EngineError("The objectives of %(year)s name no responsible department; nobody can report on them.",
+                          year=year)  # fmt: skip
+    return {"objectiveSetId": objective_set.id, "objectivesTitle": objective_set.title,
+            "reportsDue": list(due.values())}  # fmt: skip
+
+
+def record_progress(job: JobContext) -> dict[str, Any]:
+    """Write the accepted progress of each objective into the register."""
+    session, data, instance = job.session, job.data, job.instance
+    objective_set = session.get(ObjectiveSet, int(data.get("objectiveSetId") or 0))
+    if objective_set is None or objective_set.unit_id != instance.unit_id:
+        raise EngineError("The objectives this follow-up reports on are not this unit's; nothing was recorded.")
+    known = {item.id: item for item in objective_set.items}
+    written = 0
+    for report in data.get("departmentReports") or []:
+        for row in (report or {}).get("progress") or []:
+            item = known.get(_int(row.get("objectiveId")) or 0)
+            status = str(row.get("status") or "")
+            if item is None or status not in PROGRESS_STATUSES:
+                raise EngineError("A progress report names an objective or a status this follow-up does not have; "
+                                  "nothing was recorded.")  # fmt: skip
+            session.add(ObjectiveProgress(
+                unit_id=instance.unit_id, instance_id=instance.id, objective_id=item.id, year=objective_set.year,
+                department_id=item.department_id, status=status, result=str(row.get("result") or ""),
+                evaluation=str(data.get("evaluation") or ""), recorded_at=job.now,
+            ))  # fmt: skip
+            written += 1
+    session.flush()
+    job.record("objectives_progress_recorded", {"objective_set": objective_set.id, "rows": written})
+    return {"progressRecorded": written}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class ObjectiveRow:
+    """One objective of the register with its latest accepted progress (None before any follow-up)."""
+
+    objective: QualityObjective
+    objective_set: ObjectiveSet
+    progress: ObjectiveProgress | None
+
+
+def objective_register(session: Session, unit_ids: set[int], *, unit_id: int | None = None,
+                       year: int | None = None, limit: int = 2000) -> list[ObjectiveRow]:  # fmt: skip
+    """The objectives in force of these units (the reader's), each with its latest progress: newest year first."""
+    wanted = unit_ids if unit_id is None else unit_ids & {unit_id}
+    latest = (
+        select(ObjectiveProgress.objective_id, func.max(ObjectiveProgress.id).label("latest"))
+        .group_by(ObjectiveProgress.objective_id)
+        .subquery()
+    )
+    stmt = (
+        select(QualityObjective, ObjectiveSet, ObjectiveProgress)
+        .join(ObjectiveSet, ObjectiveSet.id == QualityObjective.set_id)
+        .outerjoin(latest, latest.c.objective_id == QualityObjective.id)
+        .outerjoin(ObjectiveProgress, ObjectiveProgress.id == latest.c.latest)
+        .where(ObjectiveSet.unit_id.in_(wanted), ObjectiveSet.status == "current")
+        .options(selectinload(QualityObjective.department), selectinload(ObjectiveSet.unit))
+        .order_by(ObjectiveSet.year.desc(), ObjectiveSet.unit_id, QualityObjective.position)
+        .limit(limit)
+    )
+    if year is not None:
+        stmt = stmt.where(ObjectiveSet.year == year)
+    return [ObjectiveRow(o, s, p) for o, s, p in session.execute(stmt)]

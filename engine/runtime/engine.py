@@ -36,7 +36,7 @@ from engine.org.calendar import WorkingCalendar, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Unit, User
 from engine.org.people import is_member, roles_in_unit
-from engine.runtime import queries
+from engine.runtime import queries, rounds
 from engine.runtime.advance import Advancer, context_variables, name_of, node_of
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.events import run_task
@@ -60,6 +60,10 @@ from engine.runtime.tasks import MAX_SAFE_DEPTH, find_task
 from engine.runtime.timers import Schedule
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+COMPLETER_PROPERTY = "completedByVariable"
+"""A user task property (``zeebe:property``/``camunda:property``) naming a process variable that gets the user
+name of whoever completes the task: ``draftAuthor``, so a return loop can give the draft back to its author
+(``assignee="=draftAuthor"``) and a notice can reach them."""
 
 __all__ = ["Engine", "WorkflowCache", "feel_for_forms", "file_reference"]
 
@@ -267,11 +271,30 @@ class Engine:
         )  # fmt: skip
 
     def task_data(self, row: TaskRow) -> dict[str, Any]:
-        """The data a task's form starts from (deserializes this one instance)."""
+        """The data a task's form starts from (deserializes this one instance): the task's data without the
+        decisions an earlier round of the same step made (``engine.runtime.rounds``)."""
         instance = row.instance
         workflow = load_state(instance.state, instance.definition.spec_json)
         task = workflow.get_task_from_id(uuid.UUID(row.id))
-        return dict(task.data)
+        return rounds.fresh(self.session, row, self.task_form(row), task.data)
+
+    def completed_data(self, row: TaskRow) -> dict[str, Any]:
+        """What a completed task's form showed and was completed with: the data it read then (kept with the
+        completion) and the submitted values. A completion kept before the engine kept what the form read
+        shows the instance's data as it stands now, with the submitted values over it."""
+        event = self._completion(row)
+        values = dict(event.get("values", {}))
+        seen = event.get("seen")
+        if seen is None:
+            seen = self.instance_variables(row.instance) if row.instance.state else {}
+        return {**seen, **values}
+
+    def _completion(self, row: TaskRow) -> dict[str, Any]:
+        stmt = select(HistoryEvent.data).where(
+            HistoryEvent.instance_id == row.instance_id, HistoryEvent.task_id == row.id,
+            HistoryEvent.kind == "task_completed",
+        )  # fmt: skip
+        return dict(self.session.scalar(stmt.limit(1)) or {})
 
     def instance_variables(self, instance: ProcessInstance) -> dict[str, Any]:
         """The process data of one instance as it stands: what its latest step left (deserializes this one
@@ -282,12 +305,27 @@ class Engine:
 
     def submitted_values(self, row: TaskRow) -> dict[str, Any]:
         """What the task was completed with, from its history event (no workflow needed)."""
-        stmt = select(HistoryEvent.data).where(
-            HistoryEvent.instance_id == row.instance_id, HistoryEvent.task_id == row.id,
-            HistoryEvent.kind == "task_completed",
-        )  # fmt: skip
-        event_data = self.session.scalar(stmt.limit(1)) or {}
-        return dict(event_data.get("values", {}))
+        return dict(self._completion(row).get("values", {}))
+
+    def described_changes(self, events: list[HistoryEvent], locale: str = "vi") -> dict[int, list[forms.Entry]]:
+        """For an instance's history: what each completed task changed, as label → value pairs read as on the
+        task's form (option labels, dates dd/mm/yyyy), keyed by the event's id."""
+        described: dict[int, list[forms.Entry]] = {}
+        loaded: dict[str, forms.Form | None] = {}
+        for event in events:
+            changed = (event.data or {}).get("changed") if event.kind == "task_completed" else None
+            if not changed or not event.task_id:
+                continue
+            if event.task_id not in loaded:
+                row = self.session.get(TaskRow, event.task_id)
+                loaded[event.task_id] = self.task_form(row) if row is not None else None
+            form = loaded[event.task_id]
+            values = {key: change.get("to") if isinstance(change, dict) else change for key, change in changed.items()}
+            data = {**(event.data.get("seen") or {}), **(event.data.get("values") or {})}
+            if form is None:
+                form = forms.Form([])
+            described[event.id] = form.describe(values, data, locale=locale, evaluate=feel_for_forms)
+        return described
 
     def task_form(self, row: TaskRow) -> forms.Form | None:
         if row.form is not None:
@@ -352,19 +390,25 @@ class Engine:
             task = step.workflow.get_task_from_id(uuid.UUID(task_id))
             if not task.has_state(TaskState.READY):
                 raise TaskNotReady(task_id, "The process is not waiting for this task any more.")
-            values = self._validated(row, dict(task.data), post, variables, locale, now, files or {})
+            form = self.task_form(row)
+            starting = rounds.fresh(self.session, row, form, task.data)
+            values = self._validated(row, starting, post, variables, locale, now, files or {})
             attached = self._attach(row, files or {}, values)
             if row.assignee_id is None:
                 row.assignee_id, row.claimed_at = actor.id, now
                 recorder.add("task_claimed", element=(row.element_id, row.name), task_id=row.id)
-            changed = _changed(task.data, values)
-            flowing = on_completion(node_of(instance, row.element_id).get("io"), task.data, values)
+            changed = _changed(starting, values)
+            seen = rounds.seen(form, row.form.schema if row.form is not None else None, starting)
+            completer = node_of(instance, row.element_id).get("properties", {}).get(COMPLETER_PROPERTY)
+            given = {**values, str(completer): actor.username} if completer else values
+            flowing = on_completion(node_of(instance, row.element_id).get("io"), task.data, given)
             task.data.clear()
             task.data.update(flowing)
             run_task(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
             row.timing = classify(now, row.due_at, cal=self.calendar(row.unit_id))
-            completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing}
+            completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing,
+                         "seen": seen}  # fmt: skip
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id, data=completed)
             self.session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
             command.proceed(step)

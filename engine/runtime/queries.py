@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, and_, case, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy import Exists, and_, case, exists, false, func, or_, select, true, union
+from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, InstanceNotFound
@@ -29,22 +29,22 @@ from engine.runtime.models import (
 )
 
 
-def _candidate_clause(user: User) -> ColumnElement[bool]:
+def _candidate_clause(user: User, task: type[TaskRow] = TaskRow) -> ColumnElement[bool]:
     # Nested two levels deep, the role test must name the outer query's task row: left to auto-correlation
     # it would read ``FROM role_assignments, tasks`` and offer a task to anyone holding the role in any unit.
     role_match = exists().where(
         holds(user),
-        RoleAssignment.unit_id == TaskRow.unit_id,
+        RoleAssignment.unit_id == task.unit_id,
         RoleAssignment.role == TaskCandidate.role,
     ).correlate_except(RoleAssignment)
-    offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, role_match))
+    offered = exists().where(TaskCandidate.task_id == task.id, or_(TaskCandidate.user_id == user.id, role_match))
     # Named or not, only in a unit whose roles count for the user now (a token acts within its unit only).
-    return and_(offered, _in_members_unit(user))
+    return and_(offered, _in_members_unit(user, task))
 
 
-def _in_members_unit(user: User) -> Exists:
+def _in_members_unit(user: User, task: type[TaskRow] = TaskRow) -> Exists:
     """The task belongs to a unit the user holds a role in (a row naming someone elsewhere shows nowhere)."""
-    return exists().where(holds(user), RoleAssignment.unit_id == TaskRow.unit_id)
+    return exists().where(holds(user), RoleAssignment.unit_id == task.unit_id)
 
 
 INBOX_SORTS = ("received", "priority")
@@ -175,11 +175,50 @@ def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, lis
     return result
 
 
+WHOLE_UNIT_ROLES = ("unit_leader", "iso_secretary", "internal_auditor", "admin")
+"""Roles that see every instance of their unit: its leaders (who approve), its ISO secretaries (the unit's
+whole ISO picture), its internal auditors (who read everything of the units they audit, and change
+nothing but their findings) and its administrators."""
+
+
+def viewable_instances(user: User) -> ColumnElement[bool]:
+    """The rule of who sees an instance, its tasks, data, files and history, as one SQL condition on
+    ``process_instances`` (lists and single instances use the same one):
+
+    - in a unit where the person holds a role of ``WHOLE_UNIT_ROLES``: every instance of it;
+    - in any other unit where they hold a role (specialists, department heads): their own work, the
+      instances they started, hold or held or completed a task of, or have an open task offered to them
+      (by name or by a role they hold there); a department head also the work of their department's people;
+    - anywhere else, or for an inactive account: nothing.
+    """
+    if not user.is_active:
+        return false()
+    whole_units = select(RoleAssignment.unit_id).where(holds(user), RoleAssignment.role.in_(WHOLE_UNIT_ROLES))
+    member_units = select(RoleAssignment.unit_id).where(holds(user))
+    headed = select(RoleAssignment.department_id).where(
+        holds(user), RoleAssignment.role == "department_head",
+        RoleAssignment.department_id.is_not(None),
+    )  # fmt: skip
+    colleague = aliased(RoleAssignment)
+    people = union(
+        select(User.id).where(User.id == user.id),
+        select(User.id).where(User.department_id.in_(headed)),
+        select(colleague.user_id).where(colleague.department_id.in_(headed)),
+    )
+    task = aliased(TaskRow)
+    worked = exists().where(task.instance_id == ProcessInstance.id,
+                            or_(task.assignee_id.in_(people), task.completed_by_id.in_(people)))  # fmt: skip
+    offered_task = aliased(TaskRow)
+    offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
+                             _candidate_clause(user, offered_task))  # fmt: skip
+    own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
+    return or_(ProcessInstance.unit_id.in_(whole_units), and_(ProcessInstance.unit_id.in_(member_units), own_work))
+
+
 def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
-    unit_ids = select(RoleAssignment.unit_id).where(holds(user))
     stmt = (
         select(ProcessInstance)
-        .where(ProcessInstance.unit_id.in_(unit_ids))
+        .where(viewable_instances(user))
         .options(joinedload(ProcessInstance.definition), joinedload(ProcessInstance.started_by))
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)
@@ -188,10 +227,9 @@ def instances_for(session: Session, user: User, limit: int = 100) -> list[Proces
 
 
 def members_instances(user: User) -> Select[ProcessInstance]:
-    """The instances of the units the person belongs to, as a query to filter further (the Camunda REST
-    lists); nothing for an inactive account."""
-    units = select(RoleAssignment.unit_id).where(holds(user))
-    return select(ProcessInstance).where(ProcessInstance.unit_id.in_(units), true() if user.is_active else false())
+    """The instances the person may see (``viewable_instances``), as a query to filter further (the Camunda
+    REST lists); nothing for an inactive account."""
+    return select(ProcessInstance).where(viewable_instances(user))
 
 
 def claimable_query(user: User) -> Select[TaskRow]:
@@ -206,8 +244,22 @@ def members_open_tasks(user: User) -> Select[TaskRow]:
 
 
 def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
-    """An instance, its tasks, data, files and history are seen by the people of its unit only."""
-    return user.is_active and bool(roles_in_unit(session, user, instance.unit_id))
+    """Whether the person sees the instance, its tasks, data, files and history (``viewable_instances``)."""
+    if not user.is_active or instance.id is None:
+        return False
+    stmt = select(ProcessInstance.id).where(ProcessInstance.id == instance.id, viewable_instances(user))
+    return session.scalar(stmt) is not None
+
+
+def may_read_registers(session: Session, user: User, unit_id: int) -> bool:
+    """The unit's ISO registers (policies, objectives and their progress, and the others) are read by every
+    person holding a role in the unit, its internal auditors included; nobody else."""
+    return user.is_active and bool(roles_in_unit(session, user, unit_id))
+
+
+def register_units(session: Session, user: User) -> set[int]:
+    """The units whose registers the person reads."""
+    return unit_ids_of(session, user) if user.is_active else set()
 
 
 def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:

@@ -65,6 +65,8 @@ def test_each_older_instance_says_whether_it_can_move_and_why_not(
     assert reasons == [
         "The step 'Xem xét, phê duyệt mục tiêu' was already started or completed and is changed in version 2.",
         "The step 'Lãnh đạo phê duyệt?' was already started or completed and is changed in version 2.",
+        "The step 'Báo người soạn: dự thảo được phê duyệt' was already started or completed and is changed in "
+        "version 2.",
     ]
 
 

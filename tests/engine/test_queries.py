@@ -142,11 +142,13 @@ def test_instances_and_their_pages_are_for_members_of_the_instances_unit(
     clock.advance(minutes=1)
     newer = start_in(session, people.member, people.unit.id, clock, "MT-newer")
     assert ids(queries.instances_for(session, people.member)) == [newer.id, ours.id]
-    assert ids(queries.instances_for(session, users["chuyenvien"])) == [newer.id, ours.id]  # every member
+    assert ids(queries.instances_for(session, users["giamdoc"])) == [newer.id, ours.id]  # the unit's leader
+    assert queries.instances_for(session, users["chuyenvien"]) == []  # a specialist sees only their own work
     assert ids(queries.instances_for(session, people.member, limit=1)) == [newer.id]
     assert ids(queries.instances_for(session, people.outsider_member)) == [theirs.id]
     assert queries.instances_for(session, people.nobody) == []
-    assert queries.may_view_instance(session, users["chuyenvien"], ours)
+    assert queries.may_view_instance(session, users["danhgiavien"], ours)  # the internal auditor reads it all
+    assert not queries.may_view_instance(session, users["chuyenvien"], ours)
     assert not queries.may_view_instance(session, people.outsider_member, ours)
     assert not queries.may_view_instance(session, people.nobody, theirs)
 

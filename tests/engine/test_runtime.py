@@ -113,7 +113,7 @@ def test_history_names_who_changed_what(eng: Engine, session: Session, users: di
         select(HistoryEvent).where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "gateway_taken")
     ).one()
     assert gateway.data["taken"] == [{"flow": "flow_returned", "name": "Trả lại, yêu cầu chỉnh sửa",
-                                      "target": "draft_objectives"}]  # fmt: skip
+                                      "target": "notify_returned"}]  # fmt: skip
 
 
 def test_invalid_form_changes_nothing(eng: Engine, session: Session, users: dict[str, User], unit: Unit,

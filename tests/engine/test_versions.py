@@ -160,7 +160,7 @@ def test_people_concerned_get_a_notice_with_what_changed(
         "- Thêm bước: Kiểm tra thể thức văn bản trước khi ban hành",
         "- Sửa bước: Lãnh đạo xem xét, phê duyệt mục tiêu chất lượng (tên: Xem xét, phê duyệt mục tiêu → Lãnh đạo "
         "xem xét, phê duyệt mục tiêu chất lượng)",
-        "- Sửa luồng: Phê duyệt (đến bước: record_objectives → check_format)",
+        "- Sửa luồng: Phê duyệt (đến bước: notify_approved → check_format)",
         "- Thêm trường: Căn cứ xây dựng mục tiêu (legalBasis) (quality-objectives-draft)",
     ]
     review = versions.review_of(session, draft.id)

@@ -359,6 +359,13 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         Case("member", "/iso/corrective-actions?unit={unit_code}&status=open", refusal=404, variant="unit"),
         Case("member", "/iso/corrective-actions?unit={unit_code}&export=csv", refusal=404, variant="unit-export"),
     ]},
+    # the ISO home page and the registers: a unit's people; another unit's ?unit= is not found
+    ("iso_home.index", "/iso"): {"GET": [Case("member", "/iso?unit={unit}", refusal=404, variant="unit"),
+                                         Case("signed_in", "/iso", variant="own-units")]},
+    ("policy_register.index", "/iso/policies"): {"GET": Case("member", "/iso/policies?unit={unit}&format=csv",
+                                                             refusal=404)},
+    ("objectives.register", "/iso/objectives"): {"GET": Case("member", "/iso/objectives?unit={unit}",
+                                                             refusal=404)},
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
         "GET": Case("admin_anywhere", "/admin/calendar"),

@@ -65,7 +65,7 @@ def _render_task(row: TaskRow, values: dict[str, Any] | None = None, errors: dic
                  status: int = 200) -> Any:  # fmt: skip
     engine = _engine()
     form: Form | None = engine.task_form(row)
-    data = engine.task_data(row) if row.state == "open" else engine.submitted_values(row)
+    data = engine.task_data(row) if row.state == "open" else engine.completed_data(row)
     can_work = row.state == "open" and engine.may_work(row, g.user) and not request.args.get("print")
     draft = engine.draft_for(row, g.user) if can_work and values is None else None
     html = None

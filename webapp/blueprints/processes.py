@@ -112,11 +112,13 @@ def instances() -> Any:
 @login_required
 def instance(instance_id: int) -> Any:
     found = queries.visible_instance(sa_session(), g.user, instance_id)
+    history = queries.history(sa_session(), instance_id)
     return render_template(
         "processes/instance.html",
         instance=found,
         tasks=queries.instance_tasks(sa_session(), instance_id),
-        history=queries.history(sa_session(), instance_id),
+        history=history,
+        changes=app_engine().described_changes(history, str(get_locale())),
         files=app_engine().attached_files(instance_id),
         called=queries.called_instances(sa_session(), instance_id),
     )
