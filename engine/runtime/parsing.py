@@ -17,7 +17,12 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    NoneTask,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    UserTask,
+)
 
 from engine.runtime.events import EisoConditional
 from engine.runtime.timers import TIMER_CLASSES
@@ -44,6 +49,36 @@ class JobTask(UserTask):
 
 class CallTask(UserTask):
     """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
+
+
+class _FreshOutputCollection:
+    """Camunda 8 collects a multi-instance activity's ``outputCollection`` anew each time the activity
+    starts (Zeebe keeps it local to the multi-instance body until it completes), so an activity inside a
+    loop (a monitoring round, a rework) gathers this round's results; SpiffWorkflow would find the last
+    round's list and refuse to go on. A collection updated in place (input and output the same
+    variable) is left as it is."""
+
+    data_input: TaskDataReference | None
+    data_output: TaskDataReference | None
+
+    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+        output, given = self.data_output, self.data_input
+        if output is not None and (given is None or given.bpmn_id != output.bpmn_id):
+            my_task.data.pop(output.bpmn_id, None)
+        super().init_data_output_with_input_data(my_task, input_data)  # type: ignore[misc]
+
+    def init_data_output_with_cardinality(self, my_task: Any) -> None:
+        if self.data_output is not None:
+            my_task.data.pop(self.data_output.bpmn_id, None)
+        super().init_data_output_with_cardinality(my_task)  # type: ignore[misc]
+
+
+class EisoParallelMultiInstance(_FreshOutputCollection, ParallelMultiInstanceTask):
+    """A parallel multi-instance activity (one instance per item at once)."""
+
+
+class EisoSequentialMultiInstance(_FreshOutputCollection, SequentialMultiInstanceTask):
+    """A sequential multi-instance activity (one item after the other)."""
 
 
 class PassThroughTask(NoneTask):
@@ -149,7 +184,7 @@ def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> 
         "output_item": ref(variable_name(info["output_element"])) if info.get("output_element") else None,
         "condition": info.get("completion"),
     }
-    cls = self.SEQUENTIAL_MI_CLASS if info.get("sequential") else self.PARALLEL_MI_CLASS
+    cls = EisoSequentialMultiInstance if info.get("sequential") else EisoParallelMultiInstance
     self.task = cls(self.spec, original.name, description="MultiInstance", **params)
     self._copy_task_attrs(original, loop_characteristics)
 
