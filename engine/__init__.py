@@ -36,7 +36,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import objectives
+from engine.iso import objectives, risks
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
@@ -102,12 +102,16 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
+    risks.REGISTER_JOB: risks.register_risks,
+    risks.REVIEW_JOB: risks.review_risks,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
+    risks.REGISTER_JOB: frozenset({risks.PROCESS_KEY}),
+    risks.REVIEW_JOB: frozenset({risks.PROCESS_KEY}),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -125,6 +129,8 @@ __all__ = [
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering",
+    # the ISO registers' queries (engine/iso/)
+    "risks",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation

@@ -33,6 +33,7 @@ from engine import (
     queries,
 )
 from engine.db import Base
+from engine.iso.risks import Risk
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
 from engine.org.login_sessions import open_session
@@ -40,6 +41,7 @@ from engine.org.models import Unit, User
 from engine.org.notices import notify
 from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, library_files, make_unit, make_user
+from tests.iso_flows import UnitPeople, run_risk_assessment
 from webapp import create_app
 from webapp.auth import SESSION_TOKEN
 from webapp.extensions import db, now
@@ -303,6 +305,8 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     session.commit()
     _stored_file(world, session, engine, unit, at)
     session.commit()
+    _registers(world, session, engine, unit, at)
+    session.commit()
 
 
 def _people(session: Session, unit: Unit) -> Unit:
@@ -360,3 +364,11 @@ def _stored_file(world: World, session: Session, engine: Engine, unit: Unit, at:
     world.ids.update(file=stored["evidence"][0].id, file_instance=filed.id, own_deployment=v2.deployment_id,
                      own_camunda_id=f"{v2.key}:{v2.version}:{v2.id}", own_bpmn_file=v2.bpmn_file_id,
                      own_form_file=form_files[0])  # fmt: skip
+
+
+def _registers(world: World, session: Session, engine: Engine, unit: Unit, at: datetime) -> None:
+    """Rows of the ISO registers of the demo unit, each left by its process run to the end of its main path."""
+    people = UnitPeople(unit, world.user("thuky"), world.user("giamdoc"), {"vp": world.user("truongphong")})
+    assessed = run_risk_assessment(session, engine, people, at, ["vp"])
+    world.ids["risk"] = session.scalar(select(Risk.id).where(Risk.instance_id == assessed.id).limit(1))
+

@@ -267,6 +267,12 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
         "GET": Case("public", f"/units/{{unit_code}}/processes/{OWN_KEY}/diagram"),
     },
     ("objectives.public", "/units/<code>/objectives"): {"GET": Case("public", "/units/{unit_code}/objectives")},
+    # --- the ISO registers: any account reads its own units' rows; one row only in its unit ------------------
+    ("risks.register", "/iso/risks"): {
+        "GET": [Case("signed_in", "/iso/risks?year=2027&status=open"),
+                Case("signed_in", "/iso/risks?format=csv", variant="export")],
+    },
+    ("risks.risk", "/iso/risks/<int:risk_id>"): {"GET": Case("member", "/iso/risks/{risk}", refusal=404)},
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
         "GET": Case("admin_anywhere", "/admin/calendar"),

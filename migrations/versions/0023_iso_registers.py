@@ -1,0 +1,124 @@
+"""ISO registers: risks, controlled documents, complaints and feedback
+
+Revision ID: 0023
+Revises: 0017
+Create Date: 2026-12-09 09:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+revision = "0023"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("risk_assessments",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("unit_id", sa.Integer(), nullable=False),
+    sa.Column("instance_id", sa.Integer(), nullable=False),
+    sa.Column("year", sa.Integer(), nullable=False),
+    sa.Column("title", sa.String(length=300), nullable=False),
+    sa.Column("scope", sa.Text(), nullable=False),
+    sa.Column("objectives", sa.Text(), nullable=False),
+    sa.Column("methods", JSON, nullable=False),
+    sa.Column("starts_on", sa.Date(), nullable=True),
+    sa.Column("ends_on", sa.Date(), nullable=True),
+    sa.Column("summary", sa.Text(), nullable=False),
+    sa.Column("monitoring_interval", sa.String(length=20), nullable=False),
+    sa.Column("status", sa.String(length=12), nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("review_rounds", sa.Integer(), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"], name=op.f("fk_risk_assessments_instance_id_process_instances")),
+    sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_risk_assessments_unit_id_units")),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_assessments")),
+    sa.UniqueConstraint("instance_id", name=op.f("uq_risk_assessments_instance_id"))
+    )
+    with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
+        batch_op.create_index("ix_risk_assessments_unit_status", ["unit_id", "status"], unique=False)
+        batch_op.create_index("ix_risk_assessments_unit_year", ["unit_id", "year"], unique=False)
+
+    op.create_table("risks",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("unit_id", sa.Integer(), nullable=False),
+    sa.Column("assessment_id", sa.Integer(), nullable=False),
+    sa.Column("instance_id", sa.Integer(), nullable=False),
+    sa.Column("code", sa.String(length=40), nullable=False),
+    sa.Column("department_id", sa.Integer(), nullable=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("activity", sa.String(length=300), nullable=False),
+    sa.Column("cause", sa.Text(), nullable=False),
+    sa.Column("consequence", sa.Text(), nullable=False),
+    sa.Column("severity", sa.Integer(), nullable=False),
+    sa.Column("likelihood", sa.Integer(), nullable=False),
+    sa.Column("score", sa.Integer(), nullable=False),
+    sa.Column("level", sa.String(length=12), nullable=False),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("treatment_required", sa.Boolean(), nullable=False),
+    sa.Column("treatment", sa.String(length=12), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),
+    sa.Column("owner", sa.String(length=200), nullable=False),
+    sa.Column("due_date", sa.Date(), nullable=True),
+    sa.Column("action_status", sa.String(length=12), nullable=False),
+    sa.Column("effectiveness", sa.String(length=16), nullable=False),
+    sa.Column("status", sa.String(length=8), nullable=False),
+    sa.Column("identified_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(["assessment_id"], ["risk_assessments.id"], name=op.f("fk_risks_assessment_id_risk_assessments")),
+    sa.ForeignKeyConstraint(["department_id"], ["departments.id"], name=op.f("fk_risks_department_id_departments")),
+    sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"], name=op.f("fk_risks_instance_id_process_instances")),
+    sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_risks_unit_id_units")),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_risks")),
+    sa.UniqueConstraint("unit_id", "code", name=op.f("uq_risks_unit_id_code"))
+    )
+    with op.batch_alter_table("risks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_risks_assessment_id"), ["assessment_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_risks_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index("ix_risks_unit_department", ["unit_id", "department_id"], unique=False)
+        batch_op.create_index("ix_risks_unit_level", ["unit_id", "level"], unique=False)
+        batch_op.create_index("ix_risks_unit_status", ["unit_id", "status"], unique=False)
+
+    op.create_table("risk_reviews",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("risk_id", sa.Integer(), nullable=False),
+    sa.Column("round", sa.Integer(), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reviewer_id", sa.Integer(), nullable=True),
+    sa.Column("severity", sa.Integer(), nullable=False),
+    sa.Column("likelihood", sa.Integer(), nullable=False),
+    sa.Column("score", sa.Integer(), nullable=False),
+    sa.Column("level", sa.String(length=12), nullable=False),
+    sa.Column("action_status", sa.String(length=12), nullable=False),
+    sa.Column("effectiveness", sa.String(length=16), nullable=False),
+    sa.Column("status", sa.String(length=8), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(["reviewer_id"], ["users.id"], name=op.f("fk_risk_reviews_reviewer_id_users")),
+    sa.ForeignKeyConstraint(["risk_id"], ["risks.id"], name=op.f("fk_risk_reviews_risk_id_risks")),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_reviews")),
+    sa.UniqueConstraint("risk_id", "round", name=op.f("uq_risk_reviews_risk_id_round"))
+    )
+
+
+def downgrade():
+    op.drop_table("risk_reviews")
+    with op.batch_alter_table("risks", schema=None) as batch_op:
+        batch_op.drop_index("ix_risks_unit_status")
+        batch_op.drop_index("ix_risks_unit_level")
+        batch_op.drop_index("ix_risks_unit_department")
+        batch_op.drop_index(batch_op.f("ix_risks_instance_id"))
+        batch_op.drop_index(batch_op.f("ix_risks_assessment_id"))
+
+    op.drop_table("risks")
+    with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_risk_assessments_unit_year")
+        batch_op.drop_index("ix_risk_assessments_unit_status")
+
+    op.drop_table("risk_assessments")
