@@ -36,7 +36,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import objectives, risks
+from engine.iso import complaints, documents, objectives, risks
 from engine.iso.objectives import current_objectives
 from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
@@ -101,6 +101,12 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     SCRIPT_JOB: script_tasks.run_script,
     clock.PAUSE_JOB: clock.pause_clock,
     clock.RESUME_JOB: clock.resume_clock,
+    complaints.REGISTER_JOB: complaints.register_complaint,
+    complaints.ASSIGN_JOB: complaints.assign_complaint,
+    complaints.ANSWER_JOB: complaints.answer_complaint,
+    complaints.CLOSE_JOB: complaints.close_complaint,
+    documents.CHECK_JOB: documents.check_document,
+    documents.ISSUE_JOB: documents.issue_document,
     objectives.PUBLISH_JOB: objectives.publish_objectives,
     risks.REGISTER_JOB: risks.register_risks,
     risks.REVIEW_JOB: risks.review_risks,
@@ -109,6 +115,12 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
+    complaints.REGISTER_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.ASSIGN_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.ANSWER_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.CLOSE_JOB: frozenset({complaints.PROCESS_KEY}),
+    documents.CHECK_JOB: frozenset({documents.PROCESS_KEY}),
+    documents.ISSUE_JOB: frozenset({documents.PROCESS_KEY}),
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
     risks.REGISTER_JOB: frozenset({risks.PROCESS_KEY}),
     risks.REVIEW_JOB: frozenset({risks.PROCESS_KEY}),
@@ -130,7 +142,7 @@ __all__ = [
     "queries", "versions", "instance_moves", "notices", "outbox", "idempotency",
     "login_guard", "login_sessions", "numbering",
     # the ISO registers' queries (engine/iso/)
-    "risks",
+    "risks", "documents", "complaints",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation

@@ -142,3 +142,107 @@ def run_risk_assessment(session: Session, engine: Engine, people: UnitPeople, at
     [report] = open_tasks(session, instance.id)
     engine.complete(report.id, actor=people.secretary, now=at, post=reported())
     return instance
+
+
+# --- control of documented information (bpmn/document-control.bpmn) ---------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def document_draft(code: str, change: str = "new", distribution: tuple[str, ...] = ("vp",), **changes: str) -> Post:
+    """A procedure as its drafter writes it: the seven sections, one step, one form, one record."""
+    post: Post = {
+        "changeType": [change], "code": [code], "title": ["Quy trình giải quyết khiếu nại, phản ánh"],
+        "kind": ["procedure"], "ownerDepartment": ["vp"],
+        "changeSummary": ["Ban hành lần đầu" if change == "new" else "Rút ngắn thời hạn trả lời còn 10 ngày"],
+        "purpose": ["Quy định trình tự tiếp nhận, giải quyết phản ánh của tổ chức, cá nhân"],
+        "scope": ["Áp dụng cho các phòng thuộc đơn vị"], "references": ["TCVN ISO 9001:2015; Luật Khiếu nại 2011"],
+        "definitions": ["PA: phản ánh, kiến nghị"],
+        **rows("steps", [{"responsible": "Văn phòng", "work": "Tiếp nhận, vào sổ phản ánh", "timeLimit": "01 ngày"}]),
+        **rows("formsList", [{"formCode": "BM-01", "formName": "Sổ theo dõi phản ánh"}]),
+        **rows("records", [{"recordName": "Sổ theo dõi phản ánh", "keeper": "Văn phòng", "retention": "05 năm"}]),
+        "distribution": list(distribution),
+    }  # fmt: skip
+    if change == "revise":
+        post["changedSections"] = ["steps"]
+    post.update({k: [v] for k, v in changes.items()})
+    return post
+
+
+def issued(decision_number: str = "12/QĐ-SKHCN", issue_date: str = "2027-01-05", **changes: Any) -> Post:
+    return {"decisionNumber": [decision_number], "issueDate": [issue_date], "effectiveDate": ["2027-01-15"],
+            **{k: v if isinstance(v, list) else [v] for k, v in changes.items()}}  # fmt: skip
+
+
+def review(choice: str, reason: str = "") -> Post:
+    return {"reviewDecision": [choice], **({"reviewReason": [reason]} if reason else {})}
+
+
+def run_document_control(session: Session, engine: Engine, people: UnitPeople, at: datetime, code: str,
+                         change: str = "new", drafter: User | None = None,
+                         decision_number: str = "12/QĐ-SKHCN") -> ProcessInstance:  # fmt: skip
+    """A proposal from the draft (with its signed PDF) through review and approval to its issue."""
+    from engine import Upload
+
+    author = drafter or people.secretary
+    instance = engine.start("document_control", actor=author, unit_id=people.unit.id, now=at)
+    [draft] = open_tasks(session, instance.id)
+    files = engine.stash_uploads(draft.id, [Upload("documentFiles", f"{code}.pdf", "application/pdf", PDF)],
+                                 actor=author, now=at)  # fmt: skip
+    engine.complete(draft.id, actor=author, now=at, post=document_draft(code, change), files=files)
+    [check] = open_tasks(session, instance.id)
+    assert check.element_id == "review_document", engine.task_data(check).get("documentProblem")
+    engine.complete(check.id, actor=people.secretary, now=at, post=review("accept"))
+    [approve] = open_tasks(session, instance.id)
+    engine.complete(approve.id, actor=people.leader, now=at, post=decision("approve"))
+    [issue] = open_tasks(session, instance.id)
+    engine.complete(issue.id, actor=people.secretary, now=at,
+                    post=issued(decision_number, distribution=["vp"]))  # fmt: skip
+    return instance
+
+
+# --- complaints and feedback (bpmn/complaint-handling.bpmn) ------------------------------------------------------
+
+
+def complaint_record(**changes: str) -> Post:
+    return {
+        "kind": ["complaint"], "source": ["citizen"], "channel": ["phone"], "complainantName": ["Nguyễn Thị Hoa"],
+        "phone": ["0912345678"], "email": ["hoa@example.vn"], "subject": ["Hồ sơ cấp phép trễ hẹn 5 ngày"],
+        "content": ["Tôi nộp hồ sơ ngày 02/11, giấy hẹn trả 09/11 nhưng đến nay chưa nhận được kết quả."],
+        "dossierCode": ["000.00.01.H22-261102-0001"], **{k: [v] for k, v in changes.items()},
+    }  # fmt: skip
+
+
+def assignment(department: str = "vp", days: int = 10) -> Post:
+    return {"assignedDepartment": [department], "answerDays": [str(days)],
+            "instructions": ["Kiểm tra ngay, trả lời bằng văn bản"]}  # fmt: skip
+
+
+def answered(finding: str = "justified") -> Post:
+    return {"finding": [finding], "answer": ["Hồ sơ trễ do thiếu ý kiến phối hợp; đã trả kết quả ngày 20/11."],
+            "actions": ["Nhắc phòng phối hợp trả lời đúng hạn"]}  # fmt: skip
+
+
+def followed_up(satisfaction: str | None = "satisfied") -> Post:
+    if satisfaction is None:
+        return {"contacted": ["no"]}
+    return {"contacted": ["yes"], "satisfaction": [satisfaction], "satisfactionNote": ["Cảm ơn đơn vị"]}
+
+
+def run_complaint(session: Session, engine: Engine, people: UnitPeople, at: datetime, *, department: str = "vp",
+                  days: int = 10, answer_at: datetime | None = None,
+                  satisfaction: str | None = "satisfied") -> ProcessInstance:  # fmt: skip
+    """A complaint received by the secretary, answered by the department's head (at ``answer_at``), approved by
+    the leader and followed up."""
+    instance = engine.start("complaint_handling", actor=people.secretary, unit_id=people.unit.id, now=at,
+                            post=complaint_record())  # fmt: skip
+    [assign] = open_tasks(session, instance.id)
+    engine.complete(assign.id, actor=people.secretary, now=at, post=assignment(department, days))
+    when = answer_at or at
+    [answer] = open_tasks(session, instance.id)
+    engine.complete(answer.id, actor=people.heads[department], now=when, post=answered())
+    [approve] = open_tasks(session, instance.id)
+    engine.complete(approve.id, actor=people.leader, now=when, post=decision("approve"))
+    [follow] = open_tasks(session, instance.id)
+    engine.complete(follow.id, actor=people.secretary, now=when, post=followed_up(satisfaction))
+    return instance

@@ -92,7 +92,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 def _register_blueprints(app: Flask) -> None:
     from . import auth, camunda_rest, commands, errors, security, sso, views
     from .blueprints import admin, api, definitions, inbox, jobs_api, messages_api, portal, processes
-    from .blueprints.iso import objectives, risks
+    from .blueprints.iso import complaints, documents, objectives, risks
 
     security.register(app)
     app.before_request(auth.load_user)
@@ -104,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp)
     app.register_blueprint(objectives.bp)
     app.register_blueprint(risks.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(complaints.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(jobs_api.bp)
     csrf.exempt(jobs_api.bp)

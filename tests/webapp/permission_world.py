@@ -33,6 +33,8 @@ from engine import (
     queries,
 )
 from engine.db import Base
+from engine.iso.complaints import Complaint
+from engine.iso.documents import DocumentIssue
 from engine.iso.risks import Risk
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
@@ -41,7 +43,7 @@ from engine.org.models import Unit, User
 from engine.org.notices import notify
 from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, library_files, make_unit, make_user
-from tests.iso_flows import UnitPeople, run_risk_assessment
+from tests.iso_flows import UnitPeople, run_complaint, run_document_control, run_risk_assessment
 from webapp import create_app
 from webapp.auth import SESSION_TOKEN
 from webapp.extensions import db, now
@@ -371,4 +373,9 @@ def _registers(world: World, session: Session, engine: Engine, unit: Unit, at: d
     people = UnitPeople(unit, world.user("thuky"), world.user("giamdoc"), {"vp": world.user("truongphong")})
     assessed = run_risk_assessment(session, engine, people, at, ["vp"])
     world.ids["risk"] = session.scalar(select(Risk.id).where(Risk.instance_id == assessed.id).limit(1))
+    issued = run_document_control(session, engine, people, at, "QT-01")
+    world.ids["document"] = session.scalar(select(DocumentIssue.document_id).where(DocumentIssue.instance_id ==
+                                                                                   issued.id))  # fmt: skip
+    handled = run_complaint(session, engine, people, at)
+    world.ids["complaint"] = session.scalar(select(Complaint.id).where(Complaint.instance_id == handled.id))
 

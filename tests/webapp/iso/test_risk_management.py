@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import Engine, ProcessInstance, Unit, sweep_timers
+from engine import Engine, ProcessInstance, sweep_timers
 from engine.iso.risks import Risk
 from engine.runtime.models import Timer
-from tests.conftest import make_unit, make_user
 from tests.iso_flows import (
     assessed,
     decision,
@@ -31,45 +28,8 @@ from tests.iso_flows import (
     rows,
     treated,
 )
-from tests.webapp.conftest import login
+from tests.webapp.iso.conftest import Office
 from webapp.extensions import sa_session
-
-
-@dataclass
-class Office:
-    """A unit and who plays which part in it, each with a browser of their own."""
-
-    app: Flask
-    unit_id: int
-    secretary: str
-    leader: str
-    heads: dict[str, str]
-
-    def browser(self, username: str) -> FlaskClient:
-        return login(self.app.test_client(), username)
-
-
-@pytest.fixture
-def demo(app: Flask) -> Office:
-    with app.app_context():
-        unit = sa_session().scalar(select(Unit).where(Unit.code == "skhcn-daklak"))
-        assert unit is not None
-        unit_id = unit.id
-    return Office(app, unit_id, "thuky", "giamdoc", {"vp": "truongphong", "qlkh": "truongphong2",
-                                                         "qlcn": "truongphong3"})  # fmt: skip
-
-
-@pytest.fixture
-def second(app: Flask) -> Office:
-    """A second unit with one department and its own secretary, leader and head."""
-    with app.app_context():
-        session = sa_session()
-        unit = make_unit(session)
-        make_user(session, "thuky_bmt", unit, ("iso_secretary",), "vp")
-        make_user(session, "chutich_bmt", unit, ("unit_leader",))
-        make_user(session, "truongphong_bmt", unit, ("department_head",), "vp")
-        unit_id = unit.id
-    return Office(app, unit_id, "thuky_bmt", "chutich_bmt", {"vp": "truongphong_bmt"})
 
 
 def tasks(office: Office, instance_id: int, element_id: str) -> list[str]:
