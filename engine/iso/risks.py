@@ -276,6 +276,8 @@ def register_risks(job: JobContext) -> dict[str, Any]:
     departments = _departments(session, instance.unit_id)
     for number, row in enumerate(rows, start=1):
         session.add(_new_risk(session, job, assessment, departments, row, f"treatedRisks[{number}]"))
+    if not rows:  # nothing to monitor: the process ends here
+        assessment.status, assessment.closed_at = "closed", job.now
     session.flush()
     notified = _notify_report(session, job, assessment)
     job.record("risks_registered", {"assessment": assessment.id, "risks": len(rows), "notified_users": notified})

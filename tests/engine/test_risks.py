@@ -27,6 +27,7 @@ from tests.iso_flows import (
     identified,
     monitored,
     open_tasks,
+    reported,
     risk_plan,
     run_risk_assessment,
 )
@@ -179,6 +180,28 @@ def test_monitoring_goes_round_every_quarter_keeping_each_round_until_it_is_stop
 def test_monitoring_ends_by_itself_when_every_risk_is_closed(session: Session, demo: UnitPeople, clock: Clock) -> None:
     instance = assess(session, demo, clock)
     monitoring_round(session, demo, instance.id, close=("RR-2027-001", "RR-2027-002", "RR-2027-003", "RR-2027-004"))
+    session.expire_all()
+    assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
+    assert session.scalars(select(RiskAssessment.status)).one() == "closed"
+    assert session.scalars(select(Timer).where(Timer.state == "waiting")).all() == []
+
+
+def test_an_assessment_that_keeps_no_risk_is_reported_and_ends_without_monitoring(
+    session: Session, demo: UnitPeople, clock: Clock
+) -> None:
+    engine = Engine(session)
+    instance = engine.start("risk_management", actor=demo.secretary, unit_id=demo.unit.id, now=clock.now)
+    [plan] = open_tasks(session, instance.id)
+    engine.complete(plan.id, actor=demo.secretary, now=clock.now, post=risk_plan(["vp"]))
+    [approve] = open_tasks(session, instance.id)
+    engine.complete(approve.id, actor=demo.leader, now=clock.now, post=decision("approve"))
+    [identify] = open_tasks(session, instance.id)
+    engine.complete(identify.id, actor=demo.heads["vp"], now=clock.now, post=identified("vp"))
+    [assess_task] = open_tasks(session, instance.id)  # the secretary finds both are not risks after all
+    engine.complete(assess_task.id, actor=demo.secretary, now=clock.now, post={"_rows:allRisks": ["0"]})
+    [report] = open_tasks(session, instance.id)
+    assert report.element_id == "report_results"  # no department has a risk to treat
+    engine.complete(report.id, actor=demo.secretary, now=clock.now, post=reported())
     session.expire_all()
     assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
     assert session.scalars(select(RiskAssessment.status)).one() == "closed"

@@ -237,8 +237,10 @@ def test_the_public_portal_lists_procedures_by_name(session: Session, people: Pe
     fixtures = [SourceFile(n, (FIXTURES / n).read_bytes()) for n in ("rework_loop.bpmn", "supplement.bpmn")]
     Deployer(session).deploy(fixtures, actor=people.outsider_member, now=clock.now, unit_id=people.other_unit.id)
     listed = [d.key for d in versions.published(session, people.other_unit.id)]
-    # "Giải quyết hồ sơ…", "Phê duyệt mục tiêu…", "Rework loop": not the order of their ids
-    assert listed == ["supplement", "quality_objectives", "rework_loop"]
+    # "Giải quyết hồ sơ…", "Kiểm soát…", "Phê duyệt mục tiêu…", "Quản lý rủi ro", "Rework loop", "Tiếp nhận…":
+    # not the order of their ids
+    assert listed == ["supplement", "document_control", "quality_objectives", "risk_management", "rework_loop",
+                      "complaint_handling"]
 
 
 def test_a_change_control_job_decides_its_own_draft_once_and_refuses_anything_else_word_for_word(
