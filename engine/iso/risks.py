@@ -44,7 +44,10 @@ REVIEW_JOB = "eiso.review_risks"
 LEVELS = ("critical", "high", "medium", "low")
 """Risk levels as the decision table ``riskPriority`` gives them, highest first."""
 LEVEL_NAMES = {"critical": "Rất cao", "high": "Cao", "medium": "Trung bình", "low": "Thấp"}
-STATUSES = ("open", "closed")
+STATUSES = ("open", "closed", "transferred")
+"""Open: monitored; closed: under control; transferred: still open when its assessment's monitoring ended, to be
+taken up by the next assessment."""
+REVIEWED_STATUSES = ("open", "closed")
 TREATMENTS = ("reduce", "avoid", "transfer", "accept")
 ACTION_STATUSES = ("not_started", "in_progress", "done", "none")
 EFFECTIVENESS = ("effective", "not_effective", "not_evaluated")
@@ -111,7 +114,7 @@ class Risk(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     action_status: Mapped[str] = mapped_column(String(12))
     effectiveness: Mapped[str] = mapped_column(String(16), default="not_evaluated")
-    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    status: Mapped[str] = mapped_column(String(12))  # open | closed | transferred
     identified_at: Mapped[datetime]
     reviewed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -137,7 +140,7 @@ class RiskReview(Base):
     level: Mapped[str] = mapped_column(String(12))
     action_status: Mapped[str] = mapped_column(String(12))
     effectiveness: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12))
     note: Mapped[str] = mapped_column(Text, default="")
     risk: Mapped[Risk] = relationship(back_populates="reviews")
     reviewer: Mapped[User | None] = relationship()
@@ -342,6 +345,8 @@ def review_risks(job: JobContext) -> dict[str, Any]:
     open_risks = [r for r in assessment.risks if r.status == "open"]
     if data.get("continueMonitoring") == "stop" or not open_risks:
         assessment.status, assessment.closed_at = "closed", job.now
+        for risk in open_risks:
+            risk.status = "transferred"
     session.flush()
     notified = _notify_untreated(session, job, assessment)
     job.record("risks_reviewed", {"assessment": assessment.id, "round": round_, "reviewed": len(rows),
@@ -362,7 +367,7 @@ def _apply_review(risk: Risk, row: Mapping[str, Any], scored: _Scored, job: JobC
     risk.due_date = None if accepted else _date(row.get("dueDate"), f"{where}.dueDate")
     risk.action_status = _one_of(row.get("actionStatus"), ACTION_STATUSES, f"{where}.actionStatus")
     risk.effectiveness = _one_of(row.get("effectiveness"), EFFECTIVENESS, f"{where}.effectiveness")
-    status = _one_of(row.get("status"), STATUSES, f"{where}.status")
+    status = _one_of(row.get("status"), REVIEWED_STATUSES, f"{where}.status")
     if status == "closed" and risk.status != "closed":
         risk.closed_at = job.now
     risk.status, risk.reviewed_at = status, job.now

@@ -174,6 +174,9 @@ def test_monitoring_goes_round_every_quarter_keeping_each_round_until_it_is_stop
     assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
     assessment = session.scalars(select(RiskAssessment)).one()
     assert (assessment.status, assessment.review_rounds) == ("closed", 13)
+    statuses = {code: risk.status for code, risk in by_code(session).items()}
+    assert statuses == {"RR-2027-001": "transferred", "RR-2027-002": "transferred", "RR-2027-003": "transferred",
+                        "RR-2027-004": "closed"}  # still open when monitoring stopped: for the next assessment
     assert session.scalar(select(func.count()).select_from(RiskReview)) == 4 + 2 * 4 + 11 * 3  # round 0, then open ones
 
 

@@ -20,7 +20,7 @@ from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names
 bp = Blueprint("risks", __name__)
 
 LEVELS = {"critical": N_("Very high"), "high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
-STATUSES = {"open": N_("Being monitored"), "closed": N_("Closed")}
+STATUSES = {"open": N_("Being monitored"), "closed": N_("Closed"), "transferred": N_("Left to the next assessment")}
 TREATMENTS = {"reduce": N_("Reduce"), "avoid": N_("Avoid"), "transfer": N_("Transfer or share"),
               "accept": N_("Accept and monitor")}  # fmt: skip
 ACTION_STATUSES = {"not_started": N_("Not started"), "in_progress": N_("In progress"), "done": N_("Done"),
