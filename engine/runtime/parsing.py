@@ -9,6 +9,7 @@ serializer already stores).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,33 +52,53 @@ class CallTask(UserTask):
     """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
 
 
-class _FreshOutputCollection:
-    """Camunda 8 collects a multi-instance activity's ``outputCollection`` anew each time the activity
-    starts (Zeebe keeps it local to the multi-instance body until it completes), so an activity inside a
-    loop (a monitoring round, a rework) gathers this round's results; SpiffWorkflow would find the last
-    round's list and refuse to go on. A collection updated in place (input and output the same
-    variable) is left as it is."""
+class _ZeebeOutputCollection:
+    """A Camunda 8 ``outputCollection`` as Zeebe fills it.
+
+    It is made anew each time the activity starts (Zeebe keeps it local to the multi-instance body until it
+    completes), so an activity inside a loop (a monitoring round, a rework) gathers this round's results;
+    SpiffWorkflow would find the last round's list and refuse to go on. And it is in the order of the input
+    collection, whatever order the instances finish in: the output of item *i* is at position *i* (null for
+    an instance a completion condition cut short), so a diagram may pair both lists by position; SpiffWorkflow
+    appends in the order the instances finish. A collection updated in place (input and output the same
+    variable) is left as SpiffWorkflow handles it."""
 
     data_input: TaskDataReference | None
     data_output: TaskDataReference | None
 
-    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+    def _separate_output(self) -> TaskDataReference | None:
         output, given = self.data_output, self.data_input
-        if output is not None and (given is None or given.bpmn_id != output.bpmn_id):
+        return output if output is not None and (given is None or given.bpmn_id != output.bpmn_id) else None
+
+    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+        output = self._separate_output()
+        if output is not None:
             my_task.data.pop(output.bpmn_id, None)
         super().init_data_output_with_input_data(my_task, input_data)  # type: ignore[misc]
+        if output is not None and isinstance(input_data, Sequence) and not isinstance(input_data, str):
+            output.set(my_task, [None] * len(input_data))
 
     def init_data_output_with_cardinality(self, my_task: Any) -> None:
         if self.data_output is not None:
             my_task.data.pop(self.data_output.bpmn_id, None)
         super().init_data_output_with_cardinality(my_task)  # type: ignore[misc]
 
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        output = self._separate_output()
+        collected = output.get(child.parent) if output is not None else None
+        super().merge_child(workflow, child)  # type: ignore[misc]
+        if not isinstance(collected, list):
+            return
+        index = child.internal_data.get("key_or_index")
+        if isinstance(index, int) and index < len(collected) - 1 and collected[index] is None:
+            collected[index] = collected.pop()  # appended at the end: put it at its item's place
 
-class EisoParallelMultiInstance(_FreshOutputCollection, ParallelMultiInstanceTask):
+
+class EisoParallelMultiInstance(_ZeebeOutputCollection, ParallelMultiInstanceTask):
     """A parallel multi-instance activity (one instance per item at once)."""
 
 
-class EisoSequentialMultiInstance(_FreshOutputCollection, SequentialMultiInstanceTask):
+class EisoSequentialMultiInstance(_ZeebeOutputCollection, SequentialMultiInstanceTask):
     """A sequential multi-instance activity (one item after the other)."""
 
 

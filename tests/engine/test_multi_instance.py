@@ -60,3 +60,22 @@ def test_a_multi_instance_activity_in_a_loop_collects_each_rounds_outputs_afresh
         engine.complete(consolidate.id, actor=users["thuky"], now=clock.now, variables={"again": round_ < 3})
     session.expire_all()
     assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("order", [("qlcn", "vp", "qlkh"), ("qlkh", "qlcn", "vp")])
+def test_the_output_collection_follows_the_input_collection_whatever_order_the_instances_finish_in(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, order: tuple[str, ...]
+) -> None:
+    """As in Zeebe, the output of item i is at position i, so a diagram may pair both lists by position."""
+    deploy_fixture(session, clock.now, "review_mi_c8.bpmn")
+    engine = Engine(session)
+    instance = engine.start("review_mi_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    heads = {"vp": "truongphong", "qlkh": "truongphong2", "qlcn": "truongphong3"}
+    reports = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id, TaskRow.state == "open")).all()
+    by_department = {engine.task_data(t)["department"]["value"]: t for t in reports}
+    for department in order:
+        engine.complete(by_department[department].id, actor=users[heads[department]], now=clock.now,
+                        variables={"report": f"Báo cáo {department}"})  # fmt: skip
+    consolidate = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id,
+                                                        TaskRow.state == "open")).one()  # fmt: skip
+    assert engine.task_data(consolidate)["reports"] == ["Báo cáo vp", "Báo cáo qlkh", "Báo cáo qlcn"]

@@ -23,6 +23,7 @@ from engine.runtime.models import DecisionDefinition, ProcessInstance, Timer
 from tests.conftest import Clock, People, library_files, make_user
 from tests.iso_flows import (
     UnitPeople,
+    assessed,
     decision,
     identified,
     monitored,
@@ -30,6 +31,7 @@ from tests.iso_flows import (
     reported,
     risk_plan,
     run_risk_assessment,
+    treated,
 )
 
 BPMN = Path(__file__).parents[2] / "bpmn"
@@ -130,6 +132,37 @@ def test_only_the_heads_of_the_chosen_departments_identify_and_each_only_their_o
     with pytest.raises(NotAllowed):
         engine.complete(departments["qlkh"].id, actor=users["truongphong"], now=clock.now, post=identified("vp"))
     assert len(open_tasks(session, instance.id, "identify_risks")) == 2
+
+
+def test_each_risk_keeps_the_department_that_identified_it_whatever_order_the_heads_finish_in(
+    session: Session, demo: UnitPeople, clock: Clock
+) -> None:
+    engine = Engine(session)
+    instance = engine.start("risk_management", actor=demo.secretary, unit_id=demo.unit.id, now=clock.now)
+    [plan] = open_tasks(session, instance.id)
+    engine.complete(plan.id, actor=demo.secretary, now=clock.now, post=risk_plan(["vp", "qlkh", "qlcn"]))
+    [approve] = open_tasks(session, instance.id)
+    engine.complete(approve.id, actor=demo.leader, now=clock.now, post=decision("approve"))
+    tasks = {engine.task_data(t)["department"]["value"]: t for t in open_tasks(session, instance.id)}
+    for code in ("qlcn", "vp", "qlkh"):  # not the order of the plan
+        engine.complete(tasks[code].id, actor=demo.heads[code], now=clock.now, post=identified(code))
+    [assess_task] = open_tasks(session, instance.id)
+    listed = engine.task_data(assess_task)["allRisks"]
+    assert all(r["description"].endswith(f"({r['department']})") for r in listed) and len(listed) == 6
+    engine.complete(assess_task.id, actor=demo.secretary, now=clock.now, post=assessed(listed))
+    groups = {}
+    for task in open_tasks(session, instance.id, "plan_treatment"):
+        group = engine.task_data(task)["group"]
+        groups[group["department"]["value"]] = (task, group)
+        assert all(r["department"] == group["department"]["value"] for r in group["risks"])
+    for code in ("qlkh", "qlcn", "vp"):
+        task, group = groups[code]
+        engine.complete(task.id, actor=demo.heads[code], now=clock.now, post=treated(group, owner=f"Trưởng {code}"))
+    [report] = open_tasks(session, instance.id)
+    engine.complete(report.id, actor=demo.secretary, now=clock.now, post=reported())
+    for risk in by_code(session).values():
+        assert risk.description.endswith(f"({risk.department.code})")
+        assert risk.owner in ("", f"Trưởng {risk.department.code}")
 
 
 def test_the_leader_returns_the_plan_with_a_reason_and_the_secretary_resubmits(
