@@ -40,7 +40,17 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.iso import assignments, audits, corrective_actions, objectives, policy, reviews
+from engine.iso import (
+    assignments,
+    audits,
+    complaints,
+    corrective_actions,
+    documents,
+    objectives,
+    policy,
+    reviews,
+    risks,
+)
 from engine.iso.objectives import (
     PROGRESS_STATUSES,
     ObjectiveRow,
@@ -149,11 +159,25 @@ JOB_HANDLERS: Mapping[str, Handler] = MappingProxyType({
     objectives.LOAD_FOLLOWUP_JOB: objectives.load_followup,
     objectives.RECORD_PROGRESS_JOB: objectives.record_progress,
     policy.PUBLISH_JOB: policy.publish_policy,
+    complaints.REGISTER_JOB: complaints.register_complaint,
+    complaints.ASSIGN_JOB: complaints.assign_complaint,
+    complaints.ANSWER_JOB: complaints.answer_complaint,
+    complaints.CLOSE_JOB: complaints.close_complaint,
+    documents.CHECK_JOB: documents.check_document,
+    documents.ISSUE_JOB: documents.issue_document,
+    risks.REGISTER_JOB: risks.register_risks,
+    risks.REVIEW_JOB: risks.review_risks,
     versions.ACTIVATE_JOB: versions.activate_version,
     versions.RETURN_JOB: versions.return_version,
 })  # fmt: skip
 """Every job type eISO does itself (inside the command that reaches the step), and its handler."""
 JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
+    complaints.REGISTER_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.ASSIGN_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.ANSWER_JOB: frozenset({complaints.PROCESS_KEY}),
+    complaints.CLOSE_JOB: frozenset({complaints.PROCESS_KEY}),
+    documents.CHECK_JOB: frozenset({documents.PROCESS_KEY}),
+    documents.ISSUE_JOB: frozenset({documents.PROCESS_KEY}),
     objectives.PUBLISH_JOB: frozenset({objectives.PROCESS_KEY}),
     **dict.fromkeys((reviews.NOTICE_JOB, reviews.REPORTS_JOB, reviews.CONCLUDE_JOB), frozenset({reviews.PROCESS_KEY})),
     **dict.fromkeys(assignments.JOBS, frozenset({assignments.PROCESS_KEY})),
@@ -162,6 +186,8 @@ JOB_OWNERS: Mapping[str, frozenset[str]] = MappingProxyType({
     objectives.LOAD_FOLLOWUP_JOB: frozenset({objectives.FOLLOWUP_KEY}),
     objectives.RECORD_PROGRESS_JOB: frozenset({objectives.FOLLOWUP_KEY}),
     policy.PUBLISH_JOB: frozenset({policy.PROCESS_KEY}),
+    risks.REGISTER_JOB: frozenset({risks.PROCESS_KEY}),
+    risks.REVIEW_JOB: frozenset({risks.PROCESS_KEY}),
     versions.ACTIVATE_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
     versions.RETURN_JOB: frozenset({versions.CHANGE_CONTROL_KEY}),
 })  # fmt: skip
@@ -182,6 +208,8 @@ __all__ = [
     "queries", "versions", "instance_moves", "reviews", "assignments", "audits", "corrective_actions", "notices",
     "outbox", "idempotency", "iso_calendar",
     "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import", "dossiers",
+    # the ISO registers' queries (engine/iso/)
+    "risks", "documents", "complaints",
     # single sign-on through an OpenID provider (the protocol is the web layer's)
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation

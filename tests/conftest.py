@@ -127,7 +127,8 @@ def unit(session: Session) -> Unit:
 
 
 def library_files() -> list[SourceFile]:
-    return [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+    kinds = (".bpmn", ".form", ".dmn")
+    return [SourceFile(p.name, p.read_bytes()) for p in sorted(LIBRARY.iterdir()) if p.suffix in kinds]
 
 
 @pytest.fixture

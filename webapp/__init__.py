@@ -105,7 +105,16 @@ def _register_blueprints(app: Flask) -> None:
         processes,
         tokens,
     )
-    from .blueprints.iso import assignments, audits, corrective_actions, objectives, reviews
+    from .blueprints.iso import (
+        assignments,
+        audits,
+        complaints,
+        corrective_actions,
+        documents,
+        objectives,
+        reviews,
+        risks,
+    )
 
     security.register(app)
     app.before_request(auth.load_user)
@@ -120,6 +129,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignments.bp)
     app.register_blueprint(audits.bp)
     app.register_blueprint(corrective_actions.bp)
+    app.register_blueprint(risks.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(complaints.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(jobs_api.bp)
     csrf.exempt(jobs_api.bp)

@@ -28,7 +28,7 @@ from engine import (
 
 from .extensions import deployer, now, sa_session
 
-DEPLOYABLE = (".bpmn", ".form")
+DEPLOYABLE = (".bpmn", ".form", ".dmn")
 
 
 def collect_files(paths: list[Path]) -> list[SourceFile]:
@@ -77,7 +77,7 @@ def _unit_id(code: str) -> int:
 @click.option("--summary", default="", help="What changed, for the reviewer and the people notified.")
 @with_appcontext
 def deploy_command(paths: tuple[Path, ...], documentation: bool, unit_code: str | None, summary: str) -> None:
-    """Deploy .bpmn and .form files (or folders of them) as one deployment."""
+    """Deploy .bpmn, .form and .dmn files (or folders of them) as one deployment."""
     deploy_paths(list(paths), source="cli", documentation=documentation, unit_code=unit_code, summary=summary)
 
 

@@ -9,6 +9,7 @@ serializer already stores).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,12 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    NoneTask,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    UserTask,
+)
 
 from engine.runtime.events import EisoConditional
 from engine.runtime.timers import TIMER_CLASSES
@@ -44,6 +50,56 @@ class JobTask(UserTask):
 
 class CallTask(UserTask):
     """A call activity: waits while the process it calls runs as an instance of its own (as in Camunda)."""
+
+
+class _ZeebeOutputCollection:
+    """A Camunda 8 ``outputCollection`` as Zeebe fills it.
+
+    It is made anew each time the activity starts (Zeebe keeps it local to the multi-instance body until it
+    completes), so an activity inside a loop (a monitoring round, a rework) gathers this round's results;
+    SpiffWorkflow would find the last round's list and refuse to go on. And it is in the order of the input
+    collection, whatever order the instances finish in: the output of item *i* is at position *i* (null for
+    an instance a completion condition cut short), so a diagram may pair both lists by position; SpiffWorkflow
+    appends in the order the instances finish. A collection updated in place (input and output the same
+    variable) is left as SpiffWorkflow handles it."""
+
+    data_input: TaskDataReference | None
+    data_output: TaskDataReference | None
+
+    def _separate_output(self) -> TaskDataReference | None:
+        output, given = self.data_output, self.data_input
+        return output if output is not None and (given is None or given.bpmn_id != output.bpmn_id) else None
+
+    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+        output = self._separate_output()
+        if output is not None:
+            my_task.data.pop(output.bpmn_id, None)
+        super().init_data_output_with_input_data(my_task, input_data)  # type: ignore[misc]
+        if output is not None and isinstance(input_data, Sequence) and not isinstance(input_data, str):
+            output.set(my_task, [None] * len(input_data))
+
+    def init_data_output_with_cardinality(self, my_task: Any) -> None:
+        if self.data_output is not None:
+            my_task.data.pop(self.data_output.bpmn_id, None)
+        super().init_data_output_with_cardinality(my_task)  # type: ignore[misc]
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        output = self._separate_output()
+        collected = output.get(child.parent) if output is not None else None
+        super().merge_child(workflow, child)  # type: ignore[misc]
+        if not isinstance(collected, list):
+            return
+        index = child.internal_data.get("key_or_index")
+        if isinstance(index, int) and index < len(collected) - 1 and collected[index] is None:
+            collected[index] = collected.pop()  # appended at the end: put it at its item's place
+
+
+class EisoParallelMultiInstance(_ZeebeOutputCollection, ParallelMultiInstanceTask):
+    """A parallel multi-instance activity (one instance per item at once)."""
+
+
+class EisoSequentialMultiInstance(_ZeebeOutputCollection, SequentialMultiInstanceTask):
+    """A sequential multi-instance activity (one item after the other)."""
 
 
 class PassThroughTask(NoneTask):
@@ -149,7 +205,7 @@ def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> 
         "output_item": ref(variable_name(info["output_element"])) if info.get("output_element") else None,
         "condition": info.get("completion"),
     }
-    cls = self.SEQUENTIAL_MI_CLASS if info.get("sequential") else self.PARALLEL_MI_CLASS
+    cls = EisoSequentialMultiInstance if info.get("sequential") else EisoParallelMultiInstance
     self.task = cls(self.spec, original.name, description="MultiInstance", **params)
     self._copy_task_attrs(original, loop_characteristics)
 

@@ -9,7 +9,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    NoneTask,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    UserTask,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -19,7 +24,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 
 from engine.data_check import bounded_state
 from engine.runtime.events import EisoConditional
-from engine.runtime.parsing import CallTask, JobTask, PassThroughTask
+from engine.runtime.parsing import (
+    CallTask,
+    EisoParallelMultiInstance,
+    EisoSequentialMultiInstance,
+    JobTask,
+    PassThroughTask,
+)
 from engine.runtime.script_engine import SandboxedScriptEngine
 from engine.runtime.timers import EisoCycle, EisoDuration, EisoTimeDate
 
@@ -28,6 +39,8 @@ _config[EisoConditional] = DEFAULT_CONFIG[ConditionalEventDefinition]
 _config[JobTask] = DEFAULT_CONFIG[UserTask]
 _config[CallTask] = DEFAULT_CONFIG[UserTask]
 _config[PassThroughTask] = DEFAULT_CONFIG[NoneTask]
+_config[EisoParallelMultiInstance] = DEFAULT_CONFIG[ParallelMultiInstanceTask]
+_config[EisoSequentialMultiInstance] = DEFAULT_CONFIG[SequentialMultiInstanceTask]
 for _ours, _stock in ((EisoTimeDate, TimeDateEventDefinition), (EisoDuration, DurationTimerEventDefinition),
                       (EisoCycle, CycleTimerEventDefinition)):  # fmt: skip
     _config[_ours] = DEFAULT_CONFIG[_stock]

@@ -37,6 +37,9 @@ from engine import (
     tokens,
 )
 from engine.db import Base
+from engine.iso.complaints import Complaint
+from engine.iso.documents import DocumentIssue
+from engine.iso.risks import Risk
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
 from engine.org.login_sessions import open_session
@@ -44,6 +47,7 @@ from engine.org.models import Unit, User
 from engine.org.notices import notify
 from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, library_files, make_unit, make_user
+from tests.iso_flows import UnitPeople, run_complaint, run_document_control, run_risk_assessment
 from webapp import create_app
 from webapp.auth import SESSION_TOKEN
 from webapp.extensions import db, now
@@ -350,6 +354,7 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     _stored_file(world, session, engine, unit, at)
     session.commit()
     _registers(world, session, engine, unit, at)
+    _iso_registers(world, session, engine, unit, at)
     session.commit()
 
 
@@ -446,3 +451,16 @@ def _registers(world: World, session: Session, engine: Engine, unit: Unit, at: d
     world.ids.update(review=session.scalar(select(kept.id).where(kept.instance_id == review.id)),
                      review_action=session.scalar(select(reviews.ReviewAction.id)),
                      assignment=session.scalar(select(assigned.id).where(assigned.instance_id == job.id)))  # fmt: skip
+
+
+def _iso_registers(world: World, session: Session, engine: Engine, unit: Unit, at: datetime) -> None:
+    """Rows of the ISO registers of the demo unit, each left by its process run to the end of its main path."""
+    people = UnitPeople(unit, world.user("thuky"), world.user("giamdoc"), {"vp": world.user("truongphong")})
+    assessed = run_risk_assessment(session, engine, people, at, ["vp"])
+    world.ids["risk"] = session.scalar(select(Risk.id).where(Risk.instance_id == assessed.id).limit(1))
+    issued = run_document_control(session, engine, people, at, "QT-01")
+    world.ids["document"] = session.scalar(select(DocumentIssue.document_id).where(DocumentIssue.instance_id ==
+                                                                                   issued.id))  # fmt: skip
+    handled = run_complaint(session, engine, people, at)
+    world.ids["complaint"] = session.scalar(select(Complaint.id).where(Complaint.instance_id == handled.id))
+

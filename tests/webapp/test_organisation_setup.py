@@ -93,7 +93,8 @@ def test_a_new_unit_is_set_up_and_runs_its_quality_objectives_end_to_end(empty_a
     system = basic("hethong", SYSTEM_PASSWORD)
 
     # the system administrator deploys the shipped library and creates the unit
-    files = [(io.BytesIO(p.read_bytes()), p.name) for p in sorted(LIBRARY.iterdir()) if p.suffix in (".bpmn", ".form")]
+    files = [(io.BytesIO(p.read_bytes()), p.name) for p in sorted(LIBRARY.iterdir())
+             if p.suffix in (".bpmn", ".form", ".dmn")]  # fmt: skip
     deployed = client.post("/api/v1/deployments", headers=system, data={"files": files},
                            content_type="multipart/form-data")  # fmt: skip
     assert deployed.status_code == 201, deployed.get_data(as_text=True)

@@ -366,6 +366,26 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                                                              refusal=404)},
     ("objectives.register", "/iso/objectives"): {"GET": Case("member", "/iso/objectives?unit={unit}",
                                                              refusal=404)},
+    # --- the ISO registers: any account reads its own units' rows; one row only in its unit ------------------
+    ("risks.register", "/iso/risks"): {
+        "GET": [Case("signed_in", "/iso/risks?year=2027&status=open"),
+                Case("signed_in", "/iso/risks?format=csv", variant="export")],
+    },
+    ("risks.risk", "/iso/risks/<int:risk_id>"): {"GET": Case("member", "/iso/risks/{risk}", refusal=404)},
+    ("documents.register", "/iso/documents"): {
+        "GET": [Case("signed_in", "/iso/documents?status=current&kind=procedure"),
+                Case("signed_in", "/iso/documents?format=csv", variant="export")],
+    },
+    ("documents.document", "/iso/documents/<int:document_id>"): {
+        "GET": Case("member", "/iso/documents/{document}", refusal=404),
+    },
+    ("complaints.register", "/iso/complaints"): {
+        "GET": [Case("signed_in", "/iso/complaints?timeliness=on_time&status=closed"),
+                Case("signed_in", "/iso/complaints?format=csv", variant="export")],
+    },
+    ("complaints.complaint", "/iso/complaints/<int:complaint_id>"): {
+        "GET": Case("member", "/iso/complaints/{complaint}", refusal=404),
+    },
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
         "GET": Case("admin_anywhere", "/admin/calendar"),

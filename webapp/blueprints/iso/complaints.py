@@ -1,0 +1,95 @@
+"""The register of complaints and feedback: every complaint of the person's units with its department, time limit
+and on-time result, the answer and the complainant's satisfaction, filtered, summed up and exported. Written by
+``bpmn/complaint-handling.bpmn`` (``engine.iso.complaints``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, render_template
+from flask_babel import gettext as _
+
+from engine import complaints
+
+from ...auth import login_required
+from ...errors import N_
+from ...exports import export_response
+from ...extensions import now, sa_session
+from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+
+bp = Blueprint("complaints", __name__)
+
+KINDS = {"complaint": N_("Complaint about the service"), "suggestion": N_("Suggestion"), "feedback": N_("Feedback"),
+         "praise": N_("Praise")}  # fmt: skip
+SOURCES = {"citizen": N_("Citizen"), "business": N_("Business or organisation"), "staff": N_("Staff member"),
+           "agency": N_("Another agency")}  # fmt: skip
+CHANNELS = {"in_person": N_("In person"), "phone": N_("Telephone"), "email": N_("E-mail"), "portal": N_("Portal"),
+            "post": N_("Letter"), "box": N_("Suggestion box")}  # fmt: skip
+STATUSES = {"received": N_("Newly received"), "assigned": N_("Being answered"), "answered": N_("Answer sent"),
+            "closed": N_("Finished")}  # fmt: skip
+TIMELINESS = {"on_time": N_("Answered on time"), "late": N_("Answered late"), "overdue": N_("Overdue"),
+              "pending": N_("Within the time limit")}  # fmt: skip
+FINDINGS = {"justified": N_("Justified"), "partly": N_("Partly justified"), "unjustified": N_("Not justified"),
+            "noted": N_("Noted")}  # fmt: skip
+SATISFACTION = {"very_satisfied": N_("Very satisfied"), "satisfied": N_("Satisfied"), "neutral": N_("Neutral"),
+                "dissatisfied": N_("Dissatisfied"), "": N_("Not reached")}  # fmt: skip
+
+
+def _filters() -> complaints.ComplaintFilter:
+    return complaints.ComplaintFilter(
+        unit_id=whole_number("unit"), year=whole_number("year"), status=one_of("status", STATUSES),
+        department_id=whole_number("department"), kind=one_of("kind", KINDS), source=one_of("source", SOURCES),
+        timeliness=one_of("timeliness", TIMELINESS),
+    )  # fmt: skip
+
+
+def _columns() -> list[tuple[str, str]]:
+    return [
+        ("code", _("Code")), ("received_at", _("Received")), ("unit", _("Unit")), ("kind", _("Kind")),
+        ("source", _("Sender")), ("channel", _("Channel")), ("complainant", _("Complainant")),
+        ("subject", _("Subject")), ("department", _("Department")), ("answer_days", _("Time limit (working days)")),
+        ("due_at", _("Answer due")), ("answered_at", _("Answered")), ("timeliness", _("On-time result")),
+        ("finding", _("Verification result")), ("satisfaction", _("Satisfaction")), ("status", _("Status")),
+        ("instance", _("Process")),
+    ]  # fmt: skip
+
+
+def _row(complaint: Any, at: Any) -> dict[str, Any]:
+    return {
+        "code": complaint.code, "received_at": complaint.received_at, "unit": complaint.unit.name,
+        "kind": names(KINDS, complaint.kind), "source": names(SOURCES, complaint.source),
+        "channel": names(CHANNELS, complaint.channel), "complainant": complaint.complainant,
+        "subject": complaint.subject, "department": complaint.department.name if complaint.department else "",
+        "answer_days": complaint.answer_days, "due_at": complaint.due_at, "answered_at": complaint.answered_at,
+        "timeliness": names(TIMELINESS, complaint.timeliness(at)), "finding": names(FINDINGS, complaint.finding),
+        "satisfaction": names(SATISFACTION, complaint.satisfaction) if complaint.status == "closed" else "",
+        "status": names(STATUSES, complaint.status),
+        "instance": complaint.instance_id,
+    }  # fmt: skip
+
+
+@bp.get("/iso/complaints")
+@login_required
+def register() -> Any:
+    filters, fmt, at = _filters(), export_format(), now()
+    if fmt is not None:
+        found, _total = complaints.find_complaints(sa_session(), g.user, filters, now=at)
+        return export_response("so-theo-doi-phan-anh", _columns(), [_row(c, at) for c in found], fmt)
+    page = page_number()
+    found, total = complaints.find_complaints(sa_session(), g.user, filters, now=at, limit=PAGE_SIZE,
+                                              offset=(page - 1) * PAGE_SIZE)  # fmt: skip
+    return render_template("iso/complaints.html", complaints=found, page=Page(page, total), filters=filters,
+                           choices=choices(), link=link, summary=complaints.summary(sa_session(), g.user, filters,
+                                                                                     now=at),
+                           now=at, kinds=KINDS, sources=SOURCES, statuses=STATUSES, timeliness=TIMELINESS,
+                           satisfaction=SATISFACTION)  # fmt: skip
+
+
+@bp.get("/iso/complaints/<int:complaint_id>")
+@login_required
+def complaint(complaint_id: int) -> Any:
+    found = complaints.complaint_for(sa_session(), g.user, complaint_id)
+    return render_template("iso/complaint.html", complaint=found, now=now(), kinds=KINDS, sources=SOURCES,
+                           channels=CHANNELS, statuses=STATUSES, timeliness=TIMELINESS, findings=FINDINGS,
+                           satisfaction=SATISFACTION)  # fmt: skip

@@ -1,0 +1,80 @@
+"""The register of controlled documents: every issue of the person's units' documents (current and superseded),
+filtered and exported; one document with its current content and its revision log. Written by
+``bpmn/document-control.bpmn`` (``engine.iso.documents``); files download through the instance's file store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, render_template
+from flask_babel import gettext as _
+
+from engine import documents
+
+from ...auth import login_required
+from ...errors import N_
+from ...exports import export_response
+from ...extensions import sa_session
+from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+
+bp = Blueprint("documents", __name__)
+
+KINDS = {"procedure": N_("Procedure"), "instruction": N_("Work instruction"), "regulation": N_("Regulation"),
+         "manual": N_("Quality manual"), "form": N_("Form"), "other": N_("Other document")}  # fmt: skip
+STATUSES = {"current": N_("In force"), "superseded": N_("Superseded")}
+CHANGES = {"new": N_("First issue"), "revise": N_("Revision")}
+SECTIONS = {"purpose": N_("Purpose"), "scope": N_("Scope"), "references": N_("References"),
+            "definitions": N_("Definitions and abbreviations"), "steps": N_("Procedure steps"), "forms": N_("Forms"),
+            "records": N_("Records kept")}  # fmt: skip
+
+
+def _filters() -> documents.IssueFilter:
+    return documents.IssueFilter(unit_id=whole_number("unit"), year=whole_number("year"),
+                                 status=one_of("status", STATUSES), kind=one_of("kind", KINDS),
+                                 department_id=whole_number("department"))  # fmt: skip
+
+
+def _columns() -> list[tuple[str, str]]:
+    return [
+        ("code", _("Code")), ("title", _("Document title")), ("kind", _("Kind")), ("unit", _("Unit")),
+        ("department", _("Department")), ("number", _("Issue")), ("status", _("Status")),
+        ("issued_on", _("Issued on")), ("effective_on", _("In force from")), ("decision", _("Decision")),
+        ("change", _("Change")), ("summary", _("What changed")), ("drafted_by", _("Drafted by")),
+        ("reviewed_by", _("Reviewed by")), ("approved_by", _("Approved by")), ("distribution", _("Distributed to")),
+        ("instance", _("Process")),
+    ]  # fmt: skip
+
+
+def _row(issue: Any) -> dict[str, Any]:
+    document = issue.document
+    return {
+        "code": document.code, "title": issue.title, "kind": names(KINDS, document.kind), "unit": document.unit.name,
+        "department": document.department.name if document.department else "", "number": issue.number,
+        "status": names(STATUSES, issue.status), "issued_on": issue.issued_on, "effective_on": issue.effective_on,
+        "decision": issue.decision_number, "change": names(CHANGES, issue.change_type), "summary": issue.change_summary,
+        "drafted_by": issue.drafted_by, "reviewed_by": issue.reviewed_by, "approved_by": issue.approved_by,
+        "distribution": [d["name"] for d in issue.distribution], "instance": issue.instance_id,
+    }  # fmt: skip
+
+
+@bp.get("/iso/documents")
+@login_required
+def register() -> Any:
+    filters, fmt = _filters(), export_format()
+    if fmt is not None:
+        found, _total = documents.find_issues(sa_session(), g.user, filters)
+        return export_response("danh-muc-tai-lieu", _columns(), [_row(i) for i in found], fmt)
+    page = page_number()
+    found, total = documents.find_issues(sa_session(), g.user, filters, limit=PAGE_SIZE,
+                                         offset=(page - 1) * PAGE_SIZE)  # fmt: skip
+    return render_template("iso/documents.html", issues=found, page=Page(page, total), filters=filters,
+                           choices=choices(), link=link, kinds=KINDS, statuses=STATUSES, changes=CHANGES)  # fmt: skip
+
+
+@bp.get("/iso/documents/<int:document_id>")
+@login_required
+def document(document_id: int) -> Any:
+    found = documents.document_for(sa_session(), g.user, document_id)
+    return render_template("iso/document.html", document=found, current=found.current, kinds=KINDS,
+                           statuses=STATUSES, changes=CHANGES, sections=SECTIONS)  # fmt: skip
