@@ -177,8 +177,12 @@ class TaskNotFound(NotFound):
 
 
 class DefinitionNotFound(NotFound):
-    def __init__(self, key: str) -> None:
-        super().__init__("No active process definition with key '%(key)s'. Deploy it first.", key=key)
+    def __init__(self, key: str, *, documentation: bool = False) -> None:
+        if documentation:  # deployed, but as a diagram to read: "deploy it first" would send people in circles
+            super().__init__("'%(key)s' is deployed as a documentation diagram only, so it cannot be started; deploy "
+                             "a runnable version (tick 'Executable' in Camunda Modeler) to start it.", key=key)
+        else:
+            super().__init__("No active process definition with key '%(key)s'. Deploy it first.", key=key)
         self.key = key
 
 

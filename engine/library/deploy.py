@@ -313,7 +313,10 @@ def _check_elements(
             _check_call(element["call"], problem)
         if "message" in element and element["type"] not in MESSAGE_THROW_TAGS:  # a thrown message: its job below
             message = element["message"]
-            if not message.get("name"):
+            if not message.get("name") and not message.get("ref"):
+                problem(Phrase("The message event names no message; choose or define one in the Message section of "
+                               "Camunda Modeler's properties panel."))  # fmt: skip
+            elif not message.get("name"):
                 problem(Phrase("The event refers to message '%(ref)s', which the file does not define; define it or "
                                "choose a defined one.", ref=message.get("ref")))  # fmt: skip
             elif message.get("correlation_key", "") and str(message["correlation_key"]).startswith(("=", "${")):

@@ -121,8 +121,17 @@ def runnable(session: Session, key: str, unit_id: int) -> ProcessDefinition:
     order = (ProcessDefinition.unit_id.is_(None), ProcessDefinition.version.desc())  # the unit's own line first
     definition = session.scalar(stmt.order_by(*order).limit(1))
     if definition is None:
-        raise DefinitionNotFound(key)
+        raise DefinitionNotFound(key, documentation=_documented(session, key, unit_id))
     return definition
+
+
+def _documented(session: Session, key: str, unit_id: int | None) -> bool:
+    """Whether ``key`` is active only as a documentation diagram where it was looked for."""
+    where = [ProcessDefinition.key == key, ProcessDefinition.status == "active",
+             ProcessDefinition.executable.is_(False)]  # fmt: skip
+    if unit_id is not None:
+        where.append(or_(ProcessDefinition.unit_id == unit_id, ProcessDefinition.unit_id.is_(None)))
+    return session.scalar(select(ProcessDefinition.id).where(*where).limit(1)) is not None
 
 
 def active_definition(session: Session, key: str, unit_id: int | None = None) -> ProcessDefinition:
@@ -139,7 +148,7 @@ def active_definition(session: Session, key: str, unit_id: int | None = None) ->
     )
     definition = session.scalar(stmt)
     if definition is None:
-        raise DefinitionNotFound(key)
+        raise DefinitionNotFound(key, documentation=_documented(session, key, None))
     return definition
 
 

@@ -322,3 +322,27 @@ def test_camunda7_event_subprocesses_non_interrupting_message_and_interrupting_e
     assert engine.task_data(tasks["report_fraud"])["fraudNote"] == "Hồ sơ giả"
     engine.complete(tasks["report_fraud"].id, actor=users["giamdoc"], now=clock.now, variables={})
     assert status(session, instance_id) == "completed"
+
+
+@pytest.mark.parametrize(("replace", "expected"), [
+    ('<bpmn:messageEventDefinition messageRef="Message_supplement" />', "The message event names no message; choose "
+     "or define one in the Message section of Camunda Modeler's properties panel."),
+    ('<bpmn:messageEventDefinition messageRef="Message_khac" />', "The event refers to message 'Message_khac', "
+     "which the file does not define; define it or choose a defined one."),
+])  # fmt: skip
+def test_a_message_event_without_its_message_is_refused_naming_what_is_missing(
+    session: Session, clock: Clock, replace: str, expected: str
+) -> None:
+    from engine import Deployer, SourceFile
+    from engine.errors import DeploymentRejected
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "supplement_message.bpmn").read_text(encoding="utf-8")
+    broken = text.replace('<bpmn:messageEventDefinition messageRef="Message_supplement" />',
+                          replace.replace(' messageRef="Message_supplement"', ""))  # fmt: skip
+    assert broken != text
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile("ho-so.bpmn", broken.encode())], actor=None, now=clock.now)
+    messages = [str(p.message) for p in refused.value.problems if p.element_id == "supplement"]
+    assert messages == [expected]
+    assert "None" not in " ".join(str(p.message) for p in refused.value.problems)

@@ -367,6 +367,31 @@ def test_a_key_nobody_runs_is_named_in_the_refusal(session: Session, people: Peo
         assert str(refused.value) == "No active process definition with key 'no_such_process'. Deploy it first."
 
 
+def test_a_key_deployed_only_as_documentation_says_so_instead_of_deploy_it_first(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from engine.errors import DefinitionNotFound
+    from tests.engine.probes import probe
+
+    people.unit.allow_direct_deploy = True
+    session.commit()
+    Deployer(session).deploy([probe("so_do_tham_khao", "Sơ đồ", {"a": 'candidateUsers="thuky"'}, executable=False)],
+                             actor=users["admin"], now=clock.now, unit_id=people.unit.id,
+                             as_documentation=True)  # fmt: skip
+    expected = ("'so_do_tham_khao' is deployed as a documentation diagram only, so it cannot be started; deploy a "
+                "runnable version (tick 'Executable' in Camunda Modeler) to start it.")  # fmt: skip
+    for find in (lambda: queries.runnable(session, "so_do_tham_khao", people.unit.id),
+                 lambda: queries.active_definition(session, "so_do_tham_khao")):  # fmt: skip
+        with pytest.raises(DefinitionNotFound) as refused:
+            find()
+        assert str(refused.value) == expected
+    # another unit does not run the first unit's documentation either: for it the key is simply not there
+    with pytest.raises(DefinitionNotFound) as elsewhere:
+        queries.runnable(session, "so_do_tham_khao", people.other_unit.id)
+    assert str(elsewhere.value).endswith("Deploy it first.")
+
+
 # --- orders, ties and limits; what a diagram overlay shows; the start list of a person in two units ------
 
 
