@@ -32,7 +32,7 @@ from engine.db import Base
 from engine.errors import EngineError, NotFound
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import roles_in_unit, users_with_role
+from engine.org.people import department_heads, roles_in_unit, users_with_role
 from engine.runtime.handlers import JobContext
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -197,20 +197,6 @@ def _part_of(job: JobContext) -> AssignmentPart:
     raise EngineError("The department '%(code)s' has no part in this job.", code=code)
 
 
-def _heads(session: Session, unit_id: int, department_id: int) -> list[User]:
-    stmt = (
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(
-            RoleAssignment.unit_id == unit_id,
-            RoleAssignment.role == "department_head",
-            RoleAssignment.department_id == department_id,
-            User.is_active.is_(True),
-        )
-        .distinct()
-    )
-    return list(session.scalars(stmt))
-
 
 def open_assignment(job: JobContext) -> dict[str, Any]:
     """The leader assigned the job: its row, one part per chosen department, a notice to each head."""
@@ -239,7 +225,7 @@ def open_assignment(job: JobContext) -> dict[str, Any]:
     session.flush()
     notified: list[str] = []
     for code in dict.fromkeys(chosen):
-        heads = _heads(session, instance.unit_id, departments[code].id)
+        heads = department_heads(session, instance.unit_id, departments[code].id)
         notify(
             session,
             heads,

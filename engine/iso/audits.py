@@ -34,9 +34,9 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 from engine.db import Base
 from engine.errors import EngineError
 from engine.org.calendar_days import calendar_for
-from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
-from engine.org.people import member_in, roles_in_unit, users_with_role
+from engine.org.people import department_heads, member_in, roles_in_unit, users_with_role
 from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
@@ -460,22 +460,12 @@ def _tell_departments(session: Session, job: JobContext, audit_round: AuditRound
         mine = [f for f in found if f.department_id == assignment.department_id]
         counts = ", ".join(f"{sum(f.classification == c for f in mine)} {names[c]}" for c in CLASSIFICATIONS)
         lines = [f"- {f.code} ({names[f.classification]}): {f.description}" for f in mine]
-        notify(session, _heads(session, unit.id, assignment.department_id), unit_id=unit.id,
+        notify(session, department_heads(session, unit.id, assignment.department_id), unit_id=unit.id,
                instance_id=job.instance.id, kind="audit_concluded",
                title=f"Kết luận {audit_round.title}: {assignment.department.name} có {counts}",
                body="\n".join([audit_round.conclusion, *lines]).strip(), now=job.now,
                link=f"/iso/audits/findings?unit={unit.code}&department={assignment.department.code}")  # fmt: skip
 
-
-def _heads(session: Session, unit_id: int, department_id: int) -> list[User]:
-    stmt = (
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
-               RoleAssignment.department_id == department_id, User.is_active.is_(True))
-        .distinct()
-    )  # fmt: skip
-    return list(session.scalars(stmt))
 
 
 def _sort_key(name: str) -> str:

@@ -21,10 +21,10 @@ from sqlalchemy.sql import ColumnElement
 from engine.db import Base
 from engine.errors import EngineError, NotFound
 from engine.org.calendar_days import calendar_for
-from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
 from engine.org.numbering import next_number
-from engine.org.people import unit_ids_of, users_with_role
+from engine.org.people import department_heads, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 
 PROCESS_KEY = "complaint_handling"
@@ -247,7 +247,7 @@ def assign_complaint(job: JobContext) -> dict[str, Any]:
     due = calendar_for(session, complaint.unit_id).add_working_days(complaint.received_at, days)
     complaint.department_id, complaint.answer_days, complaint.due_at = department.id, days, due
     complaint.assigned_at, complaint.status = job.now, "assigned"
-    heads = _heads(session, complaint.unit_id, department.id)
+    heads = department_heads(session, complaint.unit_id, department.id)
     notify(session, heads, unit_id=complaint.unit_id, instance_id=job.instance.id, kind="complaint_assigned",
            title=f"Phản ánh {complaint.code} giao phòng xử lý: {complaint.subject}",
            body=f"Hạn trả lời: {due.astimezone(LOCAL):%H:%M %d/%m/%Y} ({days} ngày làm việc)",
@@ -299,9 +299,3 @@ def close_complaint(job: JobContext) -> dict[str, Any]:
                                     "notified_users": notified})  # fmt: skip
     return {}
 
-
-def _heads(session: Session, unit_id: int, department_id: int) -> list[User]:
-    stmt = select(User).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
-        RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
-        RoleAssignment.department_id == department_id, User.is_active.is_(True))
-    return list(session.scalars(stmt.distinct()))

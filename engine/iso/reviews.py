@@ -31,7 +31,7 @@ from engine.db import Base
 from engine.errors import EngineError, NotAllowed, NotFound
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import holds, roles_in_unit, unit_ids_of, users_with_role
+from engine.org.people import department_heads, holds, roles_in_unit, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
 
@@ -357,20 +357,6 @@ def _review_of(job: JobContext) -> ManagementReview:
         raise EngineError("The management review of this process has not been opened (no notice was sent).")
     return review
 
-
-def department_heads(session: Session, unit_id: int, department_id: int) -> list[User]:
-    stmt = (
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(
-            RoleAssignment.unit_id == unit_id,
-            RoleAssignment.role == "department_head",
-            RoleAssignment.department_id == department_id,
-            User.is_active.is_(True),
-        )
-        .distinct()
-    )
-    return list(session.scalars(stmt))
 
 
 def open_review(job: JobContext) -> dict[str, Any]:

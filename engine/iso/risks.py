@@ -30,10 +30,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 
 from engine.db import Base
 from engine.errors import EngineError, NotFound
-from engine.org.models import Department, RoleAssignment, Unit, User
+from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
 from engine.org.numbering import next_number
-from engine.org.people import unit_ids_of, users_with_role
+from engine.org.people import department_heads, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 
 PROCESS_KEY = "risk_management"
@@ -384,20 +384,13 @@ def _notify_untreated(session: Session, job: JobContext, assessment: RiskAssessm
     if not risks:
         return []
     people = users_with_role(session, assessment.unit_id, "iso_secretary")
-    people += _department_heads(session, assessment.unit_id, {r.department_id for r in risks})
+    people += department_heads(session, assessment.unit_id, *{r.department_id for r in risks})
     lines = "\n".join(f"- {r.code} ({LEVEL_NAMES[r.level]}, {r.score} điểm): {r.description}" for r in risks)
     sent = notify(session, people, unit_id=assessment.unit_id, instance_id=assessment.instance_id,
                   kind="risks_need_treatment", title=f"Rủi ro cần bổ sung biện pháp xử lý: {assessment.title}",
                   body=lines, link=f"/iso/risks?assessment={assessment.id}&status=open", now=job.now)  # fmt: skip
     return _usernames(people, sent)
 
-
-def _department_heads(session: Session, unit_id: int, department_ids: set[int | None]) -> list[User]:
-    stmt = select(User).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
-        RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
-        RoleAssignment.department_id.in_({d for d in department_ids if d is not None}), User.is_active.is_(True),
-    )  # fmt: skip
-    return list(session.scalars(stmt.distinct()))
 
 
 def _usernames(people: list[User], sent: list[Any]) -> list[str]:
@@ -427,7 +420,7 @@ def _form_row(risk: Risk) -> dict[str, Any]:
 
 def _notify_report(session: Session, job: JobContext, assessment: RiskAssessment) -> list[str]:
     """The unit's leaders and the heads of the departments concerned read the report in their inbox."""
-    heads = _department_heads(session, assessment.unit_id, {r.department_id for r in assessment.risks})
+    heads = department_heads(session, assessment.unit_id, *{r.department_id for r in assessment.risks})
     people = users_with_role(session, assessment.unit_id, "unit_leader") + heads
     counts = {level: sum(1 for r in assessment.risks if r.level == level) for level in LEVELS}
     body = "; ".join(f"{LEVEL_NAMES[level]}: {count}" for level, count in counts.items() if count)

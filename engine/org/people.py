@@ -156,6 +156,20 @@ def users_with_role(session: Session, unit_id: int, role: str) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def department_heads(session: Session, unit_id: int, *department_ids: int | None) -> list[User]:
+    """The active heads of these departments of the unit (the registers' notices go to them)."""
+    wanted = {d for d in department_ids if d is not None}
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role == "department_head",
+               RoleAssignment.department_id.in_(wanted), User.is_active.is_(True))
+        .distinct()
+        .order_by(User.id)
+    )  # fmt: skip
+    return list(session.scalars(stmt))
+
+
 def has_system_role(session: Session, user: User | None, role: str) -> bool:
     """Whether the user holds a role above the units (``system_admin``, ``province_admin``); never while the
     account acts within one unit (an API token)."""
