@@ -39,6 +39,7 @@ from engine.org.people import (
     DEPARTMENT_ROLES,
     ROLES,
     SYSTEM_ADMIN,
+    department_heads,
     grant_system_role,
     has_system_role,
     hash_password,
@@ -806,16 +807,9 @@ def _tell_about_returned(session: Session, person: User, returned: list[Returned
 
 
 def _department_heads(session: Session, person: User) -> list[User]:
-    if person.department_id is None:
+    if person.department is None:
         return []
-    stmt = (
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.role == "department_head", RoleAssignment.department_id == person.department_id,
-               User.is_active.is_(True))
-        .distinct()
-    )  # fmt: skip
-    return list(session.scalars(stmt))
+    return department_heads(session, person.department.unit_id, person.department_id)
 
 
 def reactivate_person(session: Session, person_id: int, *, actor: User, now: datetime) -> User:
