@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -272,6 +273,12 @@ def _check_elements(
         elif form_key and form_key not in form_keys:
             shown = form_key.removeprefix("file:")
             problem(Phrase("The form '%(form)s' is not deployed; upload its .form file with this diagram.", form=shown))
+        external = str(element.get("external_form") or "").strip()
+        if external.startswith("="):
+            _check_expr(external, problem)
+        elif external and urlsplit(external).scheme not in ("http", "https"):
+            problem(Phrase("The form's external reference '%(ref)s' is not a web address; eISO links people only "
+                           "to http or https addresses. Give the form's address.", ref=external))  # fmt: skip
         if element["type"] == "userTask":
             for role in element["candidate_groups"]:
                 if role.startswith("="):

@@ -201,3 +201,21 @@ def test_a_form_kept_outside_eiso_is_linked_from_the_task_with_its_data(app: Fla
     page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert "javascript:" not in page and "external-form" not in page  # only web addresses are linked
     assert app.test_client().get(f"/api/v1/tasks/{task_id}", headers=basic("thuky")).get_json()["externalForm"] is None
+
+
+def test_a_form_kept_outside_eiso_must_be_a_web_address(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from engine import Deployer, SourceFile
+    from engine.errors import DeploymentRejected
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "external_form_c8.bpmn").read_text(encoding="utf-8")
+    literal = text.replace('externalReference="=&#34;javascript:alert(&#34; + string(1) + &#34;)&#34;"',
+                           'externalReference="javascript:alert(1)"')  # fmt: skip
+    assert literal != text
+    with app.app_context(), pytest.raises(DeploymentRejected) as refused:
+        Deployer(sa_session()).deploy([SourceFile("external.bpmn", literal.encode())], actor=None,
+                                      now=datetime.now(UTC))  # fmt: skip
+    [problem] = refused.value.problems
+    assert problem.element_id == "fixed_link" and "javascript:alert(1)" in str(problem.message)
