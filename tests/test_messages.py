@@ -174,3 +174,37 @@ def test_the_check_sees_text_made_at_run_time(source: str) -> None:
         "NotFound": 0})  # fmt: skip
     index = {"Problem": 1}.get(_name(call.func) or "", 0)
     assert _made_at_run_time(call.args[index])
+
+
+def notice_texts() -> Iterator[Site]:
+    """The title and body given to ``notify``: what a person reads in the inbox and the mail."""
+    for path, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _name(node.func) == "notify":
+                for keyword in node.keywords:
+                    if keyword.arg in ("title", "body"):
+                        yield Site(path, node.lineno, f"notify {keyword.arg}", keyword.value)
+
+
+def _written_here(node: ast.expr) -> bool:
+    """Words written in the code rather than a phrase: shown as they are, in every language."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(node.value)
+    if isinstance(node, ast.IfExp):
+        return _written_here(node.body) or _written_here(node.orelse)
+    return _made_at_run_time(node)
+
+
+def test_notices_are_phrases_so_each_reader_gets_them_in_their_language() -> None:
+    sites = list(notice_texts())
+    assert len(sites) > 20  # the check sees the registers' notices
+    written = [str(site) for site in sites if _written_here(site.argument)]
+    assert written == [], "give notify() a Phrase (what a person wrote may pass as it is, but not eISO's own words)"
+
+
+@pytest.mark.parametrize("source", ['notify(s, p, title=f"Việc {x}")', 'notify(s, p, title="Xong", body=b)',
+                                    'notify(s, p, title=t, body="Hạn: " + d)'])  # fmt: skip
+def test_the_notice_check_sees_words_written_in_the_code(source: str) -> None:
+    [statement] = ast.parse(source).body
+    assert isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+    assert any(_written_here(k.value) for k in statement.value.keywords)

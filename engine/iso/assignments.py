@@ -29,7 +29,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, roles_in_unit, users_with_role
@@ -232,8 +232,8 @@ def open_assignment(job: JobContext) -> dict[str, Any]:
             unit_id=instance.unit_id,
             instance_id=instance.id,
             kind="assignment",
-            title=f"Công việc được giao cho {departments[code].name}: {assignment.title}, "
-            f"hạn {assignment.deadline.strftime('%d/%m/%Y')}",
+            title=Phrase("Work for %(department)s: %(title)s, due %(due)s", department=departments[code].name,
+                         title=assignment.title, due=assignment.deadline.strftime("%d/%m/%Y")),
             body=assignment.content,
             link="/",
             now=job.now,
@@ -307,14 +307,14 @@ def close_assignment(job: JobContext) -> dict[str, Any]:
     leaders = [u for u in [assignment.assigned_by] if u is not None and u.is_active]
     if not leaders:
         leaders = users_with_role(job.session, job.instance.unit_id, "unit_leader")
-    verdict = "đúng hạn" if assignment.on_time else "trễ hạn"
+    verdict = Phrase("On time") if assignment.on_time else Phrase("Late")
     notify(
         job.session,
         leaders,
         unit_id=job.instance.unit_id,
         instance_id=job.instance.id,
         kind="assignment",
-        title=f"Công việc đã hoàn thành ({verdict}): {assignment.title}",
+        title=Phrase("Work done (%(verdict)s): %(title)s", verdict=verdict, title=assignment.title),
         link=f"/iso/assignments/{assignment.id}",
         now=job.now,
     )

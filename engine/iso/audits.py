@@ -32,7 +32,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, sel
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
@@ -454,16 +454,22 @@ def _nonconformity(finding: AuditFinding) -> dict[str, Any]:
 
 def _tell_departments(session: Session, job: JobContext, audit_round: AuditRound, found: list[AuditFinding]) -> None:
     """Each audited department's heads learn the round's conclusion and what was found in their department."""
-    names = {NONCONFORMITY: "sự không phù hợp", OBSERVATION: "điểm lưu ý", IMPROVEMENT: "cơ hội cải tiến"}
+    names = {NONCONFORMITY: Phrase("nonconformities (found)"), OBSERVATION: Phrase("observations (found)"),
+             IMPROVEMENT: Phrase("opportunities for improvement (found)")}  # fmt: skip
+    one = {NONCONFORMITY: Phrase("Nonconformity"), OBSERVATION: Phrase("Observation"),
+           IMPROVEMENT: Phrase("Opportunity for improvement")}  # fmt: skip
     unit = job.instance.unit
     for assignment in audit_round.assignments:
         mine = [f for f in found if f.department_id == assignment.department_id]
-        counts = ", ".join(f"{sum(f.classification == c for f in mine)} {names[c]}" for c in CLASSIFICATIONS)
-        lines = [f"- {f.code} ({names[f.classification]}): {f.description}" for f in mine]
+        counts = [Phrase("%(count)s %(what)s", count=sum(f.classification == c for f in mine), what=names[c])
+                  for c in CLASSIFICATIONS]  # fmt: skip
+        lines = [Phrase("- %(code)s (%(kind)s): %(text)s", code=f.code, kind=one[f.classification],
+                        text=f.description) for f in mine]  # fmt: skip
         notify(session, department_heads(session, unit.id, assignment.department_id), unit_id=unit.id,
                instance_id=job.instance.id, kind="audit_concluded",
-               title=f"Kết luận {audit_round.title}: {assignment.department.name} có {counts}",
-               body="\n".join([audit_round.conclusion, *lines]).strip(), now=job.now,
+               title=Phrase("Conclusion of %(round)s: %(department)s has %(counts)s", round=audit_round.title,
+                            department=assignment.department.name, counts=counts),
+               body=[audit_round.conclusion.strip(), *lines], now=job.now,
                link=f"/iso/audits/findings?unit={unit.code}&department={assignment.department.code}")  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from sqlalchemy.sql import ColumnElement
 
 from engine.db import Base
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, NotFound, Phrase
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
@@ -249,8 +249,10 @@ def assign_complaint(job: JobContext) -> dict[str, Any]:
     complaint.assigned_at, complaint.status = job.now, "assigned"
     heads = department_heads(session, complaint.unit_id, department.id)
     notify(session, heads, unit_id=complaint.unit_id, instance_id=job.instance.id, kind="complaint_assigned",
-           title=f"Phản ánh {complaint.code} giao phòng xử lý: {complaint.subject}",
-           body=f"Hạn trả lời: {due.astimezone(LOCAL):%H:%M %d/%m/%Y} ({days} ngày làm việc)",
+           title=Phrase("Complaint %(code)s given to your department: %(subject)s", code=complaint.code,
+                        subject=complaint.subject),
+           body=Phrase("Answer due: %(due)s (%(days)s working days)", due=f"{due.astimezone(LOCAL):%H:%M %d/%m/%Y}",
+                       days=days),
            link=f"/iso/complaints/{complaint.id}", now=job.now)  # fmt: skip
     job.record("complaint_assigned", {"complaint": complaint.id, "department": code, "due_at": due.isoformat()})
     return {"answerDueAt": due.isoformat()}
@@ -290,7 +292,8 @@ def close_complaint(job: JobContext) -> dict[str, Any]:
         people = users_with_role(session, complaint.unit_id, "iso_secretary")
         people += users_with_role(session, complaint.unit_id, "unit_leader")
         sent = notify(session, people, unit_id=complaint.unit_id, instance_id=job.instance.id,
-                      kind="complaint_dissatisfied", title=f"Người phản ánh không hài lòng: {complaint.code}",
+                      kind="complaint_dissatisfied",
+                      title=Phrase("The complainant is not satisfied: %(code)s", code=complaint.code),
                       body=complaint.satisfaction_note or complaint.subject, link=f"/iso/complaints/{complaint.id}",
                       now=job.now)  # fmt: skip
         by_id = {u.id: u.username for u in people}

@@ -19,7 +19,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import unit_ids_of
@@ -279,10 +279,15 @@ def _distribute(session: Session, job: JobContext, document: ControlledDocument,
     stmt = select(User).outerjoin(RoleAssignment, RoleAssignment.user_id == User.id).where(
         (User.department_id.in_(ids)) | (RoleAssignment.department_id.in_(ids)), User.is_active.is_(True))
     members = [u for u in session.scalars(stmt.distinct()) if _member(session, u, issue.unit_id)]
-    what = "Ban hành" if issue.number == 1 else "Ban hành lần " + str(issue.number)
-    body = issue.change_summary + (f"\nSố quyết định: {issue.decision_number}" if issue.decision_number else "")
+    title = (Phrase("Document issued %(code)s: %(title)s", code=document.code, title=document.title)
+             if issue.number == 1 else
+             Phrase("Document issued (issue %(number)s) %(code)s: %(title)s", number=issue.number, code=document.code,
+                    title=document.title))  # fmt: skip
+    body: list[Phrase | str] = [issue.change_summary]
+    if issue.decision_number:
+        body.append(Phrase("Decision number: %(number)s", number=issue.decision_number))
     sent = notify(session, members, unit_id=issue.unit_id, instance_id=issue.instance_id, kind="document_issued",
-                  title=f"{what} tài liệu {document.code}: {document.title}", body=body,
+                  title=title, body=body,
                   link=f"/iso/documents/{document.id}", now=job.now)  # fmt: skip
     by_id = {u.id: u.username for u in members}
     return sorted(by_id[n.user_id] for n in sent)

@@ -18,7 +18,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, extract, 
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from engine.db import Base
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.models import Unit
 from engine.org.notices import notify
 from engine.org.people import users_with_role
@@ -115,7 +115,9 @@ def publish_policy(job: JobContext) -> dict[str, Any]:
     people = [u for role in ("unit_leader", "iso_secretary", "department_head")
               for u in users_with_role(session, instance.unit_id, role)]  # fmt: skip
     notify(session, people, unit_id=instance.unit_id, instance_id=instance.id, kind="policy_published",
-           title=f"Chính sách chất lượng ban hành lần {policy.issue}: {policy.decision_number}".strip(": "),
+           title=(Phrase("Quality policy, issue %(issue)s: %(decision)s", issue=policy.issue,
+                         decision=policy.decision_number) if policy.decision_number
+                  else Phrase("Quality policy, issue %(issue)s", issue=policy.issue)),
            body=text, link=f"/units/{instance.unit.code}/objectives", now=job.now)  # fmt: skip
     job.record("policy_published", {"policy": policy.id, "issue": policy.issue})
     return {"policyId": policy.id, "policyIssue": policy.issue}

@@ -28,7 +28,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotAllowed, NotFound
+from engine.errors import EngineError, NotAllowed, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, holds, roles_in_unit, unit_ids_of, users_with_role
@@ -378,8 +378,9 @@ def open_review(job: JobContext) -> dict[str, Any]:
     departments = session.scalars(
         select(Department).where(Department.unit_id == instance.unit_id).order_by(Department.id)
     ).all()
-    meeting = review.meeting_date.strftime("%d/%m/%Y") if review.meeting_date else "chưa định"
-    body = f"Họp ngày {meeting}. {review.notice_text}".strip()
+    meeting = (Phrase("Meeting on %(date)s.", date=review.meeting_date.strftime("%d/%m/%Y")) if review.meeting_date
+               else Phrase("Meeting date not set yet."))  # fmt: skip
+    body: list[Phrase | str] = [meeting, review.notice_text.strip()]
     notified: list[str] = []
     for department in departments:
         heads = department_heads(session, instance.unit_id, department.id)
@@ -389,7 +390,8 @@ def open_review(job: JobContext) -> dict[str, Any]:
             unit_id=instance.unit_id,
             instance_id=instance.id,
             kind="review_notice",
-            title=f"Thông báo xem xét của lãnh đạo: {review.title} — {department.name} báo cáo",
+            title=Phrase("Management review notice: %(title)s — %(department)s to report", title=review.title,
+                         department=department.name),
             body=body,
             link="/",
             now=job.now,
@@ -402,7 +404,7 @@ def open_review(job: JobContext) -> dict[str, Any]:
         unit_id=instance.unit_id,
         instance_id=instance.id,
         kind="review_notice",
-        title=f"Thông báo xem xét của lãnh đạo: {review.title}",
+        title=Phrase("Management review notice: %(title)s", title=review.title),
         body=body,
         link=f"/iso/reviews/{review.id}",
         now=job.now,
@@ -540,11 +542,11 @@ def _notify_owners(job: JobContext, review: ManagementReview) -> None:
         else:
             owners = []
         reached = [o for o in owners if o is not None and o.is_active]
-        due = action.due_date.strftime("%d/%m/%Y") if action.due_date else "không định"
-        title = f"Hành động sau xem xét của lãnh đạo, hạn {due}"
+        due = action.due_date.strftime("%d/%m/%Y") if action.due_date else Phrase("no due date")
+        title = Phrase("Action after the management review, due %(due)s", due=due)
         if not reached:  # nobody holds the owner's place: the ISO secretaries find an owner
             reached = users_with_role(session, review.unit_id, "iso_secretary")
-            title = f"Hành động sau xem xét của lãnh đạo chưa có người nhận, hạn {due}"
+            title = Phrase("Action after the management review with no owner, due %(due)s", due=due)
         notify(
             session,
             reached,

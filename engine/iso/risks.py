@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
 from engine.org.numbering import next_number
@@ -44,6 +44,10 @@ REVIEW_JOB = "eiso.review_risks"
 LEVELS = ("critical", "high", "medium", "low")
 """Risk levels as the decision table ``riskPriority`` gives them, highest first."""
 LEVEL_NAMES = {"critical": "Rất cao", "high": "Cao", "medium": "Trung bình", "low": "Thấp"}
+"""The levels as the shipped (Vietnamese) forms show them, in the process data."""
+LEVEL_PHRASES = {"critical": Phrase("Very high"), "high": Phrase("High"), "medium": Phrase("Medium"),
+                 "low": Phrase("Low")}  # fmt: skip
+"""The levels in a notice, in its reader's language."""
 STATUSES = ("open", "closed", "transferred")
 """Open: monitored; closed: under control; transferred: still open when its assessment's monitoring ended, to be
 taken up by the next assessment."""
@@ -385,9 +389,11 @@ def _notify_untreated(session: Session, job: JobContext, assessment: RiskAssessm
         return []
     people = users_with_role(session, assessment.unit_id, "iso_secretary")
     people += department_heads(session, assessment.unit_id, *{r.department_id for r in risks})
-    lines = "\n".join(f"- {r.code} ({LEVEL_NAMES[r.level]}, {r.score} điểm): {r.description}" for r in risks)
+    lines = [Phrase("- %(code)s (%(level)s, %(score)s points): %(text)s", code=r.code, level=LEVEL_PHRASES[r.level],
+                    score=r.score, text=r.description) for r in risks]  # fmt: skip
     sent = notify(session, people, unit_id=assessment.unit_id, instance_id=assessment.instance_id,
-                  kind="risks_need_treatment", title=f"Rủi ro cần bổ sung biện pháp xử lý: {assessment.title}",
+                  kind="risks_need_treatment",
+                  title=Phrase("Risks that need more treatment: %(title)s", title=assessment.title),
                   body=lines, link=f"/iso/risks?assessment={assessment.id}&status=open", now=job.now)  # fmt: skip
     return _usernames(people, sent)
 
@@ -423,8 +429,9 @@ def _notify_report(session: Session, job: JobContext, assessment: RiskAssessment
     heads = department_heads(session, assessment.unit_id, *{r.department_id for r in assessment.risks})
     people = users_with_role(session, assessment.unit_id, "unit_leader") + heads
     counts = {level: sum(1 for r in assessment.risks if r.level == level) for level in LEVELS}
-    body = "; ".join(f"{LEVEL_NAMES[level]}: {count}" for level, count in counts.items() if count)
+    body = [Phrase("%(level)s: %(count)s", level=LEVEL_PHRASES[level], count=count)
+            for level, count in counts.items() if count]  # fmt: skip
     sent = notify(session, people, unit_id=assessment.unit_id, instance_id=assessment.instance_id,
-                  kind="risks_registered", title=f"Kết quả đánh giá rủi ro: {assessment.title}",
+                  kind="risks_registered", title=Phrase("Risk assessment results: %(title)s", title=assessment.title),
                   body=body, link=f"/iso/risks?assessment={assessment.id}", now=job.now)  # fmt: skip
     return _usernames(people, sent)

@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, EngineStateError, FieldProblem, InvalidFields, NotAllowed, NotFound
+from engine.errors import Conflict, EngineStateError, FieldProblem, InvalidFields, NotAllowed, NotFound, Phrase
 from engine.org import audit
 from engine.org.login_sessions import MIN_PASSWORD_LENGTH, close_all_sessions
 from engine.org.models import Department, RoleAssignment, Unit, User
@@ -795,13 +795,14 @@ def _tell_about_returned(session: Session, person: User, returned: list[Returned
         people = [h for h in heads if h.id != person.id]
         if not people or any(t.fell_to_admins for t in tasks):
             people += users_with_role(session, unit_id, ADMIN)
-        lines = [f"- {t.name} ({t.process_name}): /tasks/{t.id}"
-                 + (" — chuyển cho quản trị viên đơn vị vì không còn ai nhận được" if t.fell_to_admins else "")
+        lines = [Phrase("- %(task)s (%(process)s): /tasks/%(id)s — given to the unit's administrators, as no one "
+                        "else can take it", task=t.name, process=t.process_name, id=t.id) if t.fell_to_admins
+                 else Phrase("- %(task)s (%(process)s): /tasks/%(id)s", task=t.name, process=t.process_name, id=t.id)
                  for t in tasks]  # fmt: skip
-        title = (f"{person.full_name} đã thôi làm việc: {len(tasks)} công việc trở về nhóm xử lý")[:300]
+        title = Phrase("%(name)s has left; tasks back to the pool: %(count)s", name=person.full_name, count=len(tasks))
         by_id = {u.id: u for u in people}
         notices = notify(session, by_id.values(), unit_id=unit_id, kind=DEACTIVATED, title=title,
-                         body="\n".join(lines), link=f"/tasks/{tasks[0].id}", now=now)  # fmt: skip
+                         body=lines, link=f"/tasks/{tasks[0].id}", now=now)  # fmt: skip
         told += [by_id[n.user_id].username for n in notices]
     return sorted(set(told))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.models import User
 from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
@@ -103,6 +103,8 @@ def _report(job: JobContext, title: str, missing: list[str]) -> None:
     job.record("incident", {"error": error, "not_found": missing, "notice": title[:300]})
     admins = users_with_role(session, instance.unit_id, "admin")
     notify(session, admins, unit_id=instance.unit_id, instance_id=instance.id, kind="notice_undelivered",
-           title=f"Thông báo không đến được người nhận: {title}"[:300],
-           body=f"{instance.definition.name} #{instance.id}: {', '.join(missing) or 'không có người nhận'}",
+           title=Phrase("A notice reached no one: %(title)s", title=title[:250]),
+           body=(Phrase("%(process)s #%(id)s: %(names)s", process=instance.definition.name, id=instance.id,
+                        names=", ".join(missing)) if missing
+                 else Phrase("%(process)s #%(id)s: no recipient", process=instance.definition.name, id=instance.id)),
            link=f"/instances/{instance.id}", now=job.now)  # fmt: skip

@@ -17,6 +17,7 @@ from engine.org.models import Notice, Unit, User
 from engine.runtime.models import ProcessInstance, TaskRow
 from engine.runtime.queries import claimable_tasks, my_tasks
 from tests.conftest import Clock, make_unit, make_user
+from tests.wording import title_vi
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -174,7 +175,8 @@ def test_report_handover_returns_and_the_on_time_result(
     )
     assert by_code["qlkh"].report == "QLKH: 40 hồ sơ, 1 trễ" and by_code["vp"].reported_by_id == users["truongphong"].id
     done = session.scalars(select(Notice).where(Notice.instance_id == instance.id, Notice.user_id == giamdoc.id)).all()
-    assert [n.title for n in done] == [f"Công việc đã hoàn thành (trễ hạn): {JOB['title']}"]
+    assert [title_vi(n) for n in done] == [f"Công việc đã hoàn thành (Trễ hạn): {JOB['title']}"]
+    assert [n.title for n in done] == [f"Work done (Late): {JOB['title']}"]  # the same notice read in English
 
 
 def run_simple(

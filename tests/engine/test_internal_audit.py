@@ -153,6 +153,7 @@ def test_the_conclusion_starts_a_corrective_action_per_nonconformity_and_tells_t
     session: Session, steps: Steps, people: dict[str, User]
 ) -> None:
     from engine.org.models import Notice
+    from tests.wording import title_vi
 
     audit = steps.start_audit()
     steps.approve_programme(audit)
@@ -176,7 +177,7 @@ def test_the_conclusion_starts_a_corrective_action_per_nonconformity_and_tells_t
     assert found == {"ĐG2027/1-01": "corrective_action", "ĐG2027/1-02": "corrective_action", "ĐG2027/1-03": "noted"}
     programme = session.scalars(select(AuditProgramme)).one()
     assert programme.status == "concluded" and programme.rounds[0].decision == "close"
-    told = {n.user_id: n.title for n in session.scalars(select(Notice).where(Notice.kind == "audit_concluded"))}
+    told = {n.user_id: title_vi(n) for n in session.scalars(select(Notice).where(Notice.kind == "audit_concluded"))}
     assert set(told) == {people["truongphong"].id, people["truongphong2"].id}
     assert "2 sự không phù hợp" in told[people["truongphong"].id]
     assert session.get(ProcessInstance, audit.id).status == "running"  # until the nonconformities are closed

@@ -14,6 +14,7 @@ from engine.runtime import rounds
 from tests.conftest import Clock, People
 from tests.engine.test_runtime import DRAFT
 from tests.webapp.permission_world import process
+from tests.wording import body_vi, title_vi
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -56,7 +57,9 @@ def test_a_notice_to_nobody_in_the_unit_is_reported(session: Session, people: Pe
     incident = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id,
                                                           HistoryEvent.kind == "incident")).one()  # fmt: skip
     assert incident.data["not_found"] == [people.outsider_member.username]
-    assert any("không đến được người nhận" in t for t in _titles(session, users["admin"]))
+    told = session.scalars(select(Notice).where(Notice.user_id == users["admin"].id)).all()
+    assert [title_vi(n) for n in told] == ["Thông báo không đến được người nhận: Hồ sơ HS-02 đã xong"]
+    assert body_vi(told[0]).endswith(": " + people.outsider_member.username)
 
 
 def test_the_returned_draft_goes_back_to_its_author(session: Session, people: People, users: dict[str, User],

@@ -18,6 +18,7 @@ from engine.org.models import Department, Notice, RoleAssignment, Unit, User
 from engine.org.people import SYSTEM_ADMIN, authenticate, grant_system_role
 from engine.runtime.models import HistoryEvent, TaskCandidate, TaskRow
 from tests.conftest import Clock, People, make_unit, make_user
+from tests.wording import body_vi, title_vi
 
 UNIT = {"code": "ubnd-xa-hoa-phu", "name": "Ủy ban nhân dân xã Hòa Phú", "short_name": "UBND Hòa Phú",
         "electronic_code": "000.00.31.h22", "province": "dak-lak", "quality_policy": "Phục vụ nhân dân."}  # fmt: skip
@@ -337,8 +338,9 @@ def test_a_leaver_cannot_log_in_their_tasks_go_back_to_the_pool_and_the_head_is_
     assert engine.claim(task_id, actor=second, now=clock.now).assignee_id == second.id  # the pool takes it
     [notice] = session.scalars(select(Notice).where(Notice.kind == admin.DEACTIVATED)).all()
     assert notice.user_id == users["truongphong"].id  # the head of thuky's department
-    assert notice.title == "Lê Thị Mai Anh đã thôi làm việc: 1 công việc trở về nhóm xử lý"
-    assert f"Soạn thảo mục tiêu chất lượng (Phê duyệt mục tiêu chất lượng): /tasks/{task_id}" in notice.body
+    assert title_vi(notice) == "Lê Thị Mai Anh đã thôi làm việc: 1 công việc trở về nhóm xử lý"
+    assert f"Soạn thảo mục tiêu chất lượng (Phê duyệt mục tiêu chất lượng): /tasks/{task_id}" in body_vi(notice)
+    assert notice.title == "Lê Thị Mai Anh has left; tasks back to the pool: 1"  # what an English reader gets
     assert result.notified == ["truongphong"]
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.task_id == task_id)
                              .order_by(HistoryEvent.id)).all()  # fmt: skip
