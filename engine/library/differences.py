@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import Phrase
+
 # Bookkeeping in the element index that says nothing about the model itself.
 IGNORED_ATTRIBUTES = frozenset({"line", "form_definition_id", "decision_definition_id"})
 FIELD_ATTRIBUTES = ("label", "type", "validate", "values", "conditional")
@@ -214,3 +216,48 @@ def _describe(changes: tuple[Change, ...]) -> str:
 
 def _text(value: Any) -> str:
     return "—" if _blank(value) is None else str(value)
+
+
+# The same changes in a notice, in its reader's language.
+CHANGE_WORDS = {
+    "step_added": Phrase("- Step added: %(element)s"), "step_removed": Phrase("- Step removed: %(element)s"),
+    "step_changed": Phrase("- Step changed: %(element)s (%(detail)s)"),
+    "flow_changed": Phrase("- Flow changed: %(element)s (%(detail)s)"),
+    "field_added": Phrase("- Field added: %(element)s (%(detail)s)"),
+    "field_removed": Phrase("- Field removed: %(element)s (%(detail)s)"),
+    "field_changed": Phrase("- Field changed: %(element)s (%(detail)s)"),
+}  # fmt: skip
+ATTRIBUTE_PHRASES = {
+    "name": Phrase("name"), "type": Phrase("type"), "form_key": Phrase("form"),
+    "candidate_groups": Phrase("roles that do it"), "candidate_users": Phrase("people who do it"),
+    "assignee": Phrase("assignee"), "due_date": Phrase("time limit"), "follow_up_date": Phrase("follow-up date"),
+    "priority": Phrase("priority"), "properties": Phrase("properties"), "timer": Phrase("timer"),
+    "job_type": Phrase("automatic job type"), "source": Phrase("from step"), "target": Phrase("to step"),
+    "condition": Phrase("condition"), "label": Phrase("label"), "validate": Phrase("validation"),
+    "values": Phrase("choices"), "conditional": Phrase("shown when"),
+}  # fmt: skip
+
+
+def change_lines(diff: VersionDiff) -> list[Phrase]:
+    """The changes as lines of a notice, each a phrase, so every reader gets them in their own language."""
+    lines = [_line("step_added", e.name or e.element_id) for e in diff.added]
+    lines += [_line("step_removed", e.name or e.element_id) for e in diff.removed]
+    lines += [_line("step_changed", e.name or e.element_id, _attributes(e.changes)) for e in diff.changed]
+    lines += [_line("flow_changed", e.name or e.element_id, _attributes(e.changes)) for e in diff.flows_changed]
+    for form in diff.forms:
+        lines += [_line("field_added", f"{f.label} ({f.key})", form.form_key) for f in form.added]
+        lines += [_line("field_removed", f"{f.label} ({f.key})", form.form_key) for f in form.removed]
+        lines += [_line("field_changed", f"{f.label} ({f.key})", Phrase("%(form)s: %(what)s", form=form.form_key,
+                                                                         what=_attributes(f.changes)))
+                  for f in form.changed]  # fmt: skip
+    return lines
+
+
+def _line(kind: str, element: str, detail: Phrase | str | list[Phrase] = "") -> Phrase:
+    return Phrase(CHANGE_WORDS[kind].template, element=element, detail=detail)
+
+
+def _attributes(changes: tuple[Change, ...]) -> list[Phrase]:
+    """``name: old → new`` for each change, the attribute named in the reader's language (joined with commas)."""
+    return [Phrase("%(attribute)s: %(old)s → %(new)s", attribute=ATTRIBUTE_PHRASES.get(c.attribute, c.attribute),
+                   old=_text(c.old), new=_text(c.new)) for c in changes]  # fmt: skip

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, NotFound, Phrase, Problem
-from engine.library.differences import VersionDiff, diff_elements, diff_form, summary_rows, with_forms
+from engine.library.differences import VersionDiff, change_lines, diff_elements, diff_form, summary_rows, with_forms
 from engine.library.models import VersionReview
 from engine.org.models import RoleAssignment, Unit, User
 from engine.org.notices import notify
@@ -212,12 +212,11 @@ def notify_activation(session: Session, definition: ProcessDefinition, previous:
     """Tell who can start the new version, and who holds open tasks in instances of older versions."""
     if definition.status != "active" or definition.unit_id is None:
         return []
-    lines = [definition.change_summary] if definition.change_summary else []
+    lines: list[Phrase | str] = [definition.change_summary] if definition.change_summary else []
     if previous is None:  # a unit's first own version: what changes for it is against the shared one it ran
         previous = active_in_line(session, definition.key, None)
     if previous is not None:
-        rows = summary_rows(compare(session, previous, definition))
-        lines += [f"- {r['change']}: {r['element']}" + (f" ({r['detail']})" if r["detail"] else "") for r in rows]
+        lines += change_lines(compare(session, previous, definition))
     recipients = {u.id: u for u in (*_starters(session, definition), *_holders_of_older_tasks(session, definition))}
     title = Phrase("Process updated: %(process)s (version %(version)s)", process=definition.name,
                    version=definition.version)  # fmt: skip

@@ -16,6 +16,7 @@ from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstan
 from tests.conftest import Clock, People, make_user
 from tests.engine.probes import form, probe
 from tests.engine.test_version_control import decide
+from tests.wording import body_vi
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -123,8 +124,9 @@ def test_the_notice_lists_the_changes_against_the_units_previous_own_version_and
     notice = session.scalars(select(Notice).where(Notice.link == f"/definitions/{KEY}?version={second.version}")
                              .order_by(Notice.id)).first()  # fmt: skip
     assert notice is not None
-    assert "- Thêm bước: Bước d" in notice.body.splitlines()
-    assert "- Thêm bước: Bước c" not in notice.body.splitlines()  # that came with the unit's first own version
+    assert "- Thêm bước: Bước d" in body_vi(notice).splitlines()
+    assert "- Step added: Bước d" in notice.body.splitlines()  # an English reader's words
+    assert "- Thêm bước: Bước c" not in body_vi(notice).splitlines()  # that came with the unit's first own version
     event = session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "version_activated")).one()
     assert (event.data["version"], event.data["superseded"], event.data["status"]) == (second.version, first.version,
                                                                                        "active")  # fmt: skip
@@ -132,7 +134,7 @@ def test_the_notice_lists_the_changes_against_the_units_previous_own_version_and
     people.unit.allow_direct_deploy = True
     third = own(session, users, people.unit, clock, probe(KEY, "Quy trình thử", with_c))
     notice = session.scalars(select(Notice).where(Notice.link == f"/definitions/{KEY}?version={third.version}")).first()
-    assert notice is not None and notice.body.splitlines() == ["- Bỏ bước: Bước d"]
+    assert notice is not None and body_vi(notice).splitlines() == ["- Bỏ bước: Bước d"]
 
 
 def test_which_version_each_version_is_compared_with(

@@ -19,6 +19,7 @@ from engine.org.models import Notice, Unit, User
 from engine.runtime.engine import WorkflowCache
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from tests.conftest import CORPUS, FIXTURES, Clock, make_unit, make_user
+from tests.wording import body_vi
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -151,7 +152,7 @@ def test_people_concerned_get_a_notice_with_what_changed(
     notified = {session.get(User, n.user_id).username for n in notices}  # type: ignore[union-attr]
     # thuky may start it; the leaders are offered the review of the instance still on version 1
     assert notified == {"thuky", "giamdoc", "phogiamdoc"}
-    body = notices[0].body
+    body = body_vi(notices[0])
     assert SUMMARY in body and "Thêm bước: Kiểm tra thể thức văn bản trước khi ban hành" in body
     assert "Thêm trường: Căn cứ xây dựng mục tiêu (legalBasis)" in body
     assert notices[0].link == "/definitions/quality_objectives?version=2"
