@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine, queries
+from engine import Engine, NotAllowed, queries
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.queries import InboxOptions
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, make_user
 from tests.engine.test_runtime import DRAFT
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -53,6 +53,20 @@ def test_claimable_tasks_are_those_of_the_persons_roles_in_the_tasks_unit(
     counts = queries.inbox_counts(session, people.member)
     assert (counts.mine, counts.claimable, counts.unread_notices) == (0, 1, 0)
     assert queries.inbox_counts(session, people.nobody) == queries.InboxCounts(0, 0, 0)
+
+
+def test_a_role_held_in_another_unit_offers_no_task_here(
+    session: Session, people: People, clock: Clock, two_units: tuple[ProcessInstance, ProcessInstance]
+) -> None:
+    """A leader here who is an ISO secretary of the other unit is offered that unit's draft, not this one's."""
+    both = make_user(session, "hai_vai", people.unit, ("unit_leader",))
+    session.add(RoleAssignment(user_id=both.id, unit_id=people.other_unit.id, role="iso_secretary"))
+    session.commit()
+    ours, theirs = (open_task(session, i) for i in two_units)
+    assert ids(queries.claimable_tasks(session, both)) == [theirs.id]
+    assert queries.inbox_counts(session, both).claimable == 1
+    with pytest.raises(NotAllowed):
+        Engine(session).claim(ours.id, actor=both, now=clock.now)
 
 
 def test_a_task_offered_to_one_person_by_name_reaches_only_them(

@@ -250,6 +250,16 @@ def test_a_task_naming_the_holder_in_another_unit_is_not_offered_to_the_token(se
     assert grant is not None
     assert queries.claimable_tasks(session, grant.user) == [] and queries.my_tasks(session, grant.user) == []
     assert queries.inbox_counts(session, grant.user).claimable == 0
+    # held with the password, the task is in the person's inbox; the other unit's token still does not see it
+    person = fresh(session, grant.user)
+    [task] = queries.claimable_tasks(session, person)
+    Engine(session).claim(task.id, actor=person, now=clock.now)
+    assert [t.id for t in queries.my_tasks(session, person)] == [task.id]
+    assert queries.inbox_counts(session, person).mine == 1
+    session.expunge(person)
+    grant = tokens.authenticate_token(session, issued.secret, clock.now)
+    assert grant is not None
+    assert queries.my_tasks(session, grant.user) == [] and queries.inbox_counts(session, grant.user).mine == 0
 
 
 def test_last_use_is_written_at_most_once_a_minute(session: Session, people: People, clock: Clock) -> None:
