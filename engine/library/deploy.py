@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -647,17 +648,48 @@ def _spiff_spec(
 ) -> _ParsedProcess:
     parser = EisoParser()
     try:
-        parser.add_bpmn_xml(etree.ElementTree(root), filename=source.filename)
+        parser.add_bpmn_xml(etree.ElementTree(_without_data_associations(root)), filename=source.filename)
         spec = parser.get_spec(info.key)
         subs = parser.get_subprocess_specs(info.key)
     except (ValidationException, SpiffWorkflowException) as exc:
-        line = getattr(exc, "line_number", None) or None
         element = getattr(exc, "id", None) or None
-        reason = Phrase.of(str(exc))  # SpiffWorkflow's own words: not in the catalogue
+        line = getattr(exc, "line_number", None) or _line_of(root, element)
+        reason = Phrase.of(_plain(str(exc)))  # SpiffWorkflow's own words: not in the catalogue
         problems.append(Problem(source.filename, Phrase("The engine cannot run this model: %(reason)s", reason=reason),
                                 element, line=line))  # fmt: skip
         return _ParsedProcess(source, info, dialect, "")
     return _ParsedProcess(source, info, dialect, spec_to_json(spec, subs))
+
+
+DATA_ASSOCIATIONS = (f"{{{BPMN_NS}}}dataInputAssociation", f"{{{BPMN_NS}}}dataOutputAssociation")
+
+
+def _without_data_associations(root: etree._Element) -> etree._Element:
+    """The diagram as the engine runs it: data stores, data objects and the arrows to them are documentation
+    in Camunda (its engines read neither), so their associations are left out of what is run."""
+    if not any(True for _ in root.iter(*DATA_ASSOCIATIONS)):
+        return root
+    copy = etree.fromstring(etree.tostring(root))  # the caller's tree (and its line numbers) stays as it is
+    for association in list(copy.iter(*DATA_ASSOCIATIONS)):
+        parent = association.getparent()
+        if parent is not None:
+            parent.remove(association)
+    return copy
+
+
+_OBJECT_TEXT = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+
+
+def _plain(text: str) -> str:
+    """A parser's message without Python's picture of an XML element (``<Element {…}sourceRef at 0x…>``)."""
+    return _OBJECT_TEXT.sub(lambda m: f"<{m.group(1)}>", text).strip()
+
+
+def _line_of(root: etree._Element, element_id: str | None) -> int | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0].sourceline if found and isinstance(found[0], etree._Element) else None
 
 
 # --- files that are not XML at all, or not BPMN ---------------------------------------------------
