@@ -63,7 +63,7 @@ from engine.runtime.parsing import (
 )
 from engine.runtime.priority import check_priority
 from engine.runtime.queries import active_definition, in_line
-from engine.runtime.script_engine import check_expression
+from engine.runtime.script_engine import check_expression, language_of
 from engine.runtime.script_tasks import check_script
 from engine.runtime.serialization import spec_to_json
 from engine.runtime.timers import check_timer
@@ -337,13 +337,14 @@ def _check_elements(
                 what = Phrase("source") if end == "source" else Phrase("target")
                 problems.append(Problem(filename, Phrase(
                     "The sequence flow's %(end)s '%(ref)s' does not exist; connect the flow again in Camunda Modeler.",
-                    end=what, ref=flow[end]), element_id=flow_id))  # fmt: skip
+                    end=what, ref=flow[end]), element_id=flow_id, line=flow.get("line")))  # fmt: skip
         if flow["condition"]:
 
-            def flow_problem(message: Phrase, fid: str = flow_id, name: str = flow["name"]) -> None:
-                problems.append(Problem(filename, message, element_id=fid, element_name=name))
+            def flow_problem(message: Phrase, fid: str = flow_id, name: str = flow["name"],
+                             line: int | None = flow.get("line")) -> None:  # fmt: skip
+                problems.append(Problem(filename, message, element_id=fid, element_name=name, line=line))
 
-            _check_expr(flow["condition"], flow_problem)
+            _check_condition(flow["condition"], dialect, flow_problem)
     if not any(e["type"] == "startEvent" for e in info.elements.values()):
         problems.append(Problem(filename, Phrase("Process '%(key)s' has no start event; add one.", key=info.key)))
     return problems
@@ -491,6 +492,20 @@ def _check_call(call: dict[str, Any], problem: Any) -> None:
         if not (mapping["all"] or mapping["business_key"] or mapping["target"]):
             problem(Phrase("A camunda:in/out mapping of the call activity has no target; set its target or "
                            "variables='all'."))  # fmt: skip
+
+
+def _check_condition(condition: str, dialect: str, report: Any) -> None:
+    """A condition in the language of its dialect: Camunda 8 reads FEEL after '=', Camunda 7 JUEL in ``${…}``;
+    written without them, Camunda would read it as a plain text, never true, so it is refused here."""
+    language = language_of(condition)
+    if dialect == "camunda8" and language != "feel":
+        report(Phrase("The condition '%(condition)s' is not an expression: in a Camunda 8 diagram a condition is FEEL "
+                      "starting with '=', e.g. '=%(condition)s'.", condition=condition))  # fmt: skip
+    elif dialect == "camunda7" and language == "python":
+        report(Phrase("The condition '%(condition)s' is not an expression: in a Camunda 7 diagram a condition is "
+                      "written ${…}, e.g. '${%(condition)s}'.", condition=condition))  # fmt: skip
+    else:
+        _check_expr(condition, report)
 
 
 def _check_expr(expression: str, report: Any) -> None:

@@ -103,7 +103,7 @@ def _node_attributes(node: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _flow_attributes(flow: Mapping[str, Any]) -> dict[str, Any]:
-    return {**flow, "type": "sequenceFlow"}
+    return {**{k: v for k, v in flow.items() if k not in IGNORED_ATTRIBUTES}, "type": "sequenceFlow"}
 
 
 Elements = tuple[ElementChange, ...]

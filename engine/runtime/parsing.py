@@ -665,5 +665,6 @@ def process_info(process: etree._Element) -> ProcessInfo:
                 "target": node.get("targetRef"),
                 "name": node.get("name") or "",
                 "condition": (node.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip(),
+                "line": node.sourceline,
             }
     return info

@@ -1,0 +1,71 @@
+"""A condition is read in its diagram's language: FEEL after '=' in Camunda 8, JUEL ``${…}`` in Camunda 7. A
+condition written without them is plain text to Camunda; it is refused with the fix, on the flow's line."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import Deployer, DeploymentRejected, SourceFile
+from engine.runtime.models import ProcessDefinition
+from tests.conftest import Clock
+
+C8 = ('xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" modeler:executionPlatform="Camunda Cloud" '
+      'modeler:executionPlatformVersion="8.6.0"')  # fmt: skip
+C7 = ('xmlns:camunda="http://camunda.org/schema/1.0/bpmn" modeler:executionPlatform="Camunda Platform" '
+      'modeler:executionPlatformVersion="7.22.0"')  # fmt: skip
+
+
+def diagram(platform: str, condition: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:modeler="http://camunda.org/schema/modeler/1.0"
+  {platform} id="defs" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="dieu_kien" name="Điều kiện" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:exclusiveGateway id="gw" default="f3" />
+    <bpmn:endEvent id="lon" />
+    <bpmn:endEvent id="nho" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gw" />
+    <bpmn:sequenceFlow id="f2" name="Số tiền lớn" sourceRef="gw" targetRef="lon">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f3" sourceRef="gw" targetRef="nho" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def refusal(session: Session, clock: Clock, content: bytes) -> tuple[str, int | None, str | None]:
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile("dieu-kien.bpmn", content)], actor=None, now=clock.now)
+    [problem] = refused.value.problems
+    assert session.scalar(select(func.count()).select_from(ProcessDefinition).where(
+        ProcessDefinition.key == "dieu_kien")) == 0  # fmt: skip
+    return str(problem.text), problem.line, problem.element_id
+
+
+@pytest.mark.parametrize(("platform", "condition"), [(C8, "=amount &gt; 5"), (C7, "${amount &gt; 5}")])
+def test_a_condition_in_its_dialects_language_deploys(session: Session, clock: Clock, platform: str,
+                                                      condition: str) -> None:  # fmt: skip
+    result = Deployer(session).deploy([SourceFile("dieu-kien.bpmn", diagram(platform, condition))], actor=None,
+                                      now=clock.now)  # fmt: skip
+    assert [d.key for d in result.definitions] == ["dieu_kien"]
+
+
+def test_a_camunda_8_condition_without_its_equals_sign_is_refused_with_the_fix(session: Session, clock: Clock) -> None:
+    text, line, element = refusal(session, clock, diagram(C8, "amount &gt; 5"))
+    assert "'=amount > 5'" in text and "Camunda 8" in text and "Python" not in text
+    assert (line, element) == (11, "f2")  # the line of <bpmn:sequenceFlow id="f2"
+
+
+def test_a_camunda_7_condition_outside_its_braces_is_refused_with_the_fix(session: Session, clock: Clock) -> None:
+    text, line, element = refusal(session, clock, diagram(C7, "amount &gt; 5"))
+    assert "'${amount > 5}'" in text and "Camunda 7" in text and "Python" not in text
+    assert (line, element) == (11, "f2")  # the line of <bpmn:sequenceFlow id="f2"
+
+
+def test_a_broken_feel_condition_names_feel_and_the_flows_line(session: Session, clock: Clock) -> None:
+    text, line, element = refusal(session, clock, diagram(C8, "=amount &gt;&gt; 5"))
+    assert "FEEL syntax error" in text and "Python" not in text
+    assert (line, element) == (11, "f2")  # the line of <bpmn:sequenceFlow id="f2"
