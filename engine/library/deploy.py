@@ -603,6 +603,22 @@ def _process_problems(
 # --- documentation-only diagrams -------------------------------------------------------------------
 
 
+def _kept_beside_documentation(files: list[SourceFile], found: list[Problem]) -> list[Problem]:
+    """The forms and decision tables of a folder deployed as documentation: they let the diagrams' references
+    be checked and are kept as files of the deployment, but never put into use (a documentation diagram runs
+    nothing, and must not replace a live form or table of the same id). What is wrong with one of them is
+    said, without refusing the diagrams."""
+    said = [Problem(p.file, p.text, p.element_id, p.element_name, p.line, severity="warning") for p in found]
+    for file in files:
+        if file.kind in ("form", "dmn"):
+            said.append(Problem(file.filename, Phrase("Kept with the diagrams as a file, not put into use: a diagram "
+                                                      "deployed as documentation runs no form or decision table. "
+                                                      "Deploy the .%(kind)s file with an executable diagram to use "
+                                                      "it.", kind=file.kind), severity="warning"))  # fmt: skip
+    return said
+
+
+
 def _parse_documentation(
     source: SourceFile,
     form_keys: set[str],
@@ -944,19 +960,23 @@ class Deployer:
             raise DeploymentRejected(too_much)
         problems: list[Problem] = []
         embedded = [] if as_documentation else _embedded_forms(files, problems)  # documentation runs no form
-        parsed_forms = self._forms(files, problems) + embedded
+        beside: list[Problem] = []  # a documentation diagram's forms and tables: read, never stored
+        parsed_forms = self._forms(files, beside if as_documentation else problems) + embedded
         form_keys = {f.form_key for f in parsed_forms} | {f"file:{f.source.filename}" for f in parsed_forms}
         form_keys |= self._deployed_form_keys()
-        decisions = self._decisions(files, problems)
+        decisions = self._decisions(files, beside if as_documentation else problems)
+        if as_documentation:
+            problems += _kept_beside_documentation(files, beside)
+            parsed_forms, decisions = [], []
+            if files and not any(f.kind == "bpmn" for f in files):
+                problems.append(Problem("", "Only .bpmn diagrams are kept as documentation, and there is none among "
+                                            "these files; add the diagrams, or deploy the files without that choice."))
         decision_keys = {key for _, model in decisions for key in model.decision_ids()} | self._deployed_decision_keys()
         processes: list[_ParsedProcess] = []
         for file in files:
             if file.kind == "bpmn":
                 parse = _parse_documentation if as_documentation else _parse_bpmn
                 processes.extend(parse(file, form_keys, problems, decision_keys, self.delegates))
-            elif as_documentation:
-                problems.append(Problem(file.filename, "Only .bpmn diagrams can be deployed as documentation; "
-                                                       "upload the other files without that choice."))
             elif file.kind not in ("form", "dmn"):
                 problems.append(Problem(file.filename, "Only .bpmn, .form and .dmn files can be deployed here (or a "
                                                        ".zip of them)."))

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, SourceFile, queries, versions
 from engine.errors import DefinitionNotFound, DeploymentRejected, FormInvalid, NotAllowed
 from engine.org.models import Notice, Unit, User
 from engine.runtime.engine import WorkflowCache
-from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
+from engine.runtime.models import FormDefinition, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from tests.conftest import CORPUS, FIXTURES, Clock, make_unit, make_user
 from tests.wording import body_vi
 
@@ -287,8 +287,30 @@ def test_documentation_cannot_replace_an_executable_process(
     with pytest.raises(DeploymentRejected, match="already deployed as an executable process"):
         Deployer(session).deploy([quality], actor=users["admin"], now=clock.now, as_documentation=True)
     form = SourceFile("x.form", Path(CHANGED / "quality-objectives-draft.form").read_bytes())
-    with pytest.raises(DeploymentRejected, match="Only .bpmn diagrams"):
+    with pytest.raises(DeploymentRejected, match="there is none among these files"):
         Deployer(session).deploy([form], actor=users["admin"], now=clock.now, as_documentation=True)
+
+
+def test_a_folder_kept_as_documentation_keeps_its_forms_as_files_and_never_puts_them_into_use(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    before = Engine(session).start("quality_objectives", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    live_form = only_task(session, before.id).form_id
+    forms_before = session.scalar(select(func.count()).select_from(FormDefinition))
+    changed_form = (CHANGED / "quality-objectives-draft.form").read_bytes()  # the live form's id, other fields
+    folder = [SourceFile(MIWG.name, MIWG.read_bytes()) if MIWG.exists() else
+              SourceFile("rework_loop.bpmn", (FIXTURES / "rework_loop.bpmn").read_bytes()),
+              SourceFile("quality-objectives-draft.form", changed_form),
+              SourceFile("broken.form", b"{ not json")]  # fmt: skip
+    result = Deployer(session).deploy(folder, actor=users["admin"], now=clock.now, as_documentation=True)
+    assert [d.executable for d in result.definitions] == [False]
+    said = {(p.file, p.severity) for p in result.warnings}
+    assert {("quality-objectives-draft.form", "warning"), ("broken.form", "warning")} <= said
+    assert any("not put into use" in p.message for p in result.warnings if p.file == "broken.form")
+    assert {f.filename for f in result.deployment.files} >= {"quality-objectives-draft.form", "broken.form"}
+    assert session.scalar(select(func.count()).select_from(FormDefinition)) == forms_before  # nothing in use
+    instance = Engine(session).start("quality_objectives", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    assert live_form is not None and only_task(session, instance.id).form_id == live_form
 
 
 def test_a_units_first_version_of_a_new_process_is_reviewed_too(

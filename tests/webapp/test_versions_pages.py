@@ -219,9 +219,11 @@ def test_drafts_are_not_published(app: Flask, client: FlaskClient) -> None:
 @needs_corpus
 def test_the_api_deploys_documentation_and_drafts(app: Flask, client: FlaskClient) -> None:
     other = CORPUS / "miwg-reference" / "A.2.0.bpmn"
-    files = [(io.BytesIO(other.read_bytes()), other.name)]
+    form = CORPUS / "camunda7-examples" / "task-form.form"
+    files = [(io.BytesIO(other.read_bytes()), other.name), (io.BytesIO(form.read_bytes()), form.name)]
     docs = client.post("/api/v1/deployments", headers=basic("admin"), data={"files": files, "as_documentation": "1"})
-    assert docs.status_code == 201, docs.json
+    assert docs.status_code == 201, docs.json  # a folder with its forms: the form is kept as a file, not used
+    assert [w["file"] for w in docs.json["warnings"]] == [form.name]
     assert (docs.json["definitions"][0]["executable"], docs.json["definitions"][0]["status"]) == (False, "active")
     unit_id = str(_unit_id(app))
 
