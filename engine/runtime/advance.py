@@ -44,7 +44,7 @@ from engine.runtime.events import (
     run_task,
 )
 from engine.runtime.handlers import HANDLERS, JobContext, job_type_of, may_use_job
-from engine.runtime.iomapping import on_completion, with_inputs
+from engine.runtime.iomapping import SHADOWED, on_completion, shadowed, with_inputs
 from engine.runtime.jobs import ExternalJob, job_row
 from engine.runtime.models import (
     MessageSubscription,
@@ -265,7 +265,7 @@ class Advancer:
         data = with_inputs(node.get("io"), job.data)
         context = JobContext(command.session, instance, element_of(job.task_spec), data, recorder.actor, recorder.now)
         output = handler(context) or {}
-        flowing = on_completion(node.get("io"), data, output)
+        flowing = on_completion(node.get("io"), data, output, shadowed(node.get("io"), job.data))
         job.data.clear()
         job.data.update(flowing)
         run_task(job)
@@ -516,6 +516,7 @@ class _TaskRows:
         task, instance, recorder = self.task, self.step.instance, self.step.recorder
         node = node_of(instance, element_of(task.task_spec))
         if node.get("io"):  # the task starts: its input variables join its data
+            task.internal_data[SHADOWED] = shadowed(node["io"], task.data)  # the process's own, back after
             started = with_inputs(node["io"], task.data)
             task.data.clear()
             task.data.update(started)

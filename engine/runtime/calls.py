@@ -31,7 +31,7 @@ from engine.errors import EngineError, EngineStateError
 from engine.org.models import User
 from engine.runtime.command import Command, Recorder, Step
 from engine.runtime.events import deliver, error_event, escalation_event, run_task
-from engine.runtime.iomapping import on_completion, with_inputs
+from engine.runtime.iomapping import outputs_onto, with_inputs
 from engine.runtime.models import ProcessDefinition, ProcessInstance
 from engine.runtime.parsing import CallTask
 from engine.runtime.script_engine import evaluate_expression
@@ -114,8 +114,8 @@ def call_outputs(node: Mapping[str, Any], data: Mapping[str, Any], child: Mappin
     child = {k: v for k, v in child.items() if k not in CONTEXT_KEYS}
     if call["dialect"] == "camunda8":
         io = node.get("io") or {}
-        if io.get("outputs"):
-            return on_completion(io, data, child)
+        if io.get("outputs"):  # the call's inputs never entered the caller's data: it stays as it was
+            return outputs_onto(io, data, {**data, **child})
         return {**data, **child} if call["propagate_child"] else dict(data)
     result = dict(data)
     for mapping in call["out"]:

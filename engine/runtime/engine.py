@@ -41,7 +41,7 @@ from engine.runtime.advance import Advancer, context_variables, name_of, node_of
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.events import run_task
 from engine.runtime.files import FileStore, Upload
-from engine.runtime.iomapping import on_completion
+from engine.runtime.iomapping import SHADOWED, on_completion
 from engine.runtime.models import (
     FormDefinition,
     HistoryEvent,
@@ -401,7 +401,8 @@ class Engine:
             seen = rounds.seen(form, row.form.schema if row.form is not None else None, starting)
             completer = node_of(instance, row.element_id).get("properties", {}).get(COMPLETER_PROPERTY)
             given = {**values, str(completer): actor.username} if completer else values
-            flowing = on_completion(node_of(instance, row.element_id).get("io"), task.data, given)
+            flowing = on_completion(node_of(instance, row.element_id).get("io"), task.data, given,
+                                    task.internal_data.get(SHADOWED))  # fmt: skip
             task.data.clear()
             task.data.update(flowing)
             run_task(task)

@@ -75,17 +75,47 @@ def with_inputs(io: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[s
     return result
 
 
-def on_completion(io: Mapping[str, Any] | None, data: Mapping[str, Any], produced: Mapping[str, Any]) -> dict[str, Any]:
-    """The data that flows on from a completed task, given its data and what it produced."""
+SHADOWED = "eiso_shadowed"
+"""Where a user task keeps ``shadowed`` values while it is open (in its internal data, never shown)."""
+
+
+def local_names(io: Mapping[str, Any] | None) -> set[str]:
+    """The variables an element's input mappings make its own (the first part of a dotted target)."""
+    paths = bool((io or {}).get("paths"))
+    return {_root(target, paths) for target, _ in (io or {}).get("inputs", [])}
+
+
+def shadowed(io: Mapping[str, Any] | None, outer: Mapping[str, Any]) -> dict[str, Any]:
+    """The process's own values of the names the inputs reuse, kept while the element holds its own."""
+    return {name: outer[name] for name in local_names(io) if name in outer}
+
+
+def on_completion(io: Mapping[str, Any] | None, data: Mapping[str, Any], produced: Mapping[str, Any],
+                  hidden: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The data that flows on from a completed task, given its data and what it produced. ``hidden``: the
+    process's values of the names its inputs reused (``shadowed``), which are the process's again after."""
     if not io:
         return {**data, **produced}
     paths = bool(io.get("paths"))
-    local = {_root(target, paths) for target, _ in io.get("inputs", [])}
+    local = local_names(io)
     context = {**data, **produced}
     outputs = io.get("outputs", [])
     if outputs:
         result = {k: v for k, v in data.items() if k not in local and k not in produced}
+        result.update({k: v for k, v in (hidden or {}).items() if k in local})
         for target, source in outputs:
             _assign(result, target, source_value(source, context), paths)
         return result
-    return {k: v for k, v in context.items() if k not in local or k in produced}
+    result = {k: v for k, v in context.items() if k not in local or k in produced}
+    result.update({k: v for k, v in (hidden or {}).items() if k in local and k not in produced})
+    return result
+
+
+def outputs_onto(io: Mapping[str, Any], outer: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """A called process's result: the caller's data as it was, with each output mapping evaluated against the
+    called instance's variables (and the call's inputs) written onto it."""
+    paths = bool(io.get("paths"))
+    result = dict(outer)
+    for target, source in io.get("outputs", []):
+        _assign(result, target, source_value(source, context), paths)
+    return result

@@ -28,7 +28,7 @@ from engine.org.models import User
 from engine.org.people import administered_unit_ids
 from engine.runtime.command import Command, Commands
 from engine.runtime.events import deliver, error_event, run_task
-from engine.runtime.iomapping import on_completion, with_inputs
+from engine.runtime.iomapping import on_completion, shadowed, with_inputs
 from engine.runtime.models import HistoryEvent, ProcessInstance
 
 DEFAULT_RETRIES = 3
@@ -171,7 +171,7 @@ def complete_job(engine: Commands, job_id: str, worker_id: str, variables: dict[
             raise Conflict("The process is not waiting for job %(id)s any more.", id=job_id)
         node = _node(step.instance, job.element_id)
         data = with_inputs(node.get("io"), task.data)
-        flowing = on_completion(node.get("io"), data, variables)
+        flowing = on_completion(node.get("io"), data, variables, shadowed(node.get("io"), task.data))
         task.data.clear()
         task.data.update(flowing)
         run_task(task)

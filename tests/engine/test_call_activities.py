@@ -4,17 +4,18 @@ dialect's rules, errors come back to the caller's boundary events, and cancellin
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine
+from engine import Deployer, Engine, SourceFile
 from engine.errors import EngineError
 from engine.org.models import Unit, User
 from engine.runtime.models import ProcessInstance, TaskRow
 from engine.runtime.sweeps import sweep_timers
-from tests.conftest import Clock
+from tests.conftest import FIXTURES, Clock
 from tests.engine.test_events import MODES, deploy, engine_for, events, open_tasks, status
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -136,3 +137,28 @@ def test_a_call_activity_without_a_called_element_is_refused(session: Session, c
         Deployer(session).deploy([SourceFile("caller.bpmn", text.encode())], actor=None, now=clock.now)
     [problem] = [p for p in refused.value.problems if p.element_id == "appraisal_call"]
     assert "names no process to call" in problem.message and problem.line
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_input_mapping_that_reuses_a_callers_name_leaves_the_callers_variable_as_it_was(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str, tmp_path: Path
+) -> None:
+    """Camunda 8 maps inputs into the call activity's own scope: the caller's ``fee`` is 150 again after the
+    call, although the called process was given ``fee`` = 300 under the same name."""
+    parent = (FIXTURES / "events" / "call_parent_c8.bpmn").read_text(encoding="utf-8").replace(
+        '<zeebe:input source="=dossier" target="case_no" />',
+        '<zeebe:input source="=dossier" target="case_no" /><zeebe:input source="=fee * 2" target="fee" />')
+    assert 'target="fee"' in parent
+    (tmp_path / "call_parent_c8.bpmn").write_text(parent, encoding="utf-8")
+    deploy(session, clock, "call_child_c8.bpmn")
+    Deployer(session).deploy([SourceFile("call_parent_c8.bpmn", parent.encode())], actor=None, now=clock.now)
+    engine = engine_for(session, mode)
+    started = engine.start("dossier_main_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                           business_key="HS-043", variables={"dossier": "HS-043", "fee": 150})  # fmt: skip
+    (child,) = children(session, started.id)
+    appraise = open_tasks(session, child.id)["appraise"]
+    assert engine.task_data(appraise)["fee"] == 300  # what the called process was given
+    engine.complete(appraise.id, actor=users["chuyenvien"], now=clock.now, variables={"approved": True,
+                                                                                      "result": "Đạt"})  # fmt: skip
+    data = engine.task_data(open_tasks(session, started.id)["sign"])
+    assert (data["fee"], data["dossier"], data["appraisal_result"]) == (150, "HS-043", "Đạt")

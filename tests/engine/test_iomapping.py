@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine import Deployer, Engine, SourceFile
 from engine.errors import DeploymentRejected
 from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
 from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, Clock, deploy_fixture
 
@@ -112,3 +113,28 @@ def test_a_start_events_output_mappings_set_process_data_that_a_message_then_cor
     assert result.correlated == [instance.id]
     session.expire_all()
     assert session.get(ProcessInstance, instance.id).status == "completed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", ["straight", "reload"])
+def test_an_input_that_reuses_a_process_variables_name_leaves_the_process_value_as_it_was(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    """A user task and a script task each take ``fee`` as an input of their own, under the same name: inside
+    they see their value, and after them the process has its own ``fee`` again (Camunda 8's local scope)."""
+    xml = (FIXTURES / "io_c8.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace('<zeebe:input source="=fee * 2" target="doubleFee" />',
+                      '<zeebe:input source="=fee * 2" target="fee" />')
+    xml = xml.replace('<zeebe:input source="=fee" target="amount" />',
+                      '<zeebe:input source="=fee * 10" target="fee" />')
+    xml = xml.replace('expression="=amount * 1.1"', 'expression="=fee * 1.1"')
+    assert xml.count('target="fee"') == 2
+    Deployer(session).deploy([SourceFile("io_c8.bpmn", xml.encode())], actor=None, now=clock.now)
+    engine = Engine(session, cache=WorkflowCache() if mode == "straight" else None)
+    instance = engine.start("io_c8", actor=users["chuyenvien"], unit_id=unit.id, now=clock.now,
+                            variables={"dossier": DOSSIER, "fee": 50000})  # fmt: skip
+    assert data_of(engine, session, instance.id)["fee"] == 100000  # the task's own fee
+    engine.complete(open_task(session, instance.id).id, actor=users["chuyenvien"], now=clock.now,
+                    variables={"approved": True})  # fmt: skip
+    after = data_of(engine, session, instance.id)
+    assert after["total"] == 550000  # the script computed with its own fee (500000)
+    assert after["fee"] == 50000  # and the process's fee is as it was
