@@ -60,6 +60,7 @@ from engine.runtime.parsing import (
     embedded_forms,
     has_job,
     process_info,
+    variable_name,
 )
 from engine.runtime.priority import check_priority
 from engine.runtime.queries import active_definition, in_line
@@ -317,6 +318,10 @@ def _check_elements(
             except ExpressionError as exc:
                 problem(Phrase("The timer cannot be used: %(reason)s", reason=exc.phrase))
         _check_events(element, problem)
+        loop = element.get("multi_instance") or {}
+        for part in ("collection", "output_element"):
+            if loop.get(part) and variable_name(loop[part]) is None:
+                _check_expr(loop[part], problem)
         if element["type"] == "callActivity":
             _check_call(element["call"], problem)
         if "message" in element and element["type"] not in MESSAGE_THROW_TAGS:  # a thrown message: its job below

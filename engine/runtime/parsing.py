@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 
 from engine.runtime.events import EisoConditional
+from engine.runtime.script_engine import evaluate_expression
 from engine.runtime.timers import TIMER_CLASSES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -189,6 +190,48 @@ def multi_instance_info(node: etree._Element) -> dict[str, Any] | None:
     }
 
 
+class CollectionExpression(TaskDataReference):
+    """A multi-instance collection written as an expression (``=[]``, ``=items[active]``, ``${list}``) rather
+    than a variable's name: evaluated once when the activity starts (its ``bpmn_id`` is the expression)."""
+
+    CACHE = "eiso_collection"
+
+    def get(self, my_task: Any) -> Any:
+        if self.CACHE not in my_task.internal_data:
+            value = evaluate_expression(self.bpmn_id, my_task.data)
+            my_task.internal_data[self.CACHE] = [] if value is None else value
+        return my_task.internal_data[self.CACHE]
+
+    def set(self, my_task: Any, value: Any) -> None:  # a computed collection is never written back
+        return None
+
+    def exists(self, my_task: Any) -> bool:
+        return True
+
+
+class ElementExpression(TaskDataReference):
+    """A Camunda 8 ``outputElement`` that is an expression (``={id: x, note: report}``), evaluated against each
+    instance's data when it completes."""
+
+    def get(self, my_task: Any) -> Any:
+        return evaluate_expression(self.bpmn_id, my_task.data)
+
+    def set(self, my_task: Any, value: Any) -> None:
+        return None
+
+    def exists(self, my_task: Any) -> bool:
+        # Asked of the activity before an instance starts (must not exist yet) and of a completed instance
+        # (must exist): only an instance carries its item or its place in the collection.
+        return "key_or_index" in my_task.internal_data or "item" in my_task.internal_data
+
+
+def _reference(text: str | None, expression_class: type[TaskDataReference]) -> TaskDataReference | None:
+    if not text:
+        return None
+    name = variable_name(text)
+    return TaskDataReference(name) if name is not None else expression_class(text.strip())
+
+
 def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> None:
     """Camunda's collection attributes mapped onto SpiffWorkflow's multi-instance task spec."""
     info = multi_instance_info(self.node) or {}
@@ -199,10 +242,10 @@ def _add_multiinstance_task(self: Any, loop_characteristics: etree._Element) -> 
     params = {
         "task_spec": "",
         "cardinality": info.get("cardinality"),
-        "data_input": ref(variable_name(info["collection"])) if info.get("collection") else None,
+        "data_input": _reference(info.get("collection"), CollectionExpression),
         "input_item": ref(info["element"]) if info.get("element") else None,
         "data_output": ref(info["output_collection"]) if info.get("output_collection") else None,
-        "output_item": ref(variable_name(info["output_element"])) if info.get("output_element") else None,
+        "output_item": _reference(info.get("output_element"), ElementExpression),
         "condition": info.get("completion"),
     }
     cls = EisoSequentialMultiInstance if info.get("sequential") else EisoParallelMultiInstance

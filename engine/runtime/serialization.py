@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     NoneTask,
     ParallelMultiInstanceTask,
@@ -26,8 +27,10 @@ from engine.data_check import bounded_state
 from engine.runtime.events import EisoConditional
 from engine.runtime.parsing import (
     CallTask,
+    CollectionExpression,
     EisoParallelMultiInstance,
     EisoSequentialMultiInstance,
+    ElementExpression,
     JobTask,
     PassThroughTask,
 )
@@ -41,6 +44,7 @@ _config[CallTask] = DEFAULT_CONFIG[UserTask]
 _config[PassThroughTask] = DEFAULT_CONFIG[NoneTask]
 _config[EisoParallelMultiInstance] = DEFAULT_CONFIG[ParallelMultiInstanceTask]
 _config[EisoSequentialMultiInstance] = DEFAULT_CONFIG[SequentialMultiInstanceTask]
+_config[CollectionExpression] = _config[ElementExpression] = DEFAULT_CONFIG[TaskDataReference]
 for _ours, _stock in ((EisoTimeDate, TimeDateEventDefinition), (EisoDuration, DurationTimerEventDefinition),
                       (EisoCycle, CycleTimerEventDefinition)):  # fmt: skip
     _config[_ours] = DEFAULT_CONFIG[_stock]

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine
+from engine import Deployer, DeploymentRejected, Engine, SourceFile
 from engine.org.models import Unit, User
+from engine.runtime.engine import WorkflowCache
 from engine.runtime.models import ProcessInstance, TaskRow
 from engine.runtime.queries import claimable_tasks
-from tests.conftest import Clock, deploy_fixture
+from tests.conftest import FIXTURES, Clock, deploy_fixture
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -79,3 +80,53 @@ def test_the_output_collection_follows_the_input_collection_whatever_order_the_i
     consolidate = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance.id,
                                                         TaskRow.state == "open")).one()  # fmt: skip
     assert engine.task_data(consolidate)["reports"] == ["Báo cáo vp", "Báo cáo qlkh", "Báo cáo qlcn"]
+
+
+def _variant(session: Session, clock: Clock, old: str, new: str) -> None:
+    xml = (FIXTURES / "review_mi_c8.bpmn").read_text(encoding="utf-8")
+    assert old in xml
+    Deployer(session).deploy([SourceFile("review_mi_c8.bpmn", xml.replace(old, new).encode())], actor=None,
+                             now=clock.now)  # fmt: skip
+
+
+def _open(session: Session, instance_id: int) -> list[TaskRow]:
+    stmt = select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")
+    return list(session.scalars(stmt.order_by(TaskRow.id)))
+
+
+@pytest.mark.parametrize("mode", ["straight", "reload"])
+def test_an_empty_collection_written_as_an_expression_runs_no_instance_and_goes_on(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    _variant(session, clock, 'inputCollection="=departments"', 'inputCollection="=[]"')
+    engine = Engine(session, cache=WorkflowCache() if mode == "straight" else None)
+    instance = engine.start("review_mi_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    [consolidate] = _open(session, instance.id)
+    assert consolidate.element_id == "consolidate" and engine.task_data(consolidate)["reports"] == []
+
+
+@pytest.mark.parametrize("mode", ["straight", "reload"])
+def test_a_filtered_collection_and_an_output_element_expression_collect_as_zeebe_does(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    _variant(session, clock, 'inputCollection="=departments" inputElement="department" outputCollection="reports" '
+                             'outputElement="=report"',
+             'inputCollection="=departments[item.value != &quot;qlcn&quot;]" inputElement="department" '
+             'outputCollection="reports" outputElement="={department: department.value, text: report}"')
+    engine = Engine(session, cache=WorkflowCache() if mode == "straight" else None)
+    instance = engine.start("review_mi_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now)
+    reports = _open(session, instance.id)
+    assert sorted(engine.task_data(r)["department"]["value"] for r in reports) == ["qlkh", "vp"]  # no qlcn
+    for head, department in (("truongphong2", "qlkh"), ("truongphong", "vp")):  # the second one finishes first
+        [mine] = [t for t in claimable_tasks(session, users[head]) if t.instance_id == instance.id]
+        engine.complete(mine.id, actor=users[head], now=clock.now, variables={"report": f"Báo cáo {department}"})
+    [consolidate] = _open(session, instance.id)
+    assert engine.task_data(consolidate)["reports"] == [{"department": "vp", "text": "Báo cáo vp"},
+                                                        {"department": "qlkh", "text": "Báo cáo qlkh"}]
+
+
+def test_a_collection_expression_that_cannot_be_read_is_refused_at_deploy(session: Session, clock: Clock) -> None:
+    with pytest.raises(DeploymentRejected) as refused:
+        _variant(session, clock, 'inputCollection="=departments"', 'inputCollection="=[departments,"')
+    [problem] = refused.value.problems
+    assert (problem.element_id, problem.line) == ("report", 5) and "FEEL" in problem.message
