@@ -58,6 +58,7 @@ from engine.runtime.parsing import (
     detect_dialect,
     embedded_forms,
     has_job,
+    link_name,
     process_info,
 )
 from engine.runtime.priority import check_priority
@@ -77,14 +78,14 @@ DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
 # nobody discovers it half-way through a process.
 SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask", "sendTask",
-    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
     "intermediateThrowEvent",  # a message thrown by a job worker; other event definitions are refused below
     "businessRuleTask", "scriptTask", "receiveTask", "callActivity",
 }  # fmt: skip
 SUPPORTED_EVENT_DEFINITIONS = {
     "terminateEventDefinition", "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
-    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
+    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition", "linkEventDefinition",
 }  # fmt: skip
 # Which event definitions each kind of event may carry (BPMN 2.0, table 10.93/10.95, as both Camunda engines run them).
 CATCHES = {
@@ -426,9 +427,11 @@ def _check_events(element: dict[str, Any], problem: Any) -> None:
         elif element.get("nested") and kinds != ["timer"]:
             problem(Phrase("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
                            "subprocess to the process level, or use a boundary event on the subprocess."))  # fmt: skip
+    if "link" in element and element["type"] not in ("intermediateCatchEvent", "intermediateThrowEvent"):
+        problem(Phrase("A link event can only be an intermediate throw or catch event; use a sequence flow here."))
     allowed = CATCHES.get(kind_name)
     if allowed is not None:
-        if kind_name != "eventSubprocessStart" and not kinds:
+        if kind_name != "eventSubprocessStart" and not kinds and "link" not in element:
             problem(Phrase("This event waits for nothing: give it a timer, message, signal or condition, or "
                            "remove it."))  # fmt: skip
         for kind in kinds:
@@ -580,6 +583,8 @@ def _process_problems(
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),
+        *_link_problems(node, filename),
+        *_event_gateway_problems(info, filename),
         *procedure_limit_problems(node, filename),
     ]
 
@@ -763,11 +768,6 @@ def _entry_points(scope: etree._Element) -> list[etree._Element]:
     ]
 
 
-def _link_name(node: etree._Element) -> str | None:
-    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
-    return link.get("name") if link is not None else None
-
-
 class _FlowGraph:
     """Which flow node leads to which: sequence flows, boundary events, subprocess starts and link events."""
 
@@ -786,11 +786,11 @@ class _FlowGraph:
     def _link_events(self) -> None:
         catches: dict[str, list[str]] = {}
         for node_id, node in self.nodes.items():
-            if _local(node) == "intermediateCatchEvent" and _link_name(node):
-                catches.setdefault(f"{id(node.getparent())}:{_link_name(node)}", []).append(node_id)
+            if _local(node) == "intermediateCatchEvent" and link_name(node):
+                catches.setdefault(f"{id(node.getparent())}:{link_name(node)}", []).append(node_id)
         for node_id, node in self.nodes.items():
-            if _local(node) == "intermediateThrowEvent" and _link_name(node):
-                key = f"{id(node.getparent())}:{_link_name(node)}"
+            if _local(node) == "intermediateThrowEvent" and link_name(node):
+                key = f"{id(node.getparent())}:{link_name(node)}"
                 self.next.setdefault(node_id, []).extend(catches.get(key, []))
 
     def reachable(self, roots: list[str]) -> set[str]:
@@ -825,6 +825,79 @@ def _unreachable(process: etree._Element, filename: str) -> list[Problem]:
                 line=node.sourceline,
             )
         )
+    return problems
+
+
+def _link_problems(process: etree._Element, filename: str) -> list[Problem]:
+    """Link events pair by name within one process or subprocess: every throw needs its catch, and a name is
+    caught once (Camunda refuses the same)."""
+    problems = []
+
+    def problem(node: etree._Element, message: Phrase) -> None:
+        problems.append(Problem(filename, message, element_id=node.get("id"), element_name=node.get("name") or "",
+                                line=node.sourceline))  # fmt: skip
+
+    catches: dict[tuple[int, str], etree._Element] = {}
+    tags = (f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}intermediateThrowEvent")
+    events = [n for n in process.iter(*tags) if link_name(n) is not None]
+    for node in events:
+        name = link_name(node)
+        if not name:
+            problem(node, Phrase("The link event has no link name; give the throw event and its catch event the "
+                                 "same name."))  # fmt: skip
+        elif _local(node) == "intermediateCatchEvent":
+            first = catches.setdefault((id(node.getparent()), name), node)
+            if first is not node:
+                problem(node, Phrase("Two link catch events are named '%(name)s' in the same process or subprocess "
+                                     "(also '%(other)s'); a link name may be caught only once. Rename one of them.",
+                                     name=name, other=first.get("name") or first.get("id")))  # fmt: skip
+    for node in events:
+        name = link_name(node)
+        if _local(node) != "intermediateThrowEvent" or not name:
+            continue
+        if (id(node.getparent()), name) not in catches:
+            problem(node, Phrase("No link catch event named '%(name)s' is in the same process or subprocess, so "
+                                 "the flow would stop here; add one with that link name, or correct the name.",
+                                 name=name))  # fmt: skip
+        if node.find(f"{{{BPMN_NS}}}outgoing") is not None or any(
+                f.get("sourceRef") == node.get("id") for f in process.iter(f"{{{BPMN_NS}}}sequenceFlow")):
+            problem(node, Phrase("A link throw event has no way out of its own: the flow goes on at its catch "
+                                 "event. Remove the sequence flow leaving it."))  # fmt: skip
+    return problems
+
+
+def _event_gateway_problems(info: ProcessInfo, filename: str) -> list[Problem]:
+    """An event-based gateway waits for the first of two or more events, each an intermediate catch event
+    (message, timer, signal or condition) on a way out without a condition, as both Camunda engines require."""
+    problems = []
+    for gateway_id, gateway in info.elements.items():
+        if gateway["type"] != "eventBasedGateway":
+            continue
+
+        def problem(message: Phrase, el: dict[str, Any] = gateway, eid: str = gateway_id) -> None:
+            problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
+
+        if gateway.get("instantiate") or gateway.get("gateway_type") != "Exclusive":
+            problem(Phrase("An event-based gateway that starts the process or waits for all its events (parallel) "
+                           "is not run by eISO or Camunda; start the process with a message start event instead."))
+        ways = [(fid, f) for fid, f in info.flows.items() if f["source"] == gateway_id]
+        if len(ways) < 2:
+            problem(Phrase("An event-based gateway needs at least two ways out, each to an event it waits for; add "
+                           "one or use a single catch event instead."))  # fmt: skip
+        for flow_id, flow in ways:
+            target = info.elements.get(flow["target"])
+            if flow["condition"]:
+                problems.append(Problem(filename, Phrase(
+                    "A way out of an event-based gateway cannot have a condition: the first event to arrive decides. "
+                    "Remove the condition."), element_id=flow_id, element_name=flow["name"]))  # fmt: skip
+            if target is None:
+                continue  # a dangling flow: reported on its own
+            waits = [k for k in ("message", "timer", "signal", "conditional") if k in target]
+            if target["type"] != "intermediateCatchEvent" or not waits or "link" in target:
+                problem(Phrase("After an event-based gateway eISO waits only at intermediate catch events (message, "
+                               "timer, signal or condition); '%(target)s' is not one. Replace it with such an event "
+                               "(a receive task with a message catch event).",
+                               target=target["name"] or flow["target"]))  # fmt: skip
     return problems
 
 

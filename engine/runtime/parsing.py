@@ -19,11 +19,13 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
+    IntermediateCatchEvent,
     NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     UserTask,
 )
+from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.events import EisoConditional
 from engine.runtime.timers import TIMER_CLASSES
@@ -109,6 +111,45 @@ class PassThroughTask(NoneTask):
     def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.manual = False
+
+
+class EventGateway(PassThroughTask):
+    """An event-based gateway: every way out waits at once (each catch event with its own timer row or
+    message or signal subscription); the first event to arrive wins and the others are cancelled
+    (``CatchEvent``), as in both Camunda engines. SpiffWorkflow's own gateway keeps the events on itself,
+    out of reach of eISO's timers and subscriptions."""
+
+    def _predict_hook(self, my_task: Any) -> None:
+        my_task._sync_children(self.outputs, state=TaskState.MAYBE)  # a loop back here must not predict for ever
+
+    def _run_hook(self, my_task: Any) -> bool:
+        my_task._sync_children(self.outputs, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+class CatchEvent(IntermediateCatchEvent):
+    """An intermediate catch event; after an event-based gateway, the one that fires first cancels the
+    gateway's other ways out (their timers and subscriptions are then cancelled with them)."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        for sibling in rivals(my_task):
+            sibling.cancel()
+        return super()._run_hook(my_task)
+
+
+def rivals(task: Any) -> list[Any]:
+    """The other ways out of the event-based gateway a catch event waits after, still waiting (else none)."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, EventGateway):
+        return []
+    return [t for t in parent.children if t is not task and not t.has_state(TaskState.FINISHED_MASK)]
+
+
+class LinkEvent(PassThroughTask):
+    """A link throw or catch event: the flow goes on at the catch event of the same name in the same
+    scope (the parser connects them), as if a sequence flow joined them."""
 
 
 def detect_dialect(root: etree._Element) -> str:
@@ -360,7 +401,48 @@ class _MessageJobParser:
 
 
 def _with_message_jobs(parser_class: type) -> type:
-    return type(f"EisoMessageJob{parser_class.__name__}", (_MessageJobParser, _with_extensions(parser_class)), {})
+    return type(f"EisoMessageJob{parser_class.__name__}",
+                (_LinkParser, _MessageJobParser, _with_extensions(parser_class)), {})  # fmt: skip
+
+
+def link_name(node: etree._Element) -> str | None:
+    """The name of a link event's link (``linkEventDefinition name``), "" when unnamed; None: not a link."""
+    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
+    return None if link is None else (link.get("name") or "").strip()
+
+
+def link_catch(throw: etree._Element) -> etree._Element | None:
+    """The link catch event a link throw event leads to: the catch of the same name in the same scope."""
+    name = link_name(throw)
+    scope = throw.getparent()
+    if not name or scope is None:
+        return None
+    tag = f"{{{BPMN_NS}}}intermediateCatchEvent"
+    return next((n for n in scope.iterchildren(tag) if link_name(n) == name), None)
+
+
+class _LinkParser:
+    """Link events pass straight through; a link throw event is connected to its catch event, as if a
+    sequence flow joined them (SpiffWorkflow alone would end the path at the throw event)."""
+
+    def create_task(self: Any) -> Any:
+        if link_name(self.node) is None:
+            return super().create_task()  # type: ignore[misc]
+        return LinkEvent(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+    def parse_node(self: Any) -> Any:
+        task = super().parse_node()  # type: ignore[misc]
+        catch = link_catch(self.node) if etree.QName(self.node).localname == "intermediateThrowEvent" else None
+        if catch is not None:
+            self.task.connect(self.process_parser.parse_node(catch))
+        return task
+
+
+class _EventGatewayParser:
+    """An event-based gateway: one way out per catch event after it, all waiting at once."""
+
+    def handles_multiple_outgoing(self: Any) -> bool:
+        return True
 
 
 class EisoParser(BpmnParser):
@@ -386,6 +468,13 @@ class EisoParser(BpmnParser):
             for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
             if etree.QName(tag).localname in MESSAGE_THROW_TAGS
         },
+        # Event-based gateways wait at all their catch events at once; the first to fire cancels the others.
+        f"{{{BPMN_NS}}}eventBasedGateway": (type("EisoEventGatewayParser", (_EventGatewayParser,
+                                                                             _with_extensions(TaskParser)), {}),
+                                             EventGateway),
+        f"{{{BPMN_NS}}}intermediateCatchEvent": (
+            type("EisoCatchEventParser", (_LinkParser, _with_extensions(
+                BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateCatchEvent"][0])), {}), CatchEvent),
         # Error and escalation start events (of event subprocesses) too: the stock parser reads them as none
         # start events, which would start the event subprocess at once.
         f"{{{BPMN_NS}}}startEvent": (_with_code_starts(BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][0]),
@@ -610,6 +699,12 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry["multi_instance"] = loop
     if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "endEvent"):
         entry.update(code_events_info(node))
+        link = link_name(node)
+        if link is not None:
+            entry["link"] = link
+    if tag == "eventBasedGateway":
+        entry["instantiate"] = node.get("instantiate", "false").lower() == "true"
+        entry["gateway_type"] = node.get("eventGatewayType") or "Exclusive"
     if tag == "startEvent":
         entry["interrupting"] = node.get("isInterrupting", "true").lower() != "false"
         holder = node.getparent()

@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import (
+    IntermediateCatchEvent,
     NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
@@ -26,9 +27,12 @@ from engine.data_check import bounded_state
 from engine.runtime.events import EisoConditional
 from engine.runtime.parsing import (
     CallTask,
+    CatchEvent,
     EisoParallelMultiInstance,
     EisoSequentialMultiInstance,
+    EventGateway,
     JobTask,
+    LinkEvent,
     PassThroughTask,
 )
 from engine.runtime.script_engine import SandboxedScriptEngine
@@ -39,6 +43,9 @@ _config[EisoConditional] = DEFAULT_CONFIG[ConditionalEventDefinition]
 _config[JobTask] = DEFAULT_CONFIG[UserTask]
 _config[CallTask] = DEFAULT_CONFIG[UserTask]
 _config[PassThroughTask] = DEFAULT_CONFIG[NoneTask]
+_config[EventGateway] = DEFAULT_CONFIG[NoneTask]
+_config[LinkEvent] = DEFAULT_CONFIG[NoneTask]
+_config[CatchEvent] = DEFAULT_CONFIG[IntermediateCatchEvent]
 _config[EisoParallelMultiInstance] = DEFAULT_CONFIG[ParallelMultiInstanceTask]
 _config[EisoSequentialMultiInstance] = DEFAULT_CONFIG[SequentialMultiInstanceTask]
 for _ours, _stock in ((EisoTimeDate, TimeDateEventDefinition), (EisoDuration, DurationTimerEventDefinition),
