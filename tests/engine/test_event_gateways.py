@@ -267,3 +267,40 @@ def test_a_link_event_without_a_name_is_refused(session: Session, clock: Clock) 
     problems = refused(session, clock, "links.bpmn", text)
     assert ("go_redraft", "The link event has no link name; give the throw event and its catch event the same "
             "name.") in problems  # fmt: skip
+
+
+@pytest.mark.parametrize("winner", ["message", "timer"])
+@pytest.mark.parametrize("mode", MODES)
+def test_an_event_based_gateway_inside_an_embedded_subprocess(session: Session, users: dict[str, User],
+                                                              unit: Unit, clock: Clock, mode: str,
+                                                              winner: str) -> None:  # fmt: skip
+    deploy(session, clock, "consult_gateway_c8.bpmn")
+    engine = engine_for(session, mode)
+    instance_id = engine.start("ask_department", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                               variables={"ask": "YK-01"}).id  # fmt: skip
+    assert timers(session, instance_id) == [("c_late", "waiting")]
+    assert waiting_for(session, instance_id) == [("message", "answer-received", "YK-01")]
+    if winner == "message":
+        correlate(engine, "answer-received", "YK-01", {"answer": "Đồng ý"}, actor=users["admin"], unit=None,
+                  now=clock.now)  # fmt: skip
+        assert timers(session, instance_id) == [("c_late", "cancelled")]
+    else:
+        assert sweep_timers(session, clock.advance(days=2, minutes=1)).fired == 1
+        assert waiting_for(session, instance_id) == []
+    assert list(open_tasks(session, instance_id)) == ["conclude"]
+    assert won(session, instance_id)[0][0] == ("c_answer" if winner == "message" else "c_late")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_camunda7_condition_after_the_gateway_wins_when_it_becomes_true(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    deploy(session, clock, "withdrawal_gateway_c7.bpmn")
+    engine = engine_for(session, mode)
+    instance_id = engine.start("withdrawal_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    assert timers(session, instance_id) == [("deadline", "waiting")]
+    engine.complete(open_tasks(session, instance_id)["record_request"].id, actor=users["chuyenvien"], now=clock.now,
+                    variables={"withdraw": True})  # fmt: skip
+    assert timers(session, instance_id) == [("deadline", "cancelled")]
+    assert won(session, instance_id) == [("withdrawn", ["Hết hạn rút"])]
+    assert status(session, instance_id) == "completed"
