@@ -233,10 +233,16 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
         tag = etree.QName(node).localname
         if tag.endswith("EventDefinition") and tag not in SUPPORTED_EVENT_DEFINITIONS:
             parent = node.getparent()
+            message = Phrase("%(definition)s is not supported by eISO yet; model this step without it.", definition=tag)
+            if tag == "compensateEventDefinition":
+                message = Phrase("Compensation is not run by eISO yet (compensation boundary events with their "
+                                 "handlers, compensation throw and end events, compensation event subprocesses). "
+                                 "Model the undoing as steps on a path (for example an error boundary event leading "
+                                 "to them), or deploy the diagram as documentation.")  # fmt: skip
             problems.append(
                 Problem(
                     filename,
-                    Phrase("%(definition)s is not supported by eISO yet; model this step without it.", definition=tag),
+                    message,
                     element_id=parent.get("id") if parent is not None else None,
                     element_name=parent.get("name") if parent is not None else None,
                     line=node.sourceline,
@@ -421,17 +427,18 @@ def _check_events(element: dict[str, Any], problem: Any) -> None:
     kind_name = element["type"]
     if element["type"] == "startEvent" and element.get("in_event_subprocess"):
         kind_name = "eventSubprocessStart"
-        if not kinds:
+        if not kinds and "compensation" not in element:  # compensation: refused on its own
             problem(Phrase("The start event of an event subprocess needs an event (timer, message, signal, error or "
                            "escalation) that starts it."))  # fmt: skip
-        elif element.get("nested") and kinds != ["timer"]:
+        elif element.get("nested") and kinds != ["timer"] and "compensation" not in element:
             problem(Phrase("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
                            "subprocess to the process level, or use a boundary event on the subprocess."))  # fmt: skip
     if "link" in element and element["type"] not in ("intermediateCatchEvent", "intermediateThrowEvent"):
         problem(Phrase("A link event can only be an intermediate throw or catch event; use a sequence flow here."))
     allowed = CATCHES.get(kind_name)
     if allowed is not None:
-        if kind_name != "eventSubprocessStart" and not kinds and "link" not in element:
+        refused_apart = "link" in element or "compensation" in element  # a link passes; compensation: refused above
+        if kind_name != "eventSubprocessStart" and not kinds and not refused_apart:
             problem(Phrase("This event waits for nothing: give it a timer, message, signal or condition, or "
                            "remove it."))  # fmt: skip
         for kind in kinds:

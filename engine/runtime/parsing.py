@@ -329,6 +329,8 @@ def code_events_info(node: etree._Element) -> dict[str, Any]:
         signal = _referenced(node, "signal", definition.get("signalRef"))
         found["signal"] = {"ref": definition.get("signalRef"),
                            "name": (signal.get("name") or signal.get("id")) if signal is not None else ""}  # fmt: skip
+    if node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None:
+        found["compensation"] = True  # not run yet: refused at deploy
     definition = node.find(f"{{{BPMN_NS}}}conditionalEventDefinition")
     if definition is not None:
         found["conditional"] = {"condition": (definition.findtext(f"{{{BPMN_NS}}}condition") or "").strip()}
