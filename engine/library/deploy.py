@@ -55,9 +55,11 @@ from engine.runtime.parsing import (
     ZEEBE_NS,
     EisoParser,
     ProcessInfo,
+    compensation_handler,
     detect_dialect,
     embedded_forms,
     has_job,
+    is_compensation,
     link_name,
     process_info,
 )
@@ -86,6 +88,7 @@ SUPPORTED_ELEMENTS = {
 SUPPORTED_EVENT_DEFINITIONS = {
     "terminateEventDefinition", "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
     "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition", "linkEventDefinition",
+    "compensateEventDefinition",  # where compensation runs: checked in _compensation_problems
 }  # fmt: skip
 # Which event definitions each kind of event may carry (BPMN 2.0, table 10.93/10.95, as both Camunda engines run them).
 CATCHES = {
@@ -233,16 +236,10 @@ def _unsupported(info: ProcessInfo, process: etree._Element, filename: str) -> l
         tag = etree.QName(node).localname
         if tag.endswith("EventDefinition") and tag not in SUPPORTED_EVENT_DEFINITIONS:
             parent = node.getparent()
-            message = Phrase("%(definition)s is not supported by eISO yet; model this step without it.", definition=tag)
-            if tag == "compensateEventDefinition":
-                message = Phrase("Compensation is not run by eISO yet (compensation boundary events with their "
-                                 "handlers, compensation throw and end events, compensation event subprocesses). "
-                                 "Model the undoing as steps on a path (for example an error boundary event leading "
-                                 "to them), or deploy the diagram as documentation.")  # fmt: skip
             problems.append(
                 Problem(
                     filename,
-                    message,
+                    Phrase("%(definition)s is not supported by eISO yet; model this step without it.", definition=tag),
                     element_id=parent.get("id") if parent is not None else None,
                     element_name=parent.get("name") if parent is not None else None,
                     line=node.sourceline,
@@ -592,6 +589,7 @@ def _process_problems(
         *_unguarded_flows(node, filename),
         *_link_problems(node, filename),
         *_event_gateway_problems(info, filename),
+        *_compensation_problems(node, info, filename),
         *procedure_limit_problems(node, filename),
     ]
 
@@ -870,6 +868,50 @@ def _link_problems(process: etree._Element, filename: str) -> list[Problem]:
                 f.get("sourceRef") == node.get("id") for f in process.iter(f"{{{BPMN_NS}}}sequenceFlow")):
             problem(node, Phrase("A link throw event has no way out of its own: the flow goes on at its catch "
                                  "event. Remove the sequence flow leaving it."))  # fmt: skip
+    return problems
+
+
+def _compensation_problems(process: etree._Element, info: ProcessInfo, filename: str) -> list[Problem]:
+    """Compensation runs within one process or subprocess: each compensation boundary event has its handler and a
+    compensation throw or end event in the same scope that may run it; a throw names an activity of its scope.
+    What eISO does not run yet is refused naming the element."""
+    problems = []
+
+    def problem(node: etree._Element, message: Phrase) -> None:
+        problems.append(Problem(filename, message, element_id=node.get("id"), element_name=node.get("name") or "",
+                                line=node.sourceline))  # fmt: skip
+
+    events = [n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS and is_compensation(n)]
+    throws = {id(n.getparent()) for n in events if _local(n) in MESSAGE_THROW_TAGS}
+    for node in events:
+        entry = info.elements.get(node.get("id") or "", {})
+        if _local(node) == "boundaryEvent":
+            activity = info.elements.get(node.get("attachedToRef") or "", {})
+            if compensation_handler(node) is None:
+                problem(node, Phrase("The compensation boundary event has no compensation handler: connect it with "
+                                     "an association to the activity that undoes the work (marked 'for "
+                                     "compensation')."))  # fmt: skip
+            elif activity.get("multi_instance"):
+                problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
+                                     "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
+            elif id(node.getparent()) not in throws:
+                problem(node, Phrase("No compensation throw or end event in the same process or subprocess runs this "
+                                     "compensation; eISO compensates within the throw event's own scope. Add one "
+                                     "there, or remove the compensation."))  # fmt: skip
+        elif _local(node) in MESSAGE_THROW_TAGS:
+            target = entry.get("compensate_activity")
+            scope_ids = {n.get("id") for n in node.getparent() if isinstance(n.tag, str)}
+            if not entry.get("compensation_waits", True):
+                problem(node, Phrase("eISO waits for compensation to complete before going on; remove 'wait for "
+                                     "completion = false' from this event."))  # fmt: skip
+            if target and (target not in scope_ids or not info.elements.get(target, {}).get("compensation_handler")):
+                problem(node, Phrase("The compensation event names the activity '%(activity)s', which has no "
+                                     "compensation handler in the same process or subprocess; choose one that has.",
+                                     activity=target))  # fmt: skip
+        else:
+            problem(node, Phrase("Compensation event subprocesses are not run by eISO yet; attach a compensation "
+                                 "boundary event with its handler to each activity to undo, or deploy the diagram as "
+                                 "documentation."))  # fmt: skip
     return problems
 
 

@@ -34,6 +34,7 @@ from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
 from engine.runtime import calls, signals
 from engine.runtime.command import Command, Recorder, Step
+from engine.runtime.compensation import compensate
 from engine.runtime.deadlines import due_for, follow_up_for
 from engine.runtime.events import (
     event_subprocess_started,
@@ -174,6 +175,10 @@ class Advancer:
                 continue
             calls.start_calls(command, step)
             if refresh_conditions(active_tasks(workflow)) or self._close_idle_scopes(workflow, instance):
+                continue
+            nodes = instance.definition.elements["nodes"]
+            if compensate(workflow, nodes, lambda kind, element, data: recorder.add(
+                    kind, element=(element, name_of(instance, element)), data=data)):  # fmt: skip
                 continue
             jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
             if not jobs:

@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
@@ -145,6 +146,15 @@ def rivals(task: Any) -> list[Any]:
     if parent is None or not isinstance(parent.task_spec, EventGateway):
         return []
     return [t for t in parent.children if t is not task and not t.has_state(TaskState.FINISHED_MASK)]
+
+
+class CompensationThrow(PassThroughTask):
+    """A compensation intermediate throw or end event: it waits (started) while the compensation handlers of
+    the completed activities of its scope run one after the other, the last completed first
+    (``engine/runtime/compensation.py``), then the flow goes on (or the scope ends)."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        return None  # started: the engine completes it once every handler has run
 
 
 class LinkEvent(PassThroughTask):
@@ -423,11 +433,35 @@ def link_catch(throw: etree._Element) -> etree._Element | None:
     return next((n for n in scope.iterchildren(tag) if link_name(n) == name), None)
 
 
+def is_compensation(node: etree._Element) -> bool:
+    return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+
+
+def compensation_handler(boundary: etree._Element) -> etree._Element | None:
+    """The handler a compensation boundary event is associated with (``bpmn:association``)."""
+    scope = boundary.getparent()
+    if scope is None:
+        return None
+    for association in scope.iterchildren(f"{{{BPMN_NS}}}association"):
+        if association.get("sourceRef") == boundary.get("id"):
+            target = next((n for n in scope if n.get("id") == association.get("targetRef")), None)
+            if target is not None and target.get("isForCompensation") == "true":
+                return target
+    return None
+
+
 class _LinkParser:
     """Link events pass straight through; a link throw event is connected to its catch event, as if a
-    sequence flow joined them (SpiffWorkflow alone would end the path at the throw event)."""
+    sequence flow joined them (SpiffWorkflow alone would end the path at the throw event). Compensation throw
+    and end events are ours too (SpiffWorkflow cannot parse them): they also make the specs of their scope's
+    compensation handlers, which have no incoming flow."""
 
     def create_task(self: Any) -> Any:
+        if is_compensation(self.node) and etree.QName(self.node).localname in MESSAGE_THROW_TAGS:
+            task = CompensationThrow(self.spec, self.bpmn_id, **self.bpmn_attributes)
+            if etree.QName(self.node).localname == "endEvent":
+                task.connect(self.spec.end)
+            return task
         if link_name(self.node) is None:
             return super().create_task()  # type: ignore[misc]
         return LinkEvent(self.spec, self.bpmn_id, **self.bpmn_attributes)
@@ -437,7 +471,23 @@ class _LinkParser:
         catch = link_catch(self.node) if etree.QName(self.node).localname == "intermediateThrowEvent" else None
         if catch is not None:
             self.task.connect(self.process_parser.parse_node(catch))
+        if isinstance(self.task, CompensationThrow):
+            scope = self.node.getparent()
+            for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent") if scope is not None else ():
+                handler = compensation_handler(boundary) if is_compensation(boundary) else None
+                if handler is not None:  # no flow leads to a handler: the throw that starts it stands as its input
+                    spec = self.process_parser.parse_node(handler)
+                    if self.task.name not in spec._inputs:
+                        spec._inputs.append(self.task.name)
         return task
+
+
+class EisoProcessParser(ProcessParser):
+    """Compensation boundary events are not boundary events SpiffWorkflow can run: eISO keeps them apart
+    (their handlers are started by the engine when a compensation event is thrown)."""
+
+    def get_boundary_events(self, attached_to_ref: str) -> list[Any]:
+        return [n for n in super().get_boundary_events(attached_to_ref) if not is_compensation(n)]
 
 
 class _EventGatewayParser:
@@ -449,6 +499,8 @@ class _EventGatewayParser:
 
 class EisoParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
+
+    PROCESS_PARSER_CLASS = EisoProcessParser
 
     OVERRIDE_PARSER_CLASSES = {
         **{
@@ -704,6 +756,13 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         link = link_name(node)
         if link is not None:
             entry["link"] = link
+    if tag in FLOW_NODE_TAGS and tag not in ("boundaryEvent", "startEvent", "endEvent") and "Event" not in tag:
+        _compensation_entry(node, entry)
+    if tag in MESSAGE_THROW_TAGS and is_compensation(node):
+        definition = node.find(f"{{{BPMN_NS}}}compensateEventDefinition")
+        assert definition is not None
+        entry["compensate_activity"] = definition.get("activityRef") or None
+        entry["compensation_waits"] = definition.get("waitForCompletion", "true").lower() != "false"
     if tag == "eventBasedGateway":
         entry["instantiate"] = node.get("instantiate", "false").lower() == "true"
         entry["gateway_type"] = node.get("eventGatewayType") or "Exclusive"
@@ -729,6 +788,19 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
     if tag in ("serviceTask", "sendTask") or (tag in MESSAGE_THROW_TAGS and "message" in entry):
         entry.update(job_info(node))
     return entry
+
+
+def _compensation_entry(node: etree._Element, entry: dict[str, Any]) -> None:
+    """An activity with a compensation boundary event: the handler that undoes it."""
+    if node.get("isForCompensation") == "true":
+        entry["for_compensation"] = True
+    scope = node.getparent()
+    if scope is None:
+        return
+    for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"):
+        if boundary.get("attachedToRef") == node.get("id") and is_compensation(boundary):
+            handler = compensation_handler(boundary)
+            entry["compensation_handler"] = handler.get("id") if handler is not None else None
 
 
 def version_tag(process: etree._Element) -> str | None:

@@ -28,6 +28,7 @@ from engine.runtime.events import EisoConditional
 from engine.runtime.parsing import (
     CallTask,
     CatchEvent,
+    CompensationThrow,
     EisoParallelMultiInstance,
     EisoSequentialMultiInstance,
     EventGateway,
@@ -45,6 +46,7 @@ _config[CallTask] = DEFAULT_CONFIG[UserTask]
 _config[PassThroughTask] = DEFAULT_CONFIG[NoneTask]
 _config[EventGateway] = DEFAULT_CONFIG[NoneTask]
 _config[LinkEvent] = DEFAULT_CONFIG[NoneTask]
+_config[CompensationThrow] = DEFAULT_CONFIG[NoneTask]
 _config[CatchEvent] = DEFAULT_CONFIG[IntermediateCatchEvent]
 _config[EisoParallelMultiInstance] = DEFAULT_CONFIG[ParallelMultiInstanceTask]
 _config[EisoSequentialMultiInstance] = DEFAULT_CONFIG[SequentialMultiInstanceTask]

@@ -305,16 +305,3 @@ def test_a_camunda7_condition_after_the_gateway_wins_when_it_becomes_true(
     assert won(session, instance_id) == [("withdrawn", ["Hết hạn rút"])]
     assert status(session, instance_id) == "completed"
 
-
-# --- compensation: not run yet, refused naming each event -----------------------------------------
-
-
-def test_compensation_is_refused_naming_each_event_and_nothing_else_about_them(session: Session,
-                                                                               clock: Clock) -> None:  # fmt: skip
-    text = (FIXTURES / "events" / "fee_compensation_c8.bpmn").read_text()
-    problems = refused(session, clock, "fee.bpmn", text)
-    compensation = ("Compensation is not run by eISO yet (compensation boundary events with their handlers, "
-                    "compensation throw and end events, compensation event subprocesses). Model the undoing as "
-                    "steps on a path (for example an error boundary event leading to them), or deploy the diagram "
-                    "as documentation.")  # fmt: skip
-    assert problems == [("charge_compensation", compensation), ("end_refund", compensation)]
