@@ -1,10 +1,11 @@
 """Compensation as both Camunda engines run it: a compensation throw or end event undoes the completed
-activities of its process or subprocess that have a compensation handler, the last completed first, one
-handler after the other, and the flow goes on once the last handler has completed.
+activities of its process or subprocess that have a compensation handler, and the flow goes on once every
+handler has completed. Camunda 7 runs the handlers one after the other, the last completed activity's
+first; Camunda 8 starts them all at once (``all_at_once``).
 
 The throw event (``CompensationThrow``) waits started; ``compensate`` (called after every engine step)
-starts the next handler as a task of its own beside the activity it undoes, with the process data as it
-is now, and takes the handler's data back when it has completed. Each completion of an activity is undone
+starts handlers as tasks of their own beside the activity each undoes, with the process data as it is
+now, and takes each handler's data back when it has completed. Each completion of an activity is undone
 once (an activity completed in three rounds of a loop gets its handler three times; a second throw does
 not undo it again). ``activityRef`` narrows the throw to one activity.
 """
@@ -40,7 +41,7 @@ def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
-               record: Callable[[str, str, dict[str, Any]], None]) -> bool:  # fmt: skip
+               record: Callable[[str, str, dict[str, Any]], None], *, all_at_once: bool = False) -> bool:  # fmt: skip
     """Move every compensation under way one step on; True when something changed (run the engine again).
     ``record(kind, element, data)`` writes the history."""
     moved = False
@@ -49,27 +50,34 @@ def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
             continue
         memory = throw.internal_data
         if QUEUE not in memory:
-            memory[QUEUE] = _to_undo(throw, nodes)
+            memory[QUEUE], memory[RUNNING] = _to_undo(throw, nodes), []
             undone = [element_of(throw.workflow.tasks[uuid.UUID(t)].task_spec) for t in memory[QUEUE]]
             record("compensation_thrown", element_of(throw.task_spec), {"activities": undone})
-        running = throw.workflow.tasks.get(uuid.UUID(memory[RUNNING])) if memory.get(RUNNING) else None
-        if running is not None and not running.has_state(TaskState.FINISHED_MASK):
+        running = [throw.workflow.tasks.get(uuid.UUID(t)) for t in memory[RUNNING]]
+        if any(t is not None and not t.has_state(TaskState.FINISHED_MASK) for t in running):
             continue
-        if running is not None:
-            throw.data.update(running.data)  # what the handler wrote is process data from now on
-            memory.pop(RUNNING)
-            moved = True
+        for handler in running:
+            if handler is not None:
+                throw.data.update(handler.data)  # what the handler wrote is process data from now on
+        memory[RUNNING] = []
         if memory[QUEUE]:
-            activity = throw.workflow.tasks[uuid.UUID(memory[QUEUE].pop(0))]
-            handler_id = nodes[element_of(activity.task_spec)]["compensation_handler"]
-            handler = activity._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
-            handler.task_spec._update(handler)
-            handler.data = dict(throw.data)
-            activity.internal_data[DONE] = True
-            memory[RUNNING] = str(handler.id)
-            record("compensation_started", handler_id, {"undoes": element_of(activity.task_spec)})
+            for _ in range(len(memory[QUEUE]) if all_at_once else 1):
+                memory[RUNNING].append(_start_handler(throw, memory[QUEUE].pop(0), nodes, record))
         else:
             memory.pop(QUEUE)
+            memory.pop(RUNNING)
             throw.complete()
         moved = True
     return moved
+
+
+def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[str, Any]],
+                   record: Callable[[str, str, dict[str, Any]], None]) -> str:  # fmt: skip
+    activity = throw.workflow.tasks[uuid.UUID(activity_id)]
+    handler_id = nodes[element_of(activity.task_spec)]["compensation_handler"]
+    handler = activity._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
+    handler.task_spec._update(handler)
+    handler.data = dict(throw.data)
+    activity.internal_data[DONE] = True
+    record("compensation_started", handler_id, {"undoes": element_of(activity.task_spec)})
+    return str(handler.id)

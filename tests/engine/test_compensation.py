@@ -1,6 +1,7 @@
 """Compensation as Camunda runs it, in both dialects, on both databases, straight and with save/reload: a
-refused dossier undoes what was done for it, the last completed first (the appointment booked, then the fee
-charged), each handler a task or a worker's job like any other, and only then goes on."""
+refused dossier undoes what was done for it (the appointment booked, the fee charged), each handler a task or
+a worker's job like any other, and only then goes on. Camunda 7 runs the handlers one after the other, the
+last completed activity's first; Camunda 8 starts them all at once."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
+from engine.library.deploy import Deployer, SourceFile
 from engine.org.models import Unit, User
 from engine.runtime.jobs import ExternalJob, complete_job, fetch_and_lock
 from tests.conftest import FIXTURES, Clock, integration_account
 from tests.engine.test_event_gateways import refused
-from tests.engine.test_events import deploy, engine_for, events, open_tasks, status
+from tests.engine.test_events import engine_for, events, open_tasks, status
 
 pytestmark = pytest.mark.usefixtures("library")
 MODES = ["straight", "reload"]
@@ -36,9 +38,11 @@ def open_jobs(session: Session, instance_id: int) -> list[str]:
 
 
 def appraised(session: Session, clock: Clock, users: dict[str, User], unit: Unit, mode: str, dialect: str,
-              valid: bool) -> tuple[Engine, int]:  # fmt: skip
-    """Fee charged, appointment booked, dossier appraised as valid or not."""
-    deploy(session, clock, f"fee_compensation_{dialect}.bpmn")
+              valid: bool, text: str | None = None) -> tuple[Engine, int]:  # fmt: skip
+    """Fee charged, appointment booked, dossier appraised as valid or not (``text``: the diagram changed)."""
+    name = f"fee_compensation_{dialect}.bpmn"
+    source = text.encode() if text is not None else (FIXTURES / "events" / name).read_bytes()
+    Deployer(session).deploy([SourceFile(name, source)], actor=None, now=clock.now)
     engine = engine_for(session, mode)
     instance_id = engine.start(f"fee_compensation_{dialect}", actor=users["thuky"], unit_id=unit.id,
                                now=clock.now, variables={"dossier": "HS-01"}).id  # fmt: skip
@@ -52,11 +56,11 @@ def appraised(session: Session, clock: Clock, users: dict[str, User], unit: Unit
     return engine, instance_id
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("mode", MODES)
-def test_a_refused_dossier_is_undone_last_completed_first(session: Session, users: dict[str, User], unit: Unit,
-                                                         clock: Clock, mode: str, dialect: str) -> None:  # fmt: skip
-    engine, instance_id = appraised(session, clock, users, unit, mode, dialect, valid=False)
+def test_camunda7_undoes_a_refused_dossier_last_completed_first(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = appraised(session, clock, users, unit, mode, "c7", valid=False)
     # the appointment was booked last: it is cancelled first, and the refund waits meanwhile
     tasks = open_tasks(session, instance_id)
     assert list(tasks) == ["cancel_appointment"] and open_jobs(session, instance_id) == []
@@ -66,13 +70,29 @@ def test_a_refused_dossier_is_undone_last_completed_first(session: Session, user
     engine.complete(tasks["cancel_appointment"].id, actor=users["chuyenvien"], now=clock.now,
                     variables={"appointment_cancelled": True})  # fmt: skip
     assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["payment-refund"]
-    assert status(session, instance_id) == "running"  # the throw waits for the refund
     run_job(engine, clock, "payment-refund", {"refunded": 50000})
-    if dialect == "c7":  # an intermediate throw: the flow goes on after the handlers, with what they wrote
-        inform = open_tasks(session, instance_id)["inform_citizen"]
-        data = engine.task_data(inform)
-        assert (data["appointment_cancelled"], data["refunded"]) == (True, 50000)
-        engine.complete(inform.id, actor=users["chuyenvien"], now=clock.now, variables={})
+    # an intermediate throw: the flow goes on after the handlers, with what they wrote
+    inform = open_tasks(session, instance_id)["inform_citizen"]
+    data = engine.task_data(inform)
+    assert (data["appointment_cancelled"], data["refunded"]) == (True, 50000)
+    engine.complete(inform.id, actor=users["chuyenvien"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    started = [(e.element_id, e.data["undoes"]) for e in events(session, instance_id, "compensation_started")]
+    assert started == [("cancel_appointment", "book_appointment"), ("refund_fee", "charge_fee")]
+    assert events(session, instance_id, "incident") == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda8_undoes_a_refused_dossier_with_all_handlers_at_once(session: Session, users: dict[str, User],
+                                                                     unit: Unit, clock: Clock,
+                                                                     mode: str) -> None:  # fmt: skip
+    engine, instance_id = appraised(session, clock, users, unit, mode, "c8", valid=False)
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["cancel_appointment"] and open_jobs(session, instance_id) == ["payment-refund"]
+    run_job(engine, clock, "payment-refund", {"refunded": 50000})
+    assert status(session, instance_id) == "running"  # the end event waits for every handler
+    engine.complete(tasks["cancel_appointment"].id, actor=users["chuyenvien"], now=clock.now,
+                    variables={"appointment_cancelled": True})  # fmt: skip
     assert status(session, instance_id) == "completed"
     started = [(e.element_id, e.data["undoes"]) for e in events(session, instance_id, "compensation_started")]
     assert started == [("cancel_appointment", "book_appointment"), ("refund_fee", "charge_fee")]
@@ -125,3 +145,15 @@ def test_a_compensation_boundary_event_no_throw_reaches_is_refused(session: Sess
     message = ("No compensation throw or end event in the same process or subprocess runs this compensation; eISO "
                "compensates within the throw event's own scope. Add one there, or remove the compensation.")
     assert problems == [("charge_undo", message), ("appointment_undo", message)]
+
+
+def test_a_throw_naming_one_activity_undoes_only_that_one(session: Session, users: dict[str, User], unit: Unit,
+                                                          clock: Clock) -> None:  # fmt: skip
+    text = compensation_fixture("c7").replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
+                                              '<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" '
+                                              'activityRef="charge_fee" />')  # fmt: skip
+    engine, instance_id = appraised(session, clock, users, unit, "reload", "c7", valid=False, text=text)
+    assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["payment-refund"]
+    run_job(engine, clock, "payment-refund", {})
+    assert list(open_tasks(session, instance_id)) == ["inform_citizen"]  # the appointment stays booked
+    assert [e.element_id for e in events(session, instance_id, "compensation_started")] == ["refund_fee"]
