@@ -305,3 +305,30 @@ def test_a_camunda7_condition_after_the_gateway_wins_when_it_becomes_true(
     assert won(session, instance_id) == [("withdrawn", ["Hết hạn rút"])]
     assert status(session, instance_id) == "completed"
 
+
+
+def test_a_procedures_longest_way_follows_its_link_events() -> None:
+    """The time limits of an administrative procedure add up along its ways, links included."""
+    from lxml import etree
+
+    from engine.library.procedure_limits import procedure_limit_problems
+
+    def step(eid: str, days: str) -> str:
+        return (f'<bpmn:userTask id="{eid}"><bpmn:extensionElements><zeebe:properties><zeebe:property '
+                f'name="timeLimitWorkingDays" value="{days}" /></zeebe:properties></bpmn:extensionElements>'
+                "</bpmn:userTask>")  # fmt: skip
+
+    process = etree.fromstring(
+        '<bpmn:process xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="p" isExecutable="true"><bpmn:extensionElements>'
+        '<zeebe:properties><zeebe:property name="procedureCode" value="1.001" /><zeebe:property '
+        'name="timeLimitWorkingDays" value="5" /></zeebe:properties></bpmn:extensionElements>'
+        '<bpmn:startEvent id="s" />' + step("receive", "2") + step("appraise", "3")
+        + '<bpmn:intermediateThrowEvent id="t"><bpmn:linkEventDefinition name="go" /></bpmn:intermediateThrowEvent>'
+        '<bpmn:intermediateCatchEvent id="c"><bpmn:linkEventDefinition name="go" /></bpmn:intermediateCatchEvent>'
+        '<bpmn:endEvent id="e" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="receive" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="receive" targetRef="t" />'
+        '<bpmn:sequenceFlow id="f3" sourceRef="c" targetRef="appraise" />'
+        '<bpmn:sequenceFlow id="f4" sourceRef="appraise" targetRef="e" /></bpmn:process>'
+    )  # fmt: skip
+    assert procedure_limit_problems(process, "p.bpmn") == []
