@@ -157,3 +157,27 @@ def test_a_throw_naming_one_activity_undoes_only_that_one(session: Session, user
     run_job(engine, clock, "payment-refund", {})
     assert list(open_tasks(session, instance_id)) == ["inform_citizen"]  # the appointment stays booked
     assert [e.element_id for e in events(session, instance_id, "compensation_started")] == ["refund_fee"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_activity_completed_in_two_rounds_is_undone_twice_the_later_round_first(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    path = FIXTURES / "events" / "instalments_compensation_c7.bpmn"
+    Deployer(session).deploy([SourceFile(path.name, path.read_bytes())], actor=None, now=clock.now)
+    engine = engine_for(session, mode)
+    instance_id = engine.start("instalments_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now).id
+    for amount, more in ((100, True), (200, False)):
+        clock.advance(minutes=1)
+        engine.complete(open_tasks(session, instance_id)["collect"].id, actor=users["chuyenvien"], now=clock.now,
+                        variables={"amount": amount, "more": more})  # fmt: skip
+    refunded = []
+    for _ in range(2):
+        refund = open_tasks(session, instance_id)["refund"]
+        refunded.append(engine.task_data(refund)["amount"])  # the data as it is now: the last amount
+        engine.complete(refund.id, actor=users["chuyenvien"], now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert refunded == [200, 200]  # process variables, as in Camunda: the handler reads them as they are now
+    [thrown] = events(session, instance_id, "compensation_thrown")
+    assert thrown.data["activities"] == ["collect", "collect"]
+    assert len(events(session, instance_id, "compensation_started")) == 2
