@@ -56,9 +56,12 @@ from engine.runtime.parsing import (
     ZEEBE_NS,
     EisoParser,
     ProcessInfo,
+    compensation_handler,
     detect_dialect,
     embedded_forms,
     has_job,
+    is_compensation,
+    link_name,
     process_info,
     variable_name,
 )
@@ -79,14 +82,15 @@ DEPLOYABLE_KINDS = ("bpmn", "form", "dmn")
 # nobody discovers it half-way through a process.
 SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "userTask", "manualTask", "task", "serviceTask", "sendTask",
-    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "subProcess",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "subProcess",
     "intermediateCatchEvent", "boundaryEvent",  # with a timer: other event definitions are refused below
     "intermediateThrowEvent",  # a message thrown by a job worker; other event definitions are refused below
     "businessRuleTask", "scriptTask", "receiveTask", "callActivity",
 }  # fmt: skip
 SUPPORTED_EVENT_DEFINITIONS = {
     "terminateEventDefinition", "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
-    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
+    "escalationEventDefinition", "signalEventDefinition", "conditionalEventDefinition", "linkEventDefinition",
+    "compensateEventDefinition",  # where compensation runs: checked in _compensation_problems
 }  # fmt: skip
 # Which event definitions each kind of event may carry (BPMN 2.0, table 10.93/10.95, as both Camunda engines run them).
 CATCHES = {
@@ -427,15 +431,18 @@ def _check_events(element: dict[str, Any], problem: Any) -> None:
     kind_name = element["type"]
     if element["type"] == "startEvent" and element.get("in_event_subprocess"):
         kind_name = "eventSubprocessStart"
-        if not kinds:
+        if not kinds and "compensation" not in element:  # compensation: refused on its own
             problem(Phrase("The start event of an event subprocess needs an event (timer, message, signal, error or "
                            "escalation) that starts it."))  # fmt: skip
-        elif element.get("nested") and kinds != ["timer"]:
+        elif element.get("nested") and kinds != ["timer"] and "compensation" not in element:
             problem(Phrase("eISO starts event subprocesses inside a subprocess only with a timer; move this event "
                            "subprocess to the process level, or use a boundary event on the subprocess."))  # fmt: skip
+    if "link" in element and element["type"] not in ("intermediateCatchEvent", "intermediateThrowEvent"):
+        problem(Phrase("A link event can only be an intermediate throw or catch event; use a sequence flow here."))
     allowed = CATCHES.get(kind_name)
     if allowed is not None:
-        if kind_name != "eventSubprocessStart" and not kinds:
+        refused_apart = "link" in element or "compensation" in element  # a link passes; compensation: refused above
+        if kind_name != "eventSubprocessStart" and not kinds and not refused_apart:
             problem(Phrase("This event waits for nothing: give it a timer, message, signal or condition, or "
                            "remove it."))  # fmt: skip
         for kind in kinds:
@@ -601,6 +608,9 @@ def _process_problems(
         *_check_version_tag(info, filename),
         *_unreachable(node, filename),
         *_unguarded_flows(node, filename),
+        *_link_problems(node, filename),
+        *_event_gateway_problems(info, filename),
+        *_compensation_problems(node, info, filename),
         *procedure_limit_problems(node, filename),
     ]
 
@@ -831,11 +841,6 @@ def _entry_points(scope: etree._Element) -> list[etree._Element]:
     ]
 
 
-def _link_name(node: etree._Element) -> str | None:
-    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
-    return link.get("name") if link is not None else None
-
-
 class _FlowGraph:
     """Which flow node leads to which: sequence flows, boundary events, subprocess starts and link events."""
 
@@ -854,11 +859,11 @@ class _FlowGraph:
     def _link_events(self) -> None:
         catches: dict[str, list[str]] = {}
         for node_id, node in self.nodes.items():
-            if _local(node) == "intermediateCatchEvent" and _link_name(node):
-                catches.setdefault(f"{id(node.getparent())}:{_link_name(node)}", []).append(node_id)
+            if _local(node) == "intermediateCatchEvent" and link_name(node):
+                catches.setdefault(f"{id(node.getparent())}:{link_name(node)}", []).append(node_id)
         for node_id, node in self.nodes.items():
-            if _local(node) == "intermediateThrowEvent" and _link_name(node):
-                key = f"{id(node.getparent())}:{_link_name(node)}"
+            if _local(node) == "intermediateThrowEvent" and link_name(node):
+                key = f"{id(node.getparent())}:{link_name(node)}"
                 self.next.setdefault(node_id, []).extend(catches.get(key, []))
 
     def reachable(self, roots: list[str]) -> set[str]:
@@ -893,6 +898,123 @@ def _unreachable(process: etree._Element, filename: str) -> list[Problem]:
                 line=node.sourceline,
             )
         )
+    return problems
+
+
+def _link_problems(process: etree._Element, filename: str) -> list[Problem]:
+    """Link events pair by name within one process or subprocess: every throw needs its catch, and a name is
+    caught once (Camunda refuses the same)."""
+    problems = []
+
+    def problem(node: etree._Element, message: Phrase) -> None:
+        problems.append(Problem(filename, message, element_id=node.get("id"), element_name=node.get("name") or "",
+                                line=node.sourceline))  # fmt: skip
+
+    catches: dict[tuple[int, str], etree._Element] = {}
+    tags = (f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}intermediateThrowEvent")
+    events = [n for n in process.iter(*tags) if link_name(n) is not None]
+    for node in events:
+        name = link_name(node)
+        if not name:
+            problem(node, Phrase("The link event has no link name; give the throw event and its catch event the "
+                                 "same name."))  # fmt: skip
+        elif _local(node) == "intermediateCatchEvent":
+            first = catches.setdefault((id(node.getparent()), name), node)
+            if first is not node:
+                problem(node, Phrase("Two link catch events are named '%(name)s' in the same process or subprocess "
+                                     "(also '%(other)s'); a link name may be caught only once. Rename one of them.",
+                                     name=name, other=first.get("name") or first.get("id")))  # fmt: skip
+    for node in events:
+        name = link_name(node)
+        if _local(node) != "intermediateThrowEvent" or not name:
+            continue
+        if (id(node.getparent()), name) not in catches:
+            problem(node, Phrase("No link catch event named '%(name)s' is in the same process or subprocess, so "
+                                 "the flow would stop here; add one with that link name, or correct the name.",
+                                 name=name))  # fmt: skip
+        if node.find(f"{{{BPMN_NS}}}outgoing") is not None or any(
+                f.get("sourceRef") == node.get("id") for f in process.iter(f"{{{BPMN_NS}}}sequenceFlow")):
+            problem(node, Phrase("A link throw event has no way out of its own: the flow goes on at its catch "
+                                 "event. Remove the sequence flow leaving it."))  # fmt: skip
+    return problems
+
+
+def _compensation_problems(process: etree._Element, info: ProcessInfo, filename: str) -> list[Problem]:
+    """Compensation runs within one process or subprocess: each compensation boundary event has its handler and a
+    compensation throw or end event in the same scope that may run it; a throw names an activity of its scope.
+    What eISO does not run yet is refused naming the element."""
+    problems = []
+
+    def problem(node: etree._Element, message: Phrase) -> None:
+        problems.append(Problem(filename, message, element_id=node.get("id"), element_name=node.get("name") or "",
+                                line=node.sourceline))  # fmt: skip
+
+    events = [n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS and is_compensation(n)]
+    throws = {id(n.getparent()) for n in events if _local(n) in MESSAGE_THROW_TAGS}
+    for node in events:
+        entry = info.elements.get(node.get("id") or "", {})
+        if _local(node) == "boundaryEvent":
+            activity = info.elements.get(node.get("attachedToRef") or "", {})
+            if compensation_handler(node) is None:
+                problem(node, Phrase("The compensation boundary event has no compensation handler: connect it with "
+                                     "an association to the activity that undoes the work (marked 'for "
+                                     "compensation')."))  # fmt: skip
+            elif activity.get("multi_instance"):
+                problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
+                                     "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
+            elif id(node.getparent()) not in throws:
+                problem(node, Phrase("No compensation throw or end event in the same process or subprocess runs this "
+                                     "compensation; eISO compensates within the throw event's own scope. Add one "
+                                     "there, or remove the compensation."))  # fmt: skip
+        elif _local(node) in MESSAGE_THROW_TAGS:
+            target = entry.get("compensate_activity")
+            scope_ids = {n.get("id") for n in node.getparent() if isinstance(n.tag, str)}
+            if not entry.get("compensation_waits", True):
+                problem(node, Phrase("eISO waits for compensation to complete before going on; remove 'wait for "
+                                     "completion = false' from this event."))  # fmt: skip
+            if target and (target not in scope_ids or not info.elements.get(target, {}).get("compensation_handler")):
+                problem(node, Phrase("The compensation event names the activity '%(activity)s', which has no "
+                                     "compensation handler in the same process or subprocess; choose one that has.",
+                                     activity=target))  # fmt: skip
+        else:
+            problem(node, Phrase("Compensation event subprocesses are not run by eISO yet; attach a compensation "
+                                 "boundary event with its handler to each activity to undo, or deploy the diagram as "
+                                 "documentation."))  # fmt: skip
+    return problems
+
+
+def _event_gateway_problems(info: ProcessInfo, filename: str) -> list[Problem]:
+    """An event-based gateway waits for the first of two or more events, each an intermediate catch event
+    (message, timer, signal or condition) on a way out without a condition, as both Camunda engines require."""
+    problems = []
+    for gateway_id, gateway in info.elements.items():
+        if gateway["type"] != "eventBasedGateway":
+            continue
+
+        def problem(message: Phrase, el: dict[str, Any] = gateway, eid: str = gateway_id) -> None:
+            problems.append(Problem(filename, message, element_id=eid, element_name=el["name"], line=el["line"]))
+
+        if gateway.get("instantiate") or gateway.get("gateway_type") != "Exclusive":
+            problem(Phrase("An event-based gateway that starts the process or waits for all its events (parallel) "
+                           "is not run by eISO or Camunda; start the process with a message start event instead."))
+        ways = [(fid, f) for fid, f in info.flows.items() if f["source"] == gateway_id]
+        if len(ways) < 2:
+            problem(Phrase("An event-based gateway needs at least two ways out, each to an event it waits for; add "
+                           "one or use a single catch event instead."))  # fmt: skip
+        for flow_id, flow in ways:
+            target = info.elements.get(flow["target"])
+            if flow["condition"]:
+                problems.append(Problem(filename, Phrase(
+                    "A way out of an event-based gateway cannot have a condition: the first event to arrive decides. "
+                    "Remove the condition."), element_id=flow_id, element_name=flow["name"]))  # fmt: skip
+            if target is None:
+                continue  # a dangling flow: reported on its own
+            waits = [k for k in ("message", "timer", "signal", "conditional") if k in target]
+            if target["type"] != "intermediateCatchEvent" or not waits or "link" in target:
+                problem(Phrase("After an event-based gateway eISO waits only at intermediate catch events (message, "
+                               "timer, signal or condition); '%(target)s' is not one. Replace it with such an event "
+                               "(a receive task with a message catch event).",
+                               target=target["name"] or flow["target"]))  # fmt: skip
     return problems
 
 

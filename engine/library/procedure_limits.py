@@ -19,7 +19,7 @@ from lxml import etree
 
 from engine.errors import Phrase, Problem
 from engine.runtime.deadlines import DAYS_PROPERTY, HOURS_PROPERTY
-from engine.runtime.parsing import BPMN_NS, CAMUNDA_NS, FLOW_NODE_TAGS, ZEEBE_NS
+from engine.runtime.parsing import BPMN_NS, CAMUNDA_NS, FLOW_NODE_TAGS, ZEEBE_NS, link_catch
 
 PROCEDURE_PROPERTY = "procedureCode"
 """The property that marks a process as an administrative procedure (its code in the national database)."""
@@ -77,6 +77,10 @@ class _Scope:
             source, target = flow.get("sourceRef") or "", flow.get("targetRef") or ""
             if source in self.nodes and target in self.nodes:
                 self.next.setdefault(source, []).append(target)
+        for node_id, node in self.nodes.items():  # a link throw goes on at its catch, as a flow would
+            catch = link_catch(node) if _local(node) == "intermediateThrowEvent" else None
+            if catch is not None and catch.get("id") in self.nodes:
+                self.next.setdefault(node_id, []).append(catch.get("id") or "")
         starts = [i for i, n in self.nodes.items() if _local(n) == "startEvent"]
         self.forward = self._without_loops(starts)
 

@@ -34,6 +34,7 @@ from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
 from engine.runtime import calls, signals
 from engine.runtime.command import Command, Recorder, Step
+from engine.runtime.compensation import compensate
 from engine.runtime.deadlines import due_for, follow_up_for
 from engine.runtime.events import (
     event_subprocess_started,
@@ -54,7 +55,7 @@ from engine.runtime.models import (
     TaskRow,
     Timer,
 )
-from engine.runtime.parsing import CallTask, JobTask
+from engine.runtime.parsing import CallTask, CatchEvent, EventGateway, JobTask
 from engine.runtime.priority import priority_for
 from engine.runtime.script_engine import evaluate_expression
 from engine.runtime.serialization import dump_state, new_workflow
@@ -175,6 +176,11 @@ class Advancer:
             calls.start_calls(command, step)
             if refresh_conditions(active_tasks(workflow)) or self._close_idle_scopes(workflow, instance):
                 continue
+            nodes = instance.definition.elements["nodes"]
+            if compensate(workflow, nodes, lambda kind, element, data: recorder.add(
+                    kind, element=(element, name_of(instance, element)), data=data),
+                    all_at_once=instance.definition.dialect == "camunda8"):  # fmt: skip
+                continue
             jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
             if not jobs:
                 break
@@ -235,6 +241,9 @@ class Advancer:
             kind = "error_thrown" if isinstance(definition, ErrorEventDefinition) else "escalation_thrown"
             recorder.add(kind, element=(element_of(spec), spec.bpmn_name or ""), data={"code": definition.code})
             return
+        if isinstance(spec, CatchEvent) and task.parent is not None and isinstance(task.parent.task_spec, EventGateway):
+            self._event_gateway_won(task, instance, recorder)
+            return
         if not isinstance(spec, ExclusiveGateway | InclusiveGateway):
             return
         taken = [element_of(c.task_spec) for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
@@ -245,6 +254,20 @@ class Advancer:
             if f["source"] == element_of(spec) and f["target"] in taken
         ]
         recorder.add("gateway_taken", element=(element_of(spec), spec.bpmn_name or ""), data={"taken": chosen})
+
+    @staticmethod
+    def _event_gateway_won(task: Task, instance: ProcessInstance, recorder: Recorder) -> None:
+        """The first event after an event-based gateway arrived: the history says which way was taken and
+        which ways were given up (their timers and subscriptions are cancelled when the instance is saved)."""
+        gateway, won = element_of(task.parent.task_spec), element_of(task.task_spec)
+        flows = instance.definition.elements.get("flows", {})
+        taken = [{"flow": fid, "name": f["name"] or name_of(instance, won), "target": won}
+                 for fid, f in flows.items() if f["source"] == gateway and f["target"] == won]  # fmt: skip
+        rivals = [t for t in task.parent.children if t is not task and t.state == TaskState.CANCELLED]
+        lost = [element_of(t.task_spec) for t in rivals]
+        given_up = sorted({name_of(instance, element) or element for element in lost})
+        recorder.add("gateway_taken", element=(gateway, name_of(instance, gateway)),
+                     data={"taken": taken, "event": won, "cancelled": given_up})  # fmt: skip
 
     @staticmethod
     def _runs_here(instance: ProcessInstance, task: Task) -> bool:

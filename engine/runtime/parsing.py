@@ -15,15 +15,18 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
+    IntermediateCatchEvent,
     NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     UserTask,
 )
+from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.events import EisoConditional
 from engine.runtime.script_engine import evaluate_expression
@@ -110,6 +113,54 @@ class PassThroughTask(NoneTask):
     def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.manual = False
+
+
+class EventGateway(PassThroughTask):
+    """An event-based gateway: every way out waits at once (each catch event with its own timer row or
+    message or signal subscription); the first event to arrive wins and the others are cancelled
+    (``CatchEvent``), as in both Camunda engines. SpiffWorkflow's own gateway keeps the events on itself,
+    out of reach of eISO's timers and subscriptions."""
+
+    def _predict_hook(self, my_task: Any) -> None:
+        my_task._sync_children(self.outputs, state=TaskState.MAYBE)  # a loop back here must not predict for ever
+
+    def _run_hook(self, my_task: Any) -> bool:
+        my_task._sync_children(self.outputs, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+class CatchEvent(IntermediateCatchEvent):
+    """An intermediate catch event; after an event-based gateway, the one that fires first cancels the
+    gateway's other ways out (their timers and subscriptions are then cancelled with them)."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        for sibling in rivals(my_task):
+            sibling.cancel()
+        return super()._run_hook(my_task)
+
+
+def rivals(task: Any) -> list[Any]:
+    """The other ways out of the event-based gateway a catch event waits after, still waiting (else none)."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, EventGateway):
+        return []
+    return [t for t in parent.children if t is not task and not t.has_state(TaskState.FINISHED_MASK)]
+
+
+class CompensationThrow(PassThroughTask):
+    """A compensation intermediate throw or end event: it waits (started) while the compensation handlers of
+    the completed activities of its scope run one after the other, the last completed first
+    (``engine/runtime/compensation.py``), then the flow goes on (or the scope ends)."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        return None  # started: the engine completes it once every handler has run
+
+
+class LinkEvent(PassThroughTask):
+    """A link throw or catch event: the flow goes on at the catch event of the same name in the same
+    scope (the parser connects them), as if a sequence flow joined them."""
 
 
 def detect_dialect(root: etree._Element) -> str:
@@ -331,6 +382,8 @@ def code_events_info(node: etree._Element) -> dict[str, Any]:
         signal = _referenced(node, "signal", definition.get("signalRef"))
         found["signal"] = {"ref": definition.get("signalRef"),
                            "name": (signal.get("name") or signal.get("id")) if signal is not None else ""}  # fmt: skip
+    if node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None:
+        found["compensation"] = True  # not run yet: refused at deploy
     definition = node.find(f"{{{BPMN_NS}}}conditionalEventDefinition")
     if definition is not None:
         found["conditional"] = {"condition": (definition.findtext(f"{{{BPMN_NS}}}condition") or "").strip()}
@@ -403,11 +456,94 @@ class _MessageJobParser:
 
 
 def _with_message_jobs(parser_class: type) -> type:
-    return type(f"EisoMessageJob{parser_class.__name__}", (_MessageJobParser, _with_extensions(parser_class)), {})
+    return type(f"EisoMessageJob{parser_class.__name__}",
+                (_LinkParser, _MessageJobParser, _with_extensions(parser_class)), {})  # fmt: skip
+
+
+def link_name(node: etree._Element) -> str | None:
+    """The name of a link event's link (``linkEventDefinition name``), "" when unnamed; None: not a link."""
+    link = node.find(f"{{{BPMN_NS}}}linkEventDefinition")
+    return None if link is None else (link.get("name") or "").strip()
+
+
+def link_catch(throw: etree._Element) -> etree._Element | None:
+    """The link catch event a link throw event leads to: the catch of the same name in the same scope."""
+    name = link_name(throw)
+    scope = throw.getparent()
+    if not name or scope is None:
+        return None
+    tag = f"{{{BPMN_NS}}}intermediateCatchEvent"
+    return next((n for n in scope.iterchildren(tag) if link_name(n) == name), None)
+
+
+def is_compensation(node: etree._Element) -> bool:
+    return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+
+
+def compensation_handler(boundary: etree._Element) -> etree._Element | None:
+    """The handler a compensation boundary event is associated with (``bpmn:association``)."""
+    scope = boundary.getparent()
+    if scope is None:
+        return None
+    for association in scope.iterchildren(f"{{{BPMN_NS}}}association"):
+        if association.get("sourceRef") == boundary.get("id"):
+            target = next((n for n in scope if n.get("id") == association.get("targetRef")), None)
+            if target is not None and target.get("isForCompensation") == "true":
+                return target
+    return None
+
+
+class _LinkParser:
+    """Link events pass straight through; a link throw event is connected to its catch event, as if a
+    sequence flow joined them (SpiffWorkflow alone would end the path at the throw event). Compensation throw
+    and end events are ours too (SpiffWorkflow cannot parse them): they also make the specs of their scope's
+    compensation handlers, which have no incoming flow."""
+
+    def create_task(self: Any) -> Any:
+        if is_compensation(self.node) and etree.QName(self.node).localname in MESSAGE_THROW_TAGS:
+            task = CompensationThrow(self.spec, self.bpmn_id, **self.bpmn_attributes)
+            if etree.QName(self.node).localname == "endEvent":
+                task.connect(self.spec.end)
+            return task
+        if link_name(self.node) is None:
+            return super().create_task()  # type: ignore[misc]
+        return LinkEvent(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+    def parse_node(self: Any) -> Any:
+        task = super().parse_node()  # type: ignore[misc]
+        catch = link_catch(self.node) if etree.QName(self.node).localname == "intermediateThrowEvent" else None
+        if catch is not None:
+            self.task.connect(self.process_parser.parse_node(catch))
+        if isinstance(self.task, CompensationThrow):
+            scope = self.node.getparent()
+            for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent") if scope is not None else ():
+                handler = compensation_handler(boundary) if is_compensation(boundary) else None
+                if handler is not None:  # no flow leads to a handler: the throw that starts it stands as its input
+                    spec = self.process_parser.parse_node(handler)
+                    if self.task.name not in spec._inputs:
+                        spec._inputs.append(self.task.name)
+        return task
+
+
+class EisoProcessParser(ProcessParser):
+    """Compensation boundary events are not boundary events SpiffWorkflow can run: eISO keeps them apart
+    (their handlers are started by the engine when a compensation event is thrown)."""
+
+    def get_boundary_events(self, attached_to_ref: str) -> list[Any]:
+        return [n for n in super().get_boundary_events(attached_to_ref) if not is_compensation(n)]
+
+
+class _EventGatewayParser:
+    """An event-based gateway: one way out per catch event after it, all waiting at once."""
+
+    def handles_multiple_outgoing(self: Any) -> bool:
+        return True
 
 
 class EisoParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
+
+    PROCESS_PARSER_CLASS = EisoProcessParser
 
     OVERRIDE_PARSER_CLASSES = {
         **{
@@ -429,6 +565,13 @@ class EisoParser(BpmnParser):
             for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items()
             if etree.QName(tag).localname in MESSAGE_THROW_TAGS
         },
+        # Event-based gateways wait at all their catch events at once; the first to fire cancels the others.
+        f"{{{BPMN_NS}}}eventBasedGateway": (type("EisoEventGatewayParser", (_EventGatewayParser,
+                                                                             _with_extensions(TaskParser)), {}),
+                                             EventGateway),
+        f"{{{BPMN_NS}}}intermediateCatchEvent": (
+            type("EisoCatchEventParser", (_LinkParser, _with_extensions(
+                BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateCatchEvent"][0])), {}), CatchEvent),
         # Error and escalation start events (of event subprocesses) too: the stock parser reads them as none
         # start events, which would start the event subprocess at once.
         f"{{{BPMN_NS}}}startEvent": (_with_code_starts(BpmnParser.PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][0]),
@@ -653,6 +796,19 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry["multi_instance"] = loop
     if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "endEvent"):
         entry.update(code_events_info(node))
+        link = link_name(node)
+        if link is not None:
+            entry["link"] = link
+    if tag in FLOW_NODE_TAGS and tag not in ("boundaryEvent", "startEvent", "endEvent") and "Event" not in tag:
+        _compensation_entry(node, entry)
+    if tag in MESSAGE_THROW_TAGS and is_compensation(node):
+        definition = node.find(f"{{{BPMN_NS}}}compensateEventDefinition")
+        assert definition is not None
+        entry["compensate_activity"] = definition.get("activityRef") or None
+        entry["compensation_waits"] = definition.get("waitForCompletion", "true").lower() != "false"
+    if tag == "eventBasedGateway":
+        entry["instantiate"] = node.get("instantiate", "false").lower() == "true"
+        entry["gateway_type"] = node.get("eventGatewayType") or "Exclusive"
     if tag == "startEvent":
         entry["interrupting"] = node.get("isInterrupting", "true").lower() != "false"
         holder = node.getparent()
@@ -675,6 +831,19 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
     if tag in ("serviceTask", "sendTask") or (tag in MESSAGE_THROW_TAGS and "message" in entry):
         entry.update(job_info(node))
     return entry
+
+
+def _compensation_entry(node: etree._Element, entry: dict[str, Any]) -> None:
+    """An activity with a compensation boundary event: the handler that undoes it."""
+    if node.get("isForCompensation") == "true":
+        entry["for_compensation"] = True
+    scope = node.getparent()
+    if scope is None:
+        return
+    for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"):
+        if boundary.get("attachedToRef") == node.get("id") and is_compensation(boundary):
+            handler = compensation_handler(boundary)
+            entry["compensation_handler"] = handler.get("id") if handler is not None else None
 
 
 def version_tag(process: etree._Element) -> str | None:

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
+    IntermediateCatchEvent,
     NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
@@ -27,11 +28,15 @@ from engine.data_check import bounded_state
 from engine.runtime.events import EisoConditional
 from engine.runtime.parsing import (
     CallTask,
+    CatchEvent,
     CollectionExpression,
+    CompensationThrow,
     EisoParallelMultiInstance,
     EisoSequentialMultiInstance,
     ElementExpression,
+    EventGateway,
     JobTask,
+    LinkEvent,
     PassThroughTask,
 )
 from engine.runtime.script_engine import SandboxedScriptEngine
@@ -42,6 +47,10 @@ _config[EisoConditional] = DEFAULT_CONFIG[ConditionalEventDefinition]
 _config[JobTask] = DEFAULT_CONFIG[UserTask]
 _config[CallTask] = DEFAULT_CONFIG[UserTask]
 _config[PassThroughTask] = DEFAULT_CONFIG[NoneTask]
+_config[EventGateway] = DEFAULT_CONFIG[NoneTask]
+_config[LinkEvent] = DEFAULT_CONFIG[NoneTask]
+_config[CompensationThrow] = DEFAULT_CONFIG[NoneTask]
+_config[CatchEvent] = DEFAULT_CONFIG[IntermediateCatchEvent]
 _config[EisoParallelMultiInstance] = DEFAULT_CONFIG[ParallelMultiInstanceTask]
 _config[EisoSequentialMultiInstance] = DEFAULT_CONFIG[SequentialMultiInstanceTask]
 _config[CollectionExpression] = _config[ElementExpression] = DEFAULT_CONFIG[TaskDataReference]

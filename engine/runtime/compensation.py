@@ -1,0 +1,83 @@
+"""Compensation as both Camunda engines run it: a compensation throw or end event undoes the completed
+activities of its process or subprocess that have a compensation handler, and the flow goes on once every
+handler has completed. Camunda 7 runs the handlers one after the other, the last completed activity's
+first; Camunda 8 starts them all at once (``all_at_once``).
+
+The throw event (``CompensationThrow``) waits started; ``compensate`` (called after every engine step)
+starts handlers as tasks of their own beside the activity each undoes, with the process data as it is
+now, and takes each handler's data back when it has completed. Each completion of an activity is undone
+once (an activity completed in three rounds of a loop gets its handler three times; a second throw does
+not undo it again). ``activityRef`` narrows the throw to one activity.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.runtime.parsing import CompensationThrow
+from engine.runtime.tasks import active_tasks, element_of
+
+QUEUE = "compensation_queue"  # internal data of the throw task: the activity tasks still to undo
+RUNNING = "compensation_running"  # the handler task now running
+DONE = "compensated"  # internal data of an activity task that has been undone
+
+
+def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The completed activities of the throw's scope that have a handler, the last completed first."""
+    only = nodes.get(element_of(throw.task_spec), {}).get("compensate_activity")
+    done = [
+        t for t in throw.workflow.tasks.values()
+        if t.state == TaskState.COMPLETED and nodes.get(element_of(t.task_spec), {}).get("compensation_handler")
+        and not t.internal_data.get(DONE) and (only is None or element_of(t.task_spec) == only)
+    ]  # fmt: skip
+    done.sort(key=lambda t: t.last_state_change, reverse=True)
+    return [str(t.id) for t in done]
+
+
+def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
+               record: Callable[[str, str, dict[str, Any]], None], *, all_at_once: bool = False) -> bool:  # fmt: skip
+    """Move every compensation under way one step on; True when something changed (run the engine again).
+    ``record(kind, element, data)`` writes the history."""
+    moved = False
+    for throw in active_tasks(workflow):
+        if throw.state != TaskState.STARTED or not isinstance(throw.task_spec, CompensationThrow):
+            continue
+        memory = throw.internal_data
+        if QUEUE not in memory:
+            memory[QUEUE], memory[RUNNING] = _to_undo(throw, nodes), []
+            undone = [element_of(throw.workflow.tasks[uuid.UUID(t)].task_spec) for t in memory[QUEUE]]
+            record("compensation_thrown", element_of(throw.task_spec), {"activities": undone})
+        running = [throw.workflow.tasks.get(uuid.UUID(t)) for t in memory[RUNNING]]
+        if any(t is not None and not t.has_state(TaskState.FINISHED_MASK) for t in running):
+            continue
+        for handler in running:
+            if handler is not None:
+                throw.data.update(handler.data)  # what the handler wrote is process data from now on
+        memory[RUNNING] = []
+        if memory[QUEUE]:
+            for _ in range(len(memory[QUEUE]) if all_at_once else 1):
+                memory[RUNNING].append(_start_handler(throw, memory[QUEUE].pop(0), nodes, record))
+        else:
+            memory.pop(QUEUE)
+            memory.pop(RUNNING)
+            throw.complete()
+        moved = True
+    return moved
+
+
+def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[str, Any]],
+                   record: Callable[[str, str, dict[str, Any]], None]) -> str:  # fmt: skip
+    activity = throw.workflow.tasks[uuid.UUID(activity_id)]
+    handler_id = nodes[element_of(activity.task_spec)]["compensation_handler"]
+    handler = activity._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
+    handler.task_spec._update(handler)
+    handler.data = dict(throw.data)
+    activity.internal_data[DONE] = True
+    record("compensation_started", handler_id, {"undoes": element_of(activity.task_spec)})
+    return str(handler.id)
