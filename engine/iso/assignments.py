@@ -29,11 +29,14 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, roles_in_unit, users_with_role
 from engine.runtime.handlers import JobContext
+
+from .job_data import row_of
+from .job_data import text as _text
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "adhoc_assignment"
@@ -169,11 +172,6 @@ def get_assignment(session: Session, viewer: User, assignment_id: int) -> Assign
 # --- the process's jobs -----------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _deadline(value: Any) -> date:
     try:
         return date.fromisoformat(str(value or "")[:10])
@@ -182,10 +180,7 @@ def _deadline(value: Any) -> date:
 
 
 def _assignment_of(job: JobContext) -> Assignment:
-    found = job.session.scalar(select(Assignment).where(Assignment.instance_id == job.instance.id))
-    if found is None:
-        raise EngineError("The assigned job of this process has not been recorded.")
-    return found
+    return row_of(job, Assignment, Phrase("The assigned job of this process has not been recorded."))
 
 
 def _part_of(job: JobContext) -> AssignmentPart:

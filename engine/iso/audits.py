@@ -41,6 +41,10 @@ from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
 
+from .job_data import day as _date
+from .job_data import rows as _rows
+from .job_data import text as _text
+
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "internal_audit"
 """The process that alone writes this register (``bpmn/internal-audit.bpmn``)."""
@@ -474,15 +478,6 @@ def _sort_key(name: str) -> str:
     return "".join(c for c in folded if not unicodedata.combining(c)).casefold()
 
 
-def _rows(value: Any) -> list[Any]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _year(value: Any) -> int:
     try:
         year = int(value)
@@ -491,15 +486,6 @@ def _year(value: Any) -> int:
     if not 2000 <= year <= 2100:
         raise EngineError("The programme's year '%(value)s' is not a year between 2000 and 2100.", value=str(value))
     return year
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=str(value)[:40])
 
 
 def _start_of(day: date | None, now: datetime) -> datetime:

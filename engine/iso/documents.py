@@ -26,6 +26,9 @@ from engine.org.people import unit_ids_of
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
 
+from .job_data import day as _date
+from .job_data import text as _text
+
 PROCESS_KEY = "document_control"
 """The process that alone writes the register of controlled documents (``bpmn/document-control.bpmn``)."""
 CHECK_JOB = "eiso.check_document"
@@ -150,24 +153,11 @@ def document_for(session: Session, viewer: User, document_id: int) -> Controlled
 # --- the process's jobs ---------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int) -> str:
-    return str(value or "").strip()[:limit]
-
-
 def _code(value: Any) -> str:
     code = _text(value, 40).upper()
     if not code:
         raise EngineError("The document has no code (mã hiệu).")
     return code
-
-
-def _date(value: Any, what: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("%(what)s: '%(value)s' is not a date (expected YYYY-MM-DD).", what=what, value=value)
 
 
 def _document(session: Session, unit_id: int, code: str) -> ControlledDocument | None:

@@ -15,6 +15,8 @@ from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.runtime.handlers import JobContext
 
+from .job_data import day as _date
+
 
 class ObjectiveSet(Base):
     """A unit's approved set of quality objectives (TCVN ISO 9001:2015, 6.2)."""
@@ -53,15 +55,6 @@ class QualityObjective(Base):
 PROCESS_KEY = "quality_objectives"
 """The process that alone may publish a unit's objectives (bpmn/quality-objectives.bpmn)."""
 PUBLISH_JOB = "eiso.publish_objectives"
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
 def objective_sets(session: Session, unit_id: int) -> list[ObjectiveSet]:

@@ -25,6 +25,8 @@ from engine.org.people import users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
 
+from .job_data import day as _date
+
 PROCESS_KEY = "quality_policy"
 """The process that alone may publish a unit's quality policy (bpmn/quality-policy.bpmn)."""
 PUBLISH_JOB = "eiso.publish_policy"
@@ -48,15 +50,6 @@ class QualityPolicy(Base):
     published_at: Mapped[datetime]
     unit: Mapped[Unit] = relationship()
     instance: Mapped[ProcessInstance] = relationship()
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
 def current_policy(session: Session, unit_id: int) -> QualityPolicy | None:

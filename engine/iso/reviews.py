@@ -28,12 +28,16 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
-from engine.errors import EngineError, NotAllowed, NotFound
+from engine.errors import EngineError, NotAllowed, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, holds, roles_in_unit, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
+
+from .job_data import day as _date
+from .job_data import row_of
+from .job_data import text as _text
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "management_review"
@@ -337,25 +341,9 @@ def set_action_status(
 # --- the process's jobs -----------------------------------------------------------------------------------
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
-
-
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _review_of(job: JobContext) -> ManagementReview:
-    review = job.session.scalar(select(ManagementReview).where(ManagementReview.instance_id == job.instance.id))
-    if review is None:
-        raise EngineError("The management review of this process has not been opened (no notice was sent).")
-    return review
+    missing = Phrase("The management review of this process has not been opened (no notice was sent).")
+    return row_of(job, ManagementReview, missing)
 
 
 

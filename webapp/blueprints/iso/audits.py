@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
 
 from engine import audits, corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import sa_session
 from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
+from .register_pages import Table, instance_link
+from .register_pages import names as named
+from .register_pages import options as choices
 
 bp = Blueprint("audits", __name__, url_prefix="/iso/audits")
 
@@ -35,15 +37,6 @@ FINDING_STATUS_NAMES = {
 PROGRAMME_STATUS_NAMES = {"approved": N_("Approved"), "in_progress": N_("Auditing"), "concluded": N_("Concluded")}
 ROUND_STATUS_NAMES = {"planned": N_("Planned"), "audited": N_("Audited"), "concluded": N_("Concluded")}
 DECISION_NAMES = {"close": N_("Programme closed"), "further_audit": N_("Further audit")}
-
-
-def named(names: dict[str, str], code: str | None) -> str:
-    return _(names[code]) if code in names else (code or "")
-
-
-def choices(names: dict[str, str]) -> list[tuple[str, str]]:
-    """A filter's options: (value, what the reader reads)."""
-    return [(code, _(name)) for code, name in names.items()]
 
 
 @bp.app_context_processor
@@ -68,7 +61,7 @@ def programmes() -> Any:
     counts = audits.finding_counts(session, [r.id for p in found for r in p.rounds])
     rows = list(_round_rows(found, counts))
     if request.args.get("export"):
-        return export_response("chuong-trinh-danh-gia-noi-bo", _round_columns(), rows, request.args["export"])
+        return ROUNDS.export(rows, request.args["export"])
     units = _options(audits.readable_units(session, g.user))
     return render_template("iso/audits.html", rows=rows, filters=filters, units=units,
                            statuses=choices(PROGRAMME_STATUS_NAMES), truncated=len(found) >= _limit())  # fmt: skip
@@ -84,7 +77,7 @@ def findings() -> Any:
     actions = corrective_actions.for_findings(session, [f.id for f in found])
     rows = [_finding_row(f, actions.get(f.id)) for f in found]
     if request.args.get("export"):
-        return export_response("phat-hien-danh-gia-noi-bo", _finding_columns(), rows, request.args["export"])
+        return FINDINGS.export(rows, request.args["export"])
     units = audits.readable_units(session, g.user)
     return render_template("iso/audit_findings.html", rows=rows, filters=filters, units=_options(units),
                            departments=_departments(units), statuses=choices(FINDING_STATUS_NAMES),
@@ -112,7 +105,7 @@ def _round_rows(found: list[audits.AuditProgramme], counts: dict[int, dict[str, 
         base = {"unit": programme.unit.name, "year": programme.year, "programme": programme.title,
                 "programme_status": named(PROGRAMME_STATUS_NAMES, programme.status),
                 "approved_at": programme.approved_at, "instance": programme.instance_id,
-                "link": url_for("processes.instance", instance_id=programme.instance_id)}  # fmt: skip
+                "link": instance_link(programme.instance_id)}  # fmt: skip
         if not programme.rounds:
             yield base
         for audit_round in programme.rounds:
@@ -150,7 +143,7 @@ def _finding_row(finding: audits.AuditFinding, action: corrective_actions.Correc
         "action": action.code if action else "", "action_status": named(ACTION_STATUS_NAMES, action.status) if action
         else "", "action_instance": action.instance_id if action else None,
         "recorded_at": finding.recorded_at, "instance": finding.instance_id,
-        "link": url_for("processes.instance", instance_id=finding.instance_id),
+        "link": instance_link(finding.instance_id),
     }  # fmt: skip
 
 
@@ -161,3 +154,9 @@ def _finding_columns() -> list[tuple[str, str]]:
             ("audit_date", _("Audit date")), ("files", _("Evidence files")), ("status", _("Status")),
             ("action", _("Corrective action")), ("action_status", _("Corrective action status")),
             ("recorded_at", _("Recorded")), ("instance", _("Process no."))]  # fmt: skip
+
+
+# The rows are built for the page (a programme's rounds flattened, a finding with its corrective action) and
+# exported as they are.
+ROUNDS = Table("chuong-trinh-danh-gia-noi-bo", _round_columns, dict)
+FINDINGS = Table("phat-hien-danh-gia-noi-bo", _finding_columns, dict)

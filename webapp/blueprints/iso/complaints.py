@@ -5,6 +5,7 @@ and on-time result, the answer and the complainant's satisfaction, filtered, sum
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template
@@ -14,9 +15,8 @@ from engine import complaints
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import now, sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("complaints", __name__)
 
@@ -69,17 +69,18 @@ def _row(complaint: Any, at: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("so-theo-doi-phan-anh", _columns, _row)
+
+
 @bp.get("/iso/complaints")
 @login_required
 def register() -> Any:
-    filters, fmt, at = _filters(), export_format(), now()
-    if fmt is not None:
-        found, _total = complaints.find_complaints(sa_session(), g.user, filters, now=at)
-        return export_response("so-theo-doi-phan-anh", _columns(), [_row(c, at) for c in found], fmt)
-    page = page_number()
-    found, total = complaints.find_complaints(sa_session(), g.user, filters, now=at, limit=PAGE_SIZE,
-                                              offset=(page - 1) * PAGE_SIZE)  # fmt: skip
-    return render_template("iso/complaints.html", complaints=found, page=Page(page, total), filters=filters,
+    filters, at = _filters(), now()
+    find = partial(complaints.find_complaints, sa_session(), g.user, filters, now=at)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt, at)
+    found, page = paged(find)
+    return render_template("iso/complaints.html", complaints=found, page=page, filters=filters,
                            choices=choices(), link=link, summary=complaints.summary(sa_session(), g.user, filters,
                                                                                      now=at),
                            now=at, kinds=KINDS, sources=SOURCES, statuses=STATUSES, timeliness=TIMELINESS,

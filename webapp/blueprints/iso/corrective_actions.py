@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
 
 from engine import corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import now, sa_session
+from .register_pages import Table, instance_link
+from .register_pages import names as named
+from .register_pages import options as choices
 
 bp = Blueprint("corrective_actions", __name__, url_prefix="/iso/corrective-actions")
 
@@ -31,15 +33,6 @@ SOURCE_NAMES = {
     "monitoring": N_("Process monitoring"), "other": N_("Other"),
 }  # fmt: skip
 VERIFICATION_NAMES = {"effective": N_("Effective"), "not_effective": N_("Not effective")}
-
-
-def named(names: dict[str, str], code: str | None) -> str:
-    return _(names[code]) if code in names else (code or "")
-
-
-def choices(names: dict[str, str]) -> list[tuple[str, str]]:
-    """A filter's options: (value, what the reader reads)."""
-    return [(code, _(name)) for code, name in names.items()]
 
 
 @bp.app_context_processor
@@ -60,9 +53,9 @@ def index() -> Any:
     limit = 50_000 if exporting else 500
     today = now().astimezone(corrective_actions.LOCAL_TZ).date()
     found = corrective_actions.actions(session, g.user, filters, today=today, limit=limit)
-    rows = [_row(a, today) for a in found]
+    rows = TABLE.rows(found, today)
     if exporting:
-        return export_response("hanh-dong-khac-phuc", _columns(), rows, request.args["export"])
+        return TABLE.export(found, request.args["export"], today)
     units = corrective_actions.readable_units(session, g.user)
     departments = sorted({d.code: d.name for u in units for d in u.departments}.items(), key=lambda item: item[1])
     return render_template("iso/corrective_actions.html", rows=rows, filters=filters,
@@ -82,7 +75,7 @@ def _row(action: corrective_actions.CorrectiveAction, today: Any) -> dict[str, A
         "due_on": action.due_on, "overdue": action.overdue(today), "status": named(STATUS_NAMES, action.status),
         "status_code": action.status, "verification": named(VERIFICATION_NAMES, action.verification),
         "verification_note": action.verification_note, "reopened": action.reopened, "closed_at": action.closed_at,
-        "instance": action.instance_id, "link": url_for("processes.instance", instance_id=action.instance_id),
+        "instance": action.instance_id, "link": instance_link(action.instance_id),
     }  # fmt: skip
 
 
@@ -94,3 +87,6 @@ def _columns() -> list[tuple[str, str]]:
             ("due_on", _("Due")), ("status", _("Status")), ("verification", _("Verification")),
             ("verification_note", _("Verification note")), ("reopened", _("Times reopened")),
             ("closed_at", _("Closed")), ("instance", _("Process no."))]  # fmt: skip
+
+
+TABLE = Table("hanh-dong-khac-phuc", _columns, _row)

@@ -5,6 +5,7 @@ filtered and exported; one document with its current content and its revision lo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template
@@ -14,9 +15,8 @@ from engine import documents
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("documents", __name__)
 
@@ -58,17 +58,18 @@ def _row(issue: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("danh-muc-tai-lieu", _columns, _row)
+
+
 @bp.get("/iso/documents")
 @login_required
 def register() -> Any:
-    filters, fmt = _filters(), export_format()
-    if fmt is not None:
-        found, _total = documents.find_issues(sa_session(), g.user, filters)
-        return export_response("danh-muc-tai-lieu", _columns(), [_row(i) for i in found], fmt)
-    page = page_number()
-    found, total = documents.find_issues(sa_session(), g.user, filters, limit=PAGE_SIZE,
-                                         offset=(page - 1) * PAGE_SIZE)  # fmt: skip
-    return render_template("iso/documents.html", issues=found, page=Page(page, total), filters=filters,
+    filters = _filters()
+    find = partial(documents.find_issues, sa_session(), g.user, filters)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt)
+    found, page = paged(find)
+    return render_template("iso/documents.html", issues=found, page=page, filters=filters,
                            choices=choices(), link=link, kinds=KINDS, statuses=STATUSES, changes=CHANGES)  # fmt: skip
 
 

@@ -12,7 +12,8 @@ from engine import current_objectives, current_policy, iso_calendar, policy_text
 
 from ...auth import login_required
 from ...extensions import now, sa_session
-from . import register_scope, registers
+from . import registers
+from .register_pages import register_scope
 
 bp = Blueprint("iso_home", __name__)
 

@@ -4,6 +4,7 @@ and exported; one risk with its review history. Written by ``bpmn/risk-managemen
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template
@@ -13,9 +14,8 @@ from engine import risks
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("risks", __name__)
 
@@ -61,16 +61,18 @@ def _row(risk: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("so-theo-doi-rui-ro", _columns, _row)
+
+
 @bp.get("/iso/risks")
 @login_required
 def register() -> Any:
-    filters, fmt = _filters(), export_format()
-    if fmt is not None:
-        found, _total = risks.find_risks(sa_session(), g.user, filters)
-        return export_response("so-theo-doi-rui-ro", _columns(), [_row(r) for r in found], fmt)
-    page = page_number()
-    found, total = risks.find_risks(sa_session(), g.user, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template("iso/risks.html", risks=found, page=Page(page, total), filters=filters,
+    filters = _filters()
+    find = partial(risks.find_risks, sa_session(), g.user, filters)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt)
+    found, page = paged(find)
+    return render_template("iso/risks.html", risks=found, page=page, filters=filters,
                            choices=choices(), assessments=risks.assessments_of(sa_session(), g.user), link=link,
                            levels=LEVELS, statuses=STATUSES, treatments=TREATMENTS,
                            action_statuses=ACTION_STATUSES, untreated=risks.untreated)  # fmt: skip
