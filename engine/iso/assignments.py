@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -316,3 +316,11 @@ def close_assignment(job: JobContext) -> dict[str, Any]:
     job.session.flush()
     job.record("assignment_closed", {"assignment": assignment.id, "on_time": assignment.on_time})
     return {}
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    return session.scalar(select(func.count()).select_from(Assignment).where(Assignment.unit_id == unit_id)) or 0

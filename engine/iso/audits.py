@@ -491,3 +491,23 @@ def _year(value: Any) -> int:
 def _start_of(day: date | None, now: datetime) -> datetime:
     """The audit day's morning (the reporting time counts from it), or now when the plan gives no date."""
     return datetime.combine(day, time(8), tzinfo=LOCAL_TZ) if day else now
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    stmt = select(func.count()).select_from(AuditProgramme).where(scope.condition(AuditProgramme.unit_id))
+    return session.scalar(stmt) or 0
+
+
+def count_findings(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many audit findings of the unit the person reads (a department head: their department's); None
+    when they do not read the register there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    condition = scope.condition(AuditFinding.unit_id, AuditFinding.department_id)
+    return session.scalar(select(func.count()).select_from(AuditFinding).where(condition)) or 0

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from engine.db import Base
@@ -300,3 +300,13 @@ def _year(text: str | None) -> int | None:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    condition = scope.condition(CorrectiveAction.unit_id, CorrectiveAction.department_id)
+    return session.scalar(select(func.count()).select_from(CorrectiveAction).where(condition)) or 0

@@ -13,6 +13,7 @@ from engine.db import Base
 from engine.errors import EngineError, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
+from engine.org.people import unit_ids_of
 from engine.runtime.handlers import JobContext
 
 from .job_data import day as _date
@@ -275,3 +276,17 @@ def objective_register(session: Session, unit_ids: set[int], *, unit_id: int | N
     if year is not None:
         stmt = stmt.where(ObjectiveSet.year == year)
     return [ObjectiveRow(o, s, p) for o, s, p in session.execute(stmt)]
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or unit_id not in unit_ids_of(session, viewer):
+        return None
+    stmt = (
+        select(func.count())
+        .select_from(QualityObjective)
+        .join(ObjectiveSet, ObjectiveSet.id == QualityObjective.set_id)
+        .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current")
+    )
+    return session.scalar(stmt) or 0

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from engine.db import Base
 from engine.errors import EngineError
-from engine.org.models import Unit
+from engine.org.models import Unit, User
 from engine.org.notices import notify
-from engine.org.people import users_with_role
+from engine.org.people import unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
 
@@ -112,3 +112,12 @@ def publish_policy(job: JobContext) -> dict[str, Any]:
            body=text, link=f"/units/{instance.unit.code}/objectives", now=job.now)  # fmt: skip
     job.record("policy_published", {"policy": policy.id, "issue": policy.issue})
     return {"policyId": policy.id, "policyIssue": policy.issue}
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or unit_id not in unit_ids_of(session, viewer):
+        return None
+    stmt = select(func.count()).select_from(QualityPolicy).where(QualityPolicy.unit_id == unit_id)
+    return session.scalar(stmt) or 0

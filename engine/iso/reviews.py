@@ -544,3 +544,19 @@ def _notify_owners(job: JobContext, review: ManagementReview) -> None:
             link=f"/iso/reviews/{review.id}",
             now=job.now,
         )
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    stmt = select(func.count()).select_from(ManagementReview).where(ManagementReview.unit_id == unit_id)
+    return session.scalar(stmt) or 0
+
+
+def count_actions(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many actions the unit's reviews decided, for a person of the unit (None for anyone else)."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    return session.scalar(select(func.count()).select_from(ReviewAction).where(ReviewAction.unit_id == unit_id)) or 0

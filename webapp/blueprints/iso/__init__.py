@@ -20,18 +20,29 @@ from flask import Blueprint
 class RegisterPage:
     """A register's page, as the ISO home page lists it."""
 
-    endpoint: str  # the register page's Flask endpoint; it takes ``?unit=<id>``
+    endpoint: str  # the register page's Flask endpoint; it takes ``?unit=`` (the unit's id, or code: ``by_code``)
     title: Callable[[], str]  # the register's name, translated when shown (``lazy_gettext``)
     description: Callable[[], str]
     order: int = 100  # the smaller, the higher in the list
+    count: Counter | None = None  # how many rows of a unit the reader reads there; None: not a reader of it
+    by_code: bool = False
 
+    def unit_arg(self, unit: Any) -> Any:
+        return unit.code if self.by_code else unit.id
+
+
+# (session, reader, unit id) -> the register's rows of that unit the reader reads, or None when they read none
+Counter = Callable[[Any, Any, int], "int | None"]
 
 REGISTERS: dict[str, RegisterPage] = {}
 
 
-def register_page(endpoint: str, title: Any, description: Any, order: int = 100) -> None:
-    """Add a register to the ISO home page's list (called by the register's module when it is imported)."""
-    REGISTERS[endpoint] = RegisterPage(endpoint, lambda: str(title), lambda: str(description), order)
+def register_page(endpoint: str, title: Any, description: Any, order: int = 100, *, count: Counter | None = None,
+                  by_code: bool = False) -> None:
+    """Add a register to the ISO home page's list (called by the register's module when it is imported).
+    ``count`` answers how many rows of a unit the reader reads there, from the register's indexed table (None:
+    the reader does not read this register, and it is not listed for them)."""
+    REGISTERS[endpoint] = RegisterPage(endpoint, lambda: str(title), lambda: str(description), order, count, by_code)
 
 
 def registers() -> list[RegisterPage]:

@@ -18,9 +18,13 @@ from engine import Unit, assignments, reviews
 
 from ...auth import login_required
 from ...extensions import now, sa_session
+from . import register_page
 from .register_pages import Table, chosen_unit, department_code, export_format, instance_link, one_of, year
 
 bp = Blueprint("assignments", __name__)
+register_page("assignments.index", lazy_gettext("Ad hoc work"),
+              lazy_gettext("The jobs leaders assigned to departments, their deadlines and results."), order=90,
+              count=assignments.count_rows, by_code=True)  # fmt: skip
 
 STATUS_NAMES = {
     "in_progress": lazy_gettext("In progress"),

@@ -13,18 +13,26 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import audits, corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
 from ...extensions import sa_session
+from . import register_page
 from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
 from .register_pages import Table, instance_link
 from .register_pages import names as named
 from .register_pages import options as choices
 
 bp = Blueprint("audits", __name__, url_prefix="/iso/audits")
+register_page("audits.programmes", lazy_gettext("Internal audit programmes"),
+              lazy_gettext("The yearly audit programmes with their rounds, departments audited and conclusions."),
+              order=50, count=audits.count_rows, by_code=True)  # fmt: skip
+register_page("audits.findings", lazy_gettext("Audit findings"),
+              lazy_gettext("Nonconformities, observations and opportunities for improvement found by the audits."),
+              order=55, count=audits.count_findings, by_code=True)  # fmt: skip
 
 CLASSIFICATION_NAMES = {
     "nonconformity": N_("Nonconformity"), "observation": N_("Observation"),
@@ -37,12 +45,6 @@ FINDING_STATUS_NAMES = {
 PROGRAMME_STATUS_NAMES = {"approved": N_("Approved"), "in_progress": N_("Auditing"), "concluded": N_("Concluded")}
 ROUND_STATUS_NAMES = {"planned": N_("Planned"), "audited": N_("Audited"), "concluded": N_("Concluded")}
 DECISION_NAMES = {"close": N_("Programme closed"), "further_audit": N_("Further audit")}
-
-
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    user = g.get("user")
-    return {"reads_audits": bool(user) and audits.may_read(sa_session(), user)}
 
 
 def _gate() -> None:

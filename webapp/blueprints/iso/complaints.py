@@ -10,15 +10,21 @@ from typing import Any
 
 from flask import Blueprint, g, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import complaints
 
 from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
+from . import register_page
 from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("complaints", __name__)
+register_page("complaints.register", lazy_gettext("Complaints and feedback"),
+              lazy_gettext("Complaints and feedback received, with their answer, time limit and satisfaction."),
+              order=80, count=lambda session, user, unit_id: complaints.find_complaints(
+                  session, user, complaints.ComplaintFilter(unit_id=unit_id), now=now(), limit=0)[1])  # fmt: skip
 
 KINDS = {"complaint": N_("Complaint about the service"), "suggestion": N_("Suggestion"), "feedback": N_("Feedback"),
          "praise": N_("Praise")}  # fmt: skip

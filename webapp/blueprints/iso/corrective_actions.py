@@ -12,17 +12,22 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
+from . import register_page
 from .register_pages import Table, instance_link
 from .register_pages import names as named
 from .register_pages import options as choices
 
 bp = Blueprint("corrective_actions", __name__, url_prefix="/iso/corrective-actions")
+register_page("corrective_actions.index", lazy_gettext("Nonconformities and corrective actions"),
+              lazy_gettext("Each nonconformity with its correction, root cause, actions and verification."),
+              order=60, count=corrective_actions.count_rows, by_code=True)  # fmt: skip
 
 STATUS_NAMES = {
     "open": N_("Awaiting correction"), "in_progress": N_("Being carried out"),
@@ -33,12 +38,6 @@ SOURCE_NAMES = {
     "monitoring": N_("Process monitoring"), "other": N_("Other"),
 }  # fmt: skip
 VERIFICATION_NAMES = {"effective": N_("Effective"), "not_effective": N_("Not effective")}
-
-
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    user = g.get("user")
-    return {"reads_corrective_actions": bool(user) and corrective_actions.may_read(sa_session(), user)}
 
 
 @bp.get("")

@@ -10,15 +10,21 @@ from typing import Any
 
 from flask import Blueprint, g, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import documents
 
 from ...auth import login_required
 from ...errors import N_
 from ...extensions import sa_session
+from . import register_page
 from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("documents", __name__)
+register_page("documents.register", lazy_gettext("Controlled documents"),
+              lazy_gettext("Every issue of the unit's controlled documents, in force and superseded."), order=70,
+              count=lambda session, user, unit_id: documents.find_issues(
+                  session, user, documents.IssueFilter(unit_id=unit_id), limit=0)[1])  # fmt: skip
 
 KINDS = {"procedure": N_("Procedure"), "instruction": N_("Work instruction"), "regulation": N_("Regulation"),
          "manual": N_("Quality manual"), "form": N_("Form"), "other": N_("Other document")}  # fmt: skip

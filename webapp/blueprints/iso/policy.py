@@ -14,7 +14,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import PolicyFilter, policies
+from engine import PolicyFilter, policies, policy
 
 from ...auth import login_required
 from ...extensions import sa_session
@@ -24,7 +24,7 @@ from .register_pages import Table, export_format, instance_link, register_scope
 bp = Blueprint("policy_register", __name__)
 register_page("policy_register.index", lazy_gettext("Quality policies"),
               lazy_gettext("Every issue of the unit's quality policy, with its decision and effective date."),
-              order=10)  # fmt: skip
+              order=10, count=policy.count_rows)  # fmt: skip
 
 
 def _columns() -> list[tuple[str, str]]:

@@ -18,9 +18,16 @@ from engine import Unit, reviews
 
 from ...auth import login_required
 from ...extensions import now, sa_session
+from . import register_page
 from .register_pages import Table, chosen_unit, department_code, export_format, instance_link, one_of, year
 
 bp = Blueprint("reviews", __name__)
+register_page("reviews.index", lazy_gettext("Management reviews"),
+              lazy_gettext("Each management review with its inputs, conclusion and decisions."), order=40,
+              count=reviews.count_rows, by_code=True)  # fmt: skip
+register_page("reviews.actions", lazy_gettext("Actions decided by the reviews"),
+              lazy_gettext("The actions of the management reviews with their owners, due dates and status."),
+              order=45, count=reviews.count_actions, by_code=True)  # fmt: skip
 
 TOPIC_NAMES = {
     "previous_actions": lazy_gettext("a) Status of actions from previous management reviews"),

@@ -9,15 +9,21 @@ from typing import Any
 
 from flask import Blueprint, g, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import risks
 
 from ...auth import login_required
 from ...errors import N_
 from ...extensions import sa_session
+from . import register_page
 from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
 bp = Blueprint("risks", __name__)
+register_page("risks.register", lazy_gettext("Risk register"),
+              lazy_gettext("Risks and opportunities with their score, priority, treatment and monitoring."), order=30,
+              count=lambda session, user, unit_id: risks.find_risks(session, user, risks.RiskFilter(unit_id=unit_id),
+                                                                    limit=0)[1])  # fmt: skip
 
 LEVELS = {"critical": N_("Very high"), "high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
 STATUSES = {"open": N_("Being monitored"), "closed": N_("Closed"), "transferred": N_("Left to the next assessment")}
