@@ -379,6 +379,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("documents.document", "/iso/documents/<int:document_id>"): {
         "GET": Case("member", "/iso/documents/{document}", refusal=404),
     },
+    ("documents.file", "/iso/documents/<int:document_id>/files/<file_id>"): {
+        "GET": Case("member", "/iso/documents/{document}/files/{document_file}", refusal=404),
+    },
     ("complaints.register", "/iso/complaints"): {
         "GET": [Case("signed_in", "/iso/complaints?timeliness=on_time&status=closed"),
                 Case("signed_in", "/iso/complaints?format=csv", variant="export")],

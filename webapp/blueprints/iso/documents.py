@@ -5,18 +5,20 @@ filtered and exported; one document with its current content and its revision lo
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, g, render_template, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from engine import documents
 
 from ...auth import login_required
+from ...downloads import as_attachment, safe_filename
 from ...errors import N_
-from ...extensions import sa_session
+from ...extensions import engine, sa_session
 from . import register_page
 from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
 
@@ -84,4 +86,16 @@ def register() -> Any:
 def document(document_id: int) -> Any:
     found = documents.document_for(sa_session(), g.user, document_id)
     return render_template("iso/document.html", document=found, current=found.current, kinds=KINDS,
-                           statuses=STATUSES, changes=CHANGES, sections=SECTIONS)  # fmt: skip
+                           statuses=STATUSES, changes=CHANGES, sections=SECTIONS,
+                           readable=documents.readable_issues(sa_session(), g.user, found))  # fmt: skip
+
+
+@bp.get("/iso/documents/<int:document_id>/files/<file_id>")
+@login_required
+def file(document_id: int, file_id: str) -> Any:
+    """A file of an issued document, for the people it was issued to (``documents.receives``)."""
+    stored = documents.issued_file(sa_session(), g.user, document_id, file_id)
+    data = engine().files.read(stored.storage_key)  # type: ignore[union-attr]
+    response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
+                         download_name=safe_filename(stored.filename))  # fmt: skip
+    return as_attachment(response, stored.filename)
