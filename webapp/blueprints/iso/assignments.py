@@ -19,7 +19,16 @@ from engine import Unit, assignments, reviews
 from ...auth import login_required
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, chosen_unit, department_code, export_format, instance_link, one_of, year
+from .register_pages import (
+    Table,
+    chosen_unit,
+    department_code,
+    export_format,
+    instance_link,
+    one_of,
+    register_api,
+    year,
+)
 
 bp = Blueprint("assignments", __name__)
 register_page("assignments.index", lazy_gettext("Ad hoc work"),
@@ -100,6 +109,16 @@ def _row(a: assignments.Assignment, today: date) -> dict[str, Any]:
 
 
 TABLE = Table("cong-viec-dot-xuat", _columns, _row)
+
+
+def _assignments() -> list[assignments.Assignment]:
+    unit = chosen_unit()
+    return assignments.list_assignments(sa_session(), g.user, unit.id, _filters(unit), _today())
+
+
+register_api("assignments", lazy_gettext("Ad hoc work"), TABLE, _assignments,
+             one=lambda assignment_id: assignments.get_assignment(sa_session(), g.user, assignment_id),
+             extra=lambda: (_today(),))
 
 
 @bp.get("/iso/assignments/export")

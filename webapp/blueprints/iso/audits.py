@@ -22,7 +22,7 @@ from ...errors import N_
 from ...extensions import sa_session
 from . import register_page
 from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
-from .register_pages import Table, instance_link
+from .register_pages import Table, instance_link, register_api
 from .register_pages import names as named
 from .register_pages import options as choices
 
@@ -56,12 +56,8 @@ def _gate() -> None:
 @bp.get("")
 @login_required
 def programmes() -> Any:
-    _gate()
     session = sa_session()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
-    found = audits.programmes(session, g.user, filters, limit=_limit())
-    counts = audits.finding_counts(session, [r.id for p in found for r in p.rounds])
-    rows = list(_round_rows(found, counts))
+    filters, found, rows = _programmes(_limit())
     if request.args.get("export"):
         return ROUNDS.export(rows, request.args["export"])
     units = _options(audits.readable_units(session, g.user))
@@ -72,18 +68,32 @@ def programmes() -> Any:
 @bp.get("/findings")
 @login_required
 def findings() -> Any:
-    _gate()
     session = sa_session()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
-    found = audits.findings(session, g.user, filters, limit=_limit())
-    actions = corrective_actions.for_findings(session, [f.id for f in found])
-    rows = [_finding_row(f, actions.get(f.id)) for f in found]
+    filters, found, rows = _findings(_limit())
     if request.args.get("export"):
         return FINDINGS.export(rows, request.args["export"])
     units = audits.readable_units(session, g.user)
     return render_template("iso/audit_findings.html", rows=rows, filters=filters, units=_options(units),
                            departments=_departments(units), statuses=choices(FINDING_STATUS_NAMES),
                            classifications=choices(CLASSIFICATION_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+
+
+def _programmes(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditProgramme], list[dict[str, Any]]]:
+    """The filters, the programmes they select and their rows (one per round), for a reader of the register."""
+    _gate()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
+    found = audits.programmes(sa_session(), g.user, filters, limit=limit)
+    counts = audits.finding_counts(sa_session(), [r.id for p in found for r in p.rounds])
+    return filters, found, list(_round_rows(found, counts))
+
+
+def _findings(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditFinding], list[dict[str, Any]]]:
+    """The filters, the findings they select and their rows (each with its corrective action)."""
+    _gate()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
+    found = audits.findings(sa_session(), g.user, filters, limit=limit)
+    actions = corrective_actions.for_findings(sa_session(), [f.id for f in found])
+    return filters, found, [_finding_row(f, actions.get(f.id)) for f in found]
 
 
 def _limit() -> int:
@@ -162,3 +172,5 @@ def _finding_columns() -> list[tuple[str, str]]:
 # exported as they are.
 ROUNDS = Table("chuong-trinh-danh-gia-noi-bo", _round_columns, dict)
 FINDINGS = Table("phat-hien-danh-gia-noi-bo", _finding_columns, dict)
+register_api("audit-programmes", lazy_gettext("Internal audit programmes"), ROUNDS, lambda: _programmes(50_000)[2])
+register_api("audit-findings", lazy_gettext("Audit findings"), FINDINGS, lambda: _findings(50_000)[2])

@@ -18,7 +18,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("complaints", __name__)
 register_page("complaints.register", lazy_gettext("Complaints and feedback"),
@@ -76,6 +76,10 @@ def _row(complaint: Any, at: Any) -> dict[str, Any]:
 
 
 TABLE = Table("so-theo-doi-phan-anh", _columns, _row)
+register_api("complaints", lazy_gettext("Complaints and feedback"), TABLE,
+             lambda: complaints.find_complaints(sa_session(), g.user, _filters(), now=now())[0],
+             one=lambda complaint_id: complaints.complaint_for(sa_session(), g.user, complaint_id),
+             extra=lambda: (now(),))  # fmt: skip
 
 
 @bp.get("/iso/complaints")

@@ -20,7 +20,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, instance_link
+from .register_pages import Table, instance_link, register_api
 from .register_pages import names as named
 from .register_pages import options as choices
 
@@ -40,18 +40,32 @@ SOURCE_NAMES = {
 VERIFICATION_NAMES = {"effective": N_("Effective"), "not_effective": N_("Not effective")}
 
 
+def _gate() -> None:
+    if not corrective_actions.may_read(sa_session(), g.user):
+        abort(403, _("The corrective action register is read by a unit's ISO secretaries, leaders, internal auditors "
+                     "and department heads."))  # fmt: skip
+
+
+def _today() -> Any:
+    return now().astimezone(corrective_actions.LOCAL_TZ).date()
+
+
+def _actions(limit: int) -> list[corrective_actions.CorrectiveAction]:
+    _gate()
+    filters = corrective_actions.ActionFilter.parse(request.args)
+    return corrective_actions.actions(sa_session(), g.user, filters, today=_today(), limit=limit)
+
+
 @bp.get("")
 @login_required
 def index() -> Any:
     session = sa_session()
-    if not corrective_actions.may_read(session, g.user):
-        abort(403, _("The corrective action register is read by a unit's ISO secretaries, leaders, internal auditors "
-                     "and department heads."))  # fmt: skip
+    _gate()
     filters = corrective_actions.ActionFilter.parse(request.args)
     exporting = bool(request.args.get("export"))
     limit = 50_000 if exporting else 500
-    today = now().astimezone(corrective_actions.LOCAL_TZ).date()
-    found = corrective_actions.actions(session, g.user, filters, today=today, limit=limit)
+    today = _today()
+    found = _actions(limit)
     rows = TABLE.rows(found, today)
     if exporting:
         return TABLE.export(found, request.args["export"], today)
@@ -89,3 +103,5 @@ def _columns() -> list[tuple[str, str]]:
 
 
 TABLE = Table("hanh-dong-khac-phuc", _columns, _row)
+register_api("corrective-actions", lazy_gettext("Nonconformities and corrective actions"), TABLE,
+             lambda: _actions(50_000), extra=lambda: (_today(),))

@@ -20,7 +20,7 @@ from ...downloads import as_attachment, safe_filename
 from ...errors import N_
 from ...extensions import engine, sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("documents", __name__)
 register_page("documents.register", lazy_gettext("Controlled documents"),
@@ -67,6 +67,8 @@ def _row(issue: Any) -> dict[str, Any]:
 
 
 TABLE = Table("danh-muc-tai-lieu", _columns, _row)
+register_api("documents", lazy_gettext("Controlled documents"), TABLE,
+             lambda: documents.find_issues(sa_session(), g.user, _filters())[0])
 
 
 @bp.get("/iso/documents")

@@ -22,7 +22,7 @@ from ...auth import login_required
 from ...extensions import now, sa_session
 from ..portal import unit_by_code
 from . import register_page
-from .register_pages import Table, export_format, instance_link, register_scope
+from .register_pages import Table, export_format, instance_link, register_api, register_scope
 
 bp = Blueprint("objectives", __name__)
 register_page("objectives.register", lazy_gettext("Quality objectives and their progress"),
@@ -67,6 +67,15 @@ def _row(r: Any, names: dict[str, str]) -> dict[str, Any]:
 
 
 TABLE = Table("muc-tieu-chat-luong", _columns, _row)
+
+
+def _objectives() -> list[Any]:
+    scope = register_scope()
+    return objective_register(sa_session(), scope.unit_ids, unit_id=scope.unit_id, year=scope.year)
+
+
+register_api("objectives", lazy_gettext("Quality objectives and their progress"), TABLE, _objectives,
+             extra=lambda: (progress_names(),))
 
 
 @bp.get("/iso/objectives")

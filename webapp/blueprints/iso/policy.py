@@ -19,7 +19,7 @@ from engine import PolicyFilter, policies, policy
 from ...auth import login_required
 from ...extensions import sa_session
 from . import register_page
-from .register_pages import Table, export_format, instance_link, register_scope
+from .register_pages import Table, export_format, instance_link, register_api, register_scope
 
 bp = Blueprint("policy_register", __name__)
 register_page("policy_register.index", lazy_gettext("Quality policies"),
@@ -43,6 +43,15 @@ def _row(p: Any) -> dict[str, Any]:
 
 
 TABLE = Table("chinh-sach-chat-luong", _columns, _row)
+
+
+def _policies() -> list[Any]:
+    scope = register_scope()
+    return policies(sa_session(), scope.unit_ids, PolicyFilter(scope.unit_id, scope.year, request.args.get("status")
+                                                               or None))  # fmt: skip
+
+
+register_api("policies", lazy_gettext("Quality policies"), TABLE, _policies)
 
 
 @bp.get("/iso/policies")

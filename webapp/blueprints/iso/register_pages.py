@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flask import abort, g, request, url_for
@@ -210,3 +211,46 @@ class Table:
 
     def export(self, items: Iterable[Any], fmt: str, *extra: Any, filename: str | None = None) -> Any:
         return export_response(filename or self.filename, self.columns(), self.rows(items, *extra), fmt)
+
+
+# --- the registers as JSON (/api/v1/registers) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterApi:
+    """A register as the read-only API serves it: ``rows()`` selects, for ``g.user`` and with the same filters as
+    the register's page (read from the query string), what its export would hold; ``one(id)`` is one row by its
+    id (None: the register has no rows by id). Both refuse another unit's rows in the engine (404)."""
+
+    name: str
+    title: Callable[[], str]
+    table: Table
+    rows: Callable[[], Iterable[Any]]
+    one: Callable[[int], Any] | None = None
+    extra: Callable[[], tuple[Any, ...]] = tuple  # what ``table.row`` takes after the item (today, now...)
+
+    def as_json(self, item: Any) -> dict[str, Any]:
+        row = self.table.row(item, *self.extra())
+        found = getattr(item, "id", None) if not isinstance(item, dict) else None
+        return {**({"id": found} if isinstance(found, int) else {}), **{k: plain(v) for k, v in row.items()}}
+
+
+API_REGISTERS: dict[str, RegisterApi] = {}
+
+
+def register_api(name: str, title: Any, table: Table, rows: Callable[[], Iterable[Any]], *,
+                 one: Callable[[int], Any] | None = None,
+                 extra: Callable[[], tuple[Any, ...]] = tuple) -> None:  # fmt: skip
+    """Serve a register read-only at ``/api/v1/registers/<name>`` (called by the register's module)."""
+    API_REGISTERS[name] = RegisterApi(name, lambda: str(title), table, rows, one, extra)
+
+
+def plain(value: Any) -> Any:
+    """A cell as JSON: dates as ISO 8601, lists item by item, translated names as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return str(value)

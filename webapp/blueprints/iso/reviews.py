@@ -19,7 +19,16 @@ from engine import Unit, reviews
 from ...auth import login_required
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, chosen_unit, department_code, export_format, instance_link, one_of, year
+from .register_pages import (
+    Table,
+    chosen_unit,
+    department_code,
+    export_format,
+    instance_link,
+    one_of,
+    register_api,
+    year,
+)
 
 bp = Blueprint("reviews", __name__)
 register_page("reviews.index", lazy_gettext("Management reviews"),
@@ -120,6 +129,11 @@ def _review_row(r: reviews.ManagementReview) -> dict[str, Any]:
 REVIEWS = Table("xem-xet-lanh-dao", _review_columns, _review_row)
 
 
+register_api("reviews", lazy_gettext("Management reviews"), REVIEWS,
+             lambda: reviews.list_reviews(sa_session(), g.user, chosen_unit().id, _review_filter()),
+             one=lambda review_id: reviews.get_review(sa_session(), g.user, review_id))  # fmt: skip
+
+
 @bp.get("/iso/reviews/export")
 @login_required
 def export() -> Any:
@@ -184,6 +198,15 @@ def _action_row(a: reviews.ReviewAction, today: date) -> dict[str, Any]:
 
 
 ACTIONS = Table("hanh-dong-sau-xem-xet", _action_columns, _action_row)
+
+
+def _actions() -> list[reviews.ReviewAction]:
+    unit = chosen_unit()
+    return reviews.list_actions(sa_session(), g.user, unit.id, _action_filter(unit), today=_today())
+
+
+register_api("review-actions", lazy_gettext("Actions decided by the reviews"), ACTIONS, _actions,
+             extra=lambda: (_today(),))
 
 
 @bp.get("/iso/reviews/actions/export")

@@ -17,7 +17,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, whole_number
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("risks", __name__)
 register_page("risks.register", lazy_gettext("Risk register"),
@@ -68,6 +68,9 @@ def _row(risk: Any) -> dict[str, Any]:
 
 
 TABLE = Table("so-theo-doi-rui-ro", _columns, _row)
+register_api("risks", lazy_gettext("Risk register"), TABLE,
+             lambda: risks.find_risks(sa_session(), g.user, _filters())[0],
+             one=lambda risk_id: risks.risk_for(sa_session(), g.user, risk_id))  # fmt: skip
 
 
 @bp.get("/iso/risks")
