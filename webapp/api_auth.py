@@ -53,6 +53,10 @@ ROUTE_SCOPES: Mapping[str, frozenset[str]] = {
     "api.complete": frozenset({_TASKS}),
     "api.instance": _READ_INSTANCES,
     "api.deploy": frozenset({_DEPLOY}),
+    # the ISO registers, read-only: read as instances are (what the instances wrote)
+    "registers_api.registers": _READ_INSTANCES,
+    "registers_api.rows": _READ_INSTANCES,
+    "registers_api.row": _READ_INSTANCES,
     "jobs_api.fetch": frozenset({_JOBS}),
     "jobs_api.complete": frozenset({_JOBS}),
     "jobs_api.failure": frozenset({_JOBS}),

@@ -182,6 +182,33 @@ ORGANISATION_SCHEMAS: dict[str, Any] = {
 }
 
 
+_REGISTER = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+              "description": "a register's name, as GET /registers lists them (risks, documents, reviews...)"}]
+_REGISTER_FILTERS = [
+    {"name": "unit", "in": "query", "schema": {"type": "string"},
+     "description": "one of the caller's units (its id, or its code for the registers read one unit at a time); "
+                    "another unit: 404"},
+    {"name": "year", "in": "query", "schema": {"type": "string"}, "description": "a year, e.g. 2027"},
+    {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "a status code of the register"},
+]
+_ROW = {"type": "object", "additionalProperties": True,
+        "description": "one row, with the columns of the register's export (dates as ISO 8601)"}
+REGISTER_PATHS: dict[str, Any] = {
+    "/registers": {"get": _op("The ISO registers this API serves", {"200": _json({"type": "array", "items": {
+        "type": "object", "properties": {"name": {"type": "string"}, "title": {"type": "string"},
+                                         "rows_by_id": {"type": "boolean"}}}}, "Registers")})},
+    "/registers/{name}": {"get": _op(
+        "A register's rows of the caller's units, with the same filters as its page (read-only)",
+        {"200": _json({"type": "object", "properties": {"register": {"type": "string"}, "count": {"type": "integer"},
+                                                        "rows": {"type": "array", "items": _ROW}}}, "Rows")},
+        extra={"400": _json(_ref("Error"), "A filter that cannot be read, named")},
+        parameters=_REGISTER + _REGISTER_FILTERS)},
+    "/registers/{name}/{row_id}": {"get": _op(
+        "One row of a register, by id (risks, complaints, reviews, ad hoc work); another unit's: 404",
+        {"200": _json(_ROW, "Row")},
+        parameters=_REGISTER + [{"name": "row_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "eISO API", "version": "1.0.0",
@@ -317,6 +344,7 @@ OPENAPI: dict[str, Any] = {
             security=[{"basic": []}],
             parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         **ORGANISATION_PATHS,
+        **REGISTER_PATHS,
     },
     "components": {
         "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},

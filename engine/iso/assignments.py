@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -34,6 +34,9 @@ from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, roles_in_unit, users_with_role
 from engine.runtime.handlers import JobContext
+
+from .job_data import row_of
+from .job_data import text as _text
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "adhoc_assignment"
@@ -169,11 +172,6 @@ def get_assignment(session: Session, viewer: User, assignment_id: int) -> Assign
 # --- the process's jobs -----------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _deadline(value: Any) -> date:
     try:
         return date.fromisoformat(str(value or "")[:10])
@@ -182,10 +180,7 @@ def _deadline(value: Any) -> date:
 
 
 def _assignment_of(job: JobContext) -> Assignment:
-    found = job.session.scalar(select(Assignment).where(Assignment.instance_id == job.instance.id))
-    if found is None:
-        raise EngineError("The assigned job of this process has not been recorded.")
-    return found
+    return row_of(job, Assignment, Phrase("The assigned job of this process has not been recorded."))
 
 
 def _part_of(job: JobContext) -> AssignmentPart:
@@ -321,3 +316,11 @@ def close_assignment(job: JobContext) -> dict[str, Any]:
     job.session.flush()
     job.record("assignment_closed", {"assignment": assignment.id, "on_time": assignment.on_time})
     return {}
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    return session.scalar(select(func.count()).select_from(Assignment).where(Assignment.unit_id == unit_id)) or 0

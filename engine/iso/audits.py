@@ -41,6 +41,10 @@ from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
 
+from .job_data import day as _date
+from .job_data import rows as _rows
+from .job_data import text as _text
+
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "internal_audit"
 """The process that alone writes this register (``bpmn/internal-audit.bpmn``)."""
@@ -480,15 +484,6 @@ def _sort_key(name: str) -> str:
     return "".join(c for c in folded if not unicodedata.combining(c)).casefold()
 
 
-def _rows(value: Any) -> list[Any]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _year(value: Any) -> int:
     try:
         year = int(value)
@@ -499,15 +494,26 @@ def _year(value: Any) -> int:
     return year
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=str(value)[:40])
-
-
 def _start_of(day: date | None, now: datetime) -> datetime:
     """The audit day's morning (the reporting time counts from it), or now when the plan gives no date."""
     return datetime.combine(day, time(8), tzinfo=LOCAL_TZ) if day else now
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    stmt = select(func.count()).select_from(AuditProgramme).where(scope.condition(AuditProgramme.unit_id))
+    return session.scalar(stmt) or 0
+
+
+def count_findings(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many audit findings of the unit the person reads (a department head: their department's); None
+    when they do not read the register there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    condition = scope.condition(AuditFinding.unit_id, AuditFinding.department_id)
+    return session.scalar(select(func.count()).select_from(AuditFinding).where(condition)) or 0

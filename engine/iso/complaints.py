@@ -27,6 +27,10 @@ from engine.org.numbering import next_number
 from engine.org.people import department_heads, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 
+from .job_data import one_of as _one_of
+from .job_data import row_of
+from .job_data import text as _text
+
 PROCESS_KEY = "complaint_handling"
 """The process that alone writes the register of complaints (``bpmn/complaint-handling.bpmn``)."""
 REGISTER_JOB = "eiso.register_complaint"
@@ -196,22 +200,8 @@ def complaint_for(session: Session, viewer: User, complaint_id: int) -> Complain
 # --- the process's jobs ---------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int) -> str:
-    return str(value or "").strip()[:limit]
-
-
-def _one_of(value: Any, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise EngineError("%(what)s must be one of %(allowed)s, not '%(value)s'.", what=what,
-                          allowed=", ".join(allowed), value=value)  # fmt: skip
-    return str(value)
-
-
 def _complaint(job: JobContext) -> Complaint:
-    found = job.session.scalar(select(Complaint).where(Complaint.instance_id == job.instance.id))
-    if found is None:
-        raise EngineError("This process has not recorded its complaint in the register yet.")
-    return found
+    return row_of(job, Complaint, Phrase("This process has not recorded its complaint in the register yet."))
 
 
 def register_complaint(job: JobContext) -> dict[str, Any]:

@@ -25,18 +25,22 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from engine.db import Base
-from engine.errors import EngineError
+from engine.errors import EngineError, Phrase
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, Unit, User
 from engine.org.numbering import next_number
 from engine.org.people import member_in
 from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
-from engine.runtime.models import ProcessInstance
+
+from .job_data import day as _date
+from .job_data import row_of
+from .job_data import rows as _rows
+from .job_data import text as _text
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "corrective_action"
@@ -224,7 +228,7 @@ def open_action(job: JobContext) -> dict[str, Any]:
 def record_plan(job: JobContext) -> dict[str, Any]:
     """Correction, root cause and the action plan: the owner is who planned it, the due date the latest action's."""
     session, data = job.session, job.data
-    row = _row(session, job.instance)
+    row = _row(job)
     planned = [a for a in _rows(data.get("actions")) if _text(a.get("action"))]
     if not planned:
         raise EngineError("The action plan has no action; add at least one action with its due date.")
@@ -248,7 +252,7 @@ def record_plan(job: JobContext) -> dict[str, Any]:
 
 def record_implementation(job: JobContext) -> dict[str, Any]:
     """The department carried the actions out: what was done and its evidence, waiting for verification."""
-    row = _row(job.session, job.instance)
+    row = _row(job)
     row.implementation = _text(job.data.get("implementation"))
     results = _rows(job.data.get("actions"))
     row.actions = [{**a, "result": _text(results[i].get("result")) if i < len(results) else "",
@@ -262,7 +266,7 @@ def record_implementation(job: JobContext) -> dict[str, Any]:
 
 def record_verification(job: JobContext) -> dict[str, Any]:
     """Effective: the nonconformity is closed. Not effective: it is reopened, back to its root cause."""
-    row = _row(job.session, job.instance)
+    row = _row(job)
     result = str(job.data.get("verification") or "")
     if result not in VERIFICATIONS:
         raise EngineError("'%(value)s' is not a verification result; use one of: %(choices)s.",
@@ -280,21 +284,10 @@ def record_verification(job: JobContext) -> dict[str, Any]:
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _row(session: Session, instance: ProcessInstance) -> CorrectiveAction:
-    row = session.scalar(select(CorrectiveAction).where(CorrectiveAction.instance_id == instance.id))
-    if row is None:
-        raise EngineError("This corrective action was never entered in the register; its first step is missing.")
-    return row
+def _row(job: JobContext) -> CorrectiveAction:
+    missing = Phrase("This corrective action was never entered in the register; its first step is missing.")
+    return row_of(job, CorrectiveAction, missing)
 
-
-
-def _rows(value: Any) -> list[Any]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
 
 
 def _year(text: str | None) -> int | None:
@@ -305,14 +298,15 @@ def _year(text: str | None) -> int | None:
     return int(text)
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=str(value)[:40])
-
-
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    scope = readers(session, viewer).of_unit(unit_id)
+    if not scope.unit_ids:
+        return None
+    condition = scope.condition(CorrectiveAction.unit_id, CorrectiveAction.department_id)
+    return session.scalar(select(func.count()).select_from(CorrectiveAction).where(condition)) or 0

@@ -22,9 +22,13 @@ from engine.db import Base
 from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import unit_ids_of
+from engine.org.people import holds, roles_in_unit, unit_ids_of
 from engine.runtime.handlers import JobContext
-from engine.runtime.models import TaskRow
+from engine.runtime.models import ProcessInstance, StoredFile, TaskRow
+from engine.runtime.queries import WHOLE_UNIT_ROLES, may_view_instance
+
+from .job_data import day as _date
+from .job_data import text as _text
 
 PROCESS_KEY = "document_control"
 """The process that alone writes the register of controlled documents (``bpmn/document-control.bpmn``)."""
@@ -139,6 +143,56 @@ def find_issues(session: Session, viewer: User, filters: IssueFilter, *, limit: 
     return list(session.scalars(stmt.limit(limit) if limit is not None else stmt)), total
 
 
+def unit_wide(session: Session, issue: DocumentIssue) -> bool:
+    """Whether the issue went to the whole unit: its distribution names every department of the unit."""
+    codes = set(session.scalars(select(Department.code).where(Department.unit_id == issue.unit_id)))
+    return bool(codes) and codes <= {d.get("code") for d in issue.distribution}
+
+
+def receives(session: Session, viewer: User, issue: DocumentIssue) -> bool:
+    """Whether the person reads the issue's files: those the issue was issued to (the people of its receiving
+    departments and of the owning department; everyone of the unit when it went to the whole unit), the
+    unit's leaders, ISO secretaries and internal auditors, and the people of the process that issued it.
+    Nobody of another unit."""
+    roles = roles_in_unit(session, viewer, issue.unit_id) if viewer.is_active else set()
+    if not roles:
+        return False
+    if roles & set(WHOLE_UNIT_ROLES) or unit_wide(session, issue):
+        return True
+    codes = {d.get("code") for d in issue.distribution}
+    receiving = set(session.scalars(select(Department.id).where(Department.unit_id == issue.unit_id,
+                                                                Department.code.in_(sorted(codes)))))  # fmt: skip
+    if issue.document.department_id is not None:
+        receiving.add(issue.document.department_id)
+    own = set(session.scalars(select(RoleAssignment.department_id).where(
+        holds(viewer), RoleAssignment.unit_id == issue.unit_id, RoleAssignment.department_id.is_not(None))))
+    home = session.get(Department, viewer.department_id) if viewer.department_id is not None else None
+    if home is not None and home.unit_id == issue.unit_id:
+        own.add(home.id)
+    if receiving & own:
+        return True
+    instance = session.get(ProcessInstance, issue.instance_id)
+    return instance is not None and may_view_instance(session, viewer, instance)
+
+
+def readable_issues(session: Session, viewer: User, document: ControlledDocument) -> set[int]:
+    """The ids of the document's issues whose files the person reads (``receives``)."""
+    return {i.id for i in document.issues if receives(session, viewer, i)}
+
+
+def issued_file(session: Session, viewer: User, document_id: int, file_id: str) -> StoredFile:
+    """A file of an issue of the document, for a person it was issued to (``receives``); to anyone else, and
+    for a file that is not one of the document's issues', it does not exist."""
+    document = session.get(ControlledDocument, document_id)
+    issue = next((i for i in document.issues if any(f.get("id") == file_id for f in i.files)), None) if document \
+        else None  # fmt: skip
+    stored = session.get(StoredFile, file_id) if issue is not None else None
+    if (issue is None or stored is None or stored.instance_id != issue.instance_id or stored.state != "attached"
+            or not receives(session, viewer, issue)):  # fmt: skip
+        raise NotFound("File %(id)s does not exist.", id=file_id)
+    return stored
+
+
 def document_for(session: Session, viewer: User, document_id: int) -> ControlledDocument:
     """One document with all its issues, for a person of its unit; to anyone else it does not exist."""
     document = session.get(ControlledDocument, document_id)
@@ -150,24 +204,11 @@ def document_for(session: Session, viewer: User, document_id: int) -> Controlled
 # --- the process's jobs ---------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int) -> str:
-    return str(value or "").strip()[:limit]
-
-
 def _code(value: Any) -> str:
     code = _text(value, 40).upper()
     if not code:
         raise EngineError("The document has no code (mã hiệu).")
     return code
-
-
-def _date(value: Any, what: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("%(what)s: '%(value)s' is not a date (expected YYYY-MM-DD).", what=what, value=value)
 
 
 def _document(session: Session, unit_id: int, code: str) -> ControlledDocument | None:

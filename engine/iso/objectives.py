@@ -13,7 +13,10 @@ from engine.db import Base
 from engine.errors import EngineError, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
+from engine.org.people import unit_ids_of
 from engine.runtime.handlers import JobContext
+
+from .job_data import day as _date
 
 
 class ObjectiveSet(Base):
@@ -53,15 +56,6 @@ class QualityObjective(Base):
 PROCESS_KEY = "quality_objectives"
 """The process that alone may publish a unit's objectives (bpmn/quality-objectives.bpmn)."""
 PUBLISH_JOB = "eiso.publish_objectives"
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
 def objective_sets(session: Session, unit_id: int) -> list[ObjectiveSet]:
@@ -282,3 +276,17 @@ def objective_register(session: Session, unit_ids: set[int], *, unit_id: int | N
     if year is not None:
         stmt = stmt.where(ObjectiveSet.year == year)
     return [ObjectiveRow(o, s, p) for o, s, p in session.execute(stmt)]
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or unit_id not in unit_ids_of(session, viewer):
+        return None
+    stmt = (
+        select(func.count())
+        .select_from(QualityObjective)
+        .join(ObjectiveSet, ObjectiveSet.id == QualityObjective.set_id)
+        .where(ObjectiveSet.unit_id == unit_id, ObjectiveSet.status == "current")
+    )
+    return session.scalar(stmt) or 0

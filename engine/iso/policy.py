@@ -19,11 +19,13 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from engine.db import Base
 from engine.errors import EngineError, Phrase
-from engine.org.models import Unit
+from engine.org.models import Unit, User
 from engine.org.notices import notify
-from engine.org.people import users_with_role
+from engine.org.people import unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
+
+from .job_data import day as _date
 
 PROCESS_KEY = "quality_policy"
 """The process that alone may publish a unit's quality policy (bpmn/quality-policy.bpmn)."""
@@ -48,15 +50,6 @@ class QualityPolicy(Base):
     published_at: Mapped[datetime]
     unit: Mapped[Unit] = relationship()
     instance: Mapped[ProcessInstance] = relationship()
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
 
 
 def current_policy(session: Session, unit_id: int) -> QualityPolicy | None:
@@ -121,3 +114,12 @@ def publish_policy(job: JobContext) -> dict[str, Any]:
            body=text, link=f"/units/{instance.unit.code}/objectives", now=job.now)  # fmt: skip
     job.record("policy_published", {"policy": policy.id, "issue": policy.issue})
     return {"policyId": policy.id, "policyIssue": policy.issue}
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or unit_id not in unit_ids_of(session, viewer):
+        return None
+    stmt = select(func.count()).select_from(QualityPolicy).where(QualityPolicy.unit_id == unit_id)
+    return session.scalar(stmt) or 0

@@ -35,6 +35,10 @@ from engine.org.people import department_heads, holds, roles_in_unit, unit_ids_o
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
 
+from .job_data import day as _date
+from .job_data import row_of
+from .job_data import text as _text
+
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROCESS_KEY = "management_review"
 """The process that alone may write the register (bpmn/management-review.bpmn)."""
@@ -337,25 +341,9 @@ def set_action_status(
 # --- the process's jobs -----------------------------------------------------------------------------------
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("'%(value)s' is not a date (expected YYYY-MM-DD).", value=value)
-
-
-def _text(value: Any, limit: int | None = None) -> str:
-    text = "" if value is None else str(value).strip()
-    return text[:limit] if limit else text
-
-
 def _review_of(job: JobContext) -> ManagementReview:
-    review = job.session.scalar(select(ManagementReview).where(ManagementReview.instance_id == job.instance.id))
-    if review is None:
-        raise EngineError("The management review of this process has not been opened (no notice was sent).")
-    return review
+    missing = Phrase("The management review of this process has not been opened (no notice was sent).")
+    return row_of(job, ManagementReview, missing)
 
 
 
@@ -558,3 +546,19 @@ def _notify_owners(job: JobContext, review: ManagementReview) -> None:
             link=f"/iso/reviews/{review.id}",
             now=job.now,
         )
+
+
+def count_rows(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many rows the register holds for the unit as this person reads them (the ISO home page's list of
+    registers); None when they do not read it there."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    stmt = select(func.count()).select_from(ManagementReview).where(ManagementReview.unit_id == unit_id)
+    return session.scalar(stmt) or 0
+
+
+def count_actions(session: Session, viewer: User, unit_id: int) -> int | None:
+    """How many actions the unit's reviews decided, for a person of the unit (None for anyone else)."""
+    if not viewer.is_active or not roles_in_unit(session, viewer, unit_id):
+        return None
+    return session.scalar(select(func.count()).select_from(ReviewAction).where(ReviewAction.unit_id == unit_id)) or 0

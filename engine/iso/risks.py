@@ -9,7 +9,7 @@ risk's review history and updates the risk. Lists come from these tables, never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +35,10 @@ from engine.org.notices import notify
 from engine.org.numbering import next_number
 from engine.org.people import department_heads, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
+
+from .job_data import day as _date
+from .job_data import one_of as _one_of
+from .job_data import text as _text
 
 PROCESS_KEY = "risk_management"
 """The process that alone writes the risk register (``bpmn/risk-management.bpmn``)."""
@@ -210,19 +214,6 @@ def assessments_of(session: Session, viewer: User) -> list[RiskAssessment]:
 # --- the process's jobs ---------------------------------------------------------------------------------
 
 
-def _text(value: Any, limit: int) -> str:
-    return str(value or "").strip()[:limit]
-
-
-def _date(value: Any, what: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise EngineError("%(what)s: '%(value)s' is not a date (expected YYYY-MM-DD).", what=what, value=value)
-
-
 def _scale(value: Any, what: str) -> int:
     """A severity or likelihood on the 1–5 scale."""
     try:
@@ -233,13 +224,6 @@ def _scale(value: Any, what: str) -> int:
     if not exact or not 1 <= number <= 5:
         raise EngineError("%(what)s must be a whole number from 1 to 5, not '%(value)s'.", what=what, value=value)
     return number
-
-
-def _one_of(value: Any, allowed: Sequence[str], what: str) -> str:
-    if value not in allowed:
-        raise EngineError("%(what)s must be one of %(allowed)s, not '%(value)s'.", what=what,
-                          allowed=", ".join(allowed), value=value)  # fmt: skip
-    return str(value)
 
 
 @dataclass(frozen=True)

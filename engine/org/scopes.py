@@ -38,6 +38,10 @@ class ReaderScope:
             return True
         return department_id is not None and department_id in self.departments.get(unit_id, frozenset())
 
+    def of_unit(self, unit_id: int) -> ReaderScope:
+        """The scope limited to one unit (empty when the person does not read it)."""
+        return ReaderScope(self.whole_units & {unit_id}, {u: d for u, d in self.departments.items() if u == unit_id})
+
     def condition(self, unit_column: Any, department_column: Any = None) -> ColumnElement[bool]:
         """The rows of the scope. Without a department column (a row of the whole unit, such as an audit
         programme) a department reader reads every row of the unit."""

@@ -9,7 +9,9 @@ reads (``=decision = "approve"``, ``${approved}``), and every field the form sho
 (its ``conditional.hide`` reads the decision, as a return reason does). Everything else the step wrote
 earlier is kept, so a returned draft opens with the draft to edit. The same data, without those values,
 is what the submission is validated against: a JSON completion that leaves the decision out is refused as
-missing, instead of taking the old one.
+missing, instead of taking the old one. A decision never starts from its field's ``defaultValue`` either: a
+default would put the answer back that the earlier round gave (the risk monitoring's "go on monitoring",
+chosen every quarter), so a decision with a default starts explicitly empty, in every round.
 
 **A completed task shows what its person saw.** With each completion the engine keeps, in the history
 event, the values of the data the form read (its templates, expressions, tables and option lists:
@@ -66,14 +68,25 @@ def earlier_keys(session: Session, row: TaskRow) -> set[str]:
     return keys
 
 
+def defaulted_keys(form: forms.Form) -> set[str]:
+    """The top-level keys of the form's fields that start from a ``defaultValue`` when the data has none."""
+    return {c.key_path[0] for c in form.walk()
+            if c.is_bound and len(c.key_path) == 1 and getattr(c, "default", None) is not None}  # fmt: skip
+
+
 def fresh(session: Session, row: TaskRow, form: forms.Form | None, data: Mapping[str, Any]) -> dict[str, Any]:
     """The data the task's form starts from and is validated against: ``data`` without the decisions an
-    earlier round of the same step made."""
+    earlier round of the same step made, and with every decision that has a default and no value empty."""
     if form is None:
         return dict(data)
     decisions = decision_keys(form, row.instance.definition.elements or {})
-    stale = decisions & earlier_keys(session, row) if decisions else set()
-    return {key: value for key, value in data.items() if key not in stale}
+    if not decisions:
+        return dict(data)
+    stale = decisions & earlier_keys(session, row)
+    starting = {key: value for key, value in data.items() if key not in stale}
+    for key in (decisions & defaulted_keys(form)) - starting.keys():
+        starting[key] = None  # explicitly empty: the field's default does not make the decision
+    return starting
 
 
 def seen(form: forms.Form | None, schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -160,3 +160,20 @@ def test_each_unit_numbers_its_own_nonconformities(session: Session, clock: Cloc
         "corrective_action", actor=theirs, unit_id=other.id, now=clock.now, variables=COMPLAINT)
     assert row(session, action).code == "KPH-2026-001" and row(session, action).unit_id == other.id
     assert corrective_actions.actions(session, theirs, ActionFilter(), today=date(2026, 12, 1))[0].unit_id == other.id
+
+
+def test_the_iso_home_counts_the_rows_each_reader_reads(session: Session, steps: Steps,
+                                                        users: dict[str, User]) -> None:  # fmt: skip
+    report(steps)  # qlkh
+    report(steps, department="vp")
+    unit_id = steps.people["thuky"].roles[0].unit_id
+    other = make_unit(session)
+    outsider = make_user(session, "thuky_bmt", other, ("iso_secretary",), "vp")
+
+    def count(who: str | User, unit: int = unit_id) -> int | None:
+        return corrective_actions.count_rows(session, users[who] if isinstance(who, str) else who, unit)
+
+    assert count("thuky") == 2 and count("giamdoc") == 2 and count("danhgiavien") == 2
+    assert count("truongphong") == 1 and count("truongphong2") == 1  # a head: their department's
+    assert count("chuyenvien") is None  # a specialist does not read the register: it is not listed
+    assert count(outsider) is None and count(outsider, other.id) == 0  # the wall, both ways

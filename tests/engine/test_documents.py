@@ -222,3 +222,39 @@ def test_the_filters_each_narrow_the_register(
     assert rows(year=2028) == [("HD-01", 1)] and rows(year=2027) == [("QT-05", 2), ("QT-05", 1)]
     assert rows(kind="procedure", status="current") == [("QT-05", 2)]
     assert rows(department_id=qlkh) == [("HD-01", 1)]
+
+
+def test_an_issue_s_files_are_read_by_those_it_is_issued_to(session: Session, engine: Engine, demo: UnitPeople,
+                                                            users: dict[str, User], clock: Clock) -> None:  # fmt: skip
+    """Issued to the Văn phòng: its people, the unit's leaders, secretaries and auditors read the file; a
+    specialist of another department and anyone of another unit do not; issued to every department: all do."""
+    run_document_control(session, engine, demo, clock.now, "QT-09")  # distributed to vp, owned by vp
+    issue = session.scalars(select(DocumentIssue)).one()
+    file_id = issue.files[0]["id"]
+    other = make_user(session, "thuky_bmt", _other_unit(session), ("iso_secretary", "unit_leader"), "vp")
+    nobody = make_user(session, "cv_khong_phong", demo.unit, ("specialist",), None)
+
+    def reads(who: User) -> bool:
+        allowed = documents.receives(session, who, issue)
+        try:
+            documents.issued_file(session, who, issue.document_id, file_id)
+        except NotFound:
+            assert not allowed
+            return False
+        assert allowed
+        return True
+
+    assert all(reads(users[u]) for u in ("chuyenvien", "truongphong", "thuky", "giamdoc", "danhgiavien"))
+    assert not reads(users["chuyenvien3"]) and not reads(users["truongphong2"]) and not reads(nobody)
+    assert not reads(other)
+    assert documents.readable_issues(session, users["chuyenvien3"], issue.document) == set()
+    issue.distribution = [{"code": d.code, "name": d.name} for d in demo.unit.departments]  # the whole unit
+    assert reads(users["chuyenvien3"]) and reads(nobody) and not reads(other)
+    with pytest.raises(NotFound):  # a file that is not one of the document's issues'
+        documents.issued_file(session, users["thuky"], issue.document_id, "not-a-file")
+
+
+def _other_unit(session: Session) -> Unit:
+    from tests.conftest import make_unit
+
+    return make_unit(session)

@@ -459,8 +459,8 @@ def _iso_registers(world: World, session: Session, engine: Engine, unit: Unit, a
     assessed = run_risk_assessment(session, engine, people, at, ["vp"])
     world.ids["risk"] = session.scalar(select(Risk.id).where(Risk.instance_id == assessed.id).limit(1))
     issued = run_document_control(session, engine, people, at, "QT-01")
-    world.ids["document"] = session.scalar(select(DocumentIssue.document_id).where(DocumentIssue.instance_id ==
-                                                                                   issued.id))  # fmt: skip
+    issue = session.scalars(select(DocumentIssue).where(DocumentIssue.instance_id == issued.id)).one()
+    world.ids.update(document=issue.document_id, document_file=issue.files[0]["id"])
     handled = run_complaint(session, engine, people, at)
     world.ids["complaint"] = session.scalar(select(Complaint.id).where(Complaint.instance_id == handled.id))
 

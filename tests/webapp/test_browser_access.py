@@ -137,6 +137,14 @@ def test_pages_pass_axe_in_vietnamese(site: Site, page: Any) -> None:
     check("task form")
     page.get_by_role("button", name="Hoàn thành công việc").click()  # empty: the form answers with its errors
     check("task form with errors")
+    page.goto("/")
+    page.get_by_role("link", name="Hệ thống ISO").click()  # the one entry of the ISO system in the top bar
+    check("ISO home")
+    registers = page.locator("#iso-registers a")
+    addresses = [registers.nth(i).get_attribute("href") for i in range(registers.count())]
+    assert len(addresses) == 11, addresses  # the secretary reads every register
+    for address in addresses:
+        check(f"register {address}", address)
     check("library", "/definitions")
     check("upload", "/definitions/upload")
     assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)

@@ -379,6 +379,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("documents.document", "/iso/documents/<int:document_id>"): {
         "GET": Case("member", "/iso/documents/{document}", refusal=404),
     },
+    ("documents.file", "/iso/documents/<int:document_id>/files/<file_id>"): {
+        "GET": Case("member", "/iso/documents/{document}/files/{document_file}", refusal=404),
+    },
     ("complaints.register", "/iso/complaints"): {
         "GET": [Case("signed_in", "/iso/complaints?timeliness=on_time&status=closed"),
                 Case("signed_in", "/iso/complaints?format=csv", variant="export")],
@@ -434,6 +437,16 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                      send="json"),
     },
     ("api.tasks", "/api/v1/tasks"): {"GET": Case("signed_in", "/api/v1/tasks")},
+    # the ISO registers, read-only: the caller's own units' rows; another unit's ?unit= or row is not found
+    ("registers_api.registers", "/api/v1/registers"): {"GET": Case("signed_in", "/api/v1/registers")},
+    ("registers_api.rows", "/api/v1/registers/<name>"): {"GET": [
+        Case("signed_in", "/api/v1/registers/risks?status=open"),
+        Case("member", "/api/v1/registers/policies?unit={unit}", refusal=404, variant="unit"),
+        Case("member", "/api/v1/registers/reviews?unit={unit_code}", refusal=404, variant="unit-code"),
+    ]},
+    ("registers_api.row", "/api/v1/registers/<name>/<int:row_id>"): {
+        "GET": Case("member", "/api/v1/registers/risks/{risk}", refusal=404),
+    },
     ("api.task", "/api/v1/tasks/<task_id>"): {"GET": Case("member", "/api/v1/tasks/{task}", refusal=404)},
     ("api.claim", "/api/v1/tasks/<task_id>/claim"): {
         "POST": Case("member", "/api/v1/tasks/{task}/claim", refusal=404, make=task()),

@@ -156,6 +156,13 @@ def meeting(cast: Cast, conclusion: str) -> dict[str, Any]:
     }
 
 
+def _chosen(page: str, name: str) -> list[str]:
+    """The values of the radio ``name`` the page shows chosen."""
+    radios = re.findall(r'<input type="radio"[^>]*name="' + name + r'"[^>]*>', page)
+    assert len(radios) == 2, radios
+    return [re.search(r'value="([^"]*)"', r).group(1) for r in radios if " checked" in r]  # type: ignore[union-attr]
+
+
 def run_review(app: Flask, people: People, cast: Cast, title: str) -> int:
     """The whole review over HTTP, with the leader returning the notice once and the report once."""
     secretary, leader = people[cast.secretary], people[cast.leader]
@@ -173,6 +180,8 @@ def run_review(app: Flask, people: People, cast: Cast, title: str) -> int:
     page = secretary.get(f"/tasks/{one_task(app, instance, 'draft_notice')}").get_data(as_text=True)
     assert "Lãnh đạo trả lại dự thảo thông báo" in page and "Bổ sung địa điểm họp" in page
     post_task(secretary, one_task(app, instance, "draft_notice"), {**NOTICE, "title": title})
+    again = leader.get(f"/tasks/{one_task(app, instance, 'approve_notice')}").get_data(as_text=True)
+    assert _chosen(again, "noticeDecision") == [] and "Bổ sung địa điểm họp" not in again  # the second round: empty
     post_task(leader, one_task(app, instance, "approve_notice"), {"noticeDecision": "approve"})
 
     reports = task_ids(app, instance, "department_report")
@@ -200,6 +209,8 @@ def run_review(app: Flask, people: People, cast: Cast, title: str) -> int:
     again = one_task(app, instance, "record_meeting")
     assert "Ghi rõ nguồn lực" in secretary.get(f"/tasks/{again}").get_data(as_text=True)
     post_task(secretary, again, meeting(cast, "Cần tăng tỷ lệ đúng hạn; bổ sung một chuyên viên"))
+    final = leader.get(f"/tasks/{one_task(app, instance, 'final_approval')}").get_data(as_text=True)
+    assert _chosen(final, "finalDecision") == [] and "Ghi rõ nguồn lực" not in final
     post_task(
         leader,
         one_task(app, instance, "final_approval"),

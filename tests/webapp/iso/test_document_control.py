@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import Engine, ProcessInstance
+from engine import Engine, ProcessInstance, Unit
 from engine.iso.documents import ControlledDocument, DocumentIssue
+from tests.conftest import make_user
 from tests.iso_flows import PDF, decision, document_draft, issued, open_tasks, review
 from tests.webapp.iso.conftest import Office
 from webapp.extensions import sa_session
@@ -113,8 +114,9 @@ def test_a_proposal_goes_round_every_return_and_is_issued_then_a_revision_supers
         files = [i.files[0]["id"] for i in sa_session().scalars(select(DocumentIssue).order_by(DocumentIssue.number))]
     page = leader.get(f"/iso/documents/{document.id}").get_data(as_text=True)
     assert "Lịch sử sửa đổi" in page and "Rút ngắn thời hạn trả lời còn 10 ngày" in page and "Ban hành lần đầu" in page
-    assert f'href="/files/{files[0]}"' in page and f'href="/files/{files[1]}"' in page
-    download = demo.browser("thuky").get(f"/files/{files[1]}")  # the ISO secretary reads the whole unit
+    path = f"/iso/documents/{document.id}/files"
+    assert f'href="{path}/{files[0]}"' in page and f'href="{path}/{files[1]}"' in page
+    download = demo.browser("thuky").get(f"{path}/{files[1]}")  # the ISO secretary reads the whole unit
     assert download.status_code == 200 and download.get_data() == PDF
 
 
@@ -154,3 +156,51 @@ def test_the_document_register_filters_are_checked(app: Flask, demo: Office) -> 
     assert browser.get("/iso/documents?status=draft").status_code == 400
     assert browser.get("/iso/documents?department=vp").status_code == 400
     assert browser.get("/iso/documents?year=2027&kind=procedure&status=current").status_code == 200
+
+
+def test_an_issued_document_is_read_by_those_it_is_issued_to(demo: Office, second: Office) -> None:  # noqa: F811
+    """Issued to one department (owned by another): its people and the owning department's read the file, as do
+    the unit's leaders, secretaries and auditors; a specialist of a department it was not issued to sees the
+    row but not the file, and another unit's people nothing. Issued to every department: the whole unit."""
+    with demo.app.app_context():
+        unit = sa_session().get(Unit, demo.unit_id)
+        make_user(sa_session(), "cv_khong_phong", unit, ("specialist",), None, "Chuyên viên không thuộc phòng")
+    limited, _ = propose(demo, "thuky", document_draft("QT-07", distribution=("qlkh",), ownerDepartment="qlcn"))
+    submit(demo.browser("thuky"), only(demo, limited, "review_document"), review("accept"))
+    submit(demo.browser("giamdoc"), only(demo, limited, "approve_document"), decision("approve"))
+    submit(demo.browser("thuky"), only(demo, limited, "issue_document"), issued(distribution=["qlkh"]))
+    wide, _ = propose(demo, "thuky", document_draft("QT-08", distribution=("vp", "qlkh", "qlcn")))
+    submit(demo.browser("thuky"), only(demo, wide, "review_document"), review("accept"))
+    submit(demo.browser("giamdoc"), only(demo, wide, "approve_document"), decision("approve"))
+    submit(demo.browser("thuky"), only(demo, wide, "issue_document"), issued(distribution=["vp", "qlkh", "qlcn"]))
+    with demo.app.app_context():
+        found = sa_session().scalars(select(DocumentIssue))
+        issues = {i.document.code: (i.document_id, i.files[0]["id"]) for i in found}
+
+    def reads(who: str, code: str) -> bool:
+        document_id, file_id = issues[code]
+        browser = demo.browser(who) if who != "thuky_bmt" else second.browser(who)
+        page = browser.get(f"/iso/documents/{document_id}")
+        download = browser.get(f"/iso/documents/{document_id}/files/{file_id}")
+        if download.status_code == 200:
+            assert download.get_data() == PDF and f"/iso/documents/{document_id}/files/{file_id}" in page.get_data(
+                as_text=True)  # fmt: skip
+            return True
+        assert download.status_code == 404, (who, code, download.status_code)
+        if who == "thuky_bmt":
+            assert page.status_code == 404  # another unit's document does not exist for them
+        else:
+            assert page.status_code == 200 and f"/files/{file_id}" not in page.get_data(as_text=True)
+            assert "Tệp của lần ban hành này dành cho các phòng được phân phối." in page.get_data(as_text=True)
+        return False
+
+    assert reads("chuyenvien3", "QT-07") and reads("truongphong2", "QT-07")  # the receiving department
+    assert reads("chuyenvien5", "QT-07")  # the owning department
+    assert reads("giamdoc", "QT-07") and reads("danhgiavien", "QT-07") and reads("thuky", "QT-07")  # the whole unit
+    assert not reads("chuyenvien", "QT-07") and not reads("cv_khong_phong", "QT-07")  # not issued to them
+    assert not reads("thuky_bmt", "QT-07")  # another unit
+    assert reads("chuyenvien", "QT-08") and reads("cv_khong_phong", "QT-08")  # issued to the whole unit
+    assert not reads("thuky_bmt", "QT-08")
+    other_document, other_file = issues["QT-08"][0], issues["QT-07"][1]
+    assert demo.browser("thuky").get(f"/iso/documents/{other_document}/files/{other_file}").status_code == 404
+    assert "/iso/documents/" in demo.browser("chuyenvien3").get("/iso/documents").get_data(as_text=True)

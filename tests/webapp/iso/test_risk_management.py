@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -90,6 +91,11 @@ def monitoring_round(office: Office, instance_id: int, **changes: Any) -> None:
     [task_id] = tasks(office, instance_id, "monitor_risks")
     page = office.browser(office.secretary).get(f"/tasks/{task_id}").get_data(as_text=True)
     assert "Rủi ro đang theo dõi" in page
+    choices = re.findall(r'<input type="radio"[^>]*name="continueMonitoring"[^>]*>', page)
+    assert len(choices) == 2 and not any("checked" in c for c in choices)  # the decision is made each round anew
+    assert "continueMonitoring" not in data(office, task_id) or data(office, task_id)["continueMonitoring"] is None
+    submit(office.browser(office.secretary), task_id, {**monitored(data(office, task_id)["monitoredRisks"], **changes),
+                                                       "continueMonitoring": []}, status=422)  # not chosen: refused
     submit(office.browser(office.secretary), task_id, monitored(data(office, task_id)["monitoredRisks"], **changes))
 
 
@@ -126,6 +132,10 @@ def test_the_plan_is_returned_with_a_reason_then_approved_and_the_heads_work_onl
     assert "Lý do: Bổ sung nguồn lực và thời gian" in secretary.get(f"/tasks/{again}").get_data(as_text=True)
     submit(secretary, again, risk_plan(["vp", "qlkh"]))
     [approve] = tasks(demo, instance_id, "approve_plan")
+    second_round = leader.get(f"/tasks/{approve}").get_data(as_text=True)
+    radios = re.findall(r'<input type="radio"[^>]*name="decision"[^>]*>', second_round)
+    assert len(radios) == 2 and not any(" checked" in r for r in radios)  # the first round's "return" is not offered
+    assert "Bổ sung nguồn lực và thời gian" not in second_round
     submit(leader, approve, decision("approve"))
     identify = {data(demo, t)["department"]["value"]: t for t in tasks(demo, instance_id, "identify_risks")}
     assert sorted(identify) == ["qlkh", "vp"]

@@ -20,18 +20,29 @@ from flask import Blueprint
 class RegisterPage:
     """A register's page, as the ISO home page lists it."""
 
-    endpoint: str  # the register page's Flask endpoint; it takes ``?unit=<id>``
+    endpoint: str  # the register page's Flask endpoint; it takes ``?unit=`` (the unit's id, or code: ``by_code``)
     title: Callable[[], str]  # the register's name, translated when shown (``lazy_gettext``)
     description: Callable[[], str]
     order: int = 100  # the smaller, the higher in the list
+    count: Counter | None = None  # how many rows of a unit the reader reads there; None: not a reader of it
+    by_code: bool = False
 
+    def unit_arg(self, unit: Any) -> Any:
+        return unit.code if self.by_code else unit.id
+
+
+# (session, reader, unit id) -> the register's rows of that unit the reader reads, or None when they read none
+Counter = Callable[[Any, Any, int], "int | None"]
 
 REGISTERS: dict[str, RegisterPage] = {}
 
 
-def register_page(endpoint: str, title: Any, description: Any, order: int = 100) -> None:
-    """Add a register to the ISO home page's list (called by the register's module when it is imported)."""
-    REGISTERS[endpoint] = RegisterPage(endpoint, lambda: str(title), lambda: str(description), order)
+def register_page(endpoint: str, title: Any, description: Any, order: int = 100, *, count: Counter | None = None,
+                  by_code: bool = False) -> None:
+    """Add a register to the ISO home page's list (called by the register's module when it is imported).
+    ``count`` answers how many rows of a unit the reader reads there, from the register's indexed table (None:
+    the reader does not read this register, and it is not listed for them)."""
+    REGISTERS[endpoint] = RegisterPage(endpoint, lambda: str(title), lambda: str(description), order, count, by_code)
 
 
 def registers() -> list[RegisterPage]:
@@ -48,44 +59,3 @@ def discover() -> list[Blueprint]:
             found.append(blueprint)
     return found
 
-
-# --- what every register page reads from the request ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RegisterScope:
-    """Whose rows a register page shows: the units the reader may read, and the one chosen with ``?unit=``."""
-
-    units: list[Any]  # the reader's units (``Unit`` rows), by name
-    unit_id: int | None  # the chosen one; None: all of the reader's units
-    year: int | None
-
-    @property
-    def unit_ids(self) -> set[int]:
-        return {u.id for u in self.units}
-
-
-def register_scope() -> RegisterScope:
-    """The reader's units and the filters of the request: ``?unit=`` (another unit's id: 404, as if it did not
-    exist) and ``?year=`` (not a year: 400 naming it)."""
-    from flask import abort, g, request
-    from flask_babel import gettext as _
-    from sqlalchemy import select
-
-    from engine import Unit, queries
-
-    from ...extensions import sa_session
-
-    session = sa_session()
-    ids = queries.register_units(session, g.user)
-    units = list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name))) if ids else []
-    unit_id = request.args.get("unit", type=int)
-    if request.args.get("unit") and (unit_id is None or unit_id not in ids):
-        abort(404)
-    raw_year = (request.args.get("year") or "").strip()
-    year = None
-    if raw_year:
-        if not raw_year.isdigit() or not 2000 <= int(raw_year) <= 2100:
-            abort(400, _("“%(year)s” is not a year; write it as four digits, e.g. 2027.", year=raw_year))
-        year = int(raw_year)
-    return RegisterScope(units, unit_id, year)

@@ -10,18 +10,30 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from engine import Unit, assignments, reviews
 
 from ...auth import login_required
-from ...exports import export_response
 from ...extensions import now, sa_session
-from .filters import choice_filter, chosen_unit, department_filter, export_format, year_filter
+from . import register_page
+from .register_pages import (
+    Table,
+    chosen_unit,
+    department_code,
+    export_format,
+    instance_link,
+    one_of,
+    register_api,
+    year,
+)
 
 bp = Blueprint("assignments", __name__)
+register_page("assignments.index", lazy_gettext("Ad hoc work"),
+              lazy_gettext("The jobs leaders assigned to departments, their deadlines and results."), order=90,
+              count=assignments.count_rows, by_code=True)  # fmt: skip
 
 STATUS_NAMES = {
     "in_progress": lazy_gettext("In progress"),
@@ -42,22 +54,11 @@ def _today() -> date:
 
 
 def _filters(unit: Unit) -> assignments.AssignmentFilter:
-    raw = (request.args.get("on_time") or "").strip()
-    if raw not in ("", "yes", "no"):
-        abort(
-            400,
-            _(
-                "“%(value)s” is not a value of %(name)s; use one of: %(choices)s.",
-                value=raw,
-                name="on_time",
-                choices="yes, no",
-            ),
-        )
     return assignments.AssignmentFilter(
-        year=year_filter(),
-        status=choice_filter("status", tuple(STATUS_NAMES)),
-        department_id=department_filter(unit),
-        on_time={"yes": True, "no": False}.get(raw),
+        year=year(),
+        status=one_of("status", STATUS_NAMES),
+        department_id=department_code(unit),
+        on_time={"yes": True, "no": False}.get(one_of("on_time", ("yes", "no")) or ""),
     )
 
 
@@ -89,43 +90,45 @@ def index() -> Any:
     )
 
 
+def _columns() -> list[tuple[str, str]]:
+    return [("id", _("No.")), ("title", _("Job")), ("assigned_by", _("Assigned by")),
+            ("assigned_at", _("Assigned on")), ("deadline", _("Deadline")), ("departments", _("Departments")),
+            ("status", _("Status")), ("finished_at", _("Finished on")), ("result", _("Result")),
+            ("returns", _("Reports returned")), ("instance", _("Process instance"))]  # fmt: skip
+
+
+def _row(a: assignments.Assignment, today: date) -> dict[str, Any]:
+    return {
+        "id": a.id, "title": a.title, "assigned_by": a.assigned_by.full_name if a.assigned_by else "",
+        "assigned_at": a.assigned_at, "deadline": a.deadline,
+        "departments": [f"{p.department.name}: {PART_NAMES[p.status]}" for p in a.parts],
+        "status": str(STATUS_NAMES["overdue" if a.overdue(today) else a.status]), "finished_at": a.finished_at,
+        "result": _result(a), "returns": sum(p.returns for p in a.parts),
+        "instance": instance_link(a.instance_id, external=True),
+    }  # fmt: skip
+
+
+TABLE = Table("cong-viec-dot-xuat", _columns, _row)
+
+
+def _assignments() -> list[assignments.Assignment]:
+    unit = chosen_unit()
+    return assignments.list_assignments(sa_session(), g.user, unit.id, _filters(unit), _today())
+
+
+register_api("assignments", lazy_gettext("Ad hoc work"), TABLE, _assignments,
+             one=lambda assignment_id: assignments.get_assignment(sa_session(), g.user, assignment_id),
+             extra=lambda: (_today(),))
+
+
 @bp.get("/iso/assignments/export")
 @login_required
 def export() -> Any:
     unit = chosen_unit()
-    fmt = export_format()
+    fmt = str(export_format(required=True))
     today = _today()
     found = assignments.list_assignments(sa_session(), g.user, unit.id, _filters(unit), today)
-    columns = [
-        ("id", _("No.")),
-        ("title", _("Job")),
-        ("assigned_by", _("Assigned by")),
-        ("assigned_at", _("Assigned on")),
-        ("deadline", _("Deadline")),
-        ("departments", _("Departments")),
-        ("status", _("Status")),
-        ("finished_at", _("Finished on")),
-        ("result", _("Result")),
-        ("returns", _("Reports returned")),
-        ("instance", _("Process instance")),
-    ]
-    rows = [
-        {
-            "id": a.id,
-            "title": a.title,
-            "assigned_by": a.assigned_by.full_name if a.assigned_by else "",
-            "assigned_at": a.assigned_at,
-            "deadline": a.deadline,
-            "departments": [f"{p.department.name}: {PART_NAMES[p.status]}" for p in a.parts],
-            "status": str(STATUS_NAMES["overdue" if a.overdue(today) else a.status]),
-            "finished_at": a.finished_at,
-            "result": _result(a),
-            "returns": sum(p.returns for p in a.parts),
-            "instance": url_for("processes.instance", instance_id=a.instance_id, _external=True),
-        }
-        for a in found
-    ]
-    return export_response(f"cong-viec-dot-xuat-{unit.code}", columns, rows, fmt)
+    return TABLE.export(found, fmt, today, filename=f"{TABLE.filename}-{unit.code}")
 
 
 @bp.get("/iso/assignments/<int:assignment_id>")

@@ -11,18 +11,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import audits, corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import sa_session
+from . import register_page
 from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
+from .register_pages import Table, instance_link, register_api
+from .register_pages import names as named
+from .register_pages import options as choices
 
 bp = Blueprint("audits", __name__, url_prefix="/iso/audits")
+register_page("audits.programmes", lazy_gettext("Internal audit programmes"),
+              lazy_gettext("The yearly audit programmes with their rounds, departments audited and conclusions."),
+              order=50, count=audits.count_rows, by_code=True)  # fmt: skip
+register_page("audits.findings", lazy_gettext("Audit findings"),
+              lazy_gettext("Nonconformities, observations and opportunities for improvement found by the audits."),
+              order=55, count=audits.count_findings, by_code=True)  # fmt: skip
 
 CLASSIFICATION_NAMES = {
     "nonconformity": N_("Nonconformity"), "observation": N_("Observation"),
@@ -37,21 +47,6 @@ ROUND_STATUS_NAMES = {"planned": N_("Planned"), "audited": N_("Audited"), "concl
 DECISION_NAMES = {"close": N_("Programme closed"), "further_audit": N_("Further audit")}
 
 
-def named(names: dict[str, str], code: str | None) -> str:
-    return _(names[code]) if code in names else (code or "")
-
-
-def choices(names: dict[str, str]) -> list[tuple[str, str]]:
-    """A filter's options: (value, what the reader reads)."""
-    return [(code, _(name)) for code, name in names.items()]
-
-
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    user = g.get("user")
-    return {"reads_audits": bool(user) and audits.may_read(sa_session(), user)}
-
-
 def _gate() -> None:
     if not audits.may_read(sa_session(), g.user):
         abort(403, _("The internal audit register is read by a unit's ISO secretaries, leaders, internal auditors "
@@ -61,14 +56,10 @@ def _gate() -> None:
 @bp.get("")
 @login_required
 def programmes() -> Any:
-    _gate()
     session = sa_session()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
-    found = audits.programmes(session, g.user, filters, limit=_limit())
-    counts = audits.finding_counts(session, [r.id for p in found for r in p.rounds])
-    rows = list(_round_rows(found, counts))
+    filters, found, rows = _programmes(_limit())
     if request.args.get("export"):
-        return export_response("chuong-trinh-danh-gia-noi-bo", _round_columns(), rows, request.args["export"])
+        return ROUNDS.export(rows, request.args["export"])
     units = _options(audits.readable_units(session, g.user))
     return render_template("iso/audits.html", rows=rows, filters=filters, units=units,
                            statuses=choices(PROGRAMME_STATUS_NAMES), truncated=len(found) >= _limit())  # fmt: skip
@@ -77,18 +68,32 @@ def programmes() -> Any:
 @bp.get("/findings")
 @login_required
 def findings() -> Any:
-    _gate()
     session = sa_session()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
-    found = audits.findings(session, g.user, filters, limit=_limit())
-    actions = corrective_actions.for_findings(session, [f.id for f in found])
-    rows = [_finding_row(f, actions.get(f.id)) for f in found]
+    filters, found, rows = _findings(_limit())
     if request.args.get("export"):
-        return export_response("phat-hien-danh-gia-noi-bo", _finding_columns(), rows, request.args["export"])
+        return FINDINGS.export(rows, request.args["export"])
     units = audits.readable_units(session, g.user)
     return render_template("iso/audit_findings.html", rows=rows, filters=filters, units=_options(units),
                            departments=_departments(units), statuses=choices(FINDING_STATUS_NAMES),
                            classifications=choices(CLASSIFICATION_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+
+
+def _programmes(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditProgramme], list[dict[str, Any]]]:
+    """The filters, the programmes they select and their rows (one per round), for a reader of the register."""
+    _gate()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
+    found = audits.programmes(sa_session(), g.user, filters, limit=limit)
+    counts = audits.finding_counts(sa_session(), [r.id for p in found for r in p.rounds])
+    return filters, found, list(_round_rows(found, counts))
+
+
+def _findings(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditFinding], list[dict[str, Any]]]:
+    """The filters, the findings they select and their rows (each with its corrective action)."""
+    _gate()
+    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
+    found = audits.findings(sa_session(), g.user, filters, limit=limit)
+    actions = corrective_actions.for_findings(sa_session(), [f.id for f in found])
+    return filters, found, [_finding_row(f, actions.get(f.id)) for f in found]
 
 
 def _limit() -> int:
@@ -112,7 +117,7 @@ def _round_rows(found: list[audits.AuditProgramme], counts: dict[int, dict[str, 
         base = {"unit": programme.unit.name, "year": programme.year, "programme": programme.title,
                 "programme_status": named(PROGRAMME_STATUS_NAMES, programme.status),
                 "approved_at": programme.approved_at, "instance": programme.instance_id,
-                "link": url_for("processes.instance", instance_id=programme.instance_id)}  # fmt: skip
+                "link": instance_link(programme.instance_id)}  # fmt: skip
         if not programme.rounds:
             yield base
         for audit_round in programme.rounds:
@@ -150,7 +155,7 @@ def _finding_row(finding: audits.AuditFinding, action: corrective_actions.Correc
         "action": action.code if action else "", "action_status": named(ACTION_STATUS_NAMES, action.status) if action
         else "", "action_instance": action.instance_id if action else None,
         "recorded_at": finding.recorded_at, "instance": finding.instance_id,
-        "link": url_for("processes.instance", instance_id=finding.instance_id),
+        "link": instance_link(finding.instance_id),
     }  # fmt: skip
 
 
@@ -161,3 +166,11 @@ def _finding_columns() -> list[tuple[str, str]]:
             ("audit_date", _("Audit date")), ("files", _("Evidence files")), ("status", _("Status")),
             ("action", _("Corrective action")), ("action_status", _("Corrective action status")),
             ("recorded_at", _("Recorded")), ("instance", _("Process no."))]  # fmt: skip
+
+
+# The rows are built for the page (a programme's rounds flattened, a finding with its corrective action) and
+# exported as they are.
+ROUNDS = Table("chuong-trinh-danh-gia-noi-bo", _round_columns, dict)
+FINDINGS = Table("phat-hien-danh-gia-noi-bo", _finding_columns, dict)
+register_api("audit-programmes", lazy_gettext("Internal audit programmes"), ROUNDS, lambda: _programmes(50_000)[2])
+register_api("audit-findings", lazy_gettext("Audit findings"), FINDINGS, lambda: _findings(50_000)[2])

@@ -5,20 +5,26 @@ and on-time result, the answer and the complainant's satisfaction, filtered, sum
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import complaints
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import now, sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from . import register_page
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("complaints", __name__)
+register_page("complaints.register", lazy_gettext("Complaints and feedback"),
+              lazy_gettext("Complaints and feedback received, with their answer, time limit and satisfaction."),
+              order=80, count=lambda session, user, unit_id: complaints.find_complaints(
+                  session, user, complaints.ComplaintFilter(unit_id=unit_id), now=now(), limit=0)[1])  # fmt: skip
 
 KINDS = {"complaint": N_("Complaint about the service"), "suggestion": N_("Suggestion"), "feedback": N_("Feedback"),
          "praise": N_("Praise")}  # fmt: skip
@@ -69,17 +75,22 @@ def _row(complaint: Any, at: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("so-theo-doi-phan-anh", _columns, _row)
+register_api("complaints", lazy_gettext("Complaints and feedback"), TABLE,
+             lambda: complaints.find_complaints(sa_session(), g.user, _filters(), now=now())[0],
+             one=lambda complaint_id: complaints.complaint_for(sa_session(), g.user, complaint_id),
+             extra=lambda: (now(),))  # fmt: skip
+
+
 @bp.get("/iso/complaints")
 @login_required
 def register() -> Any:
-    filters, fmt, at = _filters(), export_format(), now()
-    if fmt is not None:
-        found, _total = complaints.find_complaints(sa_session(), g.user, filters, now=at)
-        return export_response("so-theo-doi-phan-anh", _columns(), [_row(c, at) for c in found], fmt)
-    page = page_number()
-    found, total = complaints.find_complaints(sa_session(), g.user, filters, now=at, limit=PAGE_SIZE,
-                                              offset=(page - 1) * PAGE_SIZE)  # fmt: skip
-    return render_template("iso/complaints.html", complaints=found, page=Page(page, total), filters=filters,
+    filters, at = _filters(), now()
+    find = partial(complaints.find_complaints, sa_session(), g.user, filters, now=at)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt, at)
+    found, page = paged(find)
+    return render_template("iso/complaints.html", complaints=found, page=page, filters=filters,
                            choices=choices(), link=link, summary=complaints.summary(sa_session(), g.user, filters,
                                                                                      now=at),
                            now=at, kinds=KINDS, sources=SOURCES, statuses=STATUSES, timeliness=TIMELINESS,

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import corrective_actions
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import now, sa_session
+from . import register_page
+from .register_pages import Table, instance_link, register_api
+from .register_pages import names as named
+from .register_pages import options as choices
 
 bp = Blueprint("corrective_actions", __name__, url_prefix="/iso/corrective-actions")
+register_page("corrective_actions.index", lazy_gettext("Nonconformities and corrective actions"),
+              lazy_gettext("Each nonconformity with its correction, root cause, actions and verification."),
+              order=60, count=corrective_actions.count_rows, by_code=True)  # fmt: skip
 
 STATUS_NAMES = {
     "open": N_("Awaiting correction"), "in_progress": N_("Being carried out"),
@@ -33,36 +40,35 @@ SOURCE_NAMES = {
 VERIFICATION_NAMES = {"effective": N_("Effective"), "not_effective": N_("Not effective")}
 
 
-def named(names: dict[str, str], code: str | None) -> str:
-    return _(names[code]) if code in names else (code or "")
+def _gate() -> None:
+    if not corrective_actions.may_read(sa_session(), g.user):
+        abort(403, _("The corrective action register is read by a unit's ISO secretaries, leaders, internal auditors "
+                     "and department heads."))  # fmt: skip
 
 
-def choices(names: dict[str, str]) -> list[tuple[str, str]]:
-    """A filter's options: (value, what the reader reads)."""
-    return [(code, _(name)) for code, name in names.items()]
+def _today() -> Any:
+    return now().astimezone(corrective_actions.LOCAL_TZ).date()
 
 
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    user = g.get("user")
-    return {"reads_corrective_actions": bool(user) and corrective_actions.may_read(sa_session(), user)}
+def _actions(limit: int) -> list[corrective_actions.CorrectiveAction]:
+    _gate()
+    filters = corrective_actions.ActionFilter.parse(request.args)
+    return corrective_actions.actions(sa_session(), g.user, filters, today=_today(), limit=limit)
 
 
 @bp.get("")
 @login_required
 def index() -> Any:
     session = sa_session()
-    if not corrective_actions.may_read(session, g.user):
-        abort(403, _("The corrective action register is read by a unit's ISO secretaries, leaders, internal auditors "
-                     "and department heads."))  # fmt: skip
+    _gate()
     filters = corrective_actions.ActionFilter.parse(request.args)
     exporting = bool(request.args.get("export"))
     limit = 50_000 if exporting else 500
-    today = now().astimezone(corrective_actions.LOCAL_TZ).date()
-    found = corrective_actions.actions(session, g.user, filters, today=today, limit=limit)
-    rows = [_row(a, today) for a in found]
+    today = _today()
+    found = _actions(limit)
+    rows = TABLE.rows(found, today)
     if exporting:
-        return export_response("hanh-dong-khac-phuc", _columns(), rows, request.args["export"])
+        return TABLE.export(found, request.args["export"], today)
     units = corrective_actions.readable_units(session, g.user)
     departments = sorted({d.code: d.name for u in units for d in u.departments}.items(), key=lambda item: item[1])
     return render_template("iso/corrective_actions.html", rows=rows, filters=filters,
@@ -82,7 +88,7 @@ def _row(action: corrective_actions.CorrectiveAction, today: Any) -> dict[str, A
         "due_on": action.due_on, "overdue": action.overdue(today), "status": named(STATUS_NAMES, action.status),
         "status_code": action.status, "verification": named(VERIFICATION_NAMES, action.verification),
         "verification_note": action.verification_note, "reopened": action.reopened, "closed_at": action.closed_at,
-        "instance": action.instance_id, "link": url_for("processes.instance", instance_id=action.instance_id),
+        "instance": action.instance_id, "link": instance_link(action.instance_id),
     }  # fmt: skip
 
 
@@ -94,3 +100,8 @@ def _columns() -> list[tuple[str, str]]:
             ("due_on", _("Due")), ("status", _("Status")), ("verification", _("Verification")),
             ("verification_note", _("Verification note")), ("reopened", _("Times reopened")),
             ("closed_at", _("Closed")), ("instance", _("Process no."))]  # fmt: skip
+
+
+TABLE = Table("hanh-dong-khac-phuc", _columns, _row)
+register_api("corrective-actions", lazy_gettext("Nonconformities and corrective actions"), TABLE,
+             lambda: _actions(50_000), extra=lambda: (_today(),))

@@ -5,20 +5,28 @@ filtered and exported; one document with its current content and its revision lo
 
 from __future__ import annotations
 
+import io
+from functools import partial
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, g, render_template, send_file
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import documents
 
 from ...auth import login_required
+from ...downloads import as_attachment, safe_filename
 from ...errors import N_
-from ...exports import export_response
-from ...extensions import sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from ...extensions import engine, sa_session
+from . import register_page
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("documents", __name__)
+register_page("documents.register", lazy_gettext("Controlled documents"),
+              lazy_gettext("Every issue of the unit's controlled documents, in force and superseded."), order=70,
+              count=lambda session, user, unit_id: documents.find_issues(
+                  session, user, documents.IssueFilter(unit_id=unit_id), limit=0)[1])  # fmt: skip
 
 KINDS = {"procedure": N_("Procedure"), "instruction": N_("Work instruction"), "regulation": N_("Regulation"),
          "manual": N_("Quality manual"), "form": N_("Form"), "other": N_("Other document")}  # fmt: skip
@@ -58,17 +66,20 @@ def _row(issue: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("danh-muc-tai-lieu", _columns, _row)
+register_api("documents", lazy_gettext("Controlled documents"), TABLE,
+             lambda: documents.find_issues(sa_session(), g.user, _filters())[0])
+
+
 @bp.get("/iso/documents")
 @login_required
 def register() -> Any:
-    filters, fmt = _filters(), export_format()
-    if fmt is not None:
-        found, _total = documents.find_issues(sa_session(), g.user, filters)
-        return export_response("danh-muc-tai-lieu", _columns(), [_row(i) for i in found], fmt)
-    page = page_number()
-    found, total = documents.find_issues(sa_session(), g.user, filters, limit=PAGE_SIZE,
-                                         offset=(page - 1) * PAGE_SIZE)  # fmt: skip
-    return render_template("iso/documents.html", issues=found, page=Page(page, total), filters=filters,
+    filters = _filters()
+    find = partial(documents.find_issues, sa_session(), g.user, filters)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt)
+    found, page = paged(find)
+    return render_template("iso/documents.html", issues=found, page=page, filters=filters,
                            choices=choices(), link=link, kinds=KINDS, statuses=STATUSES, changes=CHANGES)  # fmt: skip
 
 
@@ -77,4 +88,16 @@ def register() -> Any:
 def document(document_id: int) -> Any:
     found = documents.document_for(sa_session(), g.user, document_id)
     return render_template("iso/document.html", document=found, current=found.current, kinds=KINDS,
-                           statuses=STATUSES, changes=CHANGES, sections=SECTIONS)  # fmt: skip
+                           statuses=STATUSES, changes=CHANGES, sections=SECTIONS,
+                           readable=documents.readable_issues(sa_session(), g.user, found))  # fmt: skip
+
+
+@bp.get("/iso/documents/<int:document_id>/files/<file_id>")
+@login_required
+def file(document_id: int, file_id: str) -> Any:
+    """A file of an issued document, for the people it was issued to (``documents.receives``)."""
+    stored = documents.issued_file(sa_session(), g.user, document_id, file_id)
+    data = engine().files.read(stored.storage_key)  # type: ignore[union-attr]
+    response = send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
+                         download_name=safe_filename(stored.filename))  # fmt: skip
+    return as_attachment(response, stored.filename)

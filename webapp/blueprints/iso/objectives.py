@@ -12,22 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import current_objectives, current_policy, objective_register, objective_sets, policy_text
+from engine import current_objectives, current_policy, objective_register, objective_sets, objectives, policy_text
 
 from ...auth import login_required
-from ...exports import export_response
 from ...extensions import now, sa_session
 from ..portal import unit_by_code
-from . import register_page, register_scope
+from . import register_page
+from .register_pages import Table, export_format, instance_link, register_api, register_scope
 
 bp = Blueprint("objectives", __name__)
 register_page("objectives.register", lazy_gettext("Quality objectives and their progress"),
               lazy_gettext("Each objective in force, its target, responsible department and recorded progress."),
-              order=20)  # fmt: skip
+              order=20, count=objectives.count_rows)  # fmt: skip
 
 
 @bp.get("/units/<code>/objectives")
@@ -45,26 +45,45 @@ def progress_names() -> dict[str, str]:
             "not_achieved": _("Not achieved")}  # fmt: skip
 
 
+def _columns() -> list[tuple[str, str]]:
+    return [("unit", _("Unit")), ("year", _("Year")), ("objective", _("Objective")),
+            ("target", _("Target and measure")), ("department", _("Responsible department")),
+            ("deadline", _("Deadline")), ("status", _("Progress")), ("result", _("Result")),
+            ("recorded_at", _("Evaluated")), ("set_instance", _("Approved by process")),
+            ("progress_instance", _("Follow-up process"))]  # fmt: skip
+
+
+def _row(r: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "unit": r.objective_set.unit.name, "year": r.objective_set.year, "objective": r.objective.objective,
+        "target": r.objective.target, "department": r.objective.department.name if r.objective.department else "",
+        "deadline": r.objective.deadline, "status": names.get(r.progress.status, "") if r.progress else "",
+        "result": r.progress.result if r.progress else "",
+        "recorded_at": r.progress.recorded_at if r.progress else None,
+        "set_instance": f"#{r.objective_set.instance_id}",
+        "progress_instance": f"#{r.progress.instance_id}" if r.progress else "",
+        "link": instance_link(r.objective_set.instance_id),
+    }  # fmt: skip
+
+
+TABLE = Table("muc-tieu-chat-luong", _columns, _row)
+
+
+def _objectives() -> list[Any]:
+    scope = register_scope()
+    return objective_register(sa_session(), scope.unit_ids, unit_id=scope.unit_id, year=scope.year)
+
+
+register_api("objectives", lazy_gettext("Quality objectives and their progress"), TABLE, _objectives,
+             extra=lambda: (progress_names(),))
+
+
 @bp.get("/iso/objectives")
 @login_required
 def register() -> Any:
     scope = register_scope()
     rows = objective_register(sa_session(), scope.unit_ids, unit_id=scope.unit_id, year=scope.year)
     names = progress_names()
-    fmt = request.args.get("format")
-    if fmt:
-        columns = [("unit", _("Unit")), ("year", _("Year")), ("objective", _("Objective")),
-                   ("target", _("Target and measure")), ("department", _("Responsible department")),
-                   ("deadline", _("Deadline")), ("status", _("Progress")), ("result", _("Result")),
-                   ("recorded_at", _("Evaluated")), ("set_instance", _("Approved by process")),
-                   ("progress_instance", _("Follow-up process"))]  # fmt: skip
-        return export_response("muc-tieu-chat-luong", columns, [{
-            "unit": r.objective_set.unit.name, "year": r.objective_set.year, "objective": r.objective.objective,
-            "target": r.objective.target, "department": r.objective.department.name if r.objective.department else "",
-            "deadline": r.objective.deadline, "status": names.get(r.progress.status, "") if r.progress else "",
-            "result": r.progress.result if r.progress else "",
-            "recorded_at": r.progress.recorded_at if r.progress else None,
-            "set_instance": f"#{r.objective_set.instance_id}",
-            "progress_instance": f"#{r.progress.instance_id}" if r.progress else "",
-        } for r in rows], fmt)  # fmt: skip
+    if fmt := export_format():
+        return TABLE.export(rows, fmt, names)
     return render_template("iso/objective_register.html", rows=rows, scope=scope, names=names)

@@ -17,11 +17,26 @@ from flask_babel import lazy_gettext
 from engine import Unit, reviews
 
 from ...auth import login_required
-from ...exports import export_response
 from ...extensions import now, sa_session
-from .filters import choice_filter, chosen_unit, department_filter, export_format, year_filter
+from . import register_page
+from .register_pages import (
+    Table,
+    chosen_unit,
+    department_code,
+    export_format,
+    instance_link,
+    one_of,
+    register_api,
+    year,
+)
 
 bp = Blueprint("reviews", __name__)
+register_page("reviews.index", lazy_gettext("Management reviews"),
+              lazy_gettext("Each management review with its inputs, conclusion and decisions."), order=40,
+              count=reviews.count_rows, by_code=True)  # fmt: skip
+register_page("reviews.actions", lazy_gettext("Actions decided by the reviews"),
+              lazy_gettext("The actions of the management reviews with their owners, due dates and status."),
+              order=45, count=reviews.count_actions, by_code=True)  # fmt: skip
 
 TOPIC_NAMES = {
     "previous_actions": lazy_gettext("a) Status of actions from previous management reviews"),
@@ -60,14 +75,14 @@ def _today() -> date:
 
 
 def _review_filter() -> reviews.ReviewFilter:
-    return reviews.ReviewFilter(year=year_filter(), status=choice_filter("status", reviews.STATUSES))
+    return reviews.ReviewFilter(year=year(), status=one_of("status", reviews.STATUSES))
 
 
 def _action_filter(unit: Any) -> reviews.ActionFilter:
     return reviews.ActionFilter(
-        year=year_filter(),
-        status=choice_filter("status", (*reviews.ACTION_STATUSES, "overdue")),
-        department_id=department_filter(unit),
+        year=year(),
+        status=one_of("status", (*reviews.ACTION_STATUSES, "overdue")),
+        department_id=department_code(unit),
     )
 
 
@@ -95,42 +110,37 @@ def index() -> Any:
     )
 
 
+def _review_columns() -> list[tuple[str, str]]:
+    return [("id", _("No.")), ("year", _("Year")), ("title", _("Review")), ("notice_number", _("Notice number")),
+            ("meeting_date", _("Meeting date")), ("status", _("Status")), ("decisions", _("Decisions")),
+            ("actions", _("Actions")), ("open_actions", _("Actions not finished")),
+            ("conclusion", _("Leader's conclusion")), ("instance", _("Process instance"))]  # fmt: skip
+
+
+def _review_row(r: reviews.ManagementReview) -> dict[str, Any]:
+    return {
+        "id": r.id, "year": r.year, "title": r.title, "notice_number": r.notice_number,
+        "meeting_date": r.meeting_date, "status": str(STATUS_NAMES[r.status]), "decisions": len(r.decisions),
+        "actions": len(r.actions), "open_actions": sum(a.status in ("open", "in_progress") for a in r.actions),
+        "conclusion": r.conclusion, "instance": instance_link(r.instance_id, external=True),
+    }  # fmt: skip
+
+
+REVIEWS = Table("xem-xet-lanh-dao", _review_columns, _review_row)
+
+
+register_api("reviews", lazy_gettext("Management reviews"), REVIEWS,
+             lambda: reviews.list_reviews(sa_session(), g.user, chosen_unit().id, _review_filter()),
+             one=lambda review_id: reviews.get_review(sa_session(), g.user, review_id))  # fmt: skip
+
+
 @bp.get("/iso/reviews/export")
 @login_required
 def export() -> Any:
     unit = chosen_unit()
-    fmt = export_format()
+    fmt = str(export_format(required=True))
     found = reviews.list_reviews(sa_session(), g.user, unit.id, _review_filter())
-    columns = [
-        ("id", _("No.")),
-        ("year", _("Year")),
-        ("title", _("Review")),
-        ("notice_number", _("Notice number")),
-        ("meeting_date", _("Meeting date")),
-        ("status", _("Status")),
-        ("decisions", _("Decisions")),
-        ("actions", _("Actions")),
-        ("open_actions", _("Actions not finished")),
-        ("conclusion", _("Leader's conclusion")),
-        ("instance", _("Process instance")),
-    ]
-    rows = [
-        {
-            "id": r.id,
-            "year": r.year,
-            "title": r.title,
-            "notice_number": r.notice_number,
-            "meeting_date": r.meeting_date,
-            "status": str(STATUS_NAMES[r.status]),
-            "decisions": len(r.decisions),
-            "actions": len(r.actions),
-            "open_actions": sum(a.status in ("open", "in_progress") for a in r.actions),
-            "conclusion": r.conclusion,
-            "instance": url_for("processes.instance", instance_id=r.instance_id, _external=True),
-        }
-        for r in found
-    ]
-    return export_response(f"xem-xet-lanh-dao-{unit.code}", columns, rows, fmt)
+    return REVIEWS.export(found, fmt, filename=f"{REVIEWS.filename}-{unit.code}")
 
 
 @bp.get("/iso/reviews/<int:review_id>")
@@ -173,41 +183,40 @@ def actions() -> Any:
     )
 
 
+def _action_columns() -> list[tuple[str, str]]:
+    return [("review", _("Review")), ("year", _("Year")), ("action", _("Action")), ("owner", _("Owner")),
+            ("due", _("Due date")), ("status", _("Status")), ("overdue", _("Overdue")), ("done_on", _("Done on")),
+            ("note", _("Note")), ("instance", _("Process instance"))]  # fmt: skip
+
+
+def _action_row(a: reviews.ReviewAction, today: date) -> dict[str, Any]:
+    return {
+        "review": a.review.title, "year": a.review.year, "action": a.text, "owner": _owner(a), "due": a.due_date,
+        "status": str(ACTION_NAMES[a.status]), "overdue": _("Yes") if a.overdue(today) else "",
+        "done_on": a.done_on, "note": a.note, "instance": instance_link(a.review.instance_id, external=True),
+    }  # fmt: skip
+
+
+ACTIONS = Table("hanh-dong-sau-xem-xet", _action_columns, _action_row)
+
+
+def _actions() -> list[reviews.ReviewAction]:
+    unit = chosen_unit()
+    return reviews.list_actions(sa_session(), g.user, unit.id, _action_filter(unit), today=_today())
+
+
+register_api("review-actions", lazy_gettext("Actions decided by the reviews"), ACTIONS, _actions,
+             extra=lambda: (_today(),))
+
+
 @bp.get("/iso/reviews/actions/export")
 @login_required
 def export_actions() -> Any:
     unit = chosen_unit()
-    fmt = export_format()
+    fmt = str(export_format(required=True))
     today = _today()
     found = reviews.list_actions(sa_session(), g.user, unit.id, _action_filter(unit), today=today)
-    columns = [
-        ("review", _("Review")),
-        ("year", _("Year")),
-        ("action", _("Action")),
-        ("owner", _("Owner")),
-        ("due", _("Due date")),
-        ("status", _("Status")),
-        ("overdue", _("Overdue")),
-        ("done_on", _("Done on")),
-        ("note", _("Note")),
-        ("instance", _("Process instance")),
-    ]
-    rows = [
-        {
-            "review": a.review.title,
-            "year": a.review.year,
-            "action": a.text,
-            "owner": _owner(a),
-            "due": a.due_date,
-            "status": str(ACTION_NAMES[a.status]),
-            "overdue": _("Yes") if a.overdue(today) else "",
-            "done_on": a.done_on,
-            "note": a.note,
-            "instance": url_for("processes.instance", instance_id=a.review.instance_id, _external=True),
-        }
-        for a in found
-    ]
-    return export_response(f"hanh-dong-sau-xem-xet-{unit.code}", columns, rows, fmt)
+    return ACTIONS.export(found, fmt, today, filename=f"{ACTIONS.filename}-{unit.code}")
 
 
 @bp.post("/iso/reviews/actions/<int:action_id>")

@@ -4,20 +4,26 @@ and exported; one risk with its review history. Written by ``bpmn/risk-managemen
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import risks
 
 from ...auth import login_required
 from ...errors import N_
-from ...exports import export_response
 from ...extensions import sa_session
-from .register_pages import PAGE_SIZE, Page, choices, export_format, link, names, one_of, page_number, whole_number
+from . import register_page
+from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
 
 bp = Blueprint("risks", __name__)
+register_page("risks.register", lazy_gettext("Risk register"),
+              lazy_gettext("Risks and opportunities with their score, priority, treatment and monitoring."), order=30,
+              count=lambda session, user, unit_id: risks.find_risks(session, user, risks.RiskFilter(unit_id=unit_id),
+                                                                    limit=0)[1])  # fmt: skip
 
 LEVELS = {"critical": N_("Very high"), "high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
 STATUSES = {"open": N_("Being monitored"), "closed": N_("Closed"), "transferred": N_("Left to the next assessment")}
@@ -61,16 +67,21 @@ def _row(risk: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TABLE = Table("so-theo-doi-rui-ro", _columns, _row)
+register_api("risks", lazy_gettext("Risk register"), TABLE,
+             lambda: risks.find_risks(sa_session(), g.user, _filters())[0],
+             one=lambda risk_id: risks.risk_for(sa_session(), g.user, risk_id))  # fmt: skip
+
+
 @bp.get("/iso/risks")
 @login_required
 def register() -> Any:
-    filters, fmt = _filters(), export_format()
-    if fmt is not None:
-        found, _total = risks.find_risks(sa_session(), g.user, filters)
-        return export_response("so-theo-doi-rui-ro", _columns(), [_row(r) for r in found], fmt)
-    page = page_number()
-    found, total = risks.find_risks(sa_session(), g.user, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template("iso/risks.html", risks=found, page=Page(page, total), filters=filters,
+    filters = _filters()
+    find = partial(risks.find_risks, sa_session(), g.user, filters)
+    if fmt := export_format():
+        return TABLE.export(find()[0], fmt)
+    found, page = paged(find)
+    return render_template("iso/risks.html", risks=found, page=page, filters=filters,
                            choices=choices(), assessments=risks.assessments_of(sa_session(), g.user), link=link,
                            levels=LEVELS, statuses=STATUSES, treatments=TREATMENTS,
                            action_statuses=ACTION_STATUSES, untreated=risks.untreated)  # fmt: skip
