@@ -1,0 +1,30 @@
+"""dossiers: the applicant's address and the documents received
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-05 21:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("dossiers") as batch:
+        batch.add_column(sa.Column("applicant_address", sa.String(length=300), server_default="", nullable=False))
+        batch.add_column(sa.Column("documents", JSON, nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("dossiers") as batch:
+        batch.drop_column("documents")
+        batch.drop_column("applicant_address")
