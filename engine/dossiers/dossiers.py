@@ -323,10 +323,11 @@ def steps(session: Session, dossier: Dossier) -> list[Step]:
 
 # --- who sees which dossier -----------------------------------------------------------------------
 
-WHOLE_UNIT_ROLES = frozenset({"unit_leader", "iso_secretary", "admin"})
-"""Roles that see every dossier of their unit: its leaders, the secretary who keeps the registers, its
-administrators. A department head sees the dossiers their department has had; a specialist those they had,
-received or may take (the one-stop desk's specialists are the candidates of every dossier's first check)."""
+WHOLE_UNIT_ROLES = frozenset({"unit_leader", "iso_secretary", "internal_auditor", "admin"})
+"""Roles that see every dossier of their unit, as they see every process instance of it: its leaders, the
+secretary who keeps the registers, its internal auditors, its administrators. A department head sees the
+dossiers their department has had; a specialist those they had, received or may take (the one-stop desk's
+specialists are the candidates of every dossier's first check)."""
 TIMINGS = ("early", "on_time", "late", "open")
 
 
