@@ -259,3 +259,23 @@ def test_a_rating_once_the_result_is_returned(app: Flask, client: FlaskClient, w
     staff = page(as_user(app, "giamdoc"), f"/dossiers/{code}")
     assert "Rất hài lòng" in staff and "Cán bộ hướng dẫn tận tình." in staff
 
+
+
+def test_the_pdf_embeds_dejavu_sans_whatever_fontconfig_has(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    code = code_of(app, int(receive(client)["id"]))
+    made = as_user(app, "chuyenvien").get(f"/dossiers/{code}/forms/control-slip.pdf")
+    reader = PdfReader(io.BytesIO(made.data))
+    fonts = {str(font.get_object()["/BaseFont"]) for p in reader.pages
+             for font in (p["/Resources"].get("/Font") or {}).values()}  # fmt: skip
+    assert fonts and all("DejaVu-Sans" in name for name in fonts), fonts
+    assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height  # the control slip is landscape
+
+
+def test_without_its_font_the_pdf_is_refused_with_the_reason(
+    app: Flask, client: FlaskClient, web_clock: Now, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    code = code_of(app, int(receive(client)["id"]))
+    monkeypatch.setattr("webapp.blueprints.dossiers.FONT_DIR", tmp_path)
+    refused = as_user(app, "chuyenvien").get(f"/dossiers/{code}/forms/receipt.pdf")
+    assert refused.status_code == 503
+    assert "DejaVuSans.ttf" in refused.get_data(as_text=True) and "fonts-dejavu-core" in refused.get_data(as_text=True)

@@ -45,7 +45,17 @@ CHANNEL_NAMES = {1: N_("In person"), 2: N_("Online"), 3: N_("By post")}
 FORMS = {"receipt": N_("Receipt and appointment slip"), "control-slip": N_("Process control slip")}
 TT03_FROM = date(2025, 7, 1)  # TT 03/2025/TT-VPCP numbers the forms of dossiers received from this day on
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONTS = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"}
+FACES = (("DejaVuSans.ttf", "normal", "normal"), ("DejaVuSans-Bold.ttf", "bold", "normal"),
+         ("DejaVuSans-Oblique.ttf", "normal", "italic"), ("DejaVuSans-BoldOblique.ttf", "bold", "italic"))
+FONTS = {name for name, _weight, _style in FACES}
+"""DejaVu Sans, named by its files: it has every Vietnamese letter with its diacritics."""
+
+
+def _font_faces() -> str:
+    faces = [f'@font-face {{ font-family: "Form Sans"; src: url("{(FONT_DIR / name).as_uri()}"); '
+             f"font-weight: {weight}; font-style: {style}; }}" for name, weight, style in FACES]  # fmt: skip
+    return "\n".join([*faces, 'body { font-family: "Form Sans"; }'])  # in the PDF nothing but these files
+STYLESHEET = Path(__file__).resolve().parents[1] / "static" / "dossier-forms.css"
 
 
 def status_name(code: int) -> str:
@@ -179,7 +189,7 @@ def _render_form(found: dossiers.Dossier, kind: str, *, pdf: bool) -> str:
     return render_template(f"dossiers/form_{kind.replace('-', '_')}.html", dossier=found, unit=found.unit,
                            steps=dossiers.steps(sa_session(), found), receiver=receiver, legal_days=days,
                            form_number=_form_number(kind, found.received_at), title=_(FORMS[kind]), pdf=pdf,
-                           font_dir=FONT_DIR.as_uri(), status_name=status_name, timing_name=timing_name,
+                           status_name=status_name, timing_name=timing_name,
                            channels=CHANNEL_NAMES, printed_at=now(), kind=kind)  # fmt: skip
 
 
@@ -200,10 +210,18 @@ def form_pdf(code: str, kind: str) -> Any:
     if kind not in FORMS:
         abort(404, _("There is no form “%(kind)s”; the forms are: %(kinds)s.", kind=kind[:40],
                      kinds=", ".join(FORMS)))  # fmt: skip
-    from weasyprint import HTML  # imported when a PDF is asked for: it loads Pango
+    from weasyprint import CSS, HTML  # imported when a PDF is asked for: it loads Pango
 
+    missing = [name for name in sorted(FONTS) if not (FONT_DIR / name).is_file()]
+    if missing:  # a PDF in another font could lose the diacritics: say so rather than print it
+        abort(503, _("The PDF cannot be made: the font files %(files)s are missing from %(folder)s (install the "
+                     "package fonts-dejavu-core). Print the page from the browser meanwhile.",
+                     files=", ".join(missing), folder=str(FONT_DIR)))  # fmt: skip
     html = _render_form(found, kind, pdf=True)
-    document = HTML(string=html, base_url=request.url_root, url_fetcher=_fonts_only).write_pdf()
+    fonts = CSS(string=_font_faces(), url_fetcher=_fonts_only)
+    layout = CSS(filename=str(STYLESHEET), url_fetcher=_fonts_only)
+    document = HTML(string=html, base_url=request.url_root, url_fetcher=_fonts_only).write_pdf(
+        stylesheets=[layout, fonts])
     name = f"{kind}-{found.code}.pdf"
     return Response(document, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
