@@ -81,6 +81,10 @@ class Dossier(Base):
     due_at: Mapped[datetime | None]  # the appointment moved on by the time the clock was stopped
     new_appointment_at: Mapped[datetime | None]  # promised again in the apology letter (Mẫu 04)
     apology_reason: Mapped[str] = mapped_column(Text, default="")
+    supplement_request: Mapped[str] = mapped_column(Text, default="", server_default="")  # the latest one
+    refusal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    stop_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    supplement_requested_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]  # end of processing (NgayKetThucXuLy)
     returned_at: Mapped[datetime | None]  # result handed to the applicant (NgayTra)
@@ -211,8 +215,14 @@ def set_status(job: JobContext) -> dict[str, Any]:
         dossier.accepted_at = now
     elif status == 5:
         dossier.supplements += 1
+        dossier.supplement_request = _text(job.data, "supplementRequest", 4000)
+        dossier.supplement_requested_at = now
     elif status in (3, 8):
         dossier.closed_at = now
+        if status == 3:
+            dossier.refusal_reason = _text(job.data, "refusalReason", 4000)
+        else:
+            dossier.stop_reason = _text(job.data, "stopReason", 4000)
     elif status == FINISHED:
         _finish(session, dossier, instance, now)
     elif status == RETURNED:

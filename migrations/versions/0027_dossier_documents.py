@@ -1,4 +1,4 @@
-"""dossiers: the applicant's address and the documents received
+"""dossiers: the applicant's address, the documents received, the reasons of a supplement request, refusal or stop
 
 Revision ID: 0027
 Revises: 0026
@@ -22,9 +22,17 @@ def upgrade():
     with op.batch_alter_table("dossiers") as batch:
         batch.add_column(sa.Column("applicant_address", sa.String(length=300), server_default="", nullable=False))
         batch.add_column(sa.Column("documents", JSON, nullable=True))
+        batch.add_column(sa.Column("supplement_request", sa.Text(), server_default="", nullable=False))
+        batch.add_column(sa.Column("refusal_reason", sa.Text(), server_default="", nullable=False))
+        batch.add_column(sa.Column("stop_reason", sa.Text(), server_default="", nullable=False))
+        batch.add_column(sa.Column("supplement_requested_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("dossiers") as batch:
+        batch.drop_column("supplement_requested_at")
+        batch.drop_column("stop_reason")
+        batch.drop_column("refusal_reason")
+        batch.drop_column("supplement_request")
         batch.drop_column("documents")
         batch.drop_column("applicant_address")

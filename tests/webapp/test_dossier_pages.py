@@ -279,3 +279,64 @@ def test_without_its_font_the_pdf_is_refused_with_the_reason(
     refused = as_user(app, "chuyenvien").get(f"/dossiers/{code}/forms/receipt.pdf")
     assert refused.status_code == 503
     assert "DejaVuSans.ttf" in refused.get_data(as_text=True) and "fonts-dejavu-core" in refused.get_data(as_text=True)
+
+
+def flat_pdf(client: FlaskClient, url: str) -> str:
+    return " ".join(pdf_text(client.get(url)).split())
+
+
+def test_the_letters_to_the_applicant_carry_what_was_decided(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    asked = int(receive(client)["id"])
+    web_clock.advance(hours=1)
+    work(client, asked, "chuyenvien", "check", checkDecision="supplement",
+         supplementRequest="Bổ sung bản sao giấy phép hoạt động khám bệnh, chữa bệnh.")  # fmt: skip
+    refused = int(receive(client, applicantName="Cơ sở Nha khoa Ánh Dương", applicantPhone="0905000111")["id"])
+    work(client, refused, "chuyenvien", "check", checkDecision="refuse", refusalReason="Không thuộc thẩm quyền của Sở.")
+    desk = as_user(app, "chuyenvien")
+    asked_code, refused_code = code_of(app, asked), code_of(app, refused)
+
+    letter = flat_pdf(desk, f"/dossiers/{asked_code}/forms/supplement.pdf")
+    assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in letter and "Mẫu số 02" in letter
+    assert "Bổ sung bản sao giấy phép hoạt động khám bệnh, chữa bệnh." in letter and asked_code in letter
+    assert "Hoàng Thị Lan" in letter  # who issues it
+    refusal = flat_pdf(desk, f"/dossiers/{refused_code}/forms/refusal.pdf")
+    assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in refusal and "Không thuộc thẩm quyền của Sở." in refusal
+    assert "Cơ sở Nha khoa Ánh Dương" in refusal
+
+    assert "forms/refusal" not in page(desk, f"/dossiers/{asked_code}")  # only the forms the dossier has
+    assert "forms/supplement" in page(desk, f"/dossiers/{asked_code}")
+    assert desk.get(f"/dossiers/{asked_code}/forms/refusal.pdf").status_code == 404
+    assert desk.get(f"/dossiers/{refused_code}/forms/apology").status_code == 404
+
+
+def test_the_apology_letter_gives_the_new_date(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    from engine import sweep_timers
+
+    iid = int(receive(client)["id"])
+    web_clock.advance(hours=1)
+    work(client, iid, "chuyenvien", "check", checkDecision="accept")
+    work(client, iid, "truongphong3", "assign", specialist="chuyenvien5")
+    web_clock.moment = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 09:00: less than one working day left
+    with app.app_context():
+        sweep_timers(db.session, web_clock.moment)
+        db.session.commit()
+    work(client, iid, "truongphong3", "apology", newAppointmentDate="2026-12-16",
+         apologyReason="Cần kiểm tra thực tế thiết bị tại cơ sở.")  # fmt: skip
+    code = code_of(app, iid)
+    letter = flat_pdf(as_user(app, "truongphong3"), f"/dossiers/{code}/forms/apology.pdf")
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in letter and "Mẫu số 04" in letter
+    assert "Cần kiểm tra thực tế thiết bị tại cơ sở." in letter and "16/12/2026" in letter and "14/12/2026" in letter
+
+
+def test_the_stopping_notice(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    iid = int(receive(client)["id"])
+    web_clock.advance(hours=1)
+    work(client, iid, "chuyenvien", "check", checkDecision="accept")
+    work(client, iid, "truongphong3", "assign", specialist="chuyenvien5")
+    code = code_of(app, iid)
+    specialist = as_user(app, "chuyenvien5")
+    assert specialist.get(f"/dossiers/{code}/forms/stop").status_code == 404
+    work(client, iid, "chuyenvien5", "appraise", appraisalDecision="stop", stopReason="Tổ chức xin rút hồ sơ.")
+    notice = flat_pdf(specialist, f"/dossiers/{code}/forms/stop.pdf")
+    assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in notice and "Mẫu số 05" in notice
+    assert "Tổ chức xin rút hồ sơ." in notice and "Lý Văn Phúc" in notice

@@ -42,7 +42,19 @@ names."""
 TIMINGS = {"early": N_("Early"), "on_time": N_("On time"), "late": N_("Late"), "open": N_("Not finished yet")}
 RATING_NAMES = {3: N_("Very satisfied"), 2: N_("Satisfied"), 1: N_("Dissatisfied")}
 CHANNEL_NAMES = {1: N_("In person"), 2: N_("Online"), 3: N_("By post")}
-FORMS = {"receipt": N_("Receipt and appointment slip"), "control-slip": N_("Process control slip")}
+FORMS = {"receipt": N_("Receipt and appointment slip"), "supplement": N_("Request to supplement the dossier"),
+         "refusal": N_("Refusal to receive the dossier"), "apology": N_("Apology letter and new appointment"),
+         "stop": N_("Notice of stopping the processing"), "control-slip": N_("Process control slip")}
+NUMBERS = {"receipt": ("01", "01"), "supplement": ("02", "02"), "refusal": ("03", "03"), "apology": ("04", "04"),
+           "stop": ("05", ""), "control-slip": ("06", "05")}
+"""Each form's number in TT 03/2025/TT-VPCP and in TT 01/2018/TT-VPCP (which had no stopping notice)."""
+
+
+def forms_of(dossier: dossiers.Dossier) -> list[str]:
+    """The forms this dossier has: a supplement request once one was asked for, a refusal when refused…"""
+    has = {"receipt": True, "supplement": dossier.supplements > 0, "refusal": dossier.status == 3,
+           "apology": dossier.new_appointment_at is not None, "stop": dossier.status == 8, "control-slip": True}
+    return [kind for kind in FORMS if has[kind]]
 TT03_FROM = date(2025, 7, 1)  # TT 03/2025/TT-VPCP numbers the forms of dossiers received from this day on
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FACES = (("DejaVuSans.ttf", "normal", "normal"), ("DejaVuSans-Bold.ttf", "bold", "normal"),
@@ -167,7 +179,8 @@ def dossier(code: str) -> Any:
     instance = sa_session().get(ProcessInstance, found.instance_id)
     return render_template("dossiers/dossier.html", dossier=found, steps=dossiers.steps(sa_session(), found),
                            instance=instance, status_name=status_name, timing_name=timing_name,
-                           channels=CHANNEL_NAMES, ratings=RATING_NAMES, forms=FORMS)  # fmt: skip
+                           channels=CHANNEL_NAMES, ratings=RATING_NAMES, forms=FORMS,
+                           available=forms_of(found))  # fmt: skip
 
 
 # --- the official forms ---------------------------------------------------------------------------
@@ -175,8 +188,8 @@ def dossier(code: str) -> Any:
 
 def _form_number(kind: str, received: datetime) -> str:
     """The form's number in the circular in force when the dossier was received (TT 03/2025 or TT 01/2018)."""
-    old = received.date() < TT03_FROM
-    number = {"receipt": "01", "control-slip": "05" if old else "06"}[kind]
+    old = received.date() < TT03_FROM and bool(NUMBERS[kind][1])
+    number = NUMBERS[kind][1] if old else NUMBERS[kind][0]
     circular = "01/2018/TT-VPCP" if old else "03/2025/TT-VPCP"
     return _("Form no. %(number)s, Circular %(circular)s", number=number, circular=circular)
 
@@ -186,20 +199,27 @@ def _render_form(found: dossiers.Dossier, kind: str, *, pdf: bool) -> str:
     receiver = instance.started_by.full_name if instance is not None and instance.started_by else ""
     days = ((instance.definition.elements or {}).get("process", {}).get("properties") or {}).get(
         "timeLimitWorkingDays", "") if instance is not None else ""  # fmt: skip
-    return render_template(f"dossiers/form_{kind.replace('-', '_')}.html", dossier=found, unit=found.unit,
+    return render_template(f"dossiers/form_{kind.replace('-', '_')}.html", staff=g.user, dossier=found, unit=found.unit,
                            steps=dossiers.steps(sa_session(), found), receiver=receiver, legal_days=days,
                            form_number=_form_number(kind, found.received_at), title=_(FORMS[kind]), pdf=pdf,
                            status_name=status_name, timing_name=timing_name,
                            channels=CHANNEL_NAMES, printed_at=now(), kind=kind)  # fmt: skip
 
 
+def _check_form(found: dossiers.Dossier, kind: str) -> None:
+    if kind not in FORMS:
+        abort(404, _("There is no form “%(kind)s”; the forms are: %(kinds)s.", kind=kind[:40],
+                     kinds=", ".join(FORMS)))  # fmt: skip
+    if kind not in forms_of(found):
+        abort(404, _("Dossier %(code)s has no “%(form)s”: nothing in its processing called for one.",
+                     code=found.code, form=_(FORMS[kind])))  # fmt: skip
+
+
 @bp.get("/dossiers/<code>/forms/<kind>")
 @login_required
 def form(code: str, kind: str) -> Any:
     found = _dossier(code)
-    if kind not in FORMS:
-        abort(404, _("There is no form “%(kind)s”; the forms are: %(kinds)s.", kind=kind[:40],
-                     kinds=", ".join(FORMS)))  # fmt: skip
+    _check_form(found, kind)
     return _render_form(found, kind, pdf=False)
 
 
@@ -207,9 +227,7 @@ def form(code: str, kind: str) -> Any:
 @login_required
 def form_pdf(code: str, kind: str) -> Any:
     found = _dossier(code)
-    if kind not in FORMS:
-        abort(404, _("There is no form “%(kind)s”; the forms are: %(kinds)s.", kind=kind[:40],
-                     kinds=", ".join(FORMS)))  # fmt: skip
+    _check_form(found, kind)
     from weasyprint import CSS, HTML  # imported when a PDF is asked for: it loads Pango
 
     missing = [name for name in sorted(FONTS) if not (FONT_DIR / name).is_file()]
