@@ -340,3 +340,31 @@ def test_the_stopping_notice(app: Flask, client: FlaskClient, web_clock: Now) ->
     notice = flat_pdf(specialist, f"/dossiers/{code}/forms/stop.pdf")
     assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in notice and "Mẫu số 05" in notice
     assert "Tổ chức xin rút hồ sơ." in notice and "Lý Văn Phúc" in notice
+
+
+def test_the_tracking_logbook_of_a_period(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    from openpyxl import load_workbook
+
+    first = code_of(app, int(receive(client)["id"]))
+    web_clock.advance(days=1)
+    second = code_of(app, int(receive(client, applicantName="Bệnh viện Thiện Hạnh", applicantPhone="0905111222",
+                                      applicantAddress="")["id"]))  # fmt: skip
+    with app.app_context():
+        other = make_unit(db.session, code="ubnd-eakar", name="UBND xã Ea Kar", departments=(("vp", "Văn phòng"),))
+        make_user(db.session, "motcua-eakar", other, ("specialist",), "vp")
+    elsewhere = code_of(app, int(receive(client, desk="motcua-eakar")["id"]))
+    leader = as_user(app, "giamdoc")
+
+    made = leader.get("/dossiers/logbook?from=2026-12-07&to=2026-12-31")
+    assert made.status_code == 200 and made.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(made.data)).active
+    assert sheet is not None
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:5] == ["Số TT", "Mã hồ sơ", "Thủ tục hành chính", "Số lượng hồ sơ", "Người nộp hồ sơ"]
+    assert [r[1] for r in rows[1:]] == [first, second]  # in the order received; another unit's is not in it
+    assert elsewhere not in str(rows)
+    assert rows[1][5] == "12 Lê Duẩn, Buôn Ma Thuột, 0912345678" and rows[1][7] == "07/12/2026 08:30"
+    only_second = leader.get("/dossiers/logbook?from=2026-12-08&to=2026-12-08")
+    assert [r[1].value for r in list(load_workbook(io.BytesIO(only_second.data)).active.iter_rows())[1:]] == [second]  # type: ignore[union-attr]
+    assert leader.get("/dossiers/logbook").status_code == 400
+    assert leader.get("/dossiers/logbook?from=2026-12-07").status_code == 400

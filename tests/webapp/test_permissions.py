@@ -393,6 +393,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                 Case("signed_in", "/dossiers?format=xlsx", variant="export")],
     },
     ("dossiers.receive", "/dossiers/receive"): {"GET": Case("signed_in", "/dossiers/receive")},
+    ("dossiers.logbook", "/dossiers/logbook"): {
+        "GET": Case("signed_in", "/dossiers/logbook?from=2020-01-01&to=2100-12-31"),
+    },
     ("dossiers.dossier", "/dossiers/<code>"): {"GET": Case("member", "/dossiers/{dossier}", refusal=404)},
     ("dossiers.form", "/dossiers/<code>/forms/<kind>"): {
         "GET": Case("member", "/dossiers/{dossier}/forms/control-slip", refusal=404),

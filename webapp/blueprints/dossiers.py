@@ -27,6 +27,7 @@ from ..auth import login_required
 from ..errors import N_, translated
 from ..exports import export_response
 from ..extensions import now, sa_session
+from ..views import local_time
 from .iso.register_pages import PAGE_SIZE, Page, link, one_of, page_number, whole_number
 
 bp = Blueprint("dossiers", __name__)
@@ -104,7 +105,7 @@ def _filters() -> dossiers.DossierFilter:
 
 def _columns() -> list[tuple[str, str]]:
     return [
-        ("code", _("Dossier code")), ("procedure", _("Procedure")), ("applicant", _("Applicant")),
+        ("code", _("Dossier code")), ("procedure", _("Administrative procedure")), ("applicant", _("Applicant")),
         ("received_at", _("Received")), ("appointment_at", _("Appointment")), ("due_at", _("Due (after pauses)")),
         ("finished_at", _("Processing finished")), ("returned_at", _("Result returned")),
         ("status_code", _("Status code")), ("status", _("Status")), ("supplements", _("Supplement requests")),
@@ -156,6 +157,40 @@ def _receivable() -> list[tuple[Any, list[Unit]]]:
         if properties.get("procedureCode"):
             out.append((definition, [units[u] for u in unit_ids if u in units]))
     return sorted(out, key=lambda pair: pair[0].name)
+
+
+def _logbook_columns() -> list[tuple[str, str]]:
+    return [
+        ("n", _("No.")), ("code", _("Dossier code")), ("procedure", _("Administrative procedure")),
+        ("count", _("Number of dossiers")),
+        ("applicant", _("Applicant")), ("contact", _("Address, phone number")), ("body", _("Deciding body")),
+        ("received_at", _("Received")), ("appointment_at", _("Appointment")),
+        ("forwarded_at", _("Forwarded to the deciding body")), ("finished_at", _("Result received from it")),
+        ("returned_at", _("Result returned")), ("note", _("Note")),
+    ]  # fmt: skip
+
+
+@bp.get("/dossiers/logbook")
+@login_required
+def logbook() -> Any:
+    """The tracking logbook (sổ theo dõi hồ sơ) of a period, as a workbook: the dossiers received in it."""
+    filters = _filters()
+    if filters.received_from is None or filters.received_to is None:
+        abort(400, _("Give the logbook's period: from=YYYY-MM-DD and to=YYYY-MM-DD."))
+    found, _total = dossiers.find_dossiers(sa_session(), g.user, filters)
+    found.reverse()  # a logbook runs in the order the dossiers came in
+    rows = []
+    for n, d in enumerate(found, start=1):
+        notes = [status_name(d.status)] + ([timing_name(d.timing)] if d.timing else [])
+        if d.new_appointment_at:
+            notes.append(_("New appointment (apology letter)") + " " + local_time(d.new_appointment_at))
+        rows.append({"n": n, "code": d.code, "procedure": d.procedure_name, "count": 1, "applicant": d.applicant_name,
+                     "contact": ", ".join(x for x in (d.applicant_address, d.applicant_phone) if x),
+                     "body": d.unit.name, "received_at": d.received_at, "appointment_at": d.appointment_at,
+                     "forwarded_at": d.accepted_at, "finished_at": d.finished_at, "returned_at": d.returned_at,
+                     "note": "; ".join(notes)})  # fmt: skip
+    name = f"so-theo-doi-ho-so-{filters.received_from:%Y%m%d}-{filters.received_to:%Y%m%d}"
+    return export_response(name, _logbook_columns(), rows, request.args.get("format", "").strip() or "xlsx")
 
 
 @bp.get("/dossiers/receive")
@@ -258,8 +293,6 @@ def _fonts_only(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 class LookupLocked(TooManyRequests):
     def __init__(self, until: datetime, current: datetime) -> None:
-        from ..views import local_time
-
         minutes = max(1, math.ceil((until - current).total_seconds() / 60))
         message = _("Too many lookups found nothing. Try again after %(time)s (in %(minutes)s minutes).",
                     time=local_time(until, "%H:%M"), minutes=minutes)  # fmt: skip
