@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from engine import NotFound, ProcessInstance, sweep_timers
 from engine.dossiers.dossiers import Dossier, steps, unit_dossiers, visible_dossier
 from tests.conftest import make_unit, make_user
-from tests.webapp.conftest import basic
+from tests.webapp.conftest import basic, login
 from webapp.extensions import db
 
 KEY = "procedure_xray_declaration"  # 5 working days
@@ -231,6 +232,12 @@ def test_coordination_goes_to_each_department_in_parallel(app: Flask, client: Fl
          coordinationDepartments=["qlkh", "vp"], coordinationRequest="Đề nghị cho ý kiến về văn bằng.")  # fmt: skip
     work(client, iid, "truongphong2", "coordinate", coordinationOpinion="Văn bằng phù hợp.")
     work(client, iid, "truongphong", "coordinate", coordinationOpinion="Không có ý kiến khác.")
+    consolidate = open_task(client, iid, "chuyenvien5", "consolidate")
+    specialist = login(app.test_client(), "chuyenvien5")
+    shown = specialist.get(f"/tasks/{consolidate}").get_data(as_text=True)
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr>.*?</tr>", shown, re.S)]
+    assert "Phòng Quản lý Khoa học Văn bằng phù hợp." in rows  # each department's opinion, beside its name
+    assert "Văn phòng Sở Không có ý kiến khác." in rows
     work(client, iid, "chuyenvien5", "consolidate", appraisalResult="Đủ điều kiện cấp chứng chỉ.")
     work(client, iid, "truongphong3", "review", reviewDecision="approve")
     work(client, iid, "giamdoc", "approve", approvalDecision="approve", resultNumber="05/CC-SKHCN")
