@@ -282,10 +282,11 @@ def visible_dossier(session: Session, code: str, unit_ids: set[int]) -> Dossier:
 
 
 def lookup(session: Session, code: str, phone: str) -> Dossier:
-    """The public lookup: the code and the applicant's phone must both match; either wrong is the same answer."""
+    """The public lookup: the code and the applicant's phone must both match (the phone's digits, however either
+    was written); either wrong is the same answer."""
     code, phone = code.strip()[:80], "".join(ch for ch in phone if ch.isdigit())[:20]
     dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if code and phone else None
-    if dossier is None or dossier.applicant_phone != phone:
+    if dossier is None or "".join(ch for ch in dossier.applicant_phone if ch.isdigit()) != phone:
         raise NotFound("No dossier has this code and phone number; check both as written on the receipt.")
     return dossier
 

@@ -368,3 +368,12 @@ def test_the_tracking_logbook_of_a_period(app: Flask, client: FlaskClient, web_c
     assert [r[1].value for r in list(load_workbook(io.BytesIO(only_second.data)).active.iter_rows())[1:]] == [second]  # type: ignore[union-attr]
     assert leader.get("/dossiers/logbook").status_code == 400
     assert leader.get("/dossiers/logbook?from=2026-12-07").status_code == 400
+
+
+def test_the_phone_matches_by_its_digits_however_it_was_written(app: Flask, client: FlaskClient,
+                                                               web_clock: Now) -> None:  # fmt: skip
+    code = code_of(app, int(receive(client)["id"]))  # the receipt form takes digits only
+    citizen = app.test_client()
+    assert look_up(citizen, code, "0912.345.678").status_code == 200
+    assert look_up(citizen, code, "0912-345-678").status_code == 200
+    assert look_up(citizen, code, "091234567").status_code == 404
