@@ -20,8 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
-from engine import EngineError, NotFound, ProcessInstance, Unit, dossiers, queries, unit_ids_of
-from engine.org import login_guard
+from engine import EngineError, NotFound, ProcessInstance, Unit, dossiers, login_guard, queries, unit_ids_of
 
 from ..auth import login_required
 from ..errors import N_, translated
