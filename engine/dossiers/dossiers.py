@@ -8,7 +8,9 @@ row in step through three built-in jobs:
   applicant and the appointment date (the process's legal time limit on the unit's calendar), and hands the
   process the lists its forms choose from;
 - ``eiso.dossier_status`` with the task header ``status`` (1–10, the national portal's codes): moves the
-  dossier on; 5 counts a supplement request, 9 ends the processing and classifies it, 10 returns the result;
+  dossier on; 5 counts a supplement request, 9 ends the processing, classifies it and numbers its result
+  document (NĐ 30/2020, ``05/GXN-SKHCN``: the procedure's property ``resultDocumentType``, QĐ when it has
+  none; one series per unit, type and year, never given twice nor skipped), 10 returns the result;
 - ``eiso.dossier_apology``: records the apology letter and the new appointment date.
 
 The on-time rule is the national portal's: processing ended (status 9) no later than the appointment date
@@ -34,7 +36,7 @@ from engine.library.procedure_limits import PROCEDURE_PROPERTY
 from engine.org.calendar import WORKING_DAY, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, RoleAssignment, Unit, User
-from engine.org.numbering import next_number
+from engine.org.numbering import document_number, next_number
 from engine.org.people import holds
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import FormDefinition, ProcessInstance, TaskCandidate, TaskRow
@@ -84,6 +86,7 @@ class Dossier(Base):
     supplement_request: Mapped[str] = mapped_column(Text, default="", server_default="")  # the latest one
     refusal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     stop_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    result_number: Mapped[str] = mapped_column(String(60), default="", server_default="")  # Số: 05/GXN-SKHCN
     supplement_requested_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]  # end of processing (NgayKetThucXuLy)
@@ -225,11 +228,15 @@ def set_status(job: JobContext) -> dict[str, Any]:
             dossier.stop_reason = _text(job.data, "stopReason", 4000)
     elif status == FINISHED:
         _finish(session, dossier, instance, now)
+        if dossier.closed_at is None and not dossier.result_number:
+            kind = str(_procedure(job).get("resultDocumentType") or "QĐ")
+            year = now.astimezone(calendar_for(session, instance.unit_id).tz).year
+            dossier.result_number = document_number(session, dossier.unit, kind, year)
     elif status == RETURNED:
         dossier.returned_at = now
     dossier.status = status
     job.record("dossier_status", {"code": dossier.code, "status": status, "timing": dossier.timing})
-    return {"dossierStatus": status}
+    return {"dossierStatus": status, **({"resultNumber": dossier.result_number} if dossier.result_number else {})}
 
 
 def _finish(session: Session, dossier: Dossier, instance: ProcessInstance, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""dossiers: the applicant's address, the documents received, the reasons of a supplement request, refusal or stop
+"""dossiers: the applicant's address, the documents received, the reasons of a supplement request, refusal or stop, the result's number
 
 Revision ID: 0027
 Revises: 0026
@@ -26,10 +26,12 @@ def upgrade():
         batch.add_column(sa.Column("refusal_reason", sa.Text(), server_default="", nullable=False))
         batch.add_column(sa.Column("stop_reason", sa.Text(), server_default="", nullable=False))
         batch.add_column(sa.Column("supplement_requested_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("result_number", sa.String(length=60), server_default="", nullable=False))
 
 
 def downgrade():
     with op.batch_alter_table("dossiers") as batch:
+        batch.drop_column("result_number")
         batch.drop_column("supplement_requested_at")
         batch.drop_column("stop_reason")
         batch.drop_column("refusal_reason")

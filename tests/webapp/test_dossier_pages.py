@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine import Unit
 from engine.dossiers.dossiers import Dossier
 from tests.conftest import make_unit, make_user
-from tests.webapp.conftest import login
+from tests.webapp.conftest import basic, login
 from tests.webapp.test_dossiers import APPLICANT, Now, receive, work
 from webapp.extensions import db
 
@@ -377,3 +377,24 @@ def test_the_phone_matches_by_its_digits_however_it_was_written(app: Flask, clie
     assert look_up(citizen, code, "0912.345.678").status_code == 200
     assert look_up(citizen, code, "0912-345-678").status_code == 200
     assert look_up(citizen, code, "091234567").status_code == 404
+
+
+def test_results_are_numbered_per_type_and_year_at_approval(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    first, second = returned_dossier(client, web_clock), returned_dossier(client, web_clock)
+    with app.app_context():
+        numbers = [db.session.scalar(select(Dossier.result_number).where(Dossier.instance_id == i))
+                   for i in (first, second)]  # fmt: skip
+    assert numbers == ["01/GXN-SKHCN", "02/GXN-SKHCN"]  # NĐ 30/2020: number/type-issuer, leading zero
+    shown = page(as_user(app, "giamdoc"), f"/dossiers/{code_of(app, second)}")
+    assert "Số 02/GXN-SKHCN" in shown
+
+    iid = int(receive(client, key="procedure_radiation_officer_certificate")["id"])
+    work(client, iid, "chuyenvien", "check", checkDecision="accept")
+    work(client, iid, "truongphong3", "assign", specialist="chuyenvien5")
+    work(client, iid, "chuyenvien5", "appraise", appraisalDecision="propose", appraisalResult="Đủ điều kiện.")
+    work(client, iid, "truongphong3", "review", reviewDecision="approve")
+    work(client, iid, "giamdoc", "approve", approvalDecision="approve")
+    task = [t for t in client.get("/api/v1/tasks", headers=basic("chuyenvien")).json["claimable"]  # type: ignore[index]
+            if t["instance_id"] == iid and t["element_id"] == "return_result"]  # fmt: skip
+    form = as_user(app, "chuyenvien").get(f"/tasks/{task[0]['id']}").get_data(as_text=True)
+    assert "01/CC-SKHCN" in form  # its own series: certificates; the desk sees the number it hands over

@@ -181,6 +181,8 @@ def logbook() -> Any:
     rows = []
     for n, d in enumerate(found, start=1):
         notes = [status_name(d.status)] + ([timing_name(d.timing)] if d.timing else [])
+        if d.result_number:
+            notes.append(_("No. %(number)s", number=d.result_number))
         if d.new_appointment_at:
             notes.append(_("New appointment (apology letter)") + " " + local_time(d.new_appointment_at))
         rows.append({"n": n, "code": d.code, "procedure": d.procedure_name, "count": 1, "applicant": d.applicant_name,
