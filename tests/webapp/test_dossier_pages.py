@@ -118,6 +118,10 @@ def test_who_sees_which_dossier(app: Flask, client: FlaskClient, web_clock: Now)
         assert code in page(viewer, "/dossiers"), username
         page(viewer, f"/dossiers/{code}")
         page(viewer, f"/dossiers/{code}/forms/control-slip")
+    with app.app_context():
+        own_id = db.session.scalar(select(Unit.id).where(Unit.short_name == "SKHCN"))
+    assert code in page(as_user(app, "giamdoc"), f"/dossiers?unit={own_id}")
+    assert as_user(app, "lanhdao-eakar").get(f"/dossiers?unit={own_id}").status_code == 404
     for username in ("truongphong2", "chuyenvien3", "chuyenvien6", "lanhdao-eakar"):
         viewer = as_user(app, username)
         assert code not in page(viewer, "/dossiers"), username

@@ -97,7 +97,10 @@ def _filters() -> dossiers.DossierFilter:
     if received_from and received_to and received_to < received_from:
         abort(400, _("The period ends before it starts: “to” must not come before “from”."))
     procedure = request.args.get("procedure", "").strip()[:60] or None
-    return dossiers.DossierFilter(unit_id=whole_number("unit"), status=status, procedure=procedure,
+    unit = whole_number("unit")
+    if unit is not None and unit not in unit_ids_of(sa_session(), g.user):
+        abort(404, _("Unit %(id)s does not exist or you are not one of its members.", id=unit))
+    return dossiers.DossierFilter(unit_id=unit, status=status, procedure=procedure,
                                   received_from=received_from, received_to=received_to,
                                   timing=one_of("timing", TIMINGS))  # fmt: skip
 
