@@ -402,3 +402,19 @@ def test_results_are_numbered_per_type_and_year_at_approval(app: Flask, client: 
             if t["instance_id"] == iid and t["element_id"] == "return_result"]  # fmt: skip
     form = as_user(app, "chuyenvien").get(f"/tasks/{task[0]['id']}").get_data(as_text=True)
     assert "01/CC-SKHCN" in form  # its own series: certificates; the desk sees the number it hands over
+
+
+def test_the_control_slip_as_a_workbook(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    from openpyxl import load_workbook
+
+    code = code_of(app, returned_dossier(client, web_clock))
+    made = as_user(app, "truongphong3").get(f"/dossiers/{code}/forms/control-slip.xlsx")
+    assert made.status_code == 200
+    sheet = load_workbook(io.BytesIO(made.data)).active
+    assert sheet is not None
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:3] == ["Tên cơ quan, bộ phận giải quyết", "Bước", "Thời điểm giao"]
+    appraisal = next(r for r in rows if r[1] == "Thẩm định hồ sơ")
+    assert appraisal[0] == "Phòng Quản lý Công nghệ và Chuyên ngành" and appraisal[4] == "Đỗ Thị Hương"
+    assert appraisal[5] == "Lý Văn Phúc" and appraisal[8] == "Trước hạn"
+    assert as_user(app, "chuyenvien3").get(f"/dossiers/{code}/forms/control-slip.xlsx").status_code == 404

@@ -403,6 +403,9 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("dossiers.form_pdf", "/dossiers/<code>/forms/<kind>.pdf"): {
         "GET": Case("member", "/dossiers/{dossier}/forms/receipt.pdf", refusal=404),
     },
+    ("dossiers.control_slip_xlsx", "/dossiers/<code>/forms/control-slip.xlsx"): {
+        "GET": Case("member", "/dossiers/{dossier}/forms/control-slip.xlsx", refusal=404),
+    },
     ("dossiers.lookup_form", "/lookup"): {"GET": Case("public", "/lookup")},
     ("dossiers.lookup", "/lookup"): {
         "POST": Case("public", "/lookup", form({"code": "{dossier}", "phone": DOSSIER_PHONE})),

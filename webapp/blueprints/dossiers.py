@@ -284,6 +284,22 @@ def form_pdf(code: str, kind: str) -> Any:
                     headers={"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
 
 
+@bp.get("/dossiers/<code>/forms/control-slip.xlsx")
+@login_required
+def control_slip_xlsx(code: str) -> Any:
+    """The process control slip as a workbook: one row per hand-over, as on the printed slip."""
+    found = _dossier(code)
+    columns = [("body", _("Body handling the dossier")), ("step", _("Step")), ("handed_at", _("Handed over")),
+               ("received_at", _("Received")), ("handed_by", _("Handed over by")), ("handler", _("Received by")),
+               ("due_at", _("Deadline")), ("completed_at", _("Done")),
+               ("result", _("Result (early / on time / late)"))]  # fmt: skip
+    rows = [{"body": s.body, "step": s.name, "handed_at": s.handed_at, "received_at": s.received_at,
+             "handed_by": s.handed_by, "handler": s.handler, "due_at": s.due_at, "completed_at": s.completed_at,
+             "result": timing_name(s.timing) if s.timing else (_("In progress") if s.state == "open" else "")}
+            for s in dossiers.steps(sa_session(), found)]  # fmt: skip
+    return export_response(f"phieu-kiem-soat-{found.code}", columns, rows, "xlsx")
+
+
 def _fonts_only(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """What a form's PDF may load: the two font files, nothing else (no file, no address on the network)."""
     for font in FONTS:
