@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         api,
         definitions,
+        dossiers,
         inbox,
         iso,
         jobs_api,
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(processes.bp)
     app.register_blueprint(definitions.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(dossiers.bp)
     app.register_blueprint(objectives.bp)
     app.register_blueprint(reviews.bp)
     app.register_blueprint(assignments.bp)

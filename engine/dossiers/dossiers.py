@@ -8,7 +8,9 @@ row in step through three built-in jobs:
   applicant and the appointment date (the process's legal time limit on the unit's calendar), and hands the
   process the lists its forms choose from;
 - ``eiso.dossier_status`` with the task header ``status`` (1–10, the national portal's codes): moves the
-  dossier on; 5 counts a supplement request, 9 ends the processing and classifies it, 10 returns the result;
+  dossier on; 5 counts a supplement request, 9 ends the processing, classifies it and numbers its result
+  document (NĐ 30/2020, ``05/GXN-SKHCN``: the procedure's property ``resultDocumentType``, QĐ when it has
+  none; one series per unit, type and year, never given twice nor skipped), 10 returns the result;
 - ``eiso.dossier_apology``: records the apology letter and the new appointment date.
 
 The on-time rule is the national portal's: processing ended (status 9) no later than the appointment date
@@ -21,10 +23,11 @@ reports are SQL over ``dossiers`` joined to ``tasks`` by ``instance_id``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, Text, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
@@ -33,9 +36,10 @@ from engine.library.procedure_limits import PROCEDURE_PROPERTY
 from engine.org.calendar import WORKING_DAY, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, RoleAssignment, Unit, User
-from engine.org.numbering import next_number
+from engine.org.numbering import document_number, next_number
+from engine.org.people import holds
 from engine.runtime.handlers import JobContext
-from engine.runtime.models import ProcessInstance, TaskRow
+from engine.runtime.models import FormDefinition, ProcessInstance, TaskCandidate, TaskRow
 
 RECEIVE_JOB = "eiso.dossier_receive"
 STATUS_JOB = "eiso.dossier_status"
@@ -50,6 +54,7 @@ STATUSES = {
 FINISHED = 9
 RETURNED = 10
 CLOSED = frozenset({3, 8, 10})
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 CHANNELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
 
 
@@ -69,6 +74,8 @@ class Dossier(Base):
     procedure_name: Mapped[str] = mapped_column(String(400))
     applicant_name: Mapped[str] = mapped_column(String(200))
     applicant_phone: Mapped[str] = mapped_column(String(20))
+    applicant_address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    documents: Mapped[list[Any] | None] = mapped_column(default=list)  # received, as the start form names them
     channel: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
@@ -76,6 +83,11 @@ class Dossier(Base):
     due_at: Mapped[datetime | None]  # the appointment moved on by the time the clock was stopped
     new_appointment_at: Mapped[datetime | None]  # promised again in the apology letter (Mẫu 04)
     apology_reason: Mapped[str] = mapped_column(Text, default="")
+    supplement_request: Mapped[str] = mapped_column(Text, default="", server_default="")  # the latest one
+    refusal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    stop_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    result_number: Mapped[str] = mapped_column(String(60), default="", server_default="")  # Số: 05/GXN-SKHCN
+    supplement_requested_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]  # end of processing (NgayKetThucXuLy)
     returned_at: Mapped[datetime | None]  # result handed to the applicant (NgayTra)
@@ -116,10 +128,11 @@ def _text(data: Any, key: str, limit: int) -> str:
 
 
 def dossier_code(session: Session, unit: Unit, received: date) -> str:
-    """The next dossier code of the unit on that day: ``<unit code>-<yymmdd>-<sequence of 4 digits>``."""
+    """The next dossier code of the unit on that day: ``<electronic code>-<yymmdd>-<sequence of 4 digits>``, the
+    unit's electronic identification code (e.g. ``000.00.01.H22``) or, until it is entered, its short name."""
     day = received.strftime("%y%m%d")
     number = next_number(session, unit.id, f"dossier:{day}", received.year)
-    return f"{unit.short_name or unit.code.upper()}-{day}-{number:04d}"
+    return f"{unit.electronic_code or unit.short_name or unit.code.upper()}-{day}-{number:04d}"
 
 
 def receive_dossier(job: JobContext) -> dict[str, Any]:
@@ -136,6 +149,7 @@ def receive_dossier(job: JobContext) -> dict[str, Any]:
     dossier = Dossier(
         unit_id=unit.id, instance_id=instance.id, code=code, procedure_code=str(properties[PROCEDURE_PROPERTY]),
         procedure_name=instance.definition.name, applicant_name=name, applicant_phone=phone, channel=channel,
+        applicant_address=_text(data, "applicantAddress", 300), documents=_documents(session, instance, data),
         status=1, received_at=job.now, appointment_at=instance.due_at, due_at=instance.due_at,
     )  # fmt: skip
     session.add(dossier)
@@ -153,6 +167,21 @@ def receive_dossier(job: JobContext) -> dict[str, Any]:
         "otherDepartments": _departments(session, unit.id, lead),
         "apologyAt": apology_at.astimezone(calendar.tz).isoformat() if apology_at else None,
     }  # fmt: skip
+
+
+def _documents(session: Session, instance: ProcessInstance, data: Any) -> list[str]:
+    """The documents ticked on the start form, by the names the form gives them (their values otherwise)."""
+    chosen = data.get("documents") or []
+    if not isinstance(chosen, list):
+        chosen = [chosen]
+    names: dict[str, str] = {}
+    for node in (instance.definition.elements or {}).get("nodes", {}).values():
+        if node.get("type") == "startEvent" and node.get("form_definition_id"):
+            form = session.get(FormDefinition, node["form_definition_id"])
+            for component in (form.schema or {}).get("components", []) if form else []:
+                if component.get("key") == "documents":
+                    names = {str(v.get("value")): str(v.get("label")) for v in component.get("values") or []}
+    return [names.get(str(value), str(value))[:400] for value in chosen[:50]]
 
 
 def _specialists(session: Session, unit_id: int, department_code: str) -> list[dict[str, str]]:
@@ -189,15 +218,25 @@ def set_status(job: JobContext) -> dict[str, Any]:
         dossier.accepted_at = now
     elif status == 5:
         dossier.supplements += 1
+        dossier.supplement_request = _text(job.data, "supplementRequest", 4000)
+        dossier.supplement_requested_at = now
     elif status in (3, 8):
         dossier.closed_at = now
+        if status == 3:
+            dossier.refusal_reason = _text(job.data, "refusalReason", 4000)
+        else:
+            dossier.stop_reason = _text(job.data, "stopReason", 4000)
     elif status == FINISHED:
         _finish(session, dossier, instance, now)
+        if dossier.closed_at is None and not dossier.result_number:
+            kind = str(_procedure(job).get("resultDocumentType") or "QĐ")
+            year = now.astimezone(calendar_for(session, instance.unit_id).tz).year
+            dossier.result_number = document_number(session, dossier.unit, kind, year)
     elif status == RETURNED:
         dossier.returned_at = now
     dossier.status = status
     job.record("dossier_status", {"code": dossier.code, "status": status, "timing": dossier.timing})
-    return {"dossierStatus": status}
+    return {"dossierStatus": status, **({"resultNumber": dossier.result_number} if dossier.result_number else {})}
 
 
 def _finish(session: Session, dossier: Dossier, instance: ProcessInstance, now: datetime) -> None:
@@ -250,17 +289,19 @@ def visible_dossier(session: Session, code: str, unit_ids: set[int]) -> Dossier:
 
 
 def lookup(session: Session, code: str, phone: str) -> Dossier:
-    """The public lookup: the code and the applicant's phone must both match; either wrong is the same answer."""
+    """The public lookup: the code and the applicant's phone must both match (the phone's digits, however either
+    was written); either wrong is the same answer."""
     code, phone = code.strip()[:80], "".join(ch for ch in phone if ch.isdigit())[:20]
     dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if code and phone else None
-    if dossier is None or dossier.applicant_phone != phone:
+    if dossier is None or "".join(ch for ch in dossier.applicant_phone if ch.isdigit()) != phone:
         raise NotFound("No dossier has this code and phone number; check both as written on the receipt.")
     return dossier
 
 
 @dataclass(frozen=True)
 class Step:
-    """One hand-over of the dossier: a step of its process, who had it, when, and how it kept its time."""
+    """One hand-over of the dossier: a step of its process, who handed it on, who had it, when, and how it
+    kept its time (a row of the process control slip)."""
 
     name: str
     body: str  # the department that had the dossier
@@ -270,6 +311,9 @@ class Step:
     due_at: datetime | None
     timing: str | None
     state: str
+    handed_at: datetime | None = None  # when the step before handed the dossier on (the step was created)
+    handed_by: str = ""  # who completed the step before
+    note: str = ""
 
 
 def steps(session: Session, dossier: Dossier) -> list[Step]:
@@ -281,14 +325,118 @@ def steps(session: Session, dossier: Dossier) -> list[Step]:
         .order_by(TaskRow.completed_at.is_(None), TaskRow.completed_at, TaskRow.created_at)
     )
     unit_name = session.scalar(select(Unit.name).where(Unit.id == dossier.unit_id)) or ""
-    out = []
+    starter = session.scalar(select(User.full_name).join(ProcessInstance, ProcessInstance.started_by_id == User.id)
+                             .where(ProcessInstance.id == dossier.instance_id)) or ""  # fmt: skip
+    out: list[Step] = []
     for task, user, department in session.execute(stmt):
         body = department.name if department else (unit_name if user else "")  # leaders belong to the unit
+        before = [s for s in out if s.completed_at is not None and s.completed_at <= task.created_at]
         out.append(Step(name=task.name, body=body,
                         handler=user.full_name if user else "",
                         received_at=task.claimed_at or task.created_at, completed_at=task.completed_at,
-                        due_at=task.due_at, timing=task.timing, state=task.state))  # fmt: skip
+                        due_at=task.due_at, timing=task.timing, state=task.state, handed_at=task.created_at,
+                        handed_by=before[-1].handler if before else starter))  # fmt: skip
     return out
+
+
+# --- who sees which dossier -----------------------------------------------------------------------
+
+WHOLE_UNIT_ROLES = frozenset({"unit_leader", "iso_secretary", "internal_auditor", "admin"})
+"""Roles that see every dossier of their unit, as they see every process instance of it: its leaders, the
+secretary who keeps the registers, its internal auditors, its administrators. A department head sees the
+dossiers their department has had; a specialist those they had, received or may take (the one-stop desk's
+specialists are the candidates of every dossier's first check)."""
+TIMINGS = ("early", "on_time", "late", "open")
+
+
+@dataclass(frozen=True)
+class DossierFilter:
+    unit_id: int | None = None
+    status: int | None = None
+    procedure: str | None = None  # the procedure's code
+    received_from: date | None = None
+    received_to: date | None = None
+    timing: str | None = None  # early | on_time | late | open (processing not finished)
+
+
+def _handled_by(people: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A step of the dossier's process was held, done or offered by these people."""
+    task = and_(TaskRow.instance_id == Dossier.instance_id,
+                or_(TaskRow.assignee_id.in_(select(User.id).where(people)),
+                    TaskRow.completed_by_id.in_(select(User.id).where(people)),
+                    exists().where(TaskCandidate.task_id == TaskRow.id,
+                                   TaskCandidate.user_id.in_(select(User.id).where(people)))))  # fmt: skip
+    started = exists().where(ProcessInstance.id == Dossier.instance_id,
+                             ProcessInstance.started_by_id.in_(select(User.id).where(people)))  # fmt: skip
+    return or_(exists().where(task), started)
+
+
+def visibility(session: Session, viewer: User) -> ColumnElement[bool]:
+    """The dossiers this person may see, as a condition on ``dossiers``; never another unit's."""
+    if not viewer.is_active:
+        return false()
+    rows = session.execute(select(RoleAssignment.unit_id, RoleAssignment.role, RoleAssignment.department_id)
+                           .where(holds(viewer))).all()  # fmt: skip
+    whole = {unit for unit, role, _ in rows if role in WHOLE_UNIT_ROLES}
+    conditions: list[ColumnElement[bool]] = [Dossier.unit_id.in_(whole)] if whole else []
+    members = {unit for unit, _, _ in rows} - whole
+    if members:
+        conditions.append(and_(Dossier.unit_id.in_(members), _handled_by(User.id == viewer.id)))
+    heads = {(unit, department or viewer.department_id) for unit, role, department in rows
+             if role == "department_head" and unit not in whole}  # fmt: skip
+    for unit, department in heads:
+        if department is not None:
+            conditions.append(and_(Dossier.unit_id == unit, _handled_by(User.department_id == department)))
+    return or_(*conditions) if conditions else false()
+
+
+def _where(session: Session, viewer: User, filters: DossierFilter) -> list[ColumnElement[bool]]:
+    where = [visibility(session, viewer)]
+    if filters.unit_id is not None:
+        where.append(Dossier.unit_id == filters.unit_id)
+    if filters.status is not None:
+        where.append(Dossier.status == filters.status)
+    if filters.procedure:
+        where.append(Dossier.procedure_code == filters.procedure)
+    if filters.received_from is not None or filters.received_to is not None:
+        cal = calendar_for(session, filters.unit_id) if filters.unit_id else None
+        tz = cal.tz if cal else LOCAL
+        if filters.received_from is not None:
+            where.append(Dossier.received_at >= datetime.combine(filters.received_from, time(), tz))
+        if filters.received_to is not None:
+            where.append(Dossier.received_at < datetime.combine(filters.received_to + timedelta(days=1), time(), tz))
+    if filters.timing == "open":
+        where.append(Dossier.timing.is_(None))
+    elif filters.timing is not None:
+        where.append(Dossier.timing == filters.timing)
+    return where
+
+
+def find_dossiers(session: Session, viewer: User, filters: DossierFilter, *, limit: int | None = None,
+                  offset: int = 0) -> tuple[list[Dossier], int]:  # fmt: skip
+    """The dossiers the person may see that the filters select, newest first, and how many there are."""
+    where = _where(session, viewer, filters)
+    total = session.scalar(select(func.count()).select_from(Dossier).where(*where)) or 0
+    stmt = select(Dossier).where(*where).order_by(Dossier.received_at.desc(), Dossier.id.desc()).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt)), total
+
+
+def procedures_of(session: Session, unit_ids: set[int]) -> list[tuple[str, str]]:
+    """The procedures the units' dossiers were received under: (code, name), for the list's filter."""
+    stmt = (select(Dossier.procedure_code, func.max(Dossier.procedure_name)).where(Dossier.unit_id.in_(unit_ids))
+            .group_by(Dossier.procedure_code).order_by(Dossier.procedure_code))  # fmt: skip
+    return [(code, name) for code, name in session.execute(stmt)]
+
+
+def dossier_for(session: Session, viewer: User, code: str) -> Dossier:
+    """One dossier the person may see; any other (another unit's, one they had nothing to do with) is not
+    found, as if it did not exist."""
+    found = session.scalar(select(Dossier).where(Dossier.code == code[:80], visibility(session, viewer)))
+    if found is None:
+        raise NotFound("No dossier %(code)s.", code=code[:80])
+    return found
 
 
 def rate(session: Session, code: str, phone: str, rating: int, comment: str, now: datetime) -> Dossier:

@@ -36,6 +36,9 @@ class Limit:
 
 ACCOUNT = Limit("account", failures=5, window=timedelta(minutes=15), lockout=timedelta(minutes=15))
 ADDRESS = Limit("address", failures=20, window=timedelta(minutes=15), lockout=timedelta(minutes=15))
+LOOKUP = Limit("lookup", failures=10, window=timedelta(minutes=15), lockout=timedelta(minutes=15))
+"""The public dossier lookup: wrong code-and-phone pairs from one address, counted like failed log-ins so
+that dossier codes cannot be tried one after another."""
 STALE_AFTER = timedelta(days=1)
 
 
@@ -75,6 +78,21 @@ def record_failure(session: Session, username: str | None, address: str, now: da
     session.commit()
     ends = [u for u in until if u is not None]
     return max(ends) if ends else None
+
+
+def lookup_locked_until(session: Session, address: str, now: datetime) -> datetime | None:
+    """When this address may look dossiers up again, or None while it is not locked."""
+    stmt = select(LoginThrottle.locked_until).where(LoginThrottle.kind == LOOKUP.kind,
+                                                   LoginThrottle.key == address[:KEY_LENGTH],
+                                                   LoginThrottle.locked_until > now)  # fmt: skip
+    return session.scalar(stmt)
+
+
+def record_lookup_failure(session: Session, address: str, now: datetime) -> datetime | None:
+    """Count a lookup that found nothing from this address; return when a lock it caused ends."""
+    until = _count(session, LOOKUP, address[:KEY_LENGTH], now)
+    session.commit()
+    return until
 
 
 def record_success(session: Session, username: str) -> None:

@@ -19,6 +19,7 @@ from engine.org.models import Unit
 DOCUMENT_TYPES = {
     "QĐ": "Quyết định", "KH": "Kế hoạch", "BC": "Báo cáo", "TB": "Thông báo", "CV": "Công văn",
     "TTr": "Tờ trình", "BB": "Biên bản", "CT": "Chỉ thị",
+    "GP": "Giấy phép", "GCN": "Giấy chứng nhận", "GXN": "Giấy xác nhận", "CC": "Chứng chỉ",
 }  # fmt: skip
 """Type abbreviations of NĐ 30/2020 that units number (a letter, ``CV``, carries no type name)."""
 

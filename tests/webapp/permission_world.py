@@ -37,6 +37,7 @@ from engine import (
     tokens,
 )
 from engine.db import Base
+from engine.dossiers.dossiers import Dossier
 from engine.iso.complaints import Complaint
 from engine.iso.documents import DocumentIssue
 from engine.iso.risks import Risk
@@ -355,6 +356,7 @@ def populate(world: World, session: Session, engine: Engine) -> None:
     session.commit()
     _registers(world, session, engine, unit, at)
     _iso_registers(world, session, engine, unit, at)
+    _dossier(world, session, engine, unit, at)
     session.commit()
 
 
@@ -464,3 +466,14 @@ def _iso_registers(world: World, session: Session, engine: Engine, unit: Unit, a
     handled = run_complaint(session, engine, people, at)
     world.ids["complaint"] = session.scalar(select(Complaint.id).where(Complaint.instance_id == handled.id))
 
+
+
+DOSSIER_PHONE = "0912345678"
+
+
+def _dossier(world: World, session: Session, engine: Engine, unit: Unit, at: datetime) -> None:
+    """A dossier of the X-ray declaration received at the demo unit's one-stop desk."""
+    received = engine.start("procedure_xray_declaration", actor=world.user("chuyenvien"), unit_id=unit.id, now=at,
+                            variables={"applicantName": "Phòng khám Hòa Bình", "applicantPhone": DOSSIER_PHONE,
+                                       "documents": ["doc1"]})  # fmt: skip
+    world.ids["dossier"] = session.scalar(select(Dossier.code).where(Dossier.instance_id == received.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import NotFound, sweep_timers
+from engine import NotFound, ProcessInstance, sweep_timers
 from engine.dossiers.dossiers import Dossier, steps, unit_dossiers, visible_dossier
 from tests.conftest import make_unit, make_user
-from tests.webapp.conftest import basic
+from tests.webapp.conftest import basic, login
 from webapp.extensions import db
 
 KEY = "procedure_xray_declaration"  # 5 working days
@@ -231,6 +232,12 @@ def test_coordination_goes_to_each_department_in_parallel(app: Flask, client: Fl
          coordinationDepartments=["qlkh", "vp"], coordinationRequest="Đề nghị cho ý kiến về văn bằng.")  # fmt: skip
     work(client, iid, "truongphong2", "coordinate", coordinationOpinion="Văn bằng phù hợp.")
     work(client, iid, "truongphong", "coordinate", coordinationOpinion="Không có ý kiến khác.")
+    consolidate = open_task(client, iid, "chuyenvien5", "consolidate")
+    specialist = login(app.test_client(), "chuyenvien5")
+    shown = specialist.get(f"/tasks/{consolidate}").get_data(as_text=True)
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr>.*?</tr>", shown, re.S)]
+    assert "Phòng Quản lý Khoa học Văn bằng phù hợp." in rows  # each department's opinion, beside its name
+    assert "Văn phòng Sở Không có ý kiến khác." in rows
     work(client, iid, "chuyenvien5", "consolidate", appraisalResult="Đủ điều kiện cấp chứng chỉ.")
     work(client, iid, "truongphong3", "review", reviewDecision="approve")
     work(client, iid, "giamdoc", "approve", approvalDecision="approve", resultNumber="05/CC-SKHCN")
@@ -259,3 +266,24 @@ def test_codes_run_per_unit_and_day_and_another_unit_sees_nothing(app: Flask, cl
             visible_dossier(db.session, codes[0], {other_id})
         assert [d.code for d in unit_dossiers(db.session, {other_id})] == [codes[2]]
     assert client.get(f"/api/v1/instances/{first}", headers=basic("motcua-eakar")).status_code == 404
+
+
+def test_a_supplement_pause_moves_the_apology_on(app: Flask, client: FlaskClient, web_clock: Now) -> None:
+    """The apology letter is due one working day before the appointment; the pause moves both on."""
+    iid = receive(client)["id"]
+    _accept_and_assign(client, web_clock, iid)
+    work(client, iid, "chuyenvien5", "appraise", appraisalDecision="supplement",
+         supplementRequest="Bổ sung giấy chứng nhận kiểm định thiết bị.")  # fmt: skip
+    web_clock.moment = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # a week later, Monday 09:00: supplied
+    work(client, iid, "chuyenvien", "p_await_supplement", supplied="yes")
+    with app.app_context():
+        sweep_timers(db.session, datetime(2026, 12, 14, 9, 0, tzinfo=UTC))  # after the first apology time
+        db.session.commit()
+    assert not _open(client, iid, "apology")  # the appointment moved on by the week: not late yet
+    with app.app_context():
+        moved = db.session.get(ProcessInstance, iid)
+        assert moved is not None and moved.due_at is not None
+        assert moved.due_at > datetime(2026, 12, 18, tzinfo=UTC)  # the appointment moved on by the week
+        sweep_timers(db.session, moved.due_at - timedelta(hours=1))  # within a working day of the moved date
+        db.session.commit()
+    assert _open(client, iid, "apology")

@@ -33,6 +33,7 @@ from engine import ExternalJob, ProcessDefinition, ProcessInstance, SourceFile, 
 from tests.conftest import POSTGRES_URL, _postgres, _truncate
 from tests.webapp.permission_world import (
     ASSIGN_KEY,
+    DOSSIER_PHONE,
     DRAFT,
     JOB_TYPE,
     MESSAGE_KEY,
@@ -388,6 +389,33 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("complaints.complaint", "/iso/complaints/<int:complaint_id>"): {
         "GET": Case("member", "/iso/complaints/{complaint}", refusal=404),
+    },
+    # --- dossiers: the unit's people who may see each one; another unit's does not exist; the public lookup ----
+    ("dossiers.index", "/dossiers"): {
+        "GET": [Case("signed_in", "/dossiers?status=1&timing=open"),
+                Case("signed_in", "/dossiers?format=xlsx", variant="export")],
+    },
+    ("dossiers.receive", "/dossiers/receive"): {"GET": Case("signed_in", "/dossiers/receive")},
+    ("dossiers.logbook", "/dossiers/logbook"): {
+        "GET": Case("signed_in", "/dossiers/logbook?from=2020-01-01&to=2100-12-31"),
+    },
+    ("dossiers.dossier", "/dossiers/<code>"): {"GET": Case("member", "/dossiers/{dossier}", refusal=404)},
+    ("dossiers.form", "/dossiers/<code>/forms/<kind>"): {
+        "GET": Case("member", "/dossiers/{dossier}/forms/control-slip", refusal=404),
+    },
+    ("dossiers.form_pdf", "/dossiers/<code>/forms/<kind>.pdf"): {
+        "GET": Case("member", "/dossiers/{dossier}/forms/receipt.pdf", refusal=404),
+    },
+    ("dossiers.control_slip_xlsx", "/dossiers/<code>/forms/control-slip.xlsx"): {
+        "GET": Case("member", "/dossiers/{dossier}/forms/control-slip.xlsx", refusal=404),
+    },
+    ("dossiers.lookup_form", "/lookup"): {"GET": Case("public", "/lookup")},
+    ("dossiers.lookup", "/lookup"): {
+        "POST": Case("public", "/lookup", form({"code": "{dossier}", "phone": DOSSIER_PHONE})),
+    },
+    ("dossiers.rate", "/lookup/rating"): {  # the result is not returned yet: refused, nothing written
+        "POST": Case("public", "/lookup/rating", form({"code": "{dossier}", "phone": DOSSIER_PHONE, "rating": "3"}),
+                     ok=409),
     },
     # --- administration ------------------------------------------------------------------------------------------
     ("admin.calendar", "/admin/calendar"): {
