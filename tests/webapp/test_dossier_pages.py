@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -418,3 +419,18 @@ def test_the_control_slip_as_a_workbook(app: Flask, client: FlaskClient, web_clo
     assert appraisal[0] == "Phòng Quản lý Công nghệ và Chuyên ngành" and appraisal[4] == "Đỗ Thị Hương"
     assert appraisal[5] == "Lý Văn Phúc" and appraisal[8] == "Trước hạn"
     assert as_user(app, "chuyenvien3").get(f"/dossiers/{code}/forms/control-slip.xlsx").status_code == 404
+
+
+def test_an_official_form_is_in_vietnamese_for_a_reader_of_english(app: Flask, client: FlaskClient,
+                                                                   web_clock: Now) -> None:  # fmt: skip
+    code = code_of(app, returned_dossier(client, web_clock))
+    desk = as_user(app, "chuyenvien")
+    desk.post("/language/en", data={"next": "/"})
+    assert "Dossiers" in page(desk, "/dossiers")  # the pages are in English for this reader
+    slip = page(desk, f"/dossiers/{code}/forms/control-slip")
+    assert "phiếu kiểm soát quá trình giải quyết hồ sơ" in slip.lower() and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA" in slip
+    flat = " ".join(pdf_text(desk.get(f"/dossiers/{code}/forms/receipt.pdf")).split())
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in flat
+    book = openpyxl.load_workbook(io.BytesIO(desk.get(f"/dossiers/{code}/forms/control-slip.xlsx").data))
+    headings = [cell.value for cell in next(book.active.iter_rows(max_row=1))]
+    assert "Thẩm định hồ sơ" not in headings and any("Bước" in str(h) for h in headings), headings

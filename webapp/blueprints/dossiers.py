@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
@@ -48,6 +49,8 @@ FORMS = {"receipt": N_("Receipt and appointment slip"), "supplement": N_("Reques
 NUMBERS = {"receipt": ("01", "01"), "supplement": ("02", "02"), "refusal": ("03", "03"), "apology": ("04", "04"),
            "stop": ("05", ""), "control-slip": ("06", "05")}
 """Each form's number in TT 03/2025/TT-VPCP and in TT 01/2018/TT-VPCP (which had no stopping notice)."""
+
+OFFICIAL_LANGUAGE = "vi"
 
 
 def forms_of(dossier: dossiers.Dossier) -> list[str]:
@@ -234,6 +237,13 @@ def _form_number(kind: str, received: datetime) -> str:
 
 
 def _render_form(found: dossiers.Dossier, kind: str, *, pdf: bool) -> str:
+    """An official form is a Vietnamese administrative document (NĐ 30/2020): its words are Vietnamese whatever
+    language the person printing it reads eISO in."""
+    with force_locale(OFFICIAL_LANGUAGE):
+        return _render_official_form(found, kind, pdf=pdf)
+
+
+def _render_official_form(found: dossiers.Dossier, kind: str, *, pdf: bool) -> str:
     instance = sa_session().get(ProcessInstance, found.instance_id)
     receiver = instance.started_by.full_name if instance is not None and instance.started_by else ""
     days = ((instance.definition.elements or {}).get("process", {}).get("properties") or {}).get(
@@ -289,6 +299,11 @@ def form_pdf(code: str, kind: str) -> Any:
 def control_slip_xlsx(code: str) -> Any:
     """The process control slip as a workbook: one row per hand-over, as on the printed slip."""
     found = _dossier(code)
+    with force_locale(OFFICIAL_LANGUAGE):  # an official form, in Vietnamese (see _render_form)
+        return _control_slip_workbook(found)
+
+
+def _control_slip_workbook(found: dossiers.Dossier) -> Any:
     columns = [("body", _("Body handling the dossier")), ("step", _("Step")), ("handed_at", _("Handed over")),
                ("received_at", _("Received")), ("handed_by", _("Handed over by")), ("handler", _("Received by")),
                ("due_at", _("Deadline")), ("completed_at", _("Done")),
