@@ -116,8 +116,13 @@ class ComplaintFilter:
 
 
 def _visible(session: Session, viewer: User, unit_id: int | None) -> set[int]:
+    """The viewer's units, or the one asked for; a unit they do not belong to does not exist for them."""
     units = unit_ids_of(session, viewer) if viewer.is_active else set()
-    return units & {unit_id} if unit_id is not None else units
+    if unit_id is None:
+        return units
+    if unit_id not in units:
+        raise NotFound("Unit %(id)s does not exist.", id=unit_id)
+    return {unit_id}
 
 
 def _where(session: Session, viewer: User, filters: ComplaintFilter, now: datetime) -> list[ColumnElement[bool]]:

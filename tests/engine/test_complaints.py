@@ -181,8 +181,8 @@ def test_each_unit_reads_only_its_own_complaints_however_it_filters(
     assert (total, their_total) == (1, 1)
     assert mine[0].unit_id == demo.unit.id and their_rows[0].instance_id == theirs.id
     assert their_rows[0].code == "PA-2026-0001"  # numbered in their own series
-    assert complaints.find_complaints(session, demo.leader, ComplaintFilter(unit_id=other.unit.id), now=later) == (
-        [], 0)
+    with pytest.raises(NotFound):  # another unit, asked for by its id, does not exist for them
+        complaints.find_complaints(session, demo.leader, ComplaintFilter(unit_id=other.unit.id), now=later)
     assert complaints.find_complaints(session, people.nobody, ComplaintFilter(), now=later) == ([], 0)
     assert complaints.summary(session, demo.leader, ComplaintFilter(), now=later).total == 1
     with pytest.raises(NotFound):

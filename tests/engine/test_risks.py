@@ -303,7 +303,8 @@ def test_each_unit_reads_only_its_own_risks_however_it_filters(
     their_rows, their_total = risks.find_risks(session, other.secretary, RiskFilter())
     assert their_total == 2 and {r.instance_id for r in their_rows} == {theirs.id}
     assert [r.code for r in their_rows] == ["RR-2027-001", "RR-2027-002"]  # numbered in their own series
-    assert risks.find_risks(session, demo.secretary, RiskFilter(unit_id=other.unit.id)) == ([], 0)
+    with pytest.raises(NotFound):  # another unit, asked for by its id, does not exist for them
+        risks.find_risks(session, demo.secretary, RiskFilter(unit_id=other.unit.id))
     assert risks.find_risks(session, people.nobody, RiskFilter()) == ([], 0)
     with pytest.raises(NotFound):
         risks.risk_for(session, demo.secretary, their_rows[0].id)

@@ -82,3 +82,23 @@ def test_the_count_follows_the_rows_and_stops_at_the_unit_wall(client: FlaskClie
     counts = {href.split("?")[0]: n for href, n in _registers(client.get("/iso").get_data(as_text=True)).items()}
     assert counts["/iso/corrective-actions"] == "0"
     assert client.get(f"/iso?unit={demo_id}").status_code == 404
+
+
+def test_every_register_of_a_unit_the_reader_is_not_in_is_not_there(client: FlaskClient, app: Flask,
+                                                                     second: tuple[int, int]) -> None:  # fmt: skip
+    """Asked for by the address the demo unit's home page gives it, each register and its exports answer 404 to
+    the other unit's secretary, as a unit they are not in does not exist for them (not an empty register)."""
+    login(client, "thuky")
+    addresses = []
+    for href in _registers(client.get("/iso").get_data(as_text=True)):
+        page = client.get(href)
+        assert page.status_code == 200, href
+        exports = page.get_data(as_text=True).split('class="meta register-exports"', 1)[1].split("</p>", 1)[0]
+        links = [link.replace("&amp;", "&") for link in re.findall(r'href="([^"]+)"', exports)]
+        assert len(links) == 2 and all("unit=" in link for link in links), (href, links)
+        addresses += [href, *links]
+    assert len(addresses) == 3 * len(EVERY_REGISTER)
+    client.post("/logout")
+    login(client, "tk_eakar")
+    for address in addresses:
+        assert client.get(address).status_code == 404, address
