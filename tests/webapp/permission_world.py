@@ -226,6 +226,13 @@ class World:
 
         return str(self._in_app(make))
 
+    def delegated_task(self) -> str:
+        """A draft task held by ``thuky`` and delegated to ``chuyenvien``."""
+        task_id = self.open_task(claimed_by="thuky")
+        self._in_app(lambda session, engine: engine.delegate(task_id, "chuyenvien", actor=self.user("thuky"),
+                                                             now=now()))  # fmt: skip
+        return task_id
+
     def locked_job(self, *, incident: bool = False) -> str:
         """A new job of the demo unit's scoring process, locked by the demo unit's worker ``w-demo``."""
         def make(session: Session, engine: Engine) -> str:

@@ -216,6 +216,8 @@ def people_sheet(**fields: str) -> Callable[[World, dict[str, Any]], Any]:
 
 
 TASK_PAGE = "/tasks/{task}"
+REASSIGN = {"assignee": "thuky", "reason": "Cân đối công việc trong Văn phòng"}
+DELEGATE = {"delegate": "chuyenvien", "note": "Nhờ chị soạn giúp"}
 ALL = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
@@ -255,6 +257,15 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("inbox.unclaim", "/tasks/<task_id>/unclaim"): {
         "POST": Case("member", "/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.bulk_claim", "/tasks/bulk-claim"): {
+        "POST": Case("member", "/tasks/bulk-claim", form({"task_id": ["{task}"]}), refusal=404, make=task()),
+    },
+    ("inbox.reassign", "/tasks/<task_id>/reassign"): {
+        "POST": Case("unit_leader", "/tasks/{task}/reassign", form(REASSIGN), refusal=404, make=task()),
+    },
+    ("inbox.delegate", "/tasks/<task_id>/delegate"): {
+        "POST": Case("member", "/tasks/{task}/delegate", form(DELEGATE), refusal=404, make=task(claimed=True)),
     },
     ("inbox.download", "/files/<file_id>"): {"GET": Case("member", "/files/{file}", refusal=404)},
     # --- starting processes, instances -----------------------------------------------------------------------
@@ -440,6 +451,22 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("api.unclaim", "/api/v1/tasks/<task_id>/unclaim"): {
         "POST": Case("member", "/api/v1/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("api.bulk_claim", "/api/v1/tasks/bulk-claim"): {
+        "POST": Case("member", "/api/v1/tasks/bulk-claim", form({"task_ids": ["{task}"]}), send="json", refusal=404,
+                     make=task()),
+    },
+    ("api.reassign", "/api/v1/tasks/<task_id>/reassign"): {
+        "POST": Case("unit_leader", "/api/v1/tasks/{task}/reassign", form(REASSIGN), send="json", refusal=404,
+                     make=task()),
+    },
+    ("api.delegate", "/api/v1/tasks/<task_id>/delegate"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/delegate", form(DELEGATE), send="json", refusal=404,
+                     make=task(claimed=True)),
+    },
+    ("api.resolve", "/api/v1/tasks/<task_id>/resolve"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/resolve", form({"variables": {"year": 2027}, "note": "Xong"}),
+                     send="json", refusal=404, by="chuyenvien", make=lambda world: {"task": world.delegated_task()}),
     },
     ("api.complete", "/api/v1/tasks/<task_id>/complete"): {
         "POST": Case("member", "/api/v1/tasks/{task}/complete", form({"variables": DRAFT}), send="json", refusal=404,
