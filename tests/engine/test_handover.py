@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.errors import Conflict, EngineError, NotAllowed, TaskNotFound, TaskNotReady
+from engine.org import admin
 from engine.org.models import Notice, RoleAssignment, User
 from engine.runtime import queries
 from engine.runtime.models import HistoryEvent, TaskDraft, TaskRow
@@ -244,3 +245,39 @@ def test_bulk_claim_takes_the_free_tasks_and_reports_the_one_taken_meanwhile(
     assert {t.id for t in queries.my_tasks(session, people.leader)} == {first.id, second.id}
     with pytest.raises(EngineError, match=r"^Select at least one task to claim\.$"):
         eng.claim_many([" "], actor=people.leader, now=clock.now)
+
+
+# --- a leaver in a delegation -------------------------------------------------------------------------------
+
+
+def test_a_delegate_who_leaves_gives_the_task_back_to_its_owner(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    draft = held_draft(session, people, clock)
+    helper = users["chuyenvien"]
+    Engine(session).delegate(draft.id, "chuyenvien", actor=people.member, now=clock.now)
+    admin.deactivate_person(session, helper.id, actor=users["admin"], now=clock.now)
+    session.expire_all()
+    row = session.get(TaskRow, draft.id)
+    assert row is not None
+    assert (row.assignee_id, row.owner_id, row.delegation_state) == (people.member.id, people.member.id, "resolved")
+    assert event(session, draft.id, "task_returned").data["delegation"] == "back_to_owner"
+    assert notices_of(session, people.member)[-1] == ("task_resolved", "A delegated task came back to you: Soạn "
+                                                                       "thảo mục tiêu chất lượng")  # fmt: skip
+    Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)  # she can finish it
+
+
+def test_an_owner_who_leaves_leaves_the_task_with_the_delegate(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    draft = held_draft(session, people, clock)
+    helper = users["chuyenvien"]
+    Engine(session).delegate(draft.id, "chuyenvien", actor=people.member, now=clock.now)
+    admin.deactivate_person(session, people.member.id, actor=users["admin"], now=clock.now)
+    session.expire_all()
+    row = session.get(TaskRow, draft.id)
+    assert row is not None
+    assert (row.assignee_id, row.owner_id, row.delegation_state) == (helper.id, None, None)
+    assert notices_of(session, helper)[-1] == ("task_delegated", "A task delegated to you is now yours: Soạn thảo "
+                                                                 "mục tiêu chất lượng")  # fmt: skip
+    Engine(session).complete(draft.id, actor=helper, now=clock.now, variables=DRAFT)  # no owner to wait for
