@@ -256,6 +256,26 @@ OPENAPI: dict[str, Any] = {
             parameters=TASK_ID,
             requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
                 "variables": {"type": "object"}, "note": {"type": "string", "maxLength": 1000}}}}}})},
+        "/substitutes": {
+            "get": _op("The running and coming substitutions that concern me or that I may arrange",
+                       {"200": _json({"type": "array", "items": _ref("Substitution")}, "Substitutions")}),
+            "post": _op(
+                "Arrange a substitute while someone is on leave (the person, their department head, a unit leader "
+                "or an administrator): the tasks given to the person by name on those days go to the substitute",
+                {"201": _json(_ref("Substitution"), "Arranged")},
+                extra={"400": _json(_ref("Error"), "Bad days or unknown people"),
+                       "403": _json(_ref("Error"), "Not allowed"),
+                       "409": _json(_ref("Error"), "Overlaps a substitution of the same person")},
+                requestBody={"content": {"application/json": {"schema": {"type": "object",
+                    "required": ["unit_id", "person", "substitute", "starts_on", "ends_on"], "properties": {
+                        "unit_id": {"type": "integer"}, "person": {"type": "string"},
+                        "substitute": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
+                        "ends_on": {"type": "string", "format": "date"}, "note": {"type": "string"}}}}}})},
+        "/substitutes/{substitution_id}/cancel": {"post": _op(
+            "Cancel a substitution", {"200": _json(_ref("Substitution"), "Cancelled")},
+            extra={"404": _json(_ref("Error"), "Another unit's, or none"),
+                   "409": _json(_ref("Error"), "Already cancelled")},
+            parameters=[{"name": "substitution_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/tasks/{task_id}/complete": {"post": _op(
             "Complete a task with variables validated by its form", {"200": _json(_ref("Task"), "Completed")},
             extra={"409": _json(_ref("Error"), "Already completed or changed concurrently"),
@@ -407,6 +427,11 @@ OPENAPI: dict[str, Any] = {
                 "owner": {"type": ["string", "null"],
                           "description": "who delegated the task and gets it back (Camunda 7 owner)"},
                 "delegation_state": {"type": ["string", "null"], "enum": ["pending", "resolved", None]}}},
+            "Substitution": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "unit_id": {"type": "integer"}, "person": {"type": "string"},
+                "substitute": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
+                "ends_on": {"type": "string", "format": "date"}, "note": {"type": "string"},
+                "cancelled_at": {"type": ["string", "null"], "format": "date-time"}}},
             "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
                 "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]},
                 "externalForm": {"type": ["string", "null"], "description": "address of a form kept outside eISO "

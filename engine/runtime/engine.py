@@ -295,6 +295,10 @@ class Engine:
             people = [u for u in people if u.id in within]
         return people
 
+    def unit_members(self, unit_id: int) -> list[User]:
+        """The unit's active people, by name (choices of a substitute or a delegate)."""
+        return handover.unit_members(self.session, unit_id)
+
     def delegate_choices(self, row: TaskRow, actor: User) -> list[User]:
         """The colleagues the holder may delegate the task to: the unit's active members but the holder (and
         the owner a delegated task goes back to by resolving)."""

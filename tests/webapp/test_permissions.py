@@ -218,6 +218,13 @@ def people_sheet(**fields: str) -> Callable[[World, dict[str, Any]], Any]:
 TASK_PAGE = "/tasks/{task}"
 REASSIGN = {"assignee": "thuky", "reason": "Cân đối công việc trong Văn phòng"}
 DELEGATE = {"delegate": "chuyenvien", "note": "Nhờ chị soạn giúp"}
+LEAVE = {"unit_id": "{unit}", "person": "thuky", "substitute": "chuyenvien", "starts_on": "{first}",
+         "ends_on": "{first}", "note": "Nghỉ phép"}
+
+
+def leave_days(world: World) -> dict[str, Any]:
+    """A day of leave no substitution has yet."""
+    return {"first": (date(2031, 1, 1) + timedelta(days=next(world.serial))).isoformat()}
 ALL = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
@@ -266,6 +273,14 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("inbox.delegate", "/tasks/<task_id>/delegate"): {
         "POST": Case("member", "/tasks/{task}/delegate", form(DELEGATE), refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.substitutions", "/substitutes"): {"GET": Case("signed_in", "/substitutes")},
+    ("inbox.arrange_substitute", "/substitutes"): {
+        "POST": Case("member", "/substitutes", form(LEAVE), make=leave_days),
+    },
+    ("inbox.cancel_substitute", "/substitutes/<int:substitution_id>/cancel"): {
+        "POST": Case("member", "/substitutes/{substitution}/cancel", refusal=404,
+                     make=with_ids(World.substitution, "substitution")),
     },
     ("inbox.download", "/files/<file_id>"): {"GET": Case("member", "/files/{file}", refusal=404)},
     # --- starting processes, instances -----------------------------------------------------------------------
@@ -467,6 +482,14 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     ("api.resolve", "/api/v1/tasks/<task_id>/resolve"): {
         "POST": Case("member", "/api/v1/tasks/{task}/resolve", form({"variables": {"year": 2027}, "note": "Xong"}),
                      send="json", refusal=404, by="chuyenvien", make=lambda world: {"task": world.delegated_task()}),
+    },
+    ("api.substitutions", "/api/v1/substitutes"): {"GET": Case("signed_in", "/api/v1/substitutes")},
+    ("api.arrange_substitute", "/api/v1/substitutes"): {
+        "POST": Case("member", "/api/v1/substitutes", form(LEAVE), send="json", make=leave_days, ok=201),
+    },
+    ("api.cancel_substitute", "/api/v1/substitutes/<int:substitution_id>/cancel"): {
+        "POST": Case("member", "/api/v1/substitutes/{substitution}/cancel", refusal=404,
+                     make=with_ids(World.substitution, "substitution")),
     },
     ("api.complete", "/api/v1/tasks/<task_id>/complete"): {
         "POST": Case("member", "/api/v1/tasks/{task}/complete", form({"variables": DRAFT}), send="json", refusal=404,

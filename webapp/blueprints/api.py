@@ -15,6 +15,7 @@ from engine import (
     TaskRow,
     expand_upload,
     queries,
+    substitutes,
     unit_ids_of,
     versions,
 )
@@ -27,7 +28,7 @@ from ..idempotency import idempotent
 from ..ids import as_id, id_field
 from ..json_body import json_object
 from ..openapi import OPENAPI
-from .inbox import inbox_options, refusal_status
+from .inbox import inbox_options, leave_days, refusal_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -208,6 +209,42 @@ def resolve(task_id: str) -> Any:
     _visible(task_id)
     row = app_engine().resolve(task_id, variables, note=_text(body, "note"), actor=g.user, now=now())
     return jsonify(_task(row))
+
+
+def _substitution(s: Any) -> dict[str, Any]:
+    return {"id": s.id, "unit_id": s.unit_id, "person": s.person.username, "substitute": s.substitute.username,
+            "starts_on": s.starts_on.isoformat(), "ends_on": s.ends_on.isoformat(), "note": s.note,
+            "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None}  # fmt: skip
+
+
+@bp.get("/substitutes")
+@basic_auth
+def substitutions() -> Any:
+    """The running and coming substitutions that concern the caller or that they may arrange."""
+    found = substitutes.substitutions_for(sa_session(), g.user, substitutes.local_day(now()))
+    return jsonify([_substitution(s) for s in found])
+
+
+@bp.post("/substitutes")
+@basic_auth
+def arrange_substitute() -> Any:
+    """``{"unit_id", "person", "substitute", "starts_on", "ends_on", "note"}``: new tasks of the person go to the
+    substitute on those days."""
+    body = _json_body()
+    starts_on, ends_on = leave_days(body)
+    unit_id = id_field(body.get("unit_id"))
+    if unit_id is None:
+        abort(400, "'unit_id' must be an integer.")
+    made = substitutes.arrange(sa_session(), actor=g.user, unit_id=unit_id, person=_text(body, "person"),
+                               substitute=_text(body, "substitute"), starts_on=starts_on, ends_on=ends_on,
+                               note=_text(body, "note"), now=now())  # fmt: skip
+    return jsonify(_substitution(made)), 201
+
+
+@bp.post("/substitutes/<int:substitution_id>/cancel")
+@basic_auth
+def cancel_substitute(substitution_id: int) -> Any:
+    return jsonify(_substitution(substitutes.cancel(sa_session(), substitution_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/complete")

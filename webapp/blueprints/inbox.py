@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,10 +18,13 @@ from engine import (
     FormInvalid,
     StoredFile,
     TaskRow,
+    Unit,
     Upload,
     feel_for_forms,
     file_reference,
     queries,
+    substitutes,
+    unit_ids_of,
 )
 from forms import Form, parse_input_name, render_form_html, set_in
 
@@ -242,6 +246,65 @@ def delegate(task_id: str) -> Any:
     flash(_("Delegated to %(name)s; it comes back to you when they resolve it.",
             name=done.assignee.full_name if done.assignee else ""), "success")  # fmt: skip
     return redirect(url_for("inbox.index"))
+
+
+def leave_days(form: Any) -> tuple[date, date]:
+    """The first and last day of a leave from ``starts_on`` and ``ends_on`` (YYYY-MM-DD); 400 naming the field."""
+    days = []
+    for name in ("starts_on", "ends_on"):
+        try:
+            days.append(date.fromisoformat(str(form.get(name) or "")))
+        except ValueError:
+            abort(400, _("Give '%(field)s' as a date (YYYY-MM-DD).", field=name))
+    return days[0], days[1]
+
+
+def _render_substitutes(status: int = 200) -> Any:
+    db = sa_session()
+    units = db.query(Unit).filter(Unit.id.in_(unit_ids_of(db, g.user))).order_by(Unit.name).all()
+    members = {u.username: u for unit in units for u in _engine().unit_members(unit.id)}
+    today = substitutes.local_day(now())
+    return render_template("inbox/substitutes.html", units=units, today=today,
+                           members=sorted(members.values(), key=lambda u: u.full_name),
+                           substitutions=substitutes.substitutions_for(db, g.user, today)), status  # fmt: skip
+
+
+@bp.get("/substitutes")
+@login_required
+def substitutions() -> Any:
+    """Substitutes while someone is on leave: those that concern me or that I may arrange, and a form."""
+    return _render_substitutes()
+
+
+@bp.post("/substitutes")
+@login_required
+def arrange_substitute() -> Any:
+    starts_on, ends_on = leave_days(request.form)
+    unit_id = request.form.get("unit_id", type=int)
+    if unit_id is None:
+        abort(400, _("Choose the unit."))
+    try:
+        made = substitutes.arrange(sa_session(), actor=g.user, unit_id=unit_id, person=request.form.get("person", ""),
+                                   substitute=request.form.get("substitute", ""), starts_on=starts_on,
+                                   ends_on=ends_on, note=request.form.get("note", ""), now=now())  # fmt: skip
+    except EngineError as exc:
+        sa_session().rollback()
+        if exc.http_status != 400:
+            raise
+        flash(translated(exc), "error")
+        return _render_substitutes(400)
+    flash(_("%(substitute)s stands in for %(person)s from %(start)s to %(end)s.", substitute=made.substitute.full_name,
+            person=made.person.full_name, start=made.starts_on.strftime("%d/%m/%Y"),
+            end=made.ends_on.strftime("%d/%m/%Y")), "success")  # fmt: skip
+    return redirect(url_for("inbox.substitutions"))
+
+
+@bp.post("/substitutes/<int:substitution_id>/cancel")
+@login_required
+def cancel_substitute(substitution_id: int) -> Any:
+    substitutes.cancel(sa_session(), substitution_id, actor=g.user, now=now())
+    flash(_("The substitution was cancelled."), "success")
+    return redirect(url_for("inbox.substitutions"))
 
 
 @bp.get("/files/<file_id>")
