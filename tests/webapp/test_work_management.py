@@ -4,7 +4,9 @@ its reason, and taking several tasks at once, on the inbox pages and through /ap
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
@@ -142,3 +144,43 @@ def test_bulk_claim_takes_the_free_tasks_and_lists_the_one_taken_meanwhile(clien
     assert status == 409 and body["claimed"] == []
     assert [(r["id"], r["status"]) for r in body["refused"]] == [(taken, 409), ("khong-co", 404)]
     assert api(client, "giamdoc", "POST", "/tasks/bulk-claim", {"task_ids": "x"})[0] == 400
+
+
+def test_a_substitute_on_leave_gets_her_new_tasks_on_the_pages_and_the_api(client: FlaskClient) -> None:
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    login(client, "thuky")
+    page = client.get("/substitutes").get_data(as_text=True)
+    assert "Phân công người thay" in page and 'value="chuyenvien"' in page
+    unit_id = re.search(r'name="unit_id"><option value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    leave = {"unit_id": unit_id, "person": "thuky", "substitute": "chuyenvien", "starts_on": today.isoformat(),
+             "ends_on": (today + timedelta(days=2)).isoformat(), "note": "Nghỉ phép năm"}  # fmt: skip
+    wrong = client.post("/substitutes", data={**leave, "ends_on": (today - timedelta(days=1)).isoformat()})
+    assert wrong.status_code == 400 and "Ngày kết thúc nghỉ trước ngày bắt đầu" in wrong.get_data(as_text=True)
+    assert client.post("/substitutes", data={**leave, "starts_on": "mai"}).status_code == 400
+    assert api(client, "thuky", "GET", "/substitutes")[1] == []  # nothing was arranged by the refusals
+    assert client.post("/substitutes", data=leave).status_code == 302
+    assert client.post("/substitutes", data=leave).status_code == 409  # the same days again
+    client.post("/logout")
+
+    # her new tasks by name go to the substitute: the recording step, given to the draft's author
+    draft = started_draft(client)
+    api(client, "thuky", "POST", f"/tasks/{draft}/complete", {"variables": DRAFT})
+    _, instance = api(client, "thuky", "GET", f"/instances/{task_json(client, draft, 'thuky')['instance_id']}")
+    [review_task] = [t for t in instance["tasks"] if t["state"] == "open"]
+    api(client, "giamdoc", "POST", f"/tasks/{review_task['id']}/complete", {"variables": {"decision": "approve"}})
+    _, instance = api(client, "giamdoc", "GET", f"/instances/{instance['id']}")
+    [record] = [t for t in instance["tasks"] if t["state"] == "open"]
+    assert record["assignee"] == "chuyenvien"
+    created = [e for e in instance["history"] if e["kind"] == "task_created" and e["task_id"] == record["id"]]
+    assert created[0]["data"]["on_behalf_of"] == {"thuky": "chuyenvien"}
+    login(client, "chuyenvien")
+    assert "Bạn nhận công việc thay Lê Thị Mai Anh: Ghi nhận và phổ biến mục tiêu" in client.get("/notices").get_data(
+        as_text=True)
+    assert "thay mặt thuky" in client.get(f"/instances/{instance['id']}").get_data(as_text=True)
+
+    # another unit's person does not cancel it; she does, through the API
+    [arranged] = api(client, "chuyenvien", "GET", "/substitutes")[1]
+    assert api(client, "chuyenvien2", "POST", f"/substitutes/{arranged['id']}/cancel")[0] == 403
+    status, done = api(client, "thuky", "POST", f"/substitutes/{arranged['id']}/cancel")
+    assert status == 200 and done["cancelled_at"]
+    assert api(client, "thuky", "GET", "/substitutes")[1] == []
