@@ -132,15 +132,15 @@ def member_by_name(session: Session, unit_id: int, username: str) -> User | None
     return session.scalar(stmt.limit(1))
 
 
-def offered_to(session: Session, row: TaskRow, user: User) -> bool:
+def offered_to(session: Session, row: TaskRow, person: User) -> bool:
     """Whether the task is offered to the person (named, or by one of the roles they hold in its unit)."""
     roles = set(session.scalars(select(RoleAssignment.role).where(
-        RoleAssignment.user_id == user.id, RoleAssignment.unit_id == row.unit_id)))  # fmt: skip
+        RoleAssignment.user_id == person.id, RoleAssignment.unit_id == row.unit_id)))  # fmt: skip
     if not roles:
         return False
     stmt = select(TaskCandidate.id).where(
         TaskCandidate.task_id == row.id,
-        or_(TaskCandidate.user_id == user.id, TaskCandidate.role.in_(sorted(roles))),
+        or_(TaskCandidate.user_id == person.id, TaskCandidate.role.in_(sorted(roles))),
     )  # fmt: skip
     return session.scalar(stmt.limit(1)) is not None
 
