@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine import Engine
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound
 from engine.org import substitutes
-from engine.org.models import Notice, User
+from engine.org.models import Notice, RoleAssignment, User
 from engine.runtime.models import HistoryEvent, TaskRow
 from tests.conftest import Clock, People
 from tests.engine.test_claims import open_task, start_objectives
@@ -132,3 +132,15 @@ def test_bad_ranges_people_and_overlaps_are_refused_with_nothing_changed(
     assert [s.person.username for s in substitutes.substitutions_for(session, users["chuyenvien"], TODAY)] == ["thuky"]
     assert substitutes.substitutions_for(session, users["chuyenvien2"], TODAY) == []
     assert substitutes.substitutions_for(session, people.outsider_member, TODAY) == []
+
+
+def test_a_substitution_in_another_unit_leaves_this_units_tasks_alone(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """She also works for the other unit and is on leave there: the demo unit's tasks still come to her."""
+    session.add(RoleAssignment(user_id=people.member.id, unit_id=people.other_unit.id, role="specialist"))
+    session.commit()
+    substitutes.arrange(session, actor=people.member, unit_id=people.other_unit.id, person="thuky",
+                        substitute="thuky_bmt", starts_on=TODAY, ends_on=TODAY, now=clock.now)  # fmt: skip
+    assert to_record(session, people, clock).assignee_id == people.member.id
+    assert substitutes.substitute_on(session, people.other_unit.id, people.member.id, TODAY) is not None

@@ -1094,7 +1094,8 @@ def test_the_portal_shows_only_active_published_procedures(world: World) -> None
 POSTGRES_SUBSET = {"inbox.task", "inbox.claim", "inbox.download", "processes.instance", "api.complete", "api.instance",
                    "admin.add_day", "admin.remove_day", "definitions.upload", "jobs_api.complete",
                    "messages_api.publish", "camunda_rest.camunda_processes.instance", "organisation.deactivate",
-                   "organisation_api.import_people", "organisation_api.update_unit"}  # fmt: skip
+                   "organisation_api.import_people", "organisation_api.update_unit", "inbox.reassign", "api.delegate",
+                   "api.bulk_claim", "api.cancel_substitute"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
