@@ -63,7 +63,18 @@ from engine.library import instance_moves, versions
 from engine.library.bench import run_benchmark, run_loop_benchmark
 from engine.library.delegates import REGISTRY_SETTING
 from engine.library.deploy import Deployer, DeploymentResult, SourceFile, expand_upload
-from engine.org import admin, audit, login_guard, login_sessions, notices, numbering, people_import, sso, tokens
+from engine.org import (
+    admin,
+    audit,
+    login_guard,
+    login_sessions,
+    notices,
+    numbering,
+    people_import,
+    sso,
+    substitutes,
+    tokens,
+)
 from engine.org.audit import AuditEntry
 from engine.org.calendar import WorkingCalendar
 from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
@@ -206,7 +217,7 @@ __all__ = [
     "run_import_benchmark", "claim",
     # modules of queries and commands the web layer uses as a whole
     "queries", "versions", "instance_moves", "reviews", "assignments", "audits", "corrective_actions", "notices",
-    "outbox", "idempotency", "iso_calendar",
+    "outbox", "idempotency", "iso_calendar", "substitutes",
     "login_guard", "login_sessions", "numbering", "tokens", "admin", "audit", "people_import", "dossiers",
     # the ISO registers' queries (engine/iso/)
     "risks", "documents", "complaints",

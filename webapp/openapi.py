@@ -244,6 +244,65 @@ OPENAPI: dict[str, Any] = {
                                                parameters=TASK_ID)},
         "/tasks/{task_id}/unclaim": {"post": _op("Hand a task back", {"200": _json(_ref("Task"), "Released")},
                                                  parameters=TASK_ID)},
+        "/tasks/bulk-claim": {"post": _op(
+            "Claim several tasks at once; each is claimed or listed with why not",
+            {"200": _json({"type": "object", "properties": {
+                "claimed": {"type": "array", "items": _ref("Task")},
+                "refused": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "status": {"type": "integer"}, "message": {"type": "string"}}}}}},
+                "Claimed and refused tasks")},
+            extra={"400": _json(_ref("Error"), "No task, more than 100, or not a list of ids"),
+                   "404": _json({"type": "object"}, "None claimed: every task not found (same body as 200)"),
+                   "409": _json({"type": "object"}, "None claimed: taken by others or not offered (same body)")},
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["task_ids"],
+                "properties": {"task_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}}}}})},
+        "/tasks/{task_id}/reassign": {"post": _op(
+            "Give an open task to a member who may work it (unit leader, administrator, or the head of the "
+            "department it concerns); the reason is required", {"200": _json(_ref("Task"), "Reassigned")},
+            extra={"400": _json(_ref("Error"), "No reason, or no such member"),
+                   "403": _json(_ref("Error"), "Not allowed, or the person may not work the task"),
+                   "409": _json(_ref("Error"), "Completed or changed concurrently")},
+            parameters=TASK_ID,
+            requestBody={"content": {"application/json": {"schema": {"type": "object",
+                "required": ["assignee", "reason"], "properties": {
+                    "assignee": {"type": "string", "description": "user name"},
+                    "reason": {"type": "string", "maxLength": 1000}}}}}})},
+        "/tasks/{task_id}/delegate": {"post": _op(
+            "The holder delegates the task to a colleague of the unit (it comes back when resolved)",
+            {"200": _json(_ref("Task"), "Delegated: owner is the holder, assignee the colleague")},
+            extra={"400": _json(_ref("Error"), "No such colleague, or oneself"),
+                   "403": _json(_ref("Error"), "Not the holder")},
+            parameters=TASK_ID,
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "required": ["delegate"],
+                "properties": {"delegate": {"type": "string", "description": "user name"},
+                               "note": {"type": "string", "maxLength": 1000}}}}}})},
+        "/tasks/{task_id}/resolve": {"post": _op(
+            "The delegate gives the task back to its owner; the variables become the owner's draft",
+            {"200": _json(_ref("Task"), "Back with the owner (delegation_state resolved)")},
+            extra={"403": _json(_ref("Error"), "Not the delegate of a pending delegation")},
+            parameters=TASK_ID,
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "variables": {"type": "object"}, "note": {"type": "string", "maxLength": 1000}}}}}})},
+        "/substitutes": {
+            "get": _op("The running and coming substitutions that concern me or that I may arrange",
+                       {"200": _json({"type": "array", "items": _ref("Substitution")}, "Substitutions")}),
+            "post": _op(
+                "Arrange a substitute while someone is on leave (the person, their department head, a unit leader "
+                "or an administrator): the tasks given to the person by name on those days go to the substitute",
+                {"201": _json(_ref("Substitution"), "Arranged")},
+                extra={"400": _json(_ref("Error"), "Bad days or unknown people"),
+                       "403": _json(_ref("Error"), "Not allowed"),
+                       "409": _json(_ref("Error"), "Overlaps a substitution of the same person")},
+                requestBody={"content": {"application/json": {"schema": {"type": "object",
+                    "required": ["unit_id", "person", "substitute", "starts_on", "ends_on"], "properties": {
+                        "unit_id": {"type": "integer"}, "person": {"type": "string"},
+                        "substitute": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
+                        "ends_on": {"type": "string", "format": "date"}, "note": {"type": "string"}}}}}})},
+        "/substitutes/{substitution_id}/cancel": {"post": _op(
+            "Cancel a substitution", {"200": _json(_ref("Substitution"), "Cancelled")},
+            extra={"404": _json(_ref("Error"), "Another unit's, or none"),
+                   "409": _json(_ref("Error"), "Already cancelled")},
+            parameters=[{"name": "substitution_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/tasks/{task_id}/complete": {"post": _op(
             "Complete a task with variables validated by its form", {"200": _json(_ref("Task"), "Completed")},
             extra={"409": _json(_ref("Error"), "Already completed or changed concurrently"),
@@ -392,7 +451,15 @@ OPENAPI: dict[str, Any] = {
                 "priority": {"type": "integer", "minimum": 0, "maximum": 100,
                              "description": "higher first; 50 when the diagram gives none"},
                 "follow_up_at": {"type": ["string", "null"], "format": "date-time",
-                                 "description": "when to look at the task again (the diagram's followUpDate)"}}},
+                                 "description": "when to look at the task again (the diagram's followUpDate)"},
+                "owner": {"type": ["string", "null"],
+                          "description": "who delegated the task and gets it back (Camunda 7 owner)"},
+                "delegation_state": {"type": ["string", "null"], "enum": ["pending", "resolved", None]}}},
+            "Substitution": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "unit_id": {"type": "integer"}, "person": {"type": "string"},
+                "substitute": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
+                "ends_on": {"type": "string", "format": "date"}, "note": {"type": "string"},
+                "cancelled_at": {"type": ["string", "null"], "format": "date-time"}}},
             "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
                 "form": {"type": ["object", "null"]}, "data": {"type": ["object", "null"]},
                 "externalForm": {"type": ["string", "null"], "description": "address of a form kept outside eISO "

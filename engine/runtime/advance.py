@@ -32,6 +32,7 @@ from engine.org.calendar import WorkingCalendar, classify
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
+from engine.org.substitutes import local_day, substitute_on
 from engine.runtime import calls, signals
 from engine.runtime.command import Command, Recorder, Step
 from engine.runtime.compensation import compensate
@@ -535,6 +536,29 @@ class _TaskRows:
     def _member(self, username: Any) -> User | None:
         return member_in(self.session, self.step.instance.unit_id, str(username))
 
+    def _substitute(self, user: User | None, unit_id: int, on_leave: dict[str, str]) -> User | None:
+        """The person, or their substitute when they are on leave today (``engine.org.substitutes``)."""
+        if user is None:
+            return None
+        standing_in = substitute_on(self.session, unit_id, user.id, local_day(self.step.recorder.now))
+        if standing_in is None:
+            return user
+        on_leave[user.username] = standing_in.username
+        return standing_in
+
+    def _tell_substitutes(self, row: TaskRow, on_leave: dict[str, str]) -> None:
+        people = {u.username: u for u in self.session.scalars(
+            select(User).where(User.username.in_([*on_leave, *on_leave.values()])))}  # fmt: skip
+        for absent, standing_in in on_leave.items():
+            notify(self.session, [people[standing_in]], unit_id=row.unit_id, instance_id=row.instance_id,
+                   kind="substitute_task", link=f"/tasks/{row.id}", now=self.step.recorder.now,
+                   title=Phrase("A task came to you on behalf of %(who)s: %(task)s", who=people[absent].full_name,
+                                task=row.name))  # fmt: skip
+            notify(self.session, [people[absent]], unit_id=row.unit_id, instance_id=row.instance_id,
+                   kind="substitute_task", link=f"/tasks/{row.id}", now=self.step.recorder.now, email=False,
+                   title=Phrase("A new task of yours went to your substitute %(who)s: %(task)s",
+                                who=people[standing_in].full_name, task=row.name))  # fmt: skip
+
     def create(self) -> TaskRow:
         task, instance, recorder = self.task, self.step.instance, self.step.recorder
         node = node_of(instance, element_of(task.task_spec))
@@ -551,6 +575,9 @@ class _TaskRows:
         named = [(str(u), self._member(u)) for u in _resolve_list(node.get("candidate_users", []), data)]
         assignee = _resolve_list([node["assignee"]], data) if node.get("assignee") else []
         holder = self._member(assignee[0]) if assignee else None
+        on_leave: dict[str, str] = {}  # a person on leave -> the substitute their new task goes to
+        holder = self._substitute(holder, instance.unit_id, on_leave)
+        named = [(name, self._substitute(user, instance.unit_id, on_leave)) for name, user in named]
         missing = [name for name, user in named if user is None]
         if assignee and holder is None:
             missing.append(str(assignee[0]))
@@ -579,7 +606,10 @@ class _TaskRows:
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
                      data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
                            "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,
-                           "follow_up_at": row.follow_up_at.isoformat() if row.follow_up_at else None})  # fmt: skip
+                           "follow_up_at": row.follow_up_at.isoformat() if row.follow_up_at else None,
+                           **({"on_behalf_of": on_leave} if on_leave else {})})  # fmt: skip
+        if on_leave:
+            self._tell_substitutes(row, on_leave)
         if missing or not reached:
             self._report_unreached(row, missing, fell_to_admins=not reached)
         return row

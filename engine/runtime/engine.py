@@ -29,14 +29,16 @@ from engine.errors import (
     FormInvalid,
     NotAllowed,
     NotFound,
+    Phrase,
     TaskNotFound,
     TaskNotReady,
 )
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.calendar_days import calendar_for
 from engine.org.models import Unit, User
+from engine.org.notices import notify
 from engine.org.people import is_member, roles_in_unit
-from engine.runtime import queries, rounds
+from engine.runtime import handover, queries, rounds
 from engine.runtime.advance import Advancer, context_variables, name_of, node_of
 from engine.runtime.command import Command, WorkflowCache
 from engine.runtime.events import run_task
@@ -259,16 +261,176 @@ class Engine:
             self._require_open(row)
             if row.assignee_id != actor.id or not self.may_work(row, actor):
                 raise NotAllowed("Only the person holding a task can hand it back.")
+            if row.delegation_state == handover.PENDING:
+                raise NotAllowed("A task delegated to you goes back to its owner by resolving it, "
+                                 "not by handing it back.")  # fmt: skip
             row.assignee_id = None
             row.claimed_at = None
             self._task_event(row, actor, now, "task_unclaimed")
         return row
 
-    def _task_event(self, row: TaskRow, actor: User, now: datetime, kind: str) -> None:
+    def _task_event(self, row: TaskRow, actor: User, now: datetime, kind: str,
+                    data: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.session.add(
             HistoryEvent(instance_id=row.instance_id, at=now, actor_id=actor.id, kind=kind,
-                         element_id=row.element_id, element_name=row.name, task_id=row.id, data={})
+                         element_id=row.element_id, element_name=row.name, task_id=row.id, data=data or {})
         )  # fmt: skip
+
+    # --- who works a task: reassign, delegate, resolve, claim several (``engine.runtime.handover``) ----------
+
+    def may_reassign(self, row: TaskRow, actor: User) -> bool:
+        """A unit leader or administrator of the task's unit, or the head of the department it concerns."""
+        return row.state == "open" and handover.reassign_scope(self.session, actor, row) is not None
+
+    def reassign_choices(self, row: TaskRow, actor: User) -> list[User]:
+        """The people the actor may give the task to: active members it is offered to (within the head's
+        department for a department head)."""
+        scope = handover.reassign_scope(self.session, actor, row)
+        if scope is None or row.state != "open":
+            return []
+        people = [u for u in handover.unit_members(self.session, row.unit_id)
+                  if handover.offered_to(self.session, row, u)]  # fmt: skip
+        if scope:
+            within = handover.in_departments(self.session, [u.id for u in people], row.unit_id, scope)
+            people = [u for u in people if u.id in within]
+        return people
+
+    def unit_members(self, unit_id: int) -> list[User]:
+        """The unit's active people, by name (choices of a substitute or a delegate)."""
+        return handover.unit_members(self.session, unit_id)
+
+    def delegate_choices(self, row: TaskRow, actor: User) -> list[User]:
+        """The colleagues the holder may delegate the task to: the unit's active members but the holder (and
+        the owner a delegated task goes back to by resolving)."""
+        if row.state != "open" or row.assignee_id != actor.id or not self.may_work(row, actor):
+            return []
+        return [u for u in handover.unit_members(self.session, row.unit_id) if u.id not in (actor.id, row.owner_id)]
+
+    def reassign(self, task_id: str, assignee: str, *, reason: str, actor: User, now: datetime) -> TaskRow:
+        """Give an open task to a member who may work it; the reason is kept and told. Another unit's task is
+        TaskNotFound, a completed one TaskNotReady (409), anyone but a leader, administrator or the head of
+        the department it concerns NotAllowed; nothing changes on a refusal."""
+        why = handover.required_reason(reason)
+        with self.command(now=now, actor=actor):
+            row = self.visible_task(task_id, actor)
+            self._require_open(row)
+            scope = handover.reassign_scope(self.session, actor, row)
+            if scope is None:
+                raise NotAllowed("Only a unit leader, an administrator or the head of the department the task "
+                                 "concerns may reassign it.")  # fmt: skip
+            target = handover.member_by_name(self.session, row.unit_id, assignee or "")
+            if target is None:
+                raise EngineError("No active member of this unit has the user name '%(name)s'.",
+                                  name=(assignee or "").strip()[:100])  # fmt: skip
+            if not handover.offered_to(self.session, row, target):
+                raise NotAllowed("%(who)s may not work this task: they neither hold one of its roles nor are named "
+                                 "for it.", who=target.full_name)  # fmt: skip
+            if scope and not handover.in_departments(self.session, [target.id], row.unit_id, scope):
+                raise NotAllowed("A department head gives tasks only to the people of their department.")
+            if row.assignee_id == target.id and row.delegation_state != handover.PENDING:
+                raise Conflict("%(who)s already holds this task; nothing was changed.", who=target.full_name)
+            before, owner = row.assignee, row.owner if row.delegation_state == handover.PENDING else None
+            held = TaskRow.assignee_id.is_(None) if row.assignee_id is None else TaskRow.assignee_id == row.assignee_id
+            if not claim(self.session, TaskRow, task_id, held, TaskRow.state == "open", assignee_id=target.id,
+                         claimed_at=now, owner_id=None, delegation_state=None):  # fmt: skip
+                raise Conflict("The task changed a moment ago; nothing was changed. Open it again to see who holds it.")
+            self._task_event(row, actor, now, "task_reassigned", {
+                "from": before.username if before else None, "to": target.username, "reason": why})  # fmt: skip
+            link = f"/tasks/{row.id}"
+            title, body = handover.reassign_notice(row, actor, why)
+            notify(self.session, [target], unit_id=row.unit_id, instance_id=row.instance_id, kind="task_reassigned",
+                   title=title, body=body, link=link, now=now)  # fmt: skip
+            told = [u for u in (before, owner) if u is not None and u.id not in (target.id, actor.id)]
+            if told:
+                notify(self.session, told, unit_id=row.unit_id, instance_id=row.instance_id, kind="task_reassigned",
+                       title=Phrase("A task of yours was given to %(who)s: %(task)s", who=target.full_name,
+                                    task=row.name),
+                       body=body, link=link, now=now)  # fmt: skip
+        self.session.refresh(row)
+        return row
+
+    def delegate(self, task_id: str, delegate: str, *, note: str = "", actor: User, now: datetime) -> TaskRow:
+        """The holder hands the task to a colleague of the unit; it stays theirs (``owner``) and comes back
+        when the colleague resolves it."""
+        text = handover.optional_note(note)
+        with self.command(now=now, actor=actor):
+            row = self.visible_task(task_id, actor)
+            self._require_open(row)
+            if row.assignee_id != actor.id or not self.may_work(row, actor):
+                raise NotAllowed("Only the person holding a task can delegate it.")
+            target = handover.member_by_name(self.session, row.unit_id, delegate or "")
+            if target is None:
+                raise EngineError("No active member of this unit has the user name '%(name)s'.",
+                                  name=(delegate or "").strip()[:100])  # fmt: skip
+            if target.id == actor.id:
+                raise EngineError("You already hold this task: choose a colleague to delegate it to.")
+            owner_id = row.owner_id if row.delegation_state == handover.PENDING and row.owner_id else actor.id
+            if target.id == owner_id:
+                raise EngineError("%(who)s owns this task: resolve it to give it back.", who=target.full_name)
+            if not claim(self.session, TaskRow, task_id, TaskRow.assignee_id == actor.id, TaskRow.state == "open",
+                         assignee_id=target.id, claimed_at=now, owner_id=owner_id,
+                         delegation_state=handover.PENDING):  # fmt: skip
+                raise Conflict("The task changed a moment ago; nothing was changed. Open it again to see who holds it.")
+            owner = self.session.get(User, owner_id)
+            self._task_event(row, actor, now, "task_delegated", {
+                "owner": owner.username if owner else None, "delegate": target.username, "note": text})  # fmt: skip
+            body: list[Phrase | str] = [Phrase("Delegated by %(who)s; resolve it to give it back.",
+                                               who=actor.full_name)]  # fmt: skip
+            if text:
+                body.append(Phrase("Note: %(note)s", note=text))
+            notify(self.session, [target], unit_id=row.unit_id, instance_id=row.instance_id, kind="task_delegated",
+                   title=Phrase("A task was delegated to you: %(task)s", task=row.name), body=body,
+                   link=f"/tasks/{row.id}", now=now)  # fmt: skip
+        self.session.refresh(row)
+        return row
+
+    def resolve(self, task_id: str, values: Mapping[str, Any] | None = None, *, note: str = "", actor: User,
+                now: datetime) -> TaskRow:  # fmt: skip
+        """The delegate gives the task back to its owner; what they entered becomes the owner's draft."""
+        check_variables(values)
+        text = handover.optional_note(note)
+        with self.command(now=now, actor=actor):
+            row = self.visible_task(task_id, actor)
+            self._require_open(row)
+            if row.delegation_state != handover.PENDING or row.assignee_id != actor.id \
+                    or not self.may_work(row, actor) or row.owner_id is None:  # fmt: skip
+                raise NotAllowed("Only the person a task was delegated to can resolve it.")
+            owner_id = row.owner_id
+            if not claim(self.session, TaskRow, task_id, TaskRow.assignee_id == actor.id, TaskRow.state == "open",
+                         TaskRow.delegation_state == handover.PENDING, assignee_id=owner_id, claimed_at=now,
+                         delegation_state=handover.RESOLVED):  # fmt: skip
+                raise Conflict("The task changed a moment ago; nothing was changed. Open it again to see who holds it.")
+            owner = self.session.get(User, owner_id)
+            assert owner is not None
+            entered = dict(values or {})
+            self.session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id,
+                                                         TaskDraft.user_id.in_([actor.id, owner_id])))  # fmt: skip
+            if entered:
+                self.session.add(TaskDraft(task_id=row.id, user_id=owner_id, values=entered, saved_at=now))
+            self._task_event(row, actor, now, "task_resolved", {
+                "owner": owner.username, "delegate": actor.username, "note": text})  # fmt: skip
+            body: list[Phrase | str] = [Phrase("%(who)s resolved it; what they entered is your draft. Complete it.",
+                                               who=actor.full_name)]  # fmt: skip
+            if text:
+                body.append(Phrase("Note: %(note)s", note=text))
+            notify(self.session, [owner], unit_id=row.unit_id, instance_id=row.instance_id, kind="task_resolved",
+                   title=Phrase("A delegated task came back to you: %(task)s", task=row.name), body=body,
+                   link=f"/tasks/{row.id}", now=now)  # fmt: skip
+        self.session.refresh(row)
+        return row
+
+    def claim_many(self, task_ids: list[str], *, actor: User, now: datetime) -> list[handover.ClaimOutcome]:
+        """Claim several tasks, each in its own command: one that cannot be claimed (taken meanwhile, not
+        offered to the actor, another unit's: not found) is reported with its reason, the others are claimed."""
+        outcomes = []
+        for task_id in handover.bulk_ids(task_ids):
+            try:
+                self.visible_task(task_id, actor)
+                outcomes.append(handover.ClaimOutcome(task_id, self.claim(task_id, actor=actor, now=now), None))
+            except EngineError as refusal:
+                self.session.rollback()
+                outcomes.append(handover.ClaimOutcome(task_id, None, refusal))
+        return outcomes
 
     def task_data(self, row: TaskRow) -> dict[str, Any]:
         """The data a task's form starts from (deserializes this one instance): the task's data without the
@@ -387,6 +549,10 @@ class Engine:
             self._require_open(row)
             if not self.may_work(row, actor):
                 raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
+            if row.delegation_state == handover.PENDING:
+                owner = row.owner.full_name if row.owner else "?"
+                raise NotAllowed("This task was delegated to you by %(owner)s: resolve it to give it back; "
+                                 "%(owner)s completes it.", owner=owner)  # fmt: skip
             task = step.workflow.get_task_from_id(uuid.UUID(task_id))
             if not task.has_state(TaskState.READY):
                 raise TaskNotReady(task_id, "The process is not waiting for this task any more.")

@@ -187,6 +187,7 @@ class TaskRow(Base):
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
         Index("ix_tasks_unit_state", "unit_id", "state"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
+        Index("ix_tasks_owner_state", "owner_id", "state"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -210,8 +211,13 @@ class TaskRow(Base):
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Delegation as in Camunda 7: the holder (owner) hands the task to a delegate (assignee) while it is
+    # ``pending``; the delegate resolves it, it comes back to the owner (``resolved``), who completes it.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", name="fk_tasks_owner_id_users"))
+    delegation_state: Mapped[str | None] = mapped_column(String(10))  # pending | resolved
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
     form: Mapped[FormDefinition | None] = relationship()
 

@@ -77,6 +77,13 @@ def my_tasks(session: Session, user: User, options: InboxOptions = InboxOptions(
     return list(session.scalars(_open_tasks(options).where(TaskRow.assignee_id == user.id, _in_members_unit(user))))
 
 
+def delegated_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
+    """The open tasks the person delegated and that have not come back yet (they still own them)."""
+    stmt = _open_tasks(options).where(TaskRow.owner_id == user.id, TaskRow.delegation_state == "pending",
+                                      _in_members_unit(user))  # fmt: skip
+    return list(session.scalars(stmt))
+
+
 def claimable_tasks(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskRow]:
     stmt = _open_tasks(options).where(TaskRow.assignee_id.is_(None), _candidate_clause(user))
     return list(session.scalars(stmt))
@@ -216,7 +223,8 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     )
     task = aliased(TaskRow)
     worked = exists().where(task.instance_id == ProcessInstance.id,
-                            or_(task.assignee_id.in_(people), task.completed_by_id.in_(people)))  # fmt: skip
+                            or_(task.assignee_id.in_(people), task.owner_id.in_(people),
+                                task.completed_by_id.in_(people)))  # fmt: skip
     offered_task = aliased(TaskRow)
     offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
                              _candidate_clause(user, offered_task))  # fmt: skip

@@ -41,6 +41,7 @@ from engine.dossiers.dossiers import Dossier
 from engine.iso.complaints import Complaint
 from engine.iso.documents import DocumentIssue
 from engine.iso.risks import Risk
+from engine.org import substitutes
 from engine.org.calendar_days import set_calendar_day
 from engine.org.demo import load_demo
 from engine.org.login_sessions import open_session
@@ -226,6 +227,20 @@ class World:
             return task_id
 
         return str(self._in_app(make))
+
+    def delegated_task(self) -> str:
+        """A draft task held by ``thuky`` and delegated to ``chuyenvien``."""
+        task_id = self.open_task(claimed_by="thuky")
+        self._in_app(lambda session, engine: engine.delegate(task_id, "chuyenvien", actor=self.user("thuky"),
+                                                             now=now()))  # fmt: skip
+        return task_id
+
+    def substitution(self) -> int:
+        """A substitution of ``thuky`` by ``chuyenvien`` on a day of its own, arranged by ``thuky``."""
+        day = date(2032, 1, 1) + timedelta(days=next(self.serial))
+        return int(self._in_app(lambda session, engine: substitutes.arrange(
+            session, actor=self.user("thuky"), unit_id=self.ids["unit"], person="thuky", substitute="chuyenvien",
+            starts_on=day, ends_on=day, now=now()).id))
 
     def locked_job(self, *, incident: bool = False) -> str:
         """A new job of the demo unit's scoring process, locked by the demo unit's worker ``w-demo``."""

@@ -217,6 +217,15 @@ def people_sheet(**fields: str) -> Callable[[World, dict[str, Any]], Any]:
 
 
 TASK_PAGE = "/tasks/{task}"
+REASSIGN = {"assignee": "thuky", "reason": "Cân đối công việc trong Văn phòng"}
+DELEGATE = {"delegate": "chuyenvien", "note": "Nhờ chị soạn giúp"}
+LEAVE = {"unit_id": "{unit}", "person": "thuky", "substitute": "chuyenvien", "starts_on": "{first}",
+         "ends_on": "{first}", "note": "Nghỉ phép"}
+
+
+def leave_days(world: World) -> dict[str, Any]:
+    """A day of leave no substitution has yet."""
+    return {"first": (date(2031, 1, 1) + timedelta(days=next(world.serial))).isoformat()}
 ALL = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
@@ -256,6 +265,23 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("inbox.unclaim", "/tasks/<task_id>/unclaim"): {
         "POST": Case("member", "/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.bulk_claim", "/tasks/bulk-claim"): {
+        "POST": Case("member", "/tasks/bulk-claim", form({"task_id": ["{task}"]}), refusal=404, make=task()),
+    },
+    ("inbox.reassign", "/tasks/<task_id>/reassign"): {
+        "POST": Case("unit_leader", "/tasks/{task}/reassign", form(REASSIGN), refusal=404, make=task()),
+    },
+    ("inbox.delegate", "/tasks/<task_id>/delegate"): {
+        "POST": Case("member", "/tasks/{task}/delegate", form(DELEGATE), refusal=404, make=task(claimed=True)),
+    },
+    ("inbox.substitutions", "/substitutes"): {"GET": Case("signed_in", "/substitutes")},
+    ("inbox.arrange_substitute", "/substitutes"): {
+        "POST": Case("member", "/substitutes", form(LEAVE), make=leave_days),
+    },
+    ("inbox.cancel_substitute", "/substitutes/<int:substitution_id>/cancel"): {
+        "POST": Case("member", "/substitutes/{substitution}/cancel", refusal=404,
+                     make=with_ids(World.substitution, "substitution")),
     },
     ("inbox.download", "/files/<file_id>"): {"GET": Case("member", "/files/{file}", refusal=404)},
     # --- starting processes, instances -----------------------------------------------------------------------
@@ -481,6 +507,30 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
     },
     ("api.unclaim", "/api/v1/tasks/<task_id>/unclaim"): {
         "POST": Case("member", "/api/v1/tasks/{task}/unclaim", refusal=404, make=task(claimed=True)),
+    },
+    ("api.bulk_claim", "/api/v1/tasks/bulk-claim"): {
+        "POST": Case("member", "/api/v1/tasks/bulk-claim", form({"task_ids": ["{task}"]}), send="json", refusal=404,
+                     make=task()),
+    },
+    ("api.reassign", "/api/v1/tasks/<task_id>/reassign"): {
+        "POST": Case("unit_leader", "/api/v1/tasks/{task}/reassign", form(REASSIGN), send="json", refusal=404,
+                     make=task()),
+    },
+    ("api.delegate", "/api/v1/tasks/<task_id>/delegate"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/delegate", form(DELEGATE), send="json", refusal=404,
+                     make=task(claimed=True)),
+    },
+    ("api.resolve", "/api/v1/tasks/<task_id>/resolve"): {
+        "POST": Case("member", "/api/v1/tasks/{task}/resolve", form({"variables": {"year": 2027}, "note": "Xong"}),
+                     send="json", refusal=404, by="chuyenvien", make=lambda world: {"task": world.delegated_task()}),
+    },
+    ("api.substitutions", "/api/v1/substitutes"): {"GET": Case("signed_in", "/api/v1/substitutes")},
+    ("api.arrange_substitute", "/api/v1/substitutes"): {
+        "POST": Case("member", "/api/v1/substitutes", form(LEAVE), send="json", make=leave_days, ok=201),
+    },
+    ("api.cancel_substitute", "/api/v1/substitutes/<int:substitution_id>/cancel"): {
+        "POST": Case("member", "/api/v1/substitutes/{substitution}/cancel", refusal=404,
+                     make=with_ids(World.substitution, "substitution")),
     },
     ("api.complete", "/api/v1/tasks/<task_id>/complete"): {
         "POST": Case("member", "/api/v1/tasks/{task}/complete", form({"variables": DRAFT}), send="json", refusal=404,
@@ -1085,7 +1135,8 @@ def test_the_portal_shows_only_active_published_procedures(world: World) -> None
 POSTGRES_SUBSET = {"inbox.task", "inbox.claim", "inbox.download", "processes.instance", "api.complete", "api.instance",
                    "admin.add_day", "admin.remove_day", "definitions.upload", "jobs_api.complete",
                    "messages_api.publish", "camunda_rest.camunda_processes.instance", "organisation.deactivate",
-                   "organisation_api.import_people", "organisation_api.update_unit"}  # fmt: skip
+                   "organisation_api.import_people", "organisation_api.update_unit", "inbox.reassign", "api.delegate",
+                   "api.bulk_claim", "api.cancel_substitute"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

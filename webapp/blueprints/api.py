@@ -15,19 +15,20 @@ from engine import (
     TaskRow,
     expand_upload,
     queries,
+    substitutes,
     unit_ids_of,
     versions,
 )
 
 from ..api_auth import api_auth
-from ..errors import problem_dicts
+from ..errors import problem_dicts, translated
 from ..extensions import deployer, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
 from ..ids import as_id, id_field
 from ..json_body import json_object
 from ..openapi import OPENAPI
-from .inbox import inbox_options
+from .inbox import inbox_options, leave_days, refusal_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -54,6 +55,7 @@ def _task(t: TaskRow) -> dict[str, Any]:
         "due_at": t.due_at.isoformat() if t.due_at else None, "form_key": t.form.form_key if t.form else None,
         "timing": t.timing, "priority": t.priority,
         "follow_up_at": t.follow_up_at.isoformat() if t.follow_up_at else None,
+        "owner": t.owner.username if t.owner else None, "delegation_state": t.delegation_state,
     }  # fmt: skip
 
 
@@ -150,6 +152,99 @@ def claim(task_id: str) -> Any:
 def unclaim(task_id: str) -> Any:
     _visible(task_id)
     return jsonify(_task(app_engine().unclaim(task_id, actor=g.user, now=now())))
+
+
+@bp.post("/tasks/bulk-claim")
+@basic_auth
+def bulk_claim() -> Any:
+    """Claim several tasks: ``{"task_ids": [...]}``; each is claimed or listed with why not."""
+    ids = _json_body().get("task_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        abort(400, "'task_ids' must be a list of task ids (text).")
+    outcomes = app_engine().claim_many(ids, actor=g.user, now=now())
+    claimed = [_task(o.task) for o in outcomes if o.task is not None]
+    return jsonify({
+        "claimed": claimed,
+        "refused": [{"id": o.task_id, "status": o.refusal.http_status, "message": translated(o.refusal)}
+                    for o in outcomes if o.refusal is not None],
+    }), 200 if claimed else refusal_status(outcomes)  # fmt: skip
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        abort(400, f"'{name}' must be text.")
+    return value
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@basic_auth
+def reassign(task_id: str) -> Any:
+    """A leader, administrator or the head of the department concerned gives the task to someone else."""
+    body = _json_body()
+    _visible(task_id)
+    row = app_engine().reassign(task_id, _text(body, "assignee"), reason=_text(body, "reason"), actor=g.user,
+                                now=now())  # fmt: skip
+    return jsonify(_task(row))
+
+
+@bp.post("/tasks/<task_id>/delegate")
+@basic_auth
+def delegate(task_id: str) -> Any:
+    """The holder hands the task to a colleague; it comes back when the colleague resolves it."""
+    body = _json_body()
+    _visible(task_id)
+    row = app_engine().delegate(task_id, _text(body, "delegate"), note=_text(body, "note"), actor=g.user, now=now())
+    return jsonify(_task(row))
+
+
+@bp.post("/tasks/<task_id>/resolve")
+@basic_auth
+def resolve(task_id: str) -> Any:
+    """The delegate gives the task back to its owner; ``variables`` become the owner's draft."""
+    body = _json_body()
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        abort(400, "'variables' must be an object.")
+    _visible(task_id)
+    row = app_engine().resolve(task_id, variables, note=_text(body, "note"), actor=g.user, now=now())
+    return jsonify(_task(row))
+
+
+def _substitution(s: Any) -> dict[str, Any]:
+    return {"id": s.id, "unit_id": s.unit_id, "person": s.person.username, "substitute": s.substitute.username,
+            "starts_on": s.starts_on.isoformat(), "ends_on": s.ends_on.isoformat(), "note": s.note,
+            "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None}  # fmt: skip
+
+
+@bp.get("/substitutes")
+@basic_auth
+def substitutions() -> Any:
+    """The running and coming substitutions that concern the caller or that they may arrange."""
+    found = substitutes.substitutions_for(sa_session(), g.user, substitutes.local_day(now()))
+    return jsonify([_substitution(s) for s in found])
+
+
+@bp.post("/substitutes")
+@basic_auth
+def arrange_substitute() -> Any:
+    """``{"unit_id", "person", "substitute", "starts_on", "ends_on", "note"}``: new tasks of the person go to the
+    substitute on those days."""
+    body = _json_body()
+    starts_on, ends_on = leave_days(body)
+    unit_id = id_field(body.get("unit_id"))
+    if unit_id is None:
+        abort(400, "'unit_id' must be an integer.")
+    made = substitutes.arrange(sa_session(), actor=g.user, unit_id=unit_id, person=_text(body, "person"),
+                               substitute=_text(body, "substitute"), starts_on=starts_on, ends_on=ends_on,
+                               note=_text(body, "note"), now=now())  # fmt: skip
+    return jsonify(_substitution(made)), 201
+
+
+@bp.post("/substitutes/<int:substitution_id>/cancel")
+@basic_auth
+def cancel_substitute(substitution_id: int) -> Any:
+    return jsonify(_substitution(substitutes.cancel(sa_session(), substitution_id, actor=g.user, now=now())))
 
 
 @bp.post("/tasks/<task_id>/complete")
