@@ -1,7 +1,7 @@
 """Task delegation (the owner a delegated task comes back to, the delegation's state) and substitutes on leave
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-05 21:10:00
 
 """
