@@ -24,7 +24,7 @@ from engine.org.calendar_days import calendar_for
 from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
 from engine.org.numbering import next_number
-from engine.org.people import department_heads, unit_ids_of, users_with_role
+from engine.org.people import department_heads, units_in_view, users_with_role
 from engine.runtime.handlers import JobContext
 
 from .job_data import one_of as _one_of
@@ -115,18 +115,8 @@ class ComplaintFilter:
     timeliness: str | None = None
 
 
-def _visible(session: Session, viewer: User, unit_id: int | None) -> set[int]:
-    """The viewer's units, or the one asked for; a unit they do not belong to does not exist for them."""
-    units = unit_ids_of(session, viewer) if viewer.is_active else set()
-    if unit_id is None:
-        return units
-    if unit_id not in units:
-        raise NotFound("Unit %(id)s does not exist.", id=unit_id)
-    return {unit_id}
-
-
 def _where(session: Session, viewer: User, filters: ComplaintFilter, now: datetime) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [Complaint.unit_id.in_(_visible(session, viewer, filters.unit_id))]
+    where: list[ColumnElement[bool]] = [Complaint.unit_id.in_(units_in_view(session, viewer, filters.unit_id))]
     if filters.year is not None:
         start, end = datetime(filters.year, 1, 1, tzinfo=LOCAL), datetime(filters.year + 1, 1, 1, tzinfo=LOCAL)
         where += [Complaint.received_at >= start, Complaint.received_at < end]
@@ -197,7 +187,7 @@ def summary(session: Session, viewer: User, filters: ComplaintFilter, *, now: da
 def complaint_for(session: Session, viewer: User, complaint_id: int) -> Complaint:
     """One complaint, for a person of its unit; to anyone else it does not exist."""
     complaint = session.get(Complaint, complaint_id)
-    if complaint is None or complaint.unit_id not in _visible(session, viewer, None):
+    if complaint is None or complaint.unit_id not in units_in_view(session, viewer, None):
         raise NotFound("Complaint %(id)s does not exist.", id=complaint_id)
     return complaint
 

@@ -22,7 +22,7 @@ from engine.db import Base
 from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
-from engine.org.people import holds, roles_in_unit, unit_ids_of
+from engine.org.people import holds, roles_in_unit, unit_ids_of, units_in_view
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance, StoredFile, TaskRow
 from engine.runtime.queries import WHOLE_UNIT_ROLES, may_view_instance
@@ -116,20 +116,10 @@ class IssueFilter:
     department_id: int | None = None
 
 
-def _visible(session: Session, viewer: User, unit_id: int | None) -> set[int]:
-    """The viewer's units, or the one asked for; a unit they do not belong to does not exist for them."""
-    units = unit_ids_of(session, viewer) if viewer.is_active else set()
-    if unit_id is None:
-        return units
-    if unit_id not in units:
-        raise NotFound("Unit %(id)s does not exist.", id=unit_id)
-    return {unit_id}
-
-
 def find_issues(session: Session, viewer: User, filters: IssueFilter, *, limit: int | None = None,
                 offset: int = 0) -> tuple[list[DocumentIssue], int]:  # fmt: skip
     """The issues of the viewer's units' documents that match, by code then newest issue first."""
-    where: list[Any] = [DocumentIssue.unit_id.in_(_visible(session, viewer, filters.unit_id))]
+    where: list[Any] = [DocumentIssue.unit_id.in_(units_in_view(session, viewer, filters.unit_id))]
     if filters.year is not None:
         where += [DocumentIssue.issued_on >= date(filters.year, 1, 1), DocumentIssue.issued_on <= date(filters.year,
                                                                                                        12, 31)]
@@ -201,7 +191,7 @@ def issued_file(session: Session, viewer: User, document_id: int, file_id: str) 
 def document_for(session: Session, viewer: User, document_id: int) -> ControlledDocument:
     """One document with all its issues, for a person of its unit; to anyone else it does not exist."""
     document = session.get(ControlledDocument, document_id)
-    if document is None or document.unit_id not in _visible(session, viewer, None):
+    if document is None or document.unit_id not in units_in_view(session, viewer, None):
         raise NotFound("Document %(id)s does not exist.", id=document_id)
     return document
 

@@ -33,7 +33,7 @@ from engine.errors import EngineError, NotFound, Phrase
 from engine.org.models import Department, Unit, User
 from engine.org.notices import notify
 from engine.org.numbering import next_number
-from engine.org.people import department_heads, unit_ids_of, users_with_role
+from engine.org.people import department_heads, units_in_view, users_with_role
 from engine.runtime.handlers import JobContext
 
 from .job_data import day as _date
@@ -169,20 +169,10 @@ class RiskFilter:
     assessment_id: int | None = None
 
 
-def _visible(session: Session, viewer: User, unit_id: int | None) -> set[int]:
-    """The viewer's units, or the one asked for; a unit they do not belong to does not exist for them."""
-    units = unit_ids_of(session, viewer) if viewer.is_active else set()
-    if unit_id is None:
-        return units
-    if unit_id not in units:
-        raise NotFound("Unit %(id)s does not exist.", id=unit_id)
-    return {unit_id}
-
-
 def find_risks(session: Session, viewer: User, filters: RiskFilter, *, limit: int | None = None,
                offset: int = 0) -> tuple[list[Risk], int]:  # fmt: skip
     """The risks of the viewer's units that match, highest priority first, and how many match in all."""
-    units = _visible(session, viewer, filters.unit_id)
+    units = units_in_view(session, viewer, filters.unit_id)
     where: list[Any] = [Risk.unit_id.in_(units)]
     if filters.year is not None:
         where.append(RiskAssessment.year == filters.year)
@@ -204,14 +194,14 @@ def find_risks(session: Session, viewer: User, filters: RiskFilter, *, limit: in
 def risk_for(session: Session, viewer: User, risk_id: int) -> Risk:
     """One risk with its review history, for a person of its unit; to anyone else it does not exist."""
     risk = session.get(Risk, risk_id)
-    if risk is None or risk.unit_id not in _visible(session, viewer, None):
+    if risk is None or risk.unit_id not in units_in_view(session, viewer, None):
         raise NotFound("Risk %(id)s does not exist.", id=risk_id)
     return risk
 
 
 def assessments_of(session: Session, viewer: User) -> list[RiskAssessment]:
     """The assessments of the viewer's units, newest first (for the register's filter)."""
-    units = _visible(session, viewer, None)
+    units = units_in_view(session, viewer, None)
     stmt = select(RiskAssessment).where(RiskAssessment.unit_id.in_(units))
     return list(session.scalars(stmt.order_by(RiskAssessment.year.desc(), RiskAssessment.id.desc())))
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, inspect, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.errors import NotFound
 from engine.org.models import RoleAssignment, SystemRole, User
 
 
@@ -120,6 +121,17 @@ def roles_in_unit(session: Session, user: User, unit_id: int) -> set[str]:
 
 def unit_ids_of(session: Session, user: User) -> set[int]:
     return set(session.scalars(select(RoleAssignment.unit_id).where(holds(user))))
+
+
+def units_in_view(session: Session, viewer: User, unit_id: int | None) -> set[int]:
+    """The units a register shows the viewer: all of theirs, or the one asked for. A unit they do not belong to
+    does not exist for them (NotFound), so a stale link is not read as an empty register."""
+    units = unit_ids_of(session, viewer) if viewer.is_active else set()
+    if unit_id is None:
+        return units
+    if unit_id not in units:
+        raise NotFound("Unit %(id)s does not exist.", id=unit_id)
+    return {unit_id}
 
 
 def is_member(session: Session, user: User, unit_id: int) -> bool:
