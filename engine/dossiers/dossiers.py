@@ -39,7 +39,7 @@ from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.numbering import document_number, next_number
 from engine.org.people import holds
 from engine.runtime.handlers import JobContext
-from engine.runtime.models import FormDefinition, ProcessInstance, TaskCandidate, TaskRow
+from engine.runtime.models import FormDefinition, HistoryEvent, ProcessInstance, TaskCandidate, TaskRow
 
 RECEIVE_JOB = "eiso.dossier_receive"
 STATUS_JOB = "eiso.dossier_status"
@@ -317,12 +317,16 @@ class Step:
 
 
 def steps(session: Session, dossier: Dossier) -> list[Step]:
+    created_seq = (select(func.min(HistoryEvent.id))
+                   .where(HistoryEvent.instance_id == dossier.instance_id, HistoryEvent.task_id == TaskRow.id)
+                   .correlate(TaskRow).scalar_subquery())  # fmt: skip
     stmt = (
         select(TaskRow, User, Department)
         .outerjoin(User, User.id == TaskRow.completed_by_id)
         .outerjoin(Department, Department.id == User.department_id)
         .where(TaskRow.instance_id == dossier.instance_id, TaskRow.kind == "user", TaskRow.state != "cancelled")
-        .order_by(TaskRow.completed_at.is_(None), TaskRow.completed_at, TaskRow.created_at)
+        # Steps done in the same second keep the order they were handed on in: the task's creation event.
+        .order_by(TaskRow.completed_at.is_(None), TaskRow.completed_at, TaskRow.created_at, created_seq)
     )
     unit_name = session.scalar(select(Unit.name).where(Unit.id == dossier.unit_id)) or ""
     starter = session.scalar(select(User.full_name).join(ProcessInstance, ProcessInstance.started_by_id == User.id)

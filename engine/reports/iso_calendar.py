@@ -111,7 +111,7 @@ def open_iso_tasks(session: Session, viewer: User, unit_id: int, limit: int = 10
         .where(TaskRow.unit_id == unit_id, TaskRow.state == "open", TaskRow.kind == "user",
                ProcessDefinition.key.in_(keys), queries.viewable_instances(viewer))
         .options(joinedload(TaskRow.instance).joinedload(ProcessInstance.definition), joinedload(TaskRow.assignee))
-        .order_by(TaskRow.due_at.asc().nulls_last(), TaskRow.created_at)
+        .order_by(TaskRow.due_at.asc().nulls_last(), TaskRow.created_at, TaskRow.id)
         .limit(limit)
     )  # fmt: skip
     return list(session.scalars(stmt))
