@@ -9,6 +9,7 @@ queue what follows (called processes, callers, signals).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -22,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -44,6 +46,8 @@ from engine.runtime.events import (
     is_code_event,
     refresh_conditions,
     run_task,
+    running_scopes,
+    start_scoped_event_subprocess,
 )
 from engine.runtime.handlers import HANDLERS, JobContext, job_type_of, may_use_job
 from engine.runtime.iomapping import SHADOWED, on_completion, shadowed, with_inputs
@@ -236,6 +240,7 @@ class Advancer:
             name = spec.event_definition.name
             recorder.add("signal_thrown", element=(element_of(spec), spec.bpmn_name or ""), data={"signal": name})
             step.signals.append((name, {k: v for k, v in task.data.items() if k != "departments"}))
+            self._signal_scopes(task, name, instance)
             return
         if is_code_event(spec) and thrown:
             definition = spec.event_definition
@@ -255,6 +260,17 @@ class Advancer:
             if f["source"] == element_of(spec) and f["target"] in taken
         ]
         recorder.add("gateway_taken", element=(element_of(spec), spec.bpmn_name or ""), data={"taken": chosen})
+
+    @staticmethod
+    def _signal_scopes(task: Task, name: str, instance: ProcessInstance) -> None:
+        """A signal thrown in the instance also starts the signal event subprocesses of its running
+        subprocesses (SpiffWorkflow delivers it to the process's own event subprocesses and waiting events)."""
+        workflow = task.workflow.top_workflow
+        for holder, _element, node, _data in listening_scopes(workflow, instance.definition.elements["nodes"]):
+            scope = workflow.subprocesses.get(holder.id)
+            if scope is not None and (node.get("signal") or {}).get("name") == name:
+                event = BpmnEvent(SignalEventDefinition(name), payload=deepcopy(task.data))
+                start_scoped_event_subprocess(scope, event)
 
     @staticmethod
     def _event_gateway_won(task: Task, instance: ProcessInstance, recorder: Recorder) -> None:
@@ -399,8 +415,11 @@ class Advancer:
         for t in active_tasks(workflow):
             definition = getattr(t.task_spec, "event_definition", None)
             if t.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition | SignalEventDefinition) \
-                    and not is_process_start(t):
+                    and not isinstance(t.task_spec, StartEvent):  # event subprocesses: their scope's rows below
                 wanted[str(t.id)] = (element_of(t.task_spec), node_of(instance, element_of(t.task_spec)), t.data)
+        nodes = instance.definition.elements["nodes"]
+        for holder, element_id, node, data in listening_scopes(workflow, nodes):
+            wanted[_scoped_key(element_id, str(holder.id))] = (element_id, node, data)
         listening = {
             element_id: node for element_id, node in instance.definition.elements["nodes"].items()
             if node.get("in_event_subprocess") and not node.get("nested") and not node.get("timer")
@@ -410,11 +429,11 @@ class Advancer:
             started = {t.task_spec.bpmn_id for t in workflow.tasks.values()}
             for element_id, node in listening.items():
                 if not node.get("interrupting", True) or node["in_event_subprocess"] not in started:
-                    wanted[SCOPE_SUBSCRIPTION + element_id] = (element_id, node, scope_data)
+                    wanted[_scoped_key(element_id, "")] = (element_id, node, scope_data)
         stmt = select(MessageSubscription).where(
             MessageSubscription.instance_id == instance.id, MessageSubscription.state == "waiting"
         )
-        rows = {r.task_id or SCOPE_SUBSCRIPTION + r.element_id: r for r in command.session.scalars(stmt)}
+        rows = {_row_key(r, nodes): r for r in command.session.scalars(stmt)}
         for key, (element_id, node, data) in wanted.items():
             if key in rows:
                 continue
@@ -425,8 +444,9 @@ class Advancer:
             correlation = (node.get("message") or {}).get("correlation_key")
             value = evaluate_expression(correlation, data) if correlation and correlation.startswith(("=", "${")) \
                 else correlation  # fmt: skip
+            task_id = key.partition("@")[2] if key.startswith(SCOPE_SUBSCRIPTION) else key  # "": the process's
             command.session.add(MessageSubscription(
-                instance_id=instance.id, task_id="" if key.startswith(SCOPE_SUBSCRIPTION) else key,
+                instance_id=instance.id, task_id=task_id,
                 element_id=element_id, kind=kind, message_name=name,
                 correlation_key=None if value is None else str(value), state="waiting", created_at=recorder.now,
             ))  # fmt: skip
@@ -435,6 +455,40 @@ class Advancer:
         for key, row in rows.items():
             if key not in wanted:
                 row.state = "cancelled"
+
+
+def _scoped_key(element_id: str, holder_id: str) -> str:
+    """The key of an event subprocess's subscription: its start event and the subprocess task that listens
+    (empty for an event subprocess of the process)."""
+    return f"{SCOPE_SUBSCRIPTION}{element_id}@{holder_id}"
+
+
+def _row_key(row: MessageSubscription, nodes: Mapping[str, Any]) -> str:
+    if row.task_id and nodes.get(row.element_id, {}).get("scope"):
+        return _scoped_key(row.element_id, row.task_id)
+    return row.task_id or _scoped_key(row.element_id, "")
+
+
+def listening_scopes(workflow: BpmnWorkflow, nodes: Mapping[str, Any]) -> list[tuple[Task, str, dict[str, Any],
+                                                                                      Mapping[str, Any]]]:  # fmt: skip
+    """The message and signal start events of the event subprocesses of every running embedded subprocess:
+    (the subprocess's task, the start event, its element entry, the subprocess's latest data). A subprocess
+    listens while it runs; once an interrupting event subprocess of it started, it listens no more."""
+    nested = [(element_id, node) for element_id, node in nodes.items()
+              if node.get("scope") and not node.get("timer") and ("message" in node or "signal" in node)]  # fmt: skip
+    if not nested:
+        return []
+    found = []
+    for holder, scope in running_scopes(workflow):
+        element = element_of(holder.task_spec)
+        started = {t.task_spec.bpmn_id for t in scope.tasks.values()}
+        interrupted = any(n["in_event_subprocess"] in started and n.get("interrupting", True)
+                          for n in nodes.values() if n.get("scope") == element)  # fmt: skip
+        if interrupted:
+            continue
+        data = scope.last_task.data if scope.last_task is not None else holder.data
+        found.extend((holder, element_id, node, data) for element_id, node in nested if node["scope"] == element)
+    return found
 
 
 def _start_outputs(definition: ProcessDefinition) -> dict[str, Any] | None:

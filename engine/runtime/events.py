@@ -88,12 +88,53 @@ def start_event_subprocess(top: BpmnWorkflow, event: BpmnEvent) -> Task | None:
     starters = _specific_first(
         t for t in list(manager.tasks.values())
         if isinstance(t.task_spec, StartEvent) and t.workflow.parent_task_id is not None
-        and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
+        and t.workflow.parent_workflow is top and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
     )  # fmt: skip
     if starters:
         _catch(starters[0], event)
         return starters[0]
     return None
+
+
+def running_scopes(top: BpmnWorkflow) -> list[tuple[Task, BpmnWorkflow]]:
+    """The embedded subprocesses still running in the instance: (the subprocess's task, its flow)."""
+    found = []
+    for scope in top.subprocesses.values():
+        holder = top.get_task_from_id(scope.parent_task_id)
+        if holder is not None and holder.state == TaskState.STARTED and not scope.is_completed():
+            found.append((holder, scope))
+    return found
+
+
+def start_scoped_event_subprocess(scope: BpmnWorkflow, event: BpmnEvent) -> Task | None:
+    """Start the event subprocess of a running embedded subprocess (``scope``) whose start event catches
+    ``event``, if it has one.
+
+    SpiffWorkflow keeps the message and signal event subprocesses of every scope aside, to be started
+    by an event, but starts only those of the process itself; those of a subprocess are started here,
+    the same way, for this one scope (another running copy of the subprocess is not touched)."""
+    top = scope.top_workflow
+    start = scope.spec.start
+    for name in getattr(start, "trigger_specs", []):
+        sp_spec = top.subprocess_specs.get(name)
+        starts = sp_spec.bpmn_start_events if sp_spec is not None else []
+        if any(ts.event_definition == event.event_definition for ts in starts) and not _scope_starters(scope, event):
+            holder = scope.get_task_from_id(start.trigger_wf(scope.task_tree, name))
+            # what follows it, the end of the scope, so that the subprocess can end once it is done
+            holder._sync_children(holder.task_spec.outputs, TaskState.FUTURE)
+            for child in holder.children:
+                child.task_spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+    starters = _specific_first(_scope_starters(scope, event))
+    if starters:
+        _catch(starters[0], event)
+        return starters[0]
+    return None
+
+
+def _scope_starters(scope: BpmnWorkflow, event: BpmnEvent) -> list[Task]:
+    return [t for t in list(scope.top_workflow.event_manager.tasks.values())
+            if isinstance(t.task_spec, StartEvent) and t.workflow.parent_workflow is scope
+            and t.state == TaskState.WAITING and t.task_spec.catches(t, event)]  # fmt: skip
 
 
 def _catch(catcher: Task, event: BpmnEvent) -> None:
@@ -139,17 +180,21 @@ def idle_event_subprocesses(scope: BpmnWorkflow, is_event_subprocess: Any) -> li
 
 def interrupt_scope(holder: Task) -> list[Task]:
     """Cancel everything still running in the scope of an interrupting event subprocess but the
-    subprocess itself (and the tasks it hangs from). Returns the tasks cancelled."""
+    subprocess itself (and the tasks it hangs from). Returns the steps that were running (not those only
+    predicted further on)."""
     keep = set()
     node: Task | None = holder
     while node is not None:
         keep.add(node.id)
         node = node.parent
+    keep.update(t.id for t in holder)  # and what follows it: the end of its scope
     cancelled = []
+    running = TaskState.READY | TaskState.WAITING | TaskState.STARTED
     for other in list(holder.workflow.tasks.values()):
         if other.id not in keep and not other.has_state(TaskState.FINISHED_MASK):
+            if other.has_state(running):
+                cancelled.append(other)
             other.cancel()
-            cancelled.append(other)
     return cancelled
 
 

@@ -34,7 +34,7 @@ from engine.errors import NotAllowed, NotFound
 from engine.org.models import Unit, User
 from engine.org.people import administered_unit_ids
 from engine.runtime.command import Command
-from engine.runtime.events import start_event_subprocess
+from engine.runtime.events import start_event_subprocess, start_scoped_event_subprocess
 from engine.runtime.models import MessageSubscription, ProcessDefinition, ProcessInstance
 from engine.runtime.tasks import find_task
 
@@ -95,9 +95,15 @@ def deliver_subscription(command: Command, subscription_id: int, variables: dict
 def trigger(workflow: BpmnWorkflow, row: MessageSubscription, variables: dict[str, Any]) -> bool:
     """Let the message or signal of a subscription through; False when nothing waits for it any more."""
     definition = (SignalEventDefinition if row.kind == "signal" else MessageEventDefinition)(row.message_name)
-    if not row.task_id:  # the start event of an event subprocess
+    if not row.task_id:  # the start event of an event subprocess of the process
         return start_event_subprocess(workflow, BpmnEvent(definition, payload=dict(variables))) is not None
     task = find_task(workflow, row.task_id)
+    if task is not None and task.task_spec.bpmn_id != row.element_id:  # an event subprocess of this subprocess
+        scope = workflow.subprocesses.get(task.id)
+        if scope is None or task.state != TaskState.STARTED or scope.is_completed():
+            return False  # the subprocess has ended: its event subprocesses listen no more
+        event = BpmnEvent(definition, payload=dict(variables))
+        return start_scoped_event_subprocess(scope, event) is not None
     if task is None or task.state != TaskState.WAITING:
         return False
     task.internal_data[task.task_spec.event_definition.name] = dict(variables)  # the payload, merged on run

@@ -17,6 +17,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.event_parsers import SIGNAL_EVENT_XPATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -447,6 +448,12 @@ class _MessageJobParser:
     (none, error, escalation, signal, or a message with no implementation) keeps its stock spec."""
 
     def create_task(self: Any) -> Any:
+        if etree.QName(self.node).localname == "endEvent" and \
+                self.node.find(f"{{{BPMN_NS}}}signalEventDefinition") is not None:
+            # the stock end event parser reads a signal end event as a none end event: it would throw nothing
+            task = self._create_task(self.get_event_definition([SIGNAL_EVENT_XPATH]))
+            task.connect(self.spec.end)
+            return task
         if not is_message_job(self.node):
             return super().create_task()  # type: ignore[misc]
         task = JobTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
@@ -817,6 +824,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
             entry["in_event_subprocess"] = holder.get("id")
             outer = holder.getparent()
             entry["nested"] = outer is not None and etree.QName(outer).localname in ("subProcess", "transaction")
+            if entry["nested"]:
+                entry["scope"] = outer.get("id")  # the subprocess that listens for it while it runs
     if tag in ("startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "receiveTask",
                "endEvent"):
         timer = timer_info(node)
