@@ -353,7 +353,7 @@ def _check_elements(
                              line: int | None = flow.get("line")) -> None:  # fmt: skip
                 problems.append(Problem(filename, message, element_id=fid, element_name=name, line=line))
 
-            _check_condition(flow["condition"], dialect, flow_problem)
+            _check_condition(flow["condition"], dialect, flow_problem, flow["name"] or flow_id, flow.get("line"))
     if not any(e["type"] == "startEvent" for e in info.elements.values()):
         problems.append(Problem(filename, Phrase("Process '%(key)s' has no start event; add one.", key=info.key)))
     return problems
@@ -507,9 +507,14 @@ def _check_call(call: dict[str, Any], problem: Any) -> None:
                            "variables='all'."))  # fmt: skip
 
 
-def _check_condition(condition: str, dialect: str, report: Any) -> None:
+LANGUAGE_NAMES = {"feel": "FEEL", "juel": "JUEL", "python": "Python"}
+
+
+def _check_condition(condition: str, dialect: str, report: Any, element: str = "", line: int | None = None) -> None:
     """A condition in the language of its dialect: Camunda 8 reads FEEL after '=', Camunda 7 JUEL in ``${…}``;
-    written without them, Camunda would read it as a plain text, never true, so it is refused here."""
+    written without them, Camunda would read it as a plain text, never true, so it is refused here. A plain
+    BPMN diagram (neither dialect) may use any of eISO's three languages: one that does not parse is refused
+    naming the flow, its line, the language it was read as and how eISO tells them apart."""
     language = language_of(condition)
     if dialect == "camunda8" and language != "feel":
         report(Phrase("The condition '%(condition)s' is not an expression: in a Camunda 8 diagram a condition is FEEL "
@@ -517,6 +522,16 @@ def _check_condition(condition: str, dialect: str, report: Any) -> None:
     elif dialect == "camunda7" and language == "python":
         report(Phrase("The condition '%(condition)s' is not an expression: in a Camunda 7 diagram a condition is "
                       "written ${…}, e.g. '${%(condition)s}'.", condition=condition))  # fmt: skip
+    elif dialect == "bpmn":
+        try:
+            check_expression(condition)
+        except ExpressionError as exc:
+            report(Phrase("The condition '%(condition)s' on '%(element)s' (line %(line)s) cannot be read as "
+                          "%(language)s: %(reason)s In a plain BPMN diagram (neither Camunda 7 nor Camunda 8) eISO "
+                          "reads a condition starting with '=' as FEEL, one written ${…} as JUEL, and any other as a "
+                          "Python expression (e.g. amount > 5).", condition=condition, element=element,
+                          line=line if line is not None else "?", language=LANGUAGE_NAMES[language],
+                          reason=exc.phrase))  # fmt: skip
     else:
         _check_expr(condition, report)
 

@@ -478,7 +478,7 @@ def listening_scopes(workflow: BpmnWorkflow, nodes: Mapping[str, Any]) -> list[t
               if node.get("scope") and not node.get("timer") and ("message" in node or "signal" in node)]  # fmt: skip
     if not nested:
         return []
-    found = []
+    found: list[tuple[Task, str, dict[str, Any], Mapping[str, Any]]] = []
     for holder, scope in running_scopes(workflow):
         element = element_of(holder.task_spec)
         started = {t.task_spec.bpmn_id for t in scope.tasks.values()}

@@ -69,3 +69,45 @@ def test_a_broken_feel_condition_names_feel_and_the_flows_line(session: Session,
     text, line, element = refusal(session, clock, diagram(C8, "=amount &gt;&gt; 5"))
     assert "FEEL syntax error" in text and "Python" not in text
     assert (line, element) == (11, "f2")  # the line of <bpmn:sequenceFlow id="f2"
+
+
+PLAIN_WORDS = ("In a plain BPMN diagram (neither Camunda 7 nor Camunda 8) eISO reads a condition starting with "
+               "'=' as FEEL, one written ${…} as JUEL, and any other as a Python expression (e.g. amount > 5).")
+
+
+def _vietnamese(template: str) -> str:
+    from babel.messages.pofile import read_po
+
+    from tests.conftest import FIXTURES
+
+    path = FIXTURES.parent.parent / "webapp" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as po:
+        message = read_po(po).get(template)
+    return str(message.string) if message is not None and message.string else template
+
+
+@pytest.mark.parametrize(("condition", "language", "reason"), [
+    ("amount &gt; 5 and", "Python", "Python syntax error"),
+    ("=amount &gt;&gt; 5", "FEEL", "FEEL syntax error"),
+])  # fmt: skip
+def test_a_broken_condition_in_a_plain_bpmn_diagram_names_the_flow_its_line_and_the_languages(
+    session: Session, clock: Clock, condition: str, language: str, reason: str
+) -> None:
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile("dieu-kien.bpmn", diagram("", condition))], actor=None, now=clock.now)
+    [problem] = refused.value.problems
+    assert session.scalar(select(func.count()).select_from(ProcessDefinition)) == 0
+    shown, text = condition.replace("&gt;", ">"), str(problem.text)
+    assert text.startswith(f"The condition '{shown}' on 'Số tiền lớn' (line 11) cannot be read as {language}: "
+                           f"{reason}")  # fmt: skip
+    assert text.endswith(PLAIN_WORDS)
+    assert (problem.line, problem.element_id) == (11, "f2")
+    vi = problem.text.render(_vietnamese)
+    assert vi.startswith(f"Điều kiện '{shown}' trên 'Số tiền lớn' (dòng 11) không đọc được dưới dạng {language}: ")
+    assert vi.endswith("là biểu thức Python (ví dụ amount > 5).")
+
+
+def test_a_plain_bpmn_condition_that_parses_deploys(session: Session, clock: Clock) -> None:
+    result = Deployer(session).deploy([SourceFile("dieu-kien.bpmn", diagram("", "amount &gt; 5"))], actor=None,
+                                      now=clock.now)  # fmt: skip
+    assert [d.key for d in result.definitions] == ["dieu_kien"]
