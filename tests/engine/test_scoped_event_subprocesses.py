@@ -150,6 +150,39 @@ def test_a_signal_adds_a_path_in_the_subprocess_which_waits_for_it_and_stops_lis
     assert status(session, instance_id) == "completed"
 
 
+MULTI = ('<bpmn:subProcess id="appraisal" name="Thẩm định">\n      <bpmn:multiInstanceLoopCharacteristics>\n'
+         '        <bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=dossiers" '
+         'inputElement="dossier" /></bpmn:extensionElements>\n      </bpmn:multiInstanceLoopCharacteristics>')
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_copy_of_a_multi_instance_subprocess_listens_with_its_own_key(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    text = (FIXTURES / "events" / "appraisal_scope_c8.bpmn").read_text(encoding="utf-8")
+    deploy(session, clock, "appraisal_scope_c8.bpmn", text.replace('<bpmn:subProcess id="appraisal" name="Thẩm định">',
+                                                                   MULTI))  # fmt: skip
+    engine = engine_for(session, mode)
+    instance_id = engine.start("appraisal_scope_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                               variables={"dossiers": ["HS-A", "HS-B"]}).id  # fmt: skip
+    complete(engine, session, instance_id, "receive", users["chuyenvien"])
+    awaited = history(session, instance_id, "message_awaited")
+    assert sorted(e.data["correlation_key"] for e in awaited) == ["HS-A", "HS-B"]
+    assert len(listening(session, instance_id)) == 4  # a message and a signal row for each copy
+
+    result = correlate(engine, "dossier-withdrawn", "HS-B", {}, actor=users["admin"], unit=None, now=clock.now)
+    assert result.correlated == [instance_id]
+    assert elements(session, instance_id) == ["appraise", "close_file"]  # copy B interrupted, copy A goes on
+    assert listening(session, instance_id) == [("message", "dossier-withdrawn", "withdrawn"),
+                                               ("signal", "fee-rules-changed", "rules_signal")]  # fmt: skip
+    with pytest.raises(NoOneWaiting):
+        correlate(engine, "dossier-withdrawn", "HS-B", {}, actor=users["admin"], unit=None, now=clock.now)
+    complete(engine, session, instance_id, "close_file", users["chuyenvien"])
+    complete(engine, session, instance_id, "appraise", users["chuyenvien"])
+    assert elements(session, instance_id) == ["sign"]
+    assert listening(session, instance_id) == []
+
+
 # --- Camunda 7: a non-interrupting message and an interrupting signal thrown by the process itself --------
 
 
@@ -225,24 +258,30 @@ def test_camunda7_a_signal_from_outside_interrupts_and_after_the_subprocess_nobo
 # --- what deploy still refuses, word for word, with nothing stored ----------------------------------------
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ('<bpmn:messageEventDefinition id="MessageEventDefinition_w" messageRef="Message_withdrawn" />',
-     '<bpmn:errorEventDefinition id="ErrorEventDefinition_w" errorRef="Error_withdrawn" />'),
-    ('<bpmn:messageEventDefinition id="MessageEventDefinition_w" messageRef="Message_withdrawn" />',
-     '<bpmn:escalationEventDefinition id="EscalationEventDefinition_w" escalationRef="Escalation_withdrawn" />'),
+WITHDRAWN = '<bpmn:messageEventDefinition id="MessageEventDefinition_w" messageRef="Message_withdrawn" />'
+
+
+@pytest.mark.parametrize(("name", "old", "new", "element"), [
+    ("appraisal_scope_c8.bpmn", WITHDRAWN,
+     '<bpmn:errorEventDefinition id="ErrorEventDefinition_w" errorRef="Error_x" />', "withdrawn"),
+    ("appraisal_scope_c8.bpmn", WITHDRAWN,
+     '<bpmn:escalationEventDefinition id="EscalationEventDefinition_w" escalationRef="Escalation_x" />', "withdrawn"),
+    ("review_scope_c7.bpmn", '<bpmn:signalEventDefinition id="SignalEventDefinition_c" signalRef="Signal_cancelled" />',
+     '<bpmn:errorEventDefinition id="ErrorEventDefinition_c" errorRef="Error_x" />', "cancelled"),
 ])  # fmt: skip
 def test_error_and_escalation_event_subprocesses_inside_a_subprocess_are_refused(
-    session: Session, clock: Clock, old: str, new: str
+    session: Session, clock: Clock, name: str, old: str, new: str, element: str
 ) -> None:
-    text = (FIXTURES / "events" / "appraisal_scope_c8.bpmn").read_text(encoding="utf-8")
-    defined = ('<bpmn:error id="Error_withdrawn" name="Rút hồ sơ" errorCode="WITHDRAWN" />\n  '
-               '<bpmn:escalation id="Escalation_withdrawn" name="Rút hồ sơ" escalationCode="WITHDRAWN" />\n  ')
+    text = (FIXTURES / "events" / name).read_text(encoding="utf-8")
+    defined = ('<bpmn:error id="Error_x" name="Rút hồ sơ" errorCode="WITHDRAWN" />\n  '
+               '<bpmn:escalation id="Escalation_x" name="Rút hồ sơ" escalationCode="WITHDRAWN" />\n  ')
     broken = text.replace(old, new).replace("<bpmn:message ", defined + "<bpmn:message ", 1)
     assert broken != text
     with pytest.raises(DeploymentRejected) as refused:
-        deploy(session, clock, "appraisal_scope_c8.bpmn", broken)
+        deploy(session, clock, name, broken)
     assert [(p.element_id, str(p.message)) for p in refused.value.problems] == [(
-        "withdrawn", "eISO starts event subprocesses inside a subprocess with a timer, message or signal; an error "
+        element, "eISO starts event subprocesses inside a subprocess with a timer, message or signal; an error "
         "or escalation event subprocess must be at the process level. Move it there, or catch the error or "
         "escalation with a boundary event on the subprocess.")]  # fmt: skip
-    assert session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == "appraisal_scope_c8")).all() == []
+    keys = ("appraisal_scope_c8", "review_scope_c7")
+    assert session.scalars(select(ProcessDefinition).where(ProcessDefinition.key.in_(keys))).all() == []
