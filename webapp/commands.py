@@ -148,8 +148,13 @@ def run_command(host: str, port: int, threads: int, workers: int, scheduler: boo
 @with_appcontext
 def worker_command(interval: int) -> None:
     """Run the background sweeps in this process (with `eiso run --workers N`, or `--no-scheduler`, to scale out)."""
+    import logging
+
     from .scheduler import build_scheduler
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    for chatty in ("apscheduler", "spiff"):  # not a line per run, skipped run or task: each sweep logs its work
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     click.echo(f"eISO worker: sweeping every {interval} s (Ctrl+C to stop)")
     build_scheduler(current_app._get_current_object(), blocking=True, interval=interval).start()  # type: ignore[attr-defined]
 
