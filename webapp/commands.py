@@ -112,7 +112,6 @@ def demo_load() -> None:
 @with_appcontext
 def run_command(host: str, port: int, threads: int, workers: int, scheduler: bool | None) -> None:
     """Serve the web app: waitress in one process with the scheduler, or gunicorn with --workers N."""
-    from . import create_app
     from .serve import gunicorn_options, is_sqlite, limit_long_polls, serve_with_gunicorn
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -130,7 +129,7 @@ def run_command(host: str, port: int, threads: int, workers: int, scheduler: boo
             )
         click.echo(f"eISO is serving on http://{host}:{port}/ with {workers} gunicorn processes of {threads} "
                    "threads; run `eiso worker` for the background sweeps (Ctrl+C to stop)")  # fmt: skip
-        serve_with_gunicorn(create_app, gunicorn_options(host, port, workers, threads), threads)
+        serve_with_gunicorn(gunicorn_options(host, port, workers, threads), threads)
         return
     import waitress
 

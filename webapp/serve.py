@@ -22,7 +22,6 @@ What each server process keeps in its own memory, and why that is safe with seve
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -59,9 +58,13 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
     }
 
 
-def serve_with_gunicorn(create_app: Callable[[], Flask], options: dict[str, Any], threads: int) -> None:
-    """Run a gunicorn master with ``options``; each forked process builds the app with ``create_app``."""
+APP_FACTORY = "webapp:create_app()"  # gunicorn's way of naming the app factory
+
+
+def serve_with_gunicorn(options: dict[str, Any], threads: int) -> None:
+    """Run a gunicorn master with ``options``; each forked process builds its app with the app factory."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.util import import_app
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -70,7 +73,7 @@ def serve_with_gunicorn(create_app: Callable[[], Flask], options: dict[str, Any]
                     self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            app = create_app()
+            app: Flask = import_app(APP_FACTORY)
             limit_long_polls(app, threads)
             return app
 
