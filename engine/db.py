@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     MetaData,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -60,7 +61,19 @@ class Base(DeclarativeBase):
     )
 
 
-def claim(session: Session, model: Any, row_id: object, *conditions: Any, **values: Any) -> bool:
+def claim(session: Session, model: Any, row_id: object, *conditions: Any, skip_locked: bool = False,
+          **values: Any) -> bool:  # fmt: skip
+    """Set ``values`` on the row if it still meets ``conditions``; True when this caller got it.
+
+    Concurrent claims of one row are decided by the database: the UPDATE of the later one waits for the
+    earlier to commit and then finds the row no longer meets the conditions. ``skip_locked`` (for the
+    sweeps that several workers run) does not wait: a row another transaction holds is left to it at once
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time and needs nothing).
+    """
+    if skip_locked:
+        free = select(model.id).where(model.id == row_id, *conditions).with_for_update(skip_locked=True)
+        if session.scalar(free) is None:
+            return False
     result = session.execute(
         update(model)
         .where(model.id == row_id, *conditions)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import click
@@ -101,21 +100,43 @@ def demo_load() -> None:
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
-              help="Run the background sweeps (deadline reminders, escalation) in this process.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Threads of each server process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Server processes. 1: one waitress process that also runs the background sweeps (SQLite or "
+                   "PostgreSQL). 2 or more: gunicorn starts that many, on PostgreSQL only; the sweeps then run "
+                   "in `eiso worker` processes.")
+@click.option("--scheduler/--no-scheduler", default=None,
+              help="Run the background sweeps (timers, reminders, escalation, the outbox) in this process "
+                   "(default with one process; never with several).")
 @with_appcontext
-def run_command(host: str, port: int, threads: int, scheduler: bool) -> None:
-    """Serve the web app (waitress, a production WSGI server) with the scheduler."""
+def run_command(host: str, port: int, threads: int, workers: int, scheduler: bool | None) -> None:
+    """Serve the web app: waitress in one process with the scheduler, or gunicorn with --workers N."""
+    from .serve import gunicorn_options, is_sqlite, limit_long_polls, serve_with_gunicorn
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if workers > 1:
+        if is_sqlite(app.config["EISO_SETTINGS"].database_url):
+            raise click.ClickException(
+                "Several server processes need PostgreSQL: SQLite lets one process write at a time, so more "
+                "processes would only wait for each other. Set EISO_DATABASE_URL=postgresql+psycopg://user:"
+                "password@host/db, or run one process (leave out --workers)."
+            )
+        if scheduler:
+            raise click.ClickException(
+                "With several server processes the background sweeps run in `eiso worker` processes, not in "
+                "the server: leave out --scheduler and start `eiso worker` (one or more)."
+            )
+        click.echo(f"eISO is serving on http://{host}:{port}/ with {workers} gunicorn processes of {threads} "
+                   "threads; run `eiso worker` for the background sweeps (Ctrl+C to stop)")  # fmt: skip
+        serve_with_gunicorn(gunicorn_options(host, port, workers, threads), threads)
+        return
     import waitress
 
     from .scheduler import build_scheduler
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    # waiting workers never take more than half the threads: pages and other calls always find one free
-    slots = min(app.config["EISO_SETTINGS"].long_poll_slots, max(1, threads // 2))
-    app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(slots)
-    if scheduler:
+    limit_long_polls(app, threads)
+    if scheduler is not False:
         build_scheduler(app, blocking=False).start()
     click.echo(f"eISO is serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads)
@@ -125,9 +146,14 @@ def run_command(host: str, port: int, threads: int, scheduler: bool) -> None:
 @click.option("--interval", default=30, show_default=True, type=int, help="Seconds between sweeps.")
 @with_appcontext
 def worker_command(interval: int) -> None:
-    """Run the background sweeps in this process (use with `eiso run --no-scheduler` to scale out)."""
+    """Run the background sweeps in this process (with `eiso run --workers N`, or `--no-scheduler`, to scale out)."""
+    import logging
+
     from .scheduler import build_scheduler
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    for chatty in ("apscheduler", "spiff"):  # not a line per run, skipped run or task: each sweep logs its work
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     click.echo(f"eISO worker: sweeping every {interval} s (Ctrl+C to stop)")
     build_scheduler(current_app._get_current_object(), blocking=True, interval=interval).start()  # type: ignore[attr-defined]
 

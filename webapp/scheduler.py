@@ -5,8 +5,9 @@ escalation (``engine.reminders``), then delivery of the outbox to the configured
 (``connectors.delivery``; e-mail when SMTP is configured). The first sweep runs at start-up, so
 what came due while nothing was running happens at once, oldest first. ``eiso run`` runs the sweeps
 in a background thread of the web process (the embedded default); ``eiso worker`` runs them in a
-process of its own. Any number of either may run against one database: each sweep claims rows with
-conditional UPDATEs, so nothing is done twice.
+process of its own, and is the only place they run with ``eiso run --workers N``. Any number may run
+against one database: each sweep claims rows with conditional UPDATEs (timers and the outbox skip rows
+another worker holds: ``SKIP LOCKED`` on PostgreSQL), so nothing is done twice (``docs/deployment.md``).
 """
 
 from __future__ import annotations

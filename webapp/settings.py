@@ -146,10 +146,22 @@ def _delegates(path: str) -> dict[str, str]:
 
 
 def _with_persistent_secret(settings: Settings) -> Settings:
-    """Keep one random key per instance folder so logins survive a restart."""
+    """Keep one random key per instance folder so logins survive a restart.
+
+    Every server process of an installation must sign with the same key, and several may start at the
+    same moment on a fresh folder: the key is written to a file of its own and then linked into place,
+    which fails when another process was first; everyone then reads the one key that won.
+    """
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     key_file = settings.instance_path / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        draft = settings.instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)  # atomic: exactly one process creates the file, whole
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return Settings(**{**settings.__dict__, "secret_key": key_file.read_text().strip()})

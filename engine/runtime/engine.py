@@ -157,7 +157,7 @@ class Engine:
         """
         with self.command(now=now) as command:
             due = (StartTimer.state == "waiting", StartTimer.due_at <= now)
-            if not claim(self.session, StartTimer, start_timer_id, *due, state="done", fired_at=now):
+            if not claim(self.session, StartTimer, start_timer_id, *due, skip_locked=True, state="done", fired_at=now):
                 return []
             timer = self.session.get(StartTimer, start_timer_id, populate_existing=True)
             assert timer is not None
@@ -719,7 +719,7 @@ class Engine:
         """
         with self.command(now=now) as command:
             due = (Timer.state == "waiting", Timer.due_at <= now)
-            if not claim(self.session, Timer, timer_id, *due, state="fired", fired_at=now):
+            if not claim(self.session, Timer, timer_id, *due, skip_locked=True, state="fired", fired_at=now):
                 return False
             timer = self.session.get(Timer, timer_id, populate_existing=True)
             assert timer is not None

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from engine import Engine
@@ -190,3 +190,24 @@ def test_work_a_repeating_reminder_started_goes_on_after_the_task_it_watched_is_
     Engine(session).complete(note.id, actor=users["chuyenvien"], now=clock.now, variables={})
     session.expire_all()
     assert session.get(ProcessInstance, instance).status == "completed"  # type: ignore[union-attr]
+
+
+def test_a_timer_another_worker_is_firing_is_skipped_at_once_and_fired_once(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row is held while another worker sweeps")
+    deploy_fixture(session, clock.now, "timer_wait.bpmn")
+    instance = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
+    session.commit()
+    later = clock.now + timedelta(hours=2)
+    with Session(session.get_bind()) as first_worker, Session(session.get_bind()) as second_worker:
+        first_worker.execute(select(Timer.id).with_for_update())  # the first worker holds the row, mid-firing
+        second_worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the row would end in an error
+        assert sweep_timers(second_worker, later).fired == 0  # left to the first worker, without waiting
+        second_worker.rollback()
+        first_worker.rollback()  # the first worker failed: the timer is still due
+    assert sweep_timers(session, later).fired == 1
+    assert sweep_timers(session, later).fired == 0
+    assert kinds(session, instance).count("timer_fired") == 1
+    assert open_elements(session, instance) == ["after"]
