@@ -4,7 +4,7 @@ By default everything is a throwaway: a temporary folder with a SQLite file (or 
 ``--database-url``, upgraded with the migrations and filled), the production server (``eiso run``, a
 subprocess on a free port of 127.0.0.1) and, for the timers, ``eiso worker`` subprocesses. With ``--url``
 and ``--token`` it drives a server that is already running (the diagrams of ``webapp/bench_data`` deployed
-there, the token with the scopes start and tasks, acting as the person the tasks go to).
+there, the token with the scopes start and tasks, held by ``thuky``, to whom the diagrams assign the tasks).
 
 Workloads (``webapp/bench_data``):
 - ``sequential``: instances of a 10-user-task diagram; task k is completed for each instance in turn, by 1

@@ -40,7 +40,8 @@ def bench_auth(seconds: float, jobs: int) -> None:
 @click.option("--database-url", default=None,
               help="A PostgreSQL database to upgrade, fill and serve (default: a temporary SQLite file).")
 @click.option("--url", default=None, help="Drive a running server instead (with --token); timers are skipped.")
-@click.option("--token", default=None, help="API token for --url (scopes start and tasks), as the tasks' assignee.")
+@click.option("--token", default=None,
+              help="API token for --url (scopes start and tasks), held by thuky, the tasks' assignee.")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="Server processes, passed to `eiso run --workers` when that option exists.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads of the server (`eiso run`).")
