@@ -28,6 +28,46 @@ def bench_auth(seconds: float, jobs: int) -> None:
         raise click.ClickException(str(exc))
 
 
+@bench_group.command("http")  # beside the app factory too: it fills a database of its own before starting the server
+@click.option("-n", "--instances", default=200, show_default=True, type=int,
+              help="Instances of the 10-user-task diagram (each client workload).")
+@click.option("--rounds", default=300, show_default=True, type=int, help="Rounds of the rework loop.")
+@click.option("--timers", "timer_count", default=2000, show_default=True, type=int, help="Due timers to fire.")
+@click.option("-w", "--workload", "workloads", multiple=True, type=click.Choice(["sequential", "rework", "timers"]),
+              help="Run only these workloads (repeat the option); all by default.")
+@click.option("--clients", default="1,8", show_default=True,
+              help="Client counts for the sequential workload, comma-separated.")
+@click.option("--database-url", default=None,
+              help="A PostgreSQL database to upgrade, fill and serve (default: a temporary SQLite file).")
+@click.option("--url", default=None, help="Drive a running server instead (with --token); timers are skipped.")
+@click.option("--token", default=None,
+              help="API token for --url (scopes start and tasks), held by thuky, the tasks' assignee.")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Server processes, passed to `eiso run --workers` when that option exists.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads of the server (`eiso run`).")
+@click.option("--timer-workers", default=2, show_default=True, type=int,
+              help="`eiso worker` processes firing the timers (one on SQLite).")
+def bench_http(instances: int, rounds: int, timer_count: int, workloads: tuple[str, ...], clients: str,
+               database_url: str | None, url: str | None, token: str | None, workers: int, threads: int,
+               timer_workers: int) -> None:  # fmt: skip
+    """Drive the real server over HTTP with an API token: a 10-user-task diagram with 1 and 8 clients, a
+    rework loop, due timers fired by `eiso worker` processes; print tasks/s, latencies and server CPU."""
+    from .bench_http import WORKLOADS, BenchFailed, run
+
+    try:
+        counts = tuple(int(c) for c in clients.split(",") if c.strip())
+    except ValueError:
+        raise click.BadParameter("give whole numbers separated by commas, e.g. 1,8", param_hint="--clients")
+    if not counts or min(counts) < 1 or instances < 1 or rounds < 1 or timer_count < 1:
+        raise click.BadParameter("instances, rounds, timers and client counts must be at least 1")
+    try:
+        run(create_app, instances=instances, rounds=rounds, timer_count=timer_count,
+            workloads=workloads or WORKLOADS, clients=counts, database_url=database_url, url=url, token=token,
+            workers=workers, threads=threads, timer_workers=timer_workers, echo=click.echo)  # fmt: skip
+    except BenchFailed as exc:
+        raise click.ClickException(str(exc))
+
+
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """eISO: electronic ISO 9001 quality management for public administration."""
