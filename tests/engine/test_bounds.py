@@ -112,10 +112,10 @@ def test_completing_with_infinity_leaves_the_task_open(
     ],
 )
 def test_python_subset_refuses_values_by_their_real_size_at_once(script: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     with pytest.raises(ExpressionError, match="characters and items|longer than 1 second"):
         python_subset.execute(script, {})
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 def test_python_subset_refuses_a_list_holding_itself() -> None:
@@ -130,10 +130,10 @@ def test_ordinary_scripts_still_build_what_they_need() -> None:
 
 
 def test_feel_flatten_counts_while_it_expands() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     with pytest.raises(ExpressionError, match="flatten"):
         feel.evaluate("flatten(for i in 1..40000 return x)", {"x": list(range(40000))})
-    assert time.perf_counter() - started < 1.0  # it built 1.6 billion items (14 GB, 84 s) before
+    assert time.process_time() - started < 1.0  # it built 1.6 billion items (14 GB, 84 s) before
 
 
 @pytest.mark.usefixtures("library")
@@ -169,12 +169,12 @@ def test_huge_timer_durations_are_refused_clearly(kind: str, text: str, said: st
 
 
 def test_working_time_beyond_ten_years_is_refused_without_counting_it() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     with pytest.raises(ValueError, match="ten years"):
         parse_working_duration("P99999999D")
     with pytest.raises(ValueError, match="ten years"):
         WorkingCalendar().add_working_days(datetime(2030, 1, 1, tzinfo=UTC), 10**9)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 # --- deployments ---------------------------------------------------------------------------------------
@@ -193,10 +193,10 @@ def _many_processes(count: int) -> bytes:
 
 def test_a_file_with_thousands_of_processes_is_refused_at_once_naming_the_limit(session: Session, clock: Clock) -> None:
     before = session.scalar(select(func.count()).select_from(ProcessDefinition))
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     with pytest.raises(DeploymentRejected) as refused:
         Deployer(session).deploy([SourceFile("many.bpmn", _many_processes(2000))], actor=None, now=clock.now)
-    assert time.perf_counter() - started < 2.0  # 110 s before
+    assert time.process_time() - started < 2.0  # 110 s before
     messages = [p.message for p in refused.value.problems]
     assert any(f"at most {MAX_PROCESSES_PER_FILE} per file" in m for m in messages)
     assert refused.value.problems[0].file == "many.bpmn"

@@ -135,9 +135,9 @@ def test_hostile_bpmn_is_refused_within_a_second_and_nothing_is_stored(
     content = make()
     if case == "huge":  # refused by its size: the parser is never called
         monkeypatch.setattr(engine.safe_xml.etree, "fromstring", lambda *a, **k: pytest.fail("parsed a 200 MB file"))
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     problems = refusal(session, clock, (f"{case}.bpmn", content))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert elapsed < 1.0, f"{case} took {elapsed:.2f} s"
     assert problems[0].file == f"{case}.bpmn"
@@ -353,10 +353,10 @@ def test_plain_files_keep_only_their_base_name() -> None:
 )
 def test_bad_zips_are_refused_with_the_reason(archive: Callable[[], bytes], expected: str) -> None:
     content = archive()
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     with pytest.raises(DeploymentRejected) as refused:
         expand_upload("upload.zip", content)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert refused.value.problems[0].file == "upload.zip"
     assert expected in refused.value.problems[0].message
 

@@ -799,10 +799,10 @@ LIMITS = [
 def test_limits_fail_fast_with_a_feel_error(
     expression: str, context: dict[str, Any], error: type[FeelError], fragment: str
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # the evaluation's own CPU, not the wall clock of a busy machine
     with pytest.raises(error) as caught:
         compile_expression(expression).evaluate(context, now=NOW)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert fragment in caught.value.message
     assert caught.value.expression is not None
 
@@ -821,9 +821,9 @@ CATASTROPHIC_PATTERNS = [
 @pytest.mark.parametrize(("pattern", "text", "expected"), CATASTROPHIC_PATTERNS)
 def test_catastrophic_regex_runs_in_linear_time(pattern: str, text: str, expected: bool) -> None:
     """Patterns that make backtracking engines hang are answered quickly by our linear-time matcher."""
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     assert evaluate("matches(t, p)", {"t": text, "p": pattern}) is expected
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_deep_caller_stack_still_gives_a_feel_error() -> None:

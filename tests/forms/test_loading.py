@@ -149,10 +149,10 @@ def test_a_pathological_pattern_answers_at_once() -> None:
     import time
 
     form = form_with({"type": "textfield", "id": "F", "key": "code", "validate": {"pattern": "^(a+)+$"}})
-    started = time.perf_counter()
+    started = time.process_time()  # own CPU: a busy machine does not make it fail
     result = form.validate_post({"code": ["a" * 34 + "!"]}, {})
     long_result = form.validate_post({"code": ["a" * 200_000 + "!"]}, {})
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert not result.ok and not long_result.ok
     assert form.validate_post({"code": ["a" * 34]}, {}).ok
 
