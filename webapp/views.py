@@ -38,7 +38,7 @@ def role_name(code: str) -> str:
 TIMING = {"early": N_("Early"), "on_time": N_("On time"), "late": N_("Late")}
 
 
-def time_left(task: TaskRow) -> dict[str, str] | None:
+def time_left(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     """How long an open task has left in working time on its unit's calendar, for the inbox."""
     if task.due_at is None or task.state != "open":
         return None
@@ -72,7 +72,7 @@ def instance_status(status: str) -> str:
     return str(names.get(status, status))
 
 
-def priority_badge(task: TaskRow) -> dict[str, str] | None:
+def priority_badge(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     """A high or low priority as the inbox marks it (None: an ordinary one); the number goes in the title."""
     title = _("Priority %(n)s of 100", n=task.priority)
     if task.priority >= HIGH:
@@ -82,7 +82,14 @@ def priority_badge(task: TaskRow) -> dict[str, str] | None:
     return None
 
 
-def follow_up_reached(task: TaskRow) -> bool:
+def capped_count(value: int) -> str:
+    """A list's length as counted (up to ``queries.COUNT_CAP``): "1000+" beyond."""
+    if value > queries.COUNT_CAP:
+        return f"{queries.COUNT_CAP}+"
+    return str(value)
+
+
+def follow_up_reached(task: TaskRow | queries.TaskLine) -> bool:
     """The task's follow-up date has come: it is time to look at it again."""
     return task.follow_up_at is not None and task.follow_up_at <= now()
 
@@ -98,6 +105,7 @@ def _context() -> dict[str, Any]:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["capped_count"] = capped_count
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
     app.jinja_env.filters["instance_status"] = instance_status

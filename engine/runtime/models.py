@@ -153,7 +153,10 @@ class ProcessInstance(Base):
     """A running or finished process; ``state`` is the serialized workflow without its spec."""
 
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_process_instances_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_process_instances_unit_status", "unit_id", "status"),
+        Index("ix_process_instances_unit_started", "unit_id", "started_at", "id"),  # a unit's list, newest first
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -188,6 +191,8 @@ class TaskRow(Base):
         Index("ix_tasks_unit_state", "unit_id", "state"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
         Index("ix_tasks_owner_state", "owner_id", "state"),
+        # The inbox lists: a person's open tasks (assignee) and the claimable ones (no assignee), as received.
+        Index("ix_tasks_list", "state", "assignee_id", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Exists, and_, case, exists, false, func, or_, select, true, union
+from sqlalchemy import Exists, and_, case, exists, false, func, literal, or_, select, true, tuple_, union
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
-from engine.errors import DefinitionNotFound, InstanceNotFound
+from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
 from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of
@@ -27,6 +28,7 @@ from engine.runtime.models import (
     TaskCandidate,
     TaskRow,
 )
+from engine.runtime.priority import HIGH, LOW
 
 
 def _candidate_clause(user: User, task: type[TaskRow] = TaskRow) -> ColumnElement[bool]:
@@ -97,9 +99,9 @@ class InboxCounts:
 
 
 def inbox_counts(session: Session, user: User) -> InboxCounts:
-    base = select(func.count()).select_from(TaskRow).where(TaskRow.state == "open")
-    mine = session.scalar(base.where(TaskRow.assignee_id == user.id, _in_members_unit(user))) or 0
-    claimable = session.scalar(base.where(TaskRow.assignee_id.is_(None), _candidate_clause(user))) or 0
+    """The badge numbers, each capped at COUNT_CAP + 1 (the page shows "1000+")."""
+    mine = task_count(session, user, "mine")
+    claimable = task_count(session, user, "claimable")
     unread = session.scalar(
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
     )
@@ -494,3 +496,258 @@ def called_instances(session: Session, instance_id: int) -> list[ProcessInstance
     """The instances a process started through its call activities (indexed by ``parent_instance_id``)."""
     stmt = select(ProcessInstance).where(ProcessInstance.parent_instance_id == instance_id)
     return list(session.scalars(stmt.order_by(ProcessInstance.id)))
+
+
+# --- paged inbox lists ---------------------------------------------------------------------------------
+#
+# The inbox shows one page at a time, by keyset: the page after a row is the rows that sort after it, so a
+# page costs the same on the first screen as on the hundredth, and a task created or claimed meanwhile
+# neither repeats nor hides another. The first query walks an index in list order and keeps only ids and
+# sort keys; the second reads the columns the list shows for those ids (never the workflow, never a form).
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+COUNT_CAP = 1000
+"""Counts stop here: a list of more shows "1000+" (counting 76,000 tasks to print one number is not worth it)."""
+
+TASK_LISTS = ("mine", "claimable")
+DUE_FILTERS = ("today", "week", "late")
+PRIORITY_FILTERS = ("high", "normal", "low")
+
+
+class BadPageLink(EngineError):
+    """A page cursor that was not made for this list (tampered, another list's, or from an older version)."""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """How the inbox lists are narrowed; every field narrows further (they combine with AND)."""
+
+    process: str | None = None
+    """A process key: only that process's tasks."""
+    due_from: datetime | None = None
+    """Only tasks due at or after this moment."""
+    due_before: datetime | None = None
+    """Only tasks due before this moment (a late task: due before now)."""
+    priority: str | None = None
+    """``high`` (at or above HIGH), ``low`` (at or below LOW) or ``normal`` (between)."""
+    text: str | None = None
+    """Words in the task's name or its process's name (case is ignored for unaccented letters)."""
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One line of an inbox list: what the list shows, and nothing else."""
+
+    id: str
+    name: str
+    element_id: str
+    instance_id: int
+    unit_id: int
+    state: str
+    priority: int
+    created_at: datetime
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    completed_at: datetime | None
+    timing: str | None
+    candidate_roles: list[Any]
+    delegation_state: str | None
+    process_key: str
+    process_name: str
+    business_key: str | None
+    assignee_username: str | None
+    assignee_name: str | None
+    owner_username: str | None
+    owner_name: str | None
+    form_key: str | None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    lines: list[TaskLine]
+    next_after: list[Any] | None
+    """The sort key of the last line when more follow (give it back as ``after`` for the next page)."""
+
+
+def _sort_keys(sort: str) -> list[tuple[Any, bool, bool]]:
+    """(column, descending, nullable) in list order; the task id last makes every key unique."""
+    if sort == "priority":
+        return [(TaskRow.priority, True, False), (TaskRow.due_at, False, True), (TaskRow.created_at, False, False),
+                (TaskRow.id, False, False)]  # fmt: skip
+    return [(TaskRow.created_at, False, False), (TaskRow.id, False, False)]
+
+
+def _order(keys: list[tuple[Any, bool, bool]]) -> list[Any]:
+    return [(c.desc() if desc else c.asc().nulls_last() if nullable else c.asc()) for c, desc, nullable in keys]
+
+
+def _beyond(column: Any, descending: bool, nullable: bool, value: Any) -> ColumnElement[bool]:
+    if value is None:  # nulls come last: nothing is beyond a null but what ties on it
+        return false()
+    after = column < value if descending else column > value
+    return or_(after, column.is_(None)) if nullable else after
+
+
+def _same(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _after(keys: list[tuple[Any, bool, bool]], values: list[Any]) -> ColumnElement[bool]:
+    if all(not desc and not nullable for _, desc, nullable in keys):  # one row-value comparison the index serves
+        columns = [c for c, _, _ in keys]
+        return tuple_(*columns) > tuple_(*(literal(v, c.type) for c, v in zip(columns, values, strict=True)))
+    branches = []
+    for i, (column, desc, nullable) in enumerate(keys):
+        ties = [_same(keys[j][0], values[j]) for j in range(i)]
+        branches.append(and_(*ties, _beyond(column, desc, nullable, values[i])))
+    return or_(*branches)
+
+
+def _key_values(sort: str, raw: list[Any]) -> list[Any]:
+    """The sort key from a page link, checked value by value (BadPageLink when it does not fit the list)."""
+    keys = _sort_keys(sort)
+    if not isinstance(raw, list) or len(raw) != len(keys):
+        raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
+    values: list[Any] = []
+    for (column, _desc, nullable), value in zip(keys, raw, strict=True):
+        name = column.key
+        if value is None and nullable:
+            values.append(None)
+        elif name in ("created_at", "due_at") and isinstance(value, str):
+            try:
+                values.append(datetime.fromisoformat(value))
+            except ValueError:
+                raise BadPageLink(
+                    "This page link does not belong to this list. Open the list again from its first page."
+                ) from None
+        elif (
+            name == "priority"
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            or name == "id"
+            and isinstance(value, str)
+        ):
+            values.append(value)
+        else:
+            raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
+    return values
+
+
+def _key_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _list_clause(user: User, which: str) -> ColumnElement[bool]:
+    if which == "mine":
+        return and_(TaskRow.assignee_id == user.id, _in_members_unit(user))
+    if which == "claimable":
+        return and_(TaskRow.assignee_id.is_(None), _candidate_clause(user))
+    raise ValueError(f"unknown task list {which!r}")
+
+
+def _filter_clauses(filters: TaskFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.process:
+        versions = select(ProcessDefinition.id).where(ProcessDefinition.key == filters.process)
+        keyed = select(ProcessInstance.id).where(ProcessInstance.id == TaskRow.instance_id,
+                                                 ProcessInstance.definition_id.in_(versions))  # fmt: skip
+        where.append(keyed.exists())
+    if filters.due_from is not None:
+        where.append(TaskRow.due_at >= filters.due_from)
+    if filters.due_before is not None:
+        where.append(TaskRow.due_at < filters.due_before)
+    if filters.priority == "high":
+        where.append(TaskRow.priority >= HIGH)
+    elif filters.priority == "low":
+        where.append(TaskRow.priority <= LOW)
+    elif filters.priority == "normal":
+        where.append(and_(TaskRow.priority > LOW, TaskRow.priority < HIGH))
+    text = (filters.text or "").strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        named = (
+            select(ProcessInstance.id)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(ProcessInstance.id == TaskRow.instance_id,
+                   func.lower(ProcessDefinition.name).like(pattern, escape="\\"))
+        )  # fmt: skip
+        where.append(or_(func.lower(TaskRow.name).like(pattern, escape="\\"), named.exists()))
+    return where
+
+
+def _open_list(user: User, which: str, options: InboxOptions, filters: TaskFilter) -> list[ColumnElement[bool]]:
+    where = [TaskRow.state == "open", _list_clause(user, which), *_filter_clauses(filters)]
+    if options.follow_up_by is not None:
+        where.append(TaskRow.follow_up_at <= options.follow_up_by)
+    return where
+
+
+def task_page(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+              filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
+              limit: int = PAGE_SIZE) -> TaskPage:  # fmt: skip
+    """One page of the person's open tasks (``mine``) or of those they may claim (``claimable``), in the
+    inbox's order, after the line whose sort key is ``after`` (None: the first page). The same unit walls
+    as ``my_tasks`` and ``claimable_tasks``: the list clause is always part of the query."""
+    keys = _sort_keys(options.sort)
+    stmt = select(*(c for c, _, _ in keys)).where(*_open_list(user, which, options, filters))
+    if after is not None:
+        stmt = stmt.where(_after(keys, _key_values(options.sort, after)))
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    rows = session.execute(stmt.order_by(*_order(keys)).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = task_lines(session, [row.id for row in rows])
+    return TaskPage(lines, [_key_json(v) for v in rows[-1]] if more else None)
+
+
+def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
+    """The lines for these task ids, in the order given (the list's columns only, by primary key)."""
+    if not ids:
+        return []
+    assignee, owner = aliased(User), aliased(User)
+    stmt = (
+        select(TaskRow.id, TaskRow.name, TaskRow.element_id, TaskRow.instance_id, TaskRow.unit_id, TaskRow.state,
+               TaskRow.priority, TaskRow.created_at, TaskRow.due_at, TaskRow.follow_up_at, TaskRow.completed_at,
+               TaskRow.timing, TaskRow.candidate_roles, TaskRow.delegation_state, ProcessDefinition.key,
+               ProcessDefinition.name, ProcessInstance.business_key, assignee.username, assignee.full_name,
+               owner.username, owner.full_name, FormDefinition.form_key)
+        .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
+        .outerjoin(owner, owner.id == TaskRow.owner_id)
+        .outerjoin(FormDefinition, FormDefinition.id == TaskRow.form_id)
+        .where(TaskRow.id.in_(ids))
+    )  # fmt: skip
+    found = {row[0]: TaskLine(*row) for row in session.execute(stmt)}  # type: ignore[call-arg]
+    return [found[i] for i in ids if i in found]
+
+
+def capped_count(session: Session, stmt: Select[Any]) -> int:
+    """How many rows ``stmt`` gives, counting no further than COUNT_CAP + 1 (more than the cap: "1000+")."""
+    limited = stmt.limit(COUNT_CAP + 1).subquery()
+    return session.scalar(select(func.count()).select_from(limited)) or 0
+
+
+def task_count(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+               filters: TaskFilter = TaskFilter()) -> int:  # fmt: skip
+    """The length of a task list, capped (see ``capped_count``)."""
+    return capped_count(session, select(TaskRow.id).where(*_open_list(user, which, options, filters)))
+
+
+def delegated_lines(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskLine]:
+    """The lines of ``delegated_tasks`` (a person delegates a handful; the list is not paged)."""
+    keys = _sort_keys(options.sort)
+    stmt = select(TaskRow.id).where(TaskRow.state == "open", TaskRow.owner_id == user.id,
+                                    TaskRow.delegation_state == "pending", _in_members_unit(user))  # fmt: skip
+    if options.follow_up_by is not None:
+        stmt = stmt.where(TaskRow.follow_up_at <= options.follow_up_by)
+    return task_lines(session, list(session.scalars(stmt.order_by(*_order(keys)).limit(MAX_PAGE_SIZE))))
+
+
+def inbox_processes(session: Session, user: User) -> list[tuple[str, str]]:
+    """(key, name) of the processes the person's units run, for the inbox's process filter."""
+    seen: dict[str, str] = {}
+    for definition in active_definitions(session, unit_ids_of(session, user) if user.is_active else set()):
+        seen.setdefault(definition.key, definition.name)
+    return sorted(seen.items(), key=lambda item: item[1])

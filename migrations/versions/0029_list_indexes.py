@@ -1,0 +1,27 @@
+"""Indexes in the order the lists show: the inbox lists (open tasks by holder, then received), a person's
+notices (newest first) and a unit's instances (newest first)
+
+Revision ID: 0029
+Revises: 0028
+Create Date: 2026-12-05 23:40:00
+
+"""
+
+from alembic import op
+
+revision = "0029"
+down_revision = "0028"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_tasks_list", "tasks", ["state", "assignee_id", "created_at", "id"])
+    op.create_index("ix_notices_user_created", "notices", ["user_id", "created_at", "id"])
+    op.create_index("ix_process_instances_unit_started", "process_instances", ["unit_id", "started_at", "id"])
+
+
+def downgrade():
+    op.drop_index("ix_process_instances_unit_started", table_name="process_instances")
+    op.drop_index("ix_notices_user_created", table_name="notices")
+    op.drop_index("ix_tasks_list", table_name="tasks")
