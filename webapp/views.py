@@ -82,8 +82,10 @@ def priority_badge(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     return None
 
 
-def capped_count(value: int) -> str:
-    """A list's length as counted (up to ``queries.COUNT_CAP``): "1000+" beyond."""
+def capped_count(value: int | None) -> str:
+    """A list's length as counted (up to ``queries.COUNT_CAP``): "1000+" beyond; "…" when not counted."""
+    if value is None:
+        return "…"
     if value > queries.COUNT_CAP:
         return f"{queries.COUNT_CAP}+"
     return str(value)
@@ -96,7 +98,7 @@ def follow_up_reached(task: TaskRow | queries.TaskLine) -> bool:
 
 def _context() -> dict[str, Any]:
     user = g.get("user")
-    counts = queries.inbox_counts(sa_session(), user) if user is not None else None
+    counts = g.get("inbox_counts") or (queries.inbox_counts(sa_session(), user) if user is not None else None)
     unit_admin = queries.is_admin(sa_session(), user) if user is not None else False
     organisation = unit_admin or (user is not None and admin.is_system_admin(sa_session(), user))
     return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale()), "is_admin": unit_admin,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -193,6 +194,9 @@ class TaskRow(Base):
         Index("ix_tasks_owner_state", "owner_id", "state"),
         # The inbox lists: a person's open tasks (assignee) and the claimable ones (no assignee), as received.
         Index("ix_tasks_list", "state", "assignee_id", "created_at", "id"),
+        # ... and by priority, then the nearest due date (tasks without one last), as received.
+        Index("ix_tasks_list_priority", "state", "assignee_id", text("priority DESC"), text("(due_at IS NULL)"),
+              "due_at", "created_at", "id"),  # fmt: skip
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -231,7 +235,10 @@ class TaskCandidate(Base):
     """Who may claim an open task: a role within the task's unit, or a named user."""
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_role", "role", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_candidates_role", "role", "task_id"),
+        Index("ix_task_candidates_offer", "task_id", "role", "user_id"),  # the claimable list's check, index only
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     role: Mapped[str | None] = mapped_column(String(40))

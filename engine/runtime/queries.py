@@ -16,7 +16,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
-from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
+from engine.org.notices import mark_notice_read, notices, notices_query  # noqa: F401 - the inbox reads them here too
 from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of
 from engine.runtime.models import (
     DeployedFile,
@@ -100,8 +100,8 @@ class InboxCounts:
 
 def inbox_counts(session: Session, user: User) -> InboxCounts:
     """The badge numbers, each capped at COUNT_CAP + 1 (the page shows "1000+")."""
-    mine = task_count(session, user, "mine")
-    claimable = task_count(session, user, "claimable")
+    mine = task_count(session, user, "mine") or 0
+    claimable = task_count(session, user, "claimable") or 0
     unread = session.scalar(
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
     )
@@ -231,18 +231,27 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
                              _candidate_clause(user, offered_task))  # fmt: skip
     own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
-    return or_(ProcessInstance.unit_id.in_(whole_units), and_(ProcessInstance.unit_id.in_(member_units), own_work))
+    # whole units are member units too: the unit test comes first and alone, so the unit's index serves it
+    return and_(ProcessInstance.unit_id.in_(member_units), or_(ProcessInstance.unit_id.in_(whole_units), own_work))
 
 
 def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
-    stmt = (
+    return list(session.scalars(instances_query(session, user, limit)))
+
+
+def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
+    """The newest instances the person may see. The units the person holds a role in are read first and
+    named as constants beside the rule (which says the same): with one unit, the list walks
+    ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""
+    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
+    in_units = ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
+    return (
         select(ProcessInstance)
-        .where(viewable_instances(user))
+        .where(in_units, viewable_instances(user))
         .options(joinedload(ProcessInstance.definition), joinedload(ProcessInstance.started_by))
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(stmt))
 
 
 def members_instances(user: User) -> Select[ProcessInstance]:
@@ -579,7 +588,15 @@ def _sort_keys(sort: str) -> list[tuple[Any, bool, bool]]:
 
 
 def _order(keys: list[tuple[Any, bool, bool]]) -> list[Any]:
-    return [(c.desc() if desc else c.asc().nulls_last() if nullable else c.asc()) for c, desc, nullable in keys]
+    """ORDER BY for the keys; a nullable one as ``col IS NULL, col`` (nulls last on both databases, in the
+    form ``ix_tasks_list_priority`` indexes: SQLite has no NULLS LAST in an index)."""
+    order: list[Any] = []
+    for column, desc, nullable in keys:
+        if nullable:
+            order.extend((column.is_(None), column.asc()))
+        else:
+            order.append(column.desc() if desc else column.asc())
+    return order
 
 
 def _beyond(column: Any, descending: bool, nullable: bool, value: Any) -> ColumnElement[bool]:
@@ -638,11 +655,28 @@ def _key_json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _list_clause(user: User, which: str) -> ColumnElement[bool]:
+def _grants(session: Session, user: User) -> dict[int, list[str]]:
+    """The roles that count for the account now (``holds``), by unit: read once per list, so that the list's
+    query compares each task with constants instead of looking the person's roles up again for every row."""
+    grants: dict[int, list[str]] = {}
+    for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
+        grants.setdefault(unit_id, []).append(role)
+    return {unit_id: sorted(set(roles)) for unit_id, roles in grants.items()}
+
+
+def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> ColumnElement[bool]:
+    """The same rule as ``my_tasks`` / ``claimable_tasks`` (``_in_members_unit``, ``_candidate_clause``) with
+    the person's roles given: only tasks of units they hold a role in; to claim, offered to them by name or
+    to a role they hold in the task's own unit."""
+    if not grants:
+        return false()
+    units = TaskRow.unit_id.in_(sorted(grants))
     if which == "mine":
-        return and_(TaskRow.assignee_id == user.id, _in_members_unit(user))
+        return and_(TaskRow.assignee_id == user.id, units)
     if which == "claimable":
-        return and_(TaskRow.assignee_id.is_(None), _candidate_clause(user))
+        by_role = [and_(TaskRow.unit_id == unit_id, TaskCandidate.role.in_(roles)) for unit_id, roles in grants.items()]
+        offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, *by_role))
+        return and_(TaskRow.assignee_id.is_(None), units, offered)
     raise ValueError(f"unknown task list {which!r}")
 
 
@@ -676,11 +710,24 @@ def _filter_clauses(filters: TaskFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _open_list(user: User, which: str, options: InboxOptions, filters: TaskFilter) -> list[ColumnElement[bool]]:
-    where = [TaskRow.state == "open", _list_clause(user, which), *_filter_clauses(filters)]
+def _open_list(session: Session, user: User, which: str, options: InboxOptions,
+               filters: TaskFilter) -> list[ColumnElement[bool]]:  # fmt: skip
+    # the plain column tests first: the offer's subquery runs only for the rows that pass them
+    where = [TaskRow.state == "open", *_filter_clauses(filters)]
     if options.follow_up_by is not None:
         where.append(TaskRow.follow_up_at <= options.follow_up_by)
-    return where
+    return [*where, _list_clause(user, which, _grants(session, user))]
+
+
+def task_page_query(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+                    filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
+                    limit: int = PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    """The statement of one page of ids and sort keys (``task_page`` runs it; tests EXPLAIN it)."""
+    keys = _sort_keys(options.sort)
+    stmt = select(*(c for c, _, _ in keys)).where(*_open_list(session, user, which, options, filters))
+    if after is not None:
+        stmt = stmt.where(_after(keys, _key_values(options.sort, after)))
+    return stmt.order_by(*_order(keys)).limit(max(1, min(limit, MAX_PAGE_SIZE)) + 1)
 
 
 def task_page(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
@@ -689,12 +736,8 @@ def task_page(session: Session, user: User, which: str, options: InboxOptions = 
     """One page of the person's open tasks (``mine``) or of those they may claim (``claimable``), in the
     inbox's order, after the line whose sort key is ``after`` (None: the first page). The same unit walls
     as ``my_tasks`` and ``claimable_tasks``: the list clause is always part of the query."""
-    keys = _sort_keys(options.sort)
-    stmt = select(*(c for c, _, _ in keys)).where(*_open_list(user, which, options, filters))
-    if after is not None:
-        stmt = stmt.where(_after(keys, _key_values(options.sort, after)))
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    rows = session.execute(stmt.order_by(*_order(keys)).limit(limit + 1)).all()
+    rows = session.execute(task_page_query(session, user, which, options, filters, after, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     lines = task_lines(session, [row.id for row in rows])
@@ -730,9 +773,12 @@ def capped_count(session: Session, stmt: Select[Any]) -> int:
 
 
 def task_count(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
-               filters: TaskFilter = TaskFilter()) -> int:  # fmt: skip
-    """The length of a task list, capped (see ``capped_count``)."""
-    return capped_count(session, select(TaskRow.id).where(*_open_list(user, which, options, filters)))
+               filters: TaskFilter = TaskFilter()) -> int | None:  # fmt: skip
+    """The length of a task list, capped (see ``capped_count``); None with a text search, which no index
+    serves: counting would read every open task the person may see, so the list shows its pages only."""
+    if filters.text and filters.text.strip():
+        return None
+    return capped_count(session, select(TaskRow.id).where(*_open_list(session, user, which, options, filters)))
 
 
 def delegated_lines(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskLine]:

@@ -1,4 +1,4 @@
-"""Indexes in the order the lists show: the inbox lists (open tasks by holder, then received), a person's
+"""Indexes in the order the lists show: the inbox lists (open tasks by holder, then received or by priority and due date; who a task is offered to, read from the index alone), a person's
 notices (newest first) and a unit's instances (newest first)
 
 Revision ID: 0029
@@ -7,6 +7,7 @@ Create Date: 2026-12-05 23:40:00
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
@@ -17,6 +18,9 @@ depends_on = None
 
 def upgrade():
     op.create_index("ix_tasks_list", "tasks", ["state", "assignee_id", "created_at", "id"])
+    op.create_index("ix_tasks_list_priority", "tasks", ["state", "assignee_id", sa.text("priority DESC"),
+                                                       sa.text("(due_at IS NULL)"), "due_at", "created_at", "id"])
+    op.create_index("ix_task_candidates_offer", "task_candidates", ["task_id", "role", "user_id"])
     op.create_index("ix_notices_user_created", "notices", ["user_id", "created_at", "id"])
     op.create_index("ix_process_instances_unit_started", "process_instances", ["unit_id", "started_at", "id"])
 
@@ -24,4 +28,6 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_process_instances_unit_started", table_name="process_instances")
     op.drop_index("ix_notices_user_created", table_name="notices")
+    op.drop_index("ix_task_candidates_offer", table_name="task_candidates")
+    op.drop_index("ix_tasks_list_priority", table_name="tasks")
     op.drop_index("ix_tasks_list", table_name="tasks")

@@ -59,17 +59,21 @@ def index() -> Any:
 def _render_index(status: int = 200) -> Any:
     options = inbox_options()
     filters = paging.task_filter(request.args, now())
+    whole = filters == queries.TaskFilter() and options.follow_up_by is None
+    if whole:  # the lists' lengths are the badge's: counted once (views._context reads them from g)
+        g.inbox_counts = queries.inbox_counts(sa_session(), g.user)
     lists = {}
     for which in queries.TASK_LISTS:
         after = paging.read_page_link(request.args.get(f"{which}_after"), g.user, which, options.sort)
-        page = queries.task_page(sa_session(), g.user, which, options, filters, after)
+        page = queries.task_page(sa_session(), g.user, which, options, filters, after, queries.PAGE_SIZE)
         following = None
         if page.next_after is not None:
             args: dict[str, Any] = {k: v for k, v in request.args.items() if k != f"{which}_after"}
             args[f"{which}_after"] = paging.page_link(g.user, which, options.sort, page.next_after)
             following = url_for("inbox.index", **args) + f"#{which}"
         lists[which] = {"lines": page.lines, "next": following, "paged": after is not None,
-                        "count": queries.task_count(sa_session(), g.user, which, options, filters)}  # fmt: skip
+                        "count": getattr(g.inbox_counts, which) if whole
+                        else queries.task_count(sa_session(), g.user, which, options, filters)}  # fmt: skip
     return render_template(
         "inbox/index.html",
         mine=lists["mine"],
