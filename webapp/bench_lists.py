@@ -91,15 +91,14 @@ class Shape:
 
 def _people(session: Any, unit: Unit, other: Unit) -> dict[str, User]:
     made = {}
+    password_hash = session.scalar(select(User.password_hash).where(User.username == "thuky"))  # PASSWORD's
     for username, full_name, roles, where in (
         (SECRETARY, "Lê Thị Thu (thư ký ISO)", ("iso_secretary",), unit),
         (HEAD, "Phạm Quốc Hưng (trưởng phòng)", ("department_head",), unit),
         (COLLEAGUE, "Hoàng Văn Nam (chuyên viên)", ("specialist",), unit),
         ("bench_khac", "Trần Văn Bình (đơn vị khác)", ("iso_secretary", "department_head", "specialist"), other),
     ):
-        from engine.org.people import hash_password
-
-        user = User(username=username, full_name=full_name, password_hash=hash_password(PASSWORD), unit_id=where.id)
+        user = User(username=username, full_name=full_name, password_hash=password_hash, unit_id=where.id)
         for role in roles:
             user.roles.append(RoleAssignment(unit=where, role=role))
         session.add(user)
