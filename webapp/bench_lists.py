@@ -181,8 +181,9 @@ def _token(username: str) -> str:
     admin = session.scalar(select(User).where(User.username == "admin"))
     unit_id = session.scalar(select(Unit.id).where(Unit.code != "BENCH-KHAC").order_by(Unit.id))
     assert admin is not None and unit_id is not None
-    issued = tokens.issue(session, admin, unit_id=unit_id, name=f"bench {username}", scopes=[tokens.TASKS],
-                          now=now(), holder=username)  # fmt: skip
+    name = f"bench {username} {uuid.uuid4().hex[:8]}"  # a new one each run (names are unique in a unit)
+    issued = tokens.issue(session, admin, unit_id=unit_id, name=name, scopes=[tokens.TASKS], now=now(),
+                          holder=username)  # fmt: skip
     return issued.secret
 
 
