@@ -236,9 +236,10 @@ OPENAPI: dict[str, Any] = {
                 "next": {"type": "object", "description": "for each list returned: the 'after' of its next page, "
                          "null on the last page", "additionalProperties": {"type": ["string", "null"]}},
                 "counts": {"type": "object", "description": "each list's length with these filters, counted up to "
-                           "count_cap + 1 (more than count_cap: show it as 'count_cap+'); null with 'q' (a text "
+                           "its count_caps + 1 (more than the cap: show it as 'cap+'); null with 'q' (a text "
                            "search is not counted)", "additionalProperties": {"type": ["integer", "null"]}},
-                "count_cap": {"type": "integer"}}}, "Tasks")},
+                "count_caps": {"type": "object", "description": "where each list's count stops (mine: 1000, "
+                               "claimable: 100)", "additionalProperties": {"type": "integer"}}}}, "Tasks")},
             extra={"400": _json(_ref("Error"), "A filter value not offered, or a page link altered or made for "
                                 "someone else or another list")},
             parameters=[

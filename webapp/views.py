@@ -82,13 +82,20 @@ def priority_badge(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     return None
 
 
-def capped_count(value: int | None) -> str:
-    """A list's length as counted (up to ``queries.COUNT_CAP``): "1000+" beyond; "…" when not counted."""
+def capped_count(value: int | None, which: str) -> str:
+    """A list's length as counted (up to ``queries.COUNT_CAPS``): "1000+" beyond; "…" when not counted."""
     if value is None:
         return "…"
-    if value > queries.COUNT_CAP:
-        return f"{queries.COUNT_CAP}+"
-    return str(value)
+    cap = queries.COUNT_CAPS[which]
+    return f"{cap}+" if value > cap else str(value)
+
+
+def task_badge(counts: queries.InboxCounts) -> str:
+    """The inbox badge: my tasks and those I may take, "+" when either list is longer than its count."""
+    caps = queries.COUNT_CAPS
+    shown = min(counts.mine, caps["mine"]) + min(counts.claimable, caps["claimable"])
+    more = counts.mine > caps["mine"] or counts.claimable > caps["claimable"]
+    return f"{shown}{'+' if more else ''}"
 
 
 def follow_up_reached(task: TaskRow | queries.TaskLine) -> bool:
@@ -108,6 +115,7 @@ def _context() -> dict[str, Any]:
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["capped_count"] = capped_count
+    app.jinja_env.filters["task_badge"] = task_badge
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
     app.jinja_env.filters["instance_status"] = instance_status

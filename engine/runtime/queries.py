@@ -99,7 +99,7 @@ class InboxCounts:
 
 
 def inbox_counts(session: Session, user: User) -> InboxCounts:
-    """The badge numbers, each capped at COUNT_CAP + 1 (the page shows "1000+")."""
+    """The badge numbers, each capped (see ``COUNT_CAPS``)."""
     mine = task_count(session, user, "mine") or 0
     claimable = task_count(session, user, "claimable") or 0
     unread = session.scalar(
@@ -516,8 +516,11 @@ def called_instances(session: Session, instance_id: int) -> list[ProcessInstance
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-COUNT_CAP = 1000
-"""Counts stop here: a list of more shows "1000+" (counting 76,000 tasks to print one number is not worth it)."""
+COUNT_CAPS = {"mine": 1000, "claimable": 100}
+"""Counts stop one past these: a longer list shows "1000+" / "100+". Counting a person's own tasks is a range
+of ix_tasks_list; counting what they may claim checks the offer of every open task on the way, and a
+secretary may share the unit's queue with a department head's 76,000 (the first 100 of hers can take two
+thousand checks; the first thousand, twenty thousand)."""
 
 TASK_LISTS = ("mine", "claimable")
 DUE_FILTERS = ("today", "week", "late")
@@ -727,7 +730,10 @@ def task_page_query(session: Session, user: User, which: str, options: InboxOpti
     stmt = select(*(c for c, _, _ in keys)).where(*_open_list(session, user, which, options, filters))
     if after is not None:
         stmt = stmt.where(_after(keys, _key_values(options.sort, after)))
-    return stmt.order_by(*_order(keys)).limit(max(1, min(limit, MAX_PAGE_SIZE)) + 1)
+    # state and holder are one value in a list; naming them first lets PostgreSQL see that the index's order
+    # is the list's (it takes ``assignee_id IS NULL`` for a filter, not for a single value as SQLite does)
+    order = [TaskRow.state, TaskRow.assignee_id, *_order(keys)]
+    return stmt.order_by(*order).limit(max(1, min(limit, MAX_PAGE_SIZE)) + 1)
 
 
 def task_page(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
@@ -766,19 +772,22 @@ def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
     return [found[i] for i in ids if i in found]
 
 
-def capped_count(session: Session, stmt: Select[Any]) -> int:
-    """How many rows ``stmt`` gives, counting no further than COUNT_CAP + 1 (more than the cap: "1000+")."""
-    limited = stmt.limit(COUNT_CAP + 1).subquery()
+def capped_count(session: Session, stmt: Select[Any], cap: int) -> int:
+    """How many rows ``stmt`` gives, counting no further than ``cap + 1`` (more than the cap: "cap+")."""
+    limited = stmt.limit(cap + 1).subquery()
     return session.scalar(select(func.count()).select_from(limited)) or 0
 
 
 def task_count(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
                filters: TaskFilter = TaskFilter()) -> int | None:  # fmt: skip
-    """The length of a task list, capped (see ``capped_count``); None with a text search, which no index
+    """The length of a task list, capped (``COUNT_CAPS``); None with a text search, which no index
     serves: counting would read every open task the person may see, so the list shows its pages only."""
     if filters.text and filters.text.strip():
         return None
-    return capped_count(session, select(TaskRow.id).where(*_open_list(session, user, which, options, filters)))
+    stmt = select(TaskRow.id).where(*_open_list(session, user, which, options, filters))
+    # in the inbox's own order: the count walks the same index as the first page and stops at the cap
+    ordered = stmt.order_by(TaskRow.state, TaskRow.assignee_id, TaskRow.created_at, TaskRow.id)
+    return capped_count(session, ordered, COUNT_CAPS[which])
 
 
 def delegated_lines(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskLine]:

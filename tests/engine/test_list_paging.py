@@ -134,7 +134,7 @@ def test_counts_stop_at_the_cap(
     session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start_many(session, people, clock, 4)
-    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setitem(queries.COUNT_CAPS, "claimable", 2)
     assert queries.task_count(session, people.member, "claimable") == 3  # "2+"
     assert queries.inbox_counts(session, people.member).claimable == 3
     assert queries.task_count(session, people.member, "mine") == 0

@@ -128,7 +128,7 @@ def tasks() -> Any:
     if request.args.get("after") and which is None:
         abort(400, "'after' continues one list: give 'list' too (mine or claimable).")
     size = paging.page_size(request.args)
-    out: dict[str, Any] = {"next": {}, "counts": {}, "count_cap": queries.COUNT_CAP}
+    out: dict[str, Any] = {"next": {}, "counts": {}, "count_caps": queries.COUNT_CAPS}
     for name in (which,) if which else queries.TASK_LISTS:
         after = paging.read_page_link(request.args.get("after"), g.user, name, options.sort)
         page = queries.task_page(sa_session(), g.user, name, options, filters, after, size)
