@@ -5,12 +5,13 @@ Nothing here loads workflow state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import Exists, and_, case, exists, false, func, literal, or_, select, true, tuple_, union
+from sqlalchemy import Exists, and_, bindparam, case, exists, false, func, literal, or_, select, true, tuple_, union
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -750,12 +751,11 @@ def task_page(session: Session, user: User, which: str, options: InboxOptions = 
     return TaskPage(lines, [_key_json(v) for v in rows[-1]] if more else None)
 
 
-def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
-    """The lines for these task ids, in the order given (the list's columns only, by primary key)."""
-    if not ids:
-        return []
+@functools.cache
+def _lines_statement() -> Select[Unpack[tuple[Any, ...]]]:
+    """Built once (aliases and joins cost more to build than the query costs to run)."""
     assignee, owner = aliased(User), aliased(User)
-    stmt = (
+    return (
         select(TaskRow.id, TaskRow.name, TaskRow.element_id, TaskRow.instance_id, TaskRow.unit_id, TaskRow.state,
                TaskRow.priority, TaskRow.created_at, TaskRow.due_at, TaskRow.follow_up_at, TaskRow.completed_at,
                TaskRow.timing, TaskRow.candidate_roles, TaskRow.delegation_state, ProcessDefinition.key,
@@ -766,9 +766,16 @@ def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
         .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
         .outerjoin(owner, owner.id == TaskRow.owner_id)
         .outerjoin(FormDefinition, FormDefinition.id == TaskRow.form_id)
-        .where(TaskRow.id.in_(ids))
+        .where(TaskRow.id.in_(bindparam("ids", expanding=True)))
     )  # fmt: skip
-    found = {row[0]: TaskLine(*row) for row in session.execute(stmt)}  # type: ignore[call-arg]
+
+
+def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
+    """The lines for these task ids, in the order given (the list's columns only, by primary key)."""
+    if not ids:
+        return []
+    rows = session.execute(_lines_statement(), {"ids": ids})
+    found = {row[0]: TaskLine(*row) for row in rows}
     return [found[i] for i in ids if i in found]
 
 
