@@ -9,7 +9,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Exists, and_, bindparam, case, exists, false, func, literal, or_, select, true, tuple_, union
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
@@ -752,7 +752,7 @@ def task_page(session: Session, user: User, which: str, options: InboxOptions = 
 
 
 @functools.cache
-def _lines_statement() -> Select[Unpack[tuple[Any, ...]]]:
+def _lines_statement() -> Select[*tuple[Any, ...]]:
     """Built once (aliases and joins cost more to build than the query costs to run)."""
     assignee, owner = aliased(User), aliased(User)
     return (
