@@ -11,14 +11,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, and_, bindparam, case, exists, false, func, literal, or_, select, true, tuple_, union
+from sqlalchemy import (
+    Exists,
+    and_,
+    bindparam,
+    case,
+    event,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
 from engine.org.notices import mark_notice_read, notices, notices_query  # noqa: F401 - the inbox reads them here too
-from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of
+from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of, unit_limit
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -662,10 +677,25 @@ def _key_json(value: Any) -> Any:
 def _grants(session: Session, user: User) -> dict[int, list[str]]:
     """The roles that count for the account now (``holds``), by unit: read once per list, so that the list's
     query compares each task with constants instead of looking the person's roles up again for every row."""
-    grants: dict[int, list[str]] = {}
-    for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
-        grants.setdefault(unit_id, []).append(role)
-    return {unit_id: sorted(set(roles)) for unit_id, roles in grants.items()}
+    known: dict[tuple[int, int | None], dict[int, list[str]]] = session.info.setdefault(_GRANTS, {})
+    key = (user.id, unit_limit(user))
+    if key not in known:  # once per session until it writes (a page asks for two lists and two counts)
+        grants: dict[int, list[str]] = {}
+        for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
+            grants.setdefault(unit_id, []).append(role)
+        known[key] = {unit_id: sorted(set(roles)) for unit_id, roles in grants.items()}
+    return known[key]
+
+
+_GRANTS = "eiso.list_grants"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_grants(session: Session, *_: Any) -> None:
+    """Any write (a role granted or taken away) and any new transaction reads the roles again."""
+    session.info.pop(_GRANTS, None)
 
 
 def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> ColumnElement[bool]:
