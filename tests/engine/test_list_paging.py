@@ -215,3 +215,24 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
     assert_walks_index(found, "ix_process_instances_unit_started", "process_instances")
     assert_walks_index(plan(session, queries.notices_query(people.member)), "ix_notices_user_created", "notices")
     assert len(queries.instances_for(session, people.leader)) == 100  # the newest hundred of the leader's unit
+
+
+def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """A task of a unit where the person holds no role never reaches their lists, even when its row names
+    them as holder or as the one it is offered to (the unit wall is part of every page and count)."""
+    held, offered = start_many(session, people, clock, 2, unit_id=people.other_unit.id)
+    session.execute(update(TaskRow).where(TaskRow.id == held).values(assignee_id=people.member.id))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == offered).values(
+        role=None, user_id=people.member.id))  # fmt: skip
+    session.commit()
+    for which in ("mine", "claimable"):
+        for sort in ("received", "priority"):
+            assert queries.task_page(session, people.member, which, InboxOptions(sort=sort)).lines == []
+        assert queries.task_count(session, people.member, which) == 0
+    # the same rows in the person's own unit do reach them: the refusal above is the wall, not the rows
+    session.execute(update(TaskRow).where(TaskRow.id.in_([held, offered])).values(unit_id=people.unit.id))
+    session.commit()
+    assert [line.id for line in queries.task_page(session, people.member, "mine").lines] == [held]
+    assert [line.id for line in queries.task_page(session, people.member, "claimable").lines] == [offered]
