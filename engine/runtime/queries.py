@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     tuple_,
     union,
@@ -698,6 +699,24 @@ def _forget_grants(session: Session, *_: Any) -> None:
     session.info.pop(_GRANTS, None)
 
 
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_SERIAL, None)
+
+
+_SERIAL = "eiso.lists_serial"
+
+
+def _serial(session: Session) -> None:
+    """PostgreSQL: no parallel workers for the rest of this transaction. A page walks a few hundred index
+    entries (under a millisecond), but the planner cannot tell how often an offer matches and starts workers
+    that cost 10–20 ms to launch. Lists and their counts only; the setting ends with the transaction."""
+    if _SERIAL not in session.info and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        session.info[_SERIAL] = True
+
+
 def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> ColumnElement[bool]:
     """The same rule as ``my_tasks`` / ``claimable_tasks`` (``_in_members_unit``, ``_candidate_clause``) with
     the person's roles given: only tasks of units they hold a role in; to claim, offered to them by name or
@@ -708,7 +727,11 @@ def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> Column
     if which == "mine":
         return and_(TaskRow.assignee_id == user.id, units)
     if which == "claimable":
-        by_role = [and_(TaskRow.unit_id == unit_id, TaskCandidate.role.in_(roles)) for unit_id, roles in grants.items()]
+        if len(grants) == 1:  # the usual case: the unit is tested outside, the offer by constants alone
+            by_role = [TaskCandidate.role.in_(next(iter(grants.values())))]
+        else:
+            by_role = [and_(TaskRow.unit_id == unit_id, TaskCandidate.role.in_(roles))
+                       for unit_id, roles in grants.items()]  # fmt: skip
         offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, *by_role))
         return and_(TaskRow.assignee_id.is_(None), units, offered)
     raise ValueError(f"unknown task list {which!r}")
@@ -774,6 +797,7 @@ def task_page(session: Session, user: User, which: str, options: InboxOptions = 
     inbox's order, after the line whose sort key is ``after`` (None: the first page). The same unit walls
     as ``my_tasks`` and ``claimable_tasks``: the list clause is always part of the query."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
+    _serial(session)
     rows = session.execute(task_page_query(session, user, which, options, filters, after, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -824,6 +848,7 @@ def task_count(session: Session, user: User, which: str, options: InboxOptions =
     stmt = select(TaskRow.id).where(*_open_list(session, user, which, options, filters))
     # in the inbox's own order: the count walks the same index as the first page and stops at the cap
     ordered = stmt.order_by(TaskRow.state, TaskRow.assignee_id, TaskRow.created_at, TaskRow.id)
+    _serial(session)
     return capped_count(session, ordered, COUNT_CAPS[which])
 
 
