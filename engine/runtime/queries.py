@@ -727,6 +727,7 @@ def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> Column
     if which == "mine":
         return and_(TaskRow.assignee_id == user.id, units)
     if which == "claimable":
+        by_role: list[ColumnElement[bool]]
         if len(grants) == 1:  # the usual case: the unit is tested outside, the offer by constants alone
             by_role = [TaskCandidate.role.in_(next(iter(grants.values())))]
         else:
