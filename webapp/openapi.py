@@ -228,10 +228,36 @@ OPENAPI: dict[str, Any] = {
             extra={"400": _json(_ref("Error"), "Bad body")},
             parameters=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
             requestBody={"content": {"application/json": {"schema": _ref("StartRequest")}}})},
-        "/tasks": {"get": _op("My tasks and the tasks I may claim", {"200": _json(
-            {"type": "object", "properties": {"mine": {"type": "array", "items": _ref("Task")},
-                                              "claimable": {"type": "array", "items": _ref("Task")}}},
-            "Tasks")}, parameters=[
+        "/tasks": {"get": _op(
+            "My tasks and the tasks I may claim, a page at a time (keyset paging: give back 'next' as 'after')",
+            {"200": _json({"type": "object", "properties": {
+                "mine": {"type": "array", "items": _ref("Task")},
+                "claimable": {"type": "array", "items": _ref("Task")},
+                "next": {"type": "object", "description": "for each list returned: the 'after' of its next page, "
+                         "null on the last page", "additionalProperties": {"type": ["string", "null"]}},
+                "counts": {"type": "object", "description": "each list's length with these filters, counted up to "
+                           "its count_caps + 1 (more than the cap: show it as 'cap+'); null with 'q' (a text "
+                           "search is not counted)", "additionalProperties": {"type": ["integer", "null"]}},
+                "count_caps": {"type": "object", "description": "where each list's count stops (mine: 1000, "
+                               "claimable: 100)", "additionalProperties": {"type": "integer"}}}}, "Tasks")},
+            extra={"400": _json(_ref("Error"), "A filter value not offered, or a page link altered or made for "
+                                "someone else or another list")},
+            parameters=[
+                {"name": "list", "in": "query", "schema": {"type": "string", "enum": ["mine", "claimable"]},
+                 "description": "only this list (required with 'after'); both when absent"},
+                {"name": "after", "in": "query", "schema": {"type": "string"},
+                 "description": "the 'next' value of the previous page of the same list, order and person"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                           "default": 50}, "description": "lines per page"},
+                {"name": "process", "in": "query", "schema": {"type": "string"},
+                 "description": "a process key: only that process's tasks"},
+                {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "week", "late"]},
+                 "description": "today: due during today (Vietnam time); week: due from today to the end of "
+                                "Sunday; late: overdue"},
+                {"name": "priority", "in": "query", "schema": {"type": "string", "enum": ["high", "normal", "low"]},
+                 "description": "high: 75 or more; low: 25 or less; normal: between"},
+                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                 "description": "words in the task's or the process's name"},
                 {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["received", "priority"],
                                                            "default": "received"},
                  "description": "received: oldest first; priority: higher priority first, then nearest due date"},

@@ -38,7 +38,7 @@ def role_name(code: str) -> str:
 TIMING = {"early": N_("Early"), "on_time": N_("On time"), "late": N_("Late")}
 
 
-def time_left(task: TaskRow) -> dict[str, str] | None:
+def time_left(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     """How long an open task has left in working time on its unit's calendar, for the inbox."""
     if task.due_at is None or task.state != "open":
         return None
@@ -72,7 +72,7 @@ def instance_status(status: str) -> str:
     return str(names.get(status, status))
 
 
-def priority_badge(task: TaskRow) -> dict[str, str] | None:
+def priority_badge(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     """A high or low priority as the inbox marks it (None: an ordinary one); the number goes in the title."""
     title = _("Priority %(n)s of 100", n=task.priority)
     if task.priority >= HIGH:
@@ -82,14 +82,30 @@ def priority_badge(task: TaskRow) -> dict[str, str] | None:
     return None
 
 
-def follow_up_reached(task: TaskRow) -> bool:
+def capped_count(value: int | None, which: str) -> str:
+    """A list's length as counted (up to ``queries.COUNT_CAPS``): "1000+" beyond; "…" when not counted."""
+    if value is None:
+        return "…"
+    cap = queries.COUNT_CAPS[which]
+    return f"{cap}+" if value > cap else str(value)
+
+
+def task_badge(counts: queries.InboxCounts) -> str:
+    """The inbox badge: my tasks and those I may take, "+" when either list is longer than its count."""
+    caps = queries.COUNT_CAPS
+    shown = min(counts.mine, caps["mine"]) + min(counts.claimable, caps["claimable"])
+    more = counts.mine > caps["mine"] or counts.claimable > caps["claimable"]
+    return f"{shown}{'+' if more else ''}"
+
+
+def follow_up_reached(task: TaskRow | queries.TaskLine) -> bool:
     """The task's follow-up date has come: it is time to look at it again."""
     return task.follow_up_at is not None and task.follow_up_at <= now()
 
 
 def _context() -> dict[str, Any]:
     user = g.get("user")
-    counts = queries.inbox_counts(sa_session(), user) if user is not None else None
+    counts = g.get("inbox_counts") or (queries.inbox_counts(sa_session(), user) if user is not None else None)
     unit_admin = queries.is_admin(sa_session(), user) if user is not None else False
     organisation = unit_admin or (user is not None and admin.is_system_admin(sa_session(), user))
     return {"current_user": user, "inbox_counts": counts, "current_locale": str(get_locale()), "is_admin": unit_admin,
@@ -98,6 +114,8 @@ def _context() -> dict[str, Any]:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["capped_count"] = capped_count
+    app.jinja_env.filters["task_badge"] = task_badge
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["timing_name"] = timing_name
     app.jinja_env.filters["instance_status"] = instance_status

@@ -113,7 +113,10 @@ class Notice(Base):
     """A message in a user's inbox (objectives disseminated, a process changed, ...)."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_user_read", "user_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notices_user_read", "user_id", "read_at"),
+        Index("ix_notices_user_created", "user_id", "created_at", "id"),  # the person's notices, newest first
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, Phrase
@@ -93,8 +93,13 @@ def _payload_title(payload: dict[str, Any]) -> Phrase | str:
 
 
 def notices(session: Session, user: User, limit: int = 50) -> list[Notice]:
-    stmt = select(Notice).where(Notice.user_id == user.id).order_by(Notice.created_at.desc(), Notice.id.desc())
-    return list(session.scalars(stmt.limit(limit)))
+    return list(session.scalars(notices_query(user, limit)))
+
+
+def notices_query(user: User, limit: int = 50) -> Select[Notice]:
+    """The person's newest notices (served by ``ix_notices_user_created``)."""
+    newest = (Notice.created_at.desc(), Notice.id.desc())
+    return select(Notice).where(Notice.user_id == user.id).order_by(*newest).limit(limit)
 
 
 def mark_notice_read(session: Session, notice_id: int, user: User, now: datetime) -> Notice:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     ForeignKey,
     Index,
@@ -15,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -153,7 +156,10 @@ class ProcessInstance(Base):
     """A running or finished process; ``state`` is the serialized workflow without its spec."""
 
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_process_instances_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_process_instances_unit_status", "unit_id", "status"),
+        Index("ix_process_instances_unit_started", "unit_id", "started_at", "id"),  # a unit's list, newest first
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -188,6 +194,12 @@ class TaskRow(Base):
         Index("ix_tasks_unit_state", "unit_id", "state"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
         Index("ix_tasks_owner_state", "owner_id", "state"),
+        # The inbox lists: a person's open tasks (assignee) and the claimable ones (no assignee), as received.
+        # (unit_id last: the unit wall is checked from the index, without reading the row)
+        Index("ix_tasks_list", "state", "assignee_id", "created_at", "id", "unit_id"),
+        # ... and by priority, then the nearest due date (tasks without one last), as received.
+        Index("ix_tasks_list_priority", "state", "assignee_id", text("priority DESC"), text("(due_at IS NULL)"),
+              "due_at", "created_at", "id", "unit_id"),  # fmt: skip
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the workflow task's id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -222,11 +234,20 @@ class TaskRow(Base):
     form: Mapped[FormDefinition | None] = relationship()
 
 
+# The planner's estimate of "open and held by nobody" (the claimable lists) is wrong by ten times without
+# statistics on the two columns together: PostgreSQL then hashes every offer instead of walking ix_tasks_list.
+TASK_STATISTICS = "CREATE STATISTICS IF NOT EXISTS st_tasks_state_assignee (mcv) ON state, assignee_id FROM tasks"
+event.listen(TaskRow.__table__, "after_create", DDL(TASK_STATISTICS).execute_if(dialect="postgresql"))
+
+
 class TaskCandidate(Base):
     """Who may claim an open task: a role within the task's unit, or a named user."""
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_role", "role", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_candidates_role", "role", "task_id"),
+        Index("ix_task_candidates_offer", "task_id", "role", "user_id"),  # the claimable list's check, index only
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     role: Mapped[str | None] = mapped_column(String(40))

@@ -5,18 +5,36 @@ Nothing here loads workflow state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Exists, and_, case, exists, false, func, or_, select, true, union
+from sqlalchemy import (
+    Exists,
+    and_,
+    bindparam,
+    case,
+    event,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
-from engine.errors import DefinitionNotFound, InstanceNotFound
+from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
-from engine.org.notices import mark_notice_read, notices  # noqa: F401 - the inbox reads them here too
-from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of
+from engine.org.notices import mark_notice_read, notices, notices_query  # noqa: F401 - the inbox reads them here too
+from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of, unit_limit
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -27,6 +45,7 @@ from engine.runtime.models import (
     TaskCandidate,
     TaskRow,
 )
+from engine.runtime.priority import HIGH, LOW
 
 
 def _candidate_clause(user: User, task: type[TaskRow] = TaskRow) -> ColumnElement[bool]:
@@ -97,9 +116,9 @@ class InboxCounts:
 
 
 def inbox_counts(session: Session, user: User) -> InboxCounts:
-    base = select(func.count()).select_from(TaskRow).where(TaskRow.state == "open")
-    mine = session.scalar(base.where(TaskRow.assignee_id == user.id, _in_members_unit(user))) or 0
-    claimable = session.scalar(base.where(TaskRow.assignee_id.is_(None), _candidate_clause(user))) or 0
+    """The badge numbers, each capped (see ``COUNT_CAPS``)."""
+    mine = task_count(session, user, "mine") or 0
+    claimable = task_count(session, user, "claimable") or 0
     unread = session.scalar(
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
     )
@@ -229,18 +248,27 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
                              _candidate_clause(user, offered_task))  # fmt: skip
     own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
-    return or_(ProcessInstance.unit_id.in_(whole_units), and_(ProcessInstance.unit_id.in_(member_units), own_work))
+    # whole units are member units too: the unit test comes first and alone, so the unit's index serves it
+    return and_(ProcessInstance.unit_id.in_(member_units), or_(ProcessInstance.unit_id.in_(whole_units), own_work))
 
 
 def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
-    stmt = (
+    return list(session.scalars(instances_query(session, user, limit)))
+
+
+def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
+    """The newest instances the person may see. The units the person holds a role in are read first and
+    named as constants beside the rule (which says the same): with one unit, the list walks
+    ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""
+    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
+    in_units = ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
+    return (
         select(ProcessInstance)
-        .where(viewable_instances(user))
+        .where(in_units, viewable_instances(user))
         .options(joinedload(ProcessInstance.definition), joinedload(ProcessInstance.started_by))
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(stmt))
 
 
 def members_instances(user: User) -> Select[ProcessInstance]:
@@ -501,3 +529,350 @@ def called_instances(session: Session, instance_id: int) -> list[ProcessInstance
     """The instances a process started through its call activities (indexed by ``parent_instance_id``)."""
     stmt = select(ProcessInstance).where(ProcessInstance.parent_instance_id == instance_id)
     return list(session.scalars(stmt.order_by(ProcessInstance.id)))
+
+
+# --- paged inbox lists ---------------------------------------------------------------------------------
+#
+# The inbox shows one page at a time, by keyset: the page after a row is the rows that sort after it, so a
+# page costs the same on the first screen as on the hundredth, and a task created or claimed meanwhile
+# neither repeats nor hides another. The first query walks an index in list order and keeps only ids and
+# sort keys; the second reads the columns the list shows for those ids (never the workflow, never a form).
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+COUNT_CAPS = {"mine": 1000, "claimable": 100}
+"""Counts stop one past these: a longer list shows "1000+" / "100+". Counting a person's own tasks is a range
+of ix_tasks_list; counting what they may claim checks the offer of every open task on the way, and a
+secretary may share the unit's queue with a department head's 76,000 (the first 100 of hers can take two
+thousand checks; the first thousand, twenty thousand)."""
+
+TASK_LISTS = ("mine", "claimable")
+DUE_FILTERS = ("today", "week", "late")
+PRIORITY_FILTERS = ("high", "normal", "low")
+
+
+class BadPageLink(EngineError):
+    """A page cursor that was not made for this list (tampered, another list's, or from an older version)."""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """How the inbox lists are narrowed; every field narrows further (they combine with AND)."""
+
+    process: str | None = None
+    """A process key: only that process's tasks."""
+    due_from: datetime | None = None
+    """Only tasks due at or after this moment."""
+    due_before: datetime | None = None
+    """Only tasks due before this moment (a late task: due before now)."""
+    priority: str | None = None
+    """``high`` (at or above HIGH), ``low`` (at or below LOW) or ``normal`` (between)."""
+    text: str | None = None
+    """Words in the task's name or its process's name (case is ignored for unaccented letters)."""
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One line of an inbox list: what the list shows, and nothing else."""
+
+    id: str
+    name: str
+    element_id: str
+    instance_id: int
+    unit_id: int
+    state: str
+    priority: int
+    created_at: datetime
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    completed_at: datetime | None
+    timing: str | None
+    candidate_roles: list[Any]
+    delegation_state: str | None
+    process_key: str
+    process_name: str
+    business_key: str | None
+    assignee_username: str | None
+    assignee_name: str | None
+    owner_username: str | None
+    owner_name: str | None
+    form_key: str | None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    lines: list[TaskLine]
+    next_after: list[Any] | None
+    """The sort key of the last line when more follow (give it back as ``after`` for the next page)."""
+
+
+def _sort_keys(sort: str) -> list[tuple[Any, bool, bool]]:
+    """(column, descending, nullable) in list order; the task id last makes every key unique."""
+    if sort == "priority":
+        return [(TaskRow.priority, True, False), (TaskRow.due_at, False, True), (TaskRow.created_at, False, False),
+                (TaskRow.id, False, False)]  # fmt: skip
+    return [(TaskRow.created_at, False, False), (TaskRow.id, False, False)]
+
+
+def _order(keys: list[tuple[Any, bool, bool]]) -> list[Any]:
+    """ORDER BY for the keys; a nullable one as ``col IS NULL, col`` (nulls last on both databases, in the
+    form ``ix_tasks_list_priority`` indexes: SQLite has no NULLS LAST in an index)."""
+    order: list[Any] = []
+    for column, desc, nullable in keys:
+        if nullable:
+            order.extend((column.is_(None), column.asc()))
+        else:
+            order.append(column.desc() if desc else column.asc())
+    return order
+
+
+def _beyond(column: Any, descending: bool, nullable: bool, value: Any) -> ColumnElement[bool]:
+    if value is None:  # nulls come last: nothing is beyond a null but what ties on it
+        return false()
+    after = column < value if descending else column > value
+    return or_(after, column.is_(None)) if nullable else after
+
+
+def _same(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _after(keys: list[tuple[Any, bool, bool]], values: list[Any]) -> ColumnElement[bool]:
+    if all(not desc and not nullable for _, desc, nullable in keys):  # one row-value comparison the index serves
+        columns = [c for c, _, _ in keys]
+        return tuple_(*columns) > tuple_(*(literal(v, c.type) for c, v in zip(columns, values, strict=True)))
+    branches = []
+    for i, (column, desc, nullable) in enumerate(keys):
+        ties = [_same(keys[j][0], values[j]) for j in range(i)]
+        branches.append(and_(*ties, _beyond(column, desc, nullable, values[i])))
+    return or_(*branches)
+
+
+def _key_values(sort: str, raw: list[Any]) -> list[Any]:
+    """The sort key from a page link, checked value by value (BadPageLink when it does not fit the list)."""
+    keys = _sort_keys(sort)
+    if not isinstance(raw, list) or len(raw) != len(keys):
+        raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
+    values: list[Any] = []
+    for (column, _desc, nullable), value in zip(keys, raw, strict=True):
+        name = column.key
+        if value is None and nullable:
+            values.append(None)
+        elif name in ("created_at", "due_at") and isinstance(value, str):
+            try:
+                values.append(datetime.fromisoformat(value))
+            except ValueError:
+                raise BadPageLink(
+                    "This page link does not belong to this list. Open the list again from its first page."
+                ) from None
+        elif (
+            name == "priority"
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            or name == "id"
+            and isinstance(value, str)
+        ):
+            values.append(value)
+        else:
+            raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
+    return values
+
+
+def _key_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _grants(session: Session, user: User) -> dict[int, list[str]]:
+    """The roles that count for the account now (``holds``), by unit: read once per list, so that the list's
+    query compares each task with constants instead of looking the person's roles up again for every row."""
+    known: dict[tuple[int, int | None], dict[int, list[str]]] = session.info.setdefault(_GRANTS, {})
+    key = (user.id, unit_limit(user))
+    if key not in known:  # once per session until it writes (a page asks for two lists and two counts)
+        grants: dict[int, list[str]] = {}
+        for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
+            grants.setdefault(unit_id, []).append(role)
+        known[key] = {unit_id: sorted(set(roles)) for unit_id, roles in grants.items()}
+    return known[key]
+
+
+_GRANTS = "eiso.list_grants"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_grants(session: Session, *_: Any) -> None:
+    """Any write (a role granted or taken away) and any new transaction reads the roles again."""
+    session.info.pop(_GRANTS, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_SERIAL, None)
+
+
+_SERIAL = "eiso.lists_serial"
+
+
+def _serial(session: Session) -> None:
+    """PostgreSQL: no parallel workers for the rest of this transaction. A page walks a few hundred index
+    entries (under a millisecond), but the planner cannot tell how often an offer matches and starts workers
+    that cost 10–20 ms to launch. Lists and their counts only; the setting ends with the transaction."""
+    if _SERIAL not in session.info and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        session.info[_SERIAL] = True
+
+
+def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> ColumnElement[bool]:
+    """The same rule as ``my_tasks`` / ``claimable_tasks`` (``_in_members_unit``, ``_candidate_clause``) with
+    the person's roles given: only tasks of units they hold a role in; to claim, offered to them by name or
+    to a role they hold in the task's own unit."""
+    if not grants:
+        return false()
+    units = TaskRow.unit_id.in_(sorted(grants))
+    if which == "mine":
+        return and_(TaskRow.assignee_id == user.id, units)
+    if which == "claimable":
+        by_role: list[ColumnElement[bool]]
+        if len(grants) == 1:  # the usual case: the unit is tested outside, the offer by constants alone
+            by_role = [TaskCandidate.role.in_(next(iter(grants.values())))]
+        else:
+            by_role = [and_(TaskRow.unit_id == unit_id, TaskCandidate.role.in_(roles))
+                       for unit_id, roles in grants.items()]  # fmt: skip
+        offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, *by_role))
+        return and_(TaskRow.assignee_id.is_(None), units, offered)
+    raise ValueError(f"unknown task list {which!r}")
+
+
+def _filter_clauses(filters: TaskFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.process:
+        versions = select(ProcessDefinition.id).where(ProcessDefinition.key == filters.process)
+        keyed = select(ProcessInstance.id).where(ProcessInstance.id == TaskRow.instance_id,
+                                                 ProcessInstance.definition_id.in_(versions))  # fmt: skip
+        where.append(keyed.exists())
+    if filters.due_from is not None:
+        where.append(TaskRow.due_at >= filters.due_from)
+    if filters.due_before is not None:
+        where.append(TaskRow.due_at < filters.due_before)
+    if filters.priority == "high":
+        where.append(TaskRow.priority >= HIGH)
+    elif filters.priority == "low":
+        where.append(TaskRow.priority <= LOW)
+    elif filters.priority == "normal":
+        where.append(and_(TaskRow.priority > LOW, TaskRow.priority < HIGH))
+    text = (filters.text or "").strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        named = (
+            select(ProcessInstance.id)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(ProcessInstance.id == TaskRow.instance_id,
+                   func.lower(ProcessDefinition.name).like(pattern, escape="\\"))
+        )  # fmt: skip
+        where.append(or_(func.lower(TaskRow.name).like(pattern, escape="\\"), named.exists()))
+    return where
+
+
+def _open_list(session: Session, user: User, which: str, options: InboxOptions,
+               filters: TaskFilter) -> list[ColumnElement[bool]]:  # fmt: skip
+    # the plain column tests first: the offer's subquery runs only for the rows that pass them
+    where = [TaskRow.state == "open", *_filter_clauses(filters)]
+    if options.follow_up_by is not None:
+        where.append(TaskRow.follow_up_at <= options.follow_up_by)
+    return [*where, _list_clause(user, which, _grants(session, user))]
+
+
+def task_page_query(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+                    filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
+                    limit: int = PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    """The statement of one page of ids and sort keys (``task_page`` runs it; tests EXPLAIN it)."""
+    keys = _sort_keys(options.sort)
+    stmt = select(*(c for c, _, _ in keys)).where(*_open_list(session, user, which, options, filters))
+    if after is not None:
+        stmt = stmt.where(_after(keys, _key_values(options.sort, after)))
+    # state and holder are one value in a list; naming them first lets PostgreSQL see that the index's order
+    # is the list's (it takes ``assignee_id IS NULL`` for a filter, not for a single value as SQLite does)
+    order = [TaskRow.state, TaskRow.assignee_id, *_order(keys)]
+    return stmt.order_by(*order).limit(max(1, min(limit, MAX_PAGE_SIZE)) + 1)
+
+
+def task_page(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+              filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
+              limit: int = PAGE_SIZE) -> TaskPage:  # fmt: skip
+    """One page of the person's open tasks (``mine``) or of those they may claim (``claimable``), in the
+    inbox's order, after the line whose sort key is ``after`` (None: the first page). The same unit walls
+    as ``my_tasks`` and ``claimable_tasks``: the list clause is always part of the query."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    _serial(session)
+    rows = session.execute(task_page_query(session, user, which, options, filters, after, limit)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = task_lines(session, [row.id for row in rows])
+    return TaskPage(lines, [_key_json(v) for v in rows[-1]] if more else None)
+
+
+@functools.cache
+def _lines_statement() -> Select[*tuple[Any, ...]]:
+    """Built once (aliases and joins cost more to build than the query costs to run)."""
+    assignee, owner = aliased(User), aliased(User)
+    return (
+        select(TaskRow.id, TaskRow.name, TaskRow.element_id, TaskRow.instance_id, TaskRow.unit_id, TaskRow.state,
+               TaskRow.priority, TaskRow.created_at, TaskRow.due_at, TaskRow.follow_up_at, TaskRow.completed_at,
+               TaskRow.timing, TaskRow.candidate_roles, TaskRow.delegation_state, ProcessDefinition.key,
+               ProcessDefinition.name, ProcessInstance.business_key, assignee.username, assignee.full_name,
+               owner.username, owner.full_name, FormDefinition.form_key)
+        .join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .outerjoin(assignee, assignee.id == TaskRow.assignee_id)
+        .outerjoin(owner, owner.id == TaskRow.owner_id)
+        .outerjoin(FormDefinition, FormDefinition.id == TaskRow.form_id)
+        .where(TaskRow.id.in_(bindparam("ids", expanding=True)))
+    )  # fmt: skip
+
+
+def task_lines(session: Session, ids: list[str]) -> list[TaskLine]:
+    """The lines for these task ids, in the order given (the list's columns only, by primary key)."""
+    if not ids:
+        return []
+    rows = session.execute(_lines_statement(), {"ids": ids})
+    found = {row[0]: TaskLine(*row) for row in rows}
+    return [found[i] for i in ids if i in found]
+
+
+def capped_count(session: Session, stmt: Select[Any], cap: int) -> int:
+    """How many rows ``stmt`` gives, counting no further than ``cap + 1`` (more than the cap: "cap+")."""
+    limited = stmt.limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(limited)) or 0
+
+
+def task_count(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
+               filters: TaskFilter = TaskFilter()) -> int | None:  # fmt: skip
+    """The length of a task list, capped (``COUNT_CAPS``); None with a text search, which no index
+    serves: counting would read every open task the person may see, so the list shows its pages only."""
+    if filters.text and filters.text.strip():
+        return None
+    stmt = select(TaskRow.id).where(*_open_list(session, user, which, options, filters))
+    # in the inbox's own order: the count walks the same index as the first page and stops at the cap
+    ordered = stmt.order_by(TaskRow.state, TaskRow.assignee_id, TaskRow.created_at, TaskRow.id)
+    _serial(session)
+    return capped_count(session, ordered, COUNT_CAPS[which])
+
+
+def delegated_lines(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskLine]:
+    """The lines of ``delegated_tasks`` (a person delegates a handful; the list is not paged)."""
+    keys = _sort_keys(options.sort)
+    stmt = select(TaskRow.id).where(TaskRow.state == "open", TaskRow.owner_id == user.id,
+                                    TaskRow.delegation_state == "pending", _in_members_unit(user))  # fmt: skip
+    if options.follow_up_by is not None:
+        stmt = stmt.where(TaskRow.follow_up_at <= options.follow_up_by)
+    return task_lines(session, list(session.scalars(stmt.order_by(*_order(keys)).limit(MAX_PAGE_SIZE))))
+
+
+def inbox_processes(session: Session, user: User) -> list[tuple[str, str]]:
+    """(key, name) of the processes the person's units run, for the inbox's process filter."""
+    seen: dict[str, str] = {}
+    for definition in active_definitions(session, unit_ids_of(session, user) if user.is_active else set()):
+        seen.setdefault(definition.key, definition.name)
+    return sorted(seen.items(), key=lambda item: item[1])

@@ -20,6 +20,7 @@ from engine import (
     versions,
 )
 
+from .. import paging
 from ..api_auth import api_auth
 from ..errors import problem_dicts, translated
 from ..extensions import deployer, now, sa_session
@@ -116,11 +117,40 @@ def start(key: str) -> Any:
 @bp.get("/tasks")
 @basic_auth
 def tasks() -> Any:
+    """The caller's open tasks and those they may claim, a page at a time (``list``, ``after``, ``limit``),
+    narrowed by ``process``, ``due``, ``priority`` and ``q``; ``next`` holds the ``after`` of each list's next
+    page (null: the last page)."""
     options = inbox_options()
-    return jsonify({
-        "mine": [_task(t) for t in queries.my_tasks(sa_session(), g.user, options)],
-        "claimable": [_task(t) for t in queries.claimable_tasks(sa_session(), g.user, options)],
-    })  # fmt: skip
+    filters = paging.task_filter(request.args, now())
+    which = request.args.get("list") or None
+    if which is not None and which not in queries.TASK_LISTS:
+        abort(400, f"'list' must be one of {', '.join(queries.TASK_LISTS)}.")
+    if request.args.get("after") and which is None:
+        abort(400, "'after' continues one list: give 'list' too (mine or claimable).")
+    size = paging.page_size(request.args)
+    out: dict[str, Any] = {"next": {}, "counts": {}, "count_caps": queries.COUNT_CAPS}
+    for name in (which,) if which else queries.TASK_LISTS:
+        after = paging.read_page_link(request.args.get("after"), g.user, name, options.sort)
+        page = queries.task_page(sa_session(), g.user, name, options, filters, after, size)
+        out[name] = [_line(t) for t in page.lines]
+        out["next"][name] = None if page.next_after is None else paging.page_link(g.user, name, options.sort,
+                                                                                  page.next_after)  # fmt: skip
+        out["counts"][name] = queries.task_count(sa_session(), g.user, name, options, filters)
+    return jsonify(out)
+
+
+def _line(t: queries.TaskLine) -> dict[str, Any]:
+    """A list line in the same shape as a task (``_task``)."""
+    return {
+        "id": t.id, "name": t.name, "element_id": t.element_id, "instance_id": t.instance_id,
+        "process_key": t.process_key, "unit_id": t.unit_id, "state": t.state,
+        "candidate_roles": t.candidate_roles, "assignee": t.assignee_username,
+        "created_at": t.created_at.isoformat(), "completed_at": t.completed_at.isoformat() if t.completed_at else None,
+        "due_at": t.due_at.isoformat() if t.due_at else None, "form_key": t.form_key,
+        "timing": t.timing, "priority": t.priority,
+        "follow_up_at": t.follow_up_at.isoformat() if t.follow_up_at else None,
+        "owner": t.owner_username, "delegation_state": t.delegation_state,
+    }  # fmt: skip
 
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:

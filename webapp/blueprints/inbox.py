@@ -28,6 +28,7 @@ from engine import (
 )
 from forms import Form, parse_input_name, render_form_html, set_in
 
+from .. import paging
 from ..auth import login_required
 from ..downloads import as_attachment, safe_filename
 from ..errors import translated
@@ -57,14 +58,38 @@ def index() -> Any:
 
 def _render_index(status: int = 200) -> Any:
     options = inbox_options()
+    filters = paging.task_filter(request.args, now())
+    whole = filters == queries.TaskFilter() and options.follow_up_by is None
+    if whole:  # the lists' lengths are the badge's: counted once (views._context reads them from g)
+        g.inbox_counts = queries.inbox_counts(sa_session(), g.user)
+    lists = {}
+    for which in queries.TASK_LISTS:
+        after = paging.read_page_link(request.args.get(f"{which}_after"), g.user, which, options.sort)
+        page = queries.task_page(sa_session(), g.user, which, options, filters, after, queries.PAGE_SIZE)
+        following = None
+        if page.next_after is not None:
+            args: dict[str, Any] = {k: v for k, v in request.args.items() if k != f"{which}_after"}
+            args[f"{which}_after"] = paging.page_link(g.user, which, options.sort, page.next_after)
+            following = url_for("inbox.index", **args) + f"#{which}"
+        lists[which] = {"lines": page.lines, "next": following, "paged": after is not None,
+                        "count": getattr(g.inbox_counts, which) if whole
+                        else queries.task_count(sa_session(), g.user, which, options, filters)}  # fmt: skip
     return render_template(
         "inbox/index.html",
-        mine=queries.my_tasks(sa_session(), g.user, options),
-        claimable=queries.claimable_tasks(sa_session(), g.user, options),
-        delegated=queries.delegated_tasks(sa_session(), g.user, options),
+        mine=lists["mine"],
+        claimable=lists["claimable"],
+        delegated=queries.delegated_lines(sa_session(), g.user, options),
         notices=queries.notices(sa_session(), g.user, limit=10),
         options=options,
+        filters=filters,
+        filter_args={k: request.args.get(k, "") for k in ("process", "due", "priority", "q")},
+        processes=queries.inbox_processes(sa_session(), g.user),
+        first_page=url_for("inbox.index", **_without_page_links()),
     ), status
+
+
+def _without_page_links() -> dict[str, Any]:
+    return {k: v for k, v in request.args.items() if not k.endswith("_after")}
 
 
 def _visible_task(task_id: str) -> TaskRow:

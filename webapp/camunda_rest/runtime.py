@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from engine import InstanceNotFound, ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow, Unit, User, queries
 
@@ -291,6 +292,15 @@ def _task_query(params: Mapping[str, Any]) -> Any:
     return stmt.where(*_tenants(params, TaskRow.unit_id))
 
 
+TASK_LIST_LOAD = (  # what a TaskDto shows, in the list's one query: never the workflow nor the diagram
+    joinedload(TaskRow.assignee).load_only(User.username),
+    joinedload(TaskRow.instance).load_only(ProcessInstance.id, ProcessInstance.unit_id,
+                                           ProcessInstance.definition_id).options(
+        joinedload(ProcessInstance.definition).load_only(ProcessDefinition.key, ProcessDefinition.version),
+        joinedload(ProcessInstance.unit).load_only(Unit.code)),
+)  # fmt: skip
+
+
 def _task_dto(row: TaskRow) -> dict[str, Any]:
     """Camunda's TaskDto."""
     instance = row.instance
@@ -312,7 +322,7 @@ def tasks() -> Any:
     """Open user tasks of the account's units (POST: the same query as a JSON body)."""
     params = _params()
     stmt = _page(_sorted(_task_query(params), params, TASK_SORTS, TaskRow.id), params)
-    return jsonify([_task_dto(row) for row in sa_session().scalars(stmt)])
+    return jsonify([_task_dto(row) for row in sa_session().scalars(stmt.options(*TASK_LIST_LOAD))])
 
 
 @bp.route("/task/count", methods=["GET", "POST"])

@@ -1,0 +1,238 @@
+"""Paged inbox lists (keyset): pages that neither repeat nor skip a task when sort keys tie, filters that
+combine, the same unit walls as the whole lists, capped counts, and the plans the lists run with: each list
+walks an index in its own order on SQLite and on PostgreSQL (no full scan of the task table, no sort of it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Select, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from engine import Engine, queries
+from engine.org.models import Notice
+from engine.runtime.models import ProcessInstance, TaskCandidate, TaskRow
+from engine.runtime.queries import InboxOptions, TaskFilter
+from tests.conftest import Clock, People
+
+pytestmark = pytest.mark.usefixtures("library")
+
+
+def start_many(session: Session, people: People, clock: Clock, count: int, unit_id: int | None = None) -> list[str]:
+    """``count`` quality-objectives drafts started in the same second (their tasks tie on the received time)."""
+    engine = Engine(session)
+    actor = people.member if unit_id is None else people.outsider_member
+    made = []
+    for n in range(count):
+        instance = engine.start("quality_objectives", actor=actor, unit_id=unit_id or people.unit.id, now=clock.now,
+                                business_key=f"MT-{unit_id}-{n}")  # fmt: skip
+        made.append(instance)
+    return [session.scalars(TaskRow.__table__.select().where(TaskRow.instance_id == i.id)).one() for i in made]
+
+
+NO_FILTER = TaskFilter()
+
+
+def walk(session: Session, user: Any, which: str, options: InboxOptions, filters: TaskFilter = NO_FILTER,
+         limit: int = 3) -> list[list[str]]:  # fmt: skip
+    pages, after = [], None
+    while True:
+        page = queries.task_page(session, user, which, options, filters, after, limit)
+        pages.append([line.id for line in page.lines])
+        if page.next_after is None:
+            return pages
+        after = page.next_after
+
+
+@pytest.mark.parametrize("sort", ["received", "priority"])
+def test_pages_neither_repeat_nor_skip_a_task_when_received_and_due_times_tie(
+    session: Session, people: People, clock: Clock, sort: str
+) -> None:
+    ours = start_many(session, people, clock, 8)
+    start_many(session, people, clock, 2, unit_id=people.other_unit.id)  # the other unit's, behind the wall
+    due = clock.now + timedelta(days=3)
+    # ties everywhere: the same received time, half the same due moment, two priorities, a few without due date
+    for n, task_id in enumerate(ours):
+        session.execute(update(TaskRow).where(TaskRow.id == task_id).values(
+            priority=80 if n % 2 else 50, due_at=None if n % 3 == 0 else due))  # fmt: skip
+    session.commit()
+    options = InboxOptions(sort=sort)
+    whole = [t.id for t in queries.claimable_tasks(session, people.member, options)]
+    assert sorted(whole) == sorted(ours)
+    pages = walk(session, people.member, "claimable", options)
+    assert [len(p) for p in pages] == [3, 3, 2]
+    assert [t for p in pages for t in p] == whole  # same order as the whole list: nothing twice, nothing left out
+    assert queries.task_count(session, people.member, "claimable") == 8
+    assert [t for p in walk(session, people.outsider_member, "claimable", options) for t in p] != whole
+    assert not set(t for p in walk(session, people.outsider_member, "claimable", options) for t in p) & set(ours)
+
+
+def test_a_claimed_task_leaves_the_claimable_pages_and_joins_mine_without_shifting_the_next_page(
+    session: Session, people: People, clock: Clock
+) -> None:
+    ours = start_many(session, people, clock, 5)
+    first = queries.task_page(session, people.member, "claimable", limit=2)
+    Engine(session).claim(first.lines[0].id, actor=people.member, now=clock.now)
+    rest = walk(session, people.member, "claimable", InboxOptions(), limit=2)
+    second = queries.task_page(session, people.member, "claimable", after=first.next_after, limit=2)
+    expected = [t.id for t in queries.claimable_tasks(session, people.member)]
+    assert [line.id for line in second.lines] == expected[1:3]  # the page after the first is still the same
+    assert [t for p in rest for t in p] == expected and len(expected) == 4
+    mine = queries.task_page(session, people.member, "mine")
+    assert [line.id for line in mine.lines] == [first.lines[0].id] and mine.next_after is None
+    assert mine.lines[0].assignee_username == people.member.username and mine.lines[0].process_key
+    assert set(ours) == set(expected) | {first.lines[0].id}
+
+
+def test_filters_combine_and_each_narrows(session: Session, people: People, clock: Clock) -> None:
+    ours = start_many(session, people, clock, 6)
+    now = clock.now
+    values = [  # priority, due in hours, name
+        (80, -2, "Thẩm định mục tiêu"), (80, 5, "Thẩm định mục tiêu"), (20, -1, "Thẩm định mục tiêu"),
+        (80, -3, "Soạn mục tiêu"), (50, None, "Soạn mục tiêu"), (80, 30, "Soạn mục tiêu"),
+    ]  # fmt: skip
+    for task_id, (priority, hours, name) in zip(ours, values, strict=True):
+        session.execute(update(TaskRow).where(TaskRow.id == task_id).values(
+            priority=priority, name=name, due_at=None if hours is None else now + timedelta(hours=hours)))  # fmt: skip
+    session.commit()
+
+    def found(**given: Any) -> set[str]:
+        lines = queries.task_page(session, people.member, "claimable", filters=TaskFilter(**given)).lines
+        counted = queries.task_count(session, people.member, "claimable", filters=TaskFilter(**given))
+        assert counted == (None if given.get("text") else len(lines))  # a text search is not counted
+        return {line.id for line in lines}
+
+    late = found(due_before=now)
+    assert late == {ours[0], ours[2], ours[3]}
+    assert found(priority="high") == {ours[0], ours[1], ours[3], ours[5]}
+    assert found(priority="low") == {ours[2]} and found(priority="normal") == {ours[4]}
+    assert found(text="thẩm định") == {ours[0], ours[1], ours[2]}
+    assert found(text="THẨM ĐỊNH".lower()) == found(text="thẩm định")
+    assert found(due_before=now, priority="high", text="thẩm") == {ours[0]}  # all three at once
+    assert found(due_from=now, due_before=now + timedelta(hours=24)) == {ours[1]}
+    assert found(process="quality_objectives") == set(ours)
+    assert found(process="no_such_process") == set()
+    assert found(text="objectives") == set() and found(text="mục tiêu chất lượng") <= set(ours)
+    assert found(text="100%") == set()  # a % is a character searched for, not a wildcard
+
+
+def test_a_page_link_that_does_not_fit_the_list_is_refused(session: Session, people: People, clock: Clock) -> None:
+    start_many(session, people, clock, 3)
+    page = queries.task_page(session, people.member, "claimable", limit=1)
+    assert page.next_after is not None and len(page.next_after) == 2
+    for bad in ([], ["x", "y"], [page.next_after[0]], [1, page.next_after[1]], [page.next_after[0], 7],
+                page.next_after + [1]):  # fmt: skip
+        with pytest.raises(queries.BadPageLink):
+            queries.task_page(session, people.member, "claimable", after=bad)
+    with pytest.raises(queries.BadPageLink):  # a received-order link given to the priority order
+        queries.task_page(session, people.member, "claimable", InboxOptions(sort="priority"), after=page.next_after)
+
+
+def test_counts_stop_at_the_cap(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_many(session, people, clock, 4)
+    monkeypatch.setitem(queries.COUNT_CAPS, "claimable", 2)
+    assert queries.task_count(session, people.member, "claimable") == 3  # "2+"
+    assert queries.inbox_counts(session, people.member).claimable == 3
+    assert queries.task_count(session, people.member, "mine") == 0
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+def plan(session: Session, stmt: Select[Any]) -> str:
+    """The database's plan for ``stmt`` as one text (PostgreSQL: sequential scans off, so that a plan on a
+    small table shows which index the list would use on a big one)."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    if connection.dialect.name == "sqlite":
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
+        return "\n".join(str(row[-1]) for row in rows)
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+def assert_walks_index(found: str, index: str, table: str) -> None:
+    assert index in found, found
+    assert f"SCAN {table}\n" not in found + "\n" and f"Seq Scan on {table} " not in found, found
+    assert "TEMP B-TREE FOR ORDER BY" not in found, found  # SQLite: no sort of the rows
+    assert "Sort\n" not in found, found
+
+
+def fill(session: Session, people: People, clock: Clock, count: int = 20_000) -> None:
+    """Enough rows for the planner to weigh: open tasks offered behind the wall (the other unit's secretaries),
+    open tasks the demo secretary holds and may claim, and completed ones; then fresh statistics."""
+    instance = Engine(session).start("quality_objectives", actor=people.member, unit_id=people.unit.id,
+                                     now=clock.now, business_key="MT-FILL")  # fmt: skip
+    rows, candidates = [], []
+    for n in range(count):
+        kind = n % 10
+        task_id = f"fill-{n:06d}"
+        rows.append({"id": task_id, "instance_id": instance.id, "element_id": "draft", "name": f"Việc {n}",
+                     "kind": "user", "unit_id": people.other_unit.id if kind < 2 else people.unit.id,
+                     "candidate_roles": ["iso_secretary"], "assignee_id": people.member.id if kind == 2 else None,
+                     "state": "completed" if kind > 3 else "open", "priority": 50, "escalation_level": 0,
+                     "created_at": clock.now - timedelta(minutes=n), "due_at": None})  # fmt: skip
+        candidates.append({"task_id": task_id, "role": "iso_secretary"})
+    session.execute(insert(TaskRow), rows)
+    session.execute(insert(TaskCandidate), candidates)
+    session.commit()
+    session.execute(text("ANALYZE"))
+
+
+@pytest.mark.parametrize("which", ["mine", "claimable"])
+def test_the_inbox_lists_walk_their_index_in_list_order(session: Session, people: People, clock: Clock,
+                                                        which: str) -> None:  # fmt: skip
+    fill(session, people, clock)
+    first = queries.task_page_query(session, people.member, which)
+    assert_walks_index(plan(session, first), "ix_tasks_list", "tasks")
+    later = queries.task_page_query(session, people.member, which, after=[clock.now.isoformat(), "0"])
+    assert_walks_index(plan(session, later), "ix_tasks_list", "tasks")
+    filtered = plan(session, queries.task_page_query(session, people.member, which,
+                                                     filters=TaskFilter(priority="high", text="mục")))  # fmt: skip
+    assert "SCAN tasks\n" not in filtered + "\n" and "Seq Scan on tasks " not in filtered, filtered  # an index
+
+
+def test_the_instance_and_notice_lists_use_their_indexes(session: Session, people: People, clock: Clock) -> None:
+    fill(session, people, clock, 600)
+    model = session.scalars(select(ProcessInstance)).first()
+    assert model is not None
+    session.execute(insert(ProcessInstance), [
+        {"definition_id": model.definition_id, "unit_id": people.other_unit.id if n % 20 else people.unit.id,
+         "status": "running", "state": "{}", "revision": 1, "started_at": clock.now - timedelta(minutes=n),
+         "updated_at": clock.now, "paused_seconds": 0} for n in range(3000)])  # fmt: skip
+    session.add_all(Notice(user_id=people.outsider_member.id if n % 5 else people.member.id, unit_id=people.unit.id,
+                           kind="test", title=f"{n}", created_at=clock.now - timedelta(minutes=n))
+                    for n in range(3000))  # fmt: skip
+    session.commit()
+    session.execute(text("ANALYZE"))
+    found = plan(session, queries.instances_query(session, people.leader))
+    assert_walks_index(found, "ix_process_instances_unit_started", "process_instances")
+    assert_walks_index(plan(session, queries.notices_query(people.member)), "ix_notices_user_created", "notices")
+    assert len(queries.instances_for(session, people.leader)) == 100  # the newest hundred of the leader's unit
+
+
+def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """A task of a unit where the person holds no role never reaches their lists, even when its row names
+    them as holder or as the one it is offered to (the unit wall is part of every page and count)."""
+    held, offered = start_many(session, people, clock, 2, unit_id=people.other_unit.id)
+    session.execute(update(TaskRow).where(TaskRow.id == held).values(assignee_id=people.member.id))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == offered).values(
+        role=None, user_id=people.member.id))  # fmt: skip
+    session.commit()
+    for which in ("mine", "claimable"):
+        for sort in ("received", "priority"):
+            assert queries.task_page(session, people.member, which, InboxOptions(sort=sort)).lines == []
+        assert queries.task_count(session, people.member, which) == 0
+    # the same rows in the person's own unit do reach them: the refusal above is the wall, not the rows
+    session.execute(update(TaskRow).where(TaskRow.id.in_([held, offered])).values(unit_id=people.unit.id))
+    session.commit()
+    assert [line.id for line in queries.task_page(session, people.member, "mine").lines] == [held]
+    assert [line.id for line in queries.task_page(session, people.member, "claimable").lines] == [offered]
