@@ -201,16 +201,14 @@ def _wait_until_serving(site: Site, log: Path, seconds: float = 60) -> None:
     raise BenchFailed(f"eiso run did not answer within {seconds:.0f} s:\n{log.read_text()[-2000:]}")
 
 
-def _server_options(workers: int, site: Site) -> list[str]:
-    """``--workers N`` for ``eiso run`` when it has that option; else one process, said in the notes."""
+def _server_options(workers: int, site: Site, sqlite: bool) -> list[str]:
+    """``--workers N`` for ``eiso run``; on SQLite one process (it refuses several), said in the notes."""
     if workers <= 1:
         return []
-    helped = subprocess.run(eiso_command("run", "--help"), env=site.env, capture_output=True, text=True,  # noqa: S603
-                            check=False)  # fmt: skip
-    if "--workers" in helped.stdout:
-        return ["--workers", str(workers)]
-    site.notes.append(f"`eiso run` has no --workers option here: one server process, not {workers}.")
-    return []
+    if sqlite:
+        site.notes.append(f"Several server processes need PostgreSQL: one process here, not {workers}.")
+        return []
+    return ["--workers", str(workers)]
 
 
 @contextmanager
@@ -232,7 +230,7 @@ def own_site(make_app: Callable[[Settings], Flask], database_url: str | None, wo
         port = free_port()
         site = Site(f"http://127.0.0.1:{port}", token, app=app, env=env, folder=folder)
         command = eiso_command("run", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
-                               "--no-scheduler", *_server_options(workers, site))  # fmt: skip
+                               "--no-scheduler", *_server_options(workers, site, database_url is None))  # fmt: skip
         log = folder / "server.log"
         with log.open("wb") as out:
             site.server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
