@@ -237,7 +237,9 @@ def own_site(make_app: Callable[[Settings], Flask], database_url: str | None, wo
                                            start_new_session=True)  # fmt: skip
         try:
             _wait_until_serving(site, log)
-            echo(f"Server: eiso run on {site.base} (pid {site.server.pid}, {threads} threads)")
+            several = "--workers" in command
+            processes = f"{workers} processes × {threads} threads" if several else f"one process, {threads} threads"
+            echo(f"Server: eiso run on {site.base} (pid {site.server.pid}, {processes})")
             yield site
         finally:
             _stop(site.server)
