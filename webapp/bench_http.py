@@ -375,21 +375,22 @@ class TimerRun:
     cpu: float
 
 
-def _count(app: Flask, sql: str) -> int:
+def _count(app: Flask, sql: str, since: int = 0) -> int:
     with app.app_context():
-        found = db.session.execute(text(sql), {"key": TIMER}).scalar()
+        found = db.session.execute(text(sql), {"key": TIMER, "since": since}).scalar()
         db.session.remove()
         return int(found or 0)
 
 
 _OURS = ("FROM process_instances i JOIN process_definitions d ON d.id = i.definition_id "
-         "WHERE d.key = :key")  # fmt: skip
+         "WHERE d.key = :key AND i.id > :since")  # fmt: skip  (since: this run's instances only)
 # fixed texts of this module (the key is a bound parameter)
 _WAITING = f"SELECT count(*) FROM timers t WHERE t.state = 'waiting' AND t.instance_id IN (SELECT i.id {_OURS})"  # noqa: S608
 _FIRED = f"SELECT count(*) FROM timers t WHERE t.state = 'fired' AND t.instance_id IN (SELECT i.id {_OURS})"  # noqa: S608
 _ONCE = (f"SELECT count(*) FROM (SELECT i.id {_OURS} AND (SELECT count(*) FROM history_events h "  # noqa: S608
          "WHERE h.instance_id = i.id AND h.kind = 'timer_fired') = 1) AS once")  # fmt: skip
 _COMPLETED = f"SELECT count(*) {_OURS} AND i.status = 'completed'"
+_LAST = "SELECT max(id) FROM process_instances"
 
 
 def _due_timers(app: Flask, count: int, echo: Echo) -> None:
@@ -412,7 +413,7 @@ def timers(site: Site, count: int, workers: int, echo: Echo) -> TimerRun:
     assert site.app is not None and site.folder is not None
     if _count(site.app, _WAITING):
         raise BenchFailed("the database already has waiting bench timers; use a fresh database")
-    before = _count(site.app, _FIRED)
+    since = _count(site.app, _LAST)  # a database used before: count only the instances started now
     _due_timers(site.app, count, echo)
     processes = []
     for n in range(workers):
@@ -427,7 +428,7 @@ def timers(site: Site, count: int, workers: int, echo: Echo) -> TimerRun:
         stop = time.monotonic() + max(120.0, count / 5)
         while waiting and time.monotonic() < stop:
             time.sleep(0.1)
-            polled, waiting = time.perf_counter(), _count(site.app, _WAITING)
+            polled, waiting = time.perf_counter(), _count(site.app, _WAITING, since)
             if waiting == count:
                 began, cpu_before = polled, cpu_seconds(pids)
         ended, cpu = time.perf_counter(), cpu_seconds(pids) - cpu_before
@@ -436,9 +437,10 @@ def timers(site: Site, count: int, workers: int, echo: Echo) -> TimerRun:
             _stop(process)
     if waiting:
         raise BenchFailed(f"{waiting} of {count} timers still waiting after the time allowed")
-    fired = _count(site.app, _FIRED) - before
+    fired = _count(site.app, _FIRED, since)
     seconds = ended - began
-    return TimerRun(count, workers, seconds, fired, _count(site.app, _ONCE), _count(site.app, _COMPLETED), cpu)
+    return TimerRun(count, workers, seconds, fired, _count(site.app, _ONCE, since),
+                    _count(site.app, _COMPLETED, since), cpu)  # fmt: skip
 
 
 # --- the command -------------------------------------------------------------------------------------------
