@@ -61,6 +61,7 @@ from engine.runtime.parsing import (
     embedded_forms,
     has_job,
     is_compensation,
+    reached_scopes,
     link_name,
     process_info,
     variable_name,
@@ -967,6 +968,27 @@ def _compensation_problems(process: etree._Element, info: ProcessInfo, filename:
 
     events = [n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS and is_compensation(n)]
     throws = {id(n.getparent()) for n in events if _local(n) in MESSAGE_THROW_TAGS}
+
+    def reached(scope: etree._Element | None) -> bool:
+        """A throw of this scope, or of one holding it through completed embedded subprocesses, runs it."""
+        while scope is not None:
+            if id(scope) in throws:
+                return True
+            if _local(scope) != "subProcess" or scope.get("triggeredByEvent") == "true" \
+                    or info.elements.get(scope.get("id") or "", {}).get("multi_instance"):
+                return False
+            scope = scope.getparent()
+        return False
+
+    def compensable(node: etree._Element | None) -> bool:
+        """An activity with a handler, or an embedded subprocess holding one (compensated by going into it)."""
+        if node is None:
+            return False
+        if info.elements.get(node.get("id") or "", {}).get("compensation_handler"):
+            return True
+        return _local(node) == "subProcess" and node.get("triggeredByEvent") != "true" and any(
+            is_compensation(b) and compensation_handler(b) is not None
+            for inner in reached_scopes(node) for b in inner.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"))
     for node in events:
         entry = info.elements.get(node.get("id") or "", {})
         if _local(node) == "boundaryEvent":
@@ -978,17 +1000,19 @@ def _compensation_problems(process: etree._Element, info: ProcessInfo, filename:
             elif activity.get("multi_instance"):
                 problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
                                      "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
-            elif id(node.getparent()) not in throws:
-                problem(node, Phrase("No compensation throw or end event in the same process or subprocess runs this "
-                                     "compensation; eISO compensates within the throw event's own scope. Add one "
-                                     "there, or remove the compensation."))  # fmt: skip
+            elif not reached(node.getparent()):
+                problem(node, Phrase("No compensation throw or end event runs this compensation: none is in the same "
+                                     "process or subprocess, nor in one that holds it. Add one there, or remove the "
+                                     "compensation."))  # fmt: skip
         elif _local(node) in MESSAGE_THROW_TAGS:
             target = entry.get("compensate_activity")
             scope_ids = {n.get("id") for n in node.getparent() if isinstance(n.tag, str)}
             if not entry.get("compensation_waits", True):
                 problem(node, Phrase("eISO waits for compensation to complete before going on; remove 'wait for "
                                      "completion = false' from this event."))  # fmt: skip
-            if target and (target not in scope_ids or not info.elements.get(target, {}).get("compensation_handler")):
+            scope = node.getparent()
+            named = next((n for n in scope if n.get("id") == target), None) if scope is not None else None
+            if target and (target not in scope_ids or not compensable(named)):
                 problem(node, Phrase("The compensation event names the activity '%(activity)s', which has no "
                                      "compensation handler in the same process or subprocess; choose one that has.",
                                      activity=target))  # fmt: skip

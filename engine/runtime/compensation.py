@@ -21,7 +21,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.parsing import CompensationThrow
-from engine.runtime.tasks import active_tasks, element_of
+from engine.runtime.tasks import active_tasks, element_of, find_task
 
 QUEUE = "compensation_queue"  # internal data of the throw task: the activity tasks still to undo
 RUNNING = "compensation_running"  # the handler task now running
@@ -29,15 +29,28 @@ DONE = "compensated"  # internal data of an activity task that has been undone
 
 
 def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The completed activities of the throw's scope that have a handler, the last completed first."""
+    """The completed activities of the throw's scope that have a handler, the last completed first; a
+    completed embedded subprocess without a handler of its own stands for what it holds, undone the same way
+    (its last completed activity first), as both Camunda engines go into it."""
     only = nodes.get(element_of(throw.task_spec), {}).get("compensate_activity")
-    done = [
-        t for t in throw.workflow.tasks.values()
-        if t.state == TaskState.COMPLETED and nodes.get(element_of(t.task_spec), {}).get("compensation_handler")
-        and not t.internal_data.get(DONE) and (only is None or element_of(t.task_spec) == only)
-    ]  # fmt: skip
-    done.sort(key=lambda t: t.last_state_change, reverse=True)
-    return [str(t.id) for t in done]
+    return _completed_in(throw.workflow, nodes, only)
+
+
+def _completed_in(scope: Any, nodes: Mapping[str, Mapping[str, Any]], only: str | None = None) -> list[str]:
+    top = scope.top_workflow
+    done = []
+    for t in scope.tasks.values():
+        entry = nodes.get(element_of(t.task_spec), {})
+        if t.state != TaskState.COMPLETED or t.internal_data.get(DONE) or (only and element_of(t.task_spec) != only):
+            continue
+        if entry.get("compensation_handler"):
+            done.append((t, [str(t.id)]))
+        elif entry.get("type") == "subProcess" and not entry.get("multi_instance") and t.id in top.subprocesses:
+            inner = _completed_in(top.subprocesses[t.id], nodes)
+            if inner:
+                done.append((t, inner))
+    done.sort(key=lambda pair: pair[0].last_state_change, reverse=True)
+    return [task_id for _, ids in done for task_id in ids]
 
 
 def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
@@ -51,7 +64,7 @@ def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
         memory = throw.internal_data
         if QUEUE not in memory:
             memory[QUEUE], memory[RUNNING] = _to_undo(throw, nodes), []
-            undone = [element_of(throw.workflow.tasks[uuid.UUID(t)].task_spec) for t in memory[QUEUE]]
+            undone = [element_of(_task(throw, t).task_spec) for t in memory[QUEUE]]
             record("compensation_thrown", element_of(throw.task_spec), {"activities": undone})
         running = [throw.workflow.tasks.get(uuid.UUID(t)) for t in memory[RUNNING]]
         if any(t is not None and not t.has_state(TaskState.FINISHED_MASK) for t in running):
@@ -71,11 +84,25 @@ def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
     return moved
 
 
+def _task(throw: Task, task_id: str) -> Task:
+    task = find_task(throw.workflow.top_workflow, task_id)
+    assert task is not None
+    return task
+
+
 def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[str, Any]],
                    record: Callable[[str, str, dict[str, Any]], None]) -> str:  # fmt: skip
-    activity = throw.workflow.tasks[uuid.UUID(activity_id)]
+    """Start the handler of one completed activity beside it (beside the completed subprocess that holds
+    it, in the throw's scope, when the activity is inside one), with the process data as it is now."""
+    top = throw.workflow.top_workflow
+    activity = _task(throw, activity_id)
+    anchor = activity
+    while anchor.workflow is not throw.workflow:  # the completed subprocess of the throw's scope holding it
+        holder = top.get_task_from_id(anchor.workflow.parent_task_id)
+        assert holder is not None
+        anchor = holder
     handler_id = nodes[element_of(activity.task_spec)]["compensation_handler"]
-    handler = activity._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
+    handler = anchor._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
     handler.task_spec._update(handler)
     handler.data = dict(throw.data)
     activity.internal_data[DONE] = True

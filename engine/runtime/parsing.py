@@ -487,6 +487,16 @@ def is_compensation(node: etree._Element) -> bool:
     return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
 
 
+def reached_scopes(scope: etree._Element) -> list[etree._Element]:
+    """``scope`` and the embedded subprocesses within it, at any depth: a compensation thrown in ``scope``
+    goes into a completed subprocess to undo what was done in it (event subprocesses are not entered)."""
+    found = [scope]
+    for child in scope.iterchildren(f"{{{BPMN_NS}}}subProcess"):
+        if child.get("triggeredByEvent") != "true":
+            found.extend(reached_scopes(child))
+    return found
+
+
 def compensation_handler(boundary: etree._Element) -> etree._Element | None:
     """The handler a compensation boundary event is associated with (``bpmn:association``)."""
     scope = boundary.getparent()
@@ -523,9 +533,13 @@ class _LinkParser:
             self.task.connect(self.process_parser.parse_node(catch))
         if isinstance(self.task, CompensationThrow):
             scope = self.node.getparent()
-            for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent") if scope is not None else ():
+            boundaries = [b for s in (reached_scopes(scope) if scope is not None else [])
+                          for b in s.iterchildren(f"{{{BPMN_NS}}}boundaryEvent")]  # fmt: skip
+            for boundary in boundaries:
                 handler = compensation_handler(boundary) if is_compensation(boundary) else None
                 if handler is not None:  # no flow leads to a handler: the throw that starts it stands as its input
+                    # (a handler of a subprocess within the scope runs in the throw's scope, the subprocess
+                    # having completed)
                     spec = self.process_parser.parse_node(handler)
                     if self.task.name not in spec._inputs:
                         spec._inputs.append(self.task.name)

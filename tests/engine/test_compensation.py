@@ -142,8 +142,8 @@ def test_a_compensation_boundary_event_no_throw_reaches_is_refused(session: Sess
     text = compensation_fixture().replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
                                           "")  # fmt: skip
     problems = refused(session, clock, "fee.bpmn", text)
-    message = ("No compensation throw or end event in the same process or subprocess runs this compensation; eISO "
-               "compensates within the throw event's own scope. Add one there, or remove the compensation.")
+    message = ("No compensation throw or end event runs this compensation: none is in the same process or "
+               "subprocess, nor in one that holds it. Add one there, or remove the compensation.")
     assert problems == [("charge_undo", message), ("appointment_undo", message)]
 
 

@@ -1,0 +1,138 @@
+"""Compensating a completed embedded subprocess from outside, as both Camunda engines do it, in both dialects,
+on both databases, straight and with save/reload: a conference the leader does not approve undoes its
+preparations. The logistics subprocess has no compensation of its own, so the throw goes into it and undoes
+what was done there (the car booking, a worker's job, and the hall booking, a task); the invitations
+subprocess has a compensation boundary event, so its handler runs instead of what is inside it. Camunda 7
+runs the handlers one after the other, the last completed first (inside a subprocess too); Camunda 8 starts
+them all at once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from engine import Engine
+from engine.library.deploy import Deployer, SourceFile
+from engine.org.models import Unit, User
+from tests.conftest import FIXTURES, Clock
+from tests.engine.test_compensation import open_jobs, run_job
+from tests.engine.test_event_gateways import refused
+from tests.engine.test_events import engine_for, events, open_tasks, status
+
+pytestmark = pytest.mark.usefixtures("library")
+MODES = ["straight", "reload"]
+DIALECTS = ["c8", "c7"]
+
+
+def fixture(dialect: str) -> str:
+    return (FIXTURES / "events" / f"conference_compensation_{dialect}.bpmn").read_text()
+
+
+def prepared(session: Session, clock: Clock, users: dict[str, User], unit: Unit, mode: str, dialect: str,
+             approved: bool, text: str | None = None) -> tuple[Engine, int]:  # fmt: skip
+    """Hall booked, car booked (both inside the logistics subprocess), invitations sent, leader decided."""
+    name = f"conference_compensation_{dialect}.bpmn"
+    Deployer(session).deploy([SourceFile(name, (text or fixture(dialect)).encode())], actor=None, now=clock.now)
+    engine = engine_for(session, mode)
+    instance_id = engine.start(f"conference_compensation_{dialect}", actor=users["thuky"], unit_id=unit.id,
+                               now=clock.now, variables={"conference": "HN-01"}).id  # fmt: skip
+    specialist = users["chuyenvien"]
+    clock.advance(minutes=5)
+    engine.complete(open_tasks(session, instance_id)["book_hall"].id, actor=specialist, now=clock.now,
+                    variables={"hall": "Hội trường A"})  # fmt: skip
+    clock.advance(minutes=5)
+    run_job(engine, clock, "vehicle-book", {"car": "29A-12345"})
+    clock.advance(minutes=5)
+    engine.complete(open_tasks(session, instance_id)["send_invitations"].id, actor=specialist, now=clock.now,
+                    variables={"invited": 40})  # fmt: skip
+    clock.advance(minutes=5)
+    engine.complete(open_tasks(session, instance_id)["approve"].id, actor=specialist, now=clock.now,
+                    variables={"approved": approved})  # fmt: skip
+    return engine, instance_id
+
+
+def undone(session: Session, instance_id: int) -> list[tuple[str | None, str]]:
+    return [(e.element_id, e.data["undoes"]) for e in events(session, instance_id, "compensation_started")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_goes_into_the_completed_subprocess_last_completed_first(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, instance_id = prepared(session, clock, users, unit, mode, "c7", approved=False)
+    specialist = users["chuyenvien"]
+    # the invitations subprocess completed last: its own handler first, not the one inside it
+    [thrown] = events(session, instance_id, "compensation_thrown")
+    assert thrown.data["activities"] == ["invite", "book_car", "book_hall"]
+    tasks = open_tasks(session, instance_id)
+    assert list(tasks) == ["notify_postponed"] and open_jobs(session, instance_id) == []
+    assert engine.task_data(tasks["notify_postponed"])["invited"] == 40
+    engine.complete(tasks["notify_postponed"].id, actor=specialist, now=clock.now, variables={"notified": True})
+    # then into the logistics subprocess: the car, booked after the hall, is cancelled first
+    assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["vehicle-cancel"]
+    run_job(engine, clock, "vehicle-cancel", {"car_cancelled": True})
+    cancel_hall = open_tasks(session, instance_id)["cancel_hall"]
+    assert engine.task_data(cancel_hall)["hall"] == "Hội trường A"
+    engine.complete(cancel_hall.id, actor=specialist, now=clock.now, variables={"hall_cancelled": True})
+    # the flow goes on after the throw with what every handler wrote
+    report = open_tasks(session, instance_id)["report_cancelled"]
+    data = engine.task_data(report)
+    assert (data["notified"], data["car_cancelled"], data["hall_cancelled"]) == (True, True, True)
+    engine.complete(report.id, actor=specialist, now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert undone(session, instance_id) == [("notify_postponed", "invite"), ("cancel_car", "book_car"),
+                                            ("cancel_hall", "book_hall")]  # fmt: skip
+    assert events(session, instance_id, "incident") == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda8_starts_every_handler_inside_and_outside_at_once(session: Session, users: dict[str, User],
+                                                                  unit: Unit, clock: Clock,
+                                                                  mode: str) -> None:  # fmt: skip
+    engine, instance_id = prepared(session, clock, users, unit, mode, "c8", approved=False)
+    specialist = users["chuyenvien"]
+    tasks = open_tasks(session, instance_id)
+    assert sorted(tasks) == ["cancel_hall", "notify_postponed"] and open_jobs(session, instance_id) == ["vehicle-cancel"]
+    run_job(engine, clock, "vehicle-cancel", {"car_cancelled": True})
+    engine.complete(tasks["cancel_hall"].id, actor=specialist, now=clock.now, variables={"hall_cancelled": True})
+    assert list(open_tasks(session, instance_id)) == ["notify_postponed"]  # the throw waits for every handler
+    engine.complete(tasks["notify_postponed"].id, actor=specialist, now=clock.now, variables={"notified": True})
+    report = open_tasks(session, instance_id)["report_cancelled"]
+    data = engine.task_data(report)
+    assert (data["notified"], data["car_cancelled"], data["hall_cancelled"]) == (True, True, True)
+    engine.complete(report.id, actor=specialist, now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert sorted(undone(session, instance_id)) == [("cancel_car", "book_car"), ("cancel_hall", "book_hall"),
+                                                    ("notify_postponed", "invite")]  # fmt: skip
+    assert events(session, instance_id, "incident") == []
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_approved_conference_undoes_nothing(session: Session, users: dict[str, User], unit: Unit, clock: Clock,
+                                               dialect: str) -> None:  # fmt: skip
+    _, instance_id = prepared(session, clock, users, unit, "reload", dialect, approved=True)
+    assert status(session, instance_id) == "completed"
+    assert events(session, instance_id, "compensation_started") == []
+
+
+def test_a_throw_naming_the_subprocess_goes_into_it_only(session: Session, users: dict[str, User], unit: Unit,
+                                                         clock: Clock) -> None:  # fmt: skip
+    text = fixture("c7").replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
+                                 '<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" '
+                                 'activityRef="prepare" />')  # fmt: skip
+    engine, instance_id = prepared(session, clock, users, unit, "reload", "c7", approved=False, text=text)
+    assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["vehicle-cancel"]
+    run_job(engine, clock, "vehicle-cancel", {})
+    engine.complete(open_tasks(session, instance_id)["cancel_hall"].id, actor=users["chuyenvien"], now=clock.now,
+                    variables={})  # fmt: skip
+    assert list(open_tasks(session, instance_id)) == ["report_cancelled"]  # the invitations stand
+    assert undone(session, instance_id) == [("cancel_car", "book_car"), ("cancel_hall", "book_hall")]
+
+
+def test_a_compensation_boundary_no_throw_reaches_is_refused(session: Session, clock: Clock) -> None:
+    text = fixture("c8").replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />', "")
+    problems = refused(session, clock, "conference.bpmn", text)
+    message = ("No compensation throw or end event runs this compensation: none is in the same process or "
+               "subprocess, nor in one that holds it. Add one there, or remove the compensation.")
+    assert problems == [("hall_undo", message), ("car_undo", message), ("invitations_undo", message),
+                        ("invite_undo", message)]  # fmt: skip
