@@ -26,13 +26,20 @@ from engine.runtime.tasks import active_tasks, element_of, find_task
 QUEUE = "compensation_queue"  # internal data of the throw task: the activity tasks still to undo
 RUNNING = "compensation_running"  # the handler task now running
 DONE = "compensated"  # internal data of an activity task that has been undone
+COMPENSATES = "compensates"  # internal data of a handler task: the activity task it undoes
 
 
 def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The completed activities of the throw's scope that have a handler, the last completed first; a
     completed embedded subprocess without a handler of its own stands for what it holds, undone the same way
     (its last completed activity first), as both Camunda engines go into it."""
-    only = nodes.get(element_of(throw.task_spec), {}).get("compensate_activity")
+    entry = nodes.get(element_of(throw.task_spec), {})
+    only = entry.get("compensate_activity")
+    if entry.get("in_compensation_subprocess"):  # Camunda 7: it undoes what was done in the subprocess it handles
+        holder = throw.workflow.top_workflow.get_task_from_id(throw.workflow.parent_task_id)
+        target = holder.internal_data.get(COMPENSATES) if holder is not None else None
+        subprocess = throw.workflow.top_workflow.subprocesses.get(uuid.UUID(target)) if target else None
+        return _completed_in(subprocess, nodes, only) if subprocess is not None else []
     return _completed_in(throw.workflow, nodes, only)
 
 
@@ -96,15 +103,19 @@ def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[st
     it, in the throw's scope, when the activity is inside one), with the process data as it is now."""
     top = throw.workflow.top_workflow
     activity = _task(throw, activity_id)
-    anchor = activity
-    while anchor.workflow is not throw.workflow:  # the completed subprocess of the throw's scope holding it
-        holder = top.get_task_from_id(anchor.workflow.parent_task_id)
-        assert holder is not None
-        anchor = holder
+    anchor: Task | None = activity
+    while anchor is not None and anchor.workflow is not throw.workflow:  # the completed subprocess holding it
+        anchor = top.get_task_from_id(anchor.workflow.parent_task_id) if anchor.workflow.parent_task_id else None
+    if anchor is None:
+        anchor = throw  # a compensation event subprocess undoing its subprocess: beside the throw
     handler_id = nodes[element_of(activity.task_spec)]["compensation_handler"]
     handler = anchor._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
     handler.task_spec._update(handler)
     handler.data = dict(throw.data)
+    handler.internal_data[COMPENSATES] = activity_id
+    inner = top.subprocesses.get(handler.id)  # a subprocess as handler (a compensation event subprocess) started
+    for task in inner.tasks.values() if inner is not None else ():
+        task.data.update(throw.data)  # with the process data as it is now
     activity.internal_data[DONE] = True
     record("compensation_started", handler_id, {"undoes": element_of(activity.task_spec)})
     return str(handler.id)

@@ -497,6 +497,18 @@ def reached_scopes(scope: etree._Element) -> list[etree._Element]:
     return found
 
 
+def is_compensation_subprocess(node: etree._Element) -> bool:
+    """An event subprocess whose start event is a compensation start event."""
+    return node.get("triggeredByEvent") == "true" and any(
+        is_compensation(start) for start in node.iterchildren(f"{{{BPMN_NS}}}startEvent"))
+
+
+def compensation_subprocess(subprocess: etree._Element) -> etree._Element | None:
+    """The compensation event subprocess of an embedded subprocess, if it has one (Camunda 7)."""
+    return next((n for n in subprocess.iterchildren(f"{{{BPMN_NS}}}subProcess") if is_compensation_subprocess(n)),
+                None)  # fmt: skip
+
+
 def compensation_handler(boundary: etree._Element) -> etree._Element | None:
     """The handler a compensation boundary event is associated with (``bpmn:association``)."""
     scope = boundary.getparent()
@@ -533,13 +545,16 @@ class _LinkParser:
             self.task.connect(self.process_parser.parse_node(catch))
         if isinstance(self.task, CompensationThrow):
             scope = self.node.getparent()
-            boundaries = [b for s in (reached_scopes(scope) if scope is not None else [])
-                          for b in s.iterchildren(f"{{{BPMN_NS}}}boundaryEvent")]  # fmt: skip
-            for boundary in boundaries:
-                handler = compensation_handler(boundary) if is_compensation(boundary) else None
+            scopes = reached_scopes(scope) if scope is not None else []
+            if scope is not None and is_compensation_subprocess(scope) and scope.getparent() is not None:
+                scopes += reached_scopes(scope.getparent())  # it undoes what was done in the subprocess holding it
+            handlers = [compensation_handler(b) for s in scopes for b in s.iterchildren(f"{{{BPMN_NS}}}boundaryEvent")
+                        if is_compensation(b)]  # fmt: skip
+            handlers += [compensation_subprocess(s) for s in scopes if s is not scope and s is not scope.getparent()]
+            for handler in handlers:
                 if handler is not None:  # no flow leads to a handler: the throw that starts it stands as its input
                     # (a handler of a subprocess within the scope runs in the throw's scope, the subprocess
-                    # having completed)
+                    # having completed; so does a compensation event subprocess)
                     spec = self.process_parser.parse_node(handler)
                     if self.task.name not in spec._inputs:
                         spec._inputs.append(self.task.name)
@@ -553,6 +568,14 @@ class EisoProcessParser(ProcessParser):
     def get_boundary_events(self, attached_to_ref: str) -> list[Any]:
         return [n for n in super().get_boundary_events(attached_to_ref) if not is_compensation(n)]
 
+    def xpath(self, xpath: str) -> Any:
+        """A compensation event subprocess does not listen while its subprocess runs: it is started as the
+        subprocess's compensation handler, once the subprocess has completed (``engine/runtime/compensation.py``)."""
+        found = super().xpath(xpath)
+        if xpath == "./bpmn:subProcess[@triggeredByEvent='true']":
+            return [n for n in found if not is_compensation_subprocess(n)]
+        return found
+
 
 class _EventGatewayParser:
     """An event-based gateway: one way out per catch event after it, all waiting at once."""
@@ -565,6 +588,14 @@ class EisoParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
 
     PROCESS_PARSER_CLASS = EisoProcessParser
+
+    def create_parser(self, node: Any, filename: str | None = None, lane: Any = None) -> None:
+        """A compensation event subprocess is parsed as a handler by each compensation throw that may start
+        it: its flow is parsed once."""
+        known = self.process_parsers.get(node.get("id"))
+        if known is not None and known.node is node and is_compensation_subprocess(node):
+            return
+        super().create_parser(node, filename=filename, lane=lane)
 
     OVERRIDE_PARSER_CLASSES = {
         **{
@@ -807,6 +838,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(script_info(node))
     elif tag == "callActivity":
         entry.update(call_info(node))
+    elif tag == "subProcess" and is_compensation_subprocess(node):
+        entry["compensation_event_subprocess"] = True  # a compensation handler, not an event subprocess that listens
     elif tag == "subProcess" and node.get("triggeredByEvent") == "true":
         entry["event_subprocess"] = True
     io = io_info(node)
@@ -826,6 +859,9 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         definition = node.find(f"{{{BPMN_NS}}}compensateEventDefinition")
         assert definition is not None
         entry["compensate_activity"] = definition.get("activityRef") or None
+        holder = node.getparent()
+        if holder is not None and is_compensation_subprocess(holder):
+            entry["in_compensation_subprocess"] = holder.get("id")  # undoes its subprocess's completed activities
         entry["compensation_waits"] = definition.get("waitForCompletion", "true").lower() != "false"
     if tag == "eventBasedGateway":
         entry["instantiate"] = node.get("instantiate", "false").lower() == "true"
@@ -867,6 +903,9 @@ def _compensation_entry(node: etree._Element, entry: dict[str, Any]) -> None:
         if boundary.get("attachedToRef") == node.get("id") and is_compensation(boundary):
             handler = compensation_handler(boundary)
             entry["compensation_handler"] = handler.get("id") if handler is not None else None
+    inner = compensation_subprocess(node) if etree.QName(node).localname == "subProcess" else None
+    if inner is not None and "compensation_handler" not in entry:
+        entry["compensation_handler"] = inner.get("id")  # Camunda 7: it runs instead of undoing what is inside
 
 
 def version_tag(process: etree._Element) -> str | None:

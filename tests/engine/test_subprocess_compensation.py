@@ -136,3 +136,85 @@ def test_a_compensation_boundary_no_throw_reaches_is_refused(session: Session, c
                "subprocess, nor in one that holds it. Add one there, or remove the compensation.")
     assert problems == [("hall_undo", message), ("car_undo", message), ("invitations_undo", message),
                         ("invite_undo", message)]  # fmt: skip
+
+
+# --- compensation event subprocesses (Camunda 7) ---------------------------------------------------------
+
+
+def undo_fixture(dialect: str) -> str:
+    return (FIXTURES / "events" / f"conference_undo_subprocess_{dialect}.bpmn").read_text()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_runs_the_compensation_event_subprocess_instead_of_going_into_the_subprocess(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    text = undo_fixture("c7").replace('id="conference_undo_subprocess_c7"', 'id="conference_compensation_c7"')
+    engine, instance_id = prepared(session, clock, users, unit, mode, "c7", approved=False, text=text)
+    specialist = users["chuyenvien"]
+    [thrown] = events(session, instance_id, "compensation_thrown")
+    assert thrown.data["activities"] == ["invite", "prepare"]  # the logistics subprocess as one: its handler
+    engine.complete(open_tasks(session, instance_id)["notify_postponed"].id, actor=specialist, now=clock.now,
+                    variables={"notified": True})  # fmt: skip
+    # the event subprocess runs with the process data as it is now, then undoes the bookings made inside
+    notify = open_tasks(session, instance_id)["notify_suppliers"]
+    data = engine.task_data(notify)
+    assert (data["hall"], data["car"], data["approved"], data["notified"]) == ("Hội trường A", "29A-12345", False,
+                                                                             True)  # fmt: skip
+    engine.complete(notify.id, actor=specialist, now=clock.now, variables={"suppliers_told": 2})
+    inner = events(session, instance_id, "compensation_thrown")[1]
+    assert (inner.element_id, inner.data["activities"]) == ("undo_bookings", ["book_car", "book_hall"])
+    assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["vehicle-cancel"]
+    run_job(engine, clock, "vehicle-cancel", {"car_cancelled": True})
+    engine.complete(open_tasks(session, instance_id)["cancel_hall"].id, actor=specialist, now=clock.now,
+                    variables={"hall_cancelled": True})  # fmt: skip
+    report = open_tasks(session, instance_id)["report_cancelled"]
+    data = engine.task_data(report)
+    assert (data["suppliers_told"], data["car_cancelled"], data["hall_cancelled"]) == (2, True, True)
+    engine.complete(report.id, actor=specialist, now=clock.now, variables={})
+    assert status(session, instance_id) == "completed"
+    assert undone(session, instance_id) == [("notify_postponed", "invite"), ("undo_prepare", "prepare"),
+                                            ("cancel_car", "book_car"), ("cancel_hall", "book_hall")]  # fmt: skip
+    assert events(session, instance_id, "incident") == []
+
+
+def test_an_approved_conference_never_starts_the_compensation_event_subprocess(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    text = undo_fixture("c7").replace('id="conference_undo_subprocess_c7"', 'id="conference_compensation_c7"')
+    _, instance_id = prepared(session, clock, users, unit, "reload", "c7", approved=True, text=text)
+    assert status(session, instance_id) == "completed"
+    assert events(session, instance_id, "compensation_started") == []
+    assert events(session, instance_id, "event_subprocess_started") == []
+
+
+def test_camunda8_compensation_event_subprocess_is_refused(session: Session, clock: Clock) -> None:
+    problems = refused(session, clock, "conference.bpmn", undo_fixture("c8"))
+    assert problems == [("undo_prepare_start", "Compensation event subprocesses are not run in Camunda 8 diagrams "
+                         "(Camunda 8 refuses them too); attach a compensation boundary event with its handler to "
+                         "each activity to undo, or deploy the diagram as documentation.")]  # fmt: skip
+
+
+def test_a_compensation_event_subprocess_beside_a_compensation_boundary_event_is_refused(
+    session: Session, clock: Clock
+) -> None:
+    text = undo_fixture("c7").replace(
+        '<bpmn:boundaryEvent id="invite_undo" attachedToRef="invite">',
+        '<bpmn:boundaryEvent id="prepare_undo" attachedToRef="prepare">\n'
+        '      <bpmn:compensateEventDefinition id="CompensateEventDefinition_9" />\n    </bpmn:boundaryEvent>\n'
+        '    <bpmn:association id="Association_9" associationDirection="One" sourceRef="prepare_undo" '
+        'targetRef="notify_postponed" />\n    <bpmn:boundaryEvent id="invite_undo" attachedToRef="invite">')
+    problems = refused(session, clock, "conference.bpmn", text)
+    assert problems == [("undo_prepare_start", "The subprocess 'Chuẩn bị hậu cần' has both a compensation boundary "
+                         "event and a compensation event subprocess; keep one of them, as Camunda 7 requires.")]
+
+
+def test_a_compensation_event_subprocess_at_the_process_level_is_refused(session: Session, clock: Clock) -> None:
+    text = undo_fixture("c7")
+    start, end = text.index('      <bpmn:subProcess id="undo_prepare"'), text.index("      </bpmn:subProcess>") + 25
+    moved = text[:start] + text[end:]
+    moved = moved.replace("    <bpmn:sequenceFlow id=\"Flow_1\"", text[start:end] + "    <bpmn:sequenceFlow id=\"Flow_1\"")
+    problems = refused(session, clock, "conference.bpmn", moved)
+    assert ("undo_prepare_start", "A compensation event subprocess must be inside an embedded subprocess, as Camunda "
+            "7 requires; attach a compensation boundary event with its handler to each activity to undo "
+            "instead.") in problems  # fmt: skip
