@@ -92,7 +92,8 @@ def test_camunda8_starts_every_handler_inside_and_outside_at_once(session: Sessi
     engine, instance_id = prepared(session, clock, users, unit, mode, "c8", approved=False)
     specialist = users["chuyenvien"]
     tasks = open_tasks(session, instance_id)
-    assert sorted(tasks) == ["cancel_hall", "notify_postponed"] and open_jobs(session, instance_id) == ["vehicle-cancel"]
+    assert sorted(tasks) == ["cancel_hall", "notify_postponed"]
+    assert open_jobs(session, instance_id) == ["vehicle-cancel"]
     run_job(engine, clock, "vehicle-cancel", {"car_cancelled": True})
     engine.complete(tasks["cancel_hall"].id, actor=specialist, now=clock.now, variables={"hall_cancelled": True})
     assert list(open_tasks(session, instance_id)) == ["notify_postponed"]  # the throw waits for every handler
@@ -213,7 +214,8 @@ def test_a_compensation_event_subprocess_at_the_process_level_is_refused(session
     text = undo_fixture("c7")
     start, end = text.index('      <bpmn:subProcess id="undo_prepare"'), text.index("      </bpmn:subProcess>") + 25
     moved = text[:start] + text[end:]
-    moved = moved.replace("    <bpmn:sequenceFlow id=\"Flow_1\"", text[start:end] + "    <bpmn:sequenceFlow id=\"Flow_1\"")
+    flow = '    <bpmn:sequenceFlow id="Flow_1"'
+    moved = moved.replace(flow, text[start:end] + flow)
     problems = refused(session, clock, "conference.bpmn", moved)
     assert ("undo_prepare_start", "A compensation event subprocess must be inside an embedded subprocess, as Camunda "
             "7 requires; attach a compensation boundary event with its handler to each activity to undo "
