@@ -1003,7 +1003,7 @@ def _compensation_problems(process: etree._Element, info: ProcessInfo, filename:
                 problem(node, Phrase("The compensation boundary event has no compensation handler: connect it with "
                                      "an association to the activity that undoes the work (marked 'for "
                                      "compensation')."))  # fmt: skip
-            elif activity.get("multi_instance"):
+            elif activity.get("multi_instance") and dialect == "camunda8":
                 problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
                                      "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
             elif not reached(node.getparent()):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -50,6 +51,8 @@ def _completed_in(scope: Any, nodes: Mapping[str, Mapping[str, Any]], only: str 
         entry = nodes.get(element_of(t.task_spec), {})
         if t.state != TaskState.COMPLETED or t.internal_data.get(DONE) or (only and element_of(t.task_spec) != only):
             continue
+        if entry.get("compensation_handler") and isinstance(t.task_spec, LoopTask):
+            continue  # a multi-instance activity: each completed instance is undone (Camunda 7), not the whole
         if entry.get("compensation_handler"):
             done.append((t, [str(t.id)]))
         elif entry.get("type") == "subProcess" and not entry.get("multi_instance") and t.id in top.subprocesses:
@@ -112,6 +115,9 @@ def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[st
     handler = anchor._add_child(throw.workflow.spec.task_specs[handler_id], TaskState.FUTURE)
     handler.task_spec._update(handler)
     handler.data = dict(throw.data)
+    element = (nodes[element_of(activity.task_spec)].get("multi_instance") or {}).get("element")
+    if element and element in activity.data:  # an instance of a multi-instance activity: its own item
+        handler.data[element] = activity.data[element]
     handler.internal_data[COMPENSATES] = activity_id
     inner = top.subprocesses.get(handler.id)  # a subprocess as handler (a compensation event subprocess) started
     for task in inner.tasks.values() if inner is not None else ():

@@ -9,11 +9,13 @@ them all at once."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.library.deploy import Deployer, SourceFile
 from engine.org.models import Unit, User
+from engine.runtime.models import TaskRow
 from tests.conftest import FIXTURES, Clock
 from tests.engine.test_compensation import open_jobs, run_job
 from tests.engine.test_event_gateways import refused
@@ -220,3 +222,54 @@ def test_a_compensation_event_subprocess_at_the_process_level_is_refused(session
     assert ("undo_prepare_start", "A compensation event subprocess must be inside an embedded subprocess, as Camunda "
             "7 requires; attach a compensation boundary event with its handler to each activity to undo "
             "instead.") in problems  # fmt: skip
+
+
+# --- a compensation boundary event on a multi-instance activity (Camunda 7) ------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_undoes_each_completed_instance_of_a_multi_instance_activity(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    path = FIXTURES / "events" / "supplies_mi_compensation_c7.bpmn"
+    Deployer(session).deploy([SourceFile(path.name, path.read_bytes())], actor=None, now=clock.now)
+    engine = engine_for(session, mode)
+    specialist = users["chuyenvien"]
+    instance_id = engine.start("supplies_mi_compensation_c7", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                               variables={"rooms": ["Phòng A", "Phòng B", "Phòng C"]}).id  # fmt: skip
+    handed = []
+    for _ in range(3):  # the rooms are served in parallel, in the order the specialist finishes them
+        clock.advance(minutes=1)
+        session.expire_all()
+        rows = sorted(session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id,
+                                                            TaskRow.state == "open")), key=lambda r: r.id)  # fmt: skip
+        row = rows[-1]
+        handed.append(engine.task_data(row)["room"])
+        engine.complete(row.id, actor=specialist, now=clock.now, variables={})
+    assert sorted(handed) == ["Phòng A", "Phòng B", "Phòng C"]
+    engine.complete(open_tasks(session, instance_id)["confirm"].id, actor=specialist, now=clock.now,
+                    variables={"cancelled": True})  # fmt: skip
+    [thrown] = events(session, instance_id, "compensation_thrown")
+    assert thrown.data["activities"] == ["hand_out", "hand_out", "hand_out"]  # each instance, not the whole
+    rooms = []
+    for _ in range(3):
+        take_back = open_tasks(session, instance_id)["take_back"]
+        rooms.append(engine.task_data(take_back)["room"])  # the instance's own item, as in Camunda 7
+        engine.complete(take_back.id, actor=specialist, now=clock.now, variables={})
+    assert rooms == handed[::-1]  # the last completed first
+    assert status(session, instance_id) == "completed"
+    assert undone(session, instance_id) == [("take_back", "hand_out")] * 3
+    assert events(session, instance_id, "incident") == []
+
+
+def test_camunda8_compensation_on_a_multi_instance_activity_is_refused(session: Session, clock: Clock) -> None:
+    text = (FIXTURES / "events" / "fee_compensation_c8.bpmn").read_text().replace(
+        '<bpmn:outgoing>Flow_2</bpmn:outgoing>\n    </bpmn:serviceTask>',
+        '<bpmn:outgoing>Flow_2</bpmn:outgoing>\n      <bpmn:multiInstanceLoopCharacteristics>\n'
+        '        <bpmn:extensionElements>\n          <zeebe:loopCharacteristics inputCollection="=fees" '
+        'inputElement="fee" />\n        </bpmn:extensionElements>\n      </bpmn:multiInstanceLoopCharacteristics>\n'
+        '    </bpmn:serviceTask>', 1)
+    assert "multiInstanceLoopCharacteristics" in text
+    problems = refused(session, clock, "fee.bpmn", text)
+    assert problems == [("charge_undo", "eISO does not compensate multi-instance activities yet; undo their work as "
+                         "steps on a path, or deploy the diagram as documentation.")]  # fmt: skip
