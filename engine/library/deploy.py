@@ -998,14 +998,10 @@ def _compensation_problems(process: etree._Element, info: ProcessInfo, filename:
     for node in events:
         entry = info.elements.get(node.get("id") or "", {})
         if _local(node) == "boundaryEvent":
-            activity = info.elements.get(node.get("attachedToRef") or "", {})
             if compensation_handler(node) is None:
                 problem(node, Phrase("The compensation boundary event has no compensation handler: connect it with "
                                      "an association to the activity that undoes the work (marked 'for "
                                      "compensation')."))  # fmt: skip
-            elif activity.get("multi_instance") and dialect == "camunda8":
-                problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
-                                     "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
             elif not reached(node.getparent()):
                 problem(node, Phrase("No compensation throw or end event runs this compensation: none is in the same "
                                      "process or subprocess, nor in one that holds it. Add one there, or remove the "

@@ -1,7 +1,8 @@
 """Compensation as both Camunda engines run it: a compensation throw or end event undoes the completed
 activities of its process or subprocess that have a compensation handler, and the flow goes on once every
 handler has completed. Camunda 7 runs the handlers one after the other, the last completed activity's
-first; Camunda 8 starts them all at once (``all_at_once``).
+first; Camunda 8 starts them all at once (``camunda8``). A multi-instance activity is undone per completed
+instance in Camunda 7, once as a whole in Camunda 8.
 
 The throw event (``CompensationThrow``) waits started; ``compensate`` (called after every engine step)
 starts handlers as tasks of their own beside the activity each undoes, with the process data as it is
@@ -30,7 +31,7 @@ DONE = "compensated"  # internal data of an activity task that has been undone
 COMPENSATES = "compensates"  # internal data of a handler task: the activity task it undoes
 
 
-def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]], camunda8: bool) -> list[str]:
     """The completed activities of the throw's scope that have a handler, the last completed first; a
     completed embedded subprocess without a handler of its own stands for what it holds, undone the same way
     (its last completed activity first), as both Camunda engines go into it."""
@@ -40,23 +41,26 @@ def _to_undo(throw: Task, nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
         holder = throw.workflow.top_workflow.get_task_from_id(throw.workflow.parent_task_id)
         target = holder.internal_data.get(COMPENSATES) if holder is not None else None
         subprocess = throw.workflow.top_workflow.subprocesses.get(uuid.UUID(target)) if target else None
-        return _completed_in(subprocess, nodes, only) if subprocess is not None else []
-    return _completed_in(throw.workflow, nodes, only)
+        return _completed_in(subprocess, nodes, camunda8, only) if subprocess is not None else []
+    return _completed_in(throw.workflow, nodes, camunda8, only)
 
 
-def _completed_in(scope: Any, nodes: Mapping[str, Mapping[str, Any]], only: str | None = None) -> list[str]:
+def _completed_in(scope: Any, nodes: Mapping[str, Mapping[str, Any]], camunda8: bool,
+                  only: str | None = None) -> list[str]:  # fmt: skip
     top = scope.top_workflow
     done = []
     for t in scope.tasks.values():
         entry = nodes.get(element_of(t.task_spec), {})
         if t.state != TaskState.COMPLETED or t.internal_data.get(DONE) or (only and element_of(t.task_spec) != only):
             continue
-        if entry.get("compensation_handler") and isinstance(t.task_spec, LoopTask):
-            continue  # a multi-instance activity: each completed instance is undone (Camunda 7), not the whole
+        whole = isinstance(t.task_spec, LoopTask)
+        instance = t.parent is not None and isinstance(t.parent.task_spec, LoopTask)
+        if entry.get("compensation_handler") and ((whole and not camunda8) or (instance and camunda8)):
+            continue  # a multi-instance activity: each instance in Camunda 7, the activity once in Camunda 8
         if entry.get("compensation_handler"):
             done.append((t, [str(t.id)]))
         elif entry.get("type") == "subProcess" and not entry.get("multi_instance") and t.id in top.subprocesses:
-            inner = _completed_in(top.subprocesses[t.id], nodes)
+            inner = _completed_in(top.subprocesses[t.id], nodes, camunda8)
             if inner:
                 done.append((t, inner))
     done.sort(key=lambda pair: pair[0].last_state_change, reverse=True)
@@ -64,7 +68,7 @@ def _completed_in(scope: Any, nodes: Mapping[str, Mapping[str, Any]], only: str 
 
 
 def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
-               record: Callable[[str, str, dict[str, Any]], None], *, all_at_once: bool = False) -> bool:  # fmt: skip
+               record: Callable[[str, str, dict[str, Any]], None], *, camunda8: bool = False) -> bool:  # fmt: skip
     """Move every compensation under way one step on; True when something changed (run the engine again).
     ``record(kind, element, data)`` writes the history."""
     moved = False
@@ -73,7 +77,7 @@ def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
             continue
         memory = throw.internal_data
         if QUEUE not in memory:
-            memory[QUEUE], memory[RUNNING] = _to_undo(throw, nodes), []
+            memory[QUEUE], memory[RUNNING] = _to_undo(throw, nodes, camunda8), []
             undone = [element_of(_task(throw, t).task_spec) for t in memory[QUEUE]]
             record("compensation_thrown", element_of(throw.task_spec), {"activities": undone})
         running = [throw.workflow.tasks.get(uuid.UUID(t)) for t in memory[RUNNING]]
@@ -84,7 +88,7 @@ def compensate(workflow: BpmnWorkflow, nodes: Mapping[str, Mapping[str, Any]],
                 throw.data.update(handler.data)  # what the handler wrote is process data from now on
         memory[RUNNING] = []
         if memory[QUEUE]:
-            for _ in range(len(memory[QUEUE]) if all_at_once else 1):
+            for _ in range(len(memory[QUEUE]) if camunda8 else 1):
                 memory[RUNNING].append(_start_handler(throw, memory[QUEUE].pop(0), nodes, record))
         else:
             memory.pop(QUEUE)

@@ -262,14 +262,28 @@ def test_camunda7_undoes_each_completed_instance_of_a_multi_instance_activity(
     assert events(session, instance_id, "incident") == []
 
 
-def test_camunda8_compensation_on_a_multi_instance_activity_is_refused(session: Session, clock: Clock) -> None:
-    text = (FIXTURES / "events" / "fee_compensation_c8.bpmn").read_text().replace(
-        '<bpmn:outgoing>Flow_2</bpmn:outgoing>\n    </bpmn:serviceTask>',
-        '<bpmn:outgoing>Flow_2</bpmn:outgoing>\n      <bpmn:multiInstanceLoopCharacteristics>\n'
-        '        <bpmn:extensionElements>\n          <zeebe:loopCharacteristics inputCollection="=fees" '
-        'inputElement="fee" />\n        </bpmn:extensionElements>\n      </bpmn:multiInstanceLoopCharacteristics>\n'
-        '    </bpmn:serviceTask>', 1)
-    assert "multiInstanceLoopCharacteristics" in text
-    problems = refused(session, clock, "fee.bpmn", text)
-    assert problems == [("charge_undo", "eISO does not compensate multi-instance activities yet; undo their work as "
-                         "steps on a path, or deploy the diagram as documentation.")]  # fmt: skip
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda8_undoes_a_multi_instance_activity_once(session: Session, users: dict[str, User], unit: Unit,
+                                                        clock: Clock, mode: str) -> None:  # fmt: skip
+    path = FIXTURES / "events" / "supplies_mi_compensation_c8.bpmn"
+    Deployer(session).deploy([SourceFile(path.name, path.read_bytes())], actor=None, now=clock.now)
+    engine = engine_for(session, mode)
+    specialist = users["chuyenvien"]
+    instance_id = engine.start("supplies_mi_compensation_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                               variables={"rooms": ["Phòng A", "Phòng B", "Phòng C"]}).id  # fmt: skip
+    for _ in range(3):
+        session.expire_all()
+        row = session.scalars(select(TaskRow).where(TaskRow.instance_id == instance_id, TaskRow.state == "open")
+                              .order_by(TaskRow.id)).first()  # fmt: skip
+        assert row is not None and row.element_id == "hand_out"
+        engine.complete(row.id, actor=specialist, now=clock.now, variables={})
+    engine.complete(open_tasks(session, instance_id)["confirm"].id, actor=specialist, now=clock.now,
+                    variables={"cancelled": True})  # fmt: skip
+    [thrown] = events(session, instance_id, "compensation_thrown")
+    assert thrown.data["activities"] == ["hand_out"]  # the activity as a whole, as Camunda 8 does it
+    assert list(open_tasks(session, instance_id)) == ["take_back"]
+    engine.complete(open_tasks(session, instance_id)["take_back"].id, actor=specialist, now=clock.now,
+                    variables={})  # fmt: skip
+    assert status(session, instance_id) == "completed"
+    assert undone(session, instance_id) == [("take_back", "hand_out")]
+    assert events(session, instance_id, "incident") == []
