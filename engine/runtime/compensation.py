@@ -9,6 +9,12 @@ starts handlers as tasks of their own beside the activity each undoes, with the 
 now, and takes each handler's data back when it has completed. Each completion of an activity is undone
 once (an activity completed in three rounds of a loop gets its handler three times; a second throw does
 not undo it again). ``activityRef`` narrows the throw to one activity.
+
+A completed embedded subprocess in the throw's scope is undone by its own handler if it has one (a
+compensation boundary event, or in Camunda 7 a compensation event subprocess, which runs as the handler and
+whose own throw undoes that subprocess's completed activities); otherwise the throw goes into it and undoes
+its completed activities. SpiffWorkflow does not run a completed subprocess again, so their handlers run in
+the throw's scope, beside the completed subprocess (the parser gives the throw's scope their specs).
 """
 
 from __future__ import annotations
@@ -120,7 +126,8 @@ def _start_handler(throw: Task, activity_id: str, nodes: Mapping[str, Mapping[st
     handler.task_spec._update(handler)
     handler.data = dict(throw.data)
     element = (nodes[element_of(activity.task_spec)].get("multi_instance") or {}).get("element")
-    if element and element in activity.data:  # an instance of a multi-instance activity: its own item
+    if element and element in activity.data and activity.parent is not None \
+            and isinstance(activity.parent.task_spec, LoopTask):  # one instance (Camunda 7): its own item
         handler.data[element] = activity.data[element]
     handler.internal_data[COMPENSATES] = activity_id
     inner = top.subprocesses.get(handler.id)  # a subprocess as handler (a compensation event subprocess) started
