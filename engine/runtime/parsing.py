@@ -70,6 +70,7 @@ class _ZeebeOutputCollection:
 
     data_input: TaskDataReference | None
     data_output: TaskDataReference | None
+    input_item: TaskDataReference | None
 
     def _separate_output(self) -> TaskDataReference | None:
         output, given = self.data_output, self.data_input
@@ -87,6 +88,14 @@ class _ZeebeOutputCollection:
         if self.data_output is not None:
             my_task.data.pop(self.data_output.bpmn_id, None)
         super().init_data_output_with_cardinality(my_task)  # type: ignore[misc]
+
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        """The item of an instance is its own (local in both Camunda engines); merged back into the activity's
+        data with the instance's results, it would make SpiffWorkflow refuse the next instance of a sequential
+        activity ("input item already exists"), so an earlier instance's item is dropped first."""
+        if self.input_item is not None and my_task.internal_data.get("merged"):
+            my_task.data.pop(self.input_item.bpmn_id, None)
+        super().create_child(my_task, item, key_or_index)  # type: ignore[misc]
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         output = self._separate_output()
