@@ -293,3 +293,15 @@ def test_camunda8_undoes_a_multi_instance_activity_once(session: Session, users:
     assert status(session, instance_id) == "completed"
     assert undone(session, instance_id) == [("take_back", "hand_out")]
     assert events(session, instance_id, "incident") == []
+
+
+def test_two_compensation_event_subprocesses_in_one_subprocess_are_refused(session: Session, clock: Clock) -> None:
+    text = undo_fixture("c7")
+    start, end = text.index('      <bpmn:subProcess id="undo_prepare"'), text.index("      </bpmn:subProcess>") + 25
+    second = text[start:end]
+    for old in ("undo_prepare", "notify_suppliers", "undo_bookings", "Flow_u1", "Flow_u2", "Flow_u3",
+                "CompensateEventDefinition_start", "CompensateEventDefinition_inner"):  # fmt: skip
+        second = second.replace(old, f"{old}_2")
+    problems = refused(session, clock, "conference.bpmn", text[:end] + second + text[end:])
+    assert problems == [("undo_prepare_2_start", "A subprocess has only one compensation event subprocess; merge them "
+                         "into one.")]  # fmt: skip
