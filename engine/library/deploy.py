@@ -57,12 +57,15 @@ from engine.runtime.parsing import (
     EisoParser,
     ProcessInfo,
     compensation_handler,
+    compensation_subprocess,
     detect_dialect,
     embedded_forms,
     has_job,
     is_compensation,
+    is_compensation_subprocess,
     link_name,
     process_info,
+    reached_scopes,
     variable_name,
 )
 from engine.runtime.priority import check_priority
@@ -626,7 +629,7 @@ def _process_problems(
         *_unguarded_flows(node, filename),
         *_link_problems(node, filename),
         *_event_gateway_problems(info, filename),
-        *_compensation_problems(node, info, filename),
+        *_compensation_problems(node, info, filename, dialect),
         *procedure_limit_problems(node, filename),
     ]
 
@@ -955,48 +958,96 @@ def _link_problems(process: etree._Element, filename: str) -> list[Problem]:
     return problems
 
 
-def _compensation_problems(process: etree._Element, info: ProcessInfo, filename: str) -> list[Problem]:
+def _compensation_problems(process: etree._Element, info: ProcessInfo, filename: str,
+                           dialect: str) -> list[Problem]:  # fmt: skip
     """Compensation runs within one process or subprocess: each compensation boundary event has its handler and a
     compensation throw or end event in the same scope that may run it; a throw names an activity of its scope.
     What eISO does not run yet is refused naming the element."""
     problems = []
 
-    def problem(node: etree._Element, message: Phrase) -> None:
+    def problem(node: etree._Element, message: Phrase, severity: str = "error") -> None:
         problems.append(Problem(filename, message, element_id=node.get("id"), element_name=node.get("name") or "",
-                                line=node.sourceline))  # fmt: skip
+                                line=node.sourceline, severity=severity))  # fmt: skip
 
     events = [n for n in process.iter(f"{{{BPMN_NS}}}*") if _local(n) in FLOW_NODE_TAGS and is_compensation(n)]
     throws = {id(n.getparent()) for n in events if _local(n) in MESSAGE_THROW_TAGS}
+    # a throw in a compensation event subprocess undoes what was done in the subprocess that holds it
+    throws |= {id(n.getparent().getparent()) for n in events if _local(n) in MESSAGE_THROW_TAGS
+               and is_compensation_subprocess(n.getparent()) and n.getparent().getparent() is not None}  # fmt: skip
+
+    def reached(scope: etree._Element | None) -> bool:
+        """A throw of this scope, or of one holding it through completed embedded subprocesses, runs it."""
+        while scope is not None:
+            if id(scope) in throws:
+                return True
+            if _local(scope) != "subProcess" or scope.get("triggeredByEvent") == "true" \
+                    or info.elements.get(scope.get("id") or "", {}).get("multi_instance"):
+                return False
+            scope = scope.getparent()
+        return False
+
+    def compensable(node: etree._Element | None) -> bool:
+        """An activity with a handler, or an embedded subprocess holding one (compensated by going into it)."""
+        if node is None:
+            return False
+        if info.elements.get(node.get("id") or "", {}).get("compensation_handler"):
+            return True
+        return _local(node) == "subProcess" and node.get("triggeredByEvent") != "true" and any(
+            is_compensation(b) and compensation_handler(b) is not None
+            for inner in reached_scopes(node) for b in inner.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"))
     for node in events:
         entry = info.elements.get(node.get("id") or "", {})
         if _local(node) == "boundaryEvent":
-            activity = info.elements.get(node.get("attachedToRef") or "", {})
             if compensation_handler(node) is None:
                 problem(node, Phrase("The compensation boundary event has no compensation handler: connect it with "
                                      "an association to the activity that undoes the work (marked 'for "
                                      "compensation')."))  # fmt: skip
-            elif activity.get("multi_instance"):
-                problem(node, Phrase("eISO does not compensate multi-instance activities yet; undo their work as "
-                                     "steps on a path, or deploy the diagram as documentation."))  # fmt: skip
-            elif id(node.getparent()) not in throws:
-                problem(node, Phrase("No compensation throw or end event in the same process or subprocess runs this "
-                                     "compensation; eISO compensates within the throw event's own scope. Add one "
-                                     "there, or remove the compensation."))  # fmt: skip
+            elif not reached(node.getparent()):
+                problem(node, Phrase("No compensation throw or end event runs this compensation: none is in the same "
+                                     "process or subprocess, nor in one that holds it. Add one there, or remove the "
+                                     "compensation."))  # fmt: skip
         elif _local(node) in MESSAGE_THROW_TAGS:
             target = entry.get("compensate_activity")
             scope_ids = {n.get("id") for n in node.getparent() if isinstance(n.tag, str)}
-            if not entry.get("compensation_waits", True):
+            if not entry.get("compensation_waits", True) and dialect == "camunda8":  # Camunda 8 refuses it too
                 problem(node, Phrase("eISO waits for compensation to complete before going on; remove 'wait for "
                                      "completion = false' from this event."))  # fmt: skip
-            if target and (target not in scope_ids or not info.elements.get(target, {}).get("compensation_handler")):
+            elif not entry.get("compensation_waits", True):  # Camunda 7 warns and waits
+                problem(node, Phrase("'Wait for completion = false' is not followed, as in Camunda 7: the flow goes "
+                                     "on once every compensation handler has completed."), "warning")  # fmt: skip
+            scope = node.getparent()
+            named = next((n for n in scope if n.get("id") == target), None) if scope is not None else None
+            if target and (target not in scope_ids or not compensable(named)):
                 problem(node, Phrase("The compensation event names the activity '%(activity)s', which has no "
                                      "compensation handler in the same process or subprocess; choose one that has.",
                                      activity=target))  # fmt: skip
         else:
-            problem(node, Phrase("Compensation event subprocesses are not run by eISO yet; attach a compensation "
-                                 "boundary event with its handler to each activity to undo, or deploy the diagram as "
-                                 "documentation."))  # fmt: skip
+            _compensation_subprocess_problems(node, dialect, problem)
     return problems
+
+
+def _compensation_subprocess_problems(start: etree._Element, dialect: str, problem: Any) -> None:
+    """A compensation event subprocess (its start event is ``start``) runs as Camunda 7 runs it: inside an
+    embedded subprocess, one per subprocess, instead of a compensation boundary event on it. Camunda 8 does
+    not run compensation event subprocesses at all, and neither does eISO in a Camunda 8 diagram."""
+    holder = start.getparent()
+    scope = holder.getparent() if holder is not None else None
+    if dialect == "camunda8":
+        problem(start, Phrase("Compensation event subprocesses are not run in Camunda 8 diagrams (Camunda 8 refuses "
+                              "them too); attach a compensation boundary event with its handler to each activity to "
+                              "undo, or deploy the diagram as documentation."))  # fmt: skip
+    elif holder is None or scope is None or _local(holder) != "subProcess" or _local(scope) != "subProcess" \
+            or scope.get("triggeredByEvent") == "true":
+        problem(start, Phrase("A compensation event subprocess must be inside an embedded subprocess, as Camunda 7 "
+                              "requires; attach a compensation boundary event with its handler to each activity to "
+                              "undo instead."))  # fmt: skip
+    elif compensation_subprocess(scope) is not holder:
+        problem(start, Phrase("A subprocess has only one compensation event subprocess; merge them into one."))
+    elif any(is_compensation(b) and b.get("attachedToRef") == scope.get("id")
+             for b in scope.getparent().iterchildren(f"{{{BPMN_NS}}}boundaryEvent")):
+        problem(start, Phrase("The subprocess '%(subprocess)s' has both a compensation boundary event and a "
+                              "compensation event subprocess; keep one of them, as Camunda 7 requires.",
+                              subprocess=scope.get("name") or scope.get("id")))  # fmt: skip
 
 
 def _event_gateway_problems(info: ProcessInfo, filename: str) -> list[Problem]:

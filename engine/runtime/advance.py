@@ -184,7 +184,7 @@ class Advancer:
             nodes = instance.definition.elements["nodes"]
             if compensate(workflow, nodes, lambda kind, element, data: recorder.add(
                     kind, element=(element, name_of(instance, element)), data=data),
-                    all_at_once=instance.definition.dialect == "camunda8"):  # fmt: skip
+                    camunda8=instance.definition.dialect == "camunda8"):  # fmt: skip
                 continue
             jobs = [t for t in active_tasks(workflow) if _is_ready_job(t) and self._runs_here(instance, t)]
             if not jobs:

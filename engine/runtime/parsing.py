@@ -70,6 +70,7 @@ class _ZeebeOutputCollection:
 
     data_input: TaskDataReference | None
     data_output: TaskDataReference | None
+    input_item: TaskDataReference | None
 
     def _separate_output(self) -> TaskDataReference | None:
         output, given = self.data_output, self.data_input
@@ -87,6 +88,14 @@ class _ZeebeOutputCollection:
         if self.data_output is not None:
             my_task.data.pop(self.data_output.bpmn_id, None)
         super().init_data_output_with_cardinality(my_task)  # type: ignore[misc]
+
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        """The item of an instance is its own (local in both Camunda engines); merged back into the activity's
+        data with the instance's results, it would make SpiffWorkflow refuse the next instance of a sequential
+        activity ("input item already exists"), so an earlier instance's item is dropped first."""
+        if self.input_item is not None and my_task.internal_data.get("merged"):
+            my_task.data.pop(self.input_item.bpmn_id, None)
+        super().create_child(my_task, item, key_or_index)  # type: ignore[misc]
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         output = self._separate_output()
@@ -487,6 +496,28 @@ def is_compensation(node: etree._Element) -> bool:
     return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
 
 
+def reached_scopes(scope: etree._Element) -> list[etree._Element]:
+    """``scope`` and the embedded subprocesses within it, at any depth: a compensation thrown in ``scope``
+    goes into a completed subprocess to undo what was done in it (event subprocesses are not entered)."""
+    found = [scope]
+    for child in scope.iterchildren(f"{{{BPMN_NS}}}subProcess"):
+        if child.get("triggeredByEvent") != "true":
+            found.extend(reached_scopes(child))
+    return found
+
+
+def is_compensation_subprocess(node: etree._Element) -> bool:
+    """An event subprocess whose start event is a compensation start event."""
+    return node.get("triggeredByEvent") == "true" and any(
+        is_compensation(start) for start in node.iterchildren(f"{{{BPMN_NS}}}startEvent"))
+
+
+def compensation_subprocess(subprocess: etree._Element) -> etree._Element | None:
+    """The compensation event subprocess of an embedded subprocess, if it has one (Camunda 7)."""
+    return next((n for n in subprocess.iterchildren(f"{{{BPMN_NS}}}subProcess") if is_compensation_subprocess(n)),
+                None)  # fmt: skip
+
+
 def compensation_handler(boundary: etree._Element) -> etree._Element | None:
     """The handler a compensation boundary event is associated with (``bpmn:association``)."""
     scope = boundary.getparent()
@@ -523,9 +554,16 @@ class _LinkParser:
             self.task.connect(self.process_parser.parse_node(catch))
         if isinstance(self.task, CompensationThrow):
             scope = self.node.getparent()
-            for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent") if scope is not None else ():
-                handler = compensation_handler(boundary) if is_compensation(boundary) else None
+            scopes = reached_scopes(scope) if scope is not None else []
+            if scope is not None and is_compensation_subprocess(scope) and scope.getparent() is not None:
+                scopes += reached_scopes(scope.getparent())  # it undoes what was done in the subprocess holding it
+            handlers = [compensation_handler(b) for s in scopes for b in s.iterchildren(f"{{{BPMN_NS}}}boundaryEvent")
+                        if is_compensation(b)]  # fmt: skip
+            handlers += [compensation_subprocess(s) for s in scopes if s is not scope and s is not scope.getparent()]
+            for handler in handlers:
                 if handler is not None:  # no flow leads to a handler: the throw that starts it stands as its input
+                    # (a handler of a subprocess within the scope runs in the throw's scope, the subprocess
+                    # having completed; so does a compensation event subprocess)
                     spec = self.process_parser.parse_node(handler)
                     if self.task.name not in spec._inputs:
                         spec._inputs.append(self.task.name)
@@ -539,6 +577,14 @@ class EisoProcessParser(ProcessParser):
     def get_boundary_events(self, attached_to_ref: str) -> list[Any]:
         return [n for n in super().get_boundary_events(attached_to_ref) if not is_compensation(n)]
 
+    def xpath(self, xpath: str) -> Any:
+        """A compensation event subprocess does not listen while its subprocess runs: it is started as the
+        subprocess's compensation handler, once the subprocess has completed (``engine/runtime/compensation.py``)."""
+        found = super().xpath(xpath)
+        if xpath == "./bpmn:subProcess[@triggeredByEvent='true']":
+            return [n for n in found if not is_compensation_subprocess(n)]
+        return found
+
 
 class _EventGatewayParser:
     """An event-based gateway: one way out per catch event after it, all waiting at once."""
@@ -551,6 +597,14 @@ class EisoParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with Camunda extensions read onto every task spec."""
 
     PROCESS_PARSER_CLASS = EisoProcessParser
+
+    def create_parser(self, node: Any, filename: str | None = None, lane: Any = None) -> None:
+        """A compensation event subprocess is parsed as a handler by each compensation throw that may start
+        it: its flow is parsed once."""
+        known = self.process_parsers.get(node.get("id"))
+        if known is not None and known.node is node and is_compensation_subprocess(node):
+            return
+        super().create_parser(node, filename=filename, lane=lane)
 
     OVERRIDE_PARSER_CLASSES = {
         **{
@@ -793,6 +847,8 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         entry.update(script_info(node))
     elif tag == "callActivity":
         entry.update(call_info(node))
+    elif tag == "subProcess" and is_compensation_subprocess(node):
+        entry["compensation_event_subprocess"] = True  # a compensation handler, not an event subprocess that listens
     elif tag == "subProcess" and node.get("triggeredByEvent") == "true":
         entry["event_subprocess"] = True
     io = io_info(node)
@@ -812,6 +868,9 @@ def _element_entry(node: etree._Element) -> dict[str, Any]:
         definition = node.find(f"{{{BPMN_NS}}}compensateEventDefinition")
         assert definition is not None
         entry["compensate_activity"] = definition.get("activityRef") or None
+        holder = node.getparent()
+        if holder is not None and is_compensation_subprocess(holder):
+            entry["in_compensation_subprocess"] = holder.get("id")  # undoes its subprocess's completed activities
         entry["compensation_waits"] = definition.get("waitForCompletion", "true").lower() != "false"
     if tag == "eventBasedGateway":
         entry["instantiate"] = node.get("instantiate", "false").lower() == "true"
@@ -853,6 +912,9 @@ def _compensation_entry(node: etree._Element, entry: dict[str, Any]) -> None:
         if boundary.get("attachedToRef") == node.get("id") and is_compensation(boundary):
             handler = compensation_handler(boundary)
             entry["compensation_handler"] = handler.get("id") if handler is not None else None
+    inner = compensation_subprocess(node) if etree.QName(node).localname == "subProcess" else None
+    if inner is not None and "compensation_handler" not in entry:
+        entry["compensation_handler"] = inner.get("id")  # Camunda 7: it runs instead of undoing what is inside
 
 
 def version_tag(process: etree._Element) -> str | None:

@@ -120,13 +120,34 @@ def test_a_compensation_boundary_event_without_its_handler_is_refused(session: S
             "association to the activity that undoes the work (marked 'for compensation').") in problems  # fmt: skip
 
 
-def test_compensation_that_would_not_wait_is_refused(session: Session, clock: Clock) -> None:
-    text = compensation_fixture("c7").replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
-                                              '<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" '
-                                              'waitForCompletion="false" />')  # fmt: skip
-    problems = refused(session, clock, "fee.bpmn", text)
-    assert problems == [("undo_throw", "eISO waits for compensation to complete before going on; remove 'wait for "
+def not_waiting(dialect: str) -> str:
+    return compensation_fixture(dialect).replace(
+        '<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
+        '<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" waitForCompletion="false" />')
+
+
+def test_camunda8_compensation_that_would_not_wait_is_refused(session: Session, clock: Clock) -> None:
+    problems = refused(session, clock, "fee.bpmn", not_waiting("c8"))  # Camunda 8 refuses it too
+    assert problems == [("undo", "eISO waits for compensation to complete before going on; remove 'wait for "
                          "completion = false' from this event.")]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_camunda7_compensation_that_would_not_wait_waits_as_in_camunda7(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    result = Deployer(session).deploy([SourceFile("fee.bpmn", not_waiting("c7").encode())], actor=None,
+                                      now=clock.now)  # fmt: skip
+    assert [(w.element_id, str(w.message)) for w in result.warnings] == [
+        ("undo_throw", "'Wait for completion = false' is not followed, as in Camunda 7: the flow goes on once every "
+         "compensation handler has completed.")]  # fmt: skip
+    engine, instance_id = appraised(session, clock, users, unit, mode, "c7", valid=False, text=not_waiting("c7"))
+    assert list(open_tasks(session, instance_id)) == ["cancel_appointment"]  # not yet the citizen's letter
+    engine.complete(open_tasks(session, instance_id)["cancel_appointment"].id, actor=users["chuyenvien"],
+                    now=clock.now, variables={})  # fmt: skip
+    assert open_tasks(session, instance_id) == {} and open_jobs(session, instance_id) == ["payment-refund"]
+    run_job(engine, clock, "payment-refund", {"refunded": 50000})
+    assert engine.task_data(open_tasks(session, instance_id)["inform_citizen"])["refunded"] == 50000
 
 
 def test_a_throw_naming_an_activity_without_a_handler_is_refused(session: Session, clock: Clock) -> None:
@@ -142,8 +163,8 @@ def test_a_compensation_boundary_event_no_throw_reaches_is_refused(session: Sess
     text = compensation_fixture().replace('<bpmn:compensateEventDefinition id="CompensateEventDefinition_throw" />',
                                           "")  # fmt: skip
     problems = refused(session, clock, "fee.bpmn", text)
-    message = ("No compensation throw or end event in the same process or subprocess runs this compensation; eISO "
-               "compensates within the throw event's own scope. Add one there, or remove the compensation.")
+    message = ("No compensation throw or end event runs this compensation: none is in the same process or "
+               "subprocess, nor in one that holds it. Add one there, or remove the compensation.")
     assert problems == [("charge_undo", message), ("appointment_undo", message)]
 
 
