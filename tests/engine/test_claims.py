@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.db import claim
 from engine.errors import Conflict, NotAllowed, TaskNotReady
-from engine.org.models import User
+from engine.org.models import RoleAssignment, User
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
 from tests.conftest import Clock, People
 from tests.engine.test_runtime import DRAFT
@@ -221,3 +222,48 @@ def test_two_leaders_claiming_at_once_exactly_one_holds_the_task(
     after = snapshot(session, review.id)
     assert after.task[1] == winner.id
     assert [e[0] for e in after.history].count("task_claimed") == 2  # the draft (implicit) and the review, once
+
+
+# --- a database that is busy: a clear conflict, everything as it was ------------------------------------------
+
+
+@pytest.mark.parametrize(("reason", "answer"), [
+    ("database is locked", "The process is being changed by someone else right now; try again in a moment."),
+    ("could not serialize access due to concurrent update",
+     "The process is being changed by someone else right now; try again in a moment."),
+    ("disk I/O error", None),  # not a conflict: the database's own error goes up as it is
+])  # fmt: skip
+def test_a_busy_database_answers_try_again_and_changes_nothing(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch, reason: str, answer: str | None
+) -> None:
+    review = review_task(session, people, clock)
+    before = snapshot(session, review.id)
+
+    def busy() -> None:
+        raise OperationalError("UPDATE tasks SET assignee_id=?", {}, Exception(reason))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(session, "commit", busy)
+        if answer is None:
+            with pytest.raises(OperationalError, match="disk I/O error"):
+                Engine(session).claim(review.id, actor=people.leader, now=clock.now)
+        else:
+            with pytest.raises(Conflict) as refused:
+                Engine(session).claim(review.id, actor=people.leader, now=clock.now)
+            assert refused.value.message == answer
+    assert snapshot(session, review.id) == before
+
+
+def test_a_holder_who_left_the_unit_can_no_longer_hand_its_task_back(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """Units are walls for the holder too: once their roles there are gone, the unit's leaders reassign it."""
+    review = review_task(session, people, clock)
+    Engine(session).claim(review.id, actor=people.leader, now=clock.now)
+    session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == people.leader.id,
+                                                 RoleAssignment.unit_id == people.unit.id))  # fmt: skip
+    session.commit()
+    before = snapshot(session, review.id)
+    with pytest.raises(NotAllowed, match=r"^Only the person holding a task can hand it back\.$"):
+        Engine(session).unclaim(review.id, actor=people.leader, now=clock.advance(minutes=1))
+    assert snapshot(session, review.id) == before

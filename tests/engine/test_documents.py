@@ -14,7 +14,7 @@ from engine.iso import documents
 from engine.iso.documents import ControlledDocument, DocumentIssue, IssueFilter
 from engine.org.models import Notice, Unit, User
 from engine.runtime.handlers import JobContext
-from engine.runtime.models import ProcessInstance, StoredFile
+from engine.runtime.models import HistoryEvent, ProcessInstance, StoredFile, TaskRow
 from tests.conftest import Clock, People, library_files, make_user
 from tests.iso_flows import (
     PDF,
@@ -259,3 +259,23 @@ def _other_unit(session: Session) -> Unit:
     from tests.conftest import make_unit
 
     return make_unit(session)
+
+
+def test_the_history_keeps_what_a_step_was_completed_with_and_the_files_it_attached(
+    session: Session, engine: Engine, demo: UnitPeople, clock: Clock, users: dict[str, User]
+) -> None:
+    author = users["truongphong"]
+    instance_id, task_id = draft_task(session, engine, author, demo, clock)
+    submit_draft(engine, task_id, author, clock, document_draft("QT-07"))
+    row = session.get(TaskRow, task_id)
+    assert row is not None and row.state == "completed"
+
+    # the instance page lists the attached file with the completion; the task page re-reads its values
+    event = session.scalars(select(HistoryEvent).where(HistoryEvent.task_id == task_id,
+                                                      HistoryEvent.kind == "task_completed")).one()  # fmt: skip
+    assert [f["name"] for f in event.data["files"]] == ["qt.pdf"]
+    stored = session.get(StoredFile, event.data["files"][0]["id"])
+    assert stored is not None and stored.instance_id == instance_id
+    values = engine.submitted_values(row)
+    assert (values["code"], values["title"]) == ("QT-07", "Quy trình giải quyết khiếu nại, phản ánh")
+    assert engine.completed_data(row)["code"] == "QT-07"
