@@ -324,7 +324,7 @@ def _check_elements(
                 check_timer(element["timer"]["kind"], element["timer"]["expression"])
             except ExpressionError as exc:
                 problem(Phrase("The timer cannot be used: %(reason)s", reason=exc.phrase))
-        _check_events(element, problem)
+        _check_events(element, problem, dialect, element_id)
         loop = element.get("multi_instance") or {}
         for part in ("collection", "output_element"):
             if loop.get(part) and variable_name(loop[part]) is None:
@@ -428,7 +428,7 @@ def _check_version_tag(info: ProcessInfo, filename: str) -> list[Problem]:
     return [Problem(filename, message, element_id=info.key, element_name=info.name)]
 
 
-def _check_events(element: dict[str, Any], problem: Any) -> None:
+def _check_events(element: dict[str, Any], problem: Any, dialect: str = "camunda8", element_id: str = "") -> None:
     """Errors, escalations, signals and conditions: defined where they are used, and used where BPMN allows."""
     kinds = [k for k in EVENT_KINDS if k in element]
     kind_name = element["type"]
@@ -480,6 +480,8 @@ def _check_events(element: dict[str, Any], problem: Any) -> None:
         condition = element["conditional"].get("condition")
         if not condition:
             problem(Phrase("The conditional event has no condition; write one (FEEL '=…' or Camunda 7 '${…}')."))
+        elif dialect == "bpmn":  # named as for a flow's condition: which language it was read as, and why
+            _check_condition(condition, dialect, problem, element.get("name") or element_id, element.get("line"))
         else:
             _check_expr(condition, problem)
 

@@ -111,3 +111,37 @@ def test_a_plain_bpmn_condition_that_parses_deploys(session: Session, clock: Clo
     result = Deployer(session).deploy([SourceFile("dieu-kien.bpmn", diagram("", "amount &gt; 5"))], actor=None,
                                       now=clock.now)  # fmt: skip
     assert [d.key for d in result.definitions] == ["dieu_kien"]
+
+
+def waiting_diagram(condition: str) -> bytes:
+    """A plain BPMN diagram whose intermediate conditional event waits until the condition holds."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="dieu_kien" name="Điều kiện" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:intermediateCatchEvent id="cho" name="Chờ đủ hồ sơ">
+      <bpmn:conditionalEventDefinition id="cd">
+        <bpmn:condition xsi:type="bpmn:tFormalExpression">{condition}</bpmn:condition>
+      </bpmn:conditionalEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="cho" />
+    <bpmn:sequenceFlow id="f2" sourceRef="cho" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_a_broken_conditional_event_in_a_plain_bpmn_diagram_names_the_event_and_the_languages(
+    session: Session, clock: Clock
+) -> None:
+    with pytest.raises(DeploymentRejected) as refused:
+        Deployer(session).deploy([SourceFile("dieu-kien.bpmn", waiting_diagram("complete =="))], actor=None,
+                                 now=clock.now)  # fmt: skip
+    [problem] = refused.value.problems
+    assert session.scalar(select(func.count()).select_from(ProcessDefinition)) == 0
+    text = str(problem.text)
+    assert text.startswith("The condition 'complete ==' on 'Chờ đủ hồ sơ' (line 6) cannot be read as Python: "
+                           "Python syntax error")  # fmt: skip
+    assert text.endswith(PLAIN_WORDS)
+    assert (problem.line, problem.element_id) == (6, "cho")
