@@ -437,10 +437,6 @@ def _check_events(element: dict[str, Any], problem: Any, dialect: str = "camunda
         if not kinds and "compensation" not in element:  # compensation: refused on its own
             problem(Phrase("The start event of an event subprocess needs an event (timer, message, signal, error or "
                            "escalation) that starts it."))  # fmt: skip
-        elif element.get("nested") and set(kinds) & {"error", "escalation"} and "compensation" not in element:
-            problem(Phrase("eISO starts event subprocesses inside a subprocess with a timer, message or signal; an "
-                           "error or escalation event subprocess must be at the process level. Move it there, or "
-                           "catch the error or escalation with a boundary event on the subprocess."))  # fmt: skip
     if "link" in element and element["type"] not in ("intermediateCatchEvent", "intermediateThrowEvent"):
         problem(Phrase("A link event can only be an intermediate throw or catch event; use a sequence flow here."))
     allowed = CATCHES.get(kind_name)

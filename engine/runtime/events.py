@@ -4,9 +4,11 @@ SpiffWorkflow catches errors and escalations thrown by end and intermediate even
 leaves to us, through its public task API only:
 
 - an error reported by a worker for a job (Camunda 7 ``handleBpmnError``, Camunda 8 "throw error")
-  or coming back from a called process goes to the innermost boundary event that catches it:
-  first those attached to the task, then those of each enclosing subprocess, then an event
-  subprocess of the process (``deliver``);
+  or coming back from a called process goes to the innermost catcher: first the boundary events
+  attached to the task, then for each enclosing subprocess its own error event subprocess and the
+  boundary events on it, then an event subprocess of the process (``deliver``);
+- an error or escalation thrown by an end or intermediate event inside a subprocess starts that
+  subprocess's own event subprocess when nothing in it waits for it (``catch_in_scopes``);
 - an *interrupting* event subprocess cancels everything else in its scope once its start event
   has fired (stock SpiffWorkflow lets the interrupted flow carry on: ``interrupt_scopes``);
 - conditional catch events are evaluated again after every step (``refresh_conditions``).
@@ -74,8 +76,31 @@ def deliver(task: Task, event: BpmnEvent) -> Task | None:
         workflow = current.workflow
         if workflow.parent_task_id is None:
             break
+        started = start_scoped_event_subprocess(workflow, event)
+        if started is not None:
+            return started
         current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
     return start_event_subprocess(task.workflow.top_workflow, event)
+
+
+def catch_in_scopes(top: BpmnWorkflow, event: BpmnEvent) -> None:
+    """``BpmnWorkflow.catch`` for eISO's instances: an error or escalation thrown inside an embedded
+    subprocess goes to the innermost scope that catches it, as in Camunda 7 and 8: the events waiting in
+    that scope (boundary events, as SpiffWorkflow searches them), then the scope's own error or escalation
+    event subprocess, then the next scope out. SpiffWorkflow alone skips the event subprocesses of a
+    subprocess; everything else is left to it."""
+    scope = event.target
+    if isinstance(event.event_definition, CodeEventDefinition) and scope is not None:
+        manager = top.event_manager
+        while scope is not None and scope is not top:
+            if any(t.workflow is scope and t.task_spec.event_definition.catches(t, event)
+                   for t in list(manager.tasks.values())):  # fmt: skip
+                break
+            if start_scoped_event_subprocess(scope, event) is not None:
+                return
+            scope = scope.parent_workflow
+        event.target = scope
+    top.event_manager.catch(event)
 
 
 def start_event_subprocess(top: BpmnWorkflow, event: BpmnEvent) -> Task | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -25,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 
 from engine.data_check import bounded_state
-from engine.runtime.events import EisoConditional
+from engine.runtime.events import EisoConditional, catch_in_scopes
 from engine.runtime.parsing import (
     CallTask,
     CatchEvent,
@@ -74,7 +75,7 @@ def new_workflow(spec_json: str) -> BpmnWorkflow:
     parts = json.loads(spec_json)
     spec = SERIALIZER.from_dict(parts["spec"])
     subs = {name: SERIALIZER.from_dict(sub) for name, sub in parts["subprocess_specs"].items()}
-    return BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE)
+    return _scoped(BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE))
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -94,6 +95,12 @@ def load_state(state: str, spec_json: str) -> BpmnWorkflow:
     workflow: BpmnWorkflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = SCRIPT_ENGINE
     _reconnect_event_subprocesses(workflow)
+    return _scoped(workflow)
+
+
+def _scoped(workflow: BpmnWorkflow) -> BpmnWorkflow:
+    """Errors and escalations reach the event subprocesses of subprocesses too (``events.catch_in_scopes``)."""
+    workflow.catch = partial(catch_in_scopes, workflow)
     return workflow
 
 

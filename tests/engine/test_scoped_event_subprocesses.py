@@ -255,33 +255,42 @@ def test_camunda7_a_signal_from_outside_interrupts_and_after_the_subprocess_nobo
     assert engine.task_data(task(session, second_id, "close_review"))["reason"] == "rút"
 
 
-# --- what deploy still refuses, word for word, with nothing stored ----------------------------------------
+# --- error and escalation event subprocesses in a subprocess deploy too (run in test_scoped_errors_escalations.py)
 
 
 WITHDRAWN = '<bpmn:messageEventDefinition id="MessageEventDefinition_w" messageRef="Message_withdrawn" />'
 
 
-@pytest.mark.parametrize(("name", "old", "new", "element"), [
+@pytest.mark.parametrize(("name", "old", "new", "element", "kind"), [
     ("appraisal_scope_c8.bpmn", WITHDRAWN,
-     '<bpmn:errorEventDefinition id="ErrorEventDefinition_w" errorRef="Error_x" />', "withdrawn"),
+     '<bpmn:errorEventDefinition id="ErrorEventDefinition_w" errorRef="Error_x" />', "withdrawn", "error"),
     ("appraisal_scope_c8.bpmn", WITHDRAWN,
-     '<bpmn:escalationEventDefinition id="EscalationEventDefinition_w" escalationRef="Escalation_x" />', "withdrawn"),
+     '<bpmn:escalationEventDefinition id="EscalationEventDefinition_w" escalationRef="Escalation_x" />', "withdrawn",
+     "escalation"),
     ("review_scope_c7.bpmn", '<bpmn:signalEventDefinition id="SignalEventDefinition_c" signalRef="Signal_cancelled" />',
-     '<bpmn:errorEventDefinition id="ErrorEventDefinition_c" errorRef="Error_x" />', "cancelled"),
+     '<bpmn:errorEventDefinition id="ErrorEventDefinition_c" errorRef="Error_x" />', "cancelled", "error"),
 ])  # fmt: skip
-def test_error_and_escalation_event_subprocesses_inside_a_subprocess_are_refused(
-    session: Session, clock: Clock, name: str, old: str, new: str, element: str
+def test_error_and_escalation_event_subprocesses_inside_a_subprocess_deploy(
+    session: Session, clock: Clock, name: str, old: str, new: str, element: str, kind: str
 ) -> None:
     text = (FIXTURES / "events" / name).read_text(encoding="utf-8")
     defined = ('<bpmn:error id="Error_x" name="Rút hồ sơ" errorCode="WITHDRAWN" />\n  '
                '<bpmn:escalation id="Escalation_x" name="Rút hồ sơ" escalationCode="WITHDRAWN" />\n  ')
-    broken = text.replace(old, new).replace("<bpmn:message ", defined + "<bpmn:message ", 1)
-    assert broken != text
+    changed = text.replace(old, new).replace("<bpmn:message ", defined + "<bpmn:message ", 1)
+    assert changed != text
+    deploy(session, clock, name, changed)
+    [definition] = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == name[:-5])).all()
+    node = definition.elements["nodes"][element]
+    assert node["in_event_subprocess"] and node["nested"] and node[kind]["code"] == "WITHDRAWN"
+
+
+def test_an_error_event_subprocess_inside_a_subprocess_must_name_a_defined_error(session: Session,
+                                                                                  clock: Clock) -> None:
+    text = (FIXTURES / "events" / "appraisal_scope_c8.bpmn").read_text(encoding="utf-8")
+    broken = text.replace(WITHDRAWN, '<bpmn:errorEventDefinition id="ErrorEventDefinition_w" errorRef="Error_x" />')
     with pytest.raises(DeploymentRejected) as refused:
-        deploy(session, clock, name, broken)
-    assert [(p.element_id, str(p.message)) for p in refused.value.problems] == [(
-        element, "eISO starts event subprocesses inside a subprocess with a timer, message or signal; an error "
-        "or escalation event subprocess must be at the process level. Move it there, or catch the error or "
-        "escalation with a boundary event on the subprocess.")]  # fmt: skip
-    keys = ("appraisal_scope_c8", "review_scope_c7")
-    assert session.scalars(select(ProcessDefinition).where(ProcessDefinition.key.in_(keys))).all() == []
+        deploy(session, clock, "appraisal_scope_c8.bpmn", broken)
+    assert [p.element_id for p in refused.value.problems] == ["withdrawn"]
+    assert "Error_x" in str(refused.value.problems[0].message)
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == "appraisal_scope_c8")
+    assert session.scalars(stmt).all() == []
