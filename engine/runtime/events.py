@@ -76,11 +76,30 @@ def deliver(task: Task, event: BpmnEvent) -> Task | None:
         workflow = current.workflow
         if workflow.parent_task_id is None:
             break
-        started = start_scoped_event_subprocess(workflow, event)
-        if started is not None:
-            return started
+        if not _inside_event_subprocess(task.workflow, workflow):
+            started = start_scoped_event_subprocess(workflow, event)
+            if started is not None:
+                return started
         current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
     return start_event_subprocess(task.workflow.top_workflow, event)
+
+
+def _is_event_subprocess(flow: BpmnWorkflow) -> bool:
+    parent = flow.parent_workflow
+    holder = flow.top_workflow.get_task_from_id(flow.parent_task_id) if parent is not None else None
+    return holder is not None and holder.task_spec.name in getattr(parent.spec.start, "trigger_specs", [])
+
+
+def _inside_event_subprocess(thrown_in: BpmnWorkflow, scope: BpmnWorkflow) -> bool:
+    """``scope`` holds the event subprocess the event was thrown in (directly or further in): its own event
+    subprocesses do not catch what one of them throws; the event goes on to the boundary events on
+    ``scope`` and further out, as in Camunda."""
+    flow: BpmnWorkflow | None = thrown_in
+    while flow is not None and flow is not scope:
+        if flow.parent_workflow is scope and _is_event_subprocess(flow):
+            return True
+        flow = flow.parent_workflow
+    return False
 
 
 def catch_in_scopes(top: BpmnWorkflow, event: BpmnEvent) -> None:
@@ -92,11 +111,12 @@ def catch_in_scopes(top: BpmnWorkflow, event: BpmnEvent) -> None:
     scope = event.target
     if isinstance(event.event_definition, CodeEventDefinition) and scope is not None:
         manager = top.event_manager
+        thrown_in = scope
         while scope is not None and scope is not top:
             if any(t.workflow is scope and t.task_spec.event_definition.catches(t, event)
                    for t in list(manager.tasks.values())):  # fmt: skip
                 break
-            if start_scoped_event_subprocess(scope, event) is not None:
+            if not _inside_event_subprocess(thrown_in, scope) and start_scoped_event_subprocess(scope, event):
                 return
             scope = scope.parent_workflow
         event.target = scope

@@ -164,6 +164,29 @@ def test_an_error_the_subprocess_does_not_catch_goes_up_to_the_boundary_event_on
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_an_error_thrown_inside_the_error_event_subprocess_goes_out_of_the_subprocess(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    text = (FIXTURES / "events" / "inspection_errors_c8.bpmn").read_text(encoding="utf-8")
+    end = '<bpmn:endEvent id="invalid_handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>'
+    for code, ref in (("FRAUD", "Error_fraud"), ("DOSSIER_INVALID", "Error_invalid")):
+        throwing = text.replace(end, end.replace("</bpmn:endEvent>", f'<bpmn:errorEventDefinition id="E_{code}" '
+                                                 f'errorRef="{ref}" /></bpmn:endEvent>'))  # fmt: skip
+        assert throwing != text
+        engine, instance_id = start_c8(session, clock, users, unit, mode, throwing)
+        complete(engine, session, instance_id, "inspect", users["chuyenvien"], finding="invalid")
+        complete(engine, session, instance_id, "request_supplement", users["chuyenvien"])
+        started = [e.element_id for e in history(session, instance_id, "event_subprocess_started")]
+        assert started == ["invalid_handling"]  # never started again by what it throws itself
+        if code == "FRAUD":  # the boundary event on the subprocess catches it
+            assert elements(session, instance_id) == ["report_fraud"]
+            no_stall(session, instance_id)
+        else:  # nothing further out catches it: recorded as uncaught, and the end event ends the subprocess
+            assert elements(session, instance_id) == ["sign"]
+            assert [e.data["code"] for e in history(session, instance_id, "error_uncaught")] == [code]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_an_escalation_adds_a_path_in_the_subprocess_which_waits_for_it(
     session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
 ) -> None:
