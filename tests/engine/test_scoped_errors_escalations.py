@@ -296,3 +296,37 @@ def test_camunda7_without_an_error_or_escalation_the_event_subprocesses_never_st
     complete(engine, session, instance_id, "issue", users["chuyenvien"])
     assert status(session, instance_id) == "completed"
     no_stall(session, instance_id)
+
+
+MULTI = ('<bpmn:subProcess id="inspection" name="Kiểm tra hồ sơ">\n      <bpmn:multiInstanceLoopCharacteristics>\n'
+         '        <bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=dossiers" '
+         'inputElement="dossier" /></bpmn:extensionElements>\n      </bpmn:multiInstanceLoopCharacteristics>')
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_error_in_one_copy_of_a_multi_instance_subprocess_stops_that_copy_only(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    text = (FIXTURES / "events" / "inspection_errors_c8.bpmn").read_text(encoding="utf-8")
+    multi = text.replace('<bpmn:subProcess id="inspection" name="Kiểm tra hồ sơ">', MULTI)
+    assert multi != text
+    deploy(session, clock, "inspection_errors_c8.bpmn", multi)
+    engine = engine_for(session, mode)
+    instance_id = engine.start("inspection_errors_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                               variables={"dossiers": ["HS-A", "HS-B"]}).id  # fmt: skip
+    complete(engine, session, instance_id, "receive", users["chuyenvien"])
+    assert elements(session, instance_id) == ["inspect", "inspect"]
+    first = next(r for r in open_tasks(session, instance_id) if engine.task_data(r)["dossier"] == "HS-A")
+    engine.complete(first.id, actor=users["chuyenvien"], now=clock.now, variables={"finding": "invalid"})
+    assert elements(session, instance_id) == ["inspect", "request_supplement"]  # copy B goes on
+    assert jobs(session, instance_id) == [("verify", "cancelled"), ("verify", "open")]
+    assert engine.task_data(task(session, instance_id, "request_supplement"))["dossier"] == "HS-A"
+
+    complete(engine, session, instance_id, "request_supplement", users["chuyenvien"])
+    complete(engine, session, instance_id, "inspect", users["chuyenvien"])
+    complete_job(engine, lock(engine, clock, "igate-verify"), "w", {}, actor=integration_account(session),
+                 now=clock.now)  # fmt: skip
+    assert elements(session, instance_id) == ["sign"]
+    complete(engine, session, instance_id, "sign", users["giamdoc"])
+    assert status(session, instance_id) == "completed"
+    no_stall(session, instance_id)
