@@ -105,4 +105,9 @@ def next_link(which: str, user: User, key: tuple[datetime, int] | None) -> str |
 
 def with_after(after: str) -> dict[str, Any]:
     """The request's query parameters with ``after`` replaced (the next page keeps the page size and filters)."""
-    return {**{k: v for k, v in request.args.items() if k != "after"}, "after": after}
+    return {**{k: v for k, v in request.args.items() if k not in ("after", "page")}, "after": after}
+
+
+def without_after() -> dict[str, Any]:
+    """The request's query parameters without ``after`` (the first page with the same filters)."""
+    return {k: v for k, v in request.args.items() if k not in ("after", "page")}
