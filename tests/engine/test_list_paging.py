@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from engine import Engine, queries
+from engine import Engine, dossiers, queries
+from engine.dossiers.dossiers import Dossier, DossierFilter
 from engine.org.models import Notice
 from engine.runtime.models import ProcessInstance, TaskCandidate, TaskRow
 from engine.runtime.queries import InboxOptions, TaskFilter
@@ -312,3 +313,54 @@ def test_a_newest_first_page_key_that_is_not_a_moment_and_an_id_is_refused() -> 
                 ["2026-01-02T03:04:05", True], [7, "2026-01-02T03:04:05"]):  # fmt: skip
         with pytest.raises(queries.BadPageLink):
             queries.instant_key(raw)
+
+
+def add_dossiers(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
+    """A dossier for each of ``count`` new instances (a third in the other unit), received at two moments."""
+    by_unit = add_instances(session, people, clock, count)
+    instances = session.execute(select(ProcessInstance.id, ProcessInstance.unit_id)).all()
+    session.execute(insert(Dossier), [
+        {"unit_id": unit_id, "instance_id": instance_id, "code": f"HS-{instance_id}", "procedure_code": "1.001",
+         "procedure_name": "Thủ tục", "applicant_name": "Người nộp", "applicant_phone": "0900000000", "status": 2,
+         "received_at": clock.now - timedelta(minutes=instance_id % 2)}
+        for instance_id, unit_id in instances])  # fmt: skip
+    session.commit()
+    newest = (Dossier.received_at.desc(), Dossier.id.desc())
+    found: dict[int, list[int]] = {}
+    for unit_id, dossier_id in session.execute(select(Dossier.unit_id, Dossier.id).order_by(*newest)):
+        found.setdefault(unit_id, []).append(dossier_id)
+    assert set(found) == set(by_unit)
+    return found
+
+
+def test_dossier_pages_neither_repeat_nor_skip_when_receipt_times_tie_and_keep_the_unit_wall(
+    session: Session, people: People, clock: Clock
+) -> None:
+    start_many(session, people, clock, 1)
+    by_unit = add_dossiers(session, people, clock, 30)
+    ours, theirs = by_unit[people.unit.id], by_unit[people.other_unit.id]
+    whole = DossierFilter()
+    pages = walk_newest(lambda after, limit: dossiers.dossier_page(session, people.leader, whole, after, limit), 4)
+    assert [i for p in pages for i in p] == ours and len(pages) == -(-len(ours) // 4)
+    outsider = walk_newest(lambda after, limit: dossiers.dossier_page(session, people.outsider_leader, whole, after,
+                                                                      limit), 3)  # fmt: skip
+    assert [i for p in outsider for i in p] == theirs and len(outsider) > 1
+    _, after = dossiers.dossier_page(session, people.leader, whole, None, 4)
+    rows, _ = dossiers.dossier_page(session, people.outsider_leader, whole, after, 4)
+    assert rows and not {r.id for r in rows} & set(ours)
+    assert dossiers.count_dossiers(session, people.leader, whole) == len(ours)
+    assert dossiers.count_dossiers(session, people.leader, whole, cap=5) == 6  # one past the cap: "5+"
+    assert dossiers.count_dossiers(session, people.outsider_leader, whole) == len(theirs)
+
+
+def test_the_dossier_list_walks_its_index_on_every_page(session: Session, people: People, clock: Clock) -> None:
+    start_many(session, people, clock, 1)
+    add_dossiers(session, people, clock, 3000)
+    session.execute(text("ANALYZE"))
+    whole = DossierFilter()
+    first = plan(session, dossiers.dossier_page_query(session, people.leader, whole, None, 100))
+    assert_walks_index(first, "ix_dossiers_unit_received", "dossiers")
+    _, after = dossiers.dossier_page(session, people.leader, whole, None, 100)
+    assert after is not None
+    later = plan(session, dossiers.dossier_page_query(session, people.leader, whole, after, 100))
+    assert_walks_index(later, "ix_dossiers_unit_received", "dossiers")

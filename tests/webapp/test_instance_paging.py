@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import Engine, ProcessInstance, Unit, User
+from engine.dossiers.dossiers import Dossier
 from engine.org.models import Notice
 from tests.conftest import make_unit, make_user
 from tests.webapp.conftest import basic, login
@@ -141,3 +142,43 @@ def _link_of(client: FlaskClient, who: str) -> str:
     client.post("/logout")
     login(client, "thuky")
     return link.split("after=", 1)[1]
+
+
+def test_the_dossier_list_pages_by_links_keeps_its_filters_and_refuses_a_borrowed_link(
+    app: Flask, client: FlaskClient
+) -> None:
+    ours, theirs = start(app, 5)
+    with app.app_context():
+        moment = now()
+        for instance_id in sorted(ours + theirs):  # dossier ids in the order of the instance ids
+            unit_id = db.session.get(ProcessInstance, instance_id).unit_id  # type: ignore[union-attr]
+            db.session.add(Dossier(unit_id=unit_id, instance_id=instance_id, code=f"HS-{instance_id}",
+                                   procedure_code="1.001", procedure_name="Thủ tục thử", applicant_name="Người nộp",
+                                   applicant_phone="0900000000", status=2 if instance_id % 2 else 4,
+                                   received_at=moment))  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    login(client, "giamdoc")
+    seen, url, pages = [], "/dossiers?limit=2", 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        seen += [int(c) for c in re.findall(r">HS-(\d+)</a>", html)]
+        url, pages = next_link(html), pages + 1
+    assert seen == sorted(ours, reverse=True) and pages == 3  # received together: the newest id first
+    assert "(5)" in html  # the count heads every page
+    filtered, url = [], "/dossiers?limit=1&status=2"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        filtered += [int(c) for c in re.findall(r">HS-(\d+)</a>", html)]
+        url = next_link(html)
+    assert filtered == [i for i in sorted(ours, reverse=True) if i % 2]  # the filter holds on every page
+    first = next_link(client.get("/dossiers?limit=1").get_data(as_text=True))
+    assert first is not None
+    client.post("/logout")
+    login(client, "thuky_bmt")  # the other unit's secretary with the leader's link
+    borrowed = client.get(first)
+    assert borrowed.status_code == 400 and "trang đầu" in borrowed.get_data(as_text=True)
+    html = client.get("/dossiers?limit=1").get_data(as_text=True)
+    assert re.findall(r">HS-(\d+)</a>", html) == [str(max(theirs))]
