@@ -58,6 +58,7 @@ ROUTE_SCOPES: Mapping[str, frozenset[str]] = {
     "api.arrange_substitute": frozenset({_TASKS}),
     "api.cancel_substitute": frozenset({_TASKS}),
     "api.complete": frozenset({_TASKS}),
+    "api.instances": _READ_INSTANCES,
     "api.instance": _READ_INSTANCES,
     "api.deploy": frozenset({_DEPLOY}),
     # the ISO registers, read-only: read as instances are (what the instances wrote)

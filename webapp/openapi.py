@@ -336,6 +336,20 @@ OPENAPI: dict[str, Any] = {
             parameters=TASK_ID,
             requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
                 "variables": {"type": "object"}}}}}})},
+        "/instances": {"get": _op(
+            "The instances I may see, newest first, a page at a time (keyset paging: give back 'next' as 'after')",
+            {"200": _json({"type": "object", "properties": {
+                "instances": {"type": "array", "items": {"type": "object", "description": "an Instance without "
+                              "tasks and history (GET /instances/{instance_id} gives them)"}},
+                "next": {"type": ["string", "null"], "description": "the 'after' of the next page, null on the "
+                         "last page"}}}, "Instances")},
+            extra={"400": _json(_ref("Error"), "A page link altered or made for someone else or another list")},
+            parameters=[
+                {"name": "after", "in": "query", "schema": {"type": "string"},
+                 "description": "the 'next' value of the previous page"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                           "default": 50}, "description": "lines per page"},
+            ])},
         "/instances/{instance_id}": {"get": _op(
             "An instance with its tasks and history", {"200": _json(_ref("Instance"), "Instance")},
             parameters=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import abort, current_app
+from flask import abort, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import User, queries
@@ -89,3 +89,25 @@ def page_size(args: Mapping[str, str]) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= queries.MAX_PAGE_SIZE:
         abort(400, f"'limit' must be a whole number from 1 to {queries.MAX_PAGE_SIZE}.")
     return int(raw)
+
+
+def newest_first_page(which: str, user: User) -> tuple[tuple[datetime, int] | None, int]:
+    """The ``after`` key and the page size of a newest-first list (instances, notices) from the request's
+    ``after`` and ``limit``; a page link not made for this person and list is a 400 (``BadPageLink``)."""
+    raw = read_page_link(request.args.get("after"), user, which, "newest")
+    return (None if raw is None else queries.instant_key(raw)), page_size(request.args)
+
+
+def next_link(which: str, user: User, key: tuple[datetime, int] | None) -> str | None:
+    """The ``after`` of the page that follows the one whose last (moment, id) is ``key`` (None: last page)."""
+    return None if key is None else page_link(user, which, "newest", [key[0].isoformat(), key[1]])
+
+
+def with_after(after: str) -> dict[str, Any]:
+    """The request's query parameters with ``after`` replaced (the next page keeps the page size and filters)."""
+    return {**{k: v for k, v in request.args.items() if k not in ("after", "page")}, "after": after}
+
+
+def without_after() -> dict[str, Any]:
+    """The request's query parameters without ``after`` (the first page with the same filters)."""
+    return {k: v for k, v in request.args.items() if k not in ("after", "page")}

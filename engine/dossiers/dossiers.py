@@ -27,7 +27,23 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, Text, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
@@ -64,7 +80,7 @@ class Dossier(Base):
     __tablename__ = "dossiers"
     __table_args__ = (
         Index("ix_dossiers_unit_status", "unit_id", "status"),
-        Index("ix_dossiers_unit_received", "unit_id", "received_at"),
+        Index("ix_dossiers_unit_received", "unit_id", "received_at", "id"),  # a unit's list, newest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -425,6 +441,38 @@ def find_dossiers(session: Session, viewer: User, filters: DossierFilter, *, lim
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(session.scalars(stmt)), total
+
+
+DOSSIER_COUNT_CAP = 1000
+"""The dossier list counts no further than this ("1000+"): a count of every dossier of a busy unit over
+years would cost more than the page it heads."""
+
+
+def dossier_page_query(session: Session, viewer: User, filters: DossierFilter,
+                       after: tuple[datetime, int] | None = None, limit: int = 100) -> Select[Any]:  # fmt: skip
+    """One page of the dossiers the person may see that the filters select, newest first (the id breaking
+    ties), after the dossier whose (``received_at``, ``id``) is ``after``; one more than ``limit``, to tell
+    whether a next page follows. ``ix_dossiers_unit_received`` serves the order and the page boundary."""
+    stmt = select(Dossier).where(*_where(session, viewer, filters))
+    if after is not None:
+        stmt = stmt.where(tuple_(Dossier.received_at, Dossier.id) < tuple_(literal(after[0], Dossier.received_at.type),
+                                                                           literal(after[1], Dossier.id.type)))
+    return stmt.order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit + 1)
+
+
+def dossier_page(session: Session, viewer: User, filters: DossierFilter, after: tuple[datetime, int] | None = None,
+                 limit: int = 100) -> tuple[list[Dossier], tuple[datetime, int] | None]:  # fmt: skip
+    """The dossiers of one page and the key to give back as ``after`` for the next (None: the last page)."""
+    rows = list(session.scalars(dossier_page_query(session, viewer, filters, after, limit)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].received_at, rows[-1].id) if more else None
+
+
+def count_dossiers(session: Session, viewer: User, filters: DossierFilter, cap: int = DOSSIER_COUNT_CAP) -> int:
+    """How many dossiers the list holds, counting no further than ``cap + 1`` (more: show "cap+")."""
+    limited = select(Dossier.id).where(*_where(session, viewer, filters)).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(limited)) or 0
 
 
 def procedures_of(session: Session, unit_ids: set[int]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, Phrase
@@ -100,6 +100,26 @@ def notices_query(user: User, limit: int = 50) -> Select[Notice]:
     """The person's newest notices (served by ``ix_notices_user_created``)."""
     newest = (Notice.created_at.desc(), Notice.id.desc())
     return select(Notice).where(Notice.user_id == user.id).order_by(*newest).limit(limit)
+
+
+def notice_page_query(user: User, after: tuple[datetime, int] | None = None, limit: int = 50) -> Select[Notice]:
+    """One page of the person's notices, newest first, the id breaking ties, after the notice whose
+    (``created_at``, ``id``) is ``after``; one more than ``limit`` to tell whether a next page follows.
+    ``ix_notices_user_created`` serves the filter, the order and the page boundary alike."""
+    stmt = select(Notice).where(Notice.user_id == user.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(Notice.created_at, Notice.id) < tuple_(literal(after[0], Notice.created_at.type),
+                                                                         literal(after[1], Notice.id.type)))
+    return stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1)
+
+
+def notice_page(session: Session, user: User, after: tuple[datetime, int] | None = None,
+                limit: int = 50) -> tuple[list[Notice], tuple[datetime, int] | None]:  # fmt: skip
+    """The notices of one page and the key to give back as ``after`` for the next (None: the last page)."""
+    rows = list(session.scalars(notice_page_query(user, after, limit)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].created_at, rows[-1].id) if more else None
 
 
 def mark_notice_read(session: Session, notice_id: int, user: User, now: datetime) -> Notice:

@@ -28,12 +28,18 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, defer, joinedload, load_only, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
 from engine.org.models import Notice, RoleAssignment, Unit, User
-from engine.org.notices import mark_notice_read, notices, notices_query  # noqa: F401 - the inbox reads them here too
+from engine.org.notices import (  # noqa: F401 - the inbox reads them here too
+    mark_notice_read,
+    notice_page,
+    notice_page_query,
+    notices,
+    notices_query,
+)
 from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of, unit_limit
 from engine.runtime.models import (
     DeployedFile,
@@ -210,6 +216,11 @@ def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, lis
     return result
 
 
+PAGE_SIZE = 50
+"""The lines of a list page when the caller names no ``limit`` (every paged list: tasks, instances, notices)."""
+MAX_PAGE_SIZE = 200
+
+
 WHOLE_UNIT_ROLES = ("unit_leader", "iso_secretary", "internal_auditor", "admin")
 """Roles that see every instance of their unit: its leaders (who approve), its ISO secretaries (the unit's
 whole ISO picture), its internal auditors (who read everything of the units they audit, and change
@@ -256,6 +267,18 @@ def instances_for(session: Session, user: User, limit: int = 100) -> list[Proces
     return list(session.scalars(instances_query(session, user, limit)))
 
 
+_INSTANCE_LINE = (
+    load_only(ProcessInstance.definition_id, ProcessInstance.unit_id, ProcessInstance.business_key,
+              ProcessInstance.started_by_id, ProcessInstance.status, ProcessInstance.revision,
+              ProcessInstance.due_at, ProcessInstance.timing, ProcessInstance.paused_at, ProcessInstance.started_at,
+              ProcessInstance.completed_at),
+    joinedload(ProcessInstance.definition).load_only(ProcessDefinition.key, ProcessDefinition.version,
+                                                     ProcessDefinition.name),
+    joinedload(ProcessInstance.started_by).load_only(User.username, User.full_name),
+)  # fmt: skip
+"""The columns an instance list shows: never the workflow's state, nor the definition's diagram."""
+
+
 def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
     """The newest instances the person may see. The units the person holds a role in are read first and
     named as constants beside the rule (which says the same): with one unit, the list walks
@@ -265,10 +288,45 @@ def instances_query(session: Session, user: User, limit: int = 100) -> Select[Pr
     return (
         select(ProcessInstance)
         .where(in_units, viewable_instances(user))
-        .options(joinedload(ProcessInstance.definition), joinedload(ProcessInstance.started_by))
+        .options(*_INSTANCE_LINE)
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)
     )
+
+
+def instance_page_query(session: Session, user: User, after: tuple[datetime, int] | None = None,
+                        limit: int = PAGE_SIZE) -> Select[ProcessInstance]:  # fmt: skip
+    """One page of ``instances_query``: the instances after the one whose (``started_at``, ``id``) is ``after``
+    (newest first, the id breaking ties), one more than ``limit`` to tell whether a next page follows. The
+    boundary is one row-value comparison on the index's last two columns, so page 2 walks
+    ``ix_process_instances_unit_started`` from where page 1 stopped; the unit wall is the same as page 1's."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    stmt = instances_query(session, user, limit + 1)
+    if after is not None:
+        stmt = stmt.where(tuple_(ProcessInstance.started_at, ProcessInstance.id)
+                          < tuple_(literal(after[0], ProcessInstance.started_at.type),
+                                   literal(after[1], ProcessInstance.id.type)))  # fmt: skip
+    return stmt
+
+
+def instance_page(session: Session, user: User, after: tuple[datetime, int] | None = None,
+                  limit: int = PAGE_SIZE) -> tuple[list[ProcessInstance], tuple[datetime, int] | None]:  # fmt: skip
+    """The instances of one page and the key to give back as ``after`` for the next (None: the last page)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    rows = list(session.scalars(instance_page_query(session, user, after, limit)).unique())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].started_at, rows[-1].id) if more else None
+
+
+def instant_key(raw: list[Any]) -> tuple[datetime, int]:
+    """The (moment, id) key of a newest-first list from a page link; BadPageLink when it is not one."""
+    if len(raw) == 2 and isinstance(raw[0], str) and isinstance(raw[1], int) and not isinstance(raw[1], bool):
+        try:
+            return datetime.fromisoformat(raw[0]), raw[1]
+        except ValueError:
+            pass
+    raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
 
 
 def members_instances(user: User) -> Select[ProcessInstance]:
@@ -538,8 +596,6 @@ def called_instances(session: Session, instance_id: int) -> list[ProcessInstance
 # neither repeats nor hides another. The first query walks an index in list order and keeps only ids and
 # sort keys; the second reads the columns the list shows for those ids (never the workflow, never a form).
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 COUNT_CAPS = {"mine": 1000, "claimable": 100}
 """Counts stop one past these: a longer list shows "1000+" / "100+". Counting a person's own tasks is a range
 of ix_tasks_list; counting what they may claim checks the offer of every open task on the way, and a

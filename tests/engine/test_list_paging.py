@@ -4,14 +4,15 @@ walks an index in its own order on SQLite and on PostgreSQL (no full scan of the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from engine import Engine, queries
+from engine import Engine, dossiers, queries
+from engine.dossiers.dossiers import Dossier, DossierFilter
 from engine.org.models import Notice
 from engine.runtime.models import ProcessInstance, TaskCandidate, TaskRow
 from engine.runtime.queries import InboxOptions, TaskFilter
@@ -215,6 +216,15 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
     assert_walks_index(found, "ix_process_instances_unit_started", "process_instances")
     assert_walks_index(plan(session, queries.notices_query(people.member)), "ix_notices_user_created", "notices")
     assert len(queries.instances_for(session, people.leader)) == 100  # the newest hundred of the leader's unit
+    # the next pages walk the same indexes from where the previous page stopped
+    _, after = queries.instance_page(session, people.leader, None, 50)
+    assert after is not None
+    later = plan(session, queries.instance_page_query(session, people.leader, after, 50))
+    assert_walks_index(later, "ix_process_instances_unit_started", "process_instances")
+    _, seen = queries.notice_page(session, people.member, None, 50)
+    assert seen is not None
+    assert_walks_index(plan(session, queries.notice_page_query(people.member, seen, 50)), "ix_notices_user_created",
+                       "notices")  # fmt: skip
 
 
 def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
@@ -236,3 +246,121 @@ def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
     session.commit()
     assert [line.id for line in queries.task_page(session, people.member, "mine").lines] == [held]
     assert [line.id for line in queries.task_page(session, people.member, "claimable").lines] == [offered]
+
+
+def add_instances(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
+    """``count`` instances, a third in the other unit, started at two moments only (ties on every page)."""
+    model = session.scalars(select(ProcessInstance)).first()
+    assert model is not None
+    session.execute(insert(ProcessInstance), [
+        {"definition_id": model.definition_id, "unit_id": people.other_unit.id if n % 3 == 0 else people.unit.id,
+         "status": "running", "state": "{}", "revision": 1, "started_at": clock.now - timedelta(minutes=n % 2),
+         "updated_at": clock.now, "paused_seconds": 0} for n in range(count)])  # fmt: skip
+    session.commit()
+    by_unit: dict[int, list[int]] = {}
+    newest = (ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+    for unit_id, instance_id in session.execute(select(ProcessInstance.unit_id, ProcessInstance.id).order_by(*newest)):
+        by_unit.setdefault(unit_id, []).append(instance_id)
+    return by_unit
+
+
+def walk_newest(page: Any, limit: int) -> list[list[int]]:
+    pages, after = [], None
+    while True:
+        rows, after = page(after, limit)
+        pages.append([row.id for row in rows])
+        if after is None:
+            return pages
+
+
+def test_instance_pages_neither_repeat_nor_skip_when_start_times_tie_and_keep_the_unit_wall(
+    session: Session, people: People, clock: Clock
+) -> None:
+    start_many(session, people, clock, 1)  # a definition to point at
+    by_unit = add_instances(session, people, clock, 30)
+    ours, theirs = by_unit[people.unit.id], by_unit[people.other_unit.id]
+    pages = walk_newest(lambda after, limit: queries.instance_page(session, people.leader, after, limit), 4)
+    assert [len(p) for p in pages] == [4] * (len(ours) // 4) + ([len(ours) % 4] if len(ours) % 4 else [])
+    assert [i for p in pages for i in p] == ours  # newest first, the id breaking ties: nothing twice or left out
+    # a member of the other unit walks only that unit's instances, on every page
+    outsider = walk_newest(lambda after, limit: queries.instance_page(session, people.outsider_member, after, limit), 3)
+    assert [i for p in outsider for i in p] == theirs
+    assert len(outsider) > 1
+    # a key taken from the leader's page 2 gives the outsider nothing of the leader's unit either
+    _, after = queries.instance_page(session, people.leader, None, 4)
+    rows, _ = queries.instance_page(session, people.outsider_member, after, 4)
+    assert rows and not {r.id for r in rows} & set(ours)
+
+
+def test_notice_pages_neither_repeat_nor_skip_when_times_tie_and_show_only_the_persons_own(
+    session: Session, people: People, clock: Clock
+) -> None:
+    session.add_all(Notice(user_id=people.outsider_member.id if n % 4 == 0 else people.member.id,
+                           unit_id=people.unit.id, kind="test", title=f"{n}",
+                           created_at=clock.now - timedelta(minutes=n % 2)) for n in range(21))  # fmt: skip
+    session.commit()
+    newest = (Notice.created_at.desc(), Notice.id.desc())
+    mine = list(session.scalars(select(Notice.id).where(Notice.user_id == people.member.id).order_by(*newest)))
+    pages = walk_newest(lambda after, limit: queries.notice_page(session, people.member, after, limit), 4)
+    assert [i for p in pages for i in p] == mine and len(pages) == 4
+    theirs = walk_newest(lambda after, limit: queries.notice_page(session, people.outsider_member, after, limit), 2)
+    assert not {i for p in theirs for i in p} & set(mine) and len(theirs) == 3
+
+
+def test_a_newest_first_page_key_that_is_not_a_moment_and_an_id_is_refused() -> None:
+    assert queries.instant_key(["2026-01-02T03:04:05", 7]) == (datetime(2026, 1, 2, 3, 4, 5), 7)
+    for raw in (["2026-01-02T03:04:05"], ["yesterday", 7], ["2026-01-02T03:04:05", "7"],
+                ["2026-01-02T03:04:05", True], [7, "2026-01-02T03:04:05"]):  # fmt: skip
+        with pytest.raises(queries.BadPageLink):
+            queries.instant_key(raw)
+
+
+def add_dossiers(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
+    """A dossier for each of ``count`` new instances (a third in the other unit), received at two moments."""
+    by_unit = add_instances(session, people, clock, count)
+    instances = session.execute(select(ProcessInstance.id, ProcessInstance.unit_id)).all()
+    session.execute(insert(Dossier), [
+        {"unit_id": unit_id, "instance_id": instance_id, "code": f"HS-{instance_id}", "procedure_code": "1.001",
+         "procedure_name": "Thủ tục", "applicant_name": "Người nộp", "applicant_phone": "0900000000", "status": 2,
+         "received_at": clock.now - timedelta(minutes=instance_id % 2)}
+        for instance_id, unit_id in instances])  # fmt: skip
+    session.commit()
+    newest = (Dossier.received_at.desc(), Dossier.id.desc())
+    found: dict[int, list[int]] = {}
+    for unit_id, dossier_id in session.execute(select(Dossier.unit_id, Dossier.id).order_by(*newest)):
+        found.setdefault(unit_id, []).append(dossier_id)
+    assert set(found) == set(by_unit)
+    return found
+
+
+def test_dossier_pages_neither_repeat_nor_skip_when_receipt_times_tie_and_keep_the_unit_wall(
+    session: Session, people: People, clock: Clock
+) -> None:
+    start_many(session, people, clock, 1)
+    by_unit = add_dossiers(session, people, clock, 30)
+    ours, theirs = by_unit[people.unit.id], by_unit[people.other_unit.id]
+    whole = DossierFilter()
+    pages = walk_newest(lambda after, limit: dossiers.dossier_page(session, people.leader, whole, after, limit), 4)
+    assert [i for p in pages for i in p] == ours and len(pages) == -(-len(ours) // 4)
+    outsider = walk_newest(lambda after, limit: dossiers.dossier_page(session, people.outsider_leader, whole, after,
+                                                                      limit), 3)  # fmt: skip
+    assert [i for p in outsider for i in p] == theirs and len(outsider) > 1
+    _, after = dossiers.dossier_page(session, people.leader, whole, None, 4)
+    rows, _ = dossiers.dossier_page(session, people.outsider_leader, whole, after, 4)
+    assert rows and not {r.id for r in rows} & set(ours)
+    assert dossiers.count_dossiers(session, people.leader, whole) == len(ours)
+    assert dossiers.count_dossiers(session, people.leader, whole, cap=5) == 6  # one past the cap: "5+"
+    assert dossiers.count_dossiers(session, people.outsider_leader, whole) == len(theirs)
+
+
+def test_the_dossier_list_walks_its_index_on_every_page(session: Session, people: People, clock: Clock) -> None:
+    start_many(session, people, clock, 1)
+    add_dossiers(session, people, clock, 3000)
+    session.execute(text("ANALYZE"))
+    whole = DossierFilter()
+    first = plan(session, dossiers.dossier_page_query(session, people.leader, whole, None, 100))
+    assert_walks_index(first, "ix_dossiers_unit_received", "dossiers")
+    _, after = dossiers.dossier_page(session, people.leader, whole, None, 100)
+    assert after is not None
+    later = plan(session, dossiers.dossier_page_query(session, people.leader, whole, after, 100))
+    assert_walks_index(later, "ix_dossiers_unit_received", "dossiers")

@@ -493,6 +493,7 @@ ROUTES: dict[tuple[str, str], dict[str, Case | list[Case]]] = {
                      send="json"),
     },
     ("api.tasks", "/api/v1/tasks"): {"GET": Case("signed_in", "/api/v1/tasks")},
+    ("api.instances", "/api/v1/instances"): {"GET": Case("signed_in", "/api/v1/instances")},
     # the ISO registers, read-only: the caller's own units' rows; another unit's ?unit= or row is not found
     ("registers_api.registers", "/api/v1/registers"): {"GET": Case("signed_in", "/api/v1/registers")},
     ("registers_api.rows", "/api/v1/registers/<name>"): {"GET": [

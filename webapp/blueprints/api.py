@@ -290,6 +290,28 @@ def complete(task_id: str) -> Any:
     return jsonify(_task(row))
 
 
+@bp.get("/instances")
+@basic_auth
+def instances() -> Any:
+    """The instances the caller may see, newest first, a page at a time (``after``, ``limit``); ``next`` is
+    the ``after`` of the next page (null: the last page). Lines without tasks or history (see one instance)."""
+    after, size = paging.newest_first_page("instances", g.user)
+    rows, key = queries.instance_page(sa_session(), g.user, after, size)
+    return jsonify({"instances": [_instance_line(i) for i in rows],
+                    "next": paging.next_link("instances", g.user, key)})  # fmt: skip
+
+
+def _instance_line(i: ProcessInstance) -> dict[str, Any]:
+    return {
+        "id": i.id, "process_key": i.definition.key, "version": i.definition.version, "unit_id": i.unit_id,
+        "business_key": i.business_key, "status": i.status, "revision": i.revision,
+        "started_by": i.started_by.username if i.started_by else None, "started_at": i.started_at.isoformat(),
+        "completed_at": i.completed_at.isoformat() if i.completed_at else None,
+        "due_at": i.due_at.isoformat() if i.due_at else None, "timing": i.timing,
+        "paused_since": i.paused_at.isoformat() if i.paused_at else None,
+    }  # fmt: skip
+
+
 @bp.get("/instances/<int:instance_id>")
 @basic_auth
 def instance(instance_id: int) -> Any:

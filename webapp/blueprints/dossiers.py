@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, render_template, request
+from flask import Blueprint, Response, abort, flash, g, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -23,12 +23,13 @@ from werkzeug.exceptions import TooManyRequests
 
 from engine import EngineError, NotFound, ProcessInstance, Unit, dossiers, login_guard, queries, unit_ids_of
 
+from .. import paging
 from ..auth import login_required
 from ..errors import N_, translated
 from ..exports import export_response
 from ..extensions import now, sa_session
 from ..views import local_time
-from .iso.register_pages import PAGE_SIZE, Page, link, one_of, page_number, whole_number
+from .iso.register_pages import link, one_of, whole_number
 
 bp = Blueprint("dossiers", __name__)
 
@@ -137,11 +138,15 @@ def index() -> Any:
     if fmt is not None:
         found, _total = dossiers.find_dossiers(sa_session(), g.user, filters)
         return export_response("ho-so-thu-tuc-hanh-chinh", _columns(), [_row(d) for d in found], fmt)
-    page = page_number()
-    found, total = dossiers.find_dossiers(sa_session(), g.user, filters, limit=PAGE_SIZE,
-                                          offset=(page - 1) * PAGE_SIZE)  # fmt: skip
+    after, size = paging.newest_first_page("dossiers", g.user)
+    found, key = dossiers.dossier_page(sa_session(), g.user, filters, after, size)
+    following = paging.next_link("dossiers", g.user, key)
     units = _my_units()
-    return render_template("dossiers/index.html", dossiers=found, page=Page(page, total), filters=filters,
+    return render_template("dossiers/index.html", dossiers=found, filters=filters, paged=after is not None,
+                           next_page=url_for("dossiers.index", **paging.with_after(following)) if following else None,
+                           first_page=url_for("dossiers.index", **paging.without_after()),
+                           count=dossiers.count_dossiers(sa_session(), g.user, filters),
+                           count_cap=dossiers.DOSSIER_COUNT_CAP,
                            link=link, units=units, statuses=STATUS_NAMES, timings=TIMINGS,
                            procedures=dossiers.procedures_of(sa_session(), {u.id for u in units}),
                            status_name=status_name, timing_name=timing_name,

@@ -378,7 +378,11 @@ def unclaim(task_id: str) -> Any:
 @bp.get("/notices")
 @login_required
 def notices() -> Any:
-    return render_template("inbox/notices.html", notices=queries.notices(sa_session(), g.user, limit=200))
+    after, size = paging.newest_first_page("notices", g.user)
+    rows, key = queries.notice_page(sa_session(), g.user, after, size)
+    following = paging.next_link("notices", g.user, key)
+    next_page = url_for("inbox.notices", **paging.with_after(following)) if following else None
+    return render_template("inbox/notices.html", notices=rows, paged=after is not None, next_page=next_page)
 
 
 @bp.post("/notices/<int:notice_id>/read")

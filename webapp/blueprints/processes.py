@@ -18,6 +18,7 @@ from engine import (
 )
 from forms import Form, render_form_html
 
+from .. import paging
 from ..auth import login_required
 from ..extensions import engine as app_engine
 from ..extensions import now, sa_session
@@ -105,7 +106,11 @@ def start(key: str) -> Any:
 @bp.get("/instances")
 @login_required
 def instances() -> Any:
-    return render_template("processes/instances.html", instances=queries.instances_for(sa_session(), g.user))
+    after, size = paging.newest_first_page("instances", g.user)
+    rows, key = queries.instance_page(sa_session(), g.user, after, size)
+    following = paging.next_link("instances", g.user, key)
+    next_page = url_for("processes.instances", **paging.with_after(following)) if following else None
+    return render_template("processes/instances.html", instances=rows, paged=after is not None, next_page=next_page)
 
 
 @bp.get("/instances/<int:instance_id>")
