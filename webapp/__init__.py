@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import FileStore, command_scanner
+from engine import FileStore, WorkflowCache, command_scanner
 
 from .extensions import babel, csrf, db, migrate
 from .extensions import now as now  # the clock, also for tests
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _init_extensions(app, settings)
     app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(settings.long_poll_slots)
+    app.extensions["eiso_workflow_cache"] = WorkflowCache(settings.workflow_cache_size)
     app.extensions["eiso_files"] = FileStore(
         settings.instance_path / "files",
         max_bytes=settings.max_upload_mb * 1024 * 1024,

@@ -19,8 +19,10 @@ csrf = CSRFProtect()
 
 
 def engine() -> Engine:
-    """The engine for this request: the request's session and the app's file store."""
-    return Engine(sa_session(), files=current_app.extensions["eiso_files"])
+    """The engine for this request: the request's session, the app's file store and the server process's
+    workflow cache (a workflow another process changed since misses it: the cache is keyed by revision)."""
+    return Engine(sa_session(), files=current_app.extensions["eiso_files"],
+                  cache=current_app.extensions["eiso_workflow_cache"])  # fmt: skip
 
 
 def deployer() -> Deployer:

@@ -59,6 +59,10 @@ class Settings:
     basic_auth_cache_seconds: int = 60
     """How long a server process remembers HTTP Basic credentials it verified (0: never), so that API calls
     with a password cost one password hash per minute, not one per call (``engine/org/credential_cache.py``)."""
+    workflow_cache_size: int = 256
+    """How many running instances' workflows a server process keeps deserialized between requests (0: none);
+    each costs the memory of its workflow, and a command finds its instance there instead of rebuilding it
+    from the database."""
     session_idle_minutes: int = 120
     """A log-in session not used for this long ends."""
     session_max_hours: int = 12
@@ -87,6 +91,7 @@ class Settings:
             "long_poll_slots": _int(env, "EISO_LONG_POLL_SLOTS", 4),
             "oidc": _oidc(env),
             "basic_auth_cache_seconds": _count(env, "EISO_BASIC_AUTH_CACHE_SECONDS", 60),
+            "workflow_cache_size": _count(env, "EISO_WORKFLOW_CACHE_SIZE", 256),
             "session_idle_minutes": _int(env, "EISO_SESSION_IDLE_MINUTES", 120),
             "session_max_hours": _int(env, "EISO_SESSION_MAX_HOURS", 12),
         }

@@ -15,6 +15,7 @@ calls back into the engine that made it.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,20 +101,31 @@ class WorkflowCache:
     A command takes its workflow out of the cache and puts it back only after its commit, so a
     failed command never leaves a half-changed workflow behind, and a revision written by another
     process simply misses the cache.
+
+    One cache serves every thread of a server process: a workflow is in the cache or in the hands of
+    exactly one command, never both (``take`` removes it). ``maxsize`` 0 keeps nothing.
     """
 
     def __init__(self, maxsize: int = 256) -> None:
         self.maxsize = maxsize
         self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def take(self, instance_id: int, revision: int) -> BpmnWorkflow | None:
-        item = self._items.pop(instance_id, None)
+        with self._lock:
+            item = self._items.pop(instance_id, None)
         return item[1] if item is not None and item[0] == revision else None
 
     def put(self, instance_id: int, revision: int, workflow: BpmnWorkflow) -> None:
-        self._items[instance_id] = (revision, workflow)
-        while len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
+        if self.maxsize <= 0:
+            return
+        with self._lock:
+            self._items[instance_id] = (revision, workflow)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class Command:
@@ -150,15 +162,18 @@ class Command:
         if error is None:
             try:
                 self.drain()
+                self.session.flush()
                 if not self.commits:
-                    self.session.flush()
                     return
+                # The revisions as written, read before the commit expires the rows (reading them after
+                # it would load each instance again).
+                saved = [(instance.id, instance.revision, workflow) for instance, workflow in self._saved.values()]
                 self.session.commit()
             except BaseException as failure:
                 self._fail(failure)
             if self.cache is not None:
-                for instance, workflow in self._saved.values():
-                    self.cache.put(instance.id, instance.revision, workflow)
+                for instance_id, revision, workflow in saved:
+                    self.cache.put(instance_id, revision, workflow)
             return
         if self.commits:
             self._fail(error)

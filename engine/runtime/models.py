@@ -80,7 +80,7 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
     bpmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployed_files.id"))
-    spec_json: Mapped[str] = mapped_column(Text)  # empty for documentation diagrams
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # empty for documentation diagrams; large: read on use
     elements: Mapped[dict[str, Any]]  # element id -> {name, type, ...}; flows; user task metadata
     starter_roles: Mapped[list[Any]]
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
@@ -169,7 +169,7 @@ class ProcessInstance(Base):
     # A called process (call activity): the instance and the task that called it, and wait for it.
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     parent_task_id: Mapped[str | None] = mapped_column(String(36))
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, deferred=True)  # large: read only by the engine when it loads the workflow
     revision: Mapped[int] = mapped_column(Integer, default=1)
     due_at: Mapped[datetime | None]  # the whole process's time limit (a dossier's appointment date)
     timing: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, set on completion

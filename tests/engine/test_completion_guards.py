@@ -1,0 +1,111 @@
+"""Completing a task: what it refuses before anything changes, the language its form errors are in when
+the caller names none, and who a completion that starts a called process is recorded for."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import Engine
+from engine.data_check import InvalidData
+from engine.errors import Conflict, FormInvalid, TaskNotReady
+from engine.org.models import Unit, User
+from engine.runtime.models import HistoryEvent, TaskRow
+from tests.conftest import Clock, People
+from tests.engine.test_call_activities import children
+from tests.engine.test_claims import open_task, snapshot, start_objectives
+from tests.engine.test_events import MODES, deploy, engine_for, events, open_tasks
+from tests.engine.test_runtime import DRAFT
+
+pytestmark = pytest.mark.usefixtures("library")
+
+EMPTY_OBJECTIVE = {**DRAFT, "objectives": [{"objective": ""}]}
+
+
+def test_form_errors_are_in_vietnamese_unless_the_caller_asks_otherwise(
+    session: Session, people: People, clock: Clock
+) -> None:
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    engine = Engine(session)
+    with pytest.raises(FormInvalid) as vietnamese:
+        engine.complete(draft.id, actor=people.member, now=clock.now, variables=EMPTY_OBJECTIVE)
+    assert vietnamese.value.errors["objectives[0].objective"] == "Trường này là bắt buộc."
+    with pytest.raises(FormInvalid) as english:
+        engine.complete(draft.id, actor=people.member, now=clock.now, variables=EMPTY_OBJECTIVE, locale="en")
+    assert english.value.errors["objectives[0].objective"] == "This field is required."
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({1: "một"}, "The key '1' is not text; object keys must be text."),
+        ({"so_ban": 2**70}, "'so_ban' is a whole number beyond 64 bits; send it as text or a smaller number."),
+    ],
+)
+def test_variables_that_cannot_be_stored_are_refused_and_nothing_changes(
+    session: Session, people: People, clock: Clock, extra: dict[object, object], message: str
+) -> None:
+    """Checked before the form: a form would pass the fields it knows and drop the rest unseen."""
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    before = snapshot(session, draft.id)
+    with pytest.raises(InvalidData) as refused:
+        Engine(session).complete(draft.id, actor=people.member, now=clock.now,
+                                 variables={**DRAFT, **extra})  # type: ignore[dict-item]  # fmt: skip
+    assert str(refused.value) == message
+    assert snapshot(session, draft.id) == before
+
+
+def test_a_process_changed_at_the_same_moment_answers_reload_and_changes_nothing(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    before = snapshot(session, draft.id)
+
+    def overtaken() -> None:
+        raise StaleDataError("UPDATE statement on table 'process_instances' expected to update 1 row(s); 0 were matched.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(session, "commit", overtaken)
+        with pytest.raises(Conflict) as refused:
+            Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    assert refused.value.message == ("Someone else changed this process at the same moment; "
+                                     "reload the page and try again.")  # fmt: skip
+    assert snapshot(session, draft.id) == before
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_call_a_completion_starts_is_recorded_for_the_person_who_completed(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    deploy(session, clock, "call_child_c8.bpmn")
+    deploy(session, clock, "call_after_task_c8.bpmn")
+    engine = engine_for(session, mode)
+    parent = engine.start("dossier_checked_c8", actor=users["thuky"], unit_id=unit.id, now=clock.now,
+                          variables={"dossier": "HS-043"})  # fmt: skip
+    check = open_tasks(session, parent.id)["check"]
+    engine.complete(check.id, actor=users["chuyenvien"], now=clock.advance(minutes=5), variables={})
+    (child,) = children(session, parent.id)
+    (started,) = events(session, parent.id, "call_started")
+    assert (started.data["instance"], started.actor_id, started.at) == (child.id, users["chuyenvien"].id, clock.now)
+    first = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == child.id)
+                            .order_by(HistoryEvent.id)).first()  # fmt: skip
+    assert first is not None and first.actor_id == users["chuyenvien"].id
+
+
+def test_a_task_row_the_process_no_longer_waits_for_is_refused_in_words(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """The read model said open, the workflow has moved on (a row left behind): refused, nothing changes."""
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    engine = Engine(session)
+    engine.complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    session.execute(update(TaskRow).where(TaskRow.id == draft.id).values(state="open", completed_at=None,
+                                                                         completed_by_id=None))  # fmt: skip
+    session.commit()
+    before = snapshot(session, draft.id)
+    with pytest.raises(TaskNotReady) as refused:
+        engine.complete(draft.id, actor=people.member, now=clock.advance(minutes=1), variables=DRAFT)
+    assert refused.value.message == "The process is not waiting for this task any more."
+    assert snapshot(session, draft.id) == before
