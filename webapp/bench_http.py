@@ -242,7 +242,7 @@ def own_site(make_app: Callable[[Settings], Flask], database_url: str | None, wo
         port = free_port()
         site = Site(f"http://127.0.0.1:{port}", token, app=app, env=env, folder=folder)
         command = eiso_command("run", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
-                               "--no-scheduler", *_server_options(workers, site, database_url is None))  # fmt: skip
+                               "--no-scheduler", *_server_options(workers, site, url.startswith("sqlite")))  # fmt: skip
         log = folder / "server.log"
         with log.open("wb") as out:
             site.server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
