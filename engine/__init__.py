@@ -91,6 +91,7 @@ from engine.org.people import (
     authenticate,
     grant_system_role,
     has_system_role,
+    hash_password,
     password_checks,
     revoke_system_role,
     roles_in_unit,
@@ -225,6 +226,7 @@ __all__ = [
     "sso", "SsoPolicy", "RoleGrant", "SsoRefused", "ExternalIdentity",
     # organisation
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
+    "hash_password",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
     "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
     "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks", "DEPARTMENT_ROLES", "PROVINCES",

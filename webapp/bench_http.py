@@ -10,7 +10,11 @@ Workloads (``webapp/bench_data``):
 - ``sequential``: instances of a 10-user-task diagram; task k is completed for each instance in turn, by 1
   client and by 8 (threads, one kept-alive connection each; the server is another process);
 - ``rework``: one instance goes round a rework loop; the latency of a step at the start, the middle and the end;
-- ``timers``: due timers fired by ``eiso worker`` processes, each checked to have fired exactly once.
+- ``timers``: due timers fired by ``eiso worker`` processes, each checked to have fired exactly once;
+- ``lists``: the inbox and the claimable tasks of two people among 100,000 open and 1,000,000 completed
+  tasks (``--scale``), written by ``bench_lists``' generator before the server starts (not again when the
+  database holds them from a previous run); the inbox page with a session cookie (logged in with the
+  form, its CSRF code included), the task API and the Camunda task list with an API token.
 
 The server's CPU time is read from /proc (the server process and its children).
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -33,22 +38,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from html import unescape
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask
 from sqlalchemy import text
 
 from engine import Deployer, Engine, SourceFile, User, load_demo, tokens, unit_ids_of
 
+from . import bench_lists
 from .extensions import db, sa_session
 from .settings import Settings
 
 DATA = Path(__file__).resolve().parent / "bench_data"
 SEQUENTIAL, REWORK, TIMER = "bench_http_sequential", "bench_http_rework", "bench_http_timer"
 STEPS = 10
-WORKLOADS = ("sequential", "rework", "timers")
+WORKLOADS = ("sequential", "rework", "timers", "lists")
 RETRIES = 1000  # 409s a client asks again before the benchmark gives up
 ASSIGNEE = "thuky"  # the person the diagrams' tasks go to; the token acts as them
 Echo = Callable[[str], None]
@@ -213,8 +222,9 @@ def _server_options(workers: int, site: Site, sqlite: bool) -> list[str]:
 
 @contextmanager
 def own_site(make_app: Callable[[Settings], Flask], database_url: str | None, workers: int, threads: int,
-             echo: Echo) -> Iterator[Site]:  # fmt: skip
-    """A database upgraded with the migrations and filled, and ``eiso run`` serving it on a free port."""
+             echo: Echo, prepare: Callable[[Flask], None] | None = None) -> Iterator[Site]:  # fmt: skip
+    """A database upgraded with the migrations and filled (``prepare`` adds to it), and ``eiso run`` serving
+    it on a free port."""
     with tempfile.TemporaryDirectory(prefix="eiso-bench-http-") as name:
         folder = Path(name)
         url = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
@@ -227,10 +237,12 @@ def own_site(make_app: Callable[[Settings], Flask], database_url: str | None, wo
             raise BenchFailed(f"eiso db upgrade failed:\n{upgraded.stderr[-2000:]}")
         app = make_app(Settings.from_env(env))
         token = fill(app)
+        if prepare is not None:
+            prepare(app)
         port = free_port()
         site = Site(f"http://127.0.0.1:{port}", token, app=app, env=env, folder=folder)
         command = eiso_command("run", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
-                               "--no-scheduler", *_server_options(workers, site, database_url is None))  # fmt: skip
+                               "--no-scheduler", *_server_options(workers, site, url.startswith("sqlite")))  # fmt: skip
         log = folder / "server.log"
         with log.open("wb") as out:
             site.server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
@@ -443,13 +455,145 @@ def timers(site: Site, count: int, workers: int, echo: Echo) -> TimerRun:
                     _count(site.app, _COMPLETED, since), cpu)  # fmt: skip
 
 
+class Browser:
+    """One kept-alive connection with a person's session cookie, as a browser holds it."""
+
+    def __init__(self, base: str) -> None:
+        where = urlsplit(base)
+        self.connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=120)
+        self.prefix = where.path.rstrip("/")
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+        """Status, body and Location; the cookies the answer sets are kept for the next request."""
+        headers = {"Accept": "text/html"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body, headers["Content-Type"] = urlencode(form), "application/x-www-form-urlencoded"
+        self.connection.request(method, self.prefix + path, body, headers)
+        response = self.connection.getresponse()
+        payload = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return response.status, payload, response.headers.get("Location", "")
+
+    def log_in(self, username: str, password: str) -> None:
+        """The log-in form as a person fills it: its page first (the session's CSRF code), then the post."""
+        status, page, _ = self.request("GET", "/login")
+        found = re.search(rb'name="csrf_token" value="([^"]*)"', page)
+        if status != 200 or found is None:
+            raise BenchFailed(f"GET /login answered {status} without a log-in form")
+        form = {"csrf_token": unescape(found.group(1).decode()), "username": username, "password": password}
+        status, page, location = self.request("POST", "/login", form)
+        if status != 302 or urlsplit(location).path.endswith("/login"):
+            raise BenchFailed(f"{username} could not log in: {status} {page[:300].decode(errors='replace')}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass
+class ListFigure:
+    label: str
+    seconds: list[float]
+    size: int
+    cpu: float | None  # the server's CPU seconds per call
+
+    def row(self) -> str:
+        p50, p95, p99 = percentiles(self.seconds)
+        cpu = f"{1000 * self.cpu:9.1f}" if self.cpu is not None else "        –"
+        return f"  {self.label:<60} {p50:7.1f} {p95:7.1f} {p99:7.1f}  {cpu}  {self.size / 1024:8.1f}"
+
+
+LISTS_HEAD = f"  {'call':<60} {'p50 ms':>7} {'p95':>7} {'p99':>7}  {'CPU ms':>9}  {'KB':>8}"
+
+
+def prepare_lists(shape: bench_lists.Shape, echo: Echo) -> Callable[[Flask], None]:
+    """Fill the database with ``bench_lists``' generator, unless a previous run did."""
+
+    def prepare(app: Flask) -> None:
+        with app.app_context():
+            if bench_lists.filled_before(sa_session()):
+                echo("Lists: the database holds the tasks of a previous run; measuring them without filling")
+            else:
+                total = shape.own + shape.claimable + shape.head + shape.others
+                echo(f"Lists: filling {db.engine.dialect.name} with {total:,} open and {shape.completed:,} "
+                     "completed tasks")  # fmt: skip
+                bench_lists.fill_tasks(app, shape, echo)
+            db.session.remove()
+
+    return prepare
+
+
+def lists(site: Site, repeat: int, echo: Echo) -> list[ListFigure]:
+    """For each of the two people, the calls of ``bench_lists.calls_for`` over HTTP, ``repeat`` times each
+    after one to warm up; an answer other than 200 stops the benchmark."""
+    assert site.app is not None
+    figures = []
+    for username, title in bench_lists.PEOPLE_MEASURED:
+        with site.app.app_context():
+            token = bench_lists.token_for(username)
+            db.session.remove()
+        browser, api = Browser(site.base), Client(site.base, token)
+        try:
+            browser.log_in(username, bench_lists.PASSWORD)
+            plan = bench_lists.calls_for(title, partial(_html, browser), partial(_answer, api))
+            for label, path, with_token in plan:
+                call: Callable[[], tuple[int, float]] = (
+                    partial(_sized, api, path) if with_token else partial(_page, browser, path))
+                call()
+                cpu_before, times, size = cpu_seconds(site.pids), [], 0
+                for _ in range(repeat):
+                    size, seconds = call()
+                    times.append(seconds)
+                cpu = (cpu_seconds(site.pids) - cpu_before) / repeat if site.pids else None
+                figures.append(ListFigure(label, times, size, cpu))
+                echo(figures[-1].row())
+        finally:
+            browser.close()
+            api.close()
+    return figures
+
+
+def _html(browser: Browser, path: str) -> str:
+    status, body, _ = browser.request("GET", path)
+    if status != 200:
+        raise BenchFailed(f"GET {path} answered {status}: {body[:300].decode(errors='replace')}")
+    return body.decode()
+
+
+def _answer(api: Client, path: str) -> Any:
+    return api.call("GET", path)[0]
+
+
+def _page(browser: Browser, path: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    size = len(_html(browser, path).encode())
+    return size, time.perf_counter() - started
+
+
+def _sized(api: Client, path: str) -> tuple[int, float]:
+    """The answer's size in bytes and the call's seconds."""
+    started = time.perf_counter()
+    api.connection.request("GET", api.prefix + path, None, api.headers)
+    response = api.connection.getresponse()
+    payload = response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise BenchFailed(f"GET {path} answered {response.status}: {payload[:300].decode(errors='replace')}")
+    return len(payload), elapsed
+
+
 # --- the command -------------------------------------------------------------------------------------------
 
 
 def run(make_app: Callable[[Settings], Flask], *, instances: int = 200, rounds: int = 300, timer_count: int = 2000,
         workloads: tuple[str, ...] = WORKLOADS, clients: tuple[int, ...] = (1, 8), database_url: str | None = None,
         url: str | None = None, token: str | None = None, workers: int = 1, threads: int = 8,
-        timer_workers: int = 2, echo: Echo = print) -> None:  # fmt: skip
+        timer_workers: int = 2, scale: float = 1.0, repeat: int = 100, echo: Echo = print) -> None:  # fmt: skip
     """Run the chosen workloads and print their tables."""
     echo(f"eiso bench http — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs")
     if url:
@@ -459,7 +603,9 @@ def run(make_app: Callable[[Settings], Flask], *, instances: int = 200, rounds: 
         site = Site(url.rstrip("/"), token)
         echo(f"Server: {site.base} (not started here: no server CPU figures)")
     else:
-        site_context = own_site(make_app, database_url, workers, threads, echo)
+        shape = bench_lists.Shape.scaled(scale)
+        prepare = prepare_lists(shape, echo) if "lists" in workloads else None
+        site_context = own_site(make_app, database_url, workers, threads, echo, prepare)
     with site_context as owned:
         site = owned or site
         for note in site.notes:
@@ -496,3 +642,24 @@ def run(make_app: Callable[[Settings], Flask], *, instances: int = 200, rounds: 
                      f"(of {done.timers})")  # fmt: skip
                 if not done.fired == done.once == done.completed == done.timers:
                     raise BenchFailed("some timers did not fire exactly once")
+        if "lists" in workloads:
+            if site.app is None:
+                echo("\nLists: skipped — they need the database (filled with their own tasks), so only with a "
+                     "server this command starts.")  # fmt: skip
+            else:
+                _lists_table(site, repeat, echo)
+
+
+def _lists_table(site: Site, repeat: int, echo: Echo) -> None:
+    assert site.app is not None
+    with site.app.app_context():
+        session = sa_session()
+        open_count = session.scalar(text("SELECT count(*) FROM tasks WHERE state = 'open'"))
+        all_count = session.scalar(text("SELECT count(*) FROM tasks"))
+        db.session.remove()
+    echo(f"\nLists: {open_count:,} open tasks, {all_count:,} in all; the secretary ({bench_lists.SECRETARY}) and the "
+         f"department head ({bench_lists.HEAD}); {repeat} calls each after one to warm up")  # fmt: skip
+    echo("(inbox: the page with a session cookie; API and Camunda: an API token; CPU: the server's per call; "
+         "KB: the answer's body)")  # fmt: skip
+    echo(LISTS_HEAD)
+    lists(site, repeat, echo)

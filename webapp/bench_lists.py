@@ -10,6 +10,10 @@ JSON) with its test client, so the figures are the server's own time without a n
 
 A database already filled by this command is measured again without filling (``--database-url`` twice);
 any other non-empty database is refused.
+
+``eiso bench http -w lists`` fills with the same generator (``fill_tasks``) and makes the same calls
+(``calls_for``) over real HTTP against ``eiso run``, with p99 and the server's CPU; this command stays as
+the quick look at the app's own time, without a server process or a network.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -40,6 +45,7 @@ from engine import (
     TaskRow,
     Unit,
     User,
+    hash_password,
     load_demo,
     tokens,
 )
@@ -91,7 +97,7 @@ class Shape:
 
 def _people(session: Any, unit: Unit, other: Unit) -> dict[str, User]:
     made = {}
-    password_hash = session.scalar(select(User.password_hash).where(User.username == "thuky"))  # PASSWORD's
+    password_hash = hash_password(PASSWORD)  # the demo people's may be another (a database bench http filled)
     for username, full_name, roles, where in (
         (SECRETARY, "Lê Thị Thu (thư ký ISO)", ("iso_secretary",), unit),
         (HEAD, "Phạm Quốc Hưng (trưởng phòng)", ("department_head",), unit),
@@ -111,8 +117,14 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17) -> None:
-    """The organisation, three processes and the tasks, in batches of BATCH rows."""
+def filled_before(session: Any) -> bool:
+    """Whether this generator filled the database already (its people are there)."""
+    return session.scalar(select(User.id).where(User.username == SECRETARY)) is not None
+
+
+def fill_tasks(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17) -> None:
+    """The organisation (the demo unit kept if there), three processes and the tasks, in batches of BATCH
+    rows; in an app context. Instance ids follow any already there; PostgreSQL's sequence is moved past them."""
     rng = random.Random(seed)
     started = time.perf_counter()
     session = sa_session()
@@ -136,7 +148,7 @@ def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17)
         (shape.others - shape.others // 2, "open", other.id, None, "iso_secretary"),
         (shape.completed, "completed", unit.id, secretary, "iso_secretary"),
     ]
-    instance_id, written = 0, 0
+    instance_id, written = session.scalar(select(func.max(ProcessInstance.id))) or 0, 0
     for count, state, unit_id, assignee, role in plan:
         done = 0
         while done < count:
@@ -172,11 +184,15 @@ def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17)
             written += size
         echo(f"  {count:>9,} {state} tasks written ({written:,} in {time.perf_counter() - started:.0f} s)")
     with db.engine.connect() as connection:  # the planner's statistics, as after a night of autovacuum
+        if connection.dialect.name == "postgresql":  # the ids above were written, not drawn from the sequence
+            connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
+                                       "(SELECT max(id) FROM process_instances))")  # fmt: skip
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
 
 
-def _token(username: str) -> str:
+def token_for(username: str) -> str:
+    """A new API token (scope tasks) held by ``username``; in an app context."""
     session = sa_session()
     admin = session.scalar(select(User).where(User.username == "admin"))
     unit_id = session.scalar(select(Unit.id).where(Unit.code != "BENCH-KHAC").order_by(Unit.id))
@@ -221,7 +237,8 @@ def _page_client(app: Flask, username: str) -> FlaskClient:
     return client
 
 
-def _next_link(html: str, which: str) -> str:
+def next_link(html: str, which: str) -> str:
+    """The page's own link to the next page of the list ``which`` (``""`` when there is none)."""
     marker = f'{which}_after='
     at = html.find(marker)
     if at < 0:
@@ -230,36 +247,55 @@ def _next_link(html: str, which: str) -> str:
     return html[start:html.find('"', at)].replace("&amp;", "&")
 
 
+INBOX_FILTERED = "/?due=late&q=th%E1%BA%A9m"  # overdue, and "thẩm" in the text
+API_HIGH_WEEK = "/api/v1/tasks?priority=high&due=week"
+ENGINE_TASKS = "/engine-rest/task?maxResults=50&firstResult=0"
+PEOPLE_MEASURED = ((SECRETARY, "secretary"), (HEAD, "department head"))
+
+
+def calls_for(title: str, page: Callable[[str], str], api: Callable[[str], Any]) -> list[tuple[str, str, bool]]:
+    """The calls measured for one person: (label, path, True when made with the API token rather than the
+    session). ``page`` gives a page's HTML and ``api`` an API answer's JSON, to follow the next-page links
+    the first pages give (a link is left out when the list has no next page)."""
+    calls = [(f"{title}: inbox page", "/", False)]
+    following = next_link(page("/"), "claimable")
+    if following:
+        calls.append((f"{title}: inbox, next page of claimable", following, False))
+    calls.append((f"{title}: inbox page, overdue + text", INBOX_FILTERED, False))
+    calls.append((f"{title}: GET /api/v1/tasks", "/api/v1/tasks", True))
+    after = (api("/api/v1/tasks?list=claimable").get("next") or {}).get("claimable")
+    if after:
+        calls.append((f"{title}: GET /api/v1/tasks, next claimable page",
+                      f"/api/v1/tasks?list=claimable&after={after}", True))  # fmt: skip
+    calls.append((f"{title}: GET {API_HIGH_WEEK}", API_HIGH_WEEK, True))
+    calls.append((f"{title}: GET /engine-rest/task?maxResults=50", ENGINE_TASKS, True))
+    return calls
+
+
+def _text(client: FlaskClient, path: str) -> str:
+    return client.get(path).get_data(as_text=True)
+
+
+def _json(client: FlaskClient, headers: dict[str, str], path: str) -> Any:
+    return client.get(path, headers=headers).get_json()
+
+
 def _get(client: FlaskClient, url: str, headers: dict[str, str] | None = None) -> Callable[[], Any]:
     return lambda: client.get(url, headers=headers or {})
 
 
 def measure(app: Flask, repeat: int, echo: Callable[[str], None]) -> list[Figure]:
     figures: list[Figure] = []
-    for username, title in ((SECRETARY, "secretary"), (HEAD, "department head")):
+    for username, title in PEOPLE_MEASURED:
         with app.app_context():
-            token = _token(username)
+            token = token_for(username)
             db.session.remove()
         page = _page_client(app, username)
         api = app.test_client()
         bearer = {"Authorization": f"Bearer {token}"}
-        calls = [(f"{title}: inbox page", _get(page, "/"))]
-        following = _next_link(page.get("/").get_data(as_text=True), "claimable")
-        if following:
-            calls.append((f"{title}: inbox, next page of claimable", _get(page, following)))
-        calls.append((f"{title}: inbox page, overdue + text", _get(page, "/?due=late&q=th%E1%BA%A9m")))
-        calls.append((f"{title}: GET /api/v1/tasks", _get(api, "/api/v1/tasks", bearer)))
-        answer = api.get("/api/v1/tasks?list=claimable", headers=bearer).get_json()
-        after = (answer.get("next") or {}).get("claimable")
-        if after:
-            calls.append((f"{title}: GET /api/v1/tasks, next claimable page",
-                          _get(api, f"/api/v1/tasks?list=claimable&after={after}", bearer)))  # fmt: skip
-        calls.append((f"{title}: GET /api/v1/tasks?priority=high&due=week", _get(
-            api, "/api/v1/tasks?priority=high&due=week", bearer)))  # fmt: skip
-        calls.append((f"{title}: GET /engine-rest/task?maxResults=50", _get(
-            api, "/engine-rest/task?maxResults=50&firstResult=0", bearer)))  # fmt: skip
-        for label, call in calls:
-            figure = _measure(label, call, repeat)
+        calls = calls_for(title, partial(_text, page), partial(_json, api, bearer))
+        for label, path, with_token in calls:
+            figure = _measure(label, _get(api, path, bearer) if with_token else _get(page, path), repeat)
             echo(figure.line())
             figures.append(figure)
     return figures
@@ -273,10 +309,10 @@ def _open(make_app: Callable[[Settings], Flask], folder: Path, database_url: str
     with app.app_context():
         tables = inspect(db.engine).get_table_names()
         if "users" in tables:
-            filled = sa_session().scalar(select(User.id).where(User.username == SECRETARY))
-            if filled is None and sa_session().scalar(select(func.count(User.id))):
+            filled = filled_before(sa_session())
+            if not filled and sa_session().scalar(select(func.count(User.id))):
                 raise RuntimeError("The database holds other data: give an empty one (or one this command filled).")
-            if filled is not None:
+            if filled:
                 return app, False
         Base.metadata.create_all(db.engine)
     return app, True
@@ -295,7 +331,7 @@ def run(make_app: Callable[[Settings], Flask], scale: float = 1.0, open_tasks: i
             if fresh:
                 echo(f"Filling {db.engine.dialect.name}: {shape.own + shape.claimable + shape.head + shape.others:,} "
                      f"open and {shape.completed:,} completed tasks")  # fmt: skip
-                _fill(app, shape, echo)
+                fill_tasks(app, shape, echo)
             else:
                 echo(f"Measuring the {db.engine.dialect.name} database this command filled before")
             open_count = sa_session().scalar(select(func.count()).select_from(TaskRow).where(TaskRow.state == "open"))

@@ -33,7 +33,8 @@ def bench_auth(seconds: float, jobs: int) -> None:
               help="Instances of the 10-user-task diagram (each client workload).")
 @click.option("--rounds", default=300, show_default=True, type=int, help="Rounds of the rework loop.")
 @click.option("--timers", "timer_count", default=2000, show_default=True, type=int, help="Due timers to fire.")
-@click.option("-w", "--workload", "workloads", multiple=True, type=click.Choice(["sequential", "rework", "timers"]),
+@click.option("-w", "--workload", "workloads", multiple=True,
+              type=click.Choice(["sequential", "rework", "timers", "lists"]),
               help="Run only these workloads (repeat the option); all by default.")
 @click.option("--clients", default="1,8", show_default=True,
               help="Client counts for the sequential workload, comma-separated.")
@@ -47,23 +48,31 @@ def bench_auth(seconds: float, jobs: int) -> None:
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads of the server (`eiso run`).")
 @click.option("--timer-workers", default=2, show_default=True, type=int,
               help="`eiso worker` processes firing the timers (one on SQLite).")
+@click.option("--scale", default=1.0, show_default=True, type=float,
+              help="Lists: multiplies the 100,000 open and 1,000,000 completed tasks (0.01 for a quick look).")
+@click.option("--repeat", default=100, show_default=True, type=int, help="Lists: calls measured per figure.")
 def bench_http(instances: int, rounds: int, timer_count: int, workloads: tuple[str, ...], clients: str,
                database_url: str | None, url: str | None, token: str | None, workers: int, threads: int,
-               timer_workers: int) -> None:  # fmt: skip
+               timer_workers: int, scale: float, repeat: int) -> None:  # fmt: skip
     """Drive the real server over HTTP with an API token: a 10-user-task diagram with 1 and 8 clients, a
-    rework loop, due timers fired by `eiso worker` processes; print tasks/s, latencies and server CPU."""
+    rework loop, due timers fired by `eiso worker` processes, the inbox and task lists of two people among
+    100,000 open and 1,000,000 completed tasks; print tasks/s, latencies (p50/p95/p99) and server CPU."""
     from .bench_http import WORKLOADS, BenchFailed, run
 
     try:
         counts = tuple(int(c) for c in clients.split(",") if c.strip())
     except ValueError:
         raise click.BadParameter("give whole numbers separated by commas, e.g. 1,8", param_hint="--clients")
-    if not counts or min(counts) < 1 or instances < 1 or rounds < 1 or timer_count < 1:
-        raise click.BadParameter("instances, rounds, timers and client counts must be at least 1")
+    if not counts or min(counts) < 1 or instances < 1 or rounds < 1 or timer_count < 1 or repeat < 1:
+        raise click.BadParameter("instances, rounds, timers, repeat and client counts must be at least 1")
+    if not 0 < scale <= 100:
+        raise click.BadParameter("give a scale above 0 and up to 100, e.g. 0.01 for a quick look",
+                                 param_hint="--scale")  # fmt: skip
     try:
         run(create_app, instances=instances, rounds=rounds, timer_count=timer_count,
             workloads=workloads or WORKLOADS, clients=counts, database_url=database_url, url=url, token=token,
-            workers=workers, threads=threads, timer_workers=timer_workers, echo=click.echo)  # fmt: skip
+            workers=workers, threads=threads, timer_workers=timer_workers, scale=scale, repeat=repeat,
+            echo=click.echo)  # fmt: skip
     except BenchFailed as exc:
         raise click.ClickException(str(exc))
 

@@ -7,6 +7,7 @@ import math
 import os
 import re
 import subprocess
+from pathlib import Path
 
 from webapp.bench_http import eiso_command
 
@@ -18,11 +19,28 @@ def _eiso(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(eiso_command(*args), env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_bench_http_prints_every_figure_of_every_workload() -> None:
-    done = _eiso("bench", "http", "-n", "3", "--rounds", "12", "--timers", "10", "--workers", "2")
+# every line of the lists table: (person, call); each answered 200, or the command would have stopped
+LIST_CALLS = [(person, call) for person in ("secretary", "department head") for call in (
+    "inbox page", "inbox, next page of claimable", "inbox page, overdue + text", "GET /api/v1/tasks",
+    "GET /api/v1/tasks, next claimable page", "GET /api/v1/tasks?priority=high&due=week",
+    "GET /engine-rest/task?maxResults=50")]  # fmt: skip
+
+
+def _list_rows(out: str) -> dict[tuple[str, str], list[str]]:
+    """The lists table: (person, call) → its five figures (p50, p95, p99, CPU ms, KB)."""
+    table = out[out.index("call ") :]
+    line = re.compile(r"^  (secretary|department head): (.+?) {2,}(\S.*)$", re.MULTILINE)
+    return {(m.group(1), m.group(2)): m.group(3).split() for m in line.finditer(table)}
+
+
+def test_bench_http_prints_every_figure_of_every_workload(tmp_path: Path) -> None:
+    # a SQLite file given as the database, to run the lists again on it below (the default is a temporary one)
+    url = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    done = _eiso("bench", "http", "-n", "3", "--rounds", "12", "--timers", "10", "--workers", "2",
+                 "--scale", "0.02", "--repeat", "3", "--database-url", url)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "Database: SQLite" in out and "Server: eiso run on http://127.0.0.1:" in out
+    assert f"Database: {url}" in out and "Server: eiso run on http://127.0.0.1:" in out
     # the sequential table: one row per client count (tasks/s, 3 + 3 percentiles, look-up, CPU, 409s asked again)
     rows = {int(m.group(1)): m.group(2).split() for m in re.finditer(r"^ +(1|8) +(.+)$", out, re.MULTILINE)}
     assert sorted(rows) == [1, 8]
@@ -36,8 +54,26 @@ def test_bench_http_prints_every_figure_of_every_workload() -> None:
     assert "2 workers need PostgreSQL" in out and "1 × eiso worker" in out
     assert re.search(rf"^ +{NUMBER} firings/s .*workers' CPU {NUMBER} ms/firing", out, re.MULTILINE)
     assert "fired 10, fired exactly once 10, instances completed 10 (of 10)" in out
+    # lists: filled at a fiftieth of the full size, every call of both people printed with its five figures
+    assert "Lists: filling sqlite with 2,000 open and 20,000 completed tasks" in out
+    # 2,000 open and 20,000 completed, and the few of the other workloads
+    counts = re.search(r"Lists: (2,0\d\d open tasks, 2\d,\d{3} in all); .*; 3 calls each", out)
+    assert counts is not None, out
+    table = _list_rows(out)
+    assert sorted(table) == sorted(LIST_CALLS), out
+    for figures in table.values():
+        assert len(figures) == 5 and all(math.isfinite(float(f)) and float(f) >= 0 for f in figures), figures
+        assert float(figures[4]) > 0  # every answer has a body
     # --workers 2 needs PostgreSQL: on SQLite one server process, said so
     assert "Several server processes need PostgreSQL: one process here, not 2." in out
+
+    # the same database again: its tasks are measured as they are, not written a second time
+    again = _eiso("bench", "http", "-w", "lists", "--repeat", "2", "--scale", "0.02", "--database-url", url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "holds the tasks of a previous run; measuring them without filling" in again.stdout
+    assert "Lists: filling" not in again.stdout and "tasks written" not in again.stdout
+    assert f"Lists: {counts.group(1)};" in again.stdout
+    assert sorted(_list_rows(again.stdout)) == sorted(LIST_CALLS)
 
 
 def test_bench_http_refuses_what_it_cannot_run() -> None:
@@ -45,3 +81,12 @@ def test_bench_http_refuses_what_it_cannot_run() -> None:
     assert bad.returncode == 2 and "give whole numbers separated by commas" in bad.stderr
     alone = _eiso("bench", "http", "--url", "http://127.0.0.1:9", "-w", "rework")
     assert alone.returncode == 1 and "--url needs --token" in alone.stderr
+    small = _eiso("bench", "http", "-w", "lists", "--scale", "0")
+    assert small.returncode == 2 and "give a scale above 0" in small.stderr
+
+
+def test_bench_http_skips_the_lists_against_a_server_it_did_not_start() -> None:
+    # nothing listens on port 9: the lists are skipped before any call, and the command says why
+    done = _eiso("bench", "http", "--url", "http://127.0.0.1:9", "--token", "t", "-w", "lists")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Lists: skipped — they need the database" in done.stdout and "p50 ms" not in done.stdout
