@@ -3,6 +3,9 @@ the caller names none, and who a completion that starts a called process is reco
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -13,8 +16,9 @@ from engine.data_check import InvalidData
 from engine.errors import Conflict, FormInvalid, TaskNotReady
 from engine.org.models import Unit, User
 from engine.runtime.models import HistoryEvent, TaskRow
+from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock, People
-from tests.engine.test_call_activities import children
+from tests.engine.test_call_activities import children, start_c8
 from tests.engine.test_claims import open_task, snapshot, start_objectives
 from tests.engine.test_events import MODES, deploy, engine_for, events, open_tasks
 from tests.engine.test_runtime import DRAFT
@@ -64,7 +68,8 @@ def test_a_process_changed_at_the_same_moment_answers_reload_and_changes_nothing
     before = snapshot(session, draft.id)
 
     def overtaken() -> None:
-        raise StaleDataError("UPDATE statement on table 'process_instances' expected to update 1 row(s); 0 were matched.")
+        raise StaleDataError("UPDATE statement on table 'process_instances' expected to update 1 row(s); "
+                             "0 were matched.")  # fmt: skip
 
     with monkeypatch.context() as patched:
         patched.setattr(session, "commit", overtaken)
@@ -109,3 +114,38 @@ def test_a_task_row_the_process_no_longer_waits_for_is_refused_in_words(
         engine.complete(draft.id, actor=people.member, now=clock.advance(minutes=1), variables=DRAFT)
     assert refused.value.message == "The process is not waiting for this task any more."
     assert snapshot(session, draft.id) == before
+
+
+def test_a_completed_task_says_who_completed_it_and_when(session: Session, people: People, clock: Clock) -> None:
+    """A second completion, or a claim, of a finished task: the answer names the person and the local time."""
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    engine = Engine(session)
+    done_at = clock.advance(hours=3)  # 04:30 UTC, 11:30 in Hà Nội: the answer gives the local time
+    engine.complete(draft.id, actor=people.member, now=done_at, variables=DRAFT)
+    local = done_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M %d/%m/%Y")
+    expected = f"This task was already completed by {people.member.full_name} at {local}; nothing was changed."
+    before = snapshot(session, draft.id)
+    for attempt in (
+        lambda: engine.complete(draft.id, actor=people.member, now=clock.advance(minutes=1), variables=DRAFT),
+        lambda: engine.claim(draft.id, actor=people.leader, now=clock.advance(minutes=1)),
+    ):
+        with pytest.raises(TaskNotReady) as refused:
+            attempt()
+        assert (str(refused.value), refused.value.task_id) == (expected, draft.id)
+    assert snapshot(session, draft.id) == before
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_task_the_process_cancelled_says_the_process_moved_on(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, mode: str
+) -> None:
+    engine, parent_id = start_c8(session, clock, users, unit, mode)
+    (child,) = children(session, parent_id)
+    appraise = open_tasks(session, child.id)["appraise"]
+    assert sweep_timers(session, clock.now + timedelta(days=5, minutes=1)).fired == 1  # the call timed out
+    before = snapshot(session, appraise.id)
+    with pytest.raises(TaskNotReady) as refused:
+        engine.complete(appraise.id, actor=users["chuyenvien"], now=clock.now, variables={"approved": True})
+    assert (str(refused.value), refused.value.task_id) == (
+        "This task is no longer active (the process moved on); nothing was changed.", appraise.id)
+    assert snapshot(session, appraise.id) == before
