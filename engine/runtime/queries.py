@@ -28,7 +28,7 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Session, aliased, defer, joinedload, load_only, selectinload
+from sqlalchemy.orm import Session, aliased, contains_eager, defer, joinedload, load_only, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
@@ -279,15 +279,38 @@ _INSTANCE_LINE = (
 """The columns an instance list shows: never the workflow's state, nor the definition's diagram."""
 
 
+def _in_units(session: Session, user: User) -> ColumnElement[bool]:
+    """The units the person holds a role in, read first and named as constants (``viewable_instances`` says
+    the same by a subquery, which the planner cannot use to walk a unit's index)."""
+    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
+    return ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
+
+
+def running_instances_query(session: Session, user: User) -> Select[ProcessInstance]:
+    """The running instances the person may see, joined to their definition, loading only what Camunda's
+    ProcessInstanceDto shows (no workflow state, no diagram), for the Camunda REST list to filter, sort and
+    page (``firstResult``/``maxResults``). For a person of one unit, the list in id order walks
+    ``ix_process_instances_unit_status`` (unit, status, id) and stops at the page's end."""
+    return (
+        select(ProcessInstance)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(_in_units(session, user), viewable_instances(user), ProcessInstance.status == "running")
+        .options(
+            load_only(ProcessInstance.definition_id, ProcessInstance.unit_id, ProcessInstance.business_key,
+                      ProcessInstance.status),
+            contains_eager(ProcessInstance.definition).load_only(ProcessDefinition.key, ProcessDefinition.version),
+            selectinload(ProcessInstance.unit).load_only(Unit.code),
+        )
+    )  # fmt: skip
+
+
 def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
     """The newest instances the person may see. The units the person holds a role in are read first and
     named as constants beside the rule (which says the same): with one unit, the list walks
     ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""
-    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
-    in_units = ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
     return (
         select(ProcessInstance)
-        .where(in_units, viewable_instances(user))
+        .where(_in_units(session, user), viewable_instances(user))
         .options(*_INSTANCE_LINE)
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)

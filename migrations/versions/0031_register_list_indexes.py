@@ -1,5 +1,5 @@
 """The ISO registers in their list order (keyset pages): each list's unit first, then its sort columns and the
-id that breaks ties
+id that breaks ties; a unit's running instances in id order (the Camunda REST list)
 
 Revision ID: 0031
 Revises: 0030
@@ -27,6 +27,8 @@ INDEXES = [
     ("ix_audit_programmes_unit_year", "audit_programmes", ["unit_id", "year"], ["unit_id", "year", "id"]),
     ("ix_audit_findings_unit_year", "audit_findings", ["unit_id", "year"], ["unit_id", "year", "id"]),
     ("ix_corrective_actions_unit_year", "corrective_actions", ["unit_id", "year"], ["unit_id", "year", "id"]),
+    # the running instances of a unit in id order: GET /engine-rest/process-instance
+    ("ix_process_instances_unit_status", "process_instances", ["unit_id", "status"], ["unit_id", "status", "id"]),
 ]
 
 

@@ -12,18 +12,27 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from engine import NotFound, queries
 from engine.iso import assignments, audits, complaints, corrective_actions, documents, reviews, risks
 from engine.org.models import Department, User
+from engine.runtime.models import ProcessInstance
 from tests.conftest import Clock, People
-from tests.engine.test_list_paging import add_instances, assert_walks_index, plan, start_many
+from tests.engine.test_list_paging import add_instances, plan, start_many
+from tests.engine.test_list_paging import assert_walks_index as walks_index
 
 pytestmark = pytest.mark.usefixtures("library")
 
 TODAY = date(2026, 11, 20)
+
+
+def assert_walks_index(found: str, index: str, table: str) -> None:
+    """The plan reads ``table`` through ``index`` and sorts nothing (SQLite: no temporary B-tree; PostgreSQL:
+    no Sort or Incremental Sort node)."""
+    walks_index(found, index, table)
+    assert " Sort " not in found and not found.startswith("Sort"), found
 
 
 def _department(session: Session, unit_id: int) -> int:
@@ -354,3 +363,19 @@ def test_each_register_walks_its_index_on_every_page(
     assert after is not None
     later = plan(session, register.query(session, people.leader, people, after, 100))
     assert_walks_index(later, register.index, register.table)
+
+
+def test_the_camunda_instance_list_walks_its_index_in_id_order_and_loads_no_workflow(
+    session: Session, people: People, clock: Clock
+) -> None:
+    start_many(session, people, clock, 1)
+    by_unit = add_instances(session, people, clock, 3000)
+    session.execute(text("ANALYZE"))
+    listed = queries.running_instances_query(session, people.leader).order_by(ProcessInstance.id)
+    assert_walks_index(plan(session, listed.offset(200).limit(100)), "ix_process_instances_unit_status",
+                       "process_instances")  # fmt: skip
+    rows = list(session.scalars(listed))
+    assert [r.id for r in rows] == sorted(by_unit[people.unit.id])  # the whole unit's, in id order
+    assert "state" in inspect(rows[0]).unloaded and rows[0].definition.key == "quality_objectives"
+    theirs = [r.id for r in session.scalars(queries.running_instances_query(session, people.outsider_leader))]
+    assert sorted(theirs) == sorted(by_unit[people.other_unit.id])
