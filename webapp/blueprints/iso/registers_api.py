@@ -43,7 +43,7 @@ def registers() -> Any:
 @api_auth
 def rows(name: str) -> Any:
     register = _register(name)
-    if register.page is None:  # a register that stays short (the policies): every row the filters select
+    if register.page is None:  # a register that stays short (policies, objectives in force): every row at once
         found = [register.as_json(item) for item in register.rows()]
         return jsonify({"register": register.name, "count": len(found), "rows": found, "next": None})
     which = f"api.{register.name}"
