@@ -1,10 +1,12 @@
-"""``eiso bench lists``: the inbox page and the task API at scale.
+"""``eiso bench lists``: the inbox page, the task API and a register at scale.
 
 Fills a database (a new SQLite file, or an empty PostgreSQL database given by ``--database-url``) with
 open and completed tasks written in bulk as the engine's read model would hold them (a secretary holding
 1,000 and able to claim 4,000; a department head able to claim most of the open ones; the rest held by
-colleagues or in a second unit whose roles have the same names), then asks the app for the inbox page and
-for ``/api/v1/tasks`` as each of the two people, first and next pages, and prints p50/p95 per call with
+colleagues or in a second unit whose roles have the same names) and a complaint register row for each
+instance, then asks the app for the inbox page, ``/api/v1/tasks``, the complaint register (its page and
+``/api/v1/registers/complaints``) and the Camunda REST instance list as each of the two people, first and
+later pages, and prints p50/p95 per call with
 the size of the answer. The calls go through the whole Flask app (session cookie, API token, templates,
 JSON) with its test client, so the figures are the server's own time without a network.
 
@@ -40,6 +42,7 @@ from engine import (
     TaskRow,
     Unit,
     User,
+    complaints,
     load_demo,
     tokens,
 )
@@ -141,7 +144,7 @@ def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17)
         done = 0
         while done < count:
             size = min(BATCH, count - done)
-            instances, tasks, candidates = [], [], []
+            instances, tasks, candidates, received = [], [], [], []
             for i in range(size):
                 if (done + i) % TASKS_PER_INSTANCE == 0:
                     instance_id += 1
@@ -151,6 +154,12 @@ def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17)
                                       "status": "running" if state == "open" else "completed", "state": "{}",
                                       "revision": 1, "started_at": started_at, "updated_at": started_at,
                                       "paused_seconds": 0})  # fmt: skip
+                    # a complaint register row per instance, received in whole minutes (ties again)
+                    received.append({"unit_id": unit_id, "instance_id": instance_id, "code": f"PA-{instance_id:07d}",
+                                     "kind": rng.choice(complaints.KINDS), "source": "citizen", "channel": "portal",
+                                     "complainant": "Người dân", "subject": rng.choice(STEPS),
+                                     "content": "Nội dung phản ánh", "received_at": started_at.replace(second=0),
+                                     "status": rng.choice(complaints.STATUSES)})  # fmt: skip
                 # whole minutes: many tasks share a received time, so pages end inside ties
                 created = base - timedelta(minutes=rng.randint(0, 525_600))
                 due = None if rng.random() < 0.3 else created + timedelta(days=rng.randint(1, 20))
@@ -165,6 +174,7 @@ def _fill(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int = 17)
                 candidates.append({"task_id": task_id, "role": role})
             if instances:
                 session.execute(insert(_table(ProcessInstance)), instances)
+                session.execute(insert(_table(complaints.Complaint)), received)
             session.execute(insert(_table(TaskRow)), tasks)
             session.execute(insert(_table(TaskCandidate)), candidates)
             session.commit()
@@ -230,6 +240,15 @@ def _next_link(html: str, which: str) -> str:
     return html[start:html.find('"', at)].replace("&amp;", "&")
 
 
+def _rel_next(html: str) -> str:
+    """The "Next page" link of a register page ("" on the last page)."""
+    at = html.find('rel="next"')
+    if at < 0:
+        return ""
+    start = html.rfind('href="', 0, at) + len('href="')
+    return html[start:html.find('"', start)].replace("&amp;", "&")
+
+
 def _get(client: FlaskClient, url: str, headers: dict[str, str] | None = None) -> Callable[[], Any]:
     return lambda: client.get(url, headers=headers or {})
 
@@ -258,6 +277,19 @@ def measure(app: Flask, repeat: int, echo: Callable[[str], None]) -> list[Figure
             api, "/api/v1/tasks?priority=high&due=week", bearer)))  # fmt: skip
         calls.append((f"{title}: GET /engine-rest/task?maxResults=50", _get(
             api, "/engine-rest/task?maxResults=50&firstResult=0", bearer)))  # fmt: skip
+        calls.append((f"{title}: complaint register page", _get(page, "/iso/complaints")))
+        following = _rel_next(page.get("/iso/complaints?status=received").get_data(as_text=True))
+        following = _rel_next(page.get(following).get_data(as_text=True)) if following else ""
+        if following:
+            calls.append((f"{title}: complaint register, 3rd page, filtered", _get(page, following)))
+        calls.append((f"{title}: GET /api/v1/registers/complaints", _get(api, "/api/v1/registers/complaints",
+                                                                         bearer)))  # fmt: skip
+        after = api.get("/api/v1/registers/complaints", headers=bearer).get_json().get("next")
+        if after:
+            calls.append((f"{title}: GET /api/v1/registers/complaints, next", _get(
+                api, f"/api/v1/registers/complaints?after={after}", bearer)))  # fmt: skip
+        calls.append((f"{title}: GET /engine-rest/process-instance (50)", _get(
+            api, "/engine-rest/process-instance?firstResult=1000&maxResults=50", bearer)))  # fmt: skip
         for label, call in calls:
             figure = _measure(label, call, repeat)
             echo(figure.line())
