@@ -1,10 +1,12 @@
-"""``eiso bench lists``: the inbox page and the task API at scale.
+"""``eiso bench lists``: the inbox page, the task API and a register at scale.
 
 Fills a database (a new SQLite file, or an empty PostgreSQL database given by ``--database-url``) with
 open and completed tasks written in bulk as the engine's read model would hold them (a secretary holding
 1,000 and able to claim 4,000; a department head able to claim most of the open ones; the rest held by
-colleagues or in a second unit whose roles have the same names), then asks the app for the inbox page and
-for ``/api/v1/tasks`` as each of the two people, first and next pages, and prints p50/p95 per call with
+colleagues or in a second unit whose roles have the same names) and a complaint register row for each
+instance, then asks the app for the inbox page, ``/api/v1/tasks``, the complaint register (its page and
+``/api/v1/registers/complaints``) and the Camunda REST instance list as each of the two people, first and
+later pages, and prints p50/p95 per call with
 the size of the answer. The calls go through the whole Flask app (session cookie, API token, templates,
 JSON) with its test client, so the figures are the server's own time without a network.
 
@@ -45,6 +47,7 @@ from engine import (
     TaskRow,
     Unit,
     User,
+    complaints,
     hash_password,
     load_demo,
     tokens,
@@ -153,7 +156,7 @@ def fill_tasks(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int 
         done = 0
         while done < count:
             size = min(BATCH, count - done)
-            instances, tasks, candidates = [], [], []
+            instances, tasks, candidates, received = [], [], [], []
             for i in range(size):
                 if (done + i) % TASKS_PER_INSTANCE == 0:
                     instance_id += 1
@@ -163,6 +166,12 @@ def fill_tasks(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int 
                                       "status": "running" if state == "open" else "completed", "state": "{}",
                                       "revision": 1, "started_at": started_at, "updated_at": started_at,
                                       "paused_seconds": 0})  # fmt: skip
+                    # a complaint register row per instance, received in whole minutes (ties again)
+                    received.append({"unit_id": unit_id, "instance_id": instance_id, "code": f"PA-{instance_id:07d}",
+                                     "kind": rng.choice(complaints.KINDS), "source": "citizen", "channel": "portal",
+                                     "complainant": "Người dân", "subject": rng.choice(STEPS),
+                                     "content": "Nội dung phản ánh", "received_at": started_at.replace(second=0),
+                                     "status": rng.choice(complaints.STATUSES)})  # fmt: skip
                 # whole minutes: many tasks share a received time, so pages end inside ties
                 created = base - timedelta(minutes=rng.randint(0, 525_600))
                 due = None if rng.random() < 0.3 else created + timedelta(days=rng.randint(1, 20))
@@ -177,6 +186,7 @@ def fill_tasks(app: Flask, shape: Shape, echo: Callable[[str], None], seed: int 
                 candidates.append({"task_id": task_id, "role": role})
             if instances:
                 session.execute(insert(_table(ProcessInstance)), instances)
+                session.execute(insert(_table(complaints.Complaint)), received)
             session.execute(insert(_table(TaskRow)), tasks)
             session.execute(insert(_table(TaskCandidate)), candidates)
             session.commit()
@@ -247,6 +257,15 @@ def next_link(html: str, which: str) -> str:
     return html[start:html.find('"', at)].replace("&amp;", "&")
 
 
+def _rel_next(html: str) -> str:
+    """The "Next page" link of a register page ("" on the last page)."""
+    at = html.find('rel="next"')
+    if at < 0:
+        return ""
+    start = html.rfind('href="', 0, at) + len('href="')
+    return html[start:html.find('"', start)].replace("&amp;", "&")
+
+
 INBOX_FILTERED = "/?due=late&q=th%E1%BA%A9m"  # overdue, and "thẩm" in the text
 API_HIGH_WEEK = "/api/v1/tasks?priority=high&due=week"
 ENGINE_TASKS = "/engine-rest/task?maxResults=50&firstResult=0"
@@ -269,6 +288,18 @@ def calls_for(title: str, page: Callable[[str], str], api: Callable[[str], Any])
                       f"/api/v1/tasks?list=claimable&after={after}", True))  # fmt: skip
     calls.append((f"{title}: GET {API_HIGH_WEEK}", API_HIGH_WEEK, True))
     calls.append((f"{title}: GET /engine-rest/task?maxResults=50", ENGINE_TASKS, True))
+    calls.append((f"{title}: complaint register page", "/iso/complaints", False))
+    following = _rel_next(page("/iso/complaints?status=received"))
+    following = _rel_next(page(following)) if following else ""
+    if following:
+        calls.append((f"{title}: complaint register, 3rd page, filtered", following, False))
+    calls.append((f"{title}: GET /api/v1/registers/complaints", "/api/v1/registers/complaints", True))
+    after = api("/api/v1/registers/complaints").get("next")
+    if after:
+        calls.append((f"{title}: GET /api/v1/registers/complaints, next",
+                      f"/api/v1/registers/complaints?after={after}", True))  # fmt: skip
+    calls.append((f"{title}: GET /engine-rest/process-instance (50)",
+                  "/engine-rest/process-instance?firstResult=0&maxResults=50", True))  # fmt: skip
     return calls
 
 

@@ -198,11 +198,21 @@ REGISTER_PATHS: dict[str, Any] = {
         "type": "object", "properties": {"name": {"type": "string"}, "title": {"type": "string"},
                                          "rows_by_id": {"type": "boolean"}}}}, "Registers")})},
     "/registers/{name}": {"get": _op(
-        "A register's rows of the caller's units, with the same filters as its page (read-only)",
-        {"200": _json({"type": "object", "properties": {"register": {"type": "string"}, "count": {"type": "integer"},
-                                                        "rows": {"type": "array", "items": _ROW}}}, "Rows")},
-        extra={"400": _json(_ref("Error"), "A filter that cannot be read, named")},
-        parameters=_REGISTER + _REGISTER_FILTERS)},
+        "A register's rows of the caller's units, with the same filters as its page (read-only), a page at a time "
+        "in the register's order (keyset paging: give back 'next' as 'after' with the same filters)",
+        {"200": _json({"type": "object", "properties": {
+            "register": {"type": "string"}, "count": {"type": "integer", "description": "rows on this page"},
+            "rows": {"type": "array", "items": _ROW},
+            "next": {"type": ["string", "null"], "description": "the 'after' of the next page, null on the last "
+                     "page (the quality policies and the objectives in force come whole: always null)"}}}, "Rows")},
+        extra={"400": _json(_ref("Error"), "A filter that cannot be read, named; a page link altered or made for "
+                            "someone else or another register")},
+        parameters=_REGISTER + _REGISTER_FILTERS + [
+            {"name": "after", "in": "query", "schema": {"type": "string"},
+             "description": "the 'next' value of the previous page"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                       "default": 100}, "description": "rows per page"},
+        ])},
     "/registers/{name}/{row_id}": {"get": _op(
         "One row of a register, by id (risks, complaints, reviews, ad hoc work); another unit's: 404",
         {"200": _json(_ROW, "Row")},

@@ -82,10 +82,10 @@ def task_filter(args: Mapping[str, str], current: datetime) -> queries.TaskFilte
                               priority=priority, text=text or None)  # fmt: skip
 
 
-def page_size(args: Mapping[str, str]) -> int:
+def page_size(args: Mapping[str, str], default: int = queries.PAGE_SIZE) -> int:
     raw = args.get("limit")
     if raw is None or raw == "":
-        return queries.PAGE_SIZE
+        return default
     if not raw.isdigit() or not 1 <= int(raw) <= queries.MAX_PAGE_SIZE:
         abort(400, f"'limit' must be a whole number from 1 to {queries.MAX_PAGE_SIZE}.")
     return int(raw)

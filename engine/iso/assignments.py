@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -34,6 +34,7 @@ from engine.org.models import Department, RoleAssignment, Unit, User
 from engine.org.notices import notify
 from engine.org.people import department_heads, roles_in_unit, users_with_role
 from engine.runtime.handlers import JobContext
+from engine.runtime.queries import REGISTER_PAGE_SIZE, ListOrder, keyset_page, keyset_query
 
 from .job_data import row_of
 from .job_data import text as _text
@@ -57,7 +58,10 @@ class Assignment(Base):
     """A job a leader assigned to one or more departments, with its deadline."""
 
     __tablename__ = "adhoc_assignments"
-    __table_args__ = (Index("ix_adhoc_assignments_unit_year", "unit_id", "year", "status"),)
+    __table_args__ = (
+        Index("ix_adhoc_assignments_unit_year", "unit_id", "year", "status"),
+        Index("ix_adhoc_assignments_unit_assigned", "unit_id", "assigned_at", "id"),  # the list, newest first
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
@@ -124,9 +128,11 @@ def _member_unit(session: Session, viewer: User, unit_id: int) -> Unit:
     return unit
 
 
-def list_assignments(
-    session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date, limit: int = 1000
-) -> list[Assignment]:
+ASSIGNMENT_ORDER = ListOrder(((Assignment.assigned_at, True, False), (Assignment.id, True, False)))
+"""The list's order: newest first, the id breaking ties (``ix_adhoc_assignments_unit_assigned``)."""
+
+
+def _assignments(session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date) -> Select[Any]:
     _member_unit(session, viewer, unit_id)
     stmt = select(Assignment).where(Assignment.unit_id == unit_id)
     if filters.year is not None:
@@ -140,10 +146,29 @@ def list_assignments(
     if filters.department_id is not None:
         parts = select(AssignmentPart.assignment_id).where(AssignmentPart.department_id == filters.department_id)
         stmt = stmt.where(Assignment.id.in_(parts))
-    stmt = stmt.options(
+    return stmt.options(
         selectinload(Assignment.parts).selectinload(AssignmentPart.department), selectinload(Assignment.assigned_by)
     )
-    return list(session.scalars(stmt.order_by(Assignment.assigned_at.desc(), Assignment.id.desc()).limit(limit)))
+
+
+def list_assignments(
+    session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date, limit: int = 1000
+) -> list[Assignment]:
+    stmt = _assignments(session, viewer, unit_id, filters, today)
+    return list(session.scalars(stmt.order_by(*ASSIGNMENT_ORDER.order_by()).limit(limit)))
+
+
+def assignment_page_query(session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date,
+                          after: list[Any] | None = None, limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_assignments(session, viewer, unit_id, filters, today), ASSIGNMENT_ORDER, after, limit)
+
+
+def assignment_page(session: Session, viewer: User, unit_id: int, filters: AssignmentFilter, today: date,
+                    after: list[Any] | None = None,
+                    limit: int = REGISTER_PAGE_SIZE) -> tuple[list[Assignment], list[Any] | None]:  # fmt: skip
+    """One page of the unit's ad hoc work after the one whose key is ``after``, and the next page's key."""
+    stmt = _assignments(session, viewer, unit_id, filters, today)
+    return keyset_page(session, stmt, ASSIGNMENT_ORDER, after, limit)
 
 
 def assignment_years(session: Session, viewer: User, unit_id: int) -> list[int]:

@@ -28,7 +28,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -40,6 +40,7 @@ from engine.org.people import department_heads, member_in, roles_in_unit, users_
 from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance
+from engine.runtime.queries import REGISTER_PAGE_SIZE, ListOrder, keyset_page, keyset_query
 
 from .job_data import day as _date
 from .job_data import rows as _rows
@@ -73,7 +74,7 @@ class AuditProgramme(Base):
     """A unit's approved internal audit programme of one year (objectives, scope, criteria, timing)."""
 
     __tablename__ = "audit_programmes"
-    __table_args__ = (Index("ix_audit_programmes_unit_year", "unit_id", "year"),)
+    __table_args__ = (Index("ix_audit_programmes_unit_year", "unit_id", "year", "id"),)  # the list, newest first
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
@@ -139,7 +140,7 @@ class AuditFinding(Base):
 
     __tablename__ = "audit_findings"
     __table_args__ = (
-        Index("ix_audit_findings_unit_year", "unit_id", "year"),
+        Index("ix_audit_findings_unit_year", "unit_id", "year", "id"),  # the list, newest first
         Index("ix_audit_findings_unit_status", "unit_id", "status"),
         Index("ix_audit_findings_department", "department_id"),
     )
@@ -210,8 +211,13 @@ def parse_year(text: str | None) -> int | None:
 
 
 
-def programmes(session: Session, viewer: User, filters: AuditFilter, *, limit: int = 500) -> list[AuditProgramme]:
-    """The programmes the viewer reads, newest year first, with their rounds."""
+PROGRAMME_ORDER = ListOrder(((AuditProgramme.year, True, False), (AuditProgramme.id, True, False)))
+"""Newest year first, the id breaking ties (``ix_audit_programmes_unit_year``)."""
+FINDING_ORDER = ListOrder(((AuditFinding.year, True, False), (AuditFinding.id, True, False)))
+"""Newest year first, the id breaking ties (``ix_audit_findings_unit_year``)."""
+
+
+def _programmes(session: Session, viewer: User, filters: AuditFilter) -> Select[Any]:
     scope = narrow(session, readers(session, viewer), unit_code=filters.unit)
     stmt = select(AuditProgramme).where(scope.condition(AuditProgramme.unit_id))
     if filters.year is not None:
@@ -219,13 +225,27 @@ def programmes(session: Session, viewer: User, filters: AuditFilter, *, limit: i
     if filters.status is not None:
         stmt = stmt.where(AuditProgramme.status == filters.status)
     rounds = selectinload(AuditProgramme.rounds).selectinload(AuditRound.assignments)
-    stmt = stmt.options(joinedload(AuditProgramme.unit), rounds.joinedload(AuditAssignment.department))
-    stmt = stmt.order_by(AuditProgramme.year.desc(), AuditProgramme.id.desc())
+    return stmt.options(joinedload(AuditProgramme.unit), rounds.joinedload(AuditAssignment.department))
+
+
+def programmes(session: Session, viewer: User, filters: AuditFilter, *, limit: int = 500) -> list[AuditProgramme]:
+    """The programmes the viewer reads, newest year first, with their rounds."""
+    stmt = _programmes(session, viewer, filters).order_by(*PROGRAMME_ORDER.order_by())
     return list(session.scalars(stmt.limit(limit)).unique())
 
 
-def findings(session: Session, viewer: User, filters: AuditFilter, *, limit: int = 500) -> list[AuditFinding]:
-    """The findings the viewer reads (a department head: their department's), newest first."""
+def programme_page_query(session: Session, viewer: User, filters: AuditFilter, after: list[Any] | None = None,
+                         limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_programmes(session, viewer, filters), PROGRAMME_ORDER, after, limit)
+
+
+def programme_page(session: Session, viewer: User, filters: AuditFilter, after: list[Any] | None = None,
+                   limit: int = REGISTER_PAGE_SIZE) -> tuple[list[AuditProgramme], list[Any] | None]:  # fmt: skip
+    """One page of the programmes after the one whose key is ``after``, and the key of the next page."""
+    return keyset_page(session, _programmes(session, viewer, filters), PROGRAMME_ORDER, after, limit)
+
+
+def _findings(session: Session, viewer: User, filters: AuditFilter) -> Select[Any]:
     scope = narrow(session, readers(session, viewer), unit_code=filters.unit, department_code=filters.department)
     stmt = select(AuditFinding).where(scope.condition(AuditFinding.unit_id, AuditFinding.department_id))
     if filters.year is not None:
@@ -234,12 +254,28 @@ def findings(session: Session, viewer: User, filters: AuditFilter, *, limit: int
         stmt = stmt.where(AuditFinding.classification == filters.classification)
     if filters.status is not None:
         stmt = stmt.where(AuditFinding.status == filters.status)
-    stmt = stmt.options(
+    return stmt.options(
         joinedload(AuditFinding.unit), joinedload(AuditFinding.department),
         joinedload(AuditFinding.round).joinedload(AuditRound.programme),
         joinedload(AuditFinding.assignment).joinedload(AuditAssignment.auditor),
-    ).order_by(AuditFinding.year.desc(), AuditFinding.id.desc())  # fmt: skip
+    )  # fmt: skip
+
+
+def findings(session: Session, viewer: User, filters: AuditFilter, *, limit: int = 500) -> list[AuditFinding]:
+    """The findings the viewer reads (a department head: their department's), newest first."""
+    stmt = _findings(session, viewer, filters).order_by(*FINDING_ORDER.order_by())
     return list(session.scalars(stmt.limit(limit)).unique())
+
+
+def finding_page_query(session: Session, viewer: User, filters: AuditFilter, after: list[Any] | None = None,
+                       limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_findings(session, viewer, filters), FINDING_ORDER, after, limit)
+
+
+def finding_page(session: Session, viewer: User, filters: AuditFilter, after: list[Any] | None = None,
+                 limit: int = REGISTER_PAGE_SIZE) -> tuple[list[AuditFinding], list[Any] | None]:  # fmt: skip
+    """One page of the findings after the one whose key is ``after``, and the key of the next page."""
+    return keyset_page(session, _findings(session, viewer, filters), FINDING_ORDER, after, limit)
 
 
 def finding_counts(session: Session, round_ids: Sequence[int]) -> dict[int, dict[str, int]]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, case, func, select
+from sqlalchemy import ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, and_, case, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 from sqlalchemy.sql import ColumnElement
 
@@ -26,6 +26,14 @@ from engine.org.notices import notify
 from engine.org.numbering import next_number
 from engine.org.people import department_heads, units_in_view, users_with_role
 from engine.runtime.handlers import JobContext
+from engine.runtime.queries import (
+    REGISTER_COUNT_CAP,
+    REGISTER_PAGE_SIZE,
+    ListOrder,
+    keyset_page,
+    keyset_query,
+    register_count,
+)
 
 from .job_data import one_of as _one_of
 from .job_data import row_of
@@ -56,7 +64,7 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         UniqueConstraint("unit_id", "code"),
-        Index("ix_complaints_unit_received", "unit_id", "received_at"),
+        Index("ix_complaints_unit_received", "unit_id", "received_at", "id"),  # the register, newest first
         Index("ix_complaints_unit_status", "unit_id", "status"),
         Index("ix_complaints_unit_department", "unit_id", "department_id"),
     )
@@ -141,14 +149,40 @@ def _timeliness(value: str, now: datetime) -> ColumnElement[bool]:
     }[value]
 
 
+COMPLAINT_ORDER = ListOrder(((Complaint.received_at, True, False), (Complaint.id, True, False)))
+"""The register's order: newest received first, the id breaking ties (``ix_complaints_unit_received``)."""
+_COMPLAINT_LINE = (selectinload(Complaint.department), selectinload(Complaint.unit))
+
+
 def find_complaints(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime,
                     limit: int | None = None, offset: int = 0) -> tuple[list[Complaint], int]:  # fmt: skip
-    """The complaints of the viewer's units that match, newest first, and how many match in all."""
+    """The complaints of the viewer's units that match, newest first, and how many match in all (the export;
+    the register's pages are ``complaint_page``)."""
     base = select(Complaint).where(*_where(session, viewer, filters, now))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    stmt = base.options(selectinload(Complaint.department), selectinload(Complaint.unit))
-    stmt = stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc()).offset(offset)
+    stmt = base.options(*_COMPLAINT_LINE).order_by(*COMPLAINT_ORDER.order_by()).offset(offset)
     return list(session.scalars(stmt.limit(limit) if limit is not None else stmt)), total
+
+
+def complaint_page_query(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime,
+                         after: list[Any] | None = None, limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(select(Complaint).where(*_where(session, viewer, filters, now)), COMPLAINT_ORDER, after,
+                        limit)  # fmt: skip
+
+
+def complaint_page(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime,
+                   after: list[Any] | None = None,
+                   limit: int = REGISTER_PAGE_SIZE) -> tuple[list[Complaint], list[Any] | None]:  # fmt: skip
+    """One page of the register after the complaint whose key is ``after``, and the key of the next page (None:
+    the last page); BadPageLink when ``after`` is not a key of this list."""
+    stmt = select(Complaint).where(*_where(session, viewer, filters, now)).options(*_COMPLAINT_LINE)
+    return keyset_page(session, stmt, COMPLAINT_ORDER, after, limit)
+
+
+def count_complaints(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime,
+                     cap: int = REGISTER_COUNT_CAP) -> int:  # fmt: skip
+    """How many complaints match, counting no further than ``cap + 1``."""
+    return register_count(session, select(Complaint).where(*_where(session, viewer, filters, now)), Complaint.id, cap)
 
 
 @dataclass(frozen=True)

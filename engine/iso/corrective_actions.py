@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from engine.db import Base
@@ -36,6 +36,7 @@ from engine.org.numbering import next_number
 from engine.org.people import member_in
 from engine.org.scopes import ReaderScope, narrow, reader_scope
 from engine.runtime.handlers import JobContext
+from engine.runtime.queries import REGISTER_PAGE_SIZE, ListOrder, keyset_page, keyset_query
 
 from .job_data import day as _date
 from .job_data import row_of
@@ -66,7 +67,7 @@ class CorrectiveAction(Base):
 
     __tablename__ = "corrective_actions"
     __table_args__ = (
-        Index("ix_corrective_actions_unit_year", "unit_id", "year"),
+        Index("ix_corrective_actions_unit_year", "unit_id", "year", "id"),  # the list, newest first
         Index("ix_corrective_actions_unit_status", "unit_id", "status"),
         Index("ix_corrective_actions_department", "department_id"),
     )
@@ -151,9 +152,11 @@ class ActionFilter:
                    given["overdue"] == "1")  # fmt: skip
 
 
-def actions(session: Session, viewer: User, filters: ActionFilter, *, today: date,
-            limit: int = 500) -> list[CorrectiveAction]:  # fmt: skip
-    """The corrective actions the viewer reads (a department head: their department's), newest first."""
+ACTION_ORDER = ListOrder(((CorrectiveAction.year, True, False), (CorrectiveAction.id, True, False)))
+"""Newest year first, the id breaking ties (``ix_corrective_actions_unit_year``)."""
+
+
+def _actions(session: Session, viewer: User, filters: ActionFilter, today: date) -> Select[Any]:
     scope = narrow(session, readers(session, viewer), unit_code=filters.unit, department_code=filters.department)
     stmt = select(CorrectiveAction).where(scope.condition(CorrectiveAction.unit_id, CorrectiveAction.department_id))
     if filters.year is not None:
@@ -164,11 +167,28 @@ def actions(session: Session, viewer: User, filters: ActionFilter, *, today: dat
         stmt = stmt.where(CorrectiveAction.status == filters.status)
     if filters.overdue:
         stmt = stmt.where(CorrectiveAction.status != "closed", CorrectiveAction.due_on < today)
-    stmt = stmt.options(
+    return stmt.options(
         joinedload(CorrectiveAction.unit), joinedload(CorrectiveAction.department), joinedload(CorrectiveAction.owner),
         joinedload(CorrectiveAction.verified_by),
-    ).order_by(CorrectiveAction.year.desc(), CorrectiveAction.id.desc())  # fmt: skip
+    )  # fmt: skip
+
+
+def actions(session: Session, viewer: User, filters: ActionFilter, *, today: date,
+            limit: int = 500) -> list[CorrectiveAction]:  # fmt: skip
+    """The corrective actions the viewer reads (a department head: their department's), newest first."""
+    stmt = _actions(session, viewer, filters, today).order_by(*ACTION_ORDER.order_by())
     return list(session.scalars(stmt.limit(limit)).unique())
+
+
+def action_page_query(session: Session, viewer: User, filters: ActionFilter, *, today: date,
+                      after: list[Any] | None = None, limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_actions(session, viewer, filters, today), ACTION_ORDER, after, limit)
+
+
+def action_page(session: Session, viewer: User, filters: ActionFilter, *, today: date, after: list[Any] | None = None,
+                limit: int = REGISTER_PAGE_SIZE) -> tuple[list[CorrectiveAction], list[Any] | None]:  # fmt: skip
+    """One page of the corrective actions after the one whose key is ``after``, and the key of the next page."""
+    return keyset_page(session, _actions(session, viewer, filters, today), ACTION_ORDER, after, limit)
 
 
 def for_findings(session: Session, finding_ids: Sequence[int]) -> dict[int, CorrectiveAction]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -25,7 +25,16 @@ from engine.org.notices import notify
 from engine.org.people import holds, roles_in_unit, unit_ids_of, units_in_view
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import ProcessInstance, StoredFile, TaskRow
-from engine.runtime.queries import WHOLE_UNIT_ROLES, may_view_instance
+from engine.runtime.queries import (
+    REGISTER_COUNT_CAP,
+    REGISTER_PAGE_SIZE,
+    WHOLE_UNIT_ROLES,
+    ListOrder,
+    keyset_page,
+    keyset_query,
+    may_view_instance,
+    register_count,
+)
 
 from .job_data import day as _date
 from .job_data import text as _text
@@ -76,7 +85,7 @@ class DocumentIssue(Base):
     __table_args__ = (
         UniqueConstraint("document_id", "number"),
         Index("ix_document_issues_unit_status", "unit_id", "status"),
-        Index("ix_document_issues_unit_issued", "unit_id", "issued_on"),
+        Index("ix_document_issues_unit_issued", "unit_id", "issued_on", "id"),  # the register, newest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("controlled_documents.id"))
@@ -116,9 +125,12 @@ class IssueFilter:
     department_id: int | None = None
 
 
-def find_issues(session: Session, viewer: User, filters: IssueFilter, *, limit: int | None = None,
-                offset: int = 0) -> tuple[list[DocumentIssue], int]:  # fmt: skip
-    """The issues of the viewer's units' documents that match, by code then newest issue first."""
+ISSUE_ORDER = ListOrder(((DocumentIssue.issued_on, True, False), (DocumentIssue.id, True, False)))
+"""The register's order: newest issue first, the id breaking ties (``ix_document_issues_unit_issued``)."""
+
+
+def _issues(session: Session, viewer: User, filters: IssueFilter) -> Select[Any]:
+    """The issues of the viewer's units' documents that match (unordered)."""
     where: list[Any] = [DocumentIssue.unit_id.in_(units_in_view(session, viewer, filters.unit_id))]
     if filters.year is not None:
         where += [DocumentIssue.issued_on >= date(filters.year, 1, 1), DocumentIssue.issued_on <= date(filters.year,
@@ -130,12 +142,38 @@ def find_issues(session: Session, viewer: User, filters: IssueFilter, *, limit: 
     if filters.department_id is not None:
         where.append(ControlledDocument.department_id == filters.department_id)
     base = select(DocumentIssue).join(ControlledDocument, ControlledDocument.id == DocumentIssue.document_id)
-    base = base.where(*where)
+    return base.where(*where)
+
+
+_ISSUE_LINE = (selectinload(DocumentIssue.document).selectinload(ControlledDocument.department),
+               selectinload(DocumentIssue.document).selectinload(ControlledDocument.unit))  # fmt: skip
+
+
+def find_issues(session: Session, viewer: User, filters: IssueFilter, *, limit: int | None = None,
+                offset: int = 0) -> tuple[list[DocumentIssue], int]:  # fmt: skip
+    """The issues of the viewer's units' documents that match, newest issue first, and how many in all (the
+    export; the register's pages are ``issue_page``)."""
+    base = _issues(session, viewer, filters)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    stmt = base.options(selectinload(DocumentIssue.document).selectinload(ControlledDocument.department),
-                        selectinload(DocumentIssue.document).selectinload(ControlledDocument.unit))  # fmt: skip
-    stmt = stmt.order_by(ControlledDocument.code, DocumentIssue.number.desc()).offset(offset)
+    stmt = base.options(*_ISSUE_LINE).order_by(*ISSUE_ORDER.order_by()).offset(offset)
     return list(session.scalars(stmt.limit(limit) if limit is not None else stmt)), total
+
+
+def issue_page_query(session: Session, viewer: User, filters: IssueFilter, after: list[Any] | None = None,
+                     limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_issues(session, viewer, filters), ISSUE_ORDER, after, limit)
+
+
+def issue_page(session: Session, viewer: User, filters: IssueFilter, after: list[Any] | None = None,
+               limit: int = REGISTER_PAGE_SIZE) -> tuple[list[DocumentIssue], list[Any] | None]:  # fmt: skip
+    """One page of the register after the issue whose key is ``after``, and the key of the next page (None:
+    the last page); BadPageLink when ``after`` is not a key of this list."""
+    return keyset_page(session, _issues(session, viewer, filters).options(*_ISSUE_LINE), ISSUE_ORDER, after, limit)
+
+
+def count_issues(session: Session, viewer: User, filters: IssueFilter, cap: int = REGISTER_COUNT_CAP) -> int:
+    """How many issues match, counting no further than ``cap + 1``."""
+    return register_count(session, _issues(session, viewer, filters), DocumentIssue.id, cap)
 
 
 def unit_wide(session: Session, issue: DocumentIssue) -> bool:

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, Select, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from engine.db import Base
@@ -34,6 +34,7 @@ from engine.org.notices import notify
 from engine.org.people import department_heads, holds, roles_in_unit, unit_ids_of, users_with_role
 from engine.runtime.handlers import JobContext
 from engine.runtime.models import TaskRow
+from engine.runtime.queries import REGISTER_PAGE_SIZE, ListOrder, keyset_page, keyset_query
 
 from .job_data import day as _date
 from .job_data import row_of
@@ -89,7 +90,10 @@ class ManagementReview(Base):
     """One management review of a unit: the notice, the inputs as reported, the conclusion."""
 
     __tablename__ = "management_reviews"
-    __table_args__ = (Index("ix_management_reviews_unit_year", "unit_id", "year", "status"),)
+    __table_args__ = (
+        Index("ix_management_reviews_unit_year", "unit_id", "year", "status"),
+        Index("ix_management_reviews_unit_list", "unit_id", "year", "id"),  # the list, newest year first
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), unique=True)
@@ -147,7 +151,10 @@ class ReviewAction(Base):
     """An action the review decided: what, who owns it (a person or a department), by when, how far."""
 
     __tablename__ = "review_actions"
-    __table_args__ = (Index("ix_review_actions_unit_status", "unit_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_review_actions_unit_status", "unit_id", "status", "due_date"),
+        Index("ix_review_actions_unit_due", "unit_id", text("(due_date IS NULL)"), "due_date", "id"),  # the list
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("management_reviews.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -199,17 +206,37 @@ class ReviewFilter:
     status: str | None = None
 
 
-def list_reviews(
-    session: Session, viewer: User, unit_id: int, filters: ReviewFilter = ReviewFilter(), limit: int = 500
-) -> list[ManagementReview]:
+REVIEW_ORDER = ListOrder(((ManagementReview.year, True, False), (ManagementReview.id, True, False)))
+"""The list's order: newest year first, the id breaking ties (``ix_management_reviews_unit_list``)."""
+
+
+def _reviews(session: Session, viewer: User, unit_id: int, filters: ReviewFilter) -> Select[Any]:
     _member_unit(session, viewer, unit_id)
     stmt = select(ManagementReview).where(ManagementReview.unit_id == unit_id)
     if filters.year is not None:
         stmt = stmt.where(ManagementReview.year == filters.year)
     if filters.status:
         stmt = stmt.where(ManagementReview.status == filters.status)
-    stmt = stmt.options(selectinload(ManagementReview.actions))
-    return list(session.scalars(stmt.order_by(ManagementReview.year.desc(), ManagementReview.id.desc()).limit(limit)))
+    return stmt.options(selectinload(ManagementReview.actions))
+
+
+def list_reviews(
+    session: Session, viewer: User, unit_id: int, filters: ReviewFilter = ReviewFilter(), limit: int = 500
+) -> list[ManagementReview]:
+    stmt = _reviews(session, viewer, unit_id, filters)
+    return list(session.scalars(stmt.order_by(*REVIEW_ORDER.order_by()).limit(limit)))
+
+
+def review_page_query(session: Session, viewer: User, unit_id: int, filters: ReviewFilter,
+                      after: list[Any] | None = None, limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_reviews(session, viewer, unit_id, filters), REVIEW_ORDER, after, limit)
+
+
+def review_page(session: Session, viewer: User, unit_id: int, filters: ReviewFilter, after: list[Any] | None = None,
+                limit: int = REGISTER_PAGE_SIZE) -> tuple[list[ManagementReview], list[Any] | None]:  # fmt: skip
+    """One page of the unit's reviews after the one whose key is ``after`` and the key of the next page (None:
+    the last); a person who is not a member of the unit is refused, as for the whole list."""
+    return keyset_page(session, _reviews(session, viewer, unit_id, filters), REVIEW_ORDER, after, limit)
 
 
 def review_years(session: Session, viewer: User, unit_id: int) -> list[int]:
@@ -243,9 +270,12 @@ class ActionFilter:
     department_id: int | None = None
 
 
-def list_actions(
-    session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date, limit: int = 1000
-) -> list[ReviewAction]:
+ACTION_ORDER = ListOrder(((ReviewAction.due_date, False, True), (ReviewAction.id, False, False)))
+"""The actions' order: soonest due first, those without a due date last, the id breaking ties
+(``ix_review_actions_unit_due``)."""
+
+
+def _actions(session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date) -> Select[Any]:
     _member_unit(session, viewer, unit_id)
     stmt = select(ReviewAction).join(ManagementReview).where(ReviewAction.unit_id == unit_id)
     if filters.year is not None:
@@ -256,13 +286,30 @@ def list_actions(
         stmt = stmt.where(ReviewAction.status == filters.status)
     if filters.department_id is not None:
         stmt = stmt.where(ReviewAction.owner_department_id == filters.department_id)
-    stmt = stmt.options(
+    return stmt.options(
         selectinload(ReviewAction.review),
         selectinload(ReviewAction.owner_department),
         selectinload(ReviewAction.owner_user),
     )
-    order = (ReviewAction.due_date.is_(None), ReviewAction.due_date, ReviewAction.id)
-    return list(session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def list_actions(
+    session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date, limit: int = 1000
+) -> list[ReviewAction]:
+    stmt = _actions(session, viewer, unit_id, filters, today)
+    return list(session.scalars(stmt.order_by(*ACTION_ORDER.order_by()).limit(limit)))
+
+
+def action_page_query(session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date,
+                      after: list[Any] | None = None, limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_actions(session, viewer, unit_id, filters, today), ACTION_ORDER, after, limit)
+
+
+def action_page(session: Session, viewer: User, unit_id: int, filters: ActionFilter, today: date,
+                after: list[Any] | None = None,
+                limit: int = REGISTER_PAGE_SIZE) -> tuple[list[ReviewAction], list[Any] | None]:  # fmt: skip
+    """One page of the unit's review actions after the one whose key is ``after``, and the next page's key."""
+    return keyset_page(session, _actions(session, viewer, unit_id, filters, today), ACTION_ORDER, after, limit)
 
 
 def may_update_action(session: Session, viewer: User, action: ReviewAction) -> bool:

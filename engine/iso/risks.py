@@ -20,11 +20,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
@@ -35,6 +37,14 @@ from engine.org.notices import notify
 from engine.org.numbering import next_number
 from engine.org.people import department_heads, units_in_view, users_with_role
 from engine.runtime.handlers import JobContext
+from engine.runtime.queries import (
+    REGISTER_COUNT_CAP,
+    REGISTER_PAGE_SIZE,
+    ListOrder,
+    keyset_page,
+    keyset_query,
+    register_count,
+)
 
 from .job_data import day as _date
 from .job_data import one_of as _one_of
@@ -99,6 +109,7 @@ class Risk(Base):
         Index("ix_risks_unit_status", "unit_id", "status"),
         Index("ix_risks_unit_level", "unit_id", "level"),
         Index("ix_risks_unit_department", "unit_id", "department_id"),
+        Index("ix_risks_unit_priority", "unit_id", "priority", text("(-score)"), "id"),  # the register's order
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -169,13 +180,18 @@ class RiskFilter:
     assessment_id: int | None = None
 
 
-def find_risks(session: Session, viewer: User, filters: RiskFilter, *, limit: int | None = None,
-               offset: int = 0) -> tuple[list[Risk], int]:  # fmt: skip
-    """The risks of the viewer's units that match, highest priority first, and how many match in all."""
+RISK_ORDER = ListOrder(((Risk.priority, False, False), (-Risk.score, False, False), (Risk.id, False, False)))
+"""The register's order: highest priority first, then the highest score, the id breaking ties. The score is
+sorted as ``-score`` so that the whole key goes one way: one row-value comparison, a range of
+``ix_risks_unit_priority`` (SQLite's reflection drops an index column's DESC)."""
+
+
+def _risks(session: Session, viewer: User, filters: RiskFilter) -> Select[Any]:
+    """The risks of the viewer's units that match (unordered); another unit's ``unit_id`` selects nothing."""
     units = units_in_view(session, viewer, filters.unit_id)
     where: list[Any] = [Risk.unit_id.in_(units)]
-    if filters.year is not None:
-        where.append(RiskAssessment.year == filters.year)
+    if filters.year is not None:  # the year of the assessment (a subquery: no join for the list without it)
+        where.append(Risk.assessment_id.in_(select(RiskAssessment.id).where(RiskAssessment.year == filters.year)))
     if filters.status:
         where.append(Risk.status == filters.status)
     if filters.level:
@@ -184,11 +200,37 @@ def find_risks(session: Session, viewer: User, filters: RiskFilter, *, limit: in
         where.append(Risk.department_id == filters.department_id)
     if filters.assessment_id is not None:
         where.append(Risk.assessment_id == filters.assessment_id)
-    base = select(Risk).join(RiskAssessment, RiskAssessment.id == Risk.assessment_id).where(*where)
+    return select(Risk).where(*where)
+
+
+_RISK_LINE = (selectinload(Risk.department), selectinload(Risk.assessment), selectinload(Risk.unit))
+
+
+def find_risks(session: Session, viewer: User, filters: RiskFilter, *, limit: int | None = None,
+               offset: int = 0) -> tuple[list[Risk], int]:  # fmt: skip
+    """The risks of the viewer's units that match, highest priority first, and how many match in all (the
+    export; the register's pages are ``risk_page``)."""
+    base = _risks(session, viewer, filters)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    stmt = base.options(selectinload(Risk.department), selectinload(Risk.assessment), selectinload(Risk.unit))
-    stmt = stmt.order_by(Risk.priority, Risk.score.desc(), Risk.id).offset(offset)
+    stmt = base.options(*_RISK_LINE).order_by(*RISK_ORDER.order_by()).offset(offset)
     return list(session.scalars(stmt.limit(limit) if limit is not None else stmt)), total
+
+
+def risk_page_query(session: Session, viewer: User, filters: RiskFilter, after: list[Any] | None = None,
+                    limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    return keyset_query(_risks(session, viewer, filters), RISK_ORDER, after, limit)
+
+
+def risk_page(session: Session, viewer: User, filters: RiskFilter, after: list[Any] | None = None,
+              limit: int = REGISTER_PAGE_SIZE) -> tuple[list[Risk], list[Any] | None]:  # fmt: skip
+    """One page of the register after the risk whose key is ``after``, and the key of the next page (None:
+    the last page); BadPageLink when ``after`` is not a key of this list."""
+    return keyset_page(session, _risks(session, viewer, filters).options(*_RISK_LINE), RISK_ORDER, after, limit)
+
+
+def count_risks(session: Session, viewer: User, filters: RiskFilter, cap: int = REGISTER_COUNT_CAP) -> int:
+    """How many risks match, counting no further than ``cap + 1``."""
+    return register_count(session, _risks(session, viewer, filters), Risk.id, cap)
 
 
 def risk_for(session: Session, viewer: User, risk_id: int) -> Risk:

@@ -157,7 +157,7 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instances"
     __table_args__ = (
-        Index("ix_process_instances_unit_status", "unit_id", "status"),
+        Index("ix_process_instances_unit_status", "unit_id", "status", "id"),  # the Camunda list, in id order
         Index("ix_process_instances_unit_started", "unit_id", "started_at", "id"),  # a unit's list, newest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +28,7 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Session, aliased, defer, joinedload, load_only, selectinload
+from sqlalchemy.orm import Session, aliased, contains_eager, defer, joinedload, load_only, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.errors import DefinitionNotFound, EngineError, InstanceNotFound
@@ -279,15 +279,38 @@ _INSTANCE_LINE = (
 """The columns an instance list shows: never the workflow's state, nor the definition's diagram."""
 
 
+def _in_units(session: Session, user: User) -> ColumnElement[bool]:
+    """The units the person holds a role in, read first and named as constants (``viewable_instances`` says
+    the same by a subquery, which the planner cannot use to walk a unit's index)."""
+    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
+    return ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
+
+
+def running_instances_query(session: Session, user: User) -> Select[ProcessInstance]:
+    """The running instances the person may see, joined to their definition, loading only what Camunda's
+    ProcessInstanceDto shows (no workflow state, no diagram), for the Camunda REST list to filter, sort and
+    page (``firstResult``/``maxResults``). For a person of one unit, the list in id order walks
+    ``ix_process_instances_unit_status`` (unit, status, id) and stops at the page's end."""
+    return (
+        select(ProcessInstance)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(_in_units(session, user), viewable_instances(user), ProcessInstance.status == "running")
+        .options(
+            load_only(ProcessInstance.definition_id, ProcessInstance.unit_id, ProcessInstance.business_key,
+                      ProcessInstance.status),
+            contains_eager(ProcessInstance.definition).load_only(ProcessDefinition.key, ProcessDefinition.version),
+            selectinload(ProcessInstance.unit).load_only(Unit.code),
+        )
+    )  # fmt: skip
+
+
 def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
     """The newest instances the person may see. The units the person holds a role in are read first and
     named as constants beside the rule (which says the same): with one unit, the list walks
     ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""
-    units = sorted(set(session.scalars(select(RoleAssignment.unit_id).where(holds(user)))))
-    in_units = ProcessInstance.unit_id == units[0] if len(units) == 1 else ProcessInstance.unit_id.in_(units)
     return (
         select(ProcessInstance)
-        .where(in_units, viewable_instances(user))
+        .where(_in_units(session, user), viewable_instances(user))
         .options(*_INSTANCE_LINE)
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)
@@ -694,9 +717,11 @@ def _same(column: Any, value: Any) -> ColumnElement[bool]:
 
 
 def _after(keys: list[tuple[Any, bool, bool]], values: list[Any]) -> ColumnElement[bool]:
-    if all(not desc and not nullable for _, desc, nullable in keys):  # one row-value comparison the index serves
+    if not any(nullable for _, _, nullable in keys) and len({desc for _, desc, _ in keys}) == 1:
+        # all one way: one row-value comparison, a range of the index that serves the order
         columns = [c for c, _, _ in keys]
-        return tuple_(*columns) > tuple_(*(literal(v, c.type) for c, v in zip(columns, values, strict=True)))
+        key = tuple_(*(literal(v, c.type) for c, v in zip(columns, values, strict=True)))
+        return tuple_(*columns) < key if keys[0][1] else tuple_(*columns) > key
     branches = []
     for i, (column, desc, nullable) in enumerate(keys):
         ties = [_same(keys[j][0], values[j]) for j in range(i)]
@@ -735,7 +760,96 @@ def _key_values(sort: str, raw: list[Any]) -> list[Any]:
 
 
 def _key_json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, date) else value  # a moment or a day
+
+
+# --- keyset pages of any list (the ISO registers) -------------------------------------------------------------
+#
+# A list describes its order as a ListOrder; a page is the rows after the key of the previous page's last row,
+# read by ``keyset_page`` in one query along the index that serves that order. The key travels in a page
+# link (``webapp/paging.py``) as JSON: numbers and text as they are, days and moments as ISO 8601.
+
+REGISTER_PAGE_SIZE = 100
+"""The rows of a register page when the caller names no ``limit`` (at most MAX_PAGE_SIZE)."""
+REGISTER_COUNT_CAP = 1000
+"""A register's count stops one past this ("1000+"): counting every row of a busy unit over years costs more
+than the page it heads."""
+
+
+def _foreign_link() -> BadPageLink:
+    return BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
+
+
+def _python_type(column: Any) -> type:
+    kind = getattr(column.type, "impl", column.type)  # a TypeDecorator (UTCDateTime) by what it stores
+    try:
+        return kind.python_type
+    except NotImplementedError:  # pragma: no cover - every key column has a plain type
+        return object
+
+
+def _typed(column: Any, nullable: bool, value: Any) -> Any:
+    """One value of a page link's key in its column's type; BadPageLink when it is not one."""
+    kind = _python_type(column)
+    if value is None:
+        if nullable:
+            return None
+    elif kind in (datetime, date) and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if kind is datetime else date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, kind) and kind in (bool, int, str) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise _foreign_link()
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """A list's order: (column, descending, nullable) from first to last, the last unique (the row's id) so
+    that no two rows tie on the whole key. A nullable column sorts its nulls last, as ``col IS NULL, col``."""
+
+    keys: tuple[tuple[Any, bool, bool], ...]
+
+    def order_by(self) -> list[Any]:
+        return _order(list(self.keys))
+
+    def read(self, raw: Any) -> list[Any]:
+        """The key from a page link, each value in its column's type (BadPageLink when it does not fit)."""
+        if not isinstance(raw, list) or len(raw) != len(self.keys):
+            raise _foreign_link()
+        return [_typed(column, nullable, value) for (column, _desc, nullable), value in zip(self.keys, raw,
+                                                                                           strict=True)]  # fmt: skip
+
+
+def keyset_query(stmt: Select[Any], order: ListOrder, after: list[Any] | None = None,
+                 limit: int = REGISTER_PAGE_SIZE) -> Select[Any]:  # fmt: skip
+    """``stmt`` (the list's rows, filtered, unordered) in ``order``, after the row whose key is ``after`` (from a
+    page link; None: from the first row), one more than ``limit`` to tell whether a next page follows; the key
+    columns come after the row's own so that the page knows its last key."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    if after is not None:
+        stmt = stmt.where(_after(list(order.keys), order.read(after)))
+    keys = (column.label(f"page_key_{n}") for n, (column, _, _) in enumerate(order.keys))
+    return stmt.add_columns(*keys).order_by(*order.order_by()).limit(limit + 1)
+
+
+def keyset_page(session: Session, stmt: Select[Any], order: ListOrder, after: list[Any] | None = None,
+                limit: int = REGISTER_PAGE_SIZE) -> tuple[list[Any], list[Any] | None]:  # fmt: skip
+    """The rows of one page of ``stmt`` in ``order`` and the key to give back as ``after`` for the next page
+    (None: this is the last page)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    width = len(order.keys)
+    rows = session.execute(keyset_query(stmt, order, after, limit)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [row[0] if len(row) == width + 1 else tuple(row[:-width]) for row in rows]
+    return items, [_key_json(v) for v in rows[-1][-width:]] if more else None
+
+
+def register_count(session: Session, stmt: Select[Any], id_column: Any, cap: int = REGISTER_COUNT_CAP) -> int:
+    """How many rows ``stmt`` selects (their ids only), counting no further than ``cap + 1`` (more: "cap+")."""
+    return capped_count(session, stmt.with_only_columns(id_column, maintain_column_froms=True).order_by(None), cap)
 
 
 def _grants(session: Session, user: User) -> dict[int, list[str]]:

@@ -23,7 +23,9 @@ def _eiso(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 LIST_CALLS = [(person, call) for person in ("secretary", "department head") for call in (
     "inbox page", "inbox, next page of claimable", "inbox page, overdue + text", "GET /api/v1/tasks",
     "GET /api/v1/tasks, next claimable page", "GET /api/v1/tasks?priority=high&due=week",
-    "GET /engine-rest/task?maxResults=50")]  # fmt: skip
+    "GET /engine-rest/task?maxResults=50", "complaint register page", "complaint register, 3rd page, filtered",
+    "GET /api/v1/registers/complaints", "GET /api/v1/registers/complaints, next",
+    "GET /engine-rest/process-instance (50)")]  # fmt: skip
 
 
 def _list_rows(out: str) -> dict[tuple[str, str], list[str]]:

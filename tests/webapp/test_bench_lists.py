@@ -18,4 +18,7 @@ def test_bench_lists_fills_and_prints_figures_for_both_people(app: Flask) -> Non
         lines = [line for line in result.output.splitlines() if line.strip().startswith(f"{person}:")]
         assert any("inbox page" in line for line in lines) and any("GET /api/v1/tasks" in line for line in lines)
         assert all(" p95 " in line and " KB" in line for line in lines)
+        assert any("complaint register page" in line for line in lines)
+        assert any("GET /api/v1/registers/complaints" in line for line in lines)
+        assert any("GET /engine-rest/process-instance" in line for line in lines)
     assert "department head: inbox, next page of claimable" in result.output  # 152 to take: a second page

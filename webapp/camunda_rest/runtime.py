@@ -28,7 +28,7 @@ from .variables import to_camunda
 
 bp = Blueprint("camunda_runtime", __name__)
 
-MAX_RESULTS = 1000  # a page never holds more, whatever maxResults asks
+MAX_RESULTS = 1000  # a page never holds more, whatever maxResults asks (and without maxResults, this many)
 
 
 # --- parameters, from the query string (GET) or the JSON body (POST) ------------------------------------
@@ -150,9 +150,7 @@ INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessDefi
 
 def _instance_query(params: Mapping[str, Any]) -> Any:
     _refuse_unknown(params, INSTANCE_PARAMS)
-    stmt = (queries.members_instances(g.user).join(ProcessDefinition, ProcessDefinition.id ==
-                                                   ProcessInstance.definition_id)
-            .where(ProcessInstance.status == "running"))  # fmt: skip
+    stmt = queries.running_instances_query(sa_session(), g.user)
     if _flag(params, "suspended"):
         stmt = stmt.where(ProcessInstance.id.is_(None))  # eISO never suspends an instance
     ids = _ids(params, "processInstanceIds")

@@ -8,6 +8,7 @@ The rows are written by the ad hoc work process (``bpmn/adhoc-assignment.bpmn``)
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
@@ -25,6 +26,7 @@ from .register_pages import (
     department_code,
     export_format,
     instance_link,
+    keyset,
     one_of,
     register_api,
     year,
@@ -73,9 +75,11 @@ def _result(found: assignments.Assignment | assignments.AssignmentPart) -> str:
 def index() -> Any:
     unit = chosen_unit()
     filters = _filters(unit)
-    found = assignments.list_assignments(sa_session(), g.user, unit.id, filters, _today())
+    found, pager = keyset("assignments", partial(assignments.assignment_page, sa_session(), g.user, unit.id, filters,
+                                                 _today()))  # fmt: skip
     return render_template(
         "iso/assignments.html",
+        pager=pager,
         unit=unit,
         units=reviews.viewer_units(sa_session(), g.user),
         assignments=found,
@@ -116,9 +120,14 @@ def _assignments() -> list[assignments.Assignment]:
     return assignments.list_assignments(sa_session(), g.user, unit.id, _filters(unit), _today())
 
 
+def _assignment_page(after: list[Any] | None, limit: int) -> tuple[list[Any], list[Any] | None]:
+    unit = chosen_unit()
+    return assignments.assignment_page(sa_session(), g.user, unit.id, _filters(unit), _today(), after, limit)
+
+
 register_api("assignments", lazy_gettext("Ad hoc work"), TABLE, _assignments,
              one=lambda assignment_id: assignments.get_assignment(sa_session(), g.user, assignment_id),
-             extra=lambda: (_today(),))
+             extra=lambda: (_today(),), page=_assignment_page)
 
 
 @bp.get("/iso/assignments/export")

@@ -22,7 +22,7 @@ from ...errors import N_
 from ...extensions import sa_session
 from . import register_page
 from .corrective_actions import STATUS_NAMES as ACTION_STATUS_NAMES
-from .register_pages import Table, instance_link, register_api
+from .register_pages import Table, instance_link, keyset, register_api
 from .register_pages import names as named
 from .register_pages import options as choices
 
@@ -57,47 +57,74 @@ def _gate() -> None:
 @login_required
 def programmes() -> Any:
     session = sa_session()
-    filters, found, rows = _programmes(_limit())
     if request.args.get("export"):
-        return ROUNDS.export(rows, request.args["export"])
+        return ROUNDS.export(_programmes(50_000)[2], request.args["export"])
+    filters = _programme_filter()
+    rows, pager = keyset("audit-programmes", _programme_page)
     units = _options(audits.readable_units(session, g.user))
-    return render_template("iso/audits.html", rows=rows, filters=filters, units=units,
-                           statuses=choices(PROGRAMME_STATUS_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+    return render_template("iso/audits.html", rows=rows, filters=filters, units=units, pager=pager,
+                           statuses=choices(PROGRAMME_STATUS_NAMES))  # fmt: skip
 
 
 @bp.get("/findings")
 @login_required
 def findings() -> Any:
     session = sa_session()
-    filters, found, rows = _findings(_limit())
     if request.args.get("export"):
-        return FINDINGS.export(rows, request.args["export"])
+        return FINDINGS.export(_findings(50_000)[2], request.args["export"])
+    filters = _finding_filter()
+    rows, pager = keyset("audit-findings", _finding_page)
     units = audits.readable_units(session, g.user)
     return render_template("iso/audit_findings.html", rows=rows, filters=filters, units=_options(units),
                            departments=_departments(units), statuses=choices(FINDING_STATUS_NAMES),
-                           classifications=choices(CLASSIFICATION_NAMES), truncated=len(found) >= _limit())  # fmt: skip
+                           classifications=choices(CLASSIFICATION_NAMES), pager=pager)  # fmt: skip
+
+
+def _programme_filter() -> audits.AuditFilter:
+    _gate()
+    return audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
+
+
+def _finding_filter() -> audits.AuditFilter:
+    _gate()
+    return audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
+
+
+def _programme_rows(found: list[audits.AuditProgramme]) -> list[dict[str, Any]]:
+    """The programmes' rows, one per round."""
+    counts = audits.finding_counts(sa_session(), [r.id for p in found for r in p.rounds])
+    return list(_round_rows(found, counts))
+
+
+def _finding_rows(found: list[audits.AuditFinding]) -> list[dict[str, Any]]:
+    """The findings' rows, each with its corrective action."""
+    actions = corrective_actions.for_findings(sa_session(), [f.id for f in found])
+    return [_finding_row(f, actions.get(f.id)) for f in found]
 
 
 def _programmes(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditProgramme], list[dict[str, Any]]]:
-    """The filters, the programmes they select and their rows (one per round), for a reader of the register."""
-    _gate()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.PROGRAMME_STATUSES)
+    """The filters, the programmes they select and their rows (one per round): the export."""
+    filters = _programme_filter()
     found = audits.programmes(sa_session(), g.user, filters, limit=limit)
-    counts = audits.finding_counts(sa_session(), [r.id for p in found for r in p.rounds])
-    return filters, found, list(_round_rows(found, counts))
+    return filters, found, _programme_rows(found)
 
 
 def _findings(limit: int) -> tuple[audits.AuditFilter, list[audits.AuditFinding], list[dict[str, Any]]]:
-    """The filters, the findings they select and their rows (each with its corrective action)."""
-    _gate()
-    filters = audits.AuditFilter.parse(request.args, statuses=audits.FINDING_STATUSES)
+    """The filters, the findings they select and their rows: the export."""
+    filters = _finding_filter()
     found = audits.findings(sa_session(), g.user, filters, limit=limit)
-    actions = corrective_actions.for_findings(sa_session(), [f.id for f in found])
-    return filters, found, [_finding_row(f, actions.get(f.id)) for f in found]
+    return filters, found, _finding_rows(found)
 
 
-def _limit() -> int:
-    return 50_000 if request.args.get("export") else 500  # a page shows the newest 500; an export all of them
+def _programme_page(after: list[Any] | None, limit: int) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """A page of programmes (``limit`` programmes, each with its rounds as rows)."""
+    found, key = audits.programme_page(sa_session(), g.user, _programme_filter(), after, limit)
+    return _programme_rows(found), key
+
+
+def _finding_page(after: list[Any] | None, limit: int) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    found, key = audits.finding_page(sa_session(), g.user, _finding_filter(), after, limit)
+    return _finding_rows(found), key
 
 
 def _options(units: Iterable[Any]) -> list[tuple[str, str]]:
@@ -172,5 +199,7 @@ def _finding_columns() -> list[tuple[str, str]]:
 # exported as they are.
 ROUNDS = Table("chuong-trinh-danh-gia-noi-bo", _round_columns, dict)
 FINDINGS = Table("phat-hien-danh-gia-noi-bo", _finding_columns, dict)
-register_api("audit-programmes", lazy_gettext("Internal audit programmes"), ROUNDS, lambda: _programmes(50_000)[2])
-register_api("audit-findings", lazy_gettext("Audit findings"), FINDINGS, lambda: _findings(50_000)[2])
+register_api("audit-programmes", lazy_gettext("Internal audit programmes"), ROUNDS, lambda: _programmes(50_000)[2],
+             page=_programme_page)
+register_api("audit-findings", lazy_gettext("Audit findings"), FINDINGS, lambda: _findings(50_000)[2],
+             page=_finding_page)

@@ -18,7 +18,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
+from .register_pages import Table, choices, export_format, keyset, link, names, one_of, register_api, whole_number
 
 bp = Blueprint("complaints", __name__)
 register_page("complaints.register", lazy_gettext("Complaints and feedback"),
@@ -79,7 +79,9 @@ TABLE = Table("so-theo-doi-phan-anh", _columns, _row)
 register_api("complaints", lazy_gettext("Complaints and feedback"), TABLE,
              lambda: complaints.find_complaints(sa_session(), g.user, _filters(), now=now())[0],
              one=lambda complaint_id: complaints.complaint_for(sa_session(), g.user, complaint_id),
-             extra=lambda: (now(),))  # fmt: skip
+             extra=lambda: (now(),),
+             page=lambda after, limit: complaints.complaint_page(sa_session(), g.user, _filters(), now=now(),
+                                                                 after=after, limit=limit))  # fmt: skip
 
 
 @bp.get("/iso/complaints")
@@ -89,8 +91,10 @@ def register() -> Any:
     find = partial(complaints.find_complaints, sa_session(), g.user, filters, now=at)
     if fmt := export_format():
         return TABLE.export(find()[0], fmt, at)
-    found, page = paged(find)
-    return render_template("iso/complaints.html", complaints=found, page=page, filters=filters,
+    found, pager = keyset("complaints", lambda after, limit: complaints.complaint_page(
+        sa_session(), g.user, filters, now=at, after=after, limit=limit),
+        lambda: complaints.count_complaints(sa_session(), g.user, filters, now=at))  # fmt: skip
+    return render_template("iso/complaints.html", complaints=found, pager=pager, filters=filters,
                            choices=choices(), link=link, summary=complaints.summary(sa_session(), g.user, filters,
                                                                                      now=at),
                            now=at, kinds=KINDS, sources=SOURCES, statuses=STATUSES, timeliness=TIMELINESS,

@@ -20,7 +20,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import now, sa_session
 from . import register_page
-from .register_pages import Table, instance_link, register_api
+from .register_pages import Table, instance_link, keyset, register_api
 from .register_pages import names as named
 from .register_pages import options as choices
 
@@ -56,25 +56,29 @@ def _actions(limit: int) -> list[corrective_actions.CorrectiveAction]:
     return corrective_actions.actions(sa_session(), g.user, filters, today=_today(), limit=limit)
 
 
+def _action_page(after: list[Any] | None, limit: int) -> tuple[list[Any], list[Any] | None]:
+    _gate()
+    filters = corrective_actions.ActionFilter.parse(request.args)
+    return corrective_actions.action_page(sa_session(), g.user, filters, today=_today(), after=after, limit=limit)
+
+
 @bp.get("")
 @login_required
 def index() -> Any:
     session = sa_session()
     _gate()
     filters = corrective_actions.ActionFilter.parse(request.args)
-    exporting = bool(request.args.get("export"))
-    limit = 50_000 if exporting else 500
     today = _today()
-    found = _actions(limit)
+    if request.args.get("export"):
+        return TABLE.export(_actions(50_000), request.args["export"], today)
+    found, pager = keyset("corrective-actions", _action_page)
     rows = TABLE.rows(found, today)
-    if exporting:
-        return TABLE.export(found, request.args["export"], today)
     units = corrective_actions.readable_units(session, g.user)
     departments = sorted({d.code: d.name for u in units for d in u.departments}.items(), key=lambda item: item[1])
     return render_template("iso/corrective_actions.html", rows=rows, filters=filters,
                            units=[(u.code, u.name) for u in units],
                            departments=departments, statuses=choices(STATUS_NAMES), sources=choices(SOURCE_NAMES),
-                           truncated=len(found) >= limit)  # fmt: skip
+                           pager=pager)  # fmt: skip
 
 
 def _row(action: corrective_actions.CorrectiveAction, today: Any) -> dict[str, Any]:
@@ -104,4 +108,4 @@ def _columns() -> list[tuple[str, str]]:
 
 TABLE = Table("hanh-dong-khac-phuc", _columns, _row)
 register_api("corrective-actions", lazy_gettext("Nonconformities and corrective actions"), TABLE,
-             lambda: _actions(50_000), extra=lambda: (_today(),))
+             lambda: _actions(50_000), extra=lambda: (_today(),), page=_action_page)

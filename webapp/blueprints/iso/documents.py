@@ -20,7 +20,7 @@ from ...downloads import as_attachment, safe_filename
 from ...errors import N_
 from ...extensions import engine, sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
+from .register_pages import Table, choices, export_format, keyset, link, names, one_of, register_api, whole_number
 
 bp = Blueprint("documents", __name__)
 register_page("documents.register", lazy_gettext("Controlled documents"),
@@ -68,7 +68,8 @@ def _row(issue: Any) -> dict[str, Any]:
 
 TABLE = Table("danh-muc-tai-lieu", _columns, _row)
 register_api("documents", lazy_gettext("Controlled documents"), TABLE,
-             lambda: documents.find_issues(sa_session(), g.user, _filters())[0])
+             lambda: documents.find_issues(sa_session(), g.user, _filters())[0],
+             page=lambda after, limit: documents.issue_page(sa_session(), g.user, _filters(), after, limit))
 
 
 @bp.get("/iso/documents")
@@ -78,8 +79,9 @@ def register() -> Any:
     find = partial(documents.find_issues, sa_session(), g.user, filters)
     if fmt := export_format():
         return TABLE.export(find()[0], fmt)
-    found, page = paged(find)
-    return render_template("iso/documents.html", issues=found, page=page, filters=filters,
+    found, pager = keyset("documents", partial(documents.issue_page, sa_session(), g.user, filters),
+                          partial(documents.count_issues, sa_session(), g.user, filters))  # fmt: skip
+    return render_template("iso/documents.html", issues=found, pager=pager, filters=filters,
                            choices=choices(), link=link, kinds=KINDS, statuses=STATUSES, changes=CHANGES)  # fmt: skip
 
 

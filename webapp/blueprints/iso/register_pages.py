@@ -23,10 +23,9 @@ from sqlalchemy import select
 
 from engine import Department, Unit, queries, reviews, unit_ids_of
 
+from ... import paging
 from ...exports import export_response
 from ...extensions import sa_session
-
-PAGE_SIZE = 100
 
 
 def whole_number(name: str) -> int | None:
@@ -50,10 +49,6 @@ def one_of(name: str, allowed: Iterable[str]) -> str | None:
         abort(400, _("The filter “%(name)s” must be one of %(allowed)s, not “%(value)s”.", name=name,
                      allowed=", ".join(choices), value=raw[:40]))  # fmt: skip
     return raw
-
-
-def page_number() -> int:
-    return max(1, whole_number("page") or 1)
 
 
 def export_format(key: str = "format", *, required: bool = False) -> str | None:
@@ -152,25 +147,38 @@ def choices() -> Choices:
 
 
 @dataclass(frozen=True)
-class Page:
-    number: int
-    total: int
+class Pager:
+    """Where a keyset page stands: the link to the next page (None: the last), whether this is a later page
+    (a link back to the first), and how many rows the filters select, counted up to ``cap`` ("1000+")."""
+
+    next_page: str | None
+    first_page: str
+    paged: bool
+    count: int | None = None
+    cap: int = queries.REGISTER_COUNT_CAP
 
     @property
-    def offset(self) -> int:
-        return (self.number - 1) * PAGE_SIZE
-
-    @property
-    def last(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
+    def count_text(self) -> str:
+        return "" if self.count is None else f"{self.cap}+" if self.count > self.cap else str(self.count)
 
 
-def paged(find: Callable[..., tuple[list[Any], int]]) -> tuple[list[Any], Page]:
-    """The page ``?page=`` of what ``find(limit=, offset=)`` selects (it answers the rows and how many match in
-    all), and where that page stands."""
-    number = page_number()
-    found, total = find(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-    return found, Page(number, total)
+PageFinder = Callable[[list[Any] | None, int], tuple[list[Any], list[Any] | None]]
+"""``find(after, limit)``: the rows of a register's page after the key ``after`` (None: the first page) and
+the key of the next page (None: the last)."""
+
+
+def keyset(which: str, find: PageFinder, count: Callable[[], int] | None = None) -> tuple[list[Any], Pager]:
+    """One page of a register by keyset: ``find(after, limit)`` answers the rows after the key the request's
+    ``after`` carries (a page link signed for this person and this list: another's, an altered one or another
+    list's is a 400 saying to start again) and the key of the next page. The next page's link keeps the filters
+    and the page size (``?limit=``, 1 to 200; 100 when not given)."""
+    after = paging.read_page_link(request.args.get("after"), g.user, which, "register")
+    rows, key = find(after, paging.page_size(request.args, queries.REGISTER_PAGE_SIZE))
+    endpoint, view_args = request.endpoint or "", request.view_args or {}
+    following = None if key is None else url_for(endpoint, **view_args, **paging.with_after(
+        paging.page_link(g.user, which, "register", key)))  # fmt: skip
+    first = url_for(endpoint, **view_args, **paging.without_after())
+    return rows, Pager(following, first, after is not None, count() if count is not None else None)
 
 
 def link(**changes: Any) -> str:
@@ -228,6 +236,7 @@ class RegisterApi:
     rows: Callable[[], Iterable[Any]]
     one: Callable[[int], Any] | None = None
     extra: Callable[[], tuple[Any, ...]] = tuple  # what ``table.row`` takes after the item (today, now...)
+    page: PageFinder | None = None  # keyset pages (``keyset``): the list answers a page at a time
 
     def as_json(self, item: Any) -> dict[str, Any]:
         row = self.table.row(item, *self.extra())
@@ -239,10 +248,11 @@ API_REGISTERS: dict[str, RegisterApi] = {}
 
 
 def register_api(name: str, title: Any, table: Table, rows: Callable[[], Iterable[Any]], *,
-                 one: Callable[[int], Any] | None = None,
-                 extra: Callable[[], tuple[Any, ...]] = tuple) -> None:  # fmt: skip
-    """Serve a register read-only at ``/api/v1/registers/<name>`` (called by the register's module)."""
-    API_REGISTERS[name] = RegisterApi(name, lambda: str(title), table, rows, one, extra)
+                 one: Callable[[int], Any] | None = None, extra: Callable[[], tuple[Any, ...]] = tuple,
+                 page: PageFinder | None = None) -> None:  # fmt: skip
+    """Serve a register read-only at ``/api/v1/registers/<name>`` (called by the register's module); with
+    ``page`` (``find(after, limit)`` as ``keyset`` takes it) a page at a time, as the register's page shows it."""
+    API_REGISTERS[name] = RegisterApi(name, lambda: str(title), table, rows, one, extra, page)
 
 
 def plain(value: Any) -> Any:

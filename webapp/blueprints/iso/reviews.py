@@ -8,6 +8,7 @@ The rows are written by the management-review process (``bpmn/management-review.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -25,6 +26,7 @@ from .register_pages import (
     department_code,
     export_format,
     instance_link,
+    keyset,
     one_of,
     register_api,
     year,
@@ -97,9 +99,10 @@ def _owner(action: reviews.ReviewAction) -> str:
 def index() -> Any:
     unit = chosen_unit()
     filters = _review_filter()
-    found = reviews.list_reviews(sa_session(), g.user, unit.id, filters)
+    found, pager = keyset("reviews", partial(reviews.review_page, sa_session(), g.user, unit.id, filters))
     return render_template(
         "iso/reviews.html",
+        pager=pager,
         unit=unit,
         units=reviews.viewer_units(sa_session(), g.user),
         reviews=found,
@@ -131,7 +134,9 @@ REVIEWS = Table("xem-xet-lanh-dao", _review_columns, _review_row)
 
 register_api("reviews", lazy_gettext("Management reviews"), REVIEWS,
              lambda: reviews.list_reviews(sa_session(), g.user, chosen_unit().id, _review_filter()),
-             one=lambda review_id: reviews.get_review(sa_session(), g.user, review_id))  # fmt: skip
+             one=lambda review_id: reviews.get_review(sa_session(), g.user, review_id),
+             page=lambda after, limit: reviews.review_page(sa_session(), g.user, chosen_unit().id, _review_filter(),
+                                                           after, limit))  # fmt: skip
 
 
 @bp.get("/iso/reviews/export")
@@ -168,9 +173,11 @@ def detail(review_id: int) -> Any:
 def actions() -> Any:
     unit = chosen_unit()
     filters = _action_filter(unit)
-    found = reviews.list_actions(sa_session(), g.user, unit.id, filters, today=_today())
+    found, pager = keyset("review-actions", partial(reviews.action_page, sa_session(), g.user, unit.id, filters,
+                                                    _today()))  # fmt: skip
     return render_template(
         "iso/review_actions.html",
+        pager=pager,
         unit=unit,
         units=reviews.viewer_units(sa_session(), g.user),
         actions=found,
@@ -205,8 +212,13 @@ def _actions() -> list[reviews.ReviewAction]:
     return reviews.list_actions(sa_session(), g.user, unit.id, _action_filter(unit), today=_today())
 
 
+def _action_page(after: list[Any] | None, limit: int) -> tuple[list[Any], list[Any] | None]:
+    unit = chosen_unit()
+    return reviews.action_page(sa_session(), g.user, unit.id, _action_filter(unit), _today(), after, limit)
+
+
 register_api("review-actions", lazy_gettext("Actions decided by the reviews"), ACTIONS, _actions,
-             extra=lambda: (_today(),))
+             extra=lambda: (_today(),), page=_action_page)
 
 
 @bp.get("/iso/reviews/actions/export")

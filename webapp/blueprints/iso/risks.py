@@ -17,7 +17,7 @@ from ...auth import login_required
 from ...errors import N_
 from ...extensions import sa_session
 from . import register_page
-from .register_pages import Table, choices, export_format, link, names, one_of, paged, register_api, whole_number
+from .register_pages import Table, choices, export_format, keyset, link, names, one_of, register_api, whole_number
 
 bp = Blueprint("risks", __name__)
 register_page("risks.register", lazy_gettext("Risk register"),
@@ -70,7 +70,8 @@ def _row(risk: Any) -> dict[str, Any]:
 TABLE = Table("so-theo-doi-rui-ro", _columns, _row)
 register_api("risks", lazy_gettext("Risk register"), TABLE,
              lambda: risks.find_risks(sa_session(), g.user, _filters())[0],
-             one=lambda risk_id: risks.risk_for(sa_session(), g.user, risk_id))  # fmt: skip
+             one=lambda risk_id: risks.risk_for(sa_session(), g.user, risk_id),
+             page=lambda after, limit: risks.risk_page(sa_session(), g.user, _filters(), after, limit))  # fmt: skip
 
 
 @bp.get("/iso/risks")
@@ -80,8 +81,9 @@ def register() -> Any:
     find = partial(risks.find_risks, sa_session(), g.user, filters)
     if fmt := export_format():
         return TABLE.export(find()[0], fmt)
-    found, page = paged(find)
-    return render_template("iso/risks.html", risks=found, page=page, filters=filters,
+    found, pager = keyset("risks", partial(risks.risk_page, sa_session(), g.user, filters),
+                          partial(risks.count_risks, sa_session(), g.user, filters))  # fmt: skip
+    return render_template("iso/risks.html", risks=found, pager=pager, filters=filters,
                            choices=choices(), assessments=risks.assessments_of(sa_session(), g.user), link=link,
                            levels=LEVELS, statuses=STATUSES, treatments=TREATMENTS,
                            action_statuses=ACTION_STATUSES, untreated=risks.untreated)  # fmt: skip
