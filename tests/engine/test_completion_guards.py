@@ -3,7 +3,7 @@ the caller names none, and who a completion that starts a called process is reco
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +14,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import Engine
 from engine.data_check import InvalidData
 from engine.errors import Conflict, FormInvalid, TaskNotReady
-from engine.org.models import Unit, User
-from engine.runtime.models import HistoryEvent, TaskRow
+from engine.org.models import CalendarDay, Unit, User
+from engine.runtime.models import HistoryEvent, TaskDraft, TaskRow
 from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock, People
 from tests.engine.test_call_activities import children, start_c8
@@ -112,7 +112,8 @@ def test_a_task_row_the_process_no_longer_waits_for_is_refused_in_words(
     before = snapshot(session, draft.id)
     with pytest.raises(TaskNotReady) as refused:
         engine.complete(draft.id, actor=people.member, now=clock.advance(minutes=1), variables=DRAFT)
-    assert refused.value.message == "The process is not waiting for this task any more."
+    assert (refused.value.message, refused.value.task_id) == ("The process is not waiting for this task any more.",
+                                                             draft.id)  # fmt: skip
     assert snapshot(session, draft.id) == before
 
 
@@ -149,3 +150,51 @@ def test_a_task_the_process_cancelled_says_the_process_moved_on(
     assert (str(refused.value), refused.value.task_id) == (
         "This task is no longer active (the process moved on); nothing was changed.", appraise.id)
     assert snapshot(session, appraise.id) == before
+
+
+def test_completing_an_unclaimed_task_takes_it_first_and_adds_nothing_else_to_the_data(
+    session: Session, people: People, clock: Clock
+) -> None:
+    instance = start_objectives(session, people, clock)
+    draft = open_task(session, instance.id)
+    assert draft.assignee_id is None  # offered to the ISO secretaries, taken by none
+    engine = Engine(session)
+    engine.complete(draft.id, actor=people.member, now=clock.advance(minutes=10), variables=DRAFT)
+    (claimed,) = events(session, instance.id, "task_claimed")
+    assert (claimed.element_id, claimed.element_name, claimed.task_id, claimed.actor_id) == (
+        "draft_objectives", "Soạn thảo mục tiêu chất lượng", draft.id, people.member.id)
+    review = open_task(session, instance.id)  # its diagram names no variable for who completes it
+    engine.complete(review.id, actor=people.leader, now=clock.advance(minutes=20), variables={"decision": "approve"})
+    assert set(engine.instance_variables(review.instance)) == {
+        "departments", "draftAuthor", "initiator", "objectives", "plan", "title", "unit", "year", "decision",
+        "notified"}
+
+
+# Due Tuesday 1 December 2026 at 17:00 in Hà Nội; completed that day at 07:00, before its working hours start.
+DUE_DAY_0700 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("unit_day_off", "timing"), [(False, "early"), (True, "on_time")])
+def test_a_completion_on_the_due_day_is_judged_by_the_units_working_hours(
+    session: Session, people: People, clock: Clock, unit_day_off: bool, timing: str
+) -> None:
+    """Early means before the due day's working hours begin (07:30 in the national calendar); a day the unit
+    itself has off has no working hours, so there the due day counts from midnight."""
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    assert draft.due_at == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    if unit_day_off:
+        session.add(CalendarDay(unit_id=people.unit.id, day=date(2026, 12, 1), kind="off", note="Nghỉ bù"))
+        session.commit()
+    done = Engine(session).complete(draft.id, actor=people.member, now=DUE_DAY_0700, variables=DRAFT)
+    assert done.timing == timing
+
+
+def test_completing_a_task_removes_its_own_draft_and_no_other(session: Session, people: People, clock: Clock) -> None:
+    engine = Engine(session)
+    first = open_task(session, start_objectives(session, people, clock, key="MT-2027").id)
+    second = open_task(session, start_objectives(session, people, clock, key="MT-2028").id)
+    for row in (first, second):
+        engine.save_draft(row.id, {"title": f"Nháp {row.id[:4]}"}, actor=people.member, now=clock.now)
+    engine.complete(first.id, actor=people.member, now=clock.advance(minutes=5), variables=DRAFT)
+    left = session.scalars(select(TaskDraft.task_id)).all()
+    assert left == [second.id]

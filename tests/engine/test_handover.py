@@ -150,7 +150,8 @@ def test_a_delegated_task_is_worked_by_the_delegate_resolved_back_and_completed_
                                                                  "chất lượng")  # fmt: skip
 
     before = snapshot(session, draft.id)
-    with pytest.raises(NotAllowed, match=r"^This task was delegated to you by Lê Thị Mai Anh: resolve it"):
+    with pytest.raises(NotAllowed, match=r"^This task was delegated to you by Lê Thị Mai Anh: resolve it to give it "
+                                         r"back; Lê Thị Mai Anh completes it\.$"):  # fmt: skip
         eng.complete(draft.id, actor=helper, now=clock.now, variables=DRAFT)
     handed_back = r"^A task delegated to you goes back to its owner by resolving it, not by handing it back\.$"
     with pytest.raises(NotAllowed, match=handed_back):
