@@ -74,23 +74,25 @@ def review_task(session: Session, people: People, clock: Clock) -> TaskRow:
 # --- the claim helper: one conditional UPDATE -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("skip_locked", [False, True], ids=["waits", "skips locked rows"])
 def test_claim_changes_only_the_named_row_and_only_while_its_conditions_hold(
-    session: Session, people: People, clock: Clock
+    session: Session, people: People, clock: Clock, skip_locked: bool
 ) -> None:
+    """Both ways of claiming: waiting for a row another transaction holds, or passing over it (the sweeps)."""
     first = open_task(session, start_objectives(session, people, clock, "A").id)
     second = open_task(session, start_objectives(session, people, clock, "B").id)
     free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
 
-    assert claim(session, TaskRow, first.id, *free, assignee_id=people.member.id) is True
+    assert claim(session, TaskRow, first.id, *free, skip_locked=skip_locked, assignee_id=people.member.id) is True
     session.commit()
     session.expire_all()
     assert (first.assignee_id, second.assignee_id) == (people.member.id, None)  # the other open row is untouched
 
-    assert claim(session, TaskRow, first.id, *free, assignee_id=people.leader.id) is False
+    assert claim(session, TaskRow, first.id, *free, skip_locked=skip_locked, assignee_id=people.leader.id) is False
     session.commit()
     session.expire_all()
     assert first.assignee_id == people.member.id  # the condition no longer held: nothing changed
-    assert claim(session, TaskRow, "no-such-task", assignee_id=people.leader.id) is False
+    assert claim(session, TaskRow, "no-such-task", skip_locked=skip_locked, assignee_id=people.leader.id) is False
 
 
 # --- refusals leave everything as it was -----------------------------------------------------------------------
