@@ -782,10 +782,7 @@ def _foreign_link() -> BadPageLink:
 
 def _python_type(column: Any) -> type:
     kind = getattr(column.type, "impl", column.type)  # a TypeDecorator (UTCDateTime) by what it stores
-    try:
-        return kind.python_type
-    except NotImplementedError:  # pragma: no cover - every key column has a plain type
-        return object
+    return kind.python_type
 
 
 def _typed(column: Any, nullable: bool, value: Any) -> Any:
