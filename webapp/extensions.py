@@ -1,6 +1,8 @@
 """Flask extensions, created without an app and attached in the factory; and the one place the web
 layer gets its engine, deployer, database session and clock from."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -38,3 +40,17 @@ def sa_session() -> Session:
 def now() -> datetime:
     """The clock of the web layer; the engine always receives time as an argument."""
     return datetime.now(UTC)
+
+
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """Inside, a commit leaves the session's rows as they were written instead of expiring them, so an answer
+    built from what the command just wrote reads nothing again. For a view that answers with the rows of its
+    one command, right after it."""
+    session = sa_session()
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expiring

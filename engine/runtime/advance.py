@@ -323,9 +323,13 @@ class Advancer:
         now = recorder.now
         outcomes = calls.child_outcomes(instance, workflow, recorder)  # errors and escalations caught nowhere inside
         self._sync_tasks(command, step)
-        self._sync_timers(command, step)
-        self._sync_jobs(command, step)
-        self._sync_subscriptions(command, step)
+        kinds = waits_of(workflow)
+        if "timer" in kinds:
+            self._sync_timers(command, step)
+        if "job" in kinds:
+            self._sync_jobs(command, step)
+        if "subscription" in kinds:
+            self._sync_subscriptions(command, step)
         calls.cancel_orphans(command, step)
         if not workflow.is_completed() and instance.status == "running" and not _can_move(command, step):
             _report_stall(command, step)
@@ -455,6 +459,26 @@ class Advancer:
         for key, row in rows.items():
             if key not in wanted:
                 row.state = "cancelled"
+
+
+def waits_of(workflow: BpmnWorkflow) -> frozenset[str]:
+    """Which rows besides its tasks an instance of this diagram can ever have: ``timer`` (a timer event),
+    ``job`` (a step that waits as a job), ``subscription`` (a message or signal event). A diagram without any
+    of one kind never had a row of it, so ``finish`` need not look for them (a query per kind and step saved).
+    An instance moved to another version keeps the elements it reached (``instance_moves``), so a row made
+    under the old version belongs to an element the new one has as well."""
+    kinds: set[str] = set()
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    for spec in (s for process in specs for s in process.task_specs.values()):
+        if isinstance(spec, JobTask):
+            kinds.add("job")
+        definition = getattr(spec, "event_definition", None)
+        for one in [definition, *(getattr(definition, "event_definitions", None) or [])]:
+            if timer_kind(one):
+                kinds.add("timer")
+            elif isinstance(one, MessageEventDefinition | SignalEventDefinition):
+                kinds.add("subscription")
+    return frozenset(kinds)
 
 
 def _scoped_key(element_id: str, holder_id: str) -> str:
@@ -645,7 +669,7 @@ class _TaskRows:
             name=node.get("name") or element_of(task.task_spec), kind="user", unit_id=instance.unit_id,
             form_id=node.get("form_definition_id"), candidate_roles=groups, state="open", created_at=recorder.now,
             due_at=due_for(node, data, recorder.now, calendar), priority=priority_for(node, data),
-            follow_up_at=follow_up_for(node, data, recorder.now, calendar),
+            follow_up_at=follow_up_for(node, data, recorder.now, calendar), assignee_id=holder.id if holder else None,
         )  # fmt: skip
         self.session.add(row)
         self.session.flush()
@@ -656,7 +680,6 @@ class _TaskRows:
         for _, user in named:
             if user is not None:
                 self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
-        row.assignee_id = holder.id if holder else None
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
                      data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
                            "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,

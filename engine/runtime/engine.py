@@ -549,6 +549,7 @@ class Engine:
             self._require_open(row)
             if not self.may_work(row, actor):
                 raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
+            calendar = self.calendar(row.unit_id)  # read before the row changes: one UPDATE of it, not two
             if row.delegation_state == handover.PENDING:
                 owner = row.owner.full_name if row.owner else "?"
                 raise NotAllowed("This task was delegated to you by %(owner)s: resolve it to give it back; "
@@ -573,7 +574,7 @@ class Engine:
             task.data.update(flowing)
             run_task(task)
             row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
-            row.timing = classify(now, row.due_at, cal=self.calendar(row.unit_id))
+            row.timing = classify(now, row.due_at, cal=calendar)
             completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing,
                          "seen": seen}  # fmt: skip
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id, data=completed)

@@ -23,7 +23,7 @@ from engine import (
 from .. import paging
 from ..api_auth import api_auth
 from ..errors import problem_dicts, translated
-from ..extensions import deployer, now, sa_session
+from ..extensions import deployer, kept_after_commit, now, sa_session
 from ..extensions import engine as app_engine
 from ..idempotency import idempotent
 from ..ids import as_id, id_field
@@ -109,8 +109,9 @@ def start(key: str) -> Any:
     variables = body.get("variables") or {}
     if not isinstance(variables, dict) or id_field(unit_id) is None:
         abort(400, "'variables' must be an object and 'unit_id' an integer.")
-    instance = app_engine().start(key, actor=g.user, unit_id=unit_id, now=now(),
-                                        business_key=body.get("business_key"), variables=variables)  # fmt: skip
+    with kept_after_commit():
+        instance = app_engine().start(key, actor=g.user, unit_id=unit_id, now=now(),
+                                      business_key=body.get("business_key"), variables=variables)  # fmt: skip
     return jsonify(_instance(instance)), 201
 
 
@@ -154,9 +155,12 @@ def _line(t: queries.TaskLine) -> dict[str, Any]:
 
 
 def _visible(task_id: str) -> tuple[Engine, TaskRow]:
-    """The task, if the user may see it; another unit's task is not found, as if it did not exist."""
+    """The task, if the user may see it; another unit's task is not found, as if it did not exist. The row is
+    kept for the request: the session holds rows weakly, and the command that follows finds it in memory
+    instead of reading it again."""
     engine = app_engine()
-    return engine, engine.visible_task(task_id, g.user)
+    g.visible_task = engine.visible_task(task_id, g.user)
+    return engine, g.visible_task
 
 
 @bp.get("/tasks/<task_id>")
@@ -286,7 +290,8 @@ def complete(task_id: str) -> Any:
         abort(400, "'variables' must be an object.")
     locale = request.accept_languages.best_match(["vi", "en"]) or "vi"
     _visible(task_id)
-    row = app_engine().complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
+    with kept_after_commit():
+        row = app_engine().complete(task_id, actor=g.user, now=now(), variables=variables, locale=locale)
     return jsonify(_task(row))
 
 
