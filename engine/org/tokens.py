@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, exists, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
@@ -237,14 +237,19 @@ def revoke(session: Session, actor: User, token_id: int, now: datetime) -> ApiTo
 # --- using a token -----------------------------------------------------------------------------------
 
 
+# Built once, not on every API call that brings a token (building a statement costs about as much as running it).
+_GRANTED = (
+    select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.digest == bindparam("digest"), ApiToken.revoked_at.is_(None), User.is_active.is_(True),
+           exists().where(RoleAssignment.user_id == ApiToken.user_id, RoleAssignment.unit_id == ApiToken.unit_id))
+)  # fmt: skip
+
+
 def authenticate_token(session: Session, secret: str, now: datetime, address: str = "") -> TokenGrant | None:
     """What a request with this token may do, or None (unknown, revoked, malformed, a holder deactivated or
     gone from the unit: all alike). One indexed query, no password hash. The holder comes back limited to the
     token's unit (``people.act_within_unit``)."""
-    in_unit = exists().where(RoleAssignment.user_id == ApiToken.user_id, RoleAssignment.unit_id == ApiToken.unit_id)
-    stmt = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.digest == digest(secret), ApiToken.revoked_at.is_(None), User.is_active.is_(True), in_unit))
-    found = session.execute(stmt).first()
+    found = session.execute(_GRANTED, {"digest": digest(secret)}).first()
     if found is None:
         return None
     token, holder = found

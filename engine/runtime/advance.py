@@ -36,7 +36,7 @@ from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
 from engine.org.substitutes import local_day, substitute_on
 from engine.runtime import calls, signals
-from engine.runtime.command import Command, Recorder, Step
+from engine.runtime.command import Command, Recorder, Step, write_history
 from engine.runtime.compensation import compensate
 from engine.runtime.deadlines import due_for, follow_up_for
 from engine.runtime.events import (
@@ -340,8 +340,7 @@ class Advancer:
             recorder.add("instance_completed", data={"timing": instance.timing})
         instance.state = dump_state(workflow)
         instance.updated_at = now
-        session.add_all(recorder.events)
-        recorder.events.clear()
+        write_history(session, recorder.events)
         session.flush()
         command.saved(instance, workflow)
         calls.notify_caller(command, instance, outcomes, recorder.actor)

@@ -24,8 +24,9 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, InstanceNotFound
@@ -57,6 +58,21 @@ class Recorder:
                 data=data or {},
             )
         )
+
+
+# The instance's definition comes in the same query as its locked row (every command reads it); only the
+# instance's row is locked (``FOR UPDATE OF process_instances`` on PostgreSQL).
+_WITH_DEFINITION = [joinedload(ProcessInstance.definition, innerjoin=True)]
+
+
+def write_history(session: Session, events: list[HistoryEvent]) -> None:
+    """Write the events collected by a ``Recorder`` in one statement, in the order they happened, and clear
+    the list. Nothing reads an event back in the command that wrote it, so no row is kept in the session."""
+    if not events:
+        return
+    columns = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
+    session.execute(insert(HistoryEvent), [{c: getattr(e, c) for c in columns} for e in events])
+    events.clear()
 
 
 @dataclass
@@ -194,7 +210,8 @@ class Command:
 
     def lock(self, instance_id: int) -> ProcessInstance:
         """The instance's row, locked until the command ends (``FOR UPDATE`` on PostgreSQL)."""
-        instance = self.session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+        instance = self.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
+                                    populate_existing=True, options=_WITH_DEFINITION)  # fmt: skip
         if instance is None:
             raise InstanceNotFound(instance_id)
         return instance

@@ -210,7 +210,7 @@ class Engine:
     def visible_task(self, task_id: str, viewer: User) -> TaskRow:
         """A task of one of the viewer's units (its page, its data); to anyone else it does not exist."""
         row = self.task_row(task_id)
-        if not queries.may_view_instance(self.session, viewer, row.instance):
+        if not queries.may_view(self.session, viewer, row.instance_id, row.unit_id):  # a task is of its instance's unit
             raise TaskNotFound(task_id)
         return row
 

@@ -26,7 +26,7 @@ from engine.db import Base, claim
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound
 from engine.org.models import User
 from engine.org.people import administered_unit_ids
-from engine.runtime.command import Command, Commands
+from engine.runtime.command import Command, Commands, write_history
 from engine.runtime.events import deliver, error_event, run_task
 from engine.runtime.iomapping import on_completion, shadowed, with_inputs
 from engine.runtime.models import HistoryEvent, ProcessInstance
@@ -210,7 +210,7 @@ def throw_job_error(engine: Commands, job_id: str, worker_id: str, error_code: s
             uncaught = f"No event catches the error {error_code!r}."
             data.update(job=job.id, error=uncaught)
             recorder.add("incident", element=(job.element_id, job.name), data=data)
-            command.session.add_all(recorder.events)
+            write_history(command.session, recorder.events)
             return False
         catcher = _node(instance, str(caught.task_spec.bpmn_id)).get("error") or {}
         for name, value in ((catcher.get("code_variable"), error_code), (catcher.get("message_variable"), message)):

@@ -371,16 +371,22 @@ def members_open_tasks(user: User) -> Select[TaskRow]:
 
 def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
     """Whether the person sees the instance, its tasks, data, files and history (``viewable_instances``)."""
-    if not user.is_active or instance.id is None:
+    return instance.id is not None and may_view(session, user, instance.id, instance.unit_id)
+
+
+def may_view(session: Session, user: User, instance_id: int, unit_id: int) -> bool:
+    """``may_view_instance`` for the instance ``instance_id`` of the unit ``unit_id``, without loading it (a
+    task row carries both)."""
+    if not user.is_active:
         return False
     # the rule's two answers that need only the person's roles in the instance's unit (one small query; the
     # whole condition costs more to build than to run): no role there sees nothing, a whole-unit role all
-    roles = roles_in_unit(session, user, instance.unit_id)
+    roles = roles_in_unit(session, user, unit_id)
     if not roles:
         return False
     if roles & set(WHOLE_UNIT_ROLES):
         return True
-    stmt = select(ProcessInstance.id).where(ProcessInstance.id == instance.id, viewable_instances(user))
+    stmt = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, viewable_instances(user))
     return session.scalar(stmt) is not None
 
 
