@@ -126,10 +126,15 @@ def test_a_page_link_that_does_not_fit_the_list_is_refused(session: Session, peo
     assert page.next_after is not None and len(page.next_after) == 2
     for bad in ([], ["x", "y"], [page.next_after[0]], [1, page.next_after[1]], [page.next_after[0], 7],
                 page.next_after + [1]):  # fmt: skip
-        with pytest.raises(queries.BadPageLink):
+        with pytest.raises(queries.BadPageLink) as refused:
             queries.task_page(session, people.member, "claimable", after=bad)
-    with pytest.raises(queries.BadPageLink):  # a received-order link given to the priority order
+        assert str(refused.value) == BAD_LINK
+    with pytest.raises(queries.BadPageLink) as refused:  # a received-order link given to the priority order
         queries.task_page(session, people.member, "claimable", InboxOptions(sort="priority"), after=page.next_after)
+    assert str(refused.value) == BAD_LINK
+
+
+BAD_LINK = "This page link does not belong to this list. Open the list again from its first page."
 
 
 def test_counts_stop_at_the_cap(
@@ -313,8 +318,9 @@ def test_a_newest_first_page_key_that_is_not_a_moment_and_an_id_is_refused() -> 
     assert queries.instant_key(["2026-01-02T03:04:05", 7]) == (datetime(2026, 1, 2, 3, 4, 5), 7)
     for raw in (["2026-01-02T03:04:05"], ["yesterday", 7], ["2026-01-02T03:04:05", "7"],
                 ["2026-01-02T03:04:05", True], [7, "2026-01-02T03:04:05"]):  # fmt: skip
-        with pytest.raises(queries.BadPageLink):
+        with pytest.raises(queries.BadPageLink) as refused:
             queries.instant_key(raw)
+        assert str(refused.value) == BAD_LINK
 
 
 def add_dossiers(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
@@ -366,3 +372,25 @@ def test_the_dossier_list_walks_its_index_on_every_page(session: Session, people
     assert after is not None
     later = plan(session, dossiers.dossier_page_query(session, people.leader, whole, after, 100))
     assert_walks_index(later, "ix_dossiers_unit_received", "dossiers")
+
+
+def test_the_priority_order_pages_through_tasks_of_one_priority_by_due_moment_then_those_without(
+    session: Session, people: People, clock: Clock
+) -> None:
+    tasks = start_many(session, people, clock, 5)
+    dues = [clock.now + timedelta(hours=h) for h in (5, 1, 3)] + [None, None]
+    for task_id, due in zip(tasks, dues, strict=True):  # one priority: the due moment orders, no due date last
+        session.execute(update(TaskRow).where(TaskRow.id == task_id).values(priority=60, due_at=due))
+    session.commit()
+    pages = walk(session, people.member, "claimable", InboxOptions(sort="priority"), limit=2)
+    assert [t for page in pages for t in page][:3] == [tasks[1], tasks[2], tasks[0]]
+    assert sorted(t for page in pages for t in page) == sorted(tasks)  # none skipped, none twice
+
+
+def test_a_page_of_one_and_a_list_that_fills_its_last_page_exactly(session: Session, people: People,
+                                                                   clock: Clock) -> None:  # fmt: skip
+    tasks = start_many(session, people, clock, 4)
+    assert [len(p) for p in walk(session, people.member, "claimable", InboxOptions(), limit=1)] == [1, 1, 1, 1]
+    pages = walk(session, people.member, "claimable", InboxOptions(), limit=2)
+    assert [len(p) for p in pages] == [2, 2]  # no empty third page behind a "next" link
+    assert sorted(t for page in pages for t in page) == sorted(tasks)
