@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, InstanceNotFound
@@ -63,6 +63,10 @@ class Recorder:
 # The instance's definition comes in the same query as its locked row (every command reads it); only the
 # instance's row is locked (``FOR UPDATE OF process_instances`` on PostgreSQL).
 _WITH_DEFINITION = [joinedload(ProcessInstance.definition, innerjoin=True)]
+# ... and, when no workflow of the instance is kept in memory, the saved workflow and the specification too
+# (two large columns otherwise read on use, each in a query of its own).
+_WITH_STATE = [joinedload(ProcessInstance.definition, innerjoin=True).undefer(ProcessDefinition.spec_json),
+               undefer(ProcessInstance.state)]  # fmt: skip
 
 
 def write_history(session: Session, events: list[HistoryEvent]) -> None:
@@ -71,7 +75,8 @@ def write_history(session: Session, events: list[HistoryEvent]) -> None:
     if not events:
         return
     columns = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
-    session.execute(insert(HistoryEvent), [{c: getattr(e, c) for c in columns} for e in events])
+    rows = [{c: getattr(e, c) for c in columns} for e in events]
+    session.execute(insert(HistoryEvent).execution_options(render_nulls=True), rows)  # one batch, empty columns too
     events.clear()
 
 
@@ -139,6 +144,10 @@ class WorkflowCache:
             self._items[instance_id] = (revision, workflow)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
+
+    def holds(self, instance_id: int) -> bool:
+        """Whether a workflow of the instance is kept (of any revision: ``take`` still checks it)."""
+        return instance_id in self._items
 
     def __len__(self) -> int:
         return len(self._items)
@@ -208,10 +217,12 @@ class Command:
 
     # --- instances ------------------------------------------------------------------------------
 
-    def lock(self, instance_id: int) -> ProcessInstance:
-        """The instance's row, locked until the command ends (``FOR UPDATE`` on PostgreSQL)."""
+    def lock(self, instance_id: int, *, with_state: bool = False) -> ProcessInstance:
+        """The instance's row, locked until the command ends (``FOR UPDATE`` on PostgreSQL); ``with_state``:
+        its saved workflow and its definition's specification in the same query (to load the workflow)."""
         instance = self.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
-                                    populate_existing=True, options=_WITH_DEFINITION)  # fmt: skip
+                                    populate_existing=True,
+                                    options=_WITH_STATE if with_state else _WITH_DEFINITION)  # fmt: skip
         if instance is None:
             raise InstanceNotFound(instance_id)
         return instance
@@ -226,7 +237,8 @@ class Command:
 
     def open(self, instance_id: int, *, actor: User | None = None) -> Step:
         """Lock and load an instance to move it on; history is recorded as ``actor`` (None: eISO)."""
-        instance = self.lock(instance_id)
+        kept = instance_id in self._saved or (self.cache is not None and self.cache.holds(instance_id))
+        instance = self.lock(instance_id, with_state=not kept)
         return Step(instance, self.load(instance), Recorder(instance, actor, self.now))
 
     def step(self, instance: ProcessInstance, workflow: BpmnWorkflow, actor: User | None = None) -> Step:
