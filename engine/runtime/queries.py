@@ -352,12 +352,6 @@ def instant_key(raw: list[Any]) -> tuple[datetime, int]:
     raise BadPageLink("This page link does not belong to this list. Open the list again from its first page.")
 
 
-def members_instances(user: User) -> Select[ProcessInstance]:
-    """The instances the person may see (``viewable_instances``), as a query to filter further (the Camunda
-    REST lists); nothing for an inactive account."""
-    return select(ProcessInstance).where(viewable_instances(user))
-
-
 def claimable_query(user: User) -> Select[TaskRow]:
     """The open tasks the person may claim (unassigned, offered to them or their roles in the task's unit)."""
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.assignee_id.is_(None), _candidate_clause(user))

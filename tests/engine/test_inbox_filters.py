@@ -9,14 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import queries
-from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
+from engine.org.models import RoleAssignment
+from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow
 from engine.runtime.priority import HIGH, LOW
 from engine.runtime.queries import TaskFilter
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, make_user
 from tests.engine.test_list_paging import start_many
 
 pytestmark = pytest.mark.usefixtures("library")
@@ -101,3 +102,48 @@ def test_the_characters_a_like_pattern_treats_specially_are_searched_for_as_writ
         shape(session, task_id, name=name)
     session.commit()
     assert found(session, people, text=text) == {tasks[0]}
+
+
+def offer_only_to(session: Session, task_id: str, role: str) -> None:
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+    session.add(TaskCandidate(task_id=task_id, role=role))
+
+
+def test_a_role_held_in_one_unit_offers_nothing_of_another_unit_the_person_also_belongs_to(
+    session: Session, people: People, clock: Clock
+) -> None:
+    both = make_user(session, "hai_don_vi", people.unit, ("specialist",))
+    session.add(RoleAssignment(user_id=both.id, unit_id=people.other_unit.id, role="unit_leader"))
+    (ours,) = start_many(session, people, clock, 1)
+    (theirs,) = start_many(session, people, clock, 1, unit_id=people.other_unit.id)
+    offer_only_to(session, ours, "specialist")
+    offer_only_to(session, theirs, "specialist")  # a specialist of the other unit, which this person is not
+    session.commit()
+    lines = queries.task_page(session, both, "claimable").lines
+    assert [line.id for line in lines] == [ours]
+    assert queries.task_count(session, both, "claimable") == 1
+
+
+def test_a_task_is_claimable_only_when_it_is_offered_to_the_person_or_a_role_they_hold(
+    session: Session, people: People, clock: Clock
+) -> None:
+    specialist = make_user(session, "chuyen_vien_x", people.unit, ("specialist",))
+    offered, not_offered = start_many(session, people, clock, 2)
+    offer_only_to(session, offered, "specialist")
+    offer_only_to(session, not_offered, "unit_leader")
+    session.commit()
+    assert [line.id for line in queries.task_page(session, specialist, "claimable").lines] == [offered]
+
+
+def test_the_follow_up_list_holds_the_tasks_whose_follow_up_moment_has_come_that_very_moment_included(
+    session: Session, people: People, clock: Clock
+) -> None:
+    tasks = start_many(session, people, clock, 4)
+    moment = clock.now + timedelta(days=2)
+    for task_id, follow_up in zip(tasks, [moment - timedelta(seconds=1), moment, moment + timedelta(seconds=1),
+                                          None], strict=True):  # fmt: skip
+        shape(session, task_id, follow_up_at=follow_up)
+    session.commit()
+    options = queries.InboxOptions(follow_up_by=moment)
+    lines = queries.task_page(session, people.member, "claimable", options).lines
+    assert {line.id for line in lines} == {tasks[0], tasks[1]}

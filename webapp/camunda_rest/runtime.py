@@ -3,7 +3,7 @@ clients list and count them (``GET /process-instance``, ``/count``, ``/{id}/vari
 ``/count``, ``/{id}``).
 
 Everything is read from the indexed tables and scoped in the engine to the units the account belongs to
-(``queries.members_instances`` / ``members_open_tasks``); only the variables of one instance deserialize
+(``queries.running_instances_query`` / ``members_open_tasks``); only the variables of one instance deserialize
 that instance. As in Camunda's runtime API, the instance list holds running instances only (ended ones
 are history). A filter or sort eISO cannot honour is refused with 400 naming it, never ignored.
 """
