@@ -329,12 +329,16 @@ def test_a_page_key_that_does_not_fit_the_list_is_refused(
 ) -> None:
     register.fill(session, people, clock, 6)
     session.commit()
-    _, good = register.page(session, people.leader, people, None, 1)
-    assert good is not None
+    rows, good = register.page(session, people.leader, people, None, 1)
+    assert good is not None and len(rows) == 1  # a page of one holds one line
     for bad in ([], [*good, 1], ["2026-13-45", 1] if len(good) == 2 else ["x", 1, 1], [True] * len(good),
                 [None] * len(good), "not a list"):  # fmt: skip
-        with pytest.raises(queries.BadPageLink, match="first page"):
+        with pytest.raises(queries.BadPageLink) as refused:
             register.page(session, people.leader, people, bad, 4)
+        assert str(refused.value) == BAD_LINK
+
+
+BAD_LINK = "This page link does not belong to this list. Open the list again from its first page."
 
 
 def test_register_counts_stop_one_past_the_cap(session: Session, people: People, clock: Clock) -> None:
