@@ -357,6 +357,11 @@ def claimable_query(user: User) -> Select[TaskRow]:
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.assignee_id.is_(None), _candidate_clause(user))
 
 
+def offered_query(user: User) -> Select[TaskRow]:
+    """The open tasks offered to the person or their roles in the task's unit, held by someone or not."""
+    return select(TaskRow).where(TaskRow.state == "open", _candidate_clause(user))
+
+
 def members_open_tasks(user: User) -> Select[TaskRow]:
     """The open user tasks of the units the person belongs to, as a query to filter further."""
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", _in_members_unit(user),

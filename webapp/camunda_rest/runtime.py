@@ -233,8 +233,8 @@ def instance_variable(instance_id: str, name: str) -> Any:
 TASK_PARAMS = {"taskId", "taskIdIn", "processInstanceId", "processInstanceIdIn", "processInstanceBusinessKey",
                "processDefinitionKey", "processDefinitionKeyIn", "processDefinitionId", "taskDefinitionKey",
                "taskDefinitionKeyIn", "name", "nameLike", "assignee", "assigned", "unassigned", "candidateGroup",
-               "candidateUser", "tenantIdIn", "withoutTenantId", "active", "suspended", "sortBy", "sortOrder",
-               "sorting", "firstResult", "maxResults"}  # fmt: skip
+               "candidateUser", "includeAssignedTasks", "tenantIdIn", "withoutTenantId", "active", "suspended",
+               "sortBy", "sortOrder", "sorting", "firstResult", "maxResults"}  # fmt: skip
 TASK_SORTS = {"created": TaskRow.created_at, "dueDate": TaskRow.due_at, "followUpDate": TaskRow.follow_up_at,
               "priority": TaskRow.priority, "name": TaskRow.name, "id": TaskRow.id,
               "processInstanceId": TaskRow.instance_id}  # fmt: skip
@@ -277,16 +277,22 @@ def _task_query(params: Mapping[str, Any]) -> Any:
         stmt = stmt.where(TaskRow.assignee_id.is_not(None))
     if _flag(params, "unassigned"):
         stmt = stmt.where(TaskRow.assignee_id.is_(None))
+    # as in Camunda, a query by candidate leaves out the tasks someone already holds, unless the client asks
+    # for them with includeAssignedTasks
+    held_too = _flag(params, "includeAssignedTasks")
     group = _text(params, "candidateGroup")
     if group is not None:
         stmt = stmt.where(TaskRow.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role == group)))
+        if not held_too:
+            stmt = stmt.where(TaskRow.assignee_id.is_(None))
     candidate = _text(params, "candidateUser")
     if candidate is not None:
         person = sa_session().scalar(select(User).where(User.username == candidate))
         if person is None:
             stmt = stmt.where(TaskRow.id.is_(None))
         else:
-            stmt = stmt.where(TaskRow.id.in_(queries.claimable_query(person).with_only_columns(TaskRow.id)))
+            offered = queries.offered_query(person) if held_too else queries.claimable_query(person)
+            stmt = stmt.where(TaskRow.id.in_(offered.with_only_columns(TaskRow.id)))
     return stmt.where(*_tenants(params, TaskRow.unit_id))
 
 
