@@ -104,6 +104,23 @@ def test_the_characters_a_like_pattern_treats_specially_are_searched_for_as_writ
     assert found(session, people, text=text) == {tasks[0]}
 
 
+@pytest.mark.parametrize(("names", "text"), [
+    (["Đạt 100% kế hoạch", "Giảm 1000 ngày chờ"], "100%"),
+    (["Hồ sơ loại_1", "Hồ sơ loạix1"], "loại_1"),
+])  # fmt: skip
+def test_the_characters_a_like_pattern_treats_specially_are_searched_for_as_written_in_process_names_too(
+    session: Session, people: People, clock: Clock, names: list[str], text: str
+) -> None:
+    tasks = start_many(session, people, clock, 2)
+    other_key = _second_process(session, tasks[1])
+    for task_id in tasks:
+        shape(session, task_id, name="Xử lý")
+    for key, name in zip(("quality_objectives", other_key), names, strict=True):
+        session.execute(update(ProcessDefinition).where(ProcessDefinition.key == key).values(name=name))
+    session.commit()
+    assert found(session, people, text=text) == {tasks[0]}
+
+
 def offer_only_to(session: Session, task_id: str, role: str) -> None:
     session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
     session.add(TaskCandidate(task_id=task_id, role=role))

@@ -12,12 +12,13 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, insert, inspect, select, text, update
+from sqlalchemy import delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import Engine, queries
+from engine.errors import InstanceNotFound
 from engine.org.models import Department, RoleAssignment, User
-from engine.runtime.models import ProcessDefinition, ProcessInstance, TaskRow
+from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.queries import InboxOptions
 from tests.conftest import Clock, People, make_user
 
@@ -511,3 +512,123 @@ def test_an_instance_page_longer_than_the_usual_page_holds_every_line_asked_for(
     assert len(rows) == queries.PAGE_SIZE + 2 and after is not None
     rest, more = queries.instance_page(session, people.leader, after, queries.PAGE_SIZE + 2)
     assert len(rest) == count + 1 - len(rows) and more is None
+
+
+# --- orders and refusals the read side promises, whatever order the rows were stored in ------------------
+
+
+def test_the_instance_list_shows_the_newest_hundred_and_breaks_a_tie_on_the_start_by_the_newest_id(
+    session: Session, people: People, clock: Clock
+) -> None:
+    model, _ = start(session, people, clock, "MT-0")
+    tied = clock.now + timedelta(minutes=5)
+    session.execute(insert(ProcessInstance), [
+        {"definition_id": model.definition_id, "unit_id": people.unit.id, "status": "running", "state": "{}",
+         "revision": 1, "started_at": tied if n < 3 else clock.now - timedelta(minutes=n), "updated_at": clock.now,
+         "paused_seconds": 0} for n in range(110)])  # fmt: skip
+    session.commit()
+    newest = queries.instances_for(session, people.leader)
+    assert len(newest) == 100  # the list's default length, whatever the unit holds
+    top = [i.id for i in newest[:3]]
+    assert top == sorted(top, reverse=True) and {i.started_at for i in newest[:3]} == {newest[0].started_at}
+    assert newest[3].started_at < newest[2].started_at
+    assert len(queries.instances_for(session, people.leader, limit=7)) == 7
+
+
+def test_an_instances_history_and_the_instances_it_called_come_in_id_order_however_they_were_stored(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """Two transactions can write their rows in the other order than their ids were drawn (PostgreSQL keeps a
+    table's rows as they were written): the history still reads from the first event, the called instances
+    from the first one called."""
+    parent, _ = start(session, people, clock, "MT-0")
+    first = session.scalar(select(func.max(HistoryEvent.id))) or 0
+    events = [first + 30, first + 20, first + 10]  # written newest first
+    session.execute(insert(HistoryEvent), [
+        {"id": i, "instance_id": parent.id, "at": clock.now, "kind": "note", "data": {}} for i in events])
+    top = session.scalar(select(func.max(ProcessInstance.id))) or 0
+    called = [top + 30, top + 20, top + 10]
+    session.execute(insert(ProcessInstance), [
+        {"id": i, "definition_id": parent.definition_id, "unit_id": people.unit.id, "status": "running",
+         "state": "{}", "revision": 1, "started_at": clock.now, "updated_at": clock.now, "paused_seconds": 0,
+         "parent_instance_id": parent.id} for i in called])  # fmt: skip
+    session.commit()
+    if session.get_bind().dialect.name == "postgresql":  # read in storage order, as a plan over a large share does
+        for setting in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
+            session.execute(text(f"SET LOCAL {setting} = off"))
+    ids = [e.id for e in queries.history(session, parent.id)]
+    assert ids == sorted(ids) and ids[-3:] == sorted(events)
+    assert [i.id for i in queries.called_instances(session, parent.id)] == sorted(called)
+
+
+def test_a_missing_or_hidden_instance_is_refused_with_its_number(
+    session: Session, people: People, clock: Clock
+) -> None:
+    instance, _ = start(session, people, clock, "MT-0")
+    for viewer, asked in ((people.outsider_member, instance.id), (people.leader, instance.id + 1000)):
+        with pytest.raises(InstanceNotFound) as refused:
+            queries.visible_instance(session, viewer, asked)
+        assert refused.value.instance_id == asked and str(asked) in str(refused.value)
+    assert queries.visible_instance(session, people.leader, instance.id).id == instance.id
+
+
+def test_a_role_taken_away_counts_for_the_lists_at_once_inside_the_same_transaction(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """The lists read the person's roles once per transaction until it writes: a role removed and flushed is
+    no longer offered its tasks on the next list, before any commit."""
+    _, task_id = start(session, people, clock, "MT-0")
+    member = people.member
+    assert [line.id for line in queries.task_page(session, member, "claimable").lines] == [task_id]
+    held = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == member.id,
+                                                        RoleAssignment.unit_id == people.unit.id)).all()
+    kept = [a for a in held if a.role != "iso_secretary"]
+    for assignment in held:
+        if assignment not in kept:
+            session.delete(assignment)
+    session.flush()
+    assert kept  # still a member of the unit, but no longer the role the draft is offered to
+    assert queries.task_page(session, member, "claimable").lines == []
+    assert queries.task_count(session, member, "claimable") == 0
+    session.rollback()
+    assert [line.id for line in queries.task_page(session, member, "claimable").lines] == [task_id]
+
+
+def test_a_lines_drafts_are_listed_by_version_however_they_were_stored(
+    session: Session, people: People, users: dict[str, User], clock: Clock
+) -> None:
+    from engine import Deployer
+    from tests.engine.test_ownership import files
+
+    drafts = [Deployer(session).deploy(files("quality-objectives.bpmn", replace=("Soạn", f"Soạn {n}")),
+                                       actor=people.member, now=clock.now, unit_id=people.unit.id).definitions[0]
+              for n in range(2)]  # fmt: skip
+    assert [d.status for d in drafts] == ["draft", "draft"]
+    low, high = sorted(d.version for d in drafts)
+    # the newer draft stored first: swap their numbers through a free one
+    spare = high + 100
+    for old, new in ((low, spare), (high, low), (spare, high)):
+        session.execute(update(ProcessDefinition).where(ProcessDefinition.key == KEY,
+                                                        ProcessDefinition.version == old).values(version=new))
+    session.commit()
+    [line] = [s for s in queries.definition_summaries(session, people.leader)
+              if (s.definition.unit_id, s.definition.key) == (people.unit.id, KEY)]  # fmt: skip
+    assert line.drafts == (low, high)
+
+
+def test_a_form_is_shown_with_its_form_file_not_another_file_of_the_same_content(
+    session: Session, people: People, clock: Clock
+) -> None:
+    from engine.runtime.models import DeployedFile, FormDefinition
+
+    shared = queries.active_definition(session, KEY)
+    used = queries.forms_used(session, [shared])[shared.id]
+    form = used[0].form
+    assert used[0].file is not None and used[0].file.kind == "form"
+    # the same bytes kept in the same deployment as a file of another kind, after the form's
+    session.add(DeployedFile(deployment_id=form.deployment_id, filename="copy.dmn", kind="dmn",
+                             content_hash=form.content_hash, content=b"{}"))  # fmt: skip
+    session.commit()
+    again = {u.form.id: u.file for u in queries.forms_used(session, [shared])[shared.id]}
+    assert again[form.id] is not None and again[form.id].kind == "form"
+    assert session.get(FormDefinition, form.id) is form

@@ -338,6 +338,21 @@ def test_a_page_key_that_does_not_fit_the_list_is_refused(
         assert str(refused.value) == BAD_LINK
 
 
+def test_a_register_page_longer_than_the_usual_page_holds_every_line_asked_for(
+    session: Session, people: People, clock: Clock
+) -> None:
+    register = REGISTERS[0]
+    fill_risks(session, people, clock, 180)
+    session.commit()
+    whole = [r.id for r in register.whole(session, people.leader, people)]
+    limit = queries.REGISTER_PAGE_SIZE + 5
+    assert len(whole) > limit
+    rows, after = register.page(session, people.leader, people, None, limit)
+    assert [r.id for r in rows] == whole[:limit] and after is not None
+    rest, more = register.page(session, people.leader, people, after, limit)
+    assert [r.id for r in rest] == whole[limit:] and more is None
+
+
 BAD_LINK = "This page link does not belong to this list. Open the list again from its first page."
 
 
