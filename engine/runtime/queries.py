@@ -304,7 +304,7 @@ def running_instances_query(session: Session, user: User) -> Select[ProcessInsta
     )  # fmt: skip
 
 
-def instances_query(session: Session, user: User, limit: int = 100) -> Select[ProcessInstance]:
+def instances_query(session: Session, user: User, limit: int) -> Select[ProcessInstance]:
     """The newest instances the person may see. The units the person holds a role in are read first and
     named as constants beside the rule (which says the same): with one unit, the list walks
     ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""

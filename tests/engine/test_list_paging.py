@@ -219,7 +219,7 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
                     for n in range(3000))  # fmt: skip
     session.commit()
     session.execute(text("ANALYZE"))
-    found = plan(session, queries.instances_query(session, people.leader))
+    found = plan(session, queries.instances_query(session, people.leader, 100))
     assert_walks_index(found, "ix_process_instances_unit_started", "process_instances")
     assert_walks_index(plan(session, queries.notices_query(people.member)), "ix_notices_user_created", "notices")
     assert len(queries.instances_for(session, people.leader)) == 100  # the newest hundred of the leader's unit
