@@ -577,7 +577,7 @@ def test_the_tasks_offered_to_a_person_are_held_or_not_and_only_of_their_units_a
     start(session, people, clock, "MT-BMT", actor=people.outsider_member, unit_id=people.other_unit.id)
 
     def offered(user: User) -> set[str]:
-        return set(session.scalars(queries.offered_query(user).with_only_columns(TaskRow.id)))
+        return {task.id for task in session.scalars(queries.offered_query(user))}
 
     assert offered(people.member) == {free, held}
     assert set(session.scalars(queries.claimable_query(people.member).with_only_columns(TaskRow.id))) == {free}
