@@ -74,12 +74,11 @@ def instance_status(status: str) -> str:
 
 def priority_badge(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     """A high or low priority as the inbox marks it (None: an ordinary one); the number goes in the title."""
-    title = _("Priority %(n)s of 100", n=task.priority)
     if task.priority >= HIGH:
-        return {"css": "high", "text": _("High priority"), "title": title}
+        return {"css": "high", "text": _("High priority"), "title": _("Priority %(n)s of 100", n=task.priority)}
     if task.priority <= LOW:
-        return {"css": "low", "text": _("Low priority"), "title": title}
-    return None
+        return {"css": "low", "text": _("Low priority"), "title": _("Priority %(n)s of 100", n=task.priority)}
+    return None  # most tasks: nothing to translate
 
 
 def capped_count(value: int | None, which: str) -> str:
