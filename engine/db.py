@@ -12,7 +12,7 @@ writers).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -34,6 +34,9 @@ NAMING = {
 }
 
 JsonValue = JSON().with_variant(JSONB(), "postgresql")
+
+T = TypeVar("T")
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; SQLite hands back naive values, which are UTC by construction."""
@@ -81,3 +84,23 @@ def claim(session: Session, model: Any, row_id: object, *conditions: Any, skip_l
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any, skip_locked: bool = False,
+                 **values: Any) -> T | None:  # fmt: skip
+    """``claim`` that hands back the claimed row as it now is, or None when it is not this caller's: one
+    ``UPDATE … RETURNING`` where the database has it (PostgreSQL; SQLite from 3.35) instead of a lock, an
+    update and a read. With ``skip_locked`` on PostgreSQL the row is taken by a ``FOR UPDATE SKIP LOCKED``
+    subquery inside that statement: a row another transaction holds matches nothing, at once."""
+    dialect = session.get_bind().dialect
+    if not dialect.update_returning:
+        if not claim(session, model, row_id, *conditions, skip_locked=skip_locked, **values):
+            return None
+        return session.get(model, row_id, populate_existing=True)
+    key = model.id  # type: ignore[attr-defined]
+    where = [key == row_id, *conditions]
+    if skip_locked and dialect.name == "postgresql":
+        where = [key == select(key).where(*where).with_for_update(skip_locked=True).scalar_subquery()]
+    stmt = update(model).where(*where).values(**values).returning(model)
+    found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
+    return found.one_or_none()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import forms
 from engine.data_check import check_start, check_variables
-from engine.db import claim
+from engine.db import claim, claim_row
 from engine.errors import (
     Conflict,
     DefinitionNotFound,
@@ -720,10 +720,9 @@ class Engine:
         """
         with self.command(now=now) as command:
             due = (Timer.state == "waiting", Timer.due_at <= now)
-            if not claim(self.session, Timer, timer_id, *due, skip_locked=True, state="fired", fired_at=now):
+            timer = claim_row(self.session, Timer, timer_id, *due, skip_locked=True, state="fired", fired_at=now)
+            if timer is None:
                 return False
-            timer = self.session.get(Timer, timer_id, populate_existing=True)
-            assert timer is not None
             step = command.open(timer.instance_id)
             task = find_task(step.workflow, timer.task_id)
             if task is None or task.state != TaskState.WAITING:

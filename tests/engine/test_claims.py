@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.db import claim
+from engine.db import claim, claim_row
 from engine.errors import Conflict, NotAllowed, TaskNotReady
 from engine.org.models import RoleAssignment, User
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
@@ -93,6 +93,49 @@ def test_claim_changes_only_the_named_row_and_only_while_its_conditions_hold(
     session.expire_all()
     assert first.assignee_id == people.member.id  # the condition no longer held: nothing changed
     assert claim(session, TaskRow, "no-such-task", skip_locked=skip_locked, assignee_id=people.leader.id) is False
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update returning", "update then read"])
+@pytest.mark.parametrize("skip_locked", [False, True], ids=["waits", "skips locked rows"])
+def test_claim_row_hands_back_the_row_as_changed_and_nothing_when_it_is_not_the_callers(
+    session: Session, people: People, clock: Clock, skip_locked: bool, returning: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both where the database says what it changed (``UPDATE … RETURNING``) and where it cannot."""
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
+    first = open_task(session, start_objectives(session, people, clock, "A").id)
+    second = open_task(session, start_objectives(session, people, clock, "B").id)
+    free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+
+    got = claim_row(session, TaskRow, first.id, *free, skip_locked=skip_locked, assignee_id=people.member.id)
+    assert got is first and got.assignee_id == people.member.id  # the session's row, brought up to date
+    session.commit()
+    session.expire_all()
+    assert (first.assignee_id, second.assignee_id) == (people.member.id, None)
+
+    assert claim_row(session, TaskRow, first.id, *free, skip_locked=skip_locked, assignee_id=people.leader.id) is None
+    session.commit()
+    session.expire_all()
+    assert first.assignee_id == people.member.id  # the condition no longer held: nothing changed
+    assert claim_row(session, TaskRow, "no-such-task", skip_locked=skip_locked, assignee_id=people.leader.id) is None
+
+
+def test_claim_row_passes_over_a_row_another_transaction_holds_at_once(
+    session: Session, people: People, clock: Clock
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row is held while another transaction claims")
+    task = open_task(session, start_objectives(session, people, clock, "A").id)
+    session.commit()
+    with Session(session.get_bind()) as holder, Session(session.get_bind()) as other:
+        holder.execute(select(TaskRow.id).where(TaskRow.id == task.id).with_for_update())
+        other.execute(text("SET lock_timeout = '3s'"))  # waiting for the row would end in an error
+        assert claim_row(other, TaskRow, task.id, TaskRow.state == "open", skip_locked=True,
+                         assignee_id=people.member.id) is None  # fmt: skip
+        other.rollback()
+        holder.rollback()
+    got = claim_row(session, TaskRow, task.id, TaskRow.state == "open", skip_locked=True, assignee_id=people.member.id)
+    assert got is not None and got.assignee_id == people.member.id
 
 
 # --- refusals leave everything as it was -----------------------------------------------------------------------
