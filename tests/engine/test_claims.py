@@ -106,6 +106,7 @@ def test_claim_row_hands_back_the_row_as_changed_and_nothing_when_it_is_not_the_
     first = open_task(session, start_objectives(session, people, clock, "A").id)
     second = open_task(session, start_objectives(session, people, clock, "B").id)
     free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+    assert first.assignee_id is None  # the session holds the row as it was before the claim
 
     got = claim_row(session, TaskRow, first.id, *free, skip_locked=skip_locked, assignee_id=people.member.id)
     assert got is first and got.assignee_id == people.member.id  # the session's row, brought up to date
@@ -120,11 +121,13 @@ def test_claim_row_hands_back_the_row_as_changed_and_nothing_when_it_is_not_the_
     assert claim_row(session, TaskRow, "no-such-task", skip_locked=skip_locked, assignee_id=people.leader.id) is None
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["update returning", "update then read"])
 def test_claim_row_passes_over_a_row_another_transaction_holds_at_once(
-    session: Session, people: People, clock: Clock
+    session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no row is held while another transaction claims")
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
     task = open_task(session, start_objectives(session, people, clock, "A").id)
     session.commit()
     with Session(session.get_bind()) as holder, Session(session.get_bind()) as other:
@@ -132,6 +135,11 @@ def test_claim_row_passes_over_a_row_another_transaction_holds_at_once(
         other.execute(text("SET lock_timeout = '3s'"))  # waiting for the row would end in an error
         assert claim_row(other, TaskRow, task.id, TaskRow.state == "open", skip_locked=True,
                          assignee_id=people.member.id) is None  # fmt: skip
+        other.rollback()
+        # without skip_locked the claim waits for the holder (and here gives up after the lock timeout)
+        other.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            claim_row(other, TaskRow, task.id, TaskRow.state == "open", assignee_id=people.member.id)
         other.rollback()
         holder.rollback()
     got = claim_row(session, TaskRow, task.id, TaskRow.state == "open", skip_locked=True, assignee_id=people.member.id)
