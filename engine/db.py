@@ -11,6 +11,7 @@ writers).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -102,5 +104,36 @@ def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any
     if skip_locked and dialect.name == "postgresql":
         where = [key == select(key).where(*where).with_for_update(skip_locked=True).scalar_subquery()]
     stmt = update(model).where(*where).values(**values).returning(model)
+    found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
+    return found.one_or_none()
+
+
+def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool = False) -> Select[Any]:
+    """The id of the first row in ``order_by`` that meets ``conditions`` (what ``claim_next`` claims);
+    ``skip_locked``: passing over rows other transactions hold (PostgreSQL)."""
+    pick = select(model.id).where(*conditions).order_by(*order_by).limit(1)
+    return pick.with_for_update(skip_locked=True) if skip_locked else pick
+
+
+def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any], skip_locked: bool = False,
+               **values: Any) -> T | None:  # fmt: skip
+    """The first row in ``order_by`` that meets ``conditions``, claimed (``values`` set) and handed back as it
+    now is; None when no row is left. Where the database has ``UPDATE … RETURNING`` the row is chosen and claimed
+    in that one statement; with ``skip_locked`` on PostgreSQL the choice passes over rows other transactions
+    hold (``FOR UPDATE SKIP LOCKED`` inside it), so workers sweeping together each take the next free row
+    instead of trying the same ones in turn. Without ``RETURNING`` the row is chosen, then claimed; a row
+    another caller took in between is passed over for the next one."""
+    key = model.id  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
+    pick = first_of(model, *conditions, order_by=order_by, skip_locked=skip_locked and dialect.name == "postgresql")
+    if not dialect.update_returning:
+        taken: list[Any] = []
+        while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick)) is not None:
+            row = claim_row(session, model, row_id, *conditions, skip_locked=skip_locked, **values)
+            if row is not None:
+                return row
+            taken.append(row_id)  # another caller's since it was chosen
+        return None
+    stmt = update(model).where(key == pick.scalar_subquery(), *conditions).values(**values).returning(model)
     found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
     return found.one_or_none()

@@ -8,7 +8,7 @@ the follow-up work of a command (called processes, callers, signals) runs from i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import forms
 from engine.data_check import check_start, check_variables
-from engine.db import claim, claim_row
+from engine.db import claim, claim_next, claim_row
 from engine.errors import (
     Conflict,
     DefinitionNotFound,
@@ -723,17 +723,42 @@ class Engine:
             timer = claim_row(self.session, Timer, timer_id, *due, skip_locked=True, state="fired", fired_at=now)
             if timer is None:
                 return False
-            step = command.open(timer.instance_id)
-            task = find_task(step.workflow, timer.task_id)
-            if task is None or task.state != TaskState.WAITING:
-                timer.state = "cancelled"
-                command.saved(step.instance, step.workflow)
-                return True
-            step.recorder.add("timer_fired", element=(timer.element_id, name_of(step.instance, timer.element_id)),
-                              data={"due_at": timer.due_at.isoformat(), "kind": timer.kind})  # fmt: skip
-            self._occur(task, timer, step.instance)
-            command.proceed(step)
+            self._fire(command, timer)
         return True
+
+    def fire_next_timer(self, *, now: datetime, passing_over: Collection[int] = (),
+                        claimed: list[int] | None = None) -> int | None:  # fmt: skip
+        """Fire the oldest due timer nobody else is firing, in one transaction; its id, or None when none is
+        left. The timer is chosen and claimed in one statement (``claim_next``), so workers sweeping together
+        each take the next free timer instead of trying the same ones in turn. ``passing_over``: timers this
+        sweep tried and failed (they wait for the next sweep); ``claimed`` gets the timer's id before it fires,
+        so a caller knows which one a failure was (a failure rolls the claim back too)."""
+        with self.command(now=now) as command:
+            due = [Timer.state == "waiting", Timer.due_at <= now]
+            if passing_over:
+                due.append(Timer.id.not_in(list(passing_over)))
+            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), skip_locked=True,
+                               state="fired", fired_at=now)  # fmt: skip
+            if timer is None:
+                return None
+            timer_id = timer.id
+            if claimed is not None:
+                claimed.append(timer_id)
+            self._fire(command, timer)
+        return timer_id
+
+    def _fire(self, command: Command, timer: Timer) -> None:
+        """Move the instance of a claimed timer on, within the command that claimed it."""
+        step = command.open(timer.instance_id)
+        task = find_task(step.workflow, timer.task_id)
+        if task is None or task.state != TaskState.WAITING:
+            timer.state = "cancelled"
+            command.saved(step.instance, step.workflow)
+            return
+        step.recorder.add("timer_fired", element=(timer.element_id, name_of(step.instance, timer.element_id)),
+                          data={"due_at": timer.due_at.isoformat(), "kind": timer.kind})  # fmt: skip
+        self._occur(task, timer, step.instance)
+        command.proceed(step)
 
     def _occur(self, task: Task, timer: Timer, instance: ProcessInstance) -> None:
         """Let the waiting event through; a repeating non-interrupting timer also schedules its next round."""

@@ -312,7 +312,7 @@ class Timer(Base):
     __tablename__ = "timers"
     # an instance's waiting timers are read at every step: by instance and state, so a loop that has gone
     # round for years does not read every timer it ever fired
-    __table_args__ = (Index("ix_timers_state_due", "state", "due_at"),
+    __table_args__ = (Index("ix_timers_state_due", "state", "due_at", "id"),  # the sweep's order
                       Index("ix_timers_instance_state", "instance_id", "state"))  # fmt: skip
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))

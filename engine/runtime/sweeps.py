@@ -1,7 +1,8 @@
 """What the scheduler runs: fire due timers and timer start events, oldest first.
 
-Each firing is its own transaction that claims the row with a conditional UPDATE, so any number of
-workers may sweep one database; timers that came due while nothing was running fire at the next
+Each firing is its own transaction that chooses the oldest due timer nobody else is firing and claims it
+in one conditional UPDATE (``claim_next``), so any number of workers may sweep one database, each taking
+the next free timer; timers that came due while nothing was running fire at the next
 sweep, in order of their due time. A firing that fails is retried at later sweeps; after
 ``MAX_ATTEMPTS`` the timer is marked failed and an ``incident`` appears in the instance's history.
 """
@@ -26,6 +27,7 @@ class TimerSweep:
     fired: int = 0
     started: int = 0
     failed: int = 0
+    more: bool = False  # the sweep stopped at its limit with timers still due: sweep again at once
 
 
 def _record_failure(session: Session, timer_id: int, error: Exception, now: datetime) -> bool:
@@ -46,13 +48,23 @@ def _record_failure(session: Session, timer_id: int, error: Exception, now: date
 def sweep_timers(session: Session, now: datetime, *, limit: int = 500) -> TimerSweep:
     result = TimerSweep()
     engine = Engine(session)
-    due = select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= now).order_by(Timer.due_at, Timer.id)
-    for timer_id in list(session.scalars(due.limit(limit))):
+    failed: set[int] = set()  # tried in this sweep and failed: they wait for the next one
+    for _ in range(limit):
+        claimed: list[int] = []
         try:
-            result.fired += engine.fire_timer(timer_id, now=now)
+            if engine.fire_next_timer(now=now, passing_over=failed, claimed=claimed) is None:
+                break
+            result.fired += 1
         except (EngineError, ValueError, LookupError) as exc:
-            result.failed += _record_failure(session, timer_id, exc, now)
+            if not claimed:
+                raise
+            failed.add(claimed[0])
+            result.failed += _record_failure(session, claimed[0], exc, now)
+    else:
+        result.more = True  # the limit came first
     starts = select(StartTimer.id).where(StartTimer.state == "waiting", StartTimer.due_at <= now)
-    for start_id in list(session.scalars(starts.order_by(StartTimer.due_at, StartTimer.id).limit(limit))):
+    start_ids = list(session.scalars(starts.order_by(StartTimer.due_at, StartTimer.id).limit(limit)))
+    for start_id in start_ids:
         result.started += len(engine.start_by_timer(start_id, now=now))
+    result.more = result.more or len(start_ids) == limit
     return result

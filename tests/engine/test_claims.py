@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.db import claim, claim_row
+from engine.db import claim, claim_next, claim_row
 from engine.errors import Conflict, NotAllowed, TaskNotReady
 from engine.org.models import RoleAssignment, User
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
@@ -144,6 +144,92 @@ def test_claim_row_passes_over_a_row_another_transaction_holds_at_once(
         holder.rollback()
     got = claim_row(session, TaskRow, task.id, TaskRow.state == "open", skip_locked=True, assignee_id=people.member.id)
     assert got is not None and got.assignee_id == people.member.id
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
+@pytest.mark.parametrize("skip_locked", [False, True], ids=["waits", "skips locked rows"])
+def test_claim_next_takes_the_first_row_in_order_that_meets_the_conditions_until_none_is_left(
+    session: Session, people: People, clock: Clock, skip_locked: bool, returning: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
+    tasks = [open_task(session, start_objectives(session, people, clock, key).id) for key in ("A", "B", "C", "D")]
+    taken_already = max(tasks, key=lambda t: t.id)
+    taken_already.assignee_id = people.leader.id
+    session.commit()
+    free = (TaskRow.assignee_id.is_(None), TaskRow.state == "open")
+    newest_first = (TaskRow.id.desc(),)
+
+    order = []
+    while (got := claim_next(session, TaskRow, *free, order_by=newest_first, skip_locked=skip_locked,
+                             assignee_id=people.member.id)) is not None:  # fmt: skip
+        assert got.assignee_id == people.member.id  # handed back as claimed
+        order.append(got.id)
+        session.commit()
+    others = sorted((t.id for t in tasks if t is not taken_already), reverse=True)
+    assert order == others  # each free row once, in the order asked for; the held one passed over
+    session.expire_all()
+    assert taken_already.assignee_id == people.leader.id
+
+
+def test_claim_next_without_returning_goes_on_to_the_next_row_when_the_chosen_one_was_taken_meanwhile(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the row is chosen, then claimed, another caller may take it in between: the next one is taken."""
+    import engine.db
+
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", False)
+    first = open_task(session, start_objectives(session, people, clock, "A").id)
+    second = open_task(session, start_objectives(session, people, clock, "B").id)
+    session.commit()
+    free = (TaskRow.state == "open", TaskRow.assignee_id.is_(None))
+    chosen: list[object] = []
+    real_claim_row = engine.db.claim_row
+
+    def another_caller_first(s: Session, model: Any, row_id: object, *conditions: Any, **values: Any) -> Any:
+        chosen.append(row_id)
+        if len(chosen) == 1:  # someone else takes the row this caller chose
+            with Session(session.get_bind()) as other:
+                assert claim(other, TaskRow, row_id, *free, assignee_id=people.leader.id)
+                other.commit()
+        return real_claim_row(s, model, row_id, *conditions, **values)
+
+    monkeypatch.setattr(engine.db, "claim_row", another_caller_first)
+    got = claim_next(session, TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id)
+    oldest, newest = sorted([first.id, second.id])
+    assert chosen == [oldest, newest] and got is not None and got.id == newest
+    assert claim_next(session, TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id) is None
+    session.commit()
+    session.expire_all()
+    holders = {t.id: t.assignee_id for t in (first, second)}
+    assert holders == {oldest: people.leader.id, newest: people.member.id}
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
+def test_claim_next_passes_over_a_row_another_transaction_holds_to_the_next_one(
+    session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers sweeping together: each takes the next free row instead of waiting for the other's."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row is held while another transaction claims")
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
+    first = open_task(session, start_objectives(session, people, clock, "A").id)
+    second = open_task(session, start_objectives(session, people, clock, "B").id)
+    session.commit()
+    oldest_first, free = (TaskRow.id,), (TaskRow.state == "open", TaskRow.assignee_id.is_(None))
+    held, other = sorted([first.id, second.id])
+    with Session(session.get_bind()) as holder, Session(session.get_bind()) as worker:
+        holder.execute(select(TaskRow.id).where(TaskRow.id == held).with_for_update())
+        worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the held row would end in an error
+        got = claim_next(worker, TaskRow, *free, order_by=oldest_first, skip_locked=True,
+                         assignee_id=people.member.id)  # fmt: skip
+        assert got is not None and got.id == other
+        assert claim_next(worker, TaskRow, *free, order_by=oldest_first, skip_locked=True,
+                          assignee_id=people.member.id) is None  # fmt: skip  # the held row stays the holder's
+        worker.commit()
+        holder.rollback()
+    got = claim_next(session, TaskRow, *free, order_by=oldest_first, skip_locked=True, assignee_id=people.leader.id)
+    assert got is not None and got.id == held  # free again once the holder let it go
 
 
 # --- refusals leave everything as it was -----------------------------------------------------------------------

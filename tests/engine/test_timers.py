@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+import engine.runtime.engine
 from engine import Engine
+from engine.db import first_of
 from engine.errors import DeploymentRejected
 from engine.org.models import Unit, User
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, StartTimer, TaskRow, Timer
-from engine.runtime.sweeps import sweep_timers
+from engine.runtime.sweeps import MAX_ATTEMPTS, sweep_timers
 from tests.conftest import FIXTURES, Clock, deploy_fixture
+from tests.engine.test_list_paging import assert_walks_index, plan
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -211,3 +214,77 @@ def test_a_timer_another_worker_is_firing_is_skipped_at_once_and_fired_once(
     assert sweep_timers(session, later).fired == 0
     assert kinds(session, instance).count("timer_fired") == 1
     assert open_elements(session, instance) == ["after"]
+
+
+def test_a_timer_that_fails_is_tried_once_a_sweep_while_the_others_fire_and_after_its_attempts_is_an_incident(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy_fixture(session, clock.now, "timer_wait.bpmn")
+    sooner = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
+    broken = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
+    later = start(session, "timer_wait", users, unit, clock, waitFor="PT3H")
+    real_occur = Engine._occur
+
+    def occur(self: Engine, task: object, timer: Timer, instance: ProcessInstance) -> None:
+        if instance.id == broken:
+            raise ValueError("the reminder's address is unknown")
+        real_occur(self, task, timer, instance)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.runtime.engine.Engine, "_occur", occur)
+    at = clock.now + timedelta(hours=4)
+    first = sweep_timers(session, at)
+    assert (first.fired, first.failed, first.more) == (2, 0, False)  # tried once in the sweep, not again and again
+    assert open_elements(session, sooner) == ["after"] and open_elements(session, later) == ["after"]
+    timer = session.scalars(select(Timer).where(Timer.instance_id == broken)).one()
+    assert (timer.state, timer.attempts, timer.last_error) == ("waiting", 1, "the reminder's address is unknown")
+    for attempt in range(2, MAX_ATTEMPTS):
+        assert sweep_timers(session, at).failed == 0
+        session.refresh(timer)
+        assert (timer.state, timer.attempts) == ("waiting", attempt)
+    assert "incident" not in kinds(session, broken)
+    assert sweep_timers(session, at).failed == 1  # the last attempt: the timer fails for good
+    session.refresh(timer)
+    assert (timer.state, timer.attempts) == ("failed", MAX_ATTEMPTS)
+    assert kinds(session, broken).count("incident") == 1 and open_elements(session, broken) == []
+    assert sweep_timers(session, at).failed == 0 and kinds(session, broken).count("incident") == 1
+
+
+def test_a_sweep_stops_at_its_limit_and_says_more_timers_are_due(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    deploy_fixture(session, clock.now, "timer_wait.bpmn")
+    instances = [start(session, "timer_wait", users, unit, clock, waitFor=f"PT{hours}H") for hours in (3, 1, 2)]
+    at = clock.now + timedelta(hours=4)
+    first = sweep_timers(session, at, limit=2)
+    assert (first.fired, first.more) == (2, True)
+    assert [open_elements(session, i) for i in instances] == [[], ["after"], ["after"]]  # the two oldest first
+    rest = sweep_timers(session, at, limit=2)
+    assert (rest.fired, rest.more) == (1, False)
+    assert sweep_timers(session, at, limit=1).more is False  # nothing due: nothing more
+
+
+def test_the_oldest_due_timer_is_chosen_from_the_index_without_sorting_the_due_ones(session: Session) -> None:
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    due = (Timer.state == "waiting", Timer.due_at <= datetime(2026, 12, 6, tzinfo=UTC))
+    found = plan(session, first_of(Timer, *due, order_by=(Timer.due_at, Timer.id), skip_locked=postgresql))
+    assert_walks_index(found, "ix_timers_state_due", "timers")
+
+
+def test_a_sweep_passes_over_the_timer_another_worker_is_firing_and_fires_the_next(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row is held while another worker sweeps")
+    deploy_fixture(session, clock.now, "timer_wait.bpmn")
+    held = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
+    other = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
+    session.commit()
+    later = clock.now + timedelta(hours=3)
+    with Session(session.get_bind()) as first_worker, Session(session.get_bind()) as second_worker:
+        first_worker.execute(select(Timer.id).where(Timer.instance_id == held).with_for_update())  # mid-firing
+        second_worker.execute(text("SET lock_timeout = '3s'"))
+        assert sweep_timers(second_worker, later).fired == 1  # the next one, without waiting for the first
+        first_worker.rollback()
+    session.expire_all()
+    assert open_elements(session, other) == ["after"] and open_elements(session, held) == []
+    assert sweep_timers(session, later).fired == 1 and open_elements(session, held) == ["after"]
