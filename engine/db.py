@@ -108,32 +108,34 @@ def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any
     return found.one_or_none()
 
 
-def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool = False) -> Select[Any]:
+def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool) -> Select[Any]:
     """The id of the first row in ``order_by`` that meets ``conditions`` (what ``claim_next`` claims);
-    ``skip_locked``: passing over rows other transactions hold (PostgreSQL)."""
+    ``skip_locked``: the row is locked, passing over rows other transactions hold (PostgreSQL)."""
     pick = select(model.id).where(*conditions).order_by(*order_by).limit(1)
     return pick.with_for_update(skip_locked=True) if skip_locked else pick
 
 
-def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any], skip_locked: bool = False,
-               **values: Any) -> T | None:  # fmt: skip
-    """The first row in ``order_by`` that meets ``conditions``, claimed (``values`` set) and handed back as it
-    now is; None when no row is left. Where the database has ``UPDATE … RETURNING`` the row is chosen and claimed
-    in that one statement; with ``skip_locked`` on PostgreSQL the choice passes over rows other transactions
-    hold (``FOR UPDATE SKIP LOCKED`` inside it), so workers sweeping together each take the next free row
-    instead of trying the same ones in turn. Without ``RETURNING`` the row is chosen, then claimed; a row
-    another caller took in between is passed over for the next one."""
+def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any], **values: Any) -> T | None:
+    """The first row in ``order_by`` that meets ``conditions`` and that no other transaction holds, claimed
+    (``values`` set) and handed back as it now is; None when no such row is left. Workers sweeping together
+    thus each take the next free row instead of trying the same ones in turn.
+
+    Where the database has ``UPDATE … RETURNING`` the row is chosen and claimed in that one statement: on
+    PostgreSQL the choice is a ``FOR UPDATE SKIP LOCKED`` subquery, so the chosen row is this transaction's
+    until it ends and still meets the conditions (the database checks them again as it locks the row); SQLite
+    runs the statement as its one writer. Without ``RETURNING`` the row is chosen, then claimed; a row another
+    caller took in between is passed over for the next one."""
     key = model.id  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect
-    pick = first_of(model, *conditions, order_by=order_by, skip_locked=skip_locked and dialect.name == "postgresql")
+    pick = first_of(model, *conditions, order_by=order_by, skip_locked=dialect.name == "postgresql")
     if not dialect.update_returning:
         taken: list[Any] = []
         while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick)) is not None:
-            row = claim_row(session, model, row_id, *conditions, skip_locked=skip_locked, **values)
+            row = claim_row(session, model, row_id, *conditions, **values)
             if row is not None:
                 return row
             taken.append(row_id)  # another caller's since it was chosen
         return None
-    stmt = update(model).where(key == pick.scalar_subquery(), *conditions).values(**values).returning(model)
+    stmt = update(model).where(key == pick.scalar_subquery()).values(**values).returning(model)
     found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
     return found.one_or_none()

@@ -737,8 +737,8 @@ class Engine:
             due = [Timer.state == "waiting", Timer.due_at <= now]
             if passing_over:
                 due.append(Timer.id.not_in(list(passing_over)))
-            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), skip_locked=True,
-                               state="fired", fired_at=now)  # fmt: skip
+            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), state="fired",
+                               fired_at=now)  # fmt: skip
             if timer is None:
                 return None
             timer_id = timer.id
