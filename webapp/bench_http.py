@@ -70,6 +70,27 @@ class BenchFailed(RuntimeError):
 # --- talking to the server -------------------------------------------------------------------------------
 
 
+# What a kept-alive connection the server closed while it was idle answers to the next request (gunicorn closes
+# one after a few seconds without a request): the request was not read, so it is sent again on a new connection,
+# as HTTP client libraries do.
+_CLOSED_WHILE_IDLE = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
+
+def exchange(connection: http.client.HTTPConnection, method: str, url: str, body: str | None,
+             headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:  # fmt: skip
+    """Send one request on the kept-alive connection and read the answer; once more on a new connection when
+    the server had closed the old one while it was idle."""
+    try:
+        connection.request(method, url, body, headers)
+        response = connection.getresponse()
+        return response, response.read()
+    except _CLOSED_WHILE_IDLE:
+        connection.close()  # the next request opens a new connection
+    connection.request(method, url, body, headers)
+    response = connection.getresponse()
+    return response, response.read()
+
+
 class Client:
     """One kept-alive connection with the token, timing each call."""
 
@@ -87,10 +108,8 @@ class Client:
         retries. Any other answer than 200/201 stops the benchmark."""
         started = time.perf_counter()
         while True:
-            self.connection.request(method, self.prefix + path, json.dumps(body) if body is not None else None,
-                                    self.headers)  # fmt: skip
-            response = self.connection.getresponse()
-            payload = response.read()
+            response, payload = exchange(self.connection, method, self.prefix + path,
+                                         json.dumps(body) if body is not None else None, self.headers)  # fmt: skip
             if response.status != 409 or self.retries >= RETRIES:
                 break
             self.retries += 1
@@ -472,9 +491,7 @@ class Browser:
         body = None
         if form is not None:
             body, headers["Content-Type"] = urlencode(form), "application/x-www-form-urlencoded"
-        self.connection.request(method, self.prefix + path, body, headers)
-        response = self.connection.getresponse()
-        payload = response.read()
+        response, payload = exchange(self.connection, method, self.prefix + path, body, headers)
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value

@@ -92,3 +92,43 @@ def test_bench_http_skips_the_lists_against_a_server_it_did_not_start() -> None:
     done = _eiso("bench", "http", "--url", "http://127.0.0.1:9", "--token", "t", "-w", "lists")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Lists: skipped — they need the database" in done.stdout and "p50 ms" not in done.stdout
+
+
+def test_a_kept_alive_connection_the_server_closed_while_idle_is_opened_again_for_the_next_call() -> None:
+    """gunicorn closes a kept-alive connection after a few idle seconds; the benchmark's clients send the
+    request again on a new connection, as HTTP libraries do, instead of stopping with a broken pipe."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from webapp.bench_http import exchange
+
+    connections: list[int] = []
+
+    class ClosesWhenIdle(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(len(connections) + 1)
+
+        def do_GET(self) -> None:  # noqa: N802 (the handler's naming)
+            body = str(len(connections)).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()  # kept alive as far as the client knows …
+            self.wfile.write(body)
+            self.close_connection = True  # … and closed by the server, as after an idle timeout
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ClosesWhenIdle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        answers = [exchange(connection, "GET", "/", None, {})[1] for _ in range(3)]
+        assert answers == [b"1", b"2", b"3"]  # each call answered, each on a new connection
+    finally:
+        server.shutdown()
+        server.server_close()
