@@ -108,17 +108,27 @@ def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any
     return found.one_or_none()
 
 
-def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool) -> Select[Any]:
+def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool,
+             joined: Sequence[tuple[Any, Any]] = ()) -> Select[Any]:  # fmt: skip
     """The id of the first row in ``order_by`` that meets ``conditions`` (what ``claim_next`` claims);
-    ``skip_locked``: the row is locked, passing over rows other transactions hold (PostgreSQL)."""
-    pick = select(model.id).where(*conditions).order_by(*order_by).limit(1)
-    return pick.with_for_update(skip_locked=True) if skip_locked else pick
+    ``joined``: (table, on clause) pairs the conditions may name. ``skip_locked``: the row is locked, and the
+    joined rows with it, passing over rows any of which another transaction holds (PostgreSQL)."""
+    pick = select(model.id)
+    for target, on in joined:
+        pick = pick.join(target, on)
+    pick = pick.where(*conditions).order_by(*order_by).limit(1)
+    if not skip_locked:
+        return pick
+    return pick.with_for_update(skip_locked=True, of=[model, *(target for target, _ in joined)])
 
 
-def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any], **values: Any) -> T | None:
+def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any],
+               joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> T | None:  # fmt: skip
     """The first row in ``order_by`` that meets ``conditions`` and that no other transaction holds, claimed
     (``values`` set) and handed back as it now is; None when no such row is left. Workers sweeping together
-    thus each take the next free row instead of trying the same ones in turn.
+    thus each take the next free row instead of trying the same ones in turn. ``joined`` (see ``first_of``):
+    rows of other tables that are locked with the row, and whose being held by another transaction passes the
+    row over too (a timer whose instance someone is changing).
 
     Where the database has ``UPDATE … RETURNING`` the row is chosen and claimed in that one statement: on
     PostgreSQL the choice is a ``FOR UPDATE SKIP LOCKED`` subquery, so the chosen row is this transaction's
@@ -127,7 +137,7 @@ def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Seq
     caller took in between is passed over for the next one."""
     key = model.id  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect
-    pick = first_of(model, *conditions, order_by=order_by, skip_locked=dialect.name == "postgresql")
+    pick = first_of(model, *conditions, order_by=order_by, skip_locked=dialect.name == "postgresql", joined=joined)
     if not dialect.update_returning:
         taken: list[Any] = []
         while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick)) is not None:

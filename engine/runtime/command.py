@@ -211,7 +211,7 @@ class Command:
             raise Conflict("Someone else changed this process at the same moment; reload the page and try again.")
         if isinstance(error, OperationalError):
             text = str(error).lower()
-            if "locked" in text or "could not serialize" in text:
+            if "locked" in text or "could not serialize" in text or "deadlock detected" in text:
                 raise Conflict("The process is being changed by someone else right now; try again in a moment.")
         raise error
 

@@ -730,15 +730,19 @@ class Engine:
                         claimed: list[int] | None = None) -> int | None:  # fmt: skip
         """Fire the oldest due timer nobody else is firing, in one transaction; its id, or None when none is
         left. The timer is chosen and claimed in one statement (``claim_next``), so workers sweeping together
-        each take the next free timer instead of trying the same ones in turn. ``passing_over``: timers this
-        sweep tried and failed (they wait for the next sweep); ``claimed`` gets the timer's id before it fires,
-        so a caller knows which one a failure was (a failure rolls the claim back too)."""
+        each take the next free timer instead of trying the same ones in turn; its instance is locked in the
+        same statement, and a timer whose instance someone is changing right now is passed over until the next
+        sweep (a command locks the instance, then changes its timers: a worker that held the timer and waited
+        for the instance could deadlock with it). ``passing_over``: timers this sweep tried and failed (they
+        wait for the next sweep); ``claimed`` gets the timer's id before it fires, so a caller knows which one
+        a failure was (a failure rolls the claim back too)."""
         with self.command(now=now) as command:
             due = [Timer.state == "waiting", Timer.due_at <= now]
             if passing_over:
                 due.append(Timer.id.not_in(list(passing_over)))
-            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), state="fired",
-                               fired_at=now)  # fmt: skip
+            its_instance = (ProcessInstance, ProcessInstance.id == Timer.instance_id)
+            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), joined=[its_instance],
+                               state="fired", fired_at=now)  # fmt: skip
             if timer is None:
                 return None
             timer_id = timer.id

@@ -371,6 +371,8 @@ def test_two_leaders_claiming_at_once_exactly_one_holds_the_task(
     ("database is locked", "The process is being changed by someone else right now; try again in a moment."),
     ("could not serialize access due to concurrent update",
      "The process is being changed by someone else right now; try again in a moment."),
+    ("deadlock detected",  # PostgreSQL ended this transaction to free another that waited for it
+     "The process is being changed by someone else right now; try again in a moment."),
     ("disk I/O error", None),  # not a conflict: the database's own error goes up as it is
 ])  # fmt: skip
 def test_a_busy_database_answers_try_again_and_changes_nothing(

@@ -266,7 +266,9 @@ def test_a_sweep_stops_at_its_limit_and_says_more_timers_are_due(
 def test_the_oldest_due_timer_is_chosen_from_the_index_without_sorting_the_due_ones(session: Session) -> None:
     postgresql = session.get_bind().dialect.name == "postgresql"
     due = (Timer.state == "waiting", Timer.due_at <= datetime(2026, 12, 6, tzinfo=UTC))
-    found = plan(session, first_of(Timer, *due, order_by=(Timer.due_at, Timer.id), skip_locked=postgresql))
+    its_instance = (ProcessInstance, ProcessInstance.id == Timer.instance_id)
+    found = plan(session, first_of(Timer, *due, order_by=(Timer.due_at, Timer.id), skip_locked=postgresql,
+                                   joined=[its_instance]))  # fmt: skip
     assert_walks_index(found, "ix_timers_state_due", "timers")
 
 
@@ -288,3 +290,26 @@ def test_a_sweep_passes_over_the_timer_another_worker_is_firing_and_fires_the_ne
     session.expire_all()
     assert open_elements(session, other) == ["after"] and open_elements(session, held) == []
     assert sweep_timers(session, later).fired == 1 and open_elements(session, held) == ["after"]
+
+
+def test_a_sweep_passes_over_a_timer_whose_instance_someone_is_changing_and_fires_it_at_the_next(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+) -> None:
+    """A person's command holds the instance (and may be about to cancel its timers): the worker neither
+    waits for it nor takes the timer, which fires at the next sweep; the other instances' timers fire now."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no instance is held while a worker sweeps")
+    deploy_fixture(session, clock.now, "timer_wait.bpmn")
+    busy = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
+    other = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
+    session.commit()
+    later = clock.now + timedelta(hours=3)
+    with Session(session.get_bind()) as person, Session(session.get_bind()) as worker:
+        person.execute(select(ProcessInstance.id).where(ProcessInstance.id == busy).with_for_update())
+        worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the instance would end in an error
+        assert sweep_timers(worker, later).fired == 1
+        person.rollback()
+    session.expire_all()
+    assert open_elements(session, other) == ["after"] and open_elements(session, busy) == []
+    assert session.scalars(select(Timer.state).where(Timer.instance_id == busy)).one() == "waiting"
+    assert sweep_timers(session, later).fired == 1 and open_elements(session, busy) == ["after"]
