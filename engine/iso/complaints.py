@@ -67,6 +67,9 @@ class Complaint(Base):
         Index("ix_complaints_unit_received", "unit_id", "received_at", "id"),  # the register, newest first
         Index("ix_complaints_unit_status", "unit_id", "status"),
         Index("ix_complaints_unit_department", "unit_id", "department_id"),
+        # the register's summary (``summary``) read from the index alone, for a unit and a year of receipt
+        Index("ix_complaints_unit_summary", "unit_id", "received_at", "answered_at", "on_time", "due_at",
+              "satisfaction"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -205,17 +208,22 @@ class Summary:
         return self.satisfied / self.asked if self.asked else None
 
 
-def summary(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime) -> Summary:
-    """One aggregate query over the same rows as ``find_complaints``."""
+def summary_query(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime) -> Select[Any]:
+    """One aggregate query over the same rows as ``find_complaints``; for a unit, or a unit and a year, it reads
+    ``ix_complaints_unit_summary`` alone (the rows, with their texts, are not read)."""
     def count(condition: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    stmt = select(
-        func.count(Complaint.id), count(Complaint.answered_at.is_not(None)), count(Complaint.on_time.is_(True)),
+    return select(
+        func.count(), count(Complaint.answered_at.is_not(None)), count(Complaint.on_time.is_(True)),
         count(_timeliness("overdue", now)), count(Complaint.satisfaction != ""),
         count(Complaint.satisfaction.in_(("very_satisfied", "satisfied"))),
-    ).where(*_where(session, viewer, filters, now))  # fmt: skip
-    return Summary(*(int(v or 0) for v in session.execute(stmt).one()))
+    ).select_from(Complaint).where(*_where(session, viewer, filters, now))  # fmt: skip
+
+
+def summary(session: Session, viewer: User, filters: ComplaintFilter, *, now: datetime) -> Summary:
+    """The figures of what the filters select."""
+    return Summary(*(int(v or 0) for v in session.execute(summary_query(session, viewer, filters, now=now)).one()))
 
 
 def complaint_for(session: Session, viewer: User, complaint_id: int) -> Complaint:

@@ -398,3 +398,27 @@ def test_the_camunda_instance_list_walks_its_index_in_id_order_and_loads_no_work
     assert "state" in inspect(rows[0]).unloaded and rows[0].definition.key == "quality_objectives"
     theirs = [r.id for r in session.scalars(queries.running_instances_query(session, people.outsider_leader))]
     assert sorted(theirs) == sorted(by_unit[people.other_unit.id])
+
+
+@pytest.mark.parametrize("year", [None, 2026], ids=["every year", "one year"])
+def test_the_complaint_summary_reads_its_index_alone_and_counts_only_the_viewers_unit(
+    session: Session, people: People, clock: Clock, year: int | None
+) -> None:
+    """The summary above the register aggregates every complaint the filters select: from an index holding what
+    it counts, not from the rows with their texts (a unit's complaints of many years)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    fill_complaints(session, people, clock, 2000 if postgresql else 40)
+    session.commit()
+    if postgresql:  # the planner's statistics, and the visibility map an index-only scan relies on
+        with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE complaints"))
+    filters = complaints.ComplaintFilter(year=year)
+    stmt = complaints.summary_query(session, people.leader, filters, now=p_now())
+    found = plan(session, stmt)
+    if not postgresql:
+        assert "USING COVERING INDEX ix_complaints_unit_summary" in found, found
+    else:
+        assert "Index Only Scan using ix_complaints_unit_summary" in found, found
+    figures = complaints.summary(session, people.leader, filters, now=p_now())
+    ours = [c for c in session.scalars(select(complaints.Complaint)) if c.unit_id == people.unit.id]
+    assert 0 < figures.total == len(ours) < (2000 if postgresql else 40)  # not the other unit's complaints
