@@ -113,13 +113,17 @@ def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked:
     """The id of the first row in ``order_by`` that meets ``conditions`` (what ``claim_next`` claims);
     ``joined``: (table, on clause) pairs the conditions may name. ``skip_locked``: the row is locked, and the
     joined rows with it, passing over rows any of which another transaction holds (PostgreSQL)."""
-    pick = select(model.id)
+    pick = _eligible(model, conditions, joined).order_by(*order_by).limit(1)
+    return pick.with_for_update(skip_locked=True) if skip_locked else pick  # the joined rows are locked too
+
+
+def _eligible(model: Any, conditions: Sequence[Any], joined: Sequence[tuple[Any, Any]]) -> Select[Any]:
+    """The ids of the rows that meet ``conditions``, with the ``joined`` tables the conditions may name; never
+    correlated to a statement it is put in (an UPDATE of the same table)."""
+    eligible = select(model.id)
     for target, on in joined:
-        pick = pick.join(target, on)
-    pick = pick.where(*conditions).order_by(*order_by).limit(1)
-    if not skip_locked:
-        return pick
-    return pick.with_for_update(skip_locked=True, of=[model, *(target for target, _ in joined)])
+        eligible = eligible.join(target, on)
+    return eligible.where(*conditions).correlate(None)
 
 
 def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any],
@@ -141,7 +145,7 @@ def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Seq
     if not dialect.update_returning:
         taken: list[Any] = []
         while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick)) is not None:
-            row = claim_row(session, model, row_id, *conditions, **values)
+            row = claim_row(session, model, row_id, key.in_(_eligible(model, conditions, joined)), **values)
             if row is not None:
                 return row
             taken.append(row_id)  # another caller's since it was chosen

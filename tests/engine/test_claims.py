@@ -171,6 +171,24 @@ def test_claim_next_takes_the_first_row_in_order_that_meets_the_conditions_until
     assert {t.assignee_id for t in others} == {people.member.id}
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
+def test_claim_next_chooses_by_the_rows_it_joins(
+    session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A condition on a joined table (a timer's instance) picks among the rows it joins, and only them."""
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
+    tasks = {key: open_task(session, start_objectives(session, people, clock, key).id) for key in ("A", "B", "C")}
+    session.commit()
+    its_instance = (ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
+    wanted = (TaskRow.state == "open", TaskRow.assignee_id.is_(None), ProcessInstance.business_key.in_(["A", "B"]))
+    got = [claim_next(session, TaskRow, *wanted, order_by=(TaskRow.id.desc(),), joined=[its_instance],
+                      assignee_id=people.member.id) for _ in range(3)]  # fmt: skip
+    assert [t.id if t else None for t in got] == [*sorted([tasks["A"].id, tasks["B"].id], reverse=True), None]
+    session.commit()
+    session.expire_all()
+    assert tasks["C"].assignee_id is None
+
+
 def test_claim_next_without_returning_goes_on_to_the_next_row_when_the_chosen_one_was_taken_meanwhile(
     session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
