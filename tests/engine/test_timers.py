@@ -272,43 +272,28 @@ def test_the_oldest_due_timer_is_chosen_from_the_index_without_sorting_the_due_o
     assert_walks_index(found, "ix_timers_state_due", "timers")
 
 
-def test_a_sweep_passes_over_the_timer_another_worker_is_firing_and_fires_the_next(
-    session: Session, users: dict[str, User], unit: Unit, clock: Clock
+@pytest.mark.parametrize("held", ["timer", "instance"], ids=["another worker firing it",
+                                                           "someone changing its instance"])
+def test_a_sweep_passes_over_a_timer_held_elsewhere_fires_the_next_and_that_one_at_the_next_sweep(
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, held: str
 ) -> None:
+    """Another worker mid-firing holds the timer; a person's command holds the instance (and may be about to
+    cancel its timers). The sweep neither waits nor takes that timer, which fires at the next sweep; the other
+    instance's timer fires now."""
     if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no row is held while another worker sweeps")
-    deploy_fixture(session, clock.now, "timer_wait.bpmn")
-    held = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
-    other = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
-    session.commit()
-    later = clock.now + timedelta(hours=3)
-    with Session(session.get_bind()) as first_worker, Session(session.get_bind()) as second_worker:
-        first_worker.execute(select(Timer.id).where(Timer.instance_id == held).with_for_update())  # mid-firing
-        second_worker.execute(text("SET lock_timeout = '3s'"))
-        assert sweep_timers(second_worker, later).fired == 1  # the next one, without waiting for the first
-        first_worker.rollback()
-    session.expire_all()
-    assert open_elements(session, other) == ["after"] and open_elements(session, held) == []
-    assert sweep_timers(session, later).fired == 1 and open_elements(session, held) == ["after"]
-
-
-def test_a_sweep_passes_over_a_timer_whose_instance_someone_is_changing_and_fires_it_at_the_next(
-    session: Session, users: dict[str, User], unit: Unit, clock: Clock
-) -> None:
-    """A person's command holds the instance (and may be about to cancel its timers): the worker neither
-    waits for it nor takes the timer, which fires at the next sweep; the other instances' timers fire now."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no instance is held while a worker sweeps")
+        pytest.skip("SQLite has one writer at a time: nothing is held while a worker sweeps")
     deploy_fixture(session, clock.now, "timer_wait.bpmn")
     busy = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
     other = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
     session.commit()
     later = clock.now + timedelta(hours=3)
-    with Session(session.get_bind()) as person, Session(session.get_bind()) as worker:
-        person.execute(select(ProcessInstance.id).where(ProcessInstance.id == busy).with_for_update())
-        worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the instance would end in an error
+    hold = select(Timer.id).where(Timer.instance_id == busy) if held == "timer" else \
+        select(ProcessInstance.id).where(ProcessInstance.id == busy)  # fmt: skip
+    with Session(session.get_bind()) as holder, Session(session.get_bind()) as worker:
+        holder.execute(hold.with_for_update())
+        worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the held row would end in an error
         assert sweep_timers(worker, later).fired == 1
-        person.rollback()
+        holder.rollback()
     session.expire_all()
     assert open_elements(session, other) == ["after"] and open_elements(session, busy) == []
     assert session.scalars(select(Timer.state).where(Timer.instance_id == busy)).one() == "waiting"
