@@ -410,9 +410,10 @@ def test_an_inbox_count_walks_the_lists_index_in_its_order_and_sorts_nothing(
                                                                                params))  # fmt: skip
     else:
         # The planner costs a plan on the table's statistics, which earlier tests leave behind: on a few rows a
-        # bitmap scan and a sort cost about as much as the ordered walk. With those off the ordered walk is
-        # taken whenever the query's order allows it, and a sort still appears when it does not.
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        # bitmap scan and a sort cost about as much as the ordered walk, and so does a walk of another index
+        # followed by an incremental sort of its ties. With those off the ordered walk is taken whenever the
+        # query's order allows it, and a sort still appears when it does not.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
             connection.execute(text(f"SET LOCAL {setting} = off"))
         found = "\n".join(str(row[0]) for row in connection.exec_driver_sql("EXPLAIN " + statement, params))
     assert re.search(r"\bix_tasks_list\b(?!_)", found), found
