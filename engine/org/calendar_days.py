@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound
@@ -17,14 +17,16 @@ from engine.org.calendar import WorkingCalendar
 from engine.org.models import CalendarDay, User
 from engine.org.people import PROVINCE_ADMIN, has_system_role, is_member, roles_in_unit
 
+# Built once: every command that moves an instance asks for its unit's calendar.
+_DAYS_OF = select(CalendarDay).where(or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id == bindparam("unit_id")))
+
 
 def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
     """The national calendar with the province's and the unit's own days off and make-up days."""
-    stmt = select(CalendarDay).where(or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id == unit_id))
     days_off: dict[Any, str] = {}
     working: set[Any] = set()
     # The unit's own entry for a date wins over the province's.
-    for entry in sorted(session.scalars(stmt), key=lambda e: e.unit_id is not None):
+    for entry in sorted(session.scalars(_DAYS_OF, {"unit_id": unit_id}), key=lambda e: e.unit_id is not None):
         days_off.pop(entry.day, None)
         working.discard(entry.day)
         if entry.kind == "off":

@@ -6,9 +6,10 @@ import secrets
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, delete, event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import NotFound
@@ -114,13 +115,45 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user if verify_password(user, password) else None
 
 
+def grants(session: Session, user: User) -> dict[int, list[str]]:
+    """The roles that count for the account now (``holds``), by unit, each unit's sorted. Read once per session
+    until it writes or its transaction ends: a request asks several times (may the caller see the task? may
+    they work it? the two lists of a page and their counts), and each answer is the same one query."""
+    known: dict[tuple[int, int | None], dict[int, list[str]]] = session.info.setdefault(_GRANTS, {})
+    key = (user.id, unit_limit(user))
+    found = known.get(key)
+    if found is None:
+        by_unit: dict[int, set[str]] = {}
+        for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
+            by_unit.setdefault(unit_id, set()).add(role)
+        found = known[key] = {unit_id: sorted(roles) for unit_id, roles in by_unit.items()}
+    return found
+
+
+_GRANTS = "eiso.grants"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_grants(session: Session, *_: Any) -> None:
+    """Any write (a role granted or taken away) and any new transaction reads the roles again."""
+    session.info.pop(_GRANTS, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_grants_on_write(state: ORMExecuteState) -> None:
+    """... and so does a write that is no flush (``session.execute(delete(RoleAssignment)…)``)."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info.pop(_GRANTS, None)
+
+
 def roles_in_unit(session: Session, user: User, unit_id: int) -> set[str]:
-    stmt = select(RoleAssignment.role).where(holds(user), RoleAssignment.unit_id == unit_id)
-    return set(session.scalars(stmt))
+    return set(grants(session, user).get(unit_id, ()))
 
 
 def unit_ids_of(session: Session, user: User) -> set[int]:
-    return set(session.scalars(select(RoleAssignment.unit_id).where(holds(user))))
+    return set(grants(session, user))
 
 
 def units_in_view(session: Session, viewer: User, unit_id: int | None) -> set[int]:
@@ -143,19 +176,22 @@ def administered_unit_ids(session: Session, user: User) -> set[int]:
     only on these units' work)."""
     if not user.is_active:
         return set()
-    stmt = select(RoleAssignment.unit_id).where(holds(user), RoleAssignment.role == "admin")
-    return set(session.scalars(stmt))
+    return {unit_id for unit_id, roles in grants(session, user).items() if "admin" in roles}
+
+
+# Built once: every user task a diagram gives to a named person asks it (building costs as much as running).
+_MEMBER_IN = (
+    select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+    .where(User.username == bindparam("username"), RoleAssignment.unit_id == bindparam("unit_id"),
+           User.is_active.is_(True))
+    .limit(1)
+)  # fmt: skip
 
 
 def member_in(session: Session, unit_id: int, username: str) -> User | None:
     """The active person with this user name who holds a role in the unit; None for anyone else (a name
     from another unit included: a diagram never reaches past its instance's unit)."""
-    stmt = (
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(User.username == username, RoleAssignment.unit_id == unit_id, User.is_active.is_(True))
-    )
-    return session.scalar(stmt.limit(1))
+    return session.scalar(_MEMBER_IN, {"username": username, "unit_id": unit_id})
 
 
 def users_with_role(session: Session, unit_id: int, role: str) -> list[User]:

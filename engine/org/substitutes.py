@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, ForeignKey, Index, String, select
+from sqlalchemy import Date, ForeignKey, Index, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base
@@ -147,16 +147,21 @@ def cancel(session: Session, substitution_id: int, *, actor: User, now: datetime
     return found
 
 
+# Built once: every task given to a named person asks it.
+_DAY = bindparam("day", type_=Date)
+_STANDING_IN = (
+    select(User).join(Substitution, Substitution.substitute_id == User.id)
+    .where(Substitution.person_id == bindparam("person_id"), Substitution.unit_id == bindparam("unit_id"),
+           Substitution.cancelled_at.is_(None), Substitution.starts_on <= _DAY,
+           Substitution.ends_on >= _DAY, User.is_active.is_(True))
+    .order_by(Substitution.id.desc())
+    .limit(1)
+)  # fmt: skip
+
+
 def substitute_on(session: Session, unit_id: int, person_id: int, day: date) -> User | None:
     """Who stands in for the person in the unit on that day (an active account), if anyone."""
-    stmt = (
-        select(User).join(Substitution, Substitution.substitute_id == User.id)
-        .where(Substitution.person_id == person_id, Substitution.unit_id == unit_id,
-               Substitution.cancelled_at.is_(None), Substitution.starts_on <= day, Substitution.ends_on >= day,
-               User.is_active.is_(True))
-        .order_by(Substitution.id.desc())
-    )  # fmt: skip
-    return session.scalar(stmt.limit(1))
+    return session.scalar(_STANDING_IN, {"person_id": person_id, "unit_id": unit_id, "day": day})
 
 
 def substitutions_for(session: Session, viewer: User, today: date) -> list[Substitution]:

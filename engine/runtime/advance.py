@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.errors import EngineError, Phrase
 from engine.org.calendar import WorkingCalendar, classify
@@ -109,6 +109,10 @@ def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
         else:
             out.append(value)
     return out
+
+
+# Built once: every step reads its instance's open task rows.
+_OPEN_ROWS = select(TaskRow).where(TaskRow.instance_id == bindparam("instance_id"), TaskRow.state == "open")
 
 
 class Advancer:
@@ -349,12 +353,7 @@ class Advancer:
         step.signals.clear()
 
     def _sync_tasks(self, command: Command, step: Step) -> None:
-        open_rows = {
-            r.id: r
-            for r in command.session.scalars(
-                select(TaskRow).where(TaskRow.instance_id == step.instance.id, TaskRow.state == "open")
-            )
-        }
+        open_rows = {r.id: r for r in command.session.scalars(_OPEN_ROWS, {"instance_id": step.instance.id})}
         ready = {
             str(t.id): t
             for t in active_tasks(step.workflow)

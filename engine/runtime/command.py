@@ -76,8 +76,12 @@ def write_history(session: Session, events: list[HistoryEvent]) -> None:
         return
     columns = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
     rows = [{c: getattr(e, c) for c in columns} for e in events]
-    session.execute(insert(HistoryEvent).execution_options(render_nulls=True), rows)  # one batch, empty columns too
+    # the table's own INSERT, not the ORM's bulk path (a third of the cost): every row names every column
+    session.execute(_HISTORY_INSERT, rows)
     events.clear()
+
+
+_HISTORY_INSERT = insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__])
 
 
 @dataclass

@@ -40,7 +40,7 @@ from engine.org.notices import (  # noqa: F401 - the inbox reads them here too
     notices,
     notices_query,
 )
-from engine.org.people import SYSTEM_ADMIN, has_system_role, holds, roles_in_unit, unit_ids_of, unit_limit
+from engine.org.people import SYSTEM_ADMIN, grants, has_system_role, holds, roles_in_unit, unit_ids_of
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -854,30 +854,6 @@ def register_count(session: Session, stmt: Select[Any], id_column: Any, cap: int
     return capped_count(session, stmt.with_only_columns(id_column, maintain_column_froms=True).order_by(None), cap)
 
 
-def _grants(session: Session, user: User) -> dict[int, list[str]]:
-    """The roles that count for the account now (``holds``), by unit: read once per list, so that the list's
-    query compares each task with constants instead of looking the person's roles up again for every row."""
-    known: dict[tuple[int, int | None], dict[int, list[str]]] = session.info.setdefault(_GRANTS, {})
-    key = (user.id, unit_limit(user))
-    if key not in known:  # once per session until it writes (a page asks for two lists and two counts)
-        grants: dict[int, list[str]] = {}
-        for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
-            grants.setdefault(unit_id, []).append(role)
-        known[key] = {unit_id: sorted(set(roles)) for unit_id, roles in grants.items()}
-    return known[key]
-
-
-_GRANTS = "eiso.list_grants"
-
-
-@event.listens_for(Session, "after_flush")
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_grants(session: Session, *_: Any) -> None:
-    """Any write (a role granted or taken away) and any new transaction reads the roles again."""
-    session.info.pop(_GRANTS, None)
-
-
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
@@ -953,7 +929,7 @@ def _open_list(session: Session, user: User, which: str, options: InboxOptions,
     where = [TaskRow.state == "open", *_filter_clauses(filters)]
     if options.follow_up_by is not None:
         where.append(TaskRow.follow_up_at <= options.follow_up_by)
-    return [*where, _list_clause(user, which, _grants(session, user))]
+    return [*where, _list_clause(user, which, grants(session, user))]
 
 
 def task_page_query(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
