@@ -5,13 +5,15 @@ department heads their department's work; specialists their own; nobody anything
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import Deployer, Engine, NotFound, ProcessInstance, TaskNotFound, TaskRow, queries
-from engine.org.models import Unit, User
+from engine.org import people as people_roles
+from engine.org.models import RoleAssignment, Unit, User
 from tests.conftest import Clock, People, make_user, snapshot
 from tests.webapp.permission_world import process, user_task
 
@@ -114,3 +116,65 @@ def test_registers_are_read_by_the_units_people(session: Session, people: People
     assert not queries.may_read_registers(session, people.outsider_member, people.unit.id)
     assert not queries.may_read_registers(session, people.nobody, people.unit.id)
     assert queries.register_units(session, users["danhgiavien"]) == {people.unit.id}
+
+
+# --- a person's roles, read once per session until it writes ------------------------------------------------
+
+
+def test_roles_are_read_once_until_the_session_writes_and_every_kind_of_write_is_seen(
+    session: Session, people: People
+) -> None:
+    """A request asks for the caller's roles several times (may they see the task? may they work it?): one
+    query answers them all, until anything is written or the transaction ends. A role given or taken away in
+    the same session, by the unit of work or by a statement, counts at once."""
+    member, unit_id = people.member, people.unit.id
+    roles_before = people_roles.roles_in_unit(session, member, unit_id)
+    assert "iso_secretary" in roles_before
+    asked: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if "role_assignments" in statement:
+            asked.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        session.commit()  # a new transaction: the roles are read again, once
+        for _ in range(3):
+            assert people_roles.roles_in_unit(session, member, unit_id) == roles_before
+            assert people_roles.is_member(session, member, unit_id)
+            assert people_roles.unit_ids_of(session, member) == {unit_id}
+        assert len(asked) == 1
+        session.add(RoleAssignment(user_id=member.id, unit_id=unit_id, role="internal_auditor"))
+        session.flush()
+        assert "internal_auditor" in people_roles.roles_in_unit(session, member, unit_id)
+        session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == people.member.id,
+                                                     RoleAssignment.role == "internal_auditor"))  # fmt: skip
+        assert people_roles.roles_in_unit(session, member, unit_id) == roles_before
+        session.execute(update(RoleAssignment).where(RoleAssignment.user_id == people.member.id)
+                        .values(unit_id=people.other_unit.id))  # fmt: skip
+        assert people_roles.roles_in_unit(session, member, unit_id) == set()
+        assert people_roles.unit_ids_of(session, member) == {people.other_unit.id}
+        session.rollback()  # nothing of that was kept: the roles are read again
+        assert people_roles.roles_in_unit(session, member, unit_id) == roles_before
+        assert people_roles.administered_unit_ids(session, member) == set()
+        session.execute(insert(RoleAssignment), [{"user_id": member.id, "unit_id": people.other_unit.id,
+                                                  "role": "admin"}])  # fmt: skip
+        assert people_roles.administered_unit_ids(session, member) == {people.other_unit.id}
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+
+
+def test_an_account_acting_within_one_unit_has_no_roles_elsewhere_after_its_unlimited_roles_were_read(
+    session: Session, people: People, users: dict[str, User]
+) -> None:
+    """The roles read for a person are kept per unit limit: once their account acts within one unit (an API
+    token), the roles read a moment before for all of their units do not answer for it."""
+    both = users["giamdoc"]
+    session.add(RoleAssignment(user_id=both.id, unit_id=people.other_unit.id, role="unit_leader"))
+    session.flush()
+    assert people_roles.unit_ids_of(session, both) == {people.unit.id, people.other_unit.id}
+    people_roles.act_within_unit(both, people.unit.id)
+    assert people_roles.unit_ids_of(session, both) == {people.unit.id}
+    assert people_roles.roles_in_unit(session, both, people.other_unit.id) == set()
+    assert not queries.may_read_registers(session, both, people.other_unit.id)
