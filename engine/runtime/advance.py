@@ -670,7 +670,8 @@ class _TaskRows:
             follow_up_at=follow_up_for(node, data, recorder.now, calendar), assignee_id=holder.id if holder else None,
         )  # fmt: skip
         self.session.add(row)
-        self.session.flush()
+        if roles or scoped or any(user for _, user in named):
+            self.session.flush()  # the task's row before the rows of its candidates, which refer to it
         for role in roles:
             self.session.add(TaskCandidate(task_id=row.id, role=role))
         for user_id in scoped:
