@@ -264,6 +264,8 @@ class WorkingCalendar:
         self.make_up_hours = _normalise_day(make_up_hours if make_up_hours is not None else self.hours.on_weekday(0))
         if not self.make_up_hours:
             raise ValueError("make-up working days need office hours: give make_up_hours")
+        # a day's office hours in UTC, worked out once per calendar: an inbox asks for the same days on every line
+        self._utc_days: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
 
     @property
     def day_length(self) -> timedelta:
@@ -337,8 +339,12 @@ class WorkingCalendar:
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
 
-    def _utc_intervals(self, d: date) -> list[tuple[datetime, datetime]]:
-        return [(self._at(d, start), self._at(d, end)) for start, end in self.intervals_on(d)]
+    def _utc_intervals(self, d: date) -> tuple[tuple[datetime, datetime], ...]:
+        found = self._utc_days.get(d)
+        if found is None:
+            found = tuple((self._at(d, start), self._at(d, end)) for start, end in self.intervals_on(d))
+            self._utc_days[d] = found
+        return found
 
     def _segments_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working-time segments (UTC) from ``moment`` on, the first one clipped to start there."""
