@@ -178,3 +178,20 @@ def test_an_account_acting_within_one_unit_has_no_roles_elsewhere_after_its_unli
     assert people_roles.unit_ids_of(session, both) == {people.unit.id}
     assert people_roles.roles_in_unit(session, both, people.other_unit.id) == set()
     assert not queries.may_read_registers(session, both, people.other_unit.id)
+
+
+def test_a_register_shows_a_person_their_own_units_and_none_to_a_closed_account(session: Session,
+                                                                             people: People) -> None:
+    """The units a register lists for the reader: all of theirs, or the one asked for; another unit "does not
+    exist" for them, named in the answer; a closed account reads no unit at all."""
+    member = people.member
+    assert people_roles.units_in_view(session, member, None) == {people.unit.id}
+    assert people_roles.units_in_view(session, member, people.unit.id) == {people.unit.id}
+    with pytest.raises(NotFound) as refused:
+        people_roles.units_in_view(session, member, people.other_unit.id)
+    assert str(refused.value) == f"Unit {people.other_unit.id} does not exist."
+    member.is_active = False
+    session.flush()
+    assert people_roles.units_in_view(session, member, None) == set()
+    with pytest.raises(NotFound):
+        people_roles.units_in_view(session, member, people.unit.id)
