@@ -77,7 +77,7 @@ from engine.org import (
 )
 from engine.org.audit import AuditEntry
 from engine.org.calendar import WorkingCalendar
-from engine.org.calendar_days import may_edit_calendar, remove_calendar_day, set_calendar_day
+from engine.org.calendar_days import calendar_for, may_edit_calendar, remove_calendar_day, set_calendar_day
 from engine.org.credential_cache import VerifiedCredentials
 from engine.org.demo import PASSWORD, PEOPLE, load_demo
 from engine.org.import_bench import run_import_benchmark
@@ -228,7 +228,7 @@ __all__ = [
     "authenticate", "roles_in_unit", "unit_ids_of", "ROLES", "SYSTEM_ROLES", "SYSTEM_ADMIN", "PROVINCE_ADMIN",
     "hash_password",
     "has_system_role", "grant_system_role", "revoke_system_role", "load_demo", "PASSWORD", "PEOPLE", "WorkingCalendar",
-    "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
+    "calendar_for", "set_calendar_day", "remove_calendar_day", "may_edit_calendar", "REGISTRY_SETTING",
     "HIGH", "LOW", "VerifiedCredentials", "TokenGrant", "password_checks", "DEPARTMENT_ROLES", "PROVINCES",
     "province_name", "set_language",
     # the ISO registers' reads

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from .i18n import compile_catalogs
+    from .i18n import compile_catalogs, install_gettext
     from .ids import IdConverter
 
     app.url_map.converters["int"] = IdConverter
@@ -79,6 +79,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=_select_locale)
+    install_gettext(app)
     csrf.init_app(app)
 
     @app.before_request

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
-from engine import HIGH, LOW, ROLES, Notice, TaskRow, admin, queries
+from engine import HIGH, LOW, ROLES, Notice, TaskRow, WorkingCalendar, admin, calendar_for, queries
 
 from .errors import N_
-from .extensions import engine, now, sa_session
+from .extensions import now, sa_session
+from .i18n import gettext as _
 from .i18n import say
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -45,11 +45,20 @@ def time_left(task: TaskRow | queries.TaskLine) -> dict[str, str] | None:
     current = now()
     if current > task.due_at:
         return {"css": "late", "text": _("Overdue")}
-    calendar = engine().calendar(task.unit_id)
+    calendar = unit_calendar(task.unit_id)
     left = calendar.working_time_between(current, task.due_at)
     if left >= calendar.day_length:  # days of the office's own length (7.5 working hours by default)
         return {"css": "ok", "text": _("%(n)s working days left", n=int(left / calendar.day_length))}
     return {"css": "soon", "text": _("%(n)s working hours left", n=max(1, round(left.total_seconds() / 3600)))}
+
+
+def unit_calendar(unit_id: int) -> WorkingCalendar:
+    """The unit's working calendar, read once per request: a page of task lines asks for it on each line
+    (and the calendar keeps the days it has worked out)."""
+    calendars: dict[int, WorkingCalendar] = g.setdefault("eiso_calendars", {})
+    if unit_id not in calendars:
+        calendars[unit_id] = calendar_for(sa_session(), unit_id)
+    return calendars[unit_id]
 
 
 def notice_title(notice: Notice) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from babel.messages.pofile import read_po
+from flask import Flask, g, render_template_string
 from flask.testing import FlaskClient
 
 from webapp.i18n import TRANSLATIONS
@@ -31,3 +32,20 @@ def test_error_pages_speak_vietnamese_even_when_the_code_gave_no_sentence(client
     assert "Không có nội dung tại địa chỉ này" in page and "The requested URL" not in page
     english = client.get("/no-such-page", headers={"Accept-Language": "en"})
     assert english.status_code == 404
+
+
+def test_a_language_forced_for_a_while_is_spoken_then_the_readers_again(app: Flask) -> None:
+    """The catalogue is kept per language: an official form forced into Vietnamese (or a mail in its
+    recipient's language) inside a reader's English page, and the reader's language after it."""
+    from flask_babel import force_locale
+
+    from webapp.i18n import gettext
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        g.default_locale = "en"
+        assert gettext("%(n)s working days left", n=2) == "2 working days left"
+        with force_locale("vi"):
+            assert gettext("%(n)s working days left", n=2) == "Còn 2 ngày làm việc"
+            assert render_template_string("{{ _('Overdue') }}") not in ("", "Overdue")
+        assert gettext("%(n)s working days left", n=3) == "3 working days left"
+        assert render_template_string("{{ _('Overdue') }}") == "Overdue"

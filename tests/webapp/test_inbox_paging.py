@@ -132,3 +132,29 @@ def test_the_inbox_page_has_a_next_page_link_and_filters(
     bad = client.get("/?claimable_after=not-a-link")
     assert bad.status_code == 400
     assert client.get("/?due=soon").status_code == 400
+
+
+def test_a_page_of_tasks_due_later_reads_the_units_calendar_once(app: Flask, client: FlaskClient) -> None:
+    """Each line says how many working days are left; the unit's calendar is read once for the page, not
+    once a line."""
+    from sqlalchemy import event
+
+    made = drafts(app, 6)
+    set_tasks(app, {task_id: {"due_at": now() + timedelta(days=20 + n)} for n, task_id in enumerate(made)})
+    login(client, "thuky")
+    read: list[str] = []
+    with app.app_context():
+        bind = db.engine
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM calendar_days" in statement:
+            read.append(statement)
+
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        html = client.get("/").get_data(as_text=True)
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    assert all(f'data-task="{t}"' in html for t in made)
+    assert html.count("ngày làm việc") >= len(made)  # "Còn N ngày làm việc" on every line
+    assert len(read) == 1
