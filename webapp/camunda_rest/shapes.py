@@ -52,7 +52,12 @@ def camunda_time(moment: datetime | None) -> str | None:
 
 
 def definition_id(definition: ProcessDefinition) -> str:
-    return f"{definition.key}:{definition.version}:{definition.id}"
+    return definition_id_of(definition.key, definition.version, definition.id)
+
+
+def definition_id_of(key: str, version: int, number: int) -> str:
+    """Camunda's process definition id, ``key:version:number``, from the three columns."""
+    return f"{key}:{version}:{number}"
 
 
 def find_definition(camunda_id: str) -> ProcessDefinition:

@@ -96,7 +96,9 @@ def test_open_user_tasks_are_listed_counted_and_filtered_per_unit(eiso: Server) 
         == {"count": 1}  # fmt: skip
     assert eiso.get("/task/count", auth=THUKY, params={"candidateUser": "giamdoc"}).json() == {"count": 0}
     assert eiso.get("/task/count", auth=THUKY, params={"assignee": "thuky"}).json() == {"count": 0}
-    assert eiso.get(f"/task/{task['id']}", auth=THUKY).json()["name"] == task["name"]
+    assert eiso.get(f"/task/{task['id']}", auth=THUKY).json() == task  # the same TaskDto, one task or a list
+    assert task["links"] == [{"method": "GET", "rel": "self", "href": f"{eiso.url}/task/{task['id']}"}]
+    assert task["executionId"] == task["id"] and task["priority"] == 50 and task["suspended"] is False
     # the other unit's secretary sees her own draft only, and ours is not there for her
     theirs = eiso.get("/task", auth=OUTSIDER).json()
     assert [t["tenantId"] for t in theirs] == ["ubnd-buonmathuot"]
