@@ -6,7 +6,7 @@ Nothing here loads workflow state.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -121,10 +121,12 @@ class InboxCounts:
     unread_notices: int
 
 
-def inbox_counts(session: Session, user: User) -> InboxCounts:
-    """The badge numbers, each capped (see ``COUNT_CAPS``)."""
-    mine = task_count(session, user, "mine") or 0
-    claimable = task_count(session, user, "claimable") or 0
+def inbox_counts(session: Session, user: User, known: Mapping[str, int] | None = None) -> InboxCounts:
+    """The badge numbers, each capped (see ``COUNT_CAPS``); ``known``: the lists already counted
+    (``whole_list_count`` of a first page that holds all of a list), not counted again."""
+    known = known or {}
+    mine = known["mine"] if "mine" in known else task_count(session, user, "mine") or 0
+    claimable = known["claimable"] if "claimable" in known else task_count(session, user, "claimable") or 0
     unread = session.scalar(
         select(func.count()).select_from(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
     )
@@ -1006,6 +1008,25 @@ def task_count(session: Session, user: User, which: str, options: InboxOptions =
     ordered = stmt.order_by(TaskRow.state, TaskRow.assignee_id, TaskRow.created_at, TaskRow.id)
     _serial(session)
     return capped_count(session, ordered, COUNT_CAPS[which])
+
+
+def whole_list_count(which: str, page: TaskPage, first: bool) -> int | None:
+    """The length of a list read off its first page when that page holds all of it (no next page), capped as
+    ``task_count`` caps it; None when the page cannot tell. Counting again would walk the same rows a second
+    time: for a person who may claim a few of a large unit's queue, the whole queue."""
+    if not first or page.next_after is not None:
+        return None
+    return min(len(page.lines), COUNT_CAPS[which] + 1)
+
+
+def page_count(session: Session, user: User, which: str, page: TaskPage, first: bool,
+               options: InboxOptions = InboxOptions(), filters: TaskFilter = TaskFilter()) -> int | None:  # fmt: skip
+    """``task_count`` of the list ``page`` (read with the same options and filters) belongs to; no query when
+    ``whole_list_count`` can tell from the page. None with a text search, as ``task_count``."""
+    if filters.text and filters.text.strip():
+        return None
+    counted = whole_list_count(which, page, first)
+    return task_count(session, user, which, options, filters) if counted is None else counted
 
 
 def delegated_lines(session: Session, user: User, options: InboxOptions = InboxOptions()) -> list[TaskLine]:

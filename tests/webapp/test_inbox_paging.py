@@ -158,3 +158,49 @@ def test_a_page_of_tasks_due_later_reads_the_units_calendar_once(app: Flask, cli
     assert all(f'data-task="{t}"' in html for t in made)
     assert html.count("ngày làm việc") >= len(made)  # "Còn N ngày làm việc" on every line
     assert len(read) == 1
+
+
+def _task_counts(app: Flask, call: Any) -> tuple[Any, int]:
+    """What ``call()`` returns, and how many statements counted tasks while it ran."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    with app.app_context():
+        bind = db.engine
+
+    def on(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "count(*)" in statement and "FROM tasks" in statement:
+            seen.append(statement)
+
+    event.listen(bind, "before_cursor_execute", on)
+    try:
+        return call(), len(seen)
+    finally:
+        event.remove(bind, "before_cursor_execute", on)
+
+
+def test_a_list_its_first_page_holds_is_counted_off_the_page(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting a list the first page already holds would walk the same rows again (for someone who may claim a
+    few tasks of a large unit's queue: the whole queue twice). A longer list, and any later page, is counted."""
+    drafts(app, 3)
+    login(client, "thuky")
+    html, counted = _task_counts(app, lambda: client.get("/").get_data(as_text=True))
+    assert counted == 0 and '<span class="count">(3)</span>' in html and '<span class="count">(0)</span>' in html
+    (_, body), counted = _task_counts(app, lambda: api(client, ""))
+    assert counted == 0 and body["counts"] == {"mine": 0, "claimable": 3}
+    (_, first), counted = _task_counts(app, lambda: api(client, "?list=claimable&limit=2"))
+    assert counted == 1 and first["counts"] == {"claimable": 3} and first["next"]["claimable"]
+    following = f"?list=claimable&limit=2&after={first['next']['claimable']}"
+    (_, last), counted = _task_counts(app, lambda: api(client, following))
+    assert counted == 1 and last["counts"] == {"claimable": 3} and len(last["claimable"]) == 1
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    paged, counted = _task_counts(app, lambda: client.get("/").get_data(as_text=True))
+    assert counted == 1 and '<span class="count">(3)</span>' in paged
+    # counted off the page as the count caps it: past the cap, the cap and one ("1+" for a cap of one)
+    monkeypatch.setitem(queries.COUNT_CAPS, "claimable", 1)
+    (_, capped), counted = _task_counts(app, lambda: api(client, "?limit=5"))
+    assert counted == 0 and capped["counts"] == {"mine": 0, "claimable": 2}
+    monkeypatch.setattr(queries, "PAGE_SIZE", 50)
+    assert '<span class="count">(1+)</span>' in client.get("/").get_data(as_text=True)

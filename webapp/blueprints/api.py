@@ -136,7 +136,7 @@ def tasks() -> Any:
         out[name] = [_line(t) for t in page.lines]
         out["next"][name] = None if page.next_after is None else paging.page_link(g.user, name, options.sort,
                                                                                   page.next_after)  # fmt: skip
-        out["counts"][name] = queries.task_count(sa_session(), g.user, name, options, filters)
+        out["counts"][name] = queries.page_count(sa_session(), g.user, name, page, after is None, options, filters)
     return jsonify(out)
 
 

@@ -60,9 +60,8 @@ def _render_index(status: int = 200) -> Any:
     options = inbox_options()
     filters = paging.task_filter(request.args, now())
     whole = filters == queries.TaskFilter() and options.follow_up_by is None
-    if whole:  # the lists' lengths are the badge's: counted once (views._context reads them from g)
-        g.inbox_counts = queries.inbox_counts(sa_session(), g.user)
-    lists = {}
+    lists: dict[str, dict[str, Any]] = {}
+    known: dict[str, int] = {}  # the lists whose first page holds all of them: counted off the page
     for which in queries.TASK_LISTS:
         after = paging.read_page_link(request.args.get(f"{which}_after"), g.user, which, options.sort)
         page = queries.task_page(sa_session(), g.user, which, options, filters, after, queries.PAGE_SIZE)
@@ -71,9 +70,18 @@ def _render_index(status: int = 200) -> Any:
             args: dict[str, Any] = {k: v for k, v in request.args.items() if k != f"{which}_after"}
             args[f"{which}_after"] = paging.page_link(g.user, which, options.sort, page.next_after)
             following = url_for("inbox.index", **args) + f"#{which}"
-        lists[which] = {"lines": page.lines, "next": following, "paged": after is not None,
-                        "count": getattr(g.inbox_counts, which) if whole
-                        else queries.task_count(sa_session(), g.user, which, options, filters)}  # fmt: skip
+        lists[which] = {"lines": page.lines, "next": following, "paged": after is not None}
+        if whole:
+            counted = queries.whole_list_count(which, page, after is None)
+            if counted is not None:
+                known[which] = counted
+        else:
+            lists[which]["count"] = queries.page_count(sa_session(), g.user, which, page, after is None, options,
+                                                       filters)  # fmt: skip
+    if whole:  # the lists' lengths are the badge's: counted once (views._context reads them from g)
+        g.inbox_counts = queries.inbox_counts(sa_session(), g.user, known)
+        for which in queries.TASK_LISTS:
+            lists[which]["count"] = getattr(g.inbox_counts, which)
     return render_template(
         "inbox/index.html",
         mine=lists["mine"],
