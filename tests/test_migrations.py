@@ -57,7 +57,7 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
     from flask_migrate import downgrade
     from sqlalchemy import select
 
-    from engine import Deployer, Engine
+    from engine import Deployer, Engine, queries
     from engine.org.demo import load_demo
     from engine.org.models import User
     from engine.runtime.models import ProcessInstance, TaskRow
@@ -76,7 +76,11 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
         upgrade()
         task = sa_session().scalars(select(TaskRow).where(TaskRow.instance_id == instance_id)).one()
         thuky = sa_session().scalars(select(User).where(User.username == "thuky")).one()
+        # the offers written before the revision that copies their task's state into them list it
+        assert [line.id for line in queries.task_page(sa_session(), thuky, "claimable").lines] == [task.id]
         Engine(sa_session()).claim(task.id, actor=thuky, now=now)  # the instance still works
+        sa_session().commit()
+        assert queries.task_page(sa_session(), thuky, "claimable").lines == []  # and follow it from then on
         assert sa_session().get(ProcessInstance, instance_id) is not None
         assert Engine(sa_session()).active_definition("quality_objectives").version == 1
         db.session.remove()

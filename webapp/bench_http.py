@@ -11,7 +11,7 @@ Workloads (``webapp/bench_data``):
   client and by 8 (threads, one kept-alive connection each; the server is another process);
 - ``rework``: one instance goes round a rework loop; the latency of a step at the start, the middle and the end;
 - ``timers``: due timers fired by ``eiso worker`` processes, each checked to have fired exactly once;
-- ``lists``: the inbox and the claimable tasks of two people among 100,000 open and 1,000,000 completed
+- ``lists``: the inbox and the claimable tasks of three people among 100,000 open and 1,000,000 completed
   tasks (``--scale``), written by ``bench_lists``' generator before the server starts (not again when the
   database holds them from a previous run); the inbox page with a session cookie (logged in with the
   form, its CSRF code included), the task API and the Camunda task list with an API token.
@@ -546,7 +546,7 @@ def prepare_lists(shape: bench_lists.Shape, echo: Echo) -> Callable[[Flask], Non
 
 
 def lists(site: Site, repeat: int, echo: Echo) -> list[ListFigure]:
-    """For each of the two people, the calls of ``bench_lists.calls_for`` over HTTP, ``repeat`` times each
+    """For each of the three people, the calls of ``bench_lists.calls_for`` over HTTP, ``repeat`` times each
     after one to warm up; an answer other than 200 stops the benchmark."""
     assert site.app is not None
     figures = []

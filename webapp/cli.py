@@ -55,7 +55,7 @@ def bench_http(instances: int, rounds: int, timer_count: int, workloads: tuple[s
                database_url: str | None, url: str | None, token: str | None, workers: int, threads: int,
                timer_workers: int, scale: float, repeat: int) -> None:  # fmt: skip
     """Drive the real server over HTTP with an API token: a 10-user-task diagram with 1 and 8 clients, a
-    rework loop, due timers fired by `eiso worker` processes, the inbox and task lists of two people among
+    rework loop, due timers fired by `eiso worker` processes, the inbox and task lists of three people among
     100,000 open and 1,000,000 completed tasks; print tasks/s, latencies (p50/p95/p99) and server CPU."""
     from .bench_http import WORKLOADS, BenchFailed, run
 
@@ -86,8 +86,9 @@ def bench_http(instances: int, rounds: int, timer_count: int, workloads: tuple[s
 @click.option("--database-url", default=None,
               help="An empty database to fill, or one this command filled before (default: a new SQLite file).")
 def bench_lists(scale: float, open_tasks: int, completed: int, repeat: int, database_url: str | None) -> None:
-    """The inbox page and /api/v1/tasks for a secretary (1,000 own, 4,000 to claim) and a department head
-    (76% of the open tasks to claim) among open and completed tasks; prints p50/p95 and sizes."""
+    """The inbox page and /api/v1/tasks for a secretary (1,000 own, 4,000 to claim), a department head
+    (76% of the open tasks to claim) and a specialist of their unit (1,000 own, none of the queue to claim)
+    among open and completed tasks; prints p50/p95 and sizes."""
     from .bench_lists import run
 
     try:

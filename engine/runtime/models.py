@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
     true,
 )
@@ -241,17 +242,76 @@ event.listen(TaskRow.__table__, "after_create", DDL(TASK_STATISTICS).execute_if(
 
 
 class TaskCandidate(Base):
-    """Who may claim an open task: a role within the task's unit, or a named user."""
+    """Who may claim an open task: a role within the task's unit, or a named user.
+
+    Each offer carries copies of its task's unit, time of receipt and "open and held by nobody"
+    (``claimable``), kept by the database itself (``OFFER_TRIGGERS``): whatever writes a task or an offer,
+    the copies follow. The claimable list then walks a person's own offers in the order it shows them
+    (``ix_task_candidates_claimable_role`` / ``_user``) instead of the unit's whole queue, checking each."""
 
     __tablename__ = "task_candidates"
     __table_args__ = (
         Index("ix_task_candidates_role", "role", "task_id"),
         Index("ix_task_candidates_offer", "task_id", "role", "user_id"),  # the claimable list's check, index only
+        Index("ix_task_candidates_claimable_role", "claimable", "unit_id", "role", "created_at", "task_id"),
+        Index("ix_task_candidates_claimable_user", "claimable", "user_id", "created_at", "task_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     role: Mapped[str | None] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # copies of the task's columns, written by the triggers only (whatever the insert gives is replaced)
+    unit_id: Mapped[int | None]
+    created_at: Mapped[datetime | None]
+    claimable: Mapped[bool] = mapped_column(server_default=false())
+
+
+# The offers' copies of their task (TaskCandidate), on both databases: set from the task when an offer is
+# written, and again on every offer of a task whose state, holder or unit changes.
+OFFER_TRIGGERS = {
+    "sqlite": [
+        """CREATE TRIGGER IF NOT EXISTS tr_task_candidates_copy AFTER INSERT ON task_candidates BEGIN
+            UPDATE task_candidates SET
+                unit_id = (SELECT t.unit_id FROM tasks t WHERE t.id = NEW.task_id),
+                created_at = (SELECT t.created_at FROM tasks t WHERE t.id = NEW.task_id),
+                claimable = coalesce((SELECT t.state = 'open' AND t.assignee_id IS NULL
+                                      FROM tasks t WHERE t.id = NEW.task_id), 0)
+            WHERE id = NEW.id;
+        END""",
+        """CREATE TRIGGER IF NOT EXISTS tr_tasks_offers AFTER UPDATE OF state, assignee_id, unit_id ON tasks
+        WHEN OLD.state IS NOT NEW.state OR OLD.assignee_id IS NOT NEW.assignee_id OR OLD.unit_id IS NOT NEW.unit_id
+        BEGIN
+            UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
+                unit_id = NEW.unit_id
+            WHERE task_id = NEW.id;
+        END""",
+    ],
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION task_candidates_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            SELECT t.unit_id, t.created_at, coalesce(t.state = 'open' AND t.assignee_id IS NULL, false)
+              INTO NEW.unit_id, NEW.created_at, NEW.claimable FROM tasks t WHERE t.id = NEW.task_id;
+            NEW.claimable := coalesce(NEW.claimable, false);
+            RETURN NEW;
+        END $$""",
+        """CREATE OR REPLACE TRIGGER tr_task_candidates_copy BEFORE INSERT ON task_candidates
+        FOR EACH ROW EXECUTE FUNCTION task_candidates_copy()""",
+        """CREATE OR REPLACE FUNCTION tasks_offers() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
+                unit_id = NEW.unit_id
+            WHERE task_id = NEW.id;
+            RETURN NULL;
+        END $$""",
+        """CREATE OR REPLACE TRIGGER tr_tasks_offers AFTER UPDATE OF state, assignee_id, unit_id ON tasks
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.assignee_id IS DISTINCT FROM NEW.assignee_id
+                           OR OLD.unit_id IS DISTINCT FROM NEW.unit_id)
+        EXECUTE FUNCTION tasks_offers()""",
+    ],
+}
+for _dialect, _statements in OFFER_TRIGGERS.items():
+    for _statement in _statements:  # after the offers' table: the tasks' trigger writes to it
+        event.listen(TaskCandidate.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 
 class HistoryEvent(Base):

@@ -195,17 +195,35 @@ def fill(session: Session, people: People, clock: Clock, count: int = 20_000) ->
     session.execute(text("ANALYZE"))
 
 
-@pytest.mark.parametrize("which", ["mine", "claimable"])
-def test_the_inbox_lists_walk_their_index_in_list_order(session: Session, people: People, clock: Clock,
-                                                        which: str) -> None:  # fmt: skip
+def test_a_persons_own_list_walks_its_index_in_list_order(session: Session, people: People, clock: Clock) -> None:
     fill(session, people, clock)
-    first = queries.task_page_query(session, people.member, which)
+    first = queries.task_page_query(session, people.member, "mine")
     assert_walks_index(plan(session, first), "ix_tasks_list", "tasks")
-    later = queries.task_page_query(session, people.member, which, after=[clock.now.isoformat(), "0"])
+    later = queries.task_page_query(session, people.member, "mine", after=[clock.now.isoformat(), "0"])
     assert_walks_index(plan(session, later), "ix_tasks_list", "tasks")
-    filtered = plan(session, queries.task_page_query(session, people.member, which,
+    filtered = plan(session, queries.task_page_query(session, people.member, "mine",
                                                      filters=TaskFilter(priority="high", text="mục")))  # fmt: skip
     assert "SCAN tasks\n" not in filtered + "\n" and "Seq Scan on tasks " not in filtered, filtered  # an index
+    by_priority = queries.task_page_query(session, people.member, "claimable", InboxOptions(sort="priority"))
+    assert_walks_index(plan(session, by_priority), "ix_tasks_list_priority", "tasks")
+
+
+def test_the_claimable_list_walks_the_persons_offers_in_list_order(session: Session, people: People,
+                                                                   clock: Clock) -> None:  # fmt: skip
+    """One range of the offers' index per role the person holds and one for the offers by name, each in the
+    list's order and each stopping after a page; only those few rows are merged and sorted."""
+    fill(session, people, clock)
+    for after in (None, [clock.now.isoformat(), "0"]):
+        found = plan(session, queries.task_page_query(session, people.member, "claimable", after=after))
+        assert "ix_task_candidates_claimable_role" in found and "ix_task_candidates_claimable_user" in found, found
+        for table in ("tasks", "task_candidates"):
+            assert f"SCAN {table}\n" not in found + "\n" and f"Seq Scan on {table} " not in found, found
+        # one sort, of the merged pages only (a range read out of order would sort inside its branch)
+        assert found.count("TEMP B-TREE FOR ORDER BY") <= 1, found
+        assert len(re.findall(r"(^|->)\s*(Incremental )?Sort\s+\(", found, re.MULTILINE)) <= 1, found
+    filtered = plan(session, queries.task_page_query(session, people.member, "claimable",
+                                                     filters=TaskFilter(priority="high", text="mục")))  # fmt: skip
+    assert "SCAN tasks\n" not in filtered + "\n" and "Seq Scan on tasks " not in filtered, filtered
 
 
 def test_the_instance_and_notice_lists_use_their_indexes(session: Session, people: People, clock: Clock) -> None:
@@ -396,3 +414,44 @@ def test_a_page_of_one_and_a_list_that_fills_its_last_page_exactly(session: Sess
     pages = walk(session, people.member, "claimable", InboxOptions(), limit=2)
     assert [len(p) for p in pages] == [2, 2]  # no empty third page behind a "next" link
     assert sorted(t for page in pages for t in page) == sorted(tasks)
+
+
+def test_the_claimable_list_follows_each_task_whatever_changes_it(session: Session, people: People,
+                                                                  clock: Clock) -> None:  # fmt: skip
+    """The list is read from the offers' copies of their task: a claim, a hand-back, a completion, and a
+    write of the task's row outside the engine's commands (a repair in SQL) each show at once."""
+    from tests.conftest import make_user
+    from tests.engine.test_runtime import DRAFT
+
+    engine = Engine(session)
+    second = make_user(session, "thuky_hai", people.unit, ("iso_secretary",))
+    a, b, c = sorted(start_many(session, people, clock, 3))
+
+    def offered(user: Any = second) -> tuple[list[str], int | None]:
+        session.commit()
+        lines = [line.id for line in queries.task_page(session, user, "claimable").lines]
+        return lines, queries.task_count(session, user, "claimable")
+
+    assert offered() == ([a, b, c], 3)
+    engine.claim(a, actor=people.member, now=clock.now)
+    assert offered() == ([b, c], 2)
+    assert a in [line.id for line in queries.task_page(session, people.member, "mine").lines]
+    engine.unclaim(a, actor=people.member, now=clock.now)
+    assert offered() == ([a, b, c], 3)
+    engine.claim(b, actor=second, now=clock.now)
+    engine.complete(b, actor=second, now=clock.now, variables=DRAFT)
+    assert offered() == ([a, c], 2)
+    assert b not in offered(people.member)[0]
+    session.execute(update(TaskRow).where(TaskRow.id == c).values(state="cancelled"))
+    assert offered() == ([a], 1)
+    session.execute(update(TaskRow).where(TaskRow.id == c).values(state="open"))
+    assert offered() == ([a, c], 2)
+    session.execute(update(TaskRow).where(TaskRow.id == a).values(assignee_id=people.leader.id))
+    assert offered() == ([c], 1)
+    # an offer written later (an administrator's role added to a task) starts from its task's state
+    session.add_all([TaskCandidate(task_id=a, role="admin"), TaskCandidate(task_id=c, role="admin")])
+    admin = make_user(session, "quantri_hai", people.unit, ("admin",))
+    assert offered(admin) == ([c], 1)
+    # offered to the person by name and to two roles they hold: one line, counted once
+    session.add_all([TaskCandidate(task_id=c, role="specialist"), TaskCandidate(task_id=c, user_id=people.member.id)])
+    assert offered(people.member) == ([c], 1)

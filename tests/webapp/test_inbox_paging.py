@@ -169,7 +169,7 @@ def _task_counts(app: Flask, call: Any) -> tuple[Any, int]:
         bind = db.engine
 
     def on(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "count(*)" in statement and "FROM tasks" in statement:
+        if "count(*)" in statement and ("FROM tasks" in statement or "FROM task_candidates" in statement):
             seen.append(statement)
 
     event.listen(bind, "before_cursor_execute", on)
