@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
     tuple_,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased, contains_eager, defer, joinedload, load_only, selectinload
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
@@ -975,6 +976,31 @@ def _offered(session: Session, user: User, options: InboxOptions, filters: TaskF
     return union(*parts) if len(parts) > 1 else parts[0]
 
 
+FILTERED_OFFERS = 2_000
+"""A claimable list filtered by priority or follow-up date walks the person's offers only when they have at
+most this many: the offers' index knows neither, so a filter few tasks pass would read every offer (a
+department head's 76,000 for the high-priority tasks due this week), where the tasks' indexes hold the
+priority (``ix_tasks_list_priority``) and the follow-up date. The other filters (due date, process, words)
+no index serves on either side: the offers are then the shorter walk."""
+
+
+def _filtered(options: InboxOptions, filters: TaskFilter) -> bool:
+    return options.follow_up_by is not None or filters.priority is not None
+
+
+def _from_offers(session: Session, user: User, options: InboxOptions, filters: TaskFilter) -> bool:
+    """Whether the claimable list is read from the person's offers (see ``FILTERED_OFFERS``)."""
+    if not _filtered(options, filters):
+        return True
+    held = grants(session, user)
+    if not held:
+        return True
+    ranges = [select(TaskCandidate.task_id).where(TaskCandidate.claimable == true(), offer).limit(FILTERED_OFFERS + 1)
+              for offer in _offer_ranges(user, held)]  # fmt: skip
+    probe = select(func.count()).select_from(union_all(*(select(r.subquery()) for r in ranges)).subquery())
+    return (session.scalar(probe) or 0) <= FILTERED_OFFERS
+
+
 def _offered_page_query(session: Session, user: User, options: InboxOptions, filters: TaskFilter,
                         after: list[Any] | None, limit: int) -> Select[Any]:  # fmt: skip
     columns = [TaskCandidate.created_at.label("created_at"), TaskCandidate.task_id.label("id")]
@@ -990,7 +1016,7 @@ def task_page_query(session: Session, user: User, which: str, options: InboxOpti
                     filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
                     limit: int = PAGE_SIZE) -> Select[Any]:  # fmt: skip
     """The statement of one page of ids and sort keys (``task_page`` runs it; tests EXPLAIN it)."""
-    if which == "claimable" and options.sort != "priority":
+    if which == "claimable" and options.sort != "priority" and _from_offers(session, user, options, filters):
         return _offered_page_query(session, user, options, filters, after, max(1, min(limit, MAX_PAGE_SIZE)))
     keys = _sort_keys(options.sort)
     stmt = select(*(c for c, _, _ in keys)).where(*_open_list(session, user, which, options, filters))
@@ -1058,7 +1084,7 @@ def task_count(session: Session, user: User, which: str, options: InboxOptions =
     if filters.text and filters.text.strip():
         return None
     _serial(session)
-    if which == "claimable":  # from the person's offers: each range stops one past the cap
+    if which == "claimable" and _from_offers(session, user, options, filters):  # each range stops past the cap
         cap = COUNT_CAPS[which]
         offered = _offered(session, user, options, filters, [TaskCandidate.task_id.label("id")], None, cap + 1)
         return 0 if offered is None else capped_count(session, select(offered.subquery()), cap)

@@ -455,3 +455,35 @@ def test_the_claimable_list_follows_each_task_whatever_changes_it(session: Sessi
     # offered to the person by name and to two roles they hold: one line, counted once
     session.add_all([TaskCandidate(task_id=c, role="specialist"), TaskCandidate(task_id=c, user_id=people.member.id)])
     assert offered(people.member) == ([c], 1)
+
+
+def test_a_filtered_claimable_list_walks_the_offers_only_when_they_are_few(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offers' index knows no priority: a priority filter few tasks pass would read every offer of a
+    person who may claim thousands, so past ``FILTERED_OFFERS`` that list walks the tasks' indexes.
+    Either way the same lines and the same count."""
+    ours = sorted(start_many(session, people, clock, 3))
+    normal = TaskFilter(priority="normal")
+
+    def read() -> tuple[str, list[str], int | None]:
+        found = plan(session, queries.task_page_query(session, people.member, "claimable", filters=normal))
+        lines = [line.id for line in queries.task_page(session, people.member, "claimable", filters=normal).lines]
+        return found, lines, queries.task_count(session, people.member, "claimable", filters=normal)
+
+    monkeypatch.setattr(queries, "FILTERED_OFFERS", 3)  # the secretary's three offers: few enough
+    found, lines, count = read()
+    assert "ix_task_candidates_claimable_role" in found and (lines, count) == (ours, 3), found
+    monkeypatch.setattr(queries, "FILTERED_OFFERS", 2)
+    found, lines, count = read()
+    assert "ix_task_candidates_claimable" not in found and "ix_tasks_list" in found, found
+    assert (lines, count) == (ours, 3)
+    by_follow_up = InboxOptions(follow_up_by=clock.now + timedelta(days=1))  # the follow-up date: indexed too
+    found = plan(session, queries.task_page_query(session, people.member, "claimable", by_follow_up))
+    assert "ix_task_candidates_claimable" not in found, found
+    # without a filter the list stops after a page of offers, however many there are; and so it does with
+    # the filters no index of the tasks serves (due date, process, words)
+    for other in (NO_FILTER, TaskFilter(due_before=clock.now + timedelta(days=400), process="quality_objectives",
+                                        text="mục")):  # fmt: skip
+        found = plan(session, queries.task_page_query(session, people.member, "claimable", filters=other))
+        assert "ix_task_candidates_claimable_role" in found, found
