@@ -384,8 +384,9 @@ def _handled_by(people: ColumnElement[bool]) -> ColumnElement[bool]:
     task = and_(TaskRow.instance_id == Dossier.instance_id,
                 or_(TaskRow.assignee_id.in_(select(User.id).where(people)),
                     TaskRow.completed_by_id.in_(select(User.id).where(people)),
-                    exists().where(TaskCandidate.task_id == TaskRow.id,
-                                   TaskCandidate.user_id.in_(select(User.id).where(people)))))  # fmt: skip
+                    select(TaskCandidate.id).where(TaskCandidate.task_id == TaskRow.id,
+                                                   TaskCandidate.user_id.in_(select(User.id).where(people)))
+                    .exists()))  # fmt: skip
     started = exists().where(ProcessInstance.id == Dossier.instance_id,
                              ProcessInstance.started_by_id.in_(select(User.id).where(people)))  # fmt: skip
     return or_(exists().where(task), started)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -63,7 +63,10 @@ def _candidate_clause(user: User, task: type[TaskRow] = TaskRow) -> ColumnElemen
         RoleAssignment.unit_id == task.unit_id,
         RoleAssignment.role == TaskCandidate.role,
     ).correlate_except(RoleAssignment)
-    offered = exists().where(TaskCandidate.task_id == task.id, or_(TaskCandidate.user_id == user.id, role_match))
+    # the offer's id, not ``*``: SQLite reads the offer from ix_task_candidates_offer alone only when the
+    # subquery names no column that index lacks (the offers' copies of their task are not in it)
+    offered = select(TaskCandidate.id).where(TaskCandidate.task_id == task.id,
+                                             or_(TaskCandidate.user_id == user.id, role_match)).exists()  # fmt: skip
     # Named or not, only in a unit whose roles count for the user now (a token acts within its unit only).
     return and_(offered, _in_members_unit(user, task))
 
@@ -891,7 +894,8 @@ def _list_clause(user: User, which: str, grants: dict[int, list[str]]) -> Column
         else:
             by_role = [and_(TaskRow.unit_id == unit_id, TaskCandidate.role.in_(roles))
                        for unit_id, roles in grants.items()]  # fmt: skip
-        offered = exists().where(TaskCandidate.task_id == TaskRow.id, or_(TaskCandidate.user_id == user.id, *by_role))
+        offered = select(TaskCandidate.id).where(TaskCandidate.task_id == TaskRow.id,
+                                                 or_(TaskCandidate.user_id == user.id, *by_role)).exists()  # fmt: skip
         return and_(TaskRow.assignee_id.is_(None), units, offered)
     raise ValueError(f"unknown task list {which!r}")
 
@@ -953,9 +957,11 @@ def _offer_ranges(user: User, held: dict[int, list[str]]) -> list[ColumnElement[
 
 
 def _offered(session: Session, user: User, options: InboxOptions, filters: TaskFilter, columns: list[Any],
-             after: list[Any] | None, limit: int) -> Select[Any] | CompoundSelect[Any] | None:  # fmt: skip
-    """The union of the person's offer ranges, each read in list order up to ``limit`` rows, with the task
-    checked as ``_list_clause`` checks it (open, held by nobody, a unit of theirs); None: no roles anywhere."""
+             after: ColumnElement[bool] | None, limit: int | None
+             ) -> Select[Any] | CompoundSelect[Any] | None:  # fmt: skip
+    """The union of the person's offer ranges, with the task checked as ``_list_clause`` checks it (open, held
+    by nobody, a unit of theirs); each range read in received order up to ``limit`` rows, or whole when
+    ``limit`` is None. None: the person holds no role anywhere."""
     held = grants(session, user)
     if not held:
         return None
@@ -964,59 +970,69 @@ def _offered(session: Session, user: User, options: InboxOptions, filters: TaskF
     if options.follow_up_by is not None:
         task.append(TaskRow.follow_up_at <= options.follow_up_by)
     if after is not None:
-        task.append(_after(_OFFER_KEYS, after))
+        task.append(after)
     parts = []
     for offer in _offer_ranges(user, held):
         part = (
             select(*columns).select_from(TaskCandidate).join(TaskRow, TaskRow.id == TaskCandidate.task_id)
             .where(TaskCandidate.claimable == true(), offer, *task)
-            .order_by(TaskCandidate.created_at, TaskCandidate.task_id).limit(limit)
         )  # fmt: skip
+        if limit is not None:
+            part = part.order_by(TaskCandidate.created_at, TaskCandidate.task_id).limit(limit)
         parts.append(select(*part.subquery().c))
     return union(*parts) if len(parts) > 1 else parts[0]
 
 
-FILTERED_OFFERS = 2_000
-"""A claimable list filtered by priority or follow-up date walks the person's offers only when they have at
-most this many: the offers' index knows neither, so a filter few tasks pass would read every offer (a
-department head's 76,000 for the high-priority tasks due this week), where the tasks' indexes hold the
-priority (``ix_tasks_list_priority``) and the follow-up date. The other filters (due date, process, words)
-no index serves on either side: the offers are then the shorter walk."""
+FEW_OFFERS = 500
+"""Up to this many open offers, a person's claimable list is read from them whatever its order and filters:
+the offers' index is in received order and knows neither priority nor follow-up date, so the priority order
+sorts all of them, and a priority filter few tasks pass reads all of them. With more (a department head's
+76,000), those lists walk the tasks' indexes, which hold the priority (``ix_tasks_list_priority``) and the
+follow-up date. Finding out costs a count of at most 501 index entries (0.7 ms at full scale on SQLite),
+made only for those lists. Filters no index serves on either side (due date, process, words) stay on the
+offers in received order, the shorter walk."""
 
 
-def _filtered(options: InboxOptions, filters: TaskFilter) -> bool:
-    return options.follow_up_by is not None or filters.priority is not None
-
-
-def _from_offers(session: Session, user: User, options: InboxOptions, filters: TaskFilter) -> bool:
-    """Whether the claimable list is read from the person's offers (see ``FILTERED_OFFERS``)."""
-    if not _filtered(options, filters):
-        return True
+def _few_offers(session: Session, user: User) -> bool:
     held = grants(session, user)
     if not held:
         return True
-    ranges = [select(TaskCandidate.task_id).where(TaskCandidate.claimable == true(), offer).limit(FILTERED_OFFERS + 1)
+    ranges = [select(TaskCandidate.task_id).where(TaskCandidate.claimable == true(), offer).limit(FEW_OFFERS + 1)
               for offer in _offer_ranges(user, held)]  # fmt: skip
     probe = select(func.count()).select_from(union_all(*(select(r.subquery()) for r in ranges)).subquery())
-    return (session.scalar(probe) or 0) <= FILTERED_OFFERS
+    return (session.scalar(probe) or 0) <= FEW_OFFERS
+
+
+def _from_offers(session: Session, user: User, options: InboxOptions, filters: TaskFilter) -> bool:
+    """Whether the claimable list is read from the person's offers (see ``FEW_OFFERS``)."""
+    ranked = options.sort == "priority" or options.follow_up_by is not None or filters.priority is not None
+    return not ranked or _few_offers(session, user)
 
 
 def _offered_page_query(session: Session, user: User, options: InboxOptions, filters: TaskFilter,
                         after: list[Any] | None, limit: int) -> Select[Any]:  # fmt: skip
-    columns = [TaskCandidate.created_at.label("created_at"), TaskCandidate.task_id.label("id")]
+    keys = _sort_keys(options.sort)
     values = None if after is None else _key_values(options.sort, after)
-    offered = _offered(session, user, options, filters, columns, values, limit + 1)
+    if options.sort == "priority":  # each range whole (a few), sorted once merged
+        columns = [column.label(column.key) for column, _, _ in keys]
+        offered = _offered(session, user, options, filters, columns, None if values is None else _after(keys, values),
+                           None)  # fmt: skip
+    else:  # each range in the list's order, a page of each
+        columns = [TaskCandidate.created_at.label("created_at"), TaskCandidate.task_id.label("id")]
+        offered = _offered(session, user, options, filters, columns,
+                           None if values is None else _after(_OFFER_KEYS, values), limit + 1)  # fmt: skip
     if offered is None:
-        return cast(Select[Any], select(TaskRow.created_at, TaskRow.id).where(false()))
+        return cast(Select[Any], select(*(column for column, _, _ in keys)).where(false()))
     merged = offered.subquery()
-    return select(merged.c.created_at, merged.c.id).order_by(merged.c.created_at, merged.c.id).limit(limit + 1)
+    merged_keys = [(merged.c[column.key], desc, nullable) for column, desc, nullable in keys]
+    return select(*(column for column, _, _ in merged_keys)).order_by(*_order(merged_keys)).limit(limit + 1)
 
 
 def task_page_query(session: Session, user: User, which: str, options: InboxOptions = InboxOptions(),
                     filters: TaskFilter = TaskFilter(), after: list[Any] | None = None,
                     limit: int = PAGE_SIZE) -> Select[Any]:  # fmt: skip
     """The statement of one page of ids and sort keys (``task_page`` runs it; tests EXPLAIN it)."""
-    if which == "claimable" and options.sort != "priority" and _from_offers(session, user, options, filters):
+    if which == "claimable" and _from_offers(session, user, options, filters):
         return _offered_page_query(session, user, options, filters, after, max(1, min(limit, MAX_PAGE_SIZE)))
     keys = _sort_keys(options.sort)
     stmt = select(*(c for c, _, _ in keys)).where(*_open_list(session, user, which, options, filters))
@@ -1084,7 +1100,8 @@ def task_count(session: Session, user: User, which: str, options: InboxOptions =
     if filters.text and filters.text.strip():
         return None
     _serial(session)
-    if which == "claimable" and _from_offers(session, user, options, filters):  # each range stops past the cap
+    # the count is the same in either order: the received order's rule decides where it is read
+    if which == "claimable" and _from_offers(session, user, replace(options, sort="received"), filters):
         cap = COUNT_CAPS[which]
         offered = _offered(session, user, options, filters, [TaskCandidate.task_id.label("id")], None, cap + 1)
         return 0 if offered is None else capped_count(session, select(offered.subquery()), cap)

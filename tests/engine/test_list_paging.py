@@ -204,8 +204,17 @@ def test_a_persons_own_list_walks_its_index_in_list_order(session: Session, peop
     filtered = plan(session, queries.task_page_query(session, people.member, "mine",
                                                      filters=TaskFilter(priority="high", text="mục")))  # fmt: skip
     assert "SCAN tasks\n" not in filtered + "\n" and "Seq Scan on tasks " not in filtered, filtered  # an index
+
+def test_the_claimable_list_by_priority_walks_the_tasks_index_for_someone_offered_many(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(session, people, clock)
+    monkeypatch.setattr(queries, "FEW_OFFERS", 100)  # the secretary's 2,000 open offers: many
     by_priority = queries.task_page_query(session, people.member, "claimable", InboxOptions(sort="priority"))
-    assert_walks_index(plan(session, by_priority), "ix_tasks_list_priority", "tasks")
+    found = plan(session, by_priority)
+    assert_walks_index(found, "ix_tasks_list_priority", "tasks")
+    if session.get_bind().dialect.name == "sqlite":  # each line's offer checked from its index alone
+        assert "COVERING INDEX ix_task_candidates_offer" in found, found
 
 
 def test_the_claimable_list_walks_the_persons_offers_in_list_order(session: Session, people: People,
@@ -457,32 +466,43 @@ def test_the_claimable_list_follows_each_task_whatever_changes_it(session: Sessi
     assert offered(people.member) == ([c], 1)
 
 
-def test_a_filtered_claimable_list_walks_the_offers_only_when_they_are_few(
+def test_a_ranked_claimable_list_walks_the_offers_only_when_they_are_few(
     session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The offers' index knows no priority: a priority filter few tasks pass would read every offer of a
-    person who may claim thousands, so past ``FILTERED_OFFERS`` that list walks the tasks' indexes.
-    Either way the same lines and the same count."""
-    ours = sorted(start_many(session, people, clock, 3))
+    """The offers' index is in received order and knows no priority: the priority order, or a priority filter
+    few tasks pass, would read every offer of a person who may claim thousands, so past ``FEW_OFFERS`` those
+    lists walk the tasks' indexes. Either way the same lines in the same order, and the same count."""
+    ours = start_many(session, people, clock, 3)
+    for n, task_id in enumerate(ours):  # priorities 80, 50, 20: the priority order is the reverse of the ids'
+        session.execute(update(TaskRow).where(TaskRow.id == task_id).values(priority=80 - 30 * n))
+    session.commit()
     normal = TaskFilter(priority="normal")
+    ranked = InboxOptions(sort="priority")
 
-    def read() -> tuple[str, list[str], int | None]:
-        found = plan(session, queries.task_page_query(session, people.member, "claimable", filters=normal))
-        lines = [line.id for line in queries.task_page(session, people.member, "claimable", filters=normal).lines]
-        return found, lines, queries.task_count(session, people.member, "claimable", filters=normal)
+    def read(options: InboxOptions, filters: TaskFilter) -> tuple[str, list[str], int | None]:
+        found = plan(session, queries.task_page_query(session, people.member, "claimable", options, filters))
+        lines = [line.id for line in queries.task_page(session, people.member, "claimable", options, filters).lines]
+        return found, lines, queries.task_count(session, people.member, "claimable", options, filters)
 
-    monkeypatch.setattr(queries, "FILTERED_OFFERS", 3)  # the secretary's three offers: few enough
-    found, lines, count = read()
-    assert "ix_task_candidates_claimable_role" in found and (lines, count) == (ours, 3), found
-    monkeypatch.setattr(queries, "FILTERED_OFFERS", 2)
-    found, lines, count = read()
+    monkeypatch.setattr(queries, "FEW_OFFERS", 3)  # the secretary's three offers: few enough
+    found, lines, count = read(InboxOptions(), normal)
+    assert "ix_task_candidates_claimable_role" in found and (lines, count) == ([ours[1]], 1), found
+    found, lines, count = read(ranked, NO_FILTER)
+    # read from the offers (on a few rows the planner may pick any of their indexes), not the unit's queue
+    assert "ix_tasks_list" not in found and "task_candidates" in found and (lines, count) == (ours, 3), found
+    assert walk(session, people.member, "claimable", ranked, limit=1) == [[ours[0]], [ours[1]], [ours[2]]]
+    monkeypatch.setattr(queries, "FEW_OFFERS", 2)
+    found, lines, count = read(InboxOptions(), normal)
     assert "ix_task_candidates_claimable" not in found and "ix_tasks_list" in found, found
+    assert (lines, count) == ([ours[1]], 1)
+    found, lines, count = read(ranked, NO_FILTER)
+    assert "ix_task_candidates_claimable" not in found and "ix_tasks_list_priority" in found, found
     assert (lines, count) == (ours, 3)
     by_follow_up = InboxOptions(follow_up_by=clock.now + timedelta(days=1))  # the follow-up date: indexed too
     found = plan(session, queries.task_page_query(session, people.member, "claimable", by_follow_up))
     assert "ix_task_candidates_claimable" not in found, found
-    # without a filter the list stops after a page of offers, however many there are; and so it does with
-    # the filters no index of the tasks serves (due date, process, words)
+    # without those the list stops after a page of offers, however many there are; and so it does with the
+    # filters no index of the tasks serves (due date, process, words)
     for other in (NO_FILTER, TaskFilter(due_before=clock.now + timedelta(days=400), process="quality_objectives",
                                         text="mục")):  # fmt: skip
         found = plan(session, queries.task_page_query(session, people.member, "claimable", filters=other))
