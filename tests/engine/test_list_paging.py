@@ -263,25 +263,35 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
                        "notices")  # fmt: skip
 
 
+@pytest.mark.parametrize("few_offers", [500, 0], ids=["from-offers", "tasks-walk"])
 def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
-    session: Session, people: People, clock: Clock
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch, few_offers: int
 ) -> None:
     """A task of a unit where the person holds no role never reaches their lists, even when its row names
-    them as holder or as the one it is offered to (the unit wall is part of every page and count)."""
+    them as holder or as the one it is offered to (the unit wall is part of every page and count), whether
+    the ranked lists are read from the person's offers or, past ``FEW_OFFERS``, from the tasks' indexes."""
+    monkeypatch.setattr(queries, "FEW_OFFERS", few_offers)
     held, offered = start_many(session, people, clock, 2, unit_id=people.other_unit.id)
     session.execute(update(TaskRow).where(TaskRow.id == held).values(assignee_id=people.member.id))
     session.execute(update(TaskCandidate).where(TaskCandidate.task_id == offered).values(
         role=None, user_id=people.member.id))  # fmt: skip
     session.commit()
+    high = TaskFilter(priority="normal")
     for which in ("mine", "claimable"):
         for sort in ("received", "priority"):
             assert queries.task_page(session, people.member, which, InboxOptions(sort=sort)).lines == []
+        assert queries.task_page(session, people.member, which, filters=high).lines == []
         assert queries.task_count(session, people.member, which) == 0
+        assert queries.task_count(session, people.member, which, filters=high) == 0
     # the same rows in the person's own unit do reach them: the refusal above is the wall, not the rows
     session.execute(update(TaskRow).where(TaskRow.id.in_([held, offered])).values(unit_id=people.unit.id))
     session.commit()
     assert [line.id for line in queries.task_page(session, people.member, "mine").lines] == [held]
-    assert [line.id for line in queries.task_page(session, people.member, "claimable").lines] == [offered]
+    for sort in ("received", "priority"):
+        page = queries.task_page(session, people.member, "claimable", InboxOptions(sort=sort))
+        assert [line.id for line in page.lines] == [offered]
+    assert [line.id for line in queries.task_page(session, people.member, "claimable", filters=high).lines] == [
+        offered]  # fmt: skip
 
 
 def add_instances(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
