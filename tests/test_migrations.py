@@ -60,7 +60,7 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
     from engine import Deployer, Engine, queries
     from engine.org.demo import load_demo
     from engine.org.models import User
-    from engine.runtime.models import ProcessInstance, TaskRow
+    from engine.runtime.models import ProcessInstance, TaskCandidate, TaskRow
     from tests.conftest import library_files
     from webapp.extensions import db, sa_session
 
@@ -81,6 +81,9 @@ def test_a_database_with_work_in_it_downgrades_and_upgrades(empty_db: str, tmp_p
         Engine(sa_session()).claim(task.id, actor=thuky, now=now)  # the instance still works
         sa_session().commit()
         assert queries.task_page(sa_session(), thuky, "claimable").lines == []  # and follow it from then on
+        # and carry their task's instance and "open", which a person's own instance list reads (revision 0035)
+        copies = select(TaskCandidate.instance_id, TaskCandidate.task_open).where(TaskCandidate.task_id == task.id)
+        assert sa_session().execute(copies).all() == [(instance_id, True)]
         assert sa_session().get(ProcessInstance, instance_id) is not None
         assert Engine(sa_session()).active_definition("quality_objectives").version == 1
         db.session.remove()

@@ -300,6 +300,7 @@ def calls_for(title: str, page: Callable[[str], str], api: Callable[[str], Any])
     if after:
         calls.append((f"{title}: GET /api/v1/registers/complaints, next",
                       f"/api/v1/registers/complaints?after={after}", True))  # fmt: skip
+    calls.append((f"{title}: instance list page", "/instances", False))
     calls.append((f"{title}: GET /engine-rest/process-instance (50)",
                   "/engine-rest/process-instance?firstResult=0&maxResults=50", True))  # fmt: skip
     return calls

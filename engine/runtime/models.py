@@ -160,6 +160,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instances_unit_status", "unit_id", "status", "id"),  # the Camunda list, in id order
         Index("ix_process_instances_unit_started", "unit_id", "started_at", "id"),  # a unit's list, newest first
+        Index("ix_process_instances_started_by", "started_by_id", "id"),  # a person's own work (viewable_instances)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -195,6 +196,14 @@ class TaskRow(Base):
         Index("ix_tasks_unit_state", "unit_id", "state"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
         Index("ix_tasks_owner_state", "owner_id", "state"),
+        # a person's own work (queries.viewable_instances' short list); partial: the column is mostly NULL, and
+        # SQLite's statistics on a full index would count the NULLs as one value shared by most rows
+        Index("ix_tasks_completed_by", "completed_by_id", "instance_id",
+              sqlite_where=text("completed_by_id IS NOT NULL"), postgresql_where=text("completed_by_id IS NOT NULL")),
+        Index("ix_tasks_owner_work", "owner_id", "instance_id",
+              sqlite_where=text("owner_id IS NOT NULL"), postgresql_where=text("owner_id IS NOT NULL")),
+        Index("ix_tasks_assignee_work", "assignee_id", "instance_id",
+              sqlite_where=text("assignee_id IS NOT NULL"), postgresql_where=text("assignee_id IS NOT NULL")),
         # The inbox lists: a person's open tasks (assignee) and the claimable ones (no assignee), as received.
         # (unit_id last: the unit wall is checked from the index, without reading the row)
         Index("ix_tasks_list", "state", "assignee_id", "created_at", "id", "unit_id"),
@@ -244,9 +253,9 @@ event.listen(TaskRow.__table__, "after_create", DDL(TASK_STATISTICS).execute_if(
 class TaskCandidate(Base):
     """Who may claim an open task: a role within the task's unit, or a named user.
 
-    Each offer carries copies of its task's unit, time of receipt and "open and held by nobody"
-    (``claimable``), kept by the database itself (``OFFER_TRIGGERS``): whatever writes a task or an offer,
-    the copies follow. The claimable list then walks a person's own offers in the order it shows them
+    Each offer carries copies of its task's instance, unit, time of receipt, "open" (``task_open``) and "open
+    and held by nobody" (``claimable``), kept by the database itself (``OFFER_TRIGGERS``): whatever writes a
+    task or an offer, the copies follow. The claimable list then walks a person's own offers in the order it shows them
     (``ix_task_candidates_claimable_role`` / ``_user``) instead of the unit's whole queue, checking each."""
 
     __tablename__ = "task_candidates"
@@ -255,6 +264,9 @@ class TaskCandidate(Base):
         Index("ix_task_candidates_offer", "task_id", "role", "user_id"),  # the claimable list's check, index only
         Index("ix_task_candidates_claimable_role", "claimable", "unit_id", "role", "created_at", "task_id"),
         Index("ix_task_candidates_claimable_user", "claimable", "user_id", "created_at", "task_id"),
+        # the instances a person sees by an open offer (queries.viewable_instances' short list)
+        Index("ix_task_candidates_open_role", "task_open", "unit_id", "role", "instance_id"),
+        Index("ix_task_candidates_open_user", "task_open", "user_id", "instance_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -264,6 +276,8 @@ class TaskCandidate(Base):
     unit_id: Mapped[int | None]
     created_at: Mapped[datetime | None]
     claimable: Mapped[bool] = mapped_column(server_default=false())
+    task_open: Mapped[bool] = mapped_column(server_default=false())
+    instance_id: Mapped[int | None]
 
 
 # The offers' copies of their task (TaskCandidate), on both databases: set from the task when an offer is
@@ -275,23 +289,28 @@ OFFER_TRIGGERS = {
                 unit_id = (SELECT t.unit_id FROM tasks t WHERE t.id = NEW.task_id),
                 created_at = (SELECT t.created_at FROM tasks t WHERE t.id = NEW.task_id),
                 claimable = coalesce((SELECT t.state = 'open' AND t.assignee_id IS NULL
-                                      FROM tasks t WHERE t.id = NEW.task_id), 0)
+                                      FROM tasks t WHERE t.id = NEW.task_id), 0),
+                task_open = coalesce((SELECT t.state = 'open' FROM tasks t WHERE t.id = NEW.task_id), 0),
+                instance_id = (SELECT t.instance_id FROM tasks t WHERE t.id = NEW.task_id)
             WHERE id = NEW.id;
         END""",
         """CREATE TRIGGER IF NOT EXISTS tr_tasks_offers AFTER UPDATE OF state, assignee_id, unit_id ON tasks
         WHEN OLD.state IS NOT NEW.state OR OLD.assignee_id IS NOT NEW.assignee_id OR OLD.unit_id IS NOT NEW.unit_id
         BEGIN
             UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
-                unit_id = NEW.unit_id
+                task_open = (NEW.state = 'open'), unit_id = NEW.unit_id
             WHERE task_id = NEW.id;
         END""",
     ],
     "postgresql": [
         """CREATE OR REPLACE FUNCTION task_candidates_copy() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            SELECT t.unit_id, t.created_at, coalesce(t.state = 'open' AND t.assignee_id IS NULL, false)
-              INTO NEW.unit_id, NEW.created_at, NEW.claimable FROM tasks t WHERE t.id = NEW.task_id;
+            SELECT t.unit_id, t.created_at, coalesce(t.state = 'open' AND t.assignee_id IS NULL, false),
+                   coalesce(t.state = 'open', false), t.instance_id
+              INTO NEW.unit_id, NEW.created_at, NEW.claimable, NEW.task_open, NEW.instance_id
+              FROM tasks t WHERE t.id = NEW.task_id;
             NEW.claimable := coalesce(NEW.claimable, false);
+            NEW.task_open := coalesce(NEW.task_open, false);
             RETURN NEW;
         END $$""",
         """CREATE OR REPLACE TRIGGER tr_task_candidates_copy BEFORE INSERT ON task_candidates
@@ -299,7 +318,7 @@ OFFER_TRIGGERS = {
         """CREATE OR REPLACE FUNCTION tasks_offers() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
-                unit_id = NEW.unit_id
+                task_open = (NEW.state = 'open'), unit_id = NEW.unit_id
             WHERE task_id = NEW.id;
             RETURN NULL;
         END $$""",

@@ -247,16 +247,7 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
         return false()
     whole_units = select(RoleAssignment.unit_id).where(holds(user), RoleAssignment.role.in_(WHOLE_UNIT_ROLES))
     member_units = select(RoleAssignment.unit_id).where(holds(user))
-    headed = select(RoleAssignment.department_id).where(
-        holds(user), RoleAssignment.role == "department_head",
-        RoleAssignment.department_id.is_not(None),
-    )  # fmt: skip
-    colleague = aliased(RoleAssignment)
-    people = union(
-        select(User.id).where(User.id == user.id),
-        select(User.id).where(User.department_id.in_(headed)),
-        select(colleague.user_id).where(colleague.department_id.in_(headed)),
-    )
+    people = _people(user)
     task = aliased(TaskRow)
     worked = exists().where(task.instance_id == ProcessInstance.id,
                             or_(task.assignee_id.in_(people), task.owner_id.in_(people),
@@ -267,6 +258,73 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
     # whole units are member units too: the unit test comes first and alone, so the unit's index serves it
     return and_(ProcessInstance.unit_id.in_(member_units), or_(ProcessInstance.unit_id.in_(whole_units), own_work))
+
+
+def _people(user: User) -> CompoundSelect[Any]:
+    """The person, and for a department head the people of their department (by account or by role)."""
+    headed = select(RoleAssignment.department_id).where(
+        holds(user), RoleAssignment.role == "department_head",
+        RoleAssignment.department_id.is_not(None),
+    )  # fmt: skip
+    colleague = aliased(RoleAssignment)
+    return union(
+        select(User.id).where(User.id == user.id),
+        select(User.id).where(User.department_id.in_(headed)),
+        select(colleague.user_id).where(colleague.department_id.in_(headed)),
+    )
+
+
+OWN_WORK = 1000
+"""The instance lists of a person who sees only their own work in every unit of theirs (no role of
+``WHOLE_UNIT_ROLES`` anywhere) start from that work when it spans at most this many instances: the instances
+they (or, for a department head, their department's people) started, the tasks they hold, handed on or
+completed, and the open tasks offered to them, each read from an index that holds the instance's id after
+the person (or the offer's unit and role), so the distinct instances of each part come in order and the read
+stops one past this number. Otherwise a specialist who sees a few hundred of a unit's hundred thousand
+instances waits while the list walks the unit's instances, checking the rule on each, until a page is found.
+With more, the lists walk the unit's index as before: much of what they walk is then theirs."""
+
+
+def _own_work(session: Session, user: User) -> list[int] | None:
+    """The ids of the instances of the person's own work (a superset of what ``viewable_instances`` lets them
+    see, which still decides), or None when the list should walk the units' instances instead: the person
+    sees whole units, holds no role, or has work in more than ``OWN_WORK`` instances. The parts are read one
+    by one, stopping as soon as the cap is passed (a department head's are usually many)."""
+    parts = own_work_parts(session, user)
+    if parts is None:
+        return None
+    found: set[int] = set()
+    for part in parts:
+        found.update(session.scalars(part))
+        if len(found) > OWN_WORK:
+            return None
+    return sorted(found)
+
+
+def own_work_parts(session: Session, user: User) -> list[Select[Any]] | None:
+    """The statements of ``_own_work``, each the distinct instances of one part in id order, at most
+    ``OWN_WORK`` + 1 (None: the person sees whole units or holds no role)."""
+    held = grants(session, user)
+    if not user.is_active or not held or any(set(roles) & set(WHOLE_UNIT_ROLES) for roles in held.values()):
+        return None
+    people = [user.id]
+    if any("department_head" in roles for roles in held.values()):
+        people = sorted(set(session.scalars(_people(user))))
+    parts: list[tuple[Any, list[ColumnElement[bool]]]] = [
+        (TaskCandidate.instance_id, [TaskCandidate.task_open == true(), offer]) for offer in _offer_ranges(user, held)
+    ]
+    for person in people:  # one person a statement: an equality on the index, whatever the planner's statistics
+        parts += [(ProcessInstance.id, [ProcessInstance.started_by_id == person]),
+                  (TaskRow.instance_id, [TaskRow.assignee_id == person, TaskRow.assignee_id.is_not(None)]),
+                  (TaskRow.instance_id, [TaskRow.owner_id == person, TaskRow.owner_id.is_not(None)]),
+                  (TaskRow.instance_id, [TaskRow.completed_by_id == person, TaskRow.completed_by_id.is_not(None)])]
+    # (the IS NOT NULL terms let both planners take the partial indexes)
+    return [select(column).where(*where).distinct().order_by(column).limit(OWN_WORK + 1) for column, where in parts]
+
+
+def _of_own_work(session: Session, user: User) -> list[ColumnElement[bool]]:
+    own = _own_work(session, user)
+    return [] if own is None else [ProcessInstance.id.in_(own)]
 
 
 def instances_for(session: Session, user: User, limit: int = 100) -> list[ProcessInstance]:
@@ -300,7 +358,8 @@ def running_instances_query(session: Session, user: User) -> Select[ProcessInsta
     return (
         select(ProcessInstance)
         .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(_in_units(session, user), viewable_instances(user), ProcessInstance.status == "running")
+        .where(_in_units(session, user), viewable_instances(user), ProcessInstance.status == "running",
+               *_of_own_work(session, user))
         .options(
             load_only(ProcessInstance.definition_id, ProcessInstance.unit_id, ProcessInstance.business_key,
                       ProcessInstance.status),
@@ -316,7 +375,7 @@ def instances_query(session: Session, user: User, limit: int) -> Select[ProcessI
     ``ix_process_instances_unit_started`` backwards and stops at ``limit``, whatever the unit's size."""
     return (
         select(ProcessInstance)
-        .where(_in_units(session, user), viewable_instances(user))
+        .where(_in_units(session, user), viewable_instances(user), *_of_own_work(session, user))
         .options(*_INSTANCE_LINE)
         .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
         .limit(limit)

@@ -150,10 +150,11 @@ def test_counts_stop_at_the_cap(
 # --- plans ---------------------------------------------------------------------------------------------
 
 
-def plan(session: Session, stmt: Select[Any]) -> str:
+def plan(session: Session, stmt: Select[Any], sorts: bool = False) -> str:
     """The database's plan for ``stmt`` as one text. PostgreSQL: sequential and bitmap scans and sorts off, so
     that a plan on a small table, or on the statistics earlier tests left behind, shows the index the list would
-    walk on a big one; a sort still appears (at a prohibitive cost) when no index gives the list's order."""
+    walk on a big one; a sort still appears (at a prohibitive cost) when no index gives the list's order.
+    ``sorts``: leave sorts on, for a list meant to sort a few rows found by their ids."""
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     if connection.dialect.name == "sqlite":
@@ -161,7 +162,8 @@ def plan(session: Session, stmt: Select[Any]) -> str:
         rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
         return "\n".join(str(row[-1]) for row in rows)
     for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
-        connection.execute(text(f"SET LOCAL {setting} = off"))
+        on = sorts and "sort" in setting  # (SET LOCAL lasts to the transaction's end: said each time)
+        connection.execute(text(f"SET LOCAL {setting} = {'on' if on else 'off'}"))
     rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
     return "\n".join(str(row[0]) for row in rows)
 
@@ -261,6 +263,43 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
     assert seen is not None
     assert_walks_index(plan(session, queries.notice_page_query(people.member, seen, 50)), "ix_notices_user_created",
                        "notices")  # fmt: skip
+
+
+def test_the_instance_list_of_someone_who_sees_their_own_work_reads_it_from_its_indexes(
+    session: Session, people: People, users: dict[str, Any], clock: Clock
+) -> None:
+    """A specialist's instance list starts from her own work: each part read from an index that holds the
+    instance after the person (or the offer's unit and role), in order and without a sort, and the page's
+    instances by their ids, not by walking the unit."""
+    fill(session, people, clock)
+    specialist = users["chuyenvien"]
+    instance = session.scalars(select(ProcessInstance)).first()
+    assert instance is not None
+    rows = [{"id": f"own-{n:05d}", "instance_id": instance.id, "element_id": "draft", "name": "Việc",
+             "kind": "user", "unit_id": people.unit.id, "candidate_roles": ["specialist"],
+             "assignee_id": specialist.id if n % 3 == 0 else None, "owner_id": specialist.id if n % 7 == 0 else None,
+             "completed_by_id": specialist.id if n % 3 == 1 else None,
+             "state": "completed" if n % 3 == 1 else "open", "priority": 50, "escalation_level": 0,
+             "created_at": clock.now, "due_at": None} for n in range(600)]  # fmt: skip
+    session.execute(insert(TaskRow), rows)
+    session.execute(insert(TaskCandidate), [{"task_id": r["id"], "role": "specialist"} for r in rows])
+    session.execute(insert(ProcessInstance), [  # the unit's other instances, none of them hers
+        {"definition_id": instance.definition_id, "unit_id": people.unit.id, "status": "running", "state": "{}",
+         "revision": 1, "started_at": clock.now - timedelta(minutes=n), "updated_at": clock.now,
+         "paused_seconds": 0} for n in range(3000)])  # fmt: skip
+    session.commit()
+    session.execute(text("ANALYZE"))
+    parts = queries.own_work_parts(session, specialist)
+    assert parts is not None
+    indexes = ["ix_task_candidates_open_role", "ix_task_candidates_open_user", "ix_process_instances_started_by",
+               "ix_tasks_assignee_work", "ix_tasks_owner_work", "ix_tasks_completed_by"]
+    assert len(parts) == len(indexes)
+    for part, index in zip(parts, indexes, strict=True):
+        table = index.removeprefix("ix_").split("_open")[0].split("_started")[0].split("_assignee")[0]
+        assert_walks_index(plan(session, part), index, {"tasks_owner_work": "tasks"}.get(table, table.split("_c")[0]))
+    found = plan(session, queries.instances_query(session, specialist, 50), sorts=True)
+    assert "INTEGER PRIMARY KEY" in found or "pk_process_instances" in found, found  # her instances by id
+    assert "ix_process_instances_unit_started" not in found, found  # not the unit's walk
 
 
 @pytest.mark.parametrize("few_offers", [500, 0], ids=["from-offers", "tasks-walk"])

@@ -93,6 +93,61 @@ def test_specialists_see_their_own_work_and_heads_their_departments(
     assert engine.visible_task(_open(session, instance).id, users["truongphong2"])
 
 
+def test_the_instance_lists_of_someone_who_sees_their_own_work_follow_the_rule_from_that_work_or_the_walk(
+    session: Session, people: People, users: dict[str, User], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person without a whole-unit role has their instance lists read from their own work (``OWN_WORK``):
+    the instances they or their department's people started, the tasks held, handed on or completed, the open
+    tasks offered to them. Read so, read by walking the unit, and asked one by one, the answer is the same;
+    a row of another unit that names them shows nowhere."""
+    _deploy(session, clock.now)
+    engine = Engine(session)
+    v = users
+    offered = _start(session, v["chuyenvien3"], people.unit, clock)  # open, offered to every specialist
+    held = _start(session, v["chuyenvien5"], people.unit, clock)
+    engine.claim(_open(session, held).id, actor=v["chuyenvien4"], now=clock.now)  # open, held by someone else
+    done = _start(session, v["chuyenvien3"], people.unit, clock)
+    engine.complete(_open(session, done).id, actor=v["chuyenvien4"], now=clock.now)  # now with the heads of qlkh
+    handed = _start(session, v["chuyenvien3"], people.unit, clock)
+    first = _open(session, handed)
+    engine.complete(first.id, actor=v["chuyenvien4"], now=clock.now)
+    engine.complete(_open(session, handed).id, actor=v["truongphong2"], now=clock.now)  # completed
+    session.execute(update(TaskRow).where(TaskRow.id == first.id).values(owner_id=v["chuyenvien5"].id))
+    theirs = Engine(session).start("ho_so_cong_viec", actor=people.outsider_member, unit_id=people.other_unit.id,
+                                   now=clock.now)  # fmt: skip
+    session.execute(update(TaskRow).where(TaskRow.instance_id == theirs.id).values(assignee_id=v["chuyenvien"].id))
+    session.commit()
+    instances = [offered, held, done, handed, theirs]
+    expected = {
+        "chuyenvien": {offered.id, held.id},  # offered while open (held by another or not)
+        "chuyenvien4": {offered.id, held.id, done.id, handed.id},  # holds one, completed two
+        "chuyenvien5": {offered.id, held.id, handed.id},  # offered, started, handed on (the owner)
+        "truongphong2": {offered.id, held.id, done.id, handed.id},  # his department's people's work
+        "truongphong3": {held.id, handed.id},  # chuyenvien5's
+        "chuyenvien6": {offered.id, held.id},
+    }
+    running = {offered.id, held.id, done.id}
+    for cap in (1000, 2, 0):  # from the work; from it until the cap is passed, then the walk; the walk
+        monkeypatch.setattr(queries, "OWN_WORK", cap)
+        for name, seen in expected.items():
+            user = v[name]
+            session.expire_all()
+            listed = [i.id for i in queries.instances_for(session, user)]
+            assert set(listed) == seen, (cap, name)
+            assert listed == sorted(listed, key=lambda i: (session.get(ProcessInstance, i).started_at, i),  # type: ignore[union-attr]
+                                    reverse=True), (cap, name)  # newest first, as the walk gives them
+            assert {i.id for i in instances if queries.may_view_instance(session, user, i)} == seen, (cap, name)
+            found = session.scalars(queries.running_instances_query(session, user)).all()
+            assert {i.id for i in found} == seen & running, (cap, name)
+            page, _ = queries.instance_page(session, user, None, 2)
+            assert [i.id for i in page] == listed[:2], (cap, name)
+    # the work is read part by part and given up as soon as it passes the cap
+    monkeypatch.setattr(queries, "OWN_WORK", 3)
+    assert queries._own_work(session, v["chuyenvien4"]) is None  # four instances
+    assert queries._own_work(session, v["chuyenvien5"]) == sorted([offered.id, held.id, handed.id])
+    assert queries._own_work(session, v["thuky"]) is None  # a whole-unit role: the walk
+
+
 def test_another_unit_sees_nothing_and_changes_nothing(session: Session, people: People, users: dict[str, User],
                                                        clock: Clock) -> None:  # fmt: skip
     _deploy(session, clock.now)

@@ -23,7 +23,7 @@ def _eiso(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 CALLS = ("inbox page", "inbox, next page of claimable", "inbox page, overdue + text", "GET /api/v1/tasks",
          "GET /api/v1/tasks, next claimable page", "GET /api/v1/tasks?priority=high&due=week",
          "GET /engine-rest/task?maxResults=50", "complaint register page", "complaint register, 3rd page, filtered",
-         "GET /api/v1/registers/complaints", "GET /api/v1/registers/complaints, next",
+         "GET /api/v1/registers/complaints", "GET /api/v1/registers/complaints, next", "instance list page",
          "GET /engine-rest/process-instance (50)")  # fmt: skip
 # the specialist may claim none of the unit's queue: her claimable list has no next page to follow
 LIST_CALLS = [(person, call) for person in ("secretary", "department head", "specialist") for call in CALLS
