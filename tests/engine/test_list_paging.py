@@ -219,8 +219,9 @@ def test_the_claimable_list_by_priority_walks_the_tasks_index_for_someone_offere
         assert "COVERING INDEX ix_task_candidates_offer" in found, found
 
 
-def test_the_claimable_list_walks_the_persons_offers_in_list_order(session: Session, people: People,
-                                                                   clock: Clock) -> None:  # fmt: skip
+def test_the_claimable_list_walks_the_persons_offers_in_list_order(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One range of the offers' index per role the person holds and one for the offers by name, each in the
     list's order and each stopping after a page; only those few rows are merged and sorted."""
     fill(session, people, clock)
@@ -235,6 +236,14 @@ def test_the_claimable_list_walks_the_persons_offers_in_list_order(session: Sess
     filtered = plan(session, queries.task_page_query(session, people.member, "claimable",
                                                      filters=TaskFilter(priority="high", text="mục")))  # fmt: skip
     assert "SCAN tasks\n" not in filtered + "\n" and "Seq Scan on tasks " not in filtered, filtered
+    # a filter that looks selective (a due week and a priority) still reads the person's offers first: not a
+    # walk of the tasks' index across everyone's tasks with the offers joined to it
+    week = TaskFilter(priority="high", due_from=clock.now, due_before=clock.now + timedelta(days=7))
+    monkeypatch.setattr(queries, "FEW_OFFERS", 5000)  # the secretary's 2,000 offers: few enough for it
+    found = plan(session, queries.task_page_query(session, people.member, "claimable", filters=week))
+    # (the count reads the same ranges) each range of offers is the outer side: the first index named
+    first = re.search(r"ix_task_candidates_claimable_role|ix_tasks_\w+", found)
+    assert first is not None and first.group() == "ix_task_candidates_claimable_role", found
 
 
 def test_the_instance_and_notice_lists_use_their_indexes(session: Session, people: People, clock: Clock) -> None:
