@@ -267,6 +267,8 @@ class TaskCandidate(Base):
         # the instances a person sees by an open offer (queries.viewable_instances' short list)
         Index("ix_task_candidates_open_role", "task_open", "unit_id", "role", "instance_id"),
         Index("ix_task_candidates_open_user", "task_open", "user_id", "instance_id"),
+        # whether an instance has an open task offered to the person (viewable_instances), from the index alone
+        Index("ix_task_candidates_instance", "instance_id", "task_open", "unit_id", "role", "user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)

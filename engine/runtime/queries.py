@@ -251,14 +251,28 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     whole_units = select(RoleAssignment.unit_id).where(holds(user), RoleAssignment.role.in_(WHOLE_UNIT_ROLES))
     member_units = select(RoleAssignment.unit_id).where(holds(user))
     people = _people(user)
-    task = aliased(TaskRow)
-    worked = exists().where(task.instance_id == ProcessInstance.id,
-                            or_(task.assignee_id.in_(people), task.owner_id.in_(people),
-                                task.completed_by_id.in_(people)))  # fmt: skip
-    offered_task = aliased(TaskRow)
-    offered = exists().where(offered_task.instance_id == ProcessInstance.id, offered_task.state == "open",
-                             _candidate_clause(user, offered_task))  # fmt: skip
-    own_work = or_(ProcessInstance.started_by_id.in_(people), worked, offered)
+
+    def worked(name: str) -> Exists:
+        # the person's column, then the instance: one probe of the partial index (person, instance) answers it,
+        # where reading the instance's tasks would fetch each row (a table's alias: an ORM alias costs
+        # milliseconds to build each time)
+        task = TaskRow.__table__.alias()
+        column = task.c[name]
+        return select(task.c.instance_id).where(column.in_(people), column.is_not(None),
+                                                task.c.instance_id == ProcessInstance.id).exists()  # fmt: skip
+
+    # an open task of the instance offered to them, read from the offers' copies of their task (instance,
+    # unit, "open": ``OFFER_TRIGGERS``) through ``ix_task_candidates_instance``; by name, or by a role they
+    # hold in the task's unit, and only in a unit of theirs. Nested two levels deep, the role test names the
+    # offer (see _candidate_clause).
+    offer = TaskCandidate.__table__.alias()
+    role_match = exists().where(holds(user), RoleAssignment.unit_id == offer.c.unit_id,
+                                RoleAssignment.role == offer.c.role).correlate_except(RoleAssignment)  # fmt: skip
+    offered = select(offer.c.id).where(offer.c.instance_id == ProcessInstance.id, offer.c.task_open == true(),
+                                       offer.c.unit_id.in_(member_units),
+                                       or_(offer.c.user_id == user.id, role_match)).exists()  # fmt: skip
+    own_work = or_(ProcessInstance.started_by_id.in_(people), worked("assignee_id"), worked("owner_id"),
+                   worked("completed_by_id"), offered)  # fmt: skip
     # whole units are member units too: the unit test comes first and alone, so the unit's index serves it
     return and_(ProcessInstance.unit_id.in_(member_units), or_(ProcessInstance.unit_id.in_(whole_units), own_work))
 

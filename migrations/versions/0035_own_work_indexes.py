@@ -126,6 +126,8 @@ def upgrade():
     op.execute(BACKFILL.format(false="false" if dialect == "postgresql" else "0"))
     op.create_index("ix_task_candidates_open_role", "task_candidates", ["task_open", "unit_id", "role", "instance_id"])
     op.create_index("ix_task_candidates_open_user", "task_candidates", ["task_open", "user_id", "instance_id"])
+    op.create_index("ix_task_candidates_instance", "task_candidates",
+                    ["instance_id", "task_open", "unit_id", "role", "user_id"])
     for name, column in (("ix_tasks_completed_by", "completed_by_id"), ("ix_tasks_owner_work", "owner_id"),
                          ("ix_tasks_assignee_work", "assignee_id")):
         where = sa.text(f"{column} IS NOT NULL")
@@ -138,6 +140,7 @@ def downgrade():
     op.drop_index("ix_tasks_assignee_work", table_name="tasks")
     op.drop_index("ix_tasks_owner_work", table_name="tasks")
     op.drop_index("ix_tasks_completed_by", table_name="tasks")
+    op.drop_index("ix_task_candidates_instance", table_name="task_candidates")
     op.drop_index("ix_task_candidates_open_user", table_name="task_candidates")
     op.drop_index("ix_task_candidates_open_role", table_name="task_candidates")
     _drop_sqlite_triggers()

@@ -275,7 +275,7 @@ def test_the_instance_and_notice_lists_use_their_indexes(session: Session, peopl
 
 
 def test_the_instance_list_of_someone_who_sees_their_own_work_reads_it_from_its_indexes(
-    session: Session, people: People, users: dict[str, Any], clock: Clock
+    session: Session, people: People, users: dict[str, Any], clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A specialist's instance list starts from her own work: each part read from an index that holds the
     instance after the person (or the offer's unit and role), in order and without a sort, and the page's
@@ -309,6 +309,18 @@ def test_the_instance_list_of_someone_who_sees_their_own_work_reads_it_from_its_
     found = plan(session, queries.instances_query(session, specialist, 50), sorts=True)
     assert "INTEGER PRIMARY KEY" in found or "pk_process_instances" in found, found  # her instances by id
     assert "ix_process_instances_unit_started" not in found, found  # not the unit's walk
+    # the walk (past OWN_WORK) checks each instance with a probe of an index per part of the rule, not by
+    # reading the instance's tasks
+    monkeypatch.setattr(queries, "OWN_WORK", 0)
+    walked = plan(session, queries.instances_query(session, specialist, 50))
+    assert "ix_process_instances_unit_started" in walked, walked
+    for table in ("tasks", "task_candidates"):
+        assert f"SCAN {table}\n" not in walked + "\n" and f"Seq Scan on {table} " not in walked, walked
+    if session.get_bind().dialect.name == "sqlite":  # (PostgreSQL may hash each part's instances once instead)
+        for index in ("ix_tasks_assignee_work", "ix_tasks_owner_work", "ix_tasks_completed_by",
+                      "ix_task_candidates_instance"):
+            assert f"COVERING INDEX {index}" in walked, (index, walked)
+        assert "ix_tasks_instance_state" not in walked, walked
 
 
 @pytest.mark.parametrize("few_offers", [500, 0], ids=["from-offers", "tasks-walk"])

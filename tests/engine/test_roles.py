@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import Deployer, Engine, NotFound, ProcessInstance, TaskNotFound, TaskRow, queries
 from engine.org import people as people_roles
 from engine.org.models import RoleAssignment, Unit, User
+from engine.runtime.models import TaskCandidate
 from tests.conftest import Clock, People, make_user, snapshot
 from tests.webapp.permission_world import process, user_task
 
@@ -112,10 +113,13 @@ def test_the_instance_lists_of_someone_who_sees_their_own_work_follow_the_rule_f
     first = _open(session, handed)
     engine.complete(first.id, actor=v["chuyenvien4"], now=clock.now)
     engine.complete(_open(session, handed).id, actor=v["truongphong2"], now=clock.now)  # completed
-    session.execute(update(TaskRow).where(TaskRow.id == first.id).values(owner_id=v["chuyenvien5"].id))
+    session.execute(update(TaskRow).where(TaskRow.id == first.id).values(owner_id=v["chuyenvien5"].id,
+                                                                         completed_by_id=v["chuyenvien6"].id))
     theirs = Engine(session).start("ho_so_cong_viec", actor=people.outsider_member, unit_id=people.other_unit.id,
                                    now=clock.now)  # fmt: skip
     session.execute(update(TaskRow).where(TaskRow.instance_id == theirs.id).values(assignee_id=v["chuyenvien"].id))
+    # a head of the unit who is a specialist elsewhere: his role there offers him nothing here
+    v["truongphong3"].roles.append(RoleAssignment(unit=people.other_unit, role="specialist"))
     session.commit()
     instances = [offered, held, done, handed, theirs]
     expected = {
@@ -123,10 +127,10 @@ def test_the_instance_lists_of_someone_who_sees_their_own_work_follow_the_rule_f
         "chuyenvien4": {offered.id, held.id, done.id, handed.id},  # holds one, completed two
         "chuyenvien5": {offered.id, held.id, handed.id},  # offered, started, handed on (the owner)
         "truongphong2": {offered.id, held.id, done.id, handed.id},  # his department's people's work
-        "truongphong3": {held.id, handed.id},  # chuyenvien5's
-        "chuyenvien6": {offered.id, held.id},
+        "truongphong3": {held.id, handed.id, theirs.id},  # chuyenvien5's and 6's; a specialist's of the other unit
+        "chuyenvien6": {offered.id, held.id, handed.id},  # offered; completed a step (the holder another)
     }
-    running = {offered.id, held.id, done.id}
+    running = {offered.id, held.id, done.id, theirs.id}
     for cap in (1000, 2, 0):  # from the work; from it until the cap is passed, then the walk; the walk
         monkeypatch.setattr(queries, "OWN_WORK", cap)
         for name, seen in expected.items():
@@ -146,6 +150,31 @@ def test_the_instance_lists_of_someone_who_sees_their_own_work_follow_the_rule_f
     assert queries._own_work(session, v["chuyenvien4"]) is None  # four instances
     assert queries._own_work(session, v["chuyenvien5"]) == sorted([offered.id, held.id, handed.id])
     assert queries._own_work(session, v["thuky"]) is None  # a whole-unit role: the walk
+
+
+def test_an_offer_by_name_of_a_task_moved_to_another_unit_shows_its_instance_to_nobody_it_names(
+    session: Session, people: People, users: dict[str, User], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task's offer counts only in a unit the person holds a role in: a row of the task moved to another unit
+    (a repair in SQL) that names someone shows them its instance neither in their lists nor one by one."""
+    _deploy(session, clock.now)
+    instance = _start(session, users["chuyenvien3"], people.unit, clock)
+    task = _open(session, instance)
+    reader = users["truongphong3"]  # a head of another department: no role the task is offered to
+    assert not sees(session, reader, instance)
+    session.execute(insert(TaskCandidate).values(task_id=task.id, user_id=reader.id))
+    session.commit()
+    for cap in (1000, 0):
+        monkeypatch.setattr(queries, "OWN_WORK", cap)
+        session.expire_all()
+        assert sees(session, reader, instance), cap  # offered to her by name
+    session.execute(update(TaskRow).where(TaskRow.id == task.id).values(unit_id=people.other_unit.id))
+    session.commit()
+    for cap in (1000, 0):  # from his work, and by the walk
+        monkeypatch.setattr(queries, "OWN_WORK", cap)
+        session.expire_all()
+        assert not sees(session, reader, instance), cap
+    assert sees(session, users["truongphong2"], instance)  # his department's specialist started it
 
 
 def test_another_unit_sees_nothing_and_changes_nothing(session: Session, people: People, users: dict[str, User],
