@@ -258,8 +258,8 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
         # milliseconds to build each time)
         task = TaskRow.__table__.alias()
         column = task.c[name]
-        return select(task.c.instance_id).where(column.in_(people), column.is_not(None),
-                                                task.c.instance_id == ProcessInstance.id).exists()  # fmt: skip
+        return _per_row(select(task.c.instance_id).where(column.in_(people), column.is_not(None),
+                                                         task.c.instance_id == ProcessInstance.id))  # fmt: skip
 
     # an open task of the instance offered to them, read from the offers' copies of their task (instance,
     # unit, "open": ``OFFER_TRIGGERS``) through ``ix_task_candidates_instance``; by name, or by a role they
@@ -268,13 +268,21 @@ def viewable_instances(user: User) -> ColumnElement[bool]:
     offer = TaskCandidate.__table__.alias()
     role_match = exists().where(holds(user), RoleAssignment.unit_id == offer.c.unit_id,
                                 RoleAssignment.role == offer.c.role).correlate_except(RoleAssignment)  # fmt: skip
-    offered = select(offer.c.id).where(offer.c.instance_id == ProcessInstance.id, offer.c.task_open == true(),
-                                       offer.c.unit_id.in_(member_units),
-                                       or_(offer.c.user_id == user.id, role_match)).exists()  # fmt: skip
+    offered = _per_row(select(offer.c.id).where(offer.c.instance_id == ProcessInstance.id,
+                                                offer.c.task_open == true(), offer.c.unit_id.in_(member_units),
+                                                or_(offer.c.user_id == user.id, role_match)))  # fmt: skip
     own_work = or_(ProcessInstance.started_by_id.in_(people), worked("assignee_id"), worked("owner_id"),
                    worked("completed_by_id"), offered)  # fmt: skip
     # whole units are member units too: the unit test comes first and alone, so the unit's index serves it
     return and_(ProcessInstance.unit_id.in_(member_units), or_(ProcessInstance.unit_id.in_(whole_units), own_work))
+
+
+def _per_row(stmt: Select[Any]) -> Exists:
+    """``EXISTS (stmt)`` asked for each instance the list reads. PostgreSQL would otherwise turn it into one
+    set of every instance the part matches, built before the first row (a "hashed SubPlan": the department
+    head's 76,000 open offers, 55 ms, where the page needs 600 probes of a millisecond's hundredth); a
+    subquery with an OFFSET is left as it is (0: nothing skipped)."""
+    return stmt.offset(0).exists()
 
 
 def _people(user: User) -> CompoundSelect[Any]:
