@@ -8,6 +8,9 @@ Create Date: 2026-12-07 02:20:00
 
 """
 
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -63,46 +66,18 @@ TRIGGERS = {
         EXECUTE FUNCTION tasks_offers()""",
     ],
 }
-# revision 0034's triggers, for the way back
-OLD_TRIGGERS = {
-    "sqlite": [
-        """CREATE TRIGGER IF NOT EXISTS tr_task_candidates_copy AFTER INSERT ON task_candidates BEGIN
-            UPDATE task_candidates SET
-                unit_id = (SELECT t.unit_id FROM tasks t WHERE t.id = NEW.task_id),
-                created_at = (SELECT t.created_at FROM tasks t WHERE t.id = NEW.task_id),
-                claimable = coalesce((SELECT t.state = 'open' AND t.assignee_id IS NULL
-                                      FROM tasks t WHERE t.id = NEW.task_id), 0)
-            WHERE id = NEW.id;
-        END""",
-        """CREATE TRIGGER IF NOT EXISTS tr_tasks_offers AFTER UPDATE OF state, assignee_id, unit_id ON tasks
-        WHEN OLD.state IS NOT NEW.state OR OLD.assignee_id IS NOT NEW.assignee_id OR OLD.unit_id IS NOT NEW.unit_id
-        BEGIN
-            UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
-                unit_id = NEW.unit_id
-            WHERE task_id = NEW.id;
-        END""",
-    ],
-    "postgresql": [
-        """CREATE OR REPLACE FUNCTION task_candidates_copy() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            SELECT t.unit_id, t.created_at, coalesce(t.state = 'open' AND t.assignee_id IS NULL, false)
-              INTO NEW.unit_id, NEW.created_at, NEW.claimable FROM tasks t WHERE t.id = NEW.task_id;
-            NEW.claimable := coalesce(NEW.claimable, false);
-            RETURN NEW;
-        END $$""",
-        """CREATE OR REPLACE FUNCTION tasks_offers() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE task_candidates SET claimable = (NEW.state = 'open' AND NEW.assignee_id IS NULL),
-                unit_id = NEW.unit_id
-            WHERE task_id = NEW.id;
-            RETURN NULL;
-        END $$""",
-    ],
-}
 SQLITE_DROPS = ["DROP TRIGGER IF EXISTS tr_tasks_offers", "DROP TRIGGER IF EXISTS tr_task_candidates_copy"]
 BACKFILL = """UPDATE task_candidates SET
     task_open = coalesce((SELECT t.state = 'open' FROM tasks t WHERE t.id = task_candidates.task_id), {false}),
     instance_id = (SELECT t.instance_id FROM tasks t WHERE t.id = task_candidates.task_id)"""
+
+
+def _old_triggers():
+    """Revision 0034's own statements, for the way back (read from its file: a revision never changes)."""
+    spec = importlib.util.spec_from_file_location("revision_0034", Path(__file__).with_name("0034_offer_copies.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TRIGGERS
 
 
 def _drop_sqlite_triggers():
@@ -143,9 +118,10 @@ def downgrade():
     op.drop_index("ix_task_candidates_instance", table_name="task_candidates")
     op.drop_index("ix_task_candidates_open_user", table_name="task_candidates")
     op.drop_index("ix_task_candidates_open_role", table_name="task_candidates")
+    old = _old_triggers()
     _drop_sqlite_triggers()
-    _create_triggers({"postgresql": OLD_TRIGGERS["postgresql"]})  # before the column goes: they name it no more
+    _create_triggers({"postgresql": old["postgresql"]})  # before the column goes: they name it no more
     with op.batch_alter_table("task_candidates") as batch:
         batch.drop_column("instance_id")
         batch.drop_column("task_open")
-    _create_triggers({"sqlite": OLD_TRIGGERS["sqlite"]})
+    _create_triggers({"sqlite": old["sqlite"]})
