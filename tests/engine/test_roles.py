@@ -170,7 +170,7 @@ def test_an_offer_by_name_of_a_task_moved_to_another_unit_shows_its_instance_to_
         assert sees(session, reader, instance), cap  # offered to her by name
     session.execute(update(TaskRow).where(TaskRow.id == task.id).values(unit_id=people.other_unit.id))
     session.commit()
-    for cap in (1000, 0):  # from his work, and by the walk
+    for cap in (1000, 0):  # from her work, and by the walk
         monkeypatch.setattr(queries, "OWN_WORK", cap)
         session.expire_all()
         assert not sees(session, reader, instance), cap
