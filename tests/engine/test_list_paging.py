@@ -156,15 +156,15 @@ def plan(session: Session, stmt: Select[Any], sorts: bool = False) -> str:
     walk on a big one; a sort still appears (at a prohibitive cost) when no index gives the list's order.
     ``sorts``: leave sorts on, for a list meant to sort a few rows found by their ids."""
     connection = session.connection()
-    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    compiled = stmt.compile(dialect=connection.dialect).construct_expanded_state()  # IN lists written out
     if connection.dialect.name == "sqlite":
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
+        params = tuple(compiled.parameters[name] for name in compiled.positiontup or ())
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.statement, params).all()
         return "\n".join(str(row[-1]) for row in rows)
     for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
         on = sorts and "sort" in setting  # (SET LOCAL lasts to the transaction's end: said each time)
         connection.execute(text(f"SET LOCAL {setting} = {'on' if on else 'off'}"))
-    rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all()
+    rows = connection.exec_driver_sql("EXPLAIN " + compiled.statement, compiled.parameters).all()
     return "\n".join(str(row[0]) for row in rows)
 
 

@@ -86,6 +86,21 @@ def test_a_delegated_draft_is_resolved_back_and_completed_by_the_secretary(clien
     assert "giải quyết xong công việc được ủy quyền" in history and "Đã soạn xong phần mục tiêu" in history
 
 
+def test_her_own_tasks_table_names_their_roles_while_she_has_a_task_delegated(client: FlaskClient) -> None:
+    """The "Delegated to" column belongs to the delegated list alone: with a task delegated, her own tasks still
+    show whom they are for, not a colleague's name."""
+    delegated, kept = started_draft(client), started_draft(client)
+    login(client, "thuky")
+    assert client.post(f"/tasks/{delegated}/delegate", data={"delegate": "chuyenvien"}).status_code == 302
+    inbox = client.get("/").get_data(as_text=True)
+    mine = inbox[inbox.index('id="mine"'):inbox.index('id="claimable"')]
+    sent = inbox[inbox.index("Công việc tôi đã ủy quyền"):]
+    [line] = [row for row in mine.split("<tr ")[1:] if f'data-task="{kept}"' in row]
+    assert "<th>Dành cho</th>" in mine and "Đã ủy quyền cho" not in mine
+    assert "<td>Thư ký ISO</td>" in line and "Hoàng Thị Lan" not in mine, line
+    assert "<th>Đã ủy quyền cho</th>" in sent and f'data-task="{delegated}"' in sent and "Hoàng Thị Lan" in sent
+
+
 def test_a_leader_reassigns_with_a_reason_and_a_refusal_changes_nothing(client: FlaskClient) -> None:
     task_id, instance_id = review(client)
     assert api(client, "giamdoc", "POST", f"/tasks/{task_id}/claim")[0] == 200
