@@ -197,13 +197,16 @@ def active_definitions(session: Session, unit_ids: Iterable[int]) -> list[Proces
     """The version each of these units runs of every process: the unit's own active version, else the
     shared library's (documentation diagrams never run)."""
     units = set(unit_ids)
-    stmt = select(ProcessDefinition).where(
-        ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
-        or_(ProcessDefinition.unit_id.is_(None), ProcessDefinition.unit_id.in_(units)),
-    )  # fmt: skip
-    rows = list(session.scalars(stmt.order_by(ProcessDefinition.name, ProcessDefinition.key)))
+    rows = list(session.scalars(select(ProcessDefinition).where(_runs_in(units))
+                                .order_by(ProcessDefinition.name, ProcessDefinition.key)))  # fmt: skip
     own = {(d.unit_id, d.key) for d in rows if d.unit_id is not None}
     return [d for d in rows if d.unit_id is not None or any((u, d.key) not in own for u in units)]
+
+
+def _runs_in(units: set[int]) -> ColumnElement[bool]:
+    """The active executable versions of the shared library and of these units (``active_definitions``)."""
+    return and_(ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
+                or_(ProcessDefinition.unit_id.is_(None), ProcessDefinition.unit_id.in_(units)))  # fmt: skip
 
 
 def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, list[int]]]:
@@ -696,9 +699,9 @@ def element_states(session: Session, instance_id: int) -> dict[str, str]:
 
 
 def is_admin(session: Session, user: User) -> bool:
-    """Administrators (role ``admin`` in any unit) may deploy processes."""
-    stmt = select(RoleAssignment.id).where(holds(user), RoleAssignment.role == "admin")
-    return session.scalar(stmt.limit(1)) is not None
+    """Administrators (role ``admin`` in any unit) may deploy processes (the roles that count now, ``grants``,
+    read once a request: every page asks, for its menu)."""
+    return any("admin" in roles for roles in grants(session, user).values())
 
 
 def called_instances(session: Session, instance_id: int) -> list[ProcessInstance]:
@@ -1332,8 +1335,14 @@ def delegated_lines(session: Session, user: User, options: InboxOptions = InboxO
 
 
 def inbox_processes(session: Session, user: User) -> list[tuple[str, str]]:
-    """(key, name) of the processes the person's units run, for the inbox's process filter."""
+    """(key, name) of the processes the person's units run (``active_definitions``' rule, read by its three
+    columns: the definitions' rows hold their diagrams), for the inbox's process filter."""
+    units = unit_ids_of(session, user) if user.is_active else set()
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.unit_id)
+                           .where(_runs_in(units))).all()  # fmt: skip
+    own = {(unit_id, key) for key, _, unit_id in rows if unit_id is not None}
     seen: dict[str, str] = {}
-    for definition in active_definitions(session, unit_ids_of(session, user) if user.is_active else set()):
-        seen.setdefault(definition.key, definition.name)
+    for key, name, unit_id in sorted(rows, key=lambda row: (row[1], row[0])):
+        if unit_id is not None or any((u, key) not in own for u in units):
+            seen.setdefault(key, name)
     return sorted(seen.items(), key=lambda item: item[1])
