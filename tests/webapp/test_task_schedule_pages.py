@@ -90,6 +90,9 @@ def test_inbox_orders_by_priority_marks_it_and_filters_tasks_to_follow_up(
     assert '<option value="priority" selected>' in by_priority
 
     _set_now(monkeypatch, LATER)
+    lines = re.finditer(r'<tr data-task="([^"]+)".*?</tr>', client.get("/").get_data(as_text=True), re.S)
+    marked = {line.group(1): '<span class="follow-up">cần theo dõi</span>' in line.group() for line in lines}
+    assert marked == {first["id"]: True, low["id"]: False}  # its 25 November has come, 15 December not yet
     to_follow_up = client.get("/?follow_up=1").get_data(as_text=True)
     assert _rows(to_follow_up) == [(first["id"], 80)]  # the other one follows up on 15 Dec
     assert 'name="follow_up" value="1" checked' in to_follow_up and "cần theo dõi" in to_follow_up
