@@ -160,7 +160,7 @@ def inbox_rows(lines: Iterable[queries.TaskLine], task_href: str, delegated: boo
     rows = []
     for t in lines:
         badge = _priority_badge(t.priority, say_)
-        left = _time_left(t, current, unit_calendar, say_) if t.due_at is not None else None
+        left = _time_left(t, current, unit_calendar, say_)
         if delegated:
             for_whom = t.assignee_name or ""
         else:

@@ -199,14 +199,20 @@ def active_definitions(session: Session, unit_ids: Iterable[int]) -> list[Proces
     units = set(unit_ids)
     rows = list(session.scalars(select(ProcessDefinition).where(_runs_in(units))
                                 .order_by(ProcessDefinition.name, ProcessDefinition.key)))  # fmt: skip
-    own = {(d.unit_id, d.key) for d in rows if d.unit_id is not None}
-    return [d for d in rows if d.unit_id is not None or any((u, d.key) not in own for u in units)]
+    return _run_by(rows, units)
 
 
 def _runs_in(units: set[int]) -> ColumnElement[bool]:
     """The active executable versions of the shared library and of these units (``active_definitions``)."""
     return and_(ProcessDefinition.status == "active", ProcessDefinition.executable.is_(True),
                 or_(ProcessDefinition.unit_id.is_(None), ProcessDefinition.unit_id.in_(units)))  # fmt: skip
+
+
+def _run_by(rows: list[Any], units: set[int]) -> list[Any]:
+    """Of ``_runs_in``'s versions (rows with ``unit_id`` and ``key``), those some of these units run: a unit's
+    own, and the library's where at least one of the units has no own version of that process."""
+    own = {(row.unit_id, row.key) for row in rows if row.unit_id is not None}
+    return [row for row in rows if row.unit_id is not None or any((u, row.key) not in own for u in units)]
 
 
 def startable(session: Session, user: User) -> list[tuple[ProcessDefinition, list[int]]]:
@@ -1079,6 +1085,17 @@ def _offer_parameters(user: User, held: dict[int, list[str]]) -> dict[str, Any]:
     return values
 
 
+def _pair_count(held: dict[int, list[str]]) -> int:
+    """How many (unit, role) offer ranges a person's roles make (the shape of ``_offered_statement``)."""
+    return sum(len(roles) for roles in held.values())
+
+
+def _plain(options: InboxOptions, filters: TaskFilter) -> bool:
+    """Whether a claimable list is the plain one (received order, no filter), whose statements are built once
+    a shape (``_plain_offered_page``, ``_plain_offered_count``)."""
+    return options.sort == "received" and options.follow_up_by is None and filters == TaskFilter()
+
+
 def _offered(session: Session, user: User, options: InboxOptions, filters: TaskFilter, columns: list[Any],
              after: ColumnElement[bool] | None, limit: int | None
              ) -> tuple[Select[Any] | CompoundSelect[Any], dict[str, Any]] | None:  # fmt: skip
@@ -1089,8 +1106,8 @@ def _offered(session: Session, user: User, options: InboxOptions, filters: TaskF
     held = grants(session, user)
     if not held:
         return None
-    pairs = sum(len(roles) for roles in held.values())
-    return _offered_statement(pairs, options, filters, tuple(columns), after, limit), _offer_parameters(user, held)
+    return _offered_statement(_pair_count(held), options, filters, tuple(columns), after, limit), \
+        _offer_parameters(user, held)
 
 
 def _offered_statement(pairs: int, options: InboxOptions, filters: TaskFilter, columns: tuple[Any, ...],
@@ -1183,13 +1200,12 @@ def _offered_page_query(session: Session, user: User, options: InboxOptions, fil
                         after: list[Any] | None, limit: int) -> tuple[Select[Any], dict[str, Any]]:  # fmt: skip
     keys = _sort_keys(options.sort)
     values = None if after is None else _key_values(options.sort, after)
-    plain = options.sort == "received" and options.follow_up_by is None and filters == TaskFilter()
     held = grants(session, user)
-    if plain and held:
+    if _plain(options, filters) and held:
         named = _offer_parameters(user, held)
         if values is not None:
             named["after_created"], named["after_id"] = values
-        return _plain_offered_page(sum(len(r) for r in held.values()), limit, values is not None), named
+        return _plain_offered_page(_pair_count(held), limit, values is not None), named
     if options.sort == "priority":  # each range whole (a few), sorted once merged
         columns = [column.label(column.key) for column, _, _ in keys]
         offered = _offered(session, user, options, filters, columns, None if values is None else _after(keys, values),
@@ -1292,9 +1308,8 @@ def task_count(session: Session, user: User, which: str, options: InboxOptions =
     if which == "claimable" and _from_offers(session, user, replace(options, sort="received"), filters):
         cap = COUNT_CAPS[which]
         held = grants(session, user)
-        if options.follow_up_by is None and filters == TaskFilter() and held:
-            pairs = sum(len(roles) for roles in held.values())
-            return session.scalar(_plain_offered_count(pairs, cap), _offer_parameters(user, held)) or 0
+        if _plain(replace(options, sort="received"), filters) and held:  # a count has no order
+            return session.scalar(_plain_offered_count(_pair_count(held), cap), _offer_parameters(user, held)) or 0
         offered = _offered(session, user, options, filters, [TaskCandidate.task_id.label("id")], None, cap + 1)
         if offered is None:
             return 0
@@ -1338,11 +1353,10 @@ def inbox_processes(session: Session, user: User) -> list[tuple[str, str]]:
     """(key, name) of the processes the person's units run (``active_definitions``' rule, read by its three
     columns: the definitions' rows hold their diagrams), for the inbox's process filter."""
     units = unit_ids_of(session, user) if user.is_active else set()
-    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.unit_id)
-                           .where(_runs_in(units))).all()  # fmt: skip
-    own = {(unit_id, key) for key, _, unit_id in rows if unit_id is not None}
+    columns = (ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.unit_id)
+    order = (ProcessDefinition.name, ProcessDefinition.key)
+    rows = session.execute(select(*columns).where(_runs_in(units)).order_by(*order)).all()
     seen: dict[str, str] = {}
-    for key, name, unit_id in sorted(rows, key=lambda row: (row[1], row[0])):
-        if unit_id is not None or any((u, key) not in own for u in units):
-            seen.setdefault(key, name)
+    for row in _run_by(list(rows), units):
+        seen.setdefault(row.key, row.name)
     return sorted(seen.items(), key=lambda item: item[1])
