@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, insert, select, text, update
+from sqlalchemy import Select, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import Engine, dossiers, queries
@@ -244,6 +244,53 @@ def test_the_claimable_list_walks_the_persons_offers_in_list_order(
     # (the count reads the same ranges) each range of offers is the outer side: the first index named
     first = re.search(r"ix_task_candidates_claimable_role|ix_tasks_\w+", found)
     assert first is not None and first.group() == "ix_task_candidates_claimable_role", found
+
+
+def executed(session: Session, call: Any) -> list[tuple[str, Any]]:
+    """The SQL statements (with their values) that ``call()`` sends to the database."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        sent.append((statement, parameters))
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", keep)
+    try:
+        call()
+    finally:
+        event.remove(bind, "before_cursor_execute", keep)
+    return sent
+
+
+def test_the_unfiltered_claimable_list_looks_up_each_offers_task_by_its_key_whatever_the_planner_expects(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """The offers' copies follow their task, so nearly every offer passes the task's check and a page is found
+    after a page of offers. PostgreSQL's planner cannot know that: with fresh statistics it expected few offers
+    to pass and joined every offer of the range to every open task of the unit (a department head's inbox at
+    50 ms). The page and its count look up each offer's task by its key, in the offers' order, even when the
+    planner would rather join: here it may not use a nested loop at all."""
+    fill(session, people, clock, 2000)
+    member = people.member
+
+    def page_and_count() -> None:
+        page = queries.task_page(session, member, "claimable", limit=5)
+        queries.task_page(session, member, "claimable", after=page.next_after, limit=5)
+        queries.task_count(session, member, "claimable")
+
+    sent = [(sql, values) for sql, values in executed(session, page_and_count) if "task_candidates" in sql]
+    assert len(sent) == 3, sent
+    connection = session.connection()
+    for sql, values in sent:
+        if connection.dialect.name == "sqlite":
+            found = "\n".join(str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, values))
+            assert "CORRELATED" in found and re.search(r"SEARCH tasks USING \w* ?INDEX \w+ \(id=\?\)", found), found
+        else:
+            connection.execute(text("SET LOCAL enable_nestloop = off"))
+            found = "\n".join(str(row[0]) for row in connection.exec_driver_sql("EXPLAIN " + sql, values))
+            assert "SubPlan" in found and "Index Scan using pk_tasks on tasks" in found, found
+            assert not re.search(r"(Hash|Merge)( Semi| Anti)? Join", found), found
+        assert "ix_task_candidates_claimable_role" in found, found
 
 
 def test_the_instance_and_notice_lists_use_their_indexes(session: Session, people: People, clock: Clock) -> None:
