@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, event, insert, select, text, update
+from sqlalchemy import Select, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import Engine, dossiers, queries
@@ -408,6 +408,27 @@ def test_a_row_of_another_unit_naming_the_person_shows_in_none_of_their_pages(
         assert [line.id for line in page.lines] == [offered]
     assert [line.id for line in queries.task_page(session, people.member, "claimable", filters=high).lines] == [
         offered]  # fmt: skip
+
+
+def test_an_offer_left_claimable_by_mistake_never_shows_a_held_or_finished_task(
+    session: Session, people: People, clock: Clock
+) -> None:
+    """The claimable list reads the offers' copy of their task's state, and checks the task itself: an offer
+    still marked claimable after its task was taken or finished (a repair by hand, a fault) hides nothing and
+    shows nothing more: the task is in none of the person's claimable pages and counts, filtered or not."""
+    free, held, finished = start_many(session, people, clock, 3)
+    session.execute(update(TaskRow).where(TaskRow.id == held).values(assignee_id=people.leader.id))
+    session.execute(update(TaskRow).where(TaskRow.id == finished).values(state="completed"))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_([held, finished])).values(claimable=True))
+    session.commit()
+    assert session.scalar(select(func.count()).where(TaskCandidate.claimable.is_(True))) >= 3  # the copies lie
+    process = TaskFilter(process="quality_objectives")
+    for options in (InboxOptions(), InboxOptions(sort="priority")):
+        for filters in (NO_FILTER, process):
+            page = queries.task_page(session, people.member, "claimable", options, filters)
+            assert [line.id for line in page.lines] == [free], (options, filters)
+            assert walk(session, people.member, "claimable", options, filters, limit=1) == [[free]]
+            assert queries.task_count(session, people.member, "claimable", options, filters) == 1
 
 
 def add_instances(session: Session, people: People, clock: Clock, count: int) -> dict[int, list[int]]:
