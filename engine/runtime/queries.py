@@ -1115,17 +1115,22 @@ def _offered_statement(pairs: int, options: InboxOptions, filters: TaskFilter, c
                        ) -> Select[Any] | CompoundSelect[Any]:  # fmt: skip
     # the task's columns ``unindexed``: a filter that looks selective to the planner (a due week, a priority)
     # would otherwise have SQLite walk a tasks' index across every person's tasks and join the offers to it
-    listed = [unindexed(TaskRow.state) == "open", unindexed(TaskRow.assignee_id).is_(None),
-              unindexed(TaskRow.unit_id).in_(bindparam("offer_units", expanding=True))]  # fmt: skip
-    narrowed = _filter_clauses(filters, unindexed)
+    task = [unindexed(TaskRow.state) == "open", unindexed(TaskRow.assignee_id).is_(None),
+            unindexed(TaskRow.unit_id).in_(bindparam("offer_units", expanding=True)),
+            *_filter_clauses(filters, unindexed)]  # fmt: skip
     if options.follow_up_by is not None:
-        narrowed.append(unindexed(TaskRow.follow_up_at) <= options.follow_up_by)
+        task.append(unindexed(TaskRow.follow_up_at) <= options.follow_up_by)
     ranges = [and_(TaskCandidate.unit_id == bindparam(f"offer_unit_{i}"),
                    TaskCandidate.role == bindparam(f"offer_role_{i}")) for i in range(pairs)]  # fmt: skip
     ranges.append(TaskCandidate.user_id == bindparam("offer_user"))
     parts = []
     for offer in ranges:
-        if limit is not None:
+        if limit is None:  # the priority order: each range whole (a few offers, ``FEW_OFFERS``), sorted once merged
+            part = (
+                select(*columns).select_from(TaskCandidate).join(TaskRow, TaskRow.id == TaskCandidate.task_id)
+                .where(TaskCandidate.claimable == true(), offer, *task)
+            )  # fmt: skip
+        else:
             # A page at a time: each range read in order, each offer's task looked up by its key, until a page
             # is found. Unfiltered, nearly every offer passes the task's check (the offers' copies follow their
             # task); with a filter no index serves (due date, process, words) the walk stops at a page of
@@ -1134,17 +1139,13 @@ def _offered_statement(pairs: int, options: InboxOptions, filters: TaskFilter, c
             # every open task of the unit instead (a department head's 76,000 offers: 50 ms unfiltered, 55–85
             # ms with a due-date or process filter). So the check is a subquery the planner keeps as it is:
             # its OFFSET stops PostgreSQL from turning the EXISTS into a join. SQLite reads it alike.
-            its_task = select(TaskRow.id).where(TaskRow.id == TaskCandidate.task_id, *listed, *narrowed).offset(0)
-            part = select(*columns).where(TaskCandidate.claimable == true(), offer, its_task.exists())
-        else:  # the priority order: each range whole (a few offers, ``FEW_OFFERS``), sorted once merged
+            its_task = select(TaskRow.id).where(TaskRow.id == TaskCandidate.task_id, *task).offset(0)
             part = (
-                select(*columns).select_from(TaskCandidate).join(TaskRow, TaskRow.id == TaskCandidate.task_id)
-                .where(TaskCandidate.claimable == true(), offer, *listed, *narrowed)
+                select(*columns).where(TaskCandidate.claimable == true(), offer, its_task.exists())
+                .order_by(TaskCandidate.created_at, TaskCandidate.task_id).limit(limit)
             )  # fmt: skip
         if after is not None:
             part = part.where(after)
-        if limit is not None:
-            part = part.order_by(TaskCandidate.created_at, TaskCandidate.task_id).limit(limit)
         parts.append(select(*part.subquery().c))
     return union(*parts) if len(parts) > 1 else parts[0]
 
