@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session
 
@@ -235,3 +236,19 @@ def people(session: Session, unit: Unit, other_unit: Unit, users: dict[str, User
         outsider_leader=make_user(session, "chutich_bmt", other_unit, ("unit_leader",)),
         nobody=make_user(session, "khach", None, full_name="Người ngoài"),
     )
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements the session sends while the block runs, each with the values sent with it."""
+    sent: list[tuple[str, Any]] = []
+    bind = session.get_bind()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)

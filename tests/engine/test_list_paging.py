@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, event, func, insert, select, text, update
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import Engine, dossiers, queries
@@ -17,7 +17,7 @@ from engine.dossiers.dossiers import Dossier, DossierFilter
 from engine.org.models import Notice
 from engine.runtime.models import ProcessInstance, TaskCandidate, TaskRow
 from engine.runtime.queries import InboxOptions, TaskFilter
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, statements
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -246,22 +246,6 @@ def test_the_claimable_list_walks_the_persons_offers_in_list_order(
     assert first is not None and first.group() == "ix_task_candidates_claimable_role", found
 
 
-def executed(session: Session, call: Any) -> list[tuple[str, Any]]:
-    """The SQL statements (with their values) that ``call()`` sends to the database."""
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        sent.append((statement, parameters))
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", keep)
-    try:
-        call()
-    finally:
-        event.remove(bind, "before_cursor_execute", keep)
-    return sent
-
-
 def test_the_unfiltered_claimable_list_looks_up_each_offers_task_by_its_key_whatever_the_planner_expects(
     session: Session, people: People, clock: Clock
 ) -> None:
@@ -282,7 +266,9 @@ def test_the_unfiltered_claimable_list_looks_up_each_offers_task_by_its_key_what
         queries.task_page(session, member, "claimable", filters=process, limit=5)
         queries.task_count(session, member, "claimable", filters=process)
 
-    sent = [(sql, values) for sql, values in executed(session, pages_and_counts) if "task_candidates" in sql]
+    with statements(session) as seen:
+        pages_and_counts()
+    sent = [(sql, values) for sql, values in seen if "task_candidates" in sql]
     assert len(sent) == 5, sent
     connection = session.connection()
     for sql, values in sent:

@@ -6,8 +6,6 @@ Each test names what a person would see go wrong if the rule behind it changed."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -20,7 +18,7 @@ from engine.errors import InstanceNotFound
 from engine.org.models import Department, RoleAssignment, User
 from engine.runtime.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRow
 from engine.runtime.queries import InboxOptions
-from tests.conftest import Clock, People, make_user
+from tests.conftest import Clock, People, make_user, statements
 
 pytestmark = pytest.mark.usefixtures("library")
 
@@ -46,22 +44,6 @@ AS_RECEIVED = InboxOptions()
 
 def delegated(session: Session, user: User, options: InboxOptions = AS_RECEIVED) -> list[str]:
     return [line.id for line in queries.delegated_lines(session, user, options)]
-
-
-@contextmanager
-def statements(session: Session) -> Iterator[list[str]]:
-    """The SQL statements the session sends while the block runs."""
-    sent: list[str] = []
-    bind = session.get_bind()
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
 
 
 # --- the tasks a person delegated ----------------------------------------------------------------------
