@@ -11,9 +11,9 @@ writers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -67,36 +67,38 @@ class Base(DeclarativeBase):
 
 
 def claim(session: Session, model: Any, row_id: object, *conditions: Any, skip_locked: bool = False,
-          **values: Any) -> bool:  # fmt: skip
+          params: Mapping[str, Any] | None = None, **values: Any) -> bool:  # fmt: skip
     """Set ``values`` on the row if it still meets ``conditions``; True when this caller got it.
 
     Concurrent claims of one row are decided by the database: the UPDATE of the later one waits for the
     earlier to commit and then finds the row no longer meets the conditions. ``skip_locked`` (for the
     sweeps that several workers run) does not wait: a row another transaction holds is left to it at once
-    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time and needs nothing).
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time and needs nothing). ``params``:
+    the values of the ``bindparam``s the conditions and values name.
     """
     if skip_locked:
         free = select(model.id).where(model.id == row_id, *conditions).with_for_update(skip_locked=True)
-        if session.scalar(free) is None:
+        if session.scalar(free, params) is None:
             return False
     result = session.execute(
         update(model)
         .where(model.id == row_id, *conditions)
         .values(**values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        params,
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any, skip_locked: bool = False,
-                 **values: Any) -> T | None:  # fmt: skip
+              params: Mapping[str, Any] | None = None, **values: Any) -> T | None:  # fmt: skip
     """``claim`` that hands back the claimed row as it now is, or None when it is not this caller's: one
     ``UPDATE … RETURNING`` where the database has it (PostgreSQL; SQLite from 3.35) instead of a lock, an
     update and a read. With ``skip_locked`` on PostgreSQL the row is taken by a ``FOR UPDATE SKIP LOCKED``
     subquery inside that statement: a row another transaction holds matches nothing, at once."""
     dialect = session.get_bind().dialect
     if not dialect.update_returning:
-        if not claim(session, model, row_id, *conditions, skip_locked=skip_locked, **values):
+        if not claim(session, model, row_id, *conditions, skip_locked=skip_locked, params=params, **values):
             return None
         return session.get(model, row_id, populate_existing=True)
     key = model.id  # type: ignore[attr-defined]
@@ -104,13 +106,14 @@ def claim_row(session: Session, model: type[T], row_id: object, *conditions: Any
     if skip_locked and dialect.name == "postgresql":
         where = [key == select(key).where(*where).with_for_update(skip_locked=True).scalar_subquery()]
     stmt = update(model).where(*where).values(**values).returning(model)
-    found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
+    found = session.scalars(stmt, params,
+                            execution_options={"populate_existing": True, "synchronize_session": False})  # fmt: skip
     return found.one_or_none()
 
 
 def first_of(model: Any, *conditions: Any, order_by: Sequence[Any], skip_locked: bool,
              joined: Sequence[tuple[Any, Any]] = ()) -> Select[Any]:  # fmt: skip
-    """The id of the first row in ``order_by`` that meets ``conditions`` (what ``claim_next`` claims);
+    """The id of the first row in ``order_by`` that meets ``conditions`` (what ``NextClaim`` claims);
     ``joined``: (table, on clause) pairs the conditions may name. ``skip_locked``: the row is locked, and the
     joined rows with it, passing over rows any of which another transaction holds (PostgreSQL)."""
     pick = _eligible(model, conditions, joined).order_by(*order_by).limit(1)
@@ -126,30 +129,55 @@ def _eligible(model: Any, conditions: Sequence[Any], joined: Sequence[tuple[Any,
     return eligible.where(*conditions).correlate(None)
 
 
-def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any],
-               joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> T | None:  # fmt: skip
-    """The first row in ``order_by`` that meets ``conditions`` and that no other transaction holds, claimed
-    (``values`` set) and handed back as it now is; None when no such row is left. Workers sweeping together
+class NextClaim(Generic[T]):
+    """Claims the first row in ``order_by`` that meets ``conditions`` and that no other transaction holds
+    (``values`` set) and hands it back as it now is; None when no such row is left. Workers sweeping together
     thus each take the next free row instead of trying the same ones in turn. ``joined`` (see ``first_of``):
     rows of other tables that are locked with the row, and whose being held by another transaction passes the
     row over too (a timer whose instance someone is changing).
+
+    Built once, for a sweep that claims row after row: the conditions and values name what changes from one
+    claim to the next with ``bindparam``, and each call gives them (building the statement cost about as
+    much as running it). The statements are made on first use for the database at hand.
 
     Where the database has ``UPDATE … RETURNING`` the row is chosen and claimed in that one statement: on
     PostgreSQL the choice is a ``FOR UPDATE SKIP LOCKED`` subquery, so the chosen row is this transaction's
     until it ends and still meets the conditions (the database checks them again as it locks the row); SQLite
     runs the statement as its one writer. Without ``RETURNING`` the row is chosen, then claimed; a row another
     caller took in between is passed over for the next one."""
-    key = model.id  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect
-    pick = first_of(model, *conditions, order_by=order_by, skip_locked=dialect.name == "postgresql", joined=joined)
-    if not dialect.update_returning:
-        taken: list[Any] = []
-        while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick)) is not None:
-            row = claim_row(session, model, row_id, key.in_(_eligible(model, conditions, joined)), **values)
-            if row is not None:
-                return row
-            taken.append(row_id)  # another caller's since it was chosen
-        return None
-    stmt = update(model).where(key == pick.scalar_subquery()).values(**values).returning(model)
-    found = session.scalars(stmt, execution_options={"populate_existing": True, "synchronize_session": False})
-    return found.one_or_none()
+
+    def __init__(self, model: type[T], *conditions: Any, order_by: Sequence[Any],
+                 joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> None:  # fmt: skip
+        self.model, self.conditions, self.order_by, self.joined, self.values = (
+            model, conditions, order_by, joined, values)  # fmt: skip
+        self._built: dict[str, Any] = {}  # by dialect name
+
+    def __call__(self, session: Session, params: dict[str, Any]) -> T | None:
+        dialect = session.get_bind().dialect
+        key = self.model.id  # type: ignore[attr-defined]
+        if not dialect.update_returning:
+            pick = first_of(self.model, *self.conditions, order_by=self.order_by, skip_locked=False,
+                            joined=self.joined)  # fmt: skip
+            eligible = key.in_(_eligible(self.model, self.conditions, self.joined))
+            taken: list[Any] = []
+            while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick, params)) is not None:
+                row = claim_row(session, self.model, row_id, eligible, params=params, **self.values)
+                if row is not None:
+                    return row
+                taken.append(row_id)  # another caller's since it was chosen
+            return None
+        stmt = self._built.get(dialect.name)
+        if stmt is None:
+            pick = first_of(self.model, *self.conditions, order_by=self.order_by,
+                            skip_locked=dialect.name == "postgresql", joined=self.joined)  # fmt: skip
+            stmt = self._built[dialect.name] = (
+                update(self.model).where(key == pick.scalar_subquery()).values(**self.values)
+                .returning(self.model).execution_options(populate_existing=True, synchronize_session=False)
+            )  # fmt: skip
+        return session.scalars(stmt, params).one_or_none()
+
+
+def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any],
+               joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> T | None:  # fmt: skip
+    """``NextClaim`` built for one claim (conditions and values given as they are)."""
+    return NextClaim(model, *conditions, order_by=order_by, joined=joined, **values)(session, {})

@@ -111,8 +111,9 @@ def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
     return out
 
 
-# Built once: every step reads its instance's open task rows.
+# Built once: every step reads its instance's open task rows, and a step of a diagram with timers their rows.
 _OPEN_ROWS = select(TaskRow).where(TaskRow.instance_id == bindparam("instance_id"), TaskRow.state == "open")
+_WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("instance_id"), Timer.state == "waiting")
 
 
 class Advancer:
@@ -378,8 +379,7 @@ class Advancer:
             if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
             and not is_process_start(t)
         }  # fmt: skip
-        stmt = select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
-        rows = {r.task_id: r for r in command.session.scalars(stmt)}
+        rows = {r.task_id: r for r in command.session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
         for task_id, task in waiting.items():
             if task_id not in rows:
                 _schedule_timer(command, task, instance, recorder)

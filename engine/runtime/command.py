@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.exc import StaleDataError
@@ -61,12 +61,18 @@ class Recorder:
 
 
 # The instance's definition comes in the same query as its locked row (every command reads it); only the
-# instance's row is locked (``FOR UPDATE OF process_instances`` on PostgreSQL).
-_WITH_DEFINITION = [joinedload(ProcessInstance.definition, innerjoin=True)]
+# instance's row is locked (``FOR UPDATE OF process_instances`` on PostgreSQL). The row is read again even
+# if the session holds it (``populate_existing``): what counts is the row as locked. Built once: every
+# command runs one of the two, and building it cost as much as running it.
+_LOCKED = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
+           .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))  # fmt: skip
+_LOCK = _LOCKED.options(joinedload(ProcessInstance.definition, innerjoin=True))
 # ... and, when no workflow of the instance is kept in memory, the saved workflow and the specification too
 # (two large columns otherwise read on use, each in a query of its own).
-_WITH_STATE = [joinedload(ProcessInstance.definition, innerjoin=True).undefer(ProcessDefinition.spec_json),
-               undefer(ProcessInstance.state)]  # fmt: skip
+_LOCK_WITH_STATE = _LOCKED.options(
+    joinedload(ProcessInstance.definition, innerjoin=True).undefer(ProcessDefinition.spec_json),
+    undefer(ProcessInstance.state),
+)
 
 
 def write_history(session: Session, events: list[HistoryEvent]) -> None:
@@ -224,9 +230,8 @@ class Command:
     def lock(self, instance_id: int, *, with_state: bool = False) -> ProcessInstance:
         """The instance's row, locked until the command ends (``FOR UPDATE`` on PostgreSQL); ``with_state``:
         its saved workflow and its definition's specification in the same query (to load the workflow)."""
-        instance = self.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
-                                    populate_existing=True,
-                                    options=_WITH_STATE if with_state else _WITH_DEFINITION)  # fmt: skip
+        locking = _LOCK_WITH_STATE if with_state else _LOCK
+        instance = self.session.scalars(locking, {"instance_id": instance_id}).one_or_none()
         if instance is None:
             raise InstanceNotFound(instance_id)
         return instance

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 import forms
 from engine.data_check import check_start, check_variables
-from engine.db import claim, claim_next, claim_row
+from engine.db import NextClaim, claim, claim_row
 from engine.errors import (
     Conflict,
     DefinitionNotFound,
@@ -73,6 +73,26 @@ __all__ = ["Engine", "WorkflowCache", "feel_for_forms", "file_reference"]
 def feel_for_forms(expression: str, context: Mapping[str, Any]) -> Any:
     """The evaluator handed to ``forms`` for conditions and computed values."""
     return evaluate_expression("=" + expression, context)
+
+
+# The due timer a sweep fires next (``fire_next_timer``), with its instance locked in the same statement;
+# ``passing_over``: the timers this sweep already tried and failed.
+_DUE_TIMER = (Timer.state == "waiting", Timer.due_at <= bindparam("now"))
+_TIMER_ORDER = (Timer.due_at, Timer.id)
+_ITS_INSTANCE = [(ProcessInstance, ProcessInstance.id == Timer.instance_id)]
+_NEXT_TIMER = NextClaim(Timer, *_DUE_TIMER, order_by=_TIMER_ORDER, joined=_ITS_INSTANCE, state="fired",
+                        fired_at=bindparam("fired_now"))  # fmt: skip
+_NEXT_TIMER_PASSING_OVER = NextClaim(
+    Timer, *_DUE_TIMER, Timer.id.not_in(bindparam("passing_over", expanding=True)), order_by=_TIMER_ORDER,
+    joined=_ITS_INSTANCE, state="fired", fired_at=bindparam("fired_now"),
+)
+
+# Built once (each completion runs them): the task's row read again under the instance's lock, and its drafts
+# dropped. The drafts go by the table's own DELETE: nothing in the session holds a draft by then (only the form
+# page reads one), and the ORM's DELETE is made anew at each run to look for them.
+_TASK_AGAIN = select(TaskRow).where(TaskRow.id == bindparam("task_id")).execution_options(populate_existing=True)
+_DRAFTS = TaskDraft.metadata.tables[TaskDraft.__tablename__]
+_DROP_DRAFTS = delete(_DRAFTS).where(_DRAFTS.c.task_id == bindparam("task_id"))
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,6 +223,14 @@ class Engine:
 
     def task_row(self, task_id: str) -> TaskRow:
         row = self.session.get(TaskRow, task_id)
+        if row is None:
+            raise TaskNotFound(task_id)
+        return row
+
+    def _locked_task(self, task_id: str) -> TaskRow:
+        """The task's row read again once its instance is locked: as it is now, not as the caller first saw
+        it (someone may have claimed or completed it in between)."""
+        row = self.session.scalars(_TASK_AGAIN, {"task_id": task_id}).one_or_none()
         if row is None:
             raise TaskNotFound(task_id)
         return row
@@ -545,7 +573,7 @@ class Engine:
             row = self.task_row(task_id)
             step = command.open(row.instance_id, actor=actor)
             instance, recorder = step.instance, step.recorder
-            self.session.refresh(row)
+            row = self._locked_task(task_id)
             self._require_open(row)
             if not self.may_work(row, actor):
                 raise NotAllowed("This task is not yours to complete: claim it first, or ask its holder.")
@@ -578,7 +606,7 @@ class Engine:
             completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing,
                          "seen": seen}  # fmt: skip
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id, data=completed)
-            self.session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
+            self.session.execute(_DROP_DRAFTS, {"task_id": row.id})
             command.proceed(step)
         return row
 
@@ -737,12 +765,8 @@ class Engine:
         wait for the next sweep); ``claimed`` gets the timer's id before it fires, so a caller knows which one
         a failure was (a failure rolls the claim back too)."""
         with self.command(now=now) as command:
-            due = [Timer.state == "waiting", Timer.due_at <= now]
-            if passing_over:
-                due.append(Timer.id.not_in(list(passing_over)))
-            its_instance = (ProcessInstance, ProcessInstance.id == Timer.instance_id)
-            timer = claim_next(self.session, Timer, *due, order_by=(Timer.due_at, Timer.id), joined=[its_instance],
-                               state="fired", fired_at=now)  # fmt: skip
+            claim = _NEXT_TIMER_PASSING_OVER if passing_over else _NEXT_TIMER
+            timer = claim(self.session, {"now": now, "fired_now": now, "passing_over": list(passing_over)})
             if timer is None:
                 return None
             timer_id = timer.id

@@ -216,9 +216,12 @@ def test_a_timer_another_worker_is_firing_is_skipped_at_once_and_fired_once(
     assert open_elements(session, instance) == ["after"]
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["UPDATE RETURNING", "a database without RETURNING"])
 def test_a_timer_that_fails_is_tried_once_a_sweep_while_the_others_fire_and_after_its_attempts_is_an_incident(
-    session: Session, users: dict[str, User], unit: Unit, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    session: Session, users: dict[str, User], unit: Unit, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+    returning: bool,
 ) -> None:
+    monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)  # chosen, then claimed
     deploy_fixture(session, clock.now, "timer_wait.bpmn")
     sooner = start(session, "timer_wait", users, unit, clock, waitFor="PT1H")
     broken = start(session, "timer_wait", users, unit, clock, waitFor="PT2H")
