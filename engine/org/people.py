@@ -73,10 +73,22 @@ def unit_limit(user: User) -> int | None:
 def holds(user: User) -> ColumnElement[bool]:
     """The role assignments that count for this account now: its own, only those of its one unit while it
     acts within a unit. Every query of the acting account's roles uses this clause, never ``user_id`` alone
-    (``tests/engine/test_tokens.py`` fails on one that does)."""
+    (``tests/engine/test_tokens.py`` fails on one that does), or ``holds_named`` in a statement built once."""
     own = RoleAssignment.user_id == user.id
     limit = unit_limit(user)
     return own if limit is None else own & (RoleAssignment.unit_id == limit)
+
+
+def holds_named(in_one_unit: bool) -> ColumnElement[bool]:
+    """``holds`` with its values named, for a statement built once and run for anyone: ``in_one_unit`` for an
+    account acting within a unit (``unit_limit`` not None); ``holder_values`` gives the values."""
+    own = RoleAssignment.user_id == bindparam("holder")
+    return own & (RoleAssignment.unit_id == bindparam("holder_unit")) if in_one_unit else own
+
+
+def holder_values(user: User) -> dict[str, int | None]:
+    """The values of ``holds_named`` for this account now."""
+    return {"holder": user.id, "holder_unit": unit_limit(user)}
 
 
 def password_checks() -> int:
@@ -124,13 +136,17 @@ def grants(session: Session, user: User) -> dict[int, list[str]]:
     found = known.get(key)
     if found is None:
         by_unit: dict[int, set[str]] = {}
-        for unit_id, role in session.execute(select(RoleAssignment.unit_id, RoleAssignment.role).where(holds(user))):
+        held = _HELD if unit_limit(user) is None else _HELD_IN_UNIT
+        for unit_id, role in session.execute(held, holder_values(user)):
             by_unit.setdefault(unit_id, set()).add(role)
         found = known[key] = {unit_id: sorted(roles) for unit_id, roles in by_unit.items()}
     return found
 
 
 _GRANTS = "eiso.grants"
+# built once: every request asks ``grants``, and building the statement cost as much as running it
+_HELD = select(RoleAssignment.unit_id, RoleAssignment.role).where(holds_named(in_one_unit=False))
+_HELD_IN_UNIT = select(RoleAssignment.unit_id, RoleAssignment.role).where(holds_named(in_one_unit=True))
 
 
 @event.listens_for(Session, "after_flush")

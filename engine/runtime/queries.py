@@ -44,7 +44,17 @@ from engine.org.notices import (  # noqa: F401 - the inbox reads them here too
     notices,
     notices_query,
 )
-from engine.org.people import SYSTEM_ADMIN, grants, has_system_role, holds, roles_in_unit, unit_ids_of
+from engine.org.people import (
+    SYSTEM_ADMIN,
+    grants,
+    has_system_role,
+    holder_values,
+    holds,
+    holds_named,
+    roles_in_unit,
+    unit_ids_of,
+    unit_limit,
+)
 from engine.runtime.models import (
     DeployedFile,
     Deployment,
@@ -465,6 +475,20 @@ def members_open_tasks(user: User) -> Select[TaskRow]:
     """The open user tasks of the units the person belongs to, as a query to filter further."""
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", _in_members_unit(user),
                                  true() if user.is_active else false())  # fmt: skip
+
+
+def members_shape(user: User) -> tuple[tuple[bool, bool], dict[str, int | None]]:
+    """What ``members_open_tasks_named`` needs of the person: the arguments that shape it (whether the account
+    is active, whether it acts within one unit) and the values it names."""
+    return (user.is_active, unit_limit(user) is not None), holder_values(user)
+
+
+def members_open_tasks_named(active: bool, in_one_unit: bool) -> Select[TaskRow]:
+    """``members_open_tasks`` with the person's values named, for a statement built once and run for anyone of
+    that shape (``members_shape``)."""
+    members = exists().where(holds_named(in_one_unit), RoleAssignment.unit_id == TaskRow.unit_id)
+    return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", members,
+                                 true() if active else false())  # fmt: skip
 
 
 def may_view_instance(session: Session, user: User, instance: ProcessInstance) -> bool:

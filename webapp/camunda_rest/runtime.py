@@ -10,11 +10,11 @@ are history). A filter or sort eISO cannot honour is refused with 400 naming it,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from engine import InstanceNotFound, ProcessDefinition, ProcessInstance, TaskCandidate, TaskRow, Unit, User, queries
@@ -98,14 +98,29 @@ def _refuse_unknown(params: Mapping[str, Any], known: set[str]) -> None:
                       f"{', '.join(sorted(known))}.")  # fmt: skip
 
 
-def _page(stmt: Any, params: Mapping[str, Any]) -> Any:
+def _page_of(params: Mapping[str, Any]) -> tuple[int, int]:
+    """``firstResult`` and ``maxResults`` as the page's offset and size (never more than ``MAX_RESULTS``)."""
     first = _number(params, "firstResult") or 0
     size = _number(params, "maxResults")
-    return stmt.offset(first).limit(MAX_RESULTS if size is None else min(size, MAX_RESULTS))
+    return first, MAX_RESULTS if size is None else min(size, MAX_RESULTS)
+
+
+def _page(stmt: Any, params: Mapping[str, Any]) -> Any:
+    first, size = _page_of(params)
+    return stmt.offset(first).limit(size)
 
 
 def _sorted(stmt: Any, params: Mapping[str, Any], columns: Mapping[str, Any], fallback: Any) -> Any:
     """Camunda's ``sortBy``/``sortOrder`` (query string) or ``sorting`` (JSON body); ties by ``fallback``."""
+    return stmt.order_by(*_order(_sorting(params, columns), columns), fallback)
+
+
+def _order(sorting: Sequence[tuple[str, str]], columns: Mapping[str, Any]) -> list[Any]:
+    return [columns[by].desc() if direction == "desc" else columns[by].asc() for by, direction in sorting]
+
+
+def _sorting(params: Mapping[str, Any], columns: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The (column name, direction) pairs asked for, checked against ``columns``."""
     sorting = params.get("sorting")
     pairs: list[tuple[Any, Any]]
     if sorting is not None:
@@ -116,14 +131,12 @@ def _sorted(stmt: Any, params: Mapping[str, Any], columns: Mapping[str, Any], fa
         pairs = [(params.get("sortBy"), params.get("sortOrder"))]
     else:
         pairs = []
-    order = []
     for by, direction in pairs:
         if by not in columns:
             raise invalid(f"Cannot sort by '{by}': use one of {', '.join(sorted(columns))}.")
         if direction not in ("asc", "desc"):
             raise invalid("'sortOrder' must be 'asc' or 'desc' and is needed with 'sortBy'.")
-        order.append(columns[by].desc() if direction == "desc" else columns[by].asc())
-    return stmt.order_by(*order, fallback)
+    return tuple(pairs)
 
 
 def _tenants(params: Mapping[str, Any], unit_column: Any) -> Any:
@@ -240,60 +253,134 @@ TASK_SORTS = {"created": TaskRow.created_at, "dueDate": TaskRow.due_at, "followU
               "processInstanceId": TaskRow.instance_id}  # fmt: skip
 
 
-def _task_query(params: Mapping[str, Any]) -> Any:
-    _refuse_unknown(params, TASK_PARAMS)
-    stmt = queries.members_open_tasks(g.user).join(ProcessInstance, ProcessInstance.id == TaskRow.instance_id).join(
-        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)  # fmt: skip
-    if _flag(params, "suspended"):
-        stmt = stmt.where(TaskRow.id.is_(None))  # eISO never suspends a task
-    for name, column in (("taskId", TaskRow.id), ("processInstanceBusinessKey", ProcessInstance.business_key),
-                         ("processDefinitionKey", ProcessDefinition.key), ("taskDefinitionKey", TaskRow.element_id),
-                         ("name", TaskRow.name)):  # fmt: skip
-        value = _text(params, name)
+class _TaskQuery:
+    """A task query (``GET /task``, ``/task/count``) as its shape (which filters, which order, whether paged) and
+    its values. The statement of a shape is built once and run with the values: building it cost as much as
+    running it, and clients ask the same few shapes again and again (the open task of an instance, the tasks
+    of a process). A query by ``candidateUser`` depends on that person's offers and is built each time."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        _refuse_unknown(params, TASK_PARAMS)
+        members, holder = queries.members_shape(g.user)
+        self.shape: list[Any] = list(members)
+        self.values: dict[str, Any] = dict(holder)
+        self.parts: list[Callable[[], Any]] = []
+        self.cached = True
+        if _flag(params, "suspended"):
+            self._add("suspended", lambda: TaskRow.id.is_(None))  # eISO never suspends a task
+        for name, column in (("taskId", TaskRow.id), ("processInstanceBusinessKey", ProcessInstance.business_key),
+                             ("processDefinitionKey", ProcessDefinition.key), ("taskDefinitionKey", TaskRow.element_id),
+                             ("name", TaskRow.name), ("nameLike", TaskRow.name)):  # fmt: skip
+            value = _text(params, name)
+            if value is not None:
+                self._add(name, _like(column, name) if name == "nameLike" else _equal(column, name), value)
+        for name, column in (("taskIdIn", TaskRow.id), ("processDefinitionKeyIn", ProcessDefinition.key),
+                             ("taskDefinitionKeyIn", TaskRow.element_id)):  # fmt: skip
+            values = _texts(params, name)
+            if values is not None:
+                self._add(name, _among(column, name), values)
+        one = _text(params, "processInstanceId")
+        if one is not None:
+            self._add("processInstanceId", _equal(TaskRow.instance_id, "processInstanceId"),
+                      int(one) if is_id(one) else -1)  # fmt: skip
+        many = _ids(params, "processInstanceIdIn")
+        if many is not None:
+            self._add("processInstanceIdIn", _among(TaskRow.instance_id, "processInstanceIdIn"), many)
+        camunda_id = _text(params, "processDefinitionId")
+        if camunda_id is not None:
+            number = camunda_id.rsplit(":", 1)[-1]
+            self._add("processDefinitionId", _equal(ProcessDefinition.id, "processDefinitionId"),
+                      int(number) if is_id(number) else -1)  # fmt: skip
+        assignee = _text(params, "assignee")
+        if assignee is not None:
+            self._add("assignee", lambda: TaskRow.assignee_id.in_(
+                select(User.id).where(User.username == bindparam("assignee"))), assignee)  # fmt: skip
+        if _flag(params, "assigned"):
+            self._add("assigned", lambda: TaskRow.assignee_id.is_not(None))
+        if _flag(params, "unassigned"):
+            self._add("unassigned", lambda: TaskRow.assignee_id.is_(None))
+        # as in Camunda, a query by candidate leaves out the tasks someone already holds, unless the client asks
+        # for them with includeAssignedTasks
+        held_too = _flag(params, "includeAssignedTasks")
+        group = _text(params, "candidateGroup")
+        if group is not None:
+            self._add("candidateGroup", lambda: TaskRow.id.in_(
+                select(TaskCandidate.task_id).where(TaskCandidate.role == bindparam("candidateGroup"))), group)
+            if not held_too:
+                self._add("candidateGroup unheld", lambda: TaskRow.assignee_id.is_(None))
+        candidate = _text(params, "candidateUser")
+        if candidate is not None:
+            self.cached = False
+            person = sa_session().scalar(select(User).where(User.username == candidate))
+            if person is None:
+                self.parts.append(lambda: TaskRow.id.is_(None))
+            else:
+                offered = queries.offered_query(person) if held_too else queries.claimable_query(person)
+                self.parts.append(lambda: TaskRow.id.in_(offered.with_only_columns(TaskRow.id)))
+        codes = _texts(params, "tenantIdIn")
+        if codes is not None:
+            self._add("tenantIdIn", lambda: TaskRow.unit_id.in_(
+                select(Unit.id).where(Unit.code.in_(bindparam("tenantIdIn", expanding=True)))), codes)
+        if _flag(params, "withoutTenantId"):
+            self._add("withoutTenantId", lambda: TaskRow.unit_id.is_(None))
+
+    def _add(self, part: str, clause: Callable[[], Any], value: Any = None) -> None:
+        self.shape.append(part)
+        self.parts.append(clause)
         if value is not None:
-            stmt = stmt.where(column == value)
-    for name, column in (("taskIdIn", TaskRow.id), ("processDefinitionKeyIn", ProcessDefinition.key),
-                         ("taskDefinitionKeyIn", TaskRow.element_id)):  # fmt: skip
-        values = _texts(params, name)
-        if values is not None:
-            stmt = stmt.where(column.in_(values))
-    one = _text(params, "processInstanceId")
-    many = _ids(params, "processInstanceIdIn")
-    if one is not None:
-        stmt = stmt.where(TaskRow.instance_id == (int(one) if is_id(one) else -1))
-    if many is not None:
-        stmt = stmt.where(TaskRow.instance_id.in_(many))
-    camunda_id = _text(params, "processDefinitionId")
-    if camunda_id is not None:
-        number = camunda_id.rsplit(":", 1)[-1]
-        stmt = stmt.where(ProcessDefinition.id == (int(number) if is_id(number) else -1))
-    like = _text(params, "nameLike")
-    if like is not None:
-        stmt = stmt.where(TaskRow.name.like(like))
-    assignee = _text(params, "assignee")
-    if assignee is not None:
-        stmt = stmt.where(TaskRow.assignee_id.in_(select(User.id).where(User.username == assignee)))
-    if _flag(params, "assigned"):
-        stmt = stmt.where(TaskRow.assignee_id.is_not(None))
-    if _flag(params, "unassigned"):
-        stmt = stmt.where(TaskRow.assignee_id.is_(None))
-    # as in Camunda, a query by candidate leaves out the tasks someone already holds, unless the client asks
-    # for them with includeAssignedTasks
-    held_too = _flag(params, "includeAssignedTasks")
-    group = _text(params, "candidateGroup")
-    if group is not None:
-        stmt = stmt.where(TaskRow.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role == group)))
-        if not held_too:
-            stmt = stmt.where(TaskRow.assignee_id.is_(None))
-    candidate = _text(params, "candidateUser")
-    if candidate is not None:
-        person = sa_session().scalar(select(User).where(User.username == candidate))
-        if person is None:
-            stmt = stmt.where(TaskRow.id.is_(None))
-        else:
-            offered = queries.offered_query(person) if held_too else queries.claimable_query(person)
-            stmt = stmt.where(TaskRow.id.in_(offered.with_only_columns(TaskRow.id)))
-    return stmt.where(*_tenants(params, TaskRow.unit_id))
+            self.values[part] = value
+
+    def _statement(self, use: tuple[Any, ...], build: Callable[[Any], Any]) -> Any:
+        """The statement for ``use`` (what the request does with the query), built from the filtered query by
+        ``build`` once per shape."""
+        key = (*self.shape, *use)
+        found = _TASK_STATEMENTS.get(key) if self.cached else None
+        if found is None:
+            active, in_one_unit = self.shape[0], self.shape[1]
+            filtered = queries.members_open_tasks_named(active, in_one_unit).join(
+                ProcessInstance, ProcessInstance.id == TaskRow.instance_id).join(
+                ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)  # fmt: skip
+            found = build(filtered.where(*(make() for make in self.parts)))
+            if self.cached:
+                if len(_TASK_STATEMENTS) >= _SHAPES_KEPT:
+                    _TASK_STATEMENTS.clear()  # clients asking ever new shapes: start again rather than grow
+                _TASK_STATEMENTS[key] = found
+        return found
+
+    def page(self, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The page asked for, in the order asked for (ties by id), as a TaskDto's columns."""
+        sorting = _sorting(params, TASK_SORTS)
+        first, size = _page_of(params)
+
+        def build(filtered: Any) -> Any:
+            return (filtered.order_by(*_order(sorting, TASK_SORTS), TaskRow.id)
+                    .offset(bindparam("first_result", type_=Integer)).limit(bindparam("max_results", type_=Integer))
+                    .with_only_columns(*TASK_COLUMNS).join(Unit, Unit.id == ProcessInstance.unit_id)
+                    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id))  # fmt: skip
+
+        return self._statement(("page", sorting), build), {**self.values, "first_result": first, "max_results": size}
+
+    def count(self) -> tuple[Any, dict[str, Any]]:
+        def build(filtered: Any) -> Any:
+            return select(func.count()).select_from(filtered.with_only_columns(TaskRow.id).subquery())
+
+        return self._statement(("count",), build), self.values
+
+
+_TASK_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_SHAPES_KEPT = 256
+
+
+def _equal(column: Any, name: str) -> Callable[[], Any]:
+    return lambda: column == bindparam(name)
+
+
+def _like(column: Any, name: str) -> Callable[[], Any]:
+    return lambda: column.like(bindparam(name))
+
+
+def _among(column: Any, name: str) -> Callable[[], Any]:
+    return lambda: column.in_(bindparam(name, expanding=True))
 
 
 _ASSIGNEE = aliased(User)
@@ -304,14 +391,10 @@ TASK_COLUMNS = (TaskRow.id, TaskRow.name, _ASSIGNEE.username, TaskRow.created_at
 row's other columns)."""
 
 
-def _task_dtos(stmt: Any) -> list[dict[str, Any]]:
-    """Camunda's TaskDto for each task ``stmt`` (a ``_task_query``, already joined to the instance and its
-    definition) finds, in its order."""
-    rows = sa_session().execute(
-        stmt.with_only_columns(*TASK_COLUMNS)
-        .join(Unit, Unit.id == ProcessInstance.unit_id)
-        .outerjoin(_ASSIGNEE, _ASSIGNEE.id == TaskRow.assignee_id)
-    )
+def _task_dtos(page: tuple[Any, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Camunda's TaskDto for each task of a ``_TaskQuery.page``, in its order."""
+    stmt, values = page
+    rows = sa_session().execute(stmt, values)
     task_link = link("/task/")  # built once: the address of the request is the same for every task
     return [
         {
@@ -334,21 +417,22 @@ def _task_dtos(stmt: Any) -> list[dict[str, Any]]:
 def tasks() -> Any:
     """Open user tasks of the account's units (POST: the same query as a JSON body)."""
     params = _params()
-    return jsonify(_task_dtos(_page(_sorted(_task_query(params), params, TASK_SORTS, TaskRow.id), params)))
+    return jsonify(_task_dtos(_TaskQuery(params).page(params)))
 
 
 @bp.route("/task/count", methods=["GET", "POST"])
 @basic_auth
 def count_tasks() -> Any:
     params = {k: v for k, v in _params().items() if k not in ("sortBy", "sortOrder", "sorting")}
-    query = _task_query(params).with_only_columns(TaskRow.id)
-    return jsonify({"count": sa_session().scalar(select(func.count()).select_from(query.subquery()))})
+    stmt, values = _TaskQuery(params).count()
+    return jsonify({"count": sa_session().scalar(stmt, values)})
 
 
 @bp.get("/task/<task_id>")
 @basic_auth
 def task(task_id: str) -> Any:
-    found = _task_dtos(_task_query({}).where(TaskRow.id == task_id))
+    params = {"taskId": task_id}
+    found = _task_dtos(_TaskQuery(params).page(params))
     if not found:
         raise not_found(f"No matching task with id {task_id}")
     return jsonify(found[0])

@@ -87,6 +87,7 @@ def test_open_user_tasks_are_listed_counted_and_filtered_per_unit(eiso: Server) 
     _start(eiso, "quality_objectives", "MT-BMT", OUTSIDER)
 
     [task] = eiso.get("/task", auth=THUKY, params={"processInstanceId": ours}).json()
+    assert eiso.get("/task", auth=OUTSIDER, params={"processInstanceId": ours}).json() == []  # the same query, theirs
     assert (task["taskDefinitionKey"], task["processInstanceId"], task["assignee"], task["tenantId"]) == (
         "draft_objectives", ours, None, "skhcn-daklak")  # fmt: skip
     assert task["processDefinitionId"].startswith("quality_objectives:1:") and task["due"] is not None
@@ -118,6 +119,31 @@ def test_open_user_tasks_are_listed_counted_and_filtered_per_unit(eiso: Server) 
     with eiso.app.app_context():
         assert db.session.query(Unit).count() == 2
         db.session.remove()
+
+
+def test_tasks_come_in_pages_in_the_order_asked_for_whoever_asked_the_same_query_before(eiso: Server) -> None:
+    """One query asked with other values (page, order, instance, person) answers for those values: eISO
+    reuses a query's statement from one call to the next, never its answer."""
+    _outsider(eiso)
+    started = [_start(eiso, "quality_objectives", f"MT-{n}", THUKY) for n in range(3)]
+    theirs = _start(eiso, "quality_objectives", "MT-BMT", OUTSIDER)
+
+    def page(auth: tuple[str, str], first: int, size: int, order: str = "asc") -> list[str]:
+        asked = {"processDefinitionKey": "quality_objectives", "sortBy": "processInstanceId", "sortOrder": order,
+                 "firstResult": first, "maxResults": size}  # fmt: skip
+        return [t["processInstanceId"] for t in eiso.get("/task", auth=auth, params=asked).json()]
+
+    oldest_first = sorted(started, key=int)
+    assert page(THUKY, 0, 2) == oldest_first[:2] and page(THUKY, 2, 2) == oldest_first[2:]
+    assert page(THUKY, 0, 2, "desc") == oldest_first[::-1][:2] and page(THUKY, 1, 1, "desc") == [oldest_first[1]]
+    assert page(OUTSIDER, 0, 2) == [theirs] and page(THUKY, 0, 5) == oldest_first
+    by_instance = [eiso.get("/task", auth=THUKY, params={"processInstanceIdIn": ",".join(pick)}).json()
+                   for pick in (started[:1], started[1:])]  # fmt: skip
+    assert [sorted(t["processInstanceId"] for t in found) for found in by_instance] == \
+        [started[:1], sorted(started[1:], key=str)]  # fmt: skip
+    counts = [eiso.get("/task/count", auth=who, params={"processDefinitionKey": "quality_objectives"}).json()
+              for who in (THUKY, OUTSIDER, THUKY)]  # fmt: skip
+    assert counts == [{"count": 3}, {"count": 1}, {"count": 3}]
 
 
 def test_waiting_workers_never_hold_every_thread(eiso: Server) -> None:
