@@ -156,8 +156,8 @@ class NextClaim(Generic[T]):
         dialect = session.get_bind().dialect
         key = self.model.id  # type: ignore[attr-defined]
         if not dialect.update_returning:
-            pick = first_of(self.model, *self.conditions, order_by=self.order_by, skip_locked=False,
-                            joined=self.joined)  # fmt: skip
+            pick = first_of(self.model, *self.conditions, order_by=self.order_by,
+                            skip_locked=dialect.name == "postgresql", joined=self.joined)  # fmt: skip
             eligible = key.in_(_eligible(self.model, self.conditions, self.joined))
             taken: list[Any] = []
             while (row_id := session.scalar(pick.where(key.not_in(taken)) if taken else pick, params)) is not None:
@@ -168,11 +168,15 @@ class NextClaim(Generic[T]):
             return None
         stmt = self._built.get(dialect.name)
         if stmt is None:
+            # the table's own UPDATE … RETURNING, its row read as the model's: the ORM's UPDATE is made anew at
+            # each run
             pick = first_of(self.model, *self.conditions, order_by=self.order_by,
                             skip_locked=dialect.name == "postgresql", joined=self.joined)  # fmt: skip
+            table = self.model.metadata.tables[self.model.__tablename__]  # type: ignore[attr-defined]
+            claiming = update(table).where(table.c.id == pick.scalar_subquery()).values(**self.values)
             stmt = self._built[dialect.name] = (
-                update(self.model).where(key == pick.scalar_subquery()).values(**self.values)
-                .returning(self.model).execution_options(populate_existing=True, synchronize_session=False)
+                select(self.model).from_statement(claiming.returning(*table.c))
+                .execution_options(populate_existing=True)
             )  # fmt: skip
         return session.scalars(stmt, params).one_or_none()
 
