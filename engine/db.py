@@ -179,9 +179,3 @@ class NextClaim(Generic[T]):
                 .execution_options(populate_existing=True)
             )  # fmt: skip
         return session.scalars(stmt, params).one_or_none()
-
-
-def claim_next(session: Session, model: type[T], *conditions: Any, order_by: Sequence[Any],
-               joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> T | None:  # fmt: skip
-    """``NextClaim`` built for one claim (conditions and values given as they are)."""
-    return NextClaim(model, *conditions, order_by=order_by, joined=joined, **values)(session, {})

@@ -757,7 +757,7 @@ class Engine:
     def fire_next_timer(self, *, now: datetime, passing_over: Collection[int] = (),
                         claimed: list[int] | None = None) -> int | None:  # fmt: skip
         """Fire the oldest due timer nobody else is firing, in one transaction; its id, or None when none is
-        left. The timer is chosen and claimed in one statement (``claim_next``), so workers sweeping together
+        left. The timer is chosen and claimed in one statement (``db.NextClaim``), so workers sweeping together
         each take the next free timer instead of trying the same ones in turn; its instance is locked in the
         same statement, and a timer whose instance someone is changing right now is passed over until the next
         sweep (a command locks the instance, then changes its timers: a worker that held the timer and waited

@@ -471,21 +471,15 @@ def offered_query(user: User) -> Select[TaskRow]:
     return select(TaskRow).where(TaskRow.state == "open", _candidate_clause(user))
 
 
-def members_open_tasks(user: User) -> Select[TaskRow]:
-    """The open user tasks of the units the person belongs to, as a query to filter further."""
-    return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", _in_members_unit(user),
-                                 true() if user.is_active else false())  # fmt: skip
-
-
 def members_shape(user: User) -> tuple[tuple[bool, bool], dict[str, int | None]]:
-    """What ``members_open_tasks_named`` needs of the person: the arguments that shape it (whether the account
-    is active, whether it acts within one unit) and the values it names."""
+    """What ``members_open_tasks`` needs of the person: the arguments that shape it (whether the account is
+    active, whether it acts within one unit) and the values it names."""
     return (user.is_active, unit_limit(user) is not None), holder_values(user)
 
 
-def members_open_tasks_named(active: bool, in_one_unit: bool) -> Select[TaskRow]:
-    """``members_open_tasks`` with the person's values named, for a statement built once and run for anyone of
-    that shape (``members_shape``)."""
+def members_open_tasks(active: bool, in_one_unit: bool) -> Select[TaskRow]:
+    """The open user tasks of the units a person belongs to, as a query to filter further; the person's values
+    are named, so the statement is built once and run for anyone of that shape (``members_shape`` gives both)."""
     members = exists().where(holds_named(in_one_unit), RoleAssignment.unit_id == TaskRow.unit_id)
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", members,
                                  true() if active else false())  # fmt: skip

@@ -1,7 +1,7 @@
 """What the scheduler runs: fire due timers and timer start events, oldest first.
 
 Each firing is its own transaction that chooses the oldest due timer nobody else is firing and claims it
-in one conditional UPDATE (``claim_next``), so any number of workers may sweep one database, each taking
+in one conditional UPDATE (``engine.db.NextClaim``), so any number of workers may sweep one database, each taking
 the next free timer; timers that came due while nothing was running fire at the next
 sweep, in order of their due time. A firing that fails is retried at later sweeps; after
 ``MAX_ATTEMPTS`` the timer is marked failed and an ``incident`` appears in the instance's history.

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.db import claim, claim_next, claim_row
+from engine.db import NextClaim, claim, claim_row
 from engine.errors import Conflict, NotAllowed, TaskNotReady
 from engine.org.models import RoleAssignment, User
 from engine.runtime.models import HistoryEvent, ProcessInstance, TaskRow
@@ -147,7 +147,7 @@ def test_claim_row_passes_over_a_row_another_transaction_holds_at_once(
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
-def test_claim_next_takes_the_first_row_in_order_that_meets_the_conditions_until_none_is_left(
+def test_next_claim_takes_the_first_row_in_order_that_meets_the_conditions_until_none_is_left(
     session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(session.get_bind().dialect, "update_returning", returning)
@@ -161,7 +161,8 @@ def test_claim_next_takes_the_first_row_in_order_that_meets_the_conditions_until
     assert [t.assignee_id for t in others] == [None] * 3  # the session holds the rows as they were before
 
     order = []
-    while (got := claim_next(session, TaskRow, *free, order_by=newest_first, assignee_id=people.member.id)) is not None:
+    claim_newest = NextClaim(TaskRow, *free, order_by=newest_first, assignee_id=people.member.id)
+    while (got := claim_newest(session, {})) is not None:
         assert got.assignee_id == people.member.id  # handed back as claimed, the session's row brought up to date
         order.append(got.id)
         session.commit()
@@ -172,7 +173,7 @@ def test_claim_next_takes_the_first_row_in_order_that_meets_the_conditions_until
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
-def test_claim_next_chooses_by_the_rows_it_joins(
+def test_next_claim_chooses_by_the_rows_it_joins(
     session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A condition on a joined table (a timer's instance) picks among the rows it joins, and only them."""
@@ -181,15 +182,15 @@ def test_claim_next_chooses_by_the_rows_it_joins(
     session.commit()
     its_instance = (ProcessInstance, ProcessInstance.id == TaskRow.instance_id)
     wanted = (TaskRow.state == "open", TaskRow.assignee_id.is_(None), ProcessInstance.business_key.in_(["A", "B"]))
-    got = [claim_next(session, TaskRow, *wanted, order_by=(TaskRow.id.desc(),), joined=[its_instance],
-                      assignee_id=people.member.id) for _ in range(3)]  # fmt: skip
+    got = [NextClaim(TaskRow, *wanted, order_by=(TaskRow.id.desc(),), joined=[its_instance],
+                     assignee_id=people.member.id)(session, {}) for _ in range(3)]  # fmt: skip
     assert [t.id if t else None for t in got] == [*sorted([tasks["A"].id, tasks["B"].id], reverse=True), None]
     session.commit()
     session.expire_all()
     assert tasks["C"].assignee_id is None
 
 
-def test_claim_next_without_returning_goes_on_to_the_next_row_when_the_chosen_one_was_taken_meanwhile(
+def test_next_claim_without_returning_goes_on_to_the_next_row_when_the_chosen_one_was_taken_meanwhile(
     session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the row is chosen, then claimed, another caller may take it in between: the next one is taken."""
@@ -215,10 +216,10 @@ def test_claim_next_without_returning_goes_on_to_the_next_row_when_the_chosen_on
         return real_claim_row(s, model, row_id, *conditions, **values)
 
     monkeypatch.setattr(engine.db, "claim_row", another_caller_first)
-    got = claim_next(session, TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id)
+    got = NextClaim(TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id)(session, {})
     oldest, newest = sorted([first.id, second.id])
     assert chosen == [oldest, newest] and got is not None and got.id == newest
-    assert claim_next(session, TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id) is None
+    assert NextClaim(TaskRow, *free, order_by=(TaskRow.id,), assignee_id=people.member.id)(session, {}) is None
     session.commit()
     session.expire_all()
     holders = {t.id: t.assignee_id for t in (first, second)}
@@ -226,7 +227,7 @@ def test_claim_next_without_returning_goes_on_to_the_next_row_when_the_chosen_on
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["update returning", "choose then update"])
-def test_claim_next_passes_over_a_row_another_transaction_holds_to_the_next_one(
+def test_next_claim_passes_over_a_row_another_transaction_holds_to_the_next_one(
     session: Session, people: People, clock: Clock, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two workers sweeping together: each takes the next free row instead of waiting for the other's."""
@@ -241,13 +242,13 @@ def test_claim_next_passes_over_a_row_another_transaction_holds_to_the_next_one(
     with Session(session.get_bind()) as holder, Session(session.get_bind()) as worker:
         holder.execute(select(TaskRow.id).where(TaskRow.id == held).with_for_update())
         worker.execute(text("SET lock_timeout = '3s'"))  # waiting for the held row would end in an error
-        got = claim_next(worker, TaskRow, *free, order_by=oldest_first, assignee_id=people.member.id)
+        got = NextClaim(TaskRow, *free, order_by=oldest_first, assignee_id=people.member.id)(worker, {})
         assert got is not None and got.id == other
         # the held row stays the holder's
-        assert claim_next(worker, TaskRow, *free, order_by=oldest_first, assignee_id=people.member.id) is None
+        assert NextClaim(TaskRow, *free, order_by=oldest_first, assignee_id=people.member.id)(worker, {}) is None
         worker.commit()
         holder.rollback()
-    got = claim_next(session, TaskRow, *free, order_by=oldest_first, assignee_id=people.leader.id)
+    got = NextClaim(TaskRow, *free, order_by=oldest_first, assignee_id=people.leader.id)(session, {})
     assert got is not None and got.id == held  # free again once the holder let it go
 
 

@@ -427,7 +427,8 @@ def test_the_members_open_tasks_are_the_open_user_tasks_of_their_units_and_none_
     session.commit()
 
     def open_tasks(user: User) -> set[str]:
-        return {t.id for t in session.scalars(queries.members_open_tasks(user))}
+        shape, values = queries.members_shape(user)
+        return {t.id for t in session.scalars(queries.members_open_tasks(*shape), values)}
 
     assert open_tasks(people.member) == {open_task}
     assert open_tasks(people.outsider_member) == {theirs}

@@ -337,7 +337,7 @@ class _TaskQuery:
         found = _TASK_STATEMENTS.get(key) if self.cached else None
         if found is None:
             active, in_one_unit = self.shape[0], self.shape[1]
-            filtered = queries.members_open_tasks_named(active, in_one_unit).join(
+            filtered = queries.members_open_tasks(active, in_one_unit).join(
                 ProcessInstance, ProcessInstance.id == TaskRow.instance_id).join(
                 ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)  # fmt: skip
             found = build(filtered.where(*(make() for make in self.parts)))
