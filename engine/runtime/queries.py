@@ -477,9 +477,19 @@ def members_shape(user: User) -> tuple[tuple[bool, bool], dict[str, int | None]]
     return (user.is_active, unit_limit(user) is not None), holder_values(user)
 
 
+def sees_whole_units(session: Session, user: User) -> bool:
+    """Whether the person sees every instance of every unit they belong to (a role of ``WHOLE_UNIT_ROLES`` in
+    each): then ``viewable_instances`` lets them see just what their units hold, and ``members_open_tasks``
+    alone is the rule. Nobody without a role, or with an inactive account, sees whole units."""
+    held = grants(session, user)
+    return user.is_active and bool(held) and all(set(roles) & set(WHOLE_UNIT_ROLES) for roles in held.values())
+
+
 def members_open_tasks(active: bool, in_one_unit: bool) -> Select[TaskRow]:
     """The open user tasks of the units a person belongs to, as a query to filter further; the person's values
-    are named, so the statement is built once and run for anyone of that shape (``members_shape`` gives both)."""
+    are named, so the statement is built once and run for anyone of that shape (``members_shape`` gives both).
+    That is every open task the person may see only when they see whole units (``sees_whole_units``); anyone
+    else also needs ``viewable_instances`` on the task's instance."""
     members = exists().where(holds_named(in_one_unit), RoleAssignment.unit_id == TaskRow.unit_id)
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", members,
                                  true() if active else false())  # fmt: skip

@@ -438,6 +438,29 @@ def test_the_members_open_tasks_are_the_open_user_tasks_of_their_units_and_none_
     assert open_tasks(people.member) == set()
 
 
+def test_a_person_sees_whole_units_only_with_a_whole_unit_role_in_every_unit_of_theirs(
+    session: Session, people: People, users: dict[str, User]
+) -> None:
+    """Who may read the members' open tasks as they are (every open task of their units): someone with a
+    role that sees the whole unit in each of their units; a role that sees only one's own work in any one
+    unit, no role at all, or a closed account means the viewing rule must be applied to the tasks."""
+    assert queries.sees_whole_units(session, people.member)  # ISO secretary (and specialist) of the demo unit
+    assert queries.sees_whole_units(session, people.leader)
+    assert not queries.sees_whole_units(session, users["chuyenvien"])
+    assert not queries.sees_whole_units(session, users["truongphong"])
+    assert not queries.sees_whole_units(session, people.nobody)
+    # a secretary here and only a specialist in the other unit sees the other unit's own work only
+    session.add(RoleAssignment(user=people.member, unit=people.other_unit, role="specialist"))
+    session.commit()
+    assert not queries.sees_whole_units(session, people.member)
+    session.add(RoleAssignment(user=people.member, unit=people.other_unit, role="internal_auditor"))
+    session.commit()
+    assert queries.sees_whole_units(session, people.member)
+    people.member.is_active = False
+    session.commit()
+    assert not queries.sees_whole_units(session, people.member)
+
+
 def test_the_whole_inbox_lists_break_a_tie_on_the_received_time_by_task_id_and_read_their_columns_along(
     session: Session, people: People, users: dict[str, User], clock: Clock
 ) -> None:

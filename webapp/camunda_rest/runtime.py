@@ -257,7 +257,8 @@ class _TaskQuery:
     """A task query (``GET /task``, ``/task/count``) as its shape (which filters, which order, whether paged) and
     its values. The statement of a shape is built once and run with the values: building it cost as much as
     running it, and clients ask the same few shapes again and again (the open task of an instance, the tasks
-    of a process). A query by ``candidateUser`` depends on that person's offers and is built each time."""
+    of a process). A query by ``candidateUser`` depends on that person's offers and is built each time, and
+    so is the query of anyone who sees only their own work in a unit (``queries.sees_whole_units``)."""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         _refuse_unknown(params, TASK_PARAMS)
@@ -266,6 +267,12 @@ class _TaskQuery:
         self.values: dict[str, Any] = dict(holder)
         self.parts: list[Callable[[], Any]] = []
         self.cached = True
+        if not queries.sees_whole_units(sa_session(), g.user):
+            # a specialist or department head sees the tasks of their own work only, as in every other list
+            # and on the task's own page: the rule names the person, so the statement is theirs alone
+            self.cached = False
+            viewer = g.user
+            self.parts.append(lambda: queries.viewable_instances(viewer))
         if _flag(params, "suspended"):
             self._add("suspended", lambda: TaskRow.id.is_(None))  # eISO never suspends a task
         for name, column in (("taskId", TaskRow.id), ("processInstanceBusinessKey", ProcessInstance.business_key),
@@ -415,7 +422,7 @@ def _task_dtos(page: tuple[Any, dict[str, Any]]) -> list[dict[str, Any]]:
 @bp.route("/task", methods=["GET", "POST"])
 @basic_auth
 def tasks() -> Any:
-    """Open user tasks of the account's units (POST: the same query as a JSON body)."""
+    """Open user tasks the account may see in its units (POST: the same query as a JSON body)."""
     params = _params()
     return jsonify(_task_dtos(_TaskQuery(params).page(params)))
 

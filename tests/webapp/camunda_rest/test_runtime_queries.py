@@ -146,6 +146,38 @@ def test_tasks_come_in_pages_in_the_order_asked_for_whoever_asked_the_same_query
     assert counts == [{"count": 3}, {"count": 1}, {"count": 3}]
 
 
+def test_a_specialist_sees_in_the_task_list_only_the_tasks_of_their_own_work(eiso: Server) -> None:
+    """The Camunda task list, count and task follow the rule of every other list: in a unit where a person
+    holds no role that sees the whole unit, they see the tasks of their own work (and a department head their
+    department's people's), never the rest of the unit's open tasks; the secretary sees them all."""
+    colleague, specialist, head = ("chuyenvien", "demo"), ("chuyenvien3", "demo"), ("truongphong2", "demo")
+    ours = _start(eiso, "quality_objectives", "MT-1", THUKY)
+    [draft] = eiso.get("/task", auth=THUKY, params={"processInstanceId": ours}).json()
+    api = f"{eiso.api}/tasks/{draft['id']}"
+
+    def seen(auth: tuple[str, str]) -> tuple[list[str], int, int, int]:
+        listed = [t["id"] for t in eiso.get("/task", auth=auth, params={"processDefinitionKey": "quality_objectives"}
+                                            ).json()]  # fmt: skip
+        counted = eiso.get("/task/count", auth=auth, params={"processInstanceId": ours}).json()["count"]
+        return (listed, counted, eiso.get(f"/task/{draft['id']}", auth=auth).status_code,
+                requests.get(api, auth=auth, timeout=10).status_code)
+
+    # the secretary's draft: work of nobody of QLKH, nor of her colleague; her own department head sees it
+    for outside in (colleague, specialist, head):
+        assert seen(outside) == ([], 0, 404, 404), outside
+        assert seen(outside) == ([], 0, 404, 404), outside  # asked again: the same answer
+    for inside in (THUKY, ("truongphong", "demo")):
+        assert seen(inside) == ([draft["id"]], 1, 200, 200), inside
+    # she hands the draft to a specialist of QLKH: now it is his work and his department head's, still not
+    # her colleague's
+    assert requests.post(f"{api}/claim", auth=THUKY, timeout=10).status_code == 200
+    handed = requests.post(f"{api}/delegate", auth=THUKY, timeout=10, json={"delegate": "chuyenvien3", "note": "xem"})
+    assert handed.status_code == 200, handed.text
+    for inside in (specialist, head, THUKY):
+        assert seen(inside) == ([draft["id"]], 1, 200, 200), inside
+    assert seen(colleague) == ([], 0, 404, 404)
+
+
 def test_waiting_workers_never_hold_every_thread(eiso: Server) -> None:
     assert eiso.deploy("score_check.bpmn").status_code == 200
     eiso.app.extensions["eiso_long_poll"] = threading.BoundedSemaphore(1)
