@@ -36,7 +36,7 @@ from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
 from engine.org.substitutes import local_day, substitute_on
 from engine.runtime import calls, signals
-from engine.runtime.command import Command, Recorder, Step, write_history
+from engine.runtime.command import Command, Recorder, Step, save_instance, write_history
 from engine.runtime.compensation import compensate
 from engine.runtime.deadlines import due_for, follow_up_for
 from engine.runtime.events import (
@@ -111,9 +111,14 @@ def _resolve_list(values: list[str], data: Mapping[str, Any]) -> list[Any]:
     return out
 
 
-# Built once: every step reads its instance's open task rows, and a step of a diagram with timers their rows.
-_OPEN_ROWS = select(TaskRow).where(TaskRow.instance_id == bindparam("instance_id"), TaskRow.state == "open")
-_WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("instance_id"), Timer.state == "waiting")
+# Built once: every step reads which task rows of its instance are open, and a step of a diagram with timers
+# which timers wait. Only the keys, from the tables themselves: a step seldom closes a row, and the whole rows
+# read through the ORM cost twice as much (its loading, every column's description) to find usually none; a
+# row to close is then fetched by its key (``Session.get``: from the session when it holds it).
+_TASKS, _TIMERS = TaskRow.__table__, Timer.__table__
+_OPEN_ROWS = select(_TASKS.c.id).where(_TASKS.c.instance_id == bindparam("instance_id"), _TASKS.c.state == "open")
+_WAITING_TIMERS = select(_TIMERS.c.task_id, _TIMERS.c.id).where(_TIMERS.c.instance_id == bindparam("instance_id"),
+                                                                 _TIMERS.c.state == "waiting")  # fmt: skip
 
 
 class Advancer:
@@ -338,13 +343,14 @@ class Advancer:
         calls.cancel_orphans(command, step)
         if not workflow.is_completed() and instance.status == "running" and not _can_move(command, step):
             _report_stall(command, step)
-        if workflow.is_completed() and instance.status == "running":
-            instance.status, instance.completed_at = "completed", now
+        status, completed_at, timing = instance.status, instance.completed_at, instance.timing
+        if workflow.is_completed() and status == "running":
+            status, completed_at = "completed", now
             if instance.due_at is not None:
-                instance.timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
-            recorder.add("instance_completed", data={"timing": instance.timing})
-        instance.state = dump_state(workflow)
-        instance.updated_at = now
+                timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
+            recorder.add("instance_completed", data={"timing": timing})
+        save_instance(session, instance, state=dump_state(workflow), updated_at=now, status=status,
+                      completed_at=completed_at, timing=timing)  # fmt: skip
         write_history(session, recorder.events)
         session.flush()
         command.saved(instance, workflow)
@@ -354,7 +360,8 @@ class Advancer:
         step.signals.clear()
 
     def _sync_tasks(self, command: Command, step: Step) -> None:
-        open_rows = {r.id: r for r in command.session.scalars(_OPEN_ROWS, {"instance_id": step.instance.id})}
+        session = command.session
+        open_rows = dict.fromkeys(session.scalars(_OPEN_ROWS, {"instance_id": step.instance.id}))
         ready = {
             str(t.id): t
             for t in active_tasks(step.workflow)
@@ -364,8 +371,9 @@ class Advancer:
         for task_id, task in ready.items():
             if task_id not in open_rows:
                 _TaskRows(command, step, task, self.calendar(step.instance.unit_id)).create()
-        for task_id, row in open_rows.items():
+        for task_id in open_rows:
             if task_id not in ready:
+                row = session.get_one(TaskRow, task_id)
                 row.state = "cancelled"
                 step.recorder.add("task_cancelled", element=(row.element_id, row.name), task_id=row.id)
 
@@ -379,12 +387,14 @@ class Advancer:
             if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
             and not is_process_start(t)
         }  # fmt: skip
-        rows = {r.task_id: r for r in command.session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
+        rows = {task_id: row_id for task_id, row_id in command.session.execute(_WAITING_TIMERS,
+                                                                                {"instance_id": instance.id})}
         for task_id, task in waiting.items():
             if task_id not in rows:
                 _schedule_timer(command, task, instance, recorder)
-        for task_id, row in rows.items():
+        for task_id, timer_id in rows.items():
             if task_id not in waiting:
+                row = command.session.get_one(Timer, timer_id)
                 row.state = "cancelled"
                 recorder.add("timer_cancelled", element=(row.element_id, name_of(instance, row.element_id)))
 

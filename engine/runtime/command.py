@@ -24,9 +24,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, InstanceNotFound
@@ -88,6 +89,43 @@ def write_history(session: Session, events: list[HistoryEvent]) -> None:
 
 
 _HISTORY_INSERT = insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__])
+
+SAVED_COLUMNS = ("state", "updated_at", "status", "completed_at", "timing")
+"""What a step writes of its instance's row each time it saves it (``save_instance``)."""
+
+
+def save_instance(session: Session, instance: ProcessInstance, **values: Any) -> None:
+    """Write the instance's row as a step leaves it (``values``: every one of ``SAVED_COLUMNS``) under the
+    revision check, and move its revision on, as the ORM's flush would: if someone else wrote the row since it
+    was read, ``StaleDataError`` (the command's ``Conflict``) and nothing is written.
+
+    The table's own UPDATE, built once, where the ORM's flush of the one row cost three times as much (every
+    step saves its instance). What else changed the instance in this command is flushed first, so the
+    revision checked is the row's; the values written become the instance's committed ones (nothing left
+    for a later flush to write again). A new instance, not yet in the table, is saved by the ORM."""
+    assert values.keys() == set(SAVED_COLUMNS), values.keys()
+    if not inspect(instance).persistent:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return
+    session.flush()
+    revision = instance.revision
+    written = session.execute(_SAVE_INSTANCE, {"instance_id": instance.id, "revision": revision,
+                                               "next_revision": revision + 1,
+                                               **{f"new_{name}": value for name, value in values.items()}})
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleDataError(f"Process instance {instance.id} was changed by someone else (revision {revision}).")
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
+    set_committed_value(instance, "revision", revision + 1)
+
+
+_INSTANCES = ProcessInstance.metadata.tables[ProcessInstance.__tablename__]
+_SAVE_INSTANCE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.revision == bindparam("revision"))
+    .values(revision=bindparam("next_revision"), **{name: bindparam(f"new_{name}") for name in SAVED_COLUMNS})
+)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,7 +16,8 @@ from engine import Engine
 from engine.data_check import InvalidData
 from engine.errors import Conflict, FormInvalid, TaskNotReady
 from engine.org.models import CalendarDay, Unit, User
-from engine.runtime.models import HistoryEvent, TaskDraft, TaskRow
+from engine.runtime import advance
+from engine.runtime.models import HistoryEvent, ProcessInstance, TaskDraft, TaskRow
 from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock, People
 from tests.engine.test_call_activities import children, start_c8
@@ -78,6 +80,33 @@ def test_a_process_changed_at_the_same_moment_answers_reload_and_changes_nothing
     assert refused.value.message == ("Someone else changed this process at the same moment; "
                                      "reload the page and try again.")  # fmt: skip
     assert snapshot(session, draft.id) == before
+
+
+def test_a_step_saved_over_a_row_written_since_it_was_read_answers_reload_and_changes_nothing(
+    session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instance's row is written only if its revision is still the one the step read: a write by someone
+    else in between (here made in the same transaction, where the row's lock cannot keep it out) refuses the
+    completion with the same answer as any other overtaken change, and nothing of it stays."""
+    draft = open_task(session, start_objectives(session, people, clock).id)
+    before = snapshot(session, draft.id)
+    rows = ProcessInstance.__table__
+    real_dump = advance.dump_state
+
+    def written_meanwhile(workflow: BpmnWorkflow) -> str:
+        session.execute(update(rows).where(rows.c.id == draft.instance_id).values(revision=rows.c.revision + 1))
+        return real_dump(workflow)
+
+    monkeypatch.setattr(advance, "dump_state", written_meanwhile)
+    with pytest.raises(Conflict) as refused:
+        Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    assert refused.value.message == ("Someone else changed this process at the same moment; "
+                                     "reload the page and try again.")  # fmt: skip
+    assert snapshot(session, draft.id) == before
+    monkeypatch.undo()  # the same completion, nobody in between: saved once, one revision on
+    Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    after = snapshot(session, draft.id)
+    assert after.revision == before.revision + 1 and after.task[0] == "completed"
 
 
 @pytest.mark.parametrize("mode", MODES)
