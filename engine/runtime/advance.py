@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 
 from engine.errors import EngineError, Phrase
 from engine.org.calendar import WorkingCalendar, classify
@@ -119,6 +119,9 @@ _TASKS, _TIMERS = TaskRow.__table__, Timer.__table__
 _OPEN_ROWS = select(_TASKS.c.id).where(_TASKS.c.instance_id == bindparam("instance_id"), _TASKS.c.state == "open")
 _WAITING_TIMERS = select(_TIMERS.c.task_id, _TIMERS.c.id).where(_TIMERS.c.instance_id == bindparam("instance_id"),
                                                                  _TIMERS.c.state == "waiting")  # fmt: skip
+# ... and for a diagram with timers, both in one statement (a round trip less at every step): the open task rows
+# as (id, NULL), the waiting timers as (their task, their id)
+_OPEN_ROWS_AND_TIMERS = union_all(_OPEN_ROWS.add_columns(cast(null(), Integer)), _WAITING_TIMERS)
 
 
 class Advancer:
@@ -332,10 +335,19 @@ class Advancer:
         workflow, instance, recorder = step.workflow, step.instance, step.recorder
         now = recorder.now
         outcomes = calls.child_outcomes(instance, workflow, recorder)  # errors and escalations caught nowhere inside
-        self._sync_tasks(command, step)
         kinds = waits_of(workflow)
         if "timer" in kinds:
-            self._sync_timers(command, step)
+            open_rows: dict[str, None] = {}
+            waiting: dict[str, int] = {}
+            for key, timer_id in session.execute(_OPEN_ROWS_AND_TIMERS, {"instance_id": instance.id}):
+                if timer_id is None:
+                    open_rows[key] = None
+                else:
+                    waiting[key] = timer_id
+            self._sync_tasks(command, step, open_rows)
+            self._sync_timers(command, step, waiting)
+        else:
+            self._sync_tasks(command, step, dict.fromkeys(session.scalars(_OPEN_ROWS, {"instance_id": instance.id})))
         if "job" in kinds:
             self._sync_jobs(command, step)
         if "subscription" in kinds:
@@ -359,9 +371,10 @@ class Advancer:
             command.later(signals.Thrown(name, data, instance.unit_id, instance.id, command.signal_depth + 1))
         step.signals.clear()
 
-    def _sync_tasks(self, command: Command, step: Step) -> None:
+    def _sync_tasks(self, command: Command, step: Step, open_rows: Mapping[str, None]) -> None:
+        """A row in ``tasks`` for every user task the workflow waits on; cancel the open rows (``open_rows``, by
+        id) of those it no longer waits on."""
         session = command.session
-        open_rows = dict.fromkeys(session.scalars(_OPEN_ROWS, {"instance_id": step.instance.id}))
         ready = {
             str(t.id): t
             for t in active_tasks(step.workflow)
@@ -378,8 +391,9 @@ class Advancer:
                 step.recorder.add("task_cancelled", element=(row.element_id, row.name), task_id=row.id)
 
     @staticmethod
-    def _sync_timers(command: Command, step: Step) -> None:
-        """A row in ``timers`` for every timer event the instance waits for; cancel the others."""
+    def _sync_timers(command: Command, step: Step, rows: Mapping[str, int]) -> None:
+        """A row in ``timers`` for every timer event the instance waits for; cancel the others (``rows``: the
+        waiting ones' ids by their workflow task)."""
         instance, recorder = step.instance, step.recorder
         waiting = {
             str(t.id): t
@@ -387,8 +401,6 @@ class Advancer:
             if t.state == TaskState.WAITING and timer_kind(getattr(t.task_spec, "event_definition", None))
             and not is_process_start(t)
         }  # fmt: skip
-        rows = {task_id: row_id for task_id, row_id in command.session.execute(_WAITING_TIMERS,
-                                                                                {"instance_id": instance.id})}
         for task_id, task in waiting.items():
             if task_id not in rows:
                 _schedule_timer(command, task, instance, recorder)
