@@ -21,7 +21,7 @@ from engine.runtime.models import HistoryEvent, ProcessInstance, TaskDraft, Task
 from engine.runtime.sweeps import sweep_timers
 from tests.conftest import Clock, People
 from tests.engine.test_call_activities import children, start_c8
-from tests.engine.test_claims import open_task, snapshot, start_objectives
+from tests.engine.test_claims import Snapshot, open_task, snapshot, start_objectives
 from tests.engine.test_events import MODES, deploy, engine_for, events, open_tasks
 from tests.engine.test_runtime import DRAFT
 
@@ -63,6 +63,16 @@ def test_variables_that_cannot_be_stored_are_refused_and_nothing_changes(
     assert snapshot(session, draft.id) == before
 
 
+def _refused_as_overtaken(session: Session, people: People, clock: Clock, draft: TaskRow, before: Snapshot) -> None:
+    """The draft's completion is refused as overtaken by someone else's change, word for word, and leaves the
+    task, the instance's revision and its history as they were."""
+    with pytest.raises(Conflict) as refused:
+        Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
+    assert refused.value.message == ("Someone else changed this process at the same moment; "
+                                     "reload the page and try again.")  # fmt: skip
+    assert snapshot(session, draft.id) == before
+
+
 def test_a_process_changed_at_the_same_moment_answers_reload_and_changes_nothing(
     session: Session, people: People, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,11 +85,7 @@ def test_a_process_changed_at_the_same_moment_answers_reload_and_changes_nothing
 
     with monkeypatch.context() as patched:
         patched.setattr(session, "commit", overtaken)
-        with pytest.raises(Conflict) as refused:
-            Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
-    assert refused.value.message == ("Someone else changed this process at the same moment; "
-                                     "reload the page and try again.")  # fmt: skip
-    assert snapshot(session, draft.id) == before
+        _refused_as_overtaken(session, people, clock, draft, before)
 
 
 def test_a_step_saved_over_a_row_written_since_it_was_read_answers_reload_and_changes_nothing(
@@ -98,11 +104,7 @@ def test_a_step_saved_over_a_row_written_since_it_was_read_answers_reload_and_ch
         return real_dump(workflow)
 
     monkeypatch.setattr(advance, "dump_state", written_meanwhile)
-    with pytest.raises(Conflict) as refused:
-        Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
-    assert refused.value.message == ("Someone else changed this process at the same moment; "
-                                     "reload the page and try again.")  # fmt: skip
-    assert snapshot(session, draft.id) == before
+    _refused_as_overtaken(session, people, clock, draft, before)
     monkeypatch.undo()  # the same completion, nobody in between: saved once, one revision on
     Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
     after = snapshot(session, draft.id)
