@@ -337,17 +337,17 @@ class Advancer:
         outcomes = calls.child_outcomes(instance, workflow, recorder)  # errors and escalations caught nowhere inside
         kinds = waits_of(workflow)
         if "timer" in kinds:
-            open_rows: dict[str, None] = {}
+            open_rows: list[str] = []
             waiting: dict[str, int] = {}
             for key, timer_id in session.execute(_OPEN_ROWS_AND_TIMERS, {"instance_id": instance.id}):
                 if timer_id is None:
-                    open_rows[key] = None
+                    open_rows.append(key)
                 else:
                     waiting[key] = timer_id
             self._sync_tasks(command, step, open_rows)
             self._sync_timers(command, step, waiting)
         else:
-            self._sync_tasks(command, step, dict.fromkeys(session.scalars(_OPEN_ROWS, {"instance_id": instance.id})))
+            self._sync_tasks(command, step, list(session.scalars(_OPEN_ROWS, {"instance_id": instance.id})))
         if "job" in kinds:
             self._sync_jobs(command, step)
         if "subscription" in kinds:
@@ -371,7 +371,7 @@ class Advancer:
             command.later(signals.Thrown(name, data, instance.unit_id, instance.id, command.signal_depth + 1))
         step.signals.clear()
 
-    def _sync_tasks(self, command: Command, step: Step, open_rows: Mapping[str, None]) -> None:
+    def _sync_tasks(self, command: Command, step: Step, open_rows: list[str]) -> None:
         """A row in ``tasks`` for every user task the workflow waits on; cancel the open rows (``open_rows``, by
         id) of those it no longer waits on."""
         session = command.session

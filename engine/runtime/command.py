@@ -83,12 +83,9 @@ def write_history(session: Session, events: list[dict[str, Any]]) -> None:
 
 _HISTORY_INSERT = insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__])
 
-SAVED_COLUMNS = ("state", "updated_at", "status", "completed_at", "timing")
-"""What a step writes of its instance's row each time it saves it (``save_instance``)."""
-
-
-def save_instance(session: Session, instance: ProcessInstance, **values: Any) -> None:
-    """Write the instance's row as a step leaves it (``values``: every one of ``SAVED_COLUMNS``) under the
+def save_instance(session: Session, instance: ProcessInstance, *, state: str, updated_at: datetime, status: str,
+                  completed_at: datetime | None, timing: str | None) -> None:  # fmt: skip
+    """Write the instance's row as a step leaves it (its workflow, status, completion and timing) under the
     revision check, and move its revision on, as the ORM's flush would: if someone else wrote the row since it
     was read, ``StaleDataError`` (the command's ``Conflict``) and nothing is written.
 
@@ -96,7 +93,8 @@ def save_instance(session: Session, instance: ProcessInstance, **values: Any) ->
     step saves its instance). What else changed the instance in this command is flushed first, so the
     revision checked is the row's; the values written become the instance's committed ones (nothing left
     for a later flush to write again). A new instance, not yet in the table, is saved by the ORM."""
-    assert values.keys() == set(SAVED_COLUMNS), values.keys()
+    values = {"state": state, "updated_at": updated_at, "status": status, "completed_at": completed_at,
+              "timing": timing}  # fmt: skip
     if not inspect(instance).persistent:
         for name, value in values.items():
             setattr(instance, name, value)
@@ -117,7 +115,8 @@ _INSTANCES = ProcessInstance.metadata.tables[ProcessInstance.__tablename__]
 _SAVE_INSTANCE = (
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.revision == bindparam("revision"))
-    .values(revision=bindparam("next_revision"), **{name: bindparam(f"new_{name}") for name in SAVED_COLUMNS})
+    .values(revision=bindparam("next_revision"),
+            **{name: bindparam(f"new_{name}") for name in ("state", "updated_at", "status", "completed_at", "timing")})
 )
 
 

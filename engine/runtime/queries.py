@@ -485,11 +485,18 @@ def sees_whole_units(session: Session, user: User) -> bool:
     return user.is_active and bool(held) and all(set(roles) & set(WHOLE_UNIT_ROLES) for roles in held.values())
 
 
+def beyond_members(session: Session, user: User) -> ColumnElement[bool] | None:
+    """What the person's task list needs on ``process_instances`` besides ``members_open_tasks`` (the units'
+    wall): nothing (None) for someone who sees whole units, else ``viewable_instances``: a specialist or a
+    department head sees the tasks of their own work only, as in every other list."""
+    return None if sees_whole_units(session, user) else viewable_instances(user)
+
+
 def members_open_tasks(active: bool, in_one_unit: bool) -> Select[TaskRow]:
     """The open user tasks of the units a person belongs to, as a query to filter further; the person's values
     are named, so the statement is built once and run for anyone of that shape (``members_shape`` gives both).
-    That is every open task the person may see only when they see whole units (``sees_whole_units``); anyone
-    else also needs ``viewable_instances`` on the task's instance."""
+    That is every open task the person may see only when they see whole units; anyone else also needs
+    ``beyond_members`` on the task's instance."""
     members = exists().where(holds_named(in_one_unit), RoleAssignment.unit_id == TaskRow.unit_id)
     return select(TaskRow).where(TaskRow.state == "open", TaskRow.kind == "user", members,
                                  true() if active else false())  # fmt: skip

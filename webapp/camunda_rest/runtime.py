@@ -258,7 +258,7 @@ class _TaskQuery:
     its values. The statement of a shape is built once and run with the values: building it cost as much as
     running it, and clients ask the same few shapes again and again (the open task of an instance, the tasks
     of a process). A query by ``candidateUser`` depends on that person's offers and is built each time, and
-    so is the query of anyone who sees only their own work in a unit (``queries.sees_whole_units``)."""
+    so is the query of anyone who sees only their own work in a unit (``queries.beyond_members``)."""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         _refuse_unknown(params, TASK_PARAMS)
@@ -267,12 +267,10 @@ class _TaskQuery:
         self.values: dict[str, Any] = dict(holder)
         self.parts: list[Callable[[], Any]] = []
         self.cached = True
-        if not queries.sees_whole_units(sa_session(), g.user):
-            # a specialist or department head sees the tasks of their own work only, as in every other list
-            # and on the task's own page: the rule names the person, so the statement is theirs alone
+        own_work = queries.beyond_members(sa_session(), g.user)
+        if own_work is not None:  # the rule names the person: their statement is theirs alone
             self.cached = False
-            viewer = g.user
-            self.parts.append(lambda: queries.viewable_instances(viewer))
+            self.parts.append(lambda: own_work)
         if _flag(params, "suspended"):
             self._add("suspended", lambda: TaskRow.id.is_(None))  # eISO never suspends a task
         for name, column in (("taskId", TaskRow.id), ("processInstanceBusinessKey", ProcessInstance.business_key),
