@@ -11,7 +11,7 @@ writers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import DeclarativeBase, Session, aliased, registry
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
@@ -150,7 +150,7 @@ class NextClaim(Generic[T]):
                  joined: Sequence[tuple[Any, Any]] = (), **values: Any) -> None:  # fmt: skip
         self.model, self.conditions, self.order_by, self.joined, self.values = (
             model, conditions, order_by, joined, values)  # fmt: skip
-        self._built: dict[str, Any] = {}  # by dialect name
+        self._built: dict[Any, Any] = {}  # by dialect name, or by what is read with the claim
 
     def __call__(self, session: Session, params: dict[str, Any]) -> T | None:
         dialect = session.get_bind().dialect
@@ -170,12 +170,32 @@ class NextClaim(Generic[T]):
         if stmt is None:
             # the table's own UPDATE … RETURNING, its row read as the model's: the ORM's UPDATE is made anew at
             # each run
-            pick = first_of(self.model, *self.conditions, order_by=self.order_by,
-                            skip_locked=dialect.name == "postgresql", joined=self.joined)  # fmt: skip
-            table = self.model.metadata.tables[self.model.__tablename__]  # type: ignore[attr-defined]
-            claiming = update(table).where(table.c.id == pick.scalar_subquery()).values(**self.values)
             stmt = self._built[dialect.name] = (
-                select(self.model).from_statement(claiming.returning(*table.c))
+                select(self.model).from_statement(self._claiming(dialect.name))
                 .execution_options(populate_existing=True)
             )  # fmt: skip
         return session.scalars(stmt, params).one_or_none()
+
+    def reading(self, session: Session, params: dict[str, Any],
+                read: Callable[[Any], Select[Any]]) -> tuple[T, Any] | None:  # fmt: skip
+        """Claim as a call does, and read what the caller needs next with the claimed row: ``read`` gets the
+        claimed row as an alias of the model and selects it first, then one entity more (the claimed row's
+        instance, say). On PostgreSQL the claim and the read are one statement (the claim a data-modifying
+        ``WITH``); elsewhere the row is claimed as a call does and the second element is None: the caller
+        reads it itself. None when no row is left."""
+        dialect = session.get_bind().dialect
+        if dialect.name != "postgresql":
+            row = self(session, params)
+            return None if row is None else (row, None)
+        stmt = self._built.get(read)
+        if stmt is None:
+            stmt = self._built[read] = read(aliased(self.model, self._claiming(dialect.name).cte("claimed")))
+        found = session.execute(stmt, params).one_or_none()
+        return None if found is None else (found[0], found[1])
+
+    def _claiming(self, dialect_name: str) -> Any:
+        """The claim as the table's own ``UPDATE … RETURNING`` every column."""
+        pick = first_of(self.model, *self.conditions, order_by=self.order_by,
+                        skip_locked=dialect_name == "postgresql", joined=self.joined)  # fmt: skip
+        table = self.model.metadata.tables[self.model.__tablename__]  # type: ignore[attr-defined]
+        return update(table).where(table.c.id == pick.scalar_subquery()).values(**self.values).returning(*table.c)

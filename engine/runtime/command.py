@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import Select
 
 from engine.errors import Conflict, InstanceNotFound
 from engine.org.models import Unit, User
@@ -65,10 +66,17 @@ _LOCKED = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instan
 _LOCK = _LOCKED.options(joinedload(ProcessInstance.definition, innerjoin=True))
 # ... and, when no workflow of the instance is kept in memory, the saved workflow and the specification too
 # (two large columns otherwise read on use, each in a query of its own).
-_LOCK_WITH_STATE = _LOCKED.options(
-    joinedload(ProcessInstance.definition, innerjoin=True).undefer(ProcessDefinition.spec_json),
-    undefer(ProcessInstance.state),
-)
+_WITH_STATE = (joinedload(ProcessInstance.definition, innerjoin=True).undefer(ProcessDefinition.spec_json),
+               undefer(ProcessInstance.state))  # fmt: skip
+_LOCK_WITH_STATE = _LOCKED.options(*_WITH_STATE)
+
+
+def locking_instance(stmt: Select[Any]) -> Select[Any]:
+    """``stmt``, which selects a ``ProcessInstance`` among other things, reading the instance as
+    ``Command.lock(with_state=True)`` does: its row locked and read as locked, its definition, saved workflow
+    and specification with it. For a command that finds its instance in the statement that locks it (the
+    timer a sweep claims); ``Command.open(…, locked=)`` then takes the instance."""
+    return stmt.options(*_WITH_STATE).with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
 
 
 def write_history(session: Session, events: list[dict[str, Any]]) -> None:
@@ -84,10 +92,13 @@ def write_history(session: Session, events: list[dict[str, Any]]) -> None:
 _HISTORY_INSERT = insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__])
 
 def save_instance(session: Session, instance: ProcessInstance, *, state: str, updated_at: datetime, status: str,
-                  completed_at: datetime | None, timing: str | None) -> None:  # fmt: skip
+                  completed_at: datetime | None, timing: str | None,
+                  history: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
     """Write the instance's row as a step leaves it (its workflow, status, completion and timing) under the
     revision check, and move its revision on, as the ORM's flush would: if someone else wrote the row since it
-    was read, ``StaleDataError`` (the command's ``Conflict``) and nothing is written.
+    was read, ``StaleDataError`` (the command's ``Conflict``) and nothing is written. ``history``: the step's
+    events (a ``Recorder``'s), written with the row and the list cleared: on PostgreSQL in the same statement
+    (the INSERT a data-modifying ``WITH`` of the UPDATE: a round trip less a step), elsewhere just after it.
 
     The table's own UPDATE, built once, where the ORM's flush of the one row cost three times as much (every
     step saves its instance). What else changed the instance in this command is flushed first, so the
@@ -95,20 +106,31 @@ def save_instance(session: Session, instance: ProcessInstance, *, state: str, up
     for a later flush to write again). A new instance, not yet in the table, is saved by the ORM."""
     values = {"state": state, "updated_at": updated_at, "status": status, "completed_at": completed_at,
               "timing": timing}  # fmt: skip
+    events = history if history is not None else []
     if not inspect(instance).persistent:
         for name, value in values.items():
             setattr(instance, name, value)
+        write_history(session, events)
         return
     session.flush()
     revision = instance.revision
-    written = session.execute(_SAVE_INSTANCE, {"instance_id": instance.id, "revision": revision,
-                                               "next_revision": revision + 1,
-                                               **{f"new_{name}": value for name, value in values.items()}})
+    params = {"instance_id": instance.id, "revision": revision, "next_revision": revision + 1,
+              **{f"new_{name}": value for name, value in values.items()}}  # fmt: skip
+    stmt = _SAVE_INSTANCE
+    with_events = 0 < len(events) <= _EVENTS_WITH_SAVE and session.get_bind().dialect.name == "postgresql"
+    if with_events:
+        stmt = _saving_with_events(len(events))
+        params.update({f"e{i}_{key}": value for i, event in enumerate(events) for key, value in event.items()})
+    written = session.execute(stmt, params)
     if written.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleDataError(f"Process instance {instance.id} was changed by someone else (revision {revision}).")
     for name, value in values.items():
         set_committed_value(instance, name, value)
     set_committed_value(instance, "revision", revision + 1)
+    if with_events:
+        events.clear()
+    else:
+        write_history(session, events)
 
 
 _INSTANCES = ProcessInstance.metadata.tables[ProcessInstance.__tablename__]
@@ -118,6 +140,22 @@ _SAVE_INSTANCE = (
     .values(revision=bindparam("next_revision"),
             **{name: bindparam(f"new_{name}") for name in ("state", "updated_at", "status", "completed_at", "timing")})
 )
+
+_EVENTS_WITH_SAVE = 32  # a step with more events writes them in a statement of their own
+_HISTORY = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]
+_EVENT_COLUMNS = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
+_SAVING_WITH_EVENTS: dict[int, Any] = {}
+
+
+def _saving_with_events(count: int) -> Any:
+    """``_SAVE_INSTANCE`` with the INSERT of ``count`` history events as a ``WITH`` of it (PostgreSQL), built
+    once for each count; the events' values are the parameters ``e<i>_<column>``."""
+    stmt = _SAVING_WITH_EVENTS.get(count)
+    if stmt is None:
+        rows = [{name: bindparam(f"e{i}_{name}", type_=_HISTORY.c[name].type) for name in _EVENT_COLUMNS}
+                for i in range(count)]  # fmt: skip
+        stmt = _SAVING_WITH_EVENTS[count] = _SAVE_INSTANCE.add_cte(insert(_HISTORY).values(rows).cte("events"))
+    return stmt
 
 
 @dataclass
@@ -274,10 +312,14 @@ class Command:
         cached = self.cache.take(instance.id, instance.revision) if self.cache is not None else None
         return cached or load_state(instance.state, instance.definition.spec_json)
 
-    def open(self, instance_id: int, *, actor: User | None = None) -> Step:
-        """Lock and load an instance to move it on; history is recorded as ``actor`` (None: eISO)."""
-        kept = instance_id in self._saved or (self.cache is not None and self.cache.holds(instance_id))
-        instance = self.lock(instance_id, with_state=not kept)
+    def open(self, instance_id: int, *, actor: User | None = None, locked: ProcessInstance | None = None) -> Step:
+        """Lock and load an instance to move it on; history is recorded as ``actor`` (None: eISO). ``locked``:
+        the instance as this command already locked it, with its saved workflow (``locking_instance``)."""
+        if locked is not None and locked.id == instance_id:
+            instance = locked
+        else:
+            kept = instance_id in self._saved or (self.cache is not None and self.cache.holds(instance_id))
+            instance = self.lock(instance_id, with_state=not kept)
         return Step(instance, self.load(instance), Recorder(instance, actor, self.now))
 
     def step(self, instance: ProcessInstance, workflow: BpmnWorkflow, actor: User | None = None) -> Step:
