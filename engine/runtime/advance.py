@@ -36,7 +36,7 @@ from engine.org.notices import notify
 from engine.org.people import member_in, users_with_role
 from engine.org.substitutes import local_day, substitute_on
 from engine.runtime import calls, signals
-from engine.runtime.command import Command, Recorder, Step, save_instance, write_history
+from engine.runtime.command import Command, Recorder, Step, save_instance
 from engine.runtime.compensation import compensate
 from engine.runtime.deadlines import due_for, follow_up_for
 from engine.runtime.events import (
@@ -362,8 +362,7 @@ class Advancer:
                 timing = classify(now, instance.due_at, cal=self.calendar(instance.unit_id))
             recorder.add("instance_completed", data={"timing": timing})
         save_instance(session, instance, state=dump_state(workflow), updated_at=now, status=status,
-                      completed_at=completed_at, timing=timing)  # fmt: skip
-        write_history(session, recorder.events)
+                      completed_at=completed_at, timing=timing, history=recorder.events)  # fmt: skip
         session.flush()
         command.saved(instance, workflow)
         calls.notify_caller(command, instance, outcomes, recorder.actor)

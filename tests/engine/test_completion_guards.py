@@ -109,6 +109,13 @@ def test_a_step_saved_over_a_row_written_since_it_was_read_answers_reload_and_ch
     Engine(session).complete(draft.id, actor=people.member, now=clock.now, variables=DRAFT)
     after = snapshot(session, draft.id)
     assert after.revision == before.revision + 1 and after.task[0] == "completed"
+    # what the step did is in the history once, in the order it happened (on PostgreSQL written with the row)
+    written = after.history[len(before.history):]
+    assert [(kind, actor, task) for kind, actor, task in written] == [
+        ("task_claimed", people.member.id, draft.id), ("task_completed", people.member.id, draft.id),
+        ("task_created", people.member.id, written[2][2]),
+    ]
+    assert written[2][2] not in (None, draft.id)
 
 
 @pytest.mark.parametrize("mode", MODES)
