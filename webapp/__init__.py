@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from time import monotonic
 from typing import Any
 
 from flask import Flask, g, request, session
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine as SAEngine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,6 +38,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# A pooled connection is tried with a round trip before use only when it sat unused longer than this (seconds):
+# one used a moment ago is alive, and trying it before every transaction cost a round trip each (every firing of
+# a timer, every API call). A connection the database dropped while it sat (a restart, a firewall's idle
+# timeout) is found on checkout and replaced; SQLite's cannot drop.
+PING_AFTER_IDLE = 1.0
+_RETURNED = "eiso_returned"
+
+
+def ping_after_idle(engine: SAEngine, idle: float = PING_AFTER_IDLE) -> None:
+    """Have the engine's pool try a connection before handing it out if it sat unused longer than ``idle``."""
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)  # none yet: a connection just made
+        if returned is None or monotonic() - returned <= idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool replaces the connection and tries the new one
+            raise exc.DisconnectionError(f"a pooled connection no longer answers: {error}") from error
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
@@ -44,7 +74,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "webapp" / "translations"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -77,6 +106,8 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     app.url_map.converters["int"] = IdConverter
     compile_catalogs()
     db.init_app(app)
+    with app.app_context():
+        ping_after_idle(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=_select_locale)
     install_gettext(app)
