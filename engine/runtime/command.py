@@ -24,7 +24,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -117,10 +118,10 @@ def save_instance(session: Session, instance: ProcessInstance, *, state: str, up
     params = {"instance_id": instance.id, "revision": revision, "next_revision": revision + 1,
               **{f"new_{name}": value for name, value in values.items()}}  # fmt: skip
     stmt = _SAVE_INSTANCE
-    with_events = 0 < len(events) <= _EVENTS_WITH_SAVE and session.get_bind().dialect.name == "postgresql"
+    with_events = bool(events) and session.get_bind().dialect.name == "postgresql"
     if with_events:
-        stmt = _saving_with_events(len(events))
-        params.update({f"e{i}_{key}": value for i, event in enumerate(events) for key, value in event.items()})
+        stmt = _SAVE_WITH_EVENTS
+        params.update({f"e_{name}": [event[name] for event in events] for name in _EVENT_COLUMNS})
     written = session.execute(stmt, params)
     if written.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleDataError(f"Process instance {instance.id} was changed by someone else (revision {revision}).")
@@ -141,21 +142,16 @@ _SAVE_INSTANCE = (
             **{name: bindparam(f"new_{name}") for name in ("state", "updated_at", "status", "completed_at", "timing")})
 )
 
-_EVENTS_WITH_SAVE = 32  # a step with more events writes them in a statement of their own
 _HISTORY = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]
 _EVENT_COLUMNS = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
-_SAVING_WITH_EVENTS: dict[int, Any] = {}
-
-
-def _saving_with_events(count: int) -> Any:
-    """``_SAVE_INSTANCE`` with the INSERT of ``count`` history events as a ``WITH`` of it (PostgreSQL), built
-    once for each count; the events' values are the parameters ``e<i>_<column>``."""
-    stmt = _SAVING_WITH_EVENTS.get(count)
-    if stmt is None:
-        rows = [{name: bindparam(f"e{i}_{name}", type_=_HISTORY.c[name].type) for name in _EVENT_COLUMNS}
-                for i in range(count)]  # fmt: skip
-        stmt = _SAVING_WITH_EVENTS[count] = _SAVE_INSTANCE.add_cte(insert(_HISTORY).values(rows).cte("events"))
-    return stmt
+# PostgreSQL: the step's events as one array a column, unnested in their order into the history as a ``WITH`` of
+# the UPDATE (one statement whatever their number: a multi-row VALUES would be compiled anew at every run)
+_EVENT_ROWS = func.unnest(
+    *(bindparam(f"e_{name}", type_=ARRAY(_HISTORY.c[name].type)) for name in _EVENT_COLUMNS)
+).table_valued(*_EVENT_COLUMNS, with_ordinality="n").render_derived(name="e")
+_SAVE_WITH_EVENTS = _SAVE_INSTANCE.add_cte(insert(_HISTORY).from_select(
+    list(_EVENT_COLUMNS), select(*(_EVENT_ROWS.c[name] for name in _EVENT_COLUMNS)).order_by(_EVENT_ROWS.c.n),
+).cte("events"))  # fmt: skip
 
 
 @dataclass
