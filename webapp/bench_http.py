@@ -422,6 +422,17 @@ _ONCE = (f"SELECT count(*) FROM (SELECT i.id {_OURS} AND (SELECT count(*) FROM h
          "WHERE h.instance_id = i.id AND h.kind = 'timer_fired') = 1) AS once")  # fmt: skip
 _COMPLETED = f"SELECT count(*) {_OURS} AND i.status = 'completed'"
 _LAST = "SELECT max(id) FROM process_instances"
+# the run's timers held back while the workers start (a state no sweep takes), then let go at once
+_HOLD = f"UPDATE timers SET state = 'bench_held' WHERE state = 'waiting' AND instance_id IN (SELECT i.id {_OURS})"  # noqa: S608
+_LET_GO = f"UPDATE timers SET state = 'waiting' WHERE state = 'bench_held' AND instance_id IN (SELECT i.id {_OURS})"  # noqa: S608
+_WORKER_UP = b"sweeping every"
+
+
+def _execute(app: Flask, sql: str, since: int) -> None:
+    with app.app_context():
+        db.session.execute(text(sql), {"key": TIMER, "since": since})
+        db.session.commit()
+        db.session.remove()
 
 
 def _due_timers(app: Flask, count: int, echo: Echo) -> None:
@@ -440,20 +451,30 @@ def _due_timers(app: Flask, count: int, echo: Echo) -> None:
 
 def timers(site: Site, count: int, workers: int, echo: Echo) -> TimerRun:
     """Due timers fired by ``workers`` ``eiso worker`` processes (a sweep a second); the rate counts from
-    the last poll before the first firing to the poll that finds none waiting (every 0.1 s)."""
+    the last poll before the first firing to the poll that finds none waiting (every 0.1 s). The timers are
+    held back until every worker is up and has swept once, so neither the rate nor the workers' CPU a firing
+    counts a worker's start-up (importing and building the app: a second or two of CPU each)."""
     assert site.app is not None and site.folder is not None
     if _count(site.app, _WAITING):
         raise BenchFailed("the database already has waiting bench timers; use a fresh database")
     since = _count(site.app, _LAST)  # a database used before: count only the instances started now
     _due_timers(site.app, count, echo)
-    processes = []
-    for n in range(workers):
-        with (site.folder / f"worker-{n}.log").open("wb") as log:
+    _execute(site.app, _HOLD, since)  # the workers' start-up is not part of the rate (nor their CPU a firing)
+    processes, logs = [], [site.folder / f"worker-{n}.log" for n in range(workers)]
+    for path in logs:
+        with path.open("wb") as log:
             processes.append(subprocess.Popen(eiso_command("worker", "--interval", "1"), env=site.env,  # noqa: S603
                                               stdout=log,
                                               stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
     pids = [p.pid for p in processes]
     try:
+        up_by = time.monotonic() + 120
+        while not all(_WORKER_UP in path.read_bytes() for path in logs):
+            if time.monotonic() > up_by or any(p.poll() is not None for p in processes):
+                raise BenchFailed(f"the workers did not start; see {site.folder}/worker-*.log")
+            time.sleep(0.1)
+        time.sleep(1.5)  # each worker's first sweep (nothing due yet) is over
+        _execute(site.app, _LET_GO, since)
         # the clock starts at the last poll that still saw every timer waiting (the workers are up by then)
         waiting, began, cpu_before = count, time.perf_counter(), cpu_seconds(pids)
         stop = time.monotonic() + max(120.0, count / 5)
