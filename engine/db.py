@@ -19,11 +19,15 @@ from sqlalchemy import (
     JSON,
     DateTime,
     MetaData,
+    bindparam,
+    insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, aliased, registry
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
@@ -199,3 +203,43 @@ class NextClaim(Generic[T]):
                         skip_locked=dialect_name == "postgresql", joined=self.joined)  # fmt: skip
         table = self.model.metadata.tables[self.model.__tablename__]  # type: ignore[attr-defined]
         return update(table).where(table.c.id == pick.scalar_subquery()).values(**self.values).returning(*table.c)
+
+
+# --- a row written by its table's own statement ------------------------------------------------------------
+# The ORM's flush of one row (its unit of work: dependency sort, mapper, per-attribute history) costs several
+# times the statement it sends. A step writes a few rows of known shape: these write them directly, with the
+# statement built once per shape (``_STATEMENTS``: a shape is a model and the columns written).
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def write_row(session: Session, row: Any, **values: Any) -> None:
+    """Set ``values`` on a row the session holds and write them at once by the table's UPDATE of that row
+    (by its primary key). The values become the row's committed ones: a later flush writes them no more, but
+    still writes any other attribute changed on the row. No revision check: for rows their instance's lock
+    guards (a task row changes only with its instance locked)."""
+    session.flush()  # what the row's statement may depend on, and earlier changes of the row, first
+    mapper = inspect(row).mapper
+    shape = ("update", mapper.class_, *values)
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        table, (key,) = mapper.local_table, mapper.primary_key
+        columns: dict[str, Any] = {mapper.get_property(name).columns[0].name: bindparam(f"v_{name}") for name in values}
+        stmt = _STATEMENTS[shape] = (update(table).where(key == bindparam("row_key")).values(columns)
+                                     .execution_options(synchronize_session=False))  # fmt: skip
+    session.execute(stmt, {"row_key": mapper.primary_key_from_instance(row)[0],
+                           **{f"v_{name}": value for name, value in values.items()}})  # fmt: skip
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+
+
+def insert_row(session: Session, model: type[T], values: Mapping[str, Any]) -> None:
+    """Insert one row of ``model`` by the table's own INSERT (built once per set of columns given), not kept in
+    the session: what reads it later in the transaction reads it from the table. Columns not given take their
+    defaults."""
+    session.flush()  # the rows it refers to first
+    mapper = inspect(model)
+    shape = ("insert", model, *values)
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _STATEMENTS[shape] = insert(mapper.local_table)
+    session.execute(stmt, {mapper.get_property(name).columns[0].name: value for name, value in values.items()})

@@ -17,8 +17,10 @@ from engine.org.calendar import WorkingCalendar
 from engine.org.models import CalendarDay, User
 from engine.org.people import PROVINCE_ADMIN, has_system_role, is_member, roles_in_unit
 
-# Built once: every command that moves an instance asks for its unit's calendar.
-_DAYS_OF = select(CalendarDay).where(or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id == bindparam("unit_id")))
+# Built once: every command that moves an instance asks for its unit's calendar (the columns it needs, not
+# mapped rows: a year's holidays are read at every completion).
+_DAYS_OF = select(CalendarDay.unit_id, CalendarDay.day, CalendarDay.kind, CalendarDay.note).where(
+    or_(CalendarDay.unit_id.is_(None), CalendarDay.unit_id == bindparam("unit_id")))
 
 
 def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
@@ -26,7 +28,7 @@ def calendar_for(session: Session, unit_id: int | None) -> WorkingCalendar:
     days_off: dict[Any, str] = {}
     working: set[Any] = set()
     # The unit's own entry for a date wins over the province's.
-    for entry in sorted(session.scalars(_DAYS_OF, {"unit_id": unit_id}), key=lambda e: e.unit_id is not None):
+    for entry in sorted(session.execute(_DAYS_OF, {"unit_id": unit_id}), key=lambda e: e.unit_id is not None):
         days_off.pop(entry.day, None)
         working.discard(entry.day)
         if entry.kind == "off":

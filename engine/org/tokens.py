@@ -239,7 +239,8 @@ def revoke(session: Session, actor: User, token_id: int, now: datetime) -> ApiTo
 
 # Built once, not on every API call that brings a token (building a statement costs about as much as running it).
 _GRANTED = (
-    select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    select(ApiToken.id, ApiToken.name, ApiToken.unit_id, ApiToken.scopes, ApiToken.last_used_at, User)
+    .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.digest == bindparam("digest"), ApiToken.revoked_at.is_(None), User.is_active.is_(True),
            exists().where(RoleAssignment.user_id == ApiToken.user_id, RoleAssignment.unit_id == ApiToken.unit_id))
 )  # fmt: skip
@@ -252,11 +253,10 @@ def authenticate_token(session: Session, secret: str, now: datetime, address: st
     found = session.execute(_GRANTED, {"digest": digest(secret)}).first()
     if found is None:
         return None
-    token, holder = found
-    grant = TokenGrant(token.id, token.name, token.unit_id, frozenset(token.scopes.split()),
-                       act_within_unit(holder, token.unit_id))  # fmt: skip
-    if token.last_used_at is None or token.last_used_at <= now - TOUCH_EVERY:
-        _touch(session, token.id, now, address)
+    token_id, name, unit_id, scopes, last_used_at, holder = found  # the token's columns, not a mapped row
+    grant = TokenGrant(token_id, name, unit_id, frozenset(scopes.split()), act_within_unit(holder, unit_id))
+    if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
+        _touch(session, token_id, now, address)
     return grant
 
 

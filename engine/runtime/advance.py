@@ -29,6 +29,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 
+from engine.db import insert_row
 from engine.errors import EngineError, Phrase
 from engine.org.calendar import WorkingCalendar, classify
 from engine.org.models import Department, RoleAssignment, Unit, User
@@ -683,23 +684,21 @@ class _TaskRows:
             groups.append("admin")  # the diagram's names lead nowhere in this unit: its administrators take it
         roles = [g for g in groups if ":" not in g]
         calendar = self.calendar
-        row = TaskRow(
+        values = dict(
             id=str(task.id), instance_id=instance.id, element_id=element_of(task.task_spec),
             name=node.get("name") or element_of(task.task_spec), kind="user", unit_id=instance.unit_id,
             form_id=node.get("form_definition_id"), candidate_roles=groups, state="open", created_at=recorder.now,
             due_at=due_for(node, data, recorder.now, calendar), priority=priority_for(node, data),
             follow_up_at=follow_up_for(node, data, recorder.now, calendar), assignee_id=holder.id if holder else None,
         )  # fmt: skip
-        self.session.add(row)
-        if roles or scoped or any(user for _, user in named):
-            self.session.flush()  # the task's row before the rows of its candidates, which refer to it
+        # written at once by the table's INSERT (the ORM's flush of the new row cost several times as much); the
+        # row handed back is not the session's: what reads the task later in the command reads it from the table
+        insert_row(self.session, TaskRow, values)
+        row = TaskRow(**values)
         for role in roles:
-            self.session.add(TaskCandidate(task_id=row.id, role=role))
-        for user_id in scoped:
-            self.session.add(TaskCandidate(task_id=row.id, user_id=user_id))
-        for _, user in named:
-            if user is not None:
-                self.session.add(TaskCandidate(task_id=row.id, user_id=user.id))
+            insert_row(self.session, TaskCandidate, {"task_id": row.id, "role": role})
+        for user_id in [*scoped, *(user.id for _, user in named if user is not None)]:
+            insert_row(self.session, TaskCandidate, {"task_id": row.id, "user_id": user_id})
         recorder.add("task_created", element=(row.element_id, row.name), task_id=row.id,
                      data={"candidate_roles": roles, "assignee": assignee[0] if assignee else None,
                            "due_at": row.due_at.isoformat() if row.due_at else None, "priority": row.priority,

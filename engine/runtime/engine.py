@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 
 import forms
 from engine.data_check import check_start, check_variables
-from engine.db import NextClaim, claim, claim_row
+from engine.db import NextClaim, claim, claim_row, write_row
 from engine.errors import (
     Conflict,
     DefinitionNotFound,
@@ -596,8 +596,8 @@ class Engine:
             starting = rounds.fresh(self.session, row, form, task.data)
             values = self._validated(row, starting, post, variables, locale, now, files or {})
             attached = self._attach(row, files or {}, values)
-            if row.assignee_id is None:
-                row.assignee_id, row.claimed_at = actor.id, now
+            claimed = {"assignee_id": actor.id, "claimed_at": now} if row.assignee_id is None else {}
+            if claimed:
                 recorder.add("task_claimed", element=(row.element_id, row.name), task_id=row.id)
             changed = _changed(starting, values)
             seen = rounds.seen(form, row.form.schema if row.form is not None else None, starting)
@@ -608,8 +608,8 @@ class Engine:
             task.data.clear()
             task.data.update(flowing)
             run_task(task)
-            row.state, row.completed_at, row.completed_by_id = "completed", now, actor.id
-            row.timing = classify(now, row.due_at, cal=calendar)
+            write_row(self.session, row, **claimed, state="completed", completed_at=now, completed_by_id=actor.id,
+                      timing=classify(now, row.due_at, cal=calendar))  # fmt: skip
             completed = {"changed": changed, "values": values, "files": attached, "timing": row.timing,
                          "seen": seen}  # fmt: skip
             recorder.add("task_completed", element=(row.element_id, row.name), task_id=row.id, data=completed)
