@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from engine import DeploymentRejected, EngineError, FormInvalid, ImportRefused, InvalidFields, Problem
 
+from .extensions import sa_session
 from .i18n import say
 from .security import basic_challenge_allowed
 
@@ -30,6 +32,7 @@ TITLES = {
     422: N_("Invalid data"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong"),
+    503: N_("Not available for a moment"),
 }
 
 
@@ -42,6 +45,7 @@ DEFAULT_MESSAGES = {
     413: N_("What you sent is too large; send smaller files, one at a time."),
     429: N_("Too many attempts; wait a moment and try again."),
     500: N_("Something went wrong on our side; nothing was changed. Try again in a moment."),
+    503: N_("The service is not available for a moment; nothing was changed. Try again in a minute."),
 }
 """What a page says when the code gave no sentence of its own (instead of the web server's English)."""
 
@@ -123,6 +127,28 @@ def retry_after(exc: HTTPException) -> list[tuple[str, str]]:
     return [(name, value) for name, value in exc.get_headers() if name in ("Retry-After", "Allow")]
 
 
+# How long a client should wait before it asks again when the database did not answer (seconds).
+RETRY_DATABASE_AFTER = 5
+
+
+def database_unavailable(exc: OperationalError) -> ServiceUnavailable:
+    """What a request answers when the database could not do its work (a restart of PostgreSQL that ended the
+    connection, the server out of reach, SQLite busy beyond its wait): 503 with ``Retry-After``; the
+    transaction was rolled back, so nothing was changed. The cause goes to the server's log."""
+    current_app.logger.warning("The database could not answer %s %s: %s", request.method, request.path,
+                               str(exc).splitlines()[0])  # fmt: skip
+    sa_session().rollback()  # the request's work is undone; the page asks the database nothing more
+    g.database_unavailable = True
+    return ServiceUnavailable(_("The database could not answer just now; nothing was changed. Try again in a "
+                                "moment; if this keeps happening, tell the unit's administrator."),
+                              retry_after=RETRY_DATABASE_AFTER)  # fmt: skip
+
+
+def _database_error(exc: OperationalError) -> Any:
+    return _http_error(database_unavailable(exc))
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_error)

@@ -5,13 +5,17 @@ out without a round trip to try it first (``webapp.ping_after_idle``)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from tests.conftest import POSTGRES_URL, _postgres
-from tests.webapp.conftest import basic
+from tests.webapp.conftest import basic, login
 from webapp import PING_AFTER_IDLE, ping_after_idle
 from webapp.extensions import db
 
@@ -39,6 +43,85 @@ def test_a_request_after_the_database_dropped_the_pooled_connections_is_answered
     answer = client.get("/api/v1/tasks", headers=basic("thuky"))
 
     assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_request_that_meets_a_dropped_connection_is_told_to_try_again_and_the_next_one_is_answered_postgresql(
+    app: Flask,
+) -> None:
+    """Within the window a dropped connection is handed out untried: the request it fails answers 503 with
+    ``Retry-After`` and says, in the reader's language, that nothing was changed (the API, the Camunda API and a
+    page alike); the pool then has new connections for the next request."""
+    api, page = app.test_client(), login(app.test_client(), "thuky")
+    vi = {**basic("thuky"), "Accept-Language": "vi"}
+    assert api.get("/api/v1/tasks", headers=vi).status_code == 200
+
+    _drop_every_other_connection()
+    answer = api.get("/api/v1/tasks", headers=vi)
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["message"].startswith("Cơ sở dữ liệu chưa trả lời được lúc này; chưa có gì bị thay đổi.")
+    assert api.get("/api/v1/tasks", headers=vi).status_code == 200
+
+    _drop_every_other_connection()
+    camunda = api.get("/engine-rest/task", headers={**basic("thuky"), "Accept-Language": "en"})
+    assert camunda.status_code == 503
+    assert camunda.headers["Retry-After"] == "5"
+    assert camunda.get_json()["type"] == "ProcessEngineException"
+    assert "The database could not answer just now; nothing was changed." in camunda.get_json()["message"]
+
+    assert page.get("/").status_code == 200
+    _drop_every_other_connection()
+    shown = page.get("/")
+    assert shown.status_code == 503
+    text_ = shown.get_data(as_text=True)
+    assert "Tạm thời không phục vụ được" in text_ and "chưa có gì bị thay đổi" in text_
+    assert page.get("/").status_code == 200
+
+
+@contextmanager
+def _database_down() -> Iterator[None]:
+    """The app's database refuses every connection (as while PostgreSQL is stopped), then is back."""
+    url = make_url(POSTGRES_URL)
+    name = url.database
+    outside = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with outside.connect() as conn:
+            try:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            except ProgrammingError:
+                pytest.skip("the test database's role may not close its database to connections")
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                         {"name": name})  # fmt: skip
+        try:
+            yield
+        finally:
+            with outside.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    finally:
+        outside.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_while_the_database_is_down_pages_and_calls_say_so_and_answer_again_once_it_is_back_postgresql(
+    app: Flask,
+) -> None:
+    api, page = app.test_client(), login(app.test_client(), "thuky")
+    vi = {**basic("thuky"), "Accept-Language": "vi"}
+    assert page.get("/").status_code == 200
+
+    with _database_down():
+        time.sleep(PING_AFTER_IDLE + 0.2)  # the pooled connections are tried, and no new one can be had
+        shown, called = page.get("/"), api.get("/api/v1/tasks", headers=vi)
+
+        assert shown.status_code == 503
+        assert shown.headers["Retry-After"] == "5"
+        assert "Cơ sở dữ liệu chưa trả lời được lúc này" in shown.get_data(as_text=True)
+        assert called.status_code == 503
+        assert called.get_json()["error"] == "Not available for a moment"
+
+    assert page.get("/").status_code == 200
+    assert api.get("/api/v1/tasks", headers=vi).status_code == 200
 
 
 def test_a_connection_used_a_moment_ago_is_handed_out_without_trying_it_first_postgresql() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine import (
@@ -38,7 +39,7 @@ from engine import (
 )
 
 from ..blueprints.api import basic_auth
-from ..errors import retry_after, translated
+from ..errors import database_unavailable, retry_after, translated
 from ..extensions import deployer, now, sa_session
 from ..i18n import say
 from ..ids import is_id
@@ -108,8 +109,14 @@ def _engine_error(exc: EngineError) -> Any:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
-    kind = {401: "AuthenticationException", 403: "AuthorizationException"}.get(status, "InvalidRequestException")
+    kind = {401: "AuthenticationException", 403: "AuthorizationException",
+            503: "ProcessEngineException"}.get(status, "InvalidRequestException")  # fmt: skip
     return _camunda_error(CamundaError(status, kind, exc.description or exc.name, headers=retry_after(exc)))
+
+
+@bp.errorhandler(OperationalError)
+def _database_error(exc: OperationalError) -> Any:
+    return _http_error(database_unavailable(exc))
 
 
 @bp.errorhandler(Exception)
