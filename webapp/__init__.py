@@ -67,6 +67,34 @@ def ping_after_idle(engine: SAEngine, idle: float = PING_AFTER_IDLE) -> None:
             raise exc.DisconnectionError(f"a pooled connection no longer answers: {error}") from error
 
 
+def keep_prepared_statements(engine: SAEngine) -> None:
+    """PostgreSQL through psycopg: a transaction rolled back leaves the connection's prepared statements in place.
+
+    psycopg prepares a statement on a connection once it has run it five times, so PostgreSQL no longer parses
+    and plans it at every run; but it forgets them all (and sends ``DEALLOCATE ALL``) whenever it sees a
+    ``ROLLBACK``, in case the transaction had created or changed what they refer to. Every request that only
+    reads ends with a rollback (the session's close, the pool's reset), so on a busy server hardly a statement
+    stayed prepared long enough to be used: PostgreSQL planned nearly every statement anew. eISO's server and
+    worker processes change no table on their connections (migrations run in ``eiso db upgrade``), so the
+    rollback is sent to the server directly, where it undoes the transaction all the same, and psycopg keeps
+    its statements. Anything but a clean rollback (a dropped connection, an unexpected state) takes psycopg's
+    own path, which raises as before."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+    from psycopg import pq
+
+    standard = engine.dialect.do_rollback
+    open_states = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
+
+    def rollback(dbapi_connection: Any) -> None:
+        pgconn = dbapi_connection.pgconn
+        if pgconn.transaction_status in open_states and pgconn.exec_(b"ROLLBACK").status == pq.ExecStatus.COMMAND_OK:
+            return
+        standard(dbapi_connection)
+
+    engine.dialect.do_rollback = rollback  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
@@ -108,6 +136,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     with app.app_context():
         ping_after_idle(db.engine)
+        keep_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=_select_locale)
     install_gettext(app)

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import POSTGRES_URL, _postgres
 from tests.webapp.conftest import basic, login
-from webapp import PING_AFTER_IDLE, ping_after_idle
+from webapp import PING_AFTER_IDLE, keep_prepared_statements, ping_after_idle
 from webapp.extensions import db
 
 
@@ -157,5 +157,51 @@ def test_a_connection_that_sat_longer_than_the_window_is_tried_and_replaced_post
             after = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
         assert after != before
+    finally:
+        engine.dispose()
+
+
+def test_a_rollback_undoes_the_transaction_and_the_connection_keeps_its_prepared_statements_postgresql() -> None:
+    """A request that only reads ends with a rollback: it must not cost the connection the statements PostgreSQL
+    has prepared for it (``webapp.keep_prepared_statements``), and must still undo what the transaction did."""
+    _postgres()
+    engine = create_engine(POSTGRES_URL, pool_size=1)
+    keep_prepared_statements(engine)
+    count = text("SELECT count(*) FROM kept WHERE n > :n")
+    prepared = text("SELECT count(*) FROM pg_prepared_statements")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TEMPORARY TABLE kept (n integer)"))
+            conn.commit()
+            for _ in range(6):  # psycopg prepares a statement from its sixth run on
+                assert conn.execute(count, {"n": 0}).scalar_one() == 0
+            conn.execute(text("INSERT INTO kept VALUES (1)"))
+            conn.rollback()
+
+            assert conn.execute(count, {"n": 0}).scalar_one() == 0  # the rolled back row is not there
+            assert conn.execute(prepared).scalar_one() >= 1
+            conn.execute(text("INSERT INTO kept VALUES (2)"))
+            conn.commit()  # after the rollback the next statements are a transaction of their own again
+        with engine.connect() as conn:
+            assert conn.execute(count, {"n": 0}).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_rollback_of_a_transaction_in_error_or_on_a_dropped_connection_still_ends_it_postgresql() -> None:
+    _postgres()
+    engine = create_engine(POSTGRES_URL, pool_size=1)
+    keep_prepared_statements(engine)
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(Exception, match="division by zero"):
+                conn.execute(text("SELECT 1/0"))
+            conn.rollback()
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        _drop_every_other_connection()
+        with pytest.raises(Exception, match="terminat|closed|connection"), engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         engine.dispose()
