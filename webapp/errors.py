@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -137,8 +138,8 @@ def database_unavailable(exc: OperationalError) -> ServiceUnavailable:
     transaction was rolled back, so nothing was changed. The cause goes to the server's log."""
     current_app.logger.warning("The database could not answer %s %s: %s", request.method, request.path,
                                str(exc).splitlines()[0])  # fmt: skip
-    sa_session().rollback()  # the request's work is undone; the page asks the database nothing more
-    g.database_unavailable = True
+    with suppress(OperationalError):  # the request's work is undone (a dead connection has nothing to undo)
+        sa_session().rollback()
     return ServiceUnavailable(_("The database could not answer just now; nothing was changed. Try again in a "
                                 "moment; if this keeps happening, tell the unit's administrator."),
                               retry_after=RETRY_DATABASE_AFTER)  # fmt: skip
