@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
@@ -28,6 +28,16 @@ def _drop_every_other_connection() -> int:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )).scalar_one()  # fmt: skip
     return int(ended)
+
+
+def _dropped_fails_once_then_replaced(engine: Engine) -> None:
+    """The database drops the engine's pooled connection: the next statement fails on it, and the failure tells
+    the pool, whose next connection is a new one."""
+    _drop_every_other_connection()
+    with pytest.raises(Exception, match="terminat|closed|connection"), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -131,14 +141,8 @@ def test_a_connection_used_a_moment_ago_is_handed_out_without_trying_it_first_po
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        _drop_every_other_connection()
-
         # within the window nothing tries the connection: the statement meets the dropped one
-        with pytest.raises(Exception, match="terminat|closed|connection"), engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        # the failure told the pool: the next use gets a new connection
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        _dropped_fails_once_then_replaced(engine)
     finally:
         engine.dispose()
 
@@ -198,10 +202,6 @@ def test_a_rollback_of_a_transaction_in_error_or_on_a_dropped_connection_still_e
                 conn.execute(text("SELECT 1/0"))
             conn.rollback()
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
-        _drop_every_other_connection()
-        with pytest.raises(Exception, match="terminat|closed|connection"), engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        _dropped_fails_once_then_replaced(engine)
     finally:
         engine.dispose()
