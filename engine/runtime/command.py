@@ -90,7 +90,8 @@ def write_history(session: Session, events: list[dict[str, Any]]) -> None:
     events.clear()
 
 
-_HISTORY_INSERT = insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__])
+_HISTORY = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]
+_HISTORY_INSERT = insert(_HISTORY)
 
 def save_instance(session: Session, instance: ProcessInstance, *, state: str, updated_at: datetime, status: str,
                   completed_at: datetime | None, timing: str | None,
@@ -142,7 +143,6 @@ _SAVE_INSTANCE = (
             **{name: bindparam(f"new_{name}") for name in ("state", "updated_at", "status", "completed_at", "timing")})
 )
 
-_HISTORY = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]
 _EVENT_COLUMNS = ("instance_id", "at", "actor_id", "kind", "element_id", "element_name", "task_id", "data")
 # PostgreSQL: the step's events as one array a column, unnested in their order into the history as a ``WITH`` of
 # the UPDATE (one statement whatever their number: a multi-row VALUES would be compiled anew at every run)
